@@ -1,0 +1,351 @@
+#include "common/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+
+namespace fsched {
+namespace {
+
+const std::set<std::string> kRoles = {"master", "edge", "worker"};
+const std::set<std::string> kArchitectures = {"centralized", "federated", "decentralized",
+                                              "dynamic"};
+
+absl::Status Invalid(const std::string& where, const std::string& what) {
+  return absl::InvalidArgumentError(absl::StrCat("config: ", where, ": ", what));
+}
+
+absl::Status CheckKeys(const YAML::Node& node, const std::string& where,
+                       const std::set<std::string>& allowed) {
+  if (!node.IsMap()) return Invalid(where, "expected a mapping");
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    if (!allowed.count(key)) {
+      return Invalid(where.empty() ? key : where + "." + key,
+                     absl::StrCat("unknown key (allowed: ", absl::StrJoin(allowed, ", "), ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadString(const YAML::Node& parent, const char* key, const std::string& where,
+                        std::string* out) {
+  const YAML::Node node = parent[key];
+  if (!node) return absl::OkStatus();
+  if (!node.IsScalar()) return Invalid(where + key, "expected a string");
+  *out = node.as<std::string>();
+  return absl::OkStatus();
+}
+
+absl::Status ReadDuration(const YAML::Node& parent, const char* key, const std::string& where,
+                          absl::Duration* out) {
+  std::string text;
+  const YAML::Node node = parent[key];
+  if (!node) return absl::OkStatus();
+  RETURN_IF_ERROR(ReadString(parent, key, where, &text));
+  auto parsed = ParseDurationText(text);
+  if (!parsed.ok()) return Invalid(where + key, std::string(parsed.status().message()));
+  if (*parsed <= absl::ZeroDuration()) return Invalid(where + key, "must be positive");
+  *out = *parsed;
+  return absl::OkStatus();
+}
+
+absl::Status ReadBytes(const YAML::Node& parent, const char* key, const std::string& where,
+                       uint64_t* out) {
+  std::string text;
+  if (!parent[key]) return absl::OkStatus();
+  RETURN_IF_ERROR(ReadString(parent, key, where, &text));
+  auto parsed = ParseByteSize(text);
+  if (!parsed.ok()) return Invalid(where + key, std::string(parsed.status().message()));
+  *out = *parsed;
+  return absl::OkStatus();
+}
+
+template <typename Int>
+absl::Status ReadUint(const YAML::Node& parent, const char* key, const std::string& where,
+                      Int* out) {
+  std::string text;
+  if (!parent[key]) return absl::OkStatus();
+  RETURN_IF_ERROR(ReadString(parent, key, where, &text));
+  uint64_t value = 0;
+  if (!absl::SimpleAtoi(text, &value) || value > std::numeric_limits<Int>::max()) {
+    return Invalid(where + key, absl::StrCat("'", text, "' is not a non-negative integer"));
+  }
+  *out = static_cast<Int>(value);
+  return absl::OkStatus();
+}
+
+absl::Status ParseNode(const YAML::Node& root, Config* config) {
+  const YAML::Node n = root["node"];
+  if (!n) return absl::OkStatus();
+  RETURN_IF_ERROR(CheckKeys(n, "node", {"id", "role", "zone", "labels"}));
+  RETURN_IF_ERROR(ReadString(n, "id", "node.", &config->node.id));
+  RETURN_IF_ERROR(ReadString(n, "role", "node.", &config->node.role));
+  RETURN_IF_ERROR(ReadString(n, "zone", "node.", &config->node.zone));
+  if (const YAML::Node labels = n["labels"]) {
+    if (!labels.IsMap()) return Invalid("node.labels", "expected a mapping of strings");
+    for (const auto& kv : labels) {
+      config->node.labels[kv.first.as<std::string>()] = kv.second.as<std::string>();
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseCluster(const YAML::Node& root, Config* config) {
+  const YAML::Node n = root["cluster"];
+  if (!n) return absl::OkStatus();
+  RETURN_IF_ERROR(CheckKeys(n, "cluster",
+                            {"join_token", "heartbeat_interval", "heartbeat_timeout",
+                             "register_timeout", "add_worker_timeout"}));
+  ClusterConfig& c = config->cluster;
+  RETURN_IF_ERROR(ReadString(n, "join_token", "cluster.", &c.join_token));
+  RETURN_IF_ERROR(ReadDuration(n, "heartbeat_interval", "cluster.", &c.heartbeat_interval));
+  RETURN_IF_ERROR(ReadDuration(n, "heartbeat_timeout", "cluster.", &c.heartbeat_timeout));
+  RETURN_IF_ERROR(ReadDuration(n, "register_timeout", "cluster.", &c.register_timeout));
+  RETURN_IF_ERROR(ReadDuration(n, "add_worker_timeout", "cluster.", &c.add_worker_timeout));
+  return absl::OkStatus();
+}
+
+absl::Status ParseScheduler(const YAML::Node& root, Config* config) {
+  const YAML::Node n = root["scheduler"];
+  if (!n) return absl::OkStatus();
+  RETURN_IF_ERROR(
+      CheckKeys(n, "scheduler",
+                {"queue_order", "placement", "default_timeout", "max_timeout", "queue_timeout",
+                 "max_queue", "max_payload_bytes", "retained_results", "max_attempts"}));
+  SchedulerConfig& s = config->scheduler;
+  RETURN_IF_ERROR(ReadString(n, "queue_order", "scheduler.", &s.queue_order));
+  RETURN_IF_ERROR(ReadString(n, "placement", "scheduler.", &s.placement));
+  RETURN_IF_ERROR(ReadDuration(n, "default_timeout", "scheduler.", &s.default_timeout));
+  RETURN_IF_ERROR(ReadDuration(n, "max_timeout", "scheduler.", &s.max_timeout));
+  RETURN_IF_ERROR(ReadDuration(n, "queue_timeout", "scheduler.", &s.queue_timeout));
+  RETURN_IF_ERROR(ReadUint(n, "max_queue", "scheduler.", &s.max_queue));
+  RETURN_IF_ERROR(ReadBytes(n, "max_payload_bytes", "scheduler.", &s.max_payload_bytes));
+  RETURN_IF_ERROR(ReadUint(n, "retained_results", "scheduler.", &s.retained_results));
+  RETURN_IF_ERROR(ReadUint(n, "max_attempts", "scheduler.", &s.max_attempts));
+  return absl::OkStatus();
+}
+
+absl::Status ParseWorker(const YAML::Node& root, Config* config) {
+  const YAML::Node n = root["worker"];
+  if (!n) return absl::OkStatus();
+  RETURN_IF_ERROR(CheckKeys(
+      n, "worker",
+      {"master", "slots", "runtime", "output_limit_bytes", "reconnect_min", "reconnect_max"}));
+  WorkerConfig& w = config->worker;
+  RETURN_IF_ERROR(ReadString(n, "master", "worker.", &w.master));
+  RETURN_IF_ERROR(ReadUint(n, "slots", "worker.", &w.slots));
+  RETURN_IF_ERROR(ReadString(n, "runtime", "worker.", &w.runtime));
+  RETURN_IF_ERROR(ReadBytes(n, "output_limit_bytes", "worker.", &w.output_limit_bytes));
+  RETURN_IF_ERROR(ReadDuration(n, "reconnect_min", "worker.", &w.reconnect_min));
+  RETURN_IF_ERROR(ReadDuration(n, "reconnect_max", "worker.", &w.reconnect_max));
+  return absl::OkStatus();
+}
+
+absl::Status ParseTopology(const YAML::Node& root, Config* config) {
+  const YAML::Node n = root["topology"];
+  if (!n) return absl::OkStatus();
+  if (!n.IsSequence()) return Invalid("topology", "expected a list of nodes");
+  for (size_t i = 0; i < n.size(); ++i) {
+    const std::string where = absl::StrCat("topology[", i, "]");
+    RETURN_IF_ERROR(CheckKeys(n[i], where, {"id", "address", "role", "zone"}));
+    TopologyEntry entry;
+    RETURN_IF_ERROR(ReadString(n[i], "id", where + ".", &entry.id));
+    RETURN_IF_ERROR(ReadString(n[i], "address", where + ".", &entry.address));
+    RETURN_IF_ERROR(ReadString(n[i], "role", where + ".", &entry.role));
+    RETURN_IF_ERROR(ReadString(n[i], "zone", where + ".", &entry.zone));
+    if (entry.id.empty() || entry.address.empty()) {
+      return Invalid(where, "needs both id and address");
+    }
+    config->topology.push_back(std::move(entry));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<absl::Duration> ParseDurationText(const std::string& text) {
+  const std::string trimmed(absl::StripAsciiWhitespace(text));
+  double seconds = 0;
+  if (absl::SimpleAtod(trimmed, &seconds)) return absl::Seconds(seconds);
+  absl::Duration d;
+  if (!absl::ParseDuration(trimmed, &d)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is not a duration (examples: 500ms, 2s, 1m30s)"));
+  }
+  return d;
+}
+
+absl::StatusOr<uint64_t> ParseByteSize(const std::string& text) {
+  const std::string t(absl::StripAsciiWhitespace(text));
+  size_t digits = 0;
+  while (digits < t.size() && absl::ascii_isdigit(static_cast<unsigned char>(t[digits]))) ++digits;
+  uint64_t value = 0;
+  if (digits == 0 || !absl::SimpleAtoi(t.substr(0, digits), &value)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is not a byte size (examples: 4096, 64KiB, 1MiB)"));
+  }
+  const std::string unit(absl::StripAsciiWhitespace(t.substr(digits)));
+  static const std::map<std::string, uint64_t> kUnits = {
+      {"", 1},      {"B", 1},        {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30},
+      {"KB", 1000}, {"MB", 1000000}, {"GB", 1000000000}};
+  auto it = kUnits.find(unit);
+  if (it == kUnits.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' has an unknown unit (use B, KiB, MiB, GiB, KB, MB, GB)"));
+  }
+  return value * it->second;
+}
+
+absl::StatusOr<Config> ParseConfig(const std::string& yaml_text) {
+  Config config;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("config: not valid YAML: ", e.what()));
+  }
+  if (!root || root.IsNull()) return config;
+  try {
+    RETURN_IF_ERROR(
+        CheckKeys(root, "",
+                  {"architecture", "node", "listen", "advertise_address", "state_dir", "port_file",
+                   "log_level", "cluster", "scheduler", "worker", "topology", "tail_scheduler"}));
+    RETURN_IF_ERROR(ReadString(root, "architecture", "", &config.architecture));
+    RETURN_IF_ERROR(ReadString(root, "listen", "", &config.listen));
+    RETURN_IF_ERROR(ReadString(root, "advertise_address", "", &config.advertise_address));
+    RETURN_IF_ERROR(ReadString(root, "state_dir", "", &config.state_dir));
+    RETURN_IF_ERROR(ReadString(root, "port_file", "", &config.port_file));
+    RETURN_IF_ERROR(ReadString(root, "log_level", "", &config.log_level));
+    RETURN_IF_ERROR(ParseNode(root, &config));
+    RETURN_IF_ERROR(ParseCluster(root, &config));
+    RETURN_IF_ERROR(ParseScheduler(root, &config));
+    RETURN_IF_ERROR(ParseWorker(root, &config));
+    RETURN_IF_ERROR(ParseTopology(root, &config));
+    if (root["tail_scheduler"]) {
+      return Invalid("tail_scheduler",
+                     "dynamic-architecture thresholds are not read by this version yet; "
+                     "remove the block");
+    }
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp reports type mismatches by exception; they stop at this boundary.
+    return absl::InvalidArgumentError(absl::StrCat("config: ", e.what()));
+  }
+  RETURN_IF_ERROR(ValidateConfig(config));
+  return config;
+}
+
+absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("config: cannot read '", path, "'"));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  auto config = ParseConfig(buffer.str());
+  if (!config.ok()) {
+    return absl::Status(config.status().code(),
+                        absl::StrCat(path, ": ", config.status().message()));
+  }
+  return config;
+}
+
+absl::Status ValidateConfig(const Config& config) {
+  if (!kRoles.count(config.node.role)) {
+    return Invalid("node.role",
+                   absl::StrCat("'", config.node.role, "' is not one of master, edge, worker"));
+  }
+  if (!kArchitectures.count(config.architecture)) {
+    return Invalid("architecture",
+                   absl::StrCat("'", config.architecture,
+                                "' is not one of centralized, federated, decentralized, dynamic"));
+  }
+  if (config.listen.find(':') == std::string::npos) {
+    return Invalid("listen", absl::StrCat("'", config.listen, "' is not host:port"));
+  }
+  LogLevel level;
+  if (!ParseLogLevel(config.log_level, &level)) {
+    return Invalid("log_level", absl::StrCat("'", config.log_level,
+                                             "' is not one of debug, info, warning, error"));
+  }
+  const ClusterConfig& c = config.cluster;
+  if (c.heartbeat_timeout <= c.heartbeat_interval) {
+    return Invalid("cluster.heartbeat_timeout", "must be longer than cluster.heartbeat_interval");
+  }
+  const SchedulerConfig& s = config.scheduler;
+  if (s.default_timeout > s.max_timeout) {
+    return Invalid("scheduler.default_timeout", "must not exceed scheduler.max_timeout");
+  }
+  if (s.max_attempts == 0) return Invalid("scheduler.max_attempts", "must be at least 1");
+  if (s.max_queue == 0) return Invalid("scheduler.max_queue", "must be at least 1");
+  if (config.worker.slots > 4096) return Invalid("worker.slots", "must be at most 4096");
+  if (config.worker.reconnect_min > config.worker.reconnect_max) {
+    return Invalid("worker.reconnect_min", "must not exceed worker.reconnect_max");
+  }
+  return absl::OkStatus();
+}
+
+std::string ConfigToYaml(const Config& config) {
+  auto dur = [](absl::Duration d) { return absl::FormatDuration(d); };
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  out << YAML::Key << "architecture" << YAML::Value << config.architecture;
+  out << YAML::Key << "node" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "id" << YAML::Value << config.node.id;
+  out << YAML::Key << "role" << YAML::Value << config.node.role;
+  out << YAML::Key << "zone" << YAML::Value << config.node.zone;
+  out << YAML::Key << "labels" << YAML::Value << YAML::BeginMap;
+  for (const auto& [k, v] : config.node.labels) out << YAML::Key << k << YAML::Value << v;
+  out << YAML::EndMap << YAML::EndMap;
+  out << YAML::Key << "listen" << YAML::Value << config.listen;
+  out << YAML::Key << "advertise_address" << YAML::Value << config.advertise_address;
+  out << YAML::Key << "state_dir" << YAML::Value << config.state_dir;
+  out << YAML::Key << "log_level" << YAML::Value << config.log_level;
+  const ClusterConfig& c = config.cluster;
+  out << YAML::Key << "cluster" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "join_token" << YAML::Value << (c.join_token.empty() ? "" : "<redacted>");
+  out << YAML::Key << "heartbeat_interval" << YAML::Value << dur(c.heartbeat_interval);
+  out << YAML::Key << "heartbeat_timeout" << YAML::Value << dur(c.heartbeat_timeout);
+  out << YAML::Key << "register_timeout" << YAML::Value << dur(c.register_timeout);
+  out << YAML::Key << "add_worker_timeout" << YAML::Value << dur(c.add_worker_timeout);
+  out << YAML::EndMap;
+  const SchedulerConfig& s = config.scheduler;
+  out << YAML::Key << "scheduler" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "queue_order" << YAML::Value << s.queue_order;
+  out << YAML::Key << "placement" << YAML::Value << s.placement;
+  out << YAML::Key << "default_timeout" << YAML::Value << dur(s.default_timeout);
+  out << YAML::Key << "max_timeout" << YAML::Value << dur(s.max_timeout);
+  out << YAML::Key << "queue_timeout" << YAML::Value << dur(s.queue_timeout);
+  out << YAML::Key << "max_queue" << YAML::Value << s.max_queue;
+  out << YAML::Key << "max_payload_bytes" << YAML::Value << s.max_payload_bytes;
+  out << YAML::Key << "retained_results" << YAML::Value << s.retained_results;
+  out << YAML::Key << "max_attempts" << YAML::Value << s.max_attempts;
+  out << YAML::EndMap;
+  const WorkerConfig& w = config.worker;
+  out << YAML::Key << "worker" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "master" << YAML::Value << w.master;
+  out << YAML::Key << "slots" << YAML::Value << w.slots;
+  out << YAML::Key << "runtime" << YAML::Value << w.runtime;
+  out << YAML::Key << "output_limit_bytes" << YAML::Value << w.output_limit_bytes;
+  out << YAML::Key << "reconnect_min" << YAML::Value << dur(w.reconnect_min);
+  out << YAML::Key << "reconnect_max" << YAML::Value << dur(w.reconnect_max);
+  out << YAML::EndMap;
+  out << YAML::Key << "topology" << YAML::Value << YAML::BeginSeq;
+  for (const TopologyEntry& e : config.topology) {
+    out << YAML::BeginMap << YAML::Key << "id" << YAML::Value << e.id << YAML::Key << "address"
+        << YAML::Value << e.address << YAML::Key << "role" << YAML::Value << e.role << YAML::Key
+        << "zone" << YAML::Value << e.zone << YAML::EndMap;
+  }
+  out << YAML::EndSeq << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace fsched

@@ -1,0 +1,92 @@
+// One YAML configuration format for every fsched process (master, edge master,
+// worker), extending seed 001's architecture.yaml. Unknown keys are errors, so a
+// typo never silently falls back to a default.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace fsched {
+
+struct NodeConfig {
+  std::string id;               // empty = derived from host name (and port for workers)
+  std::string role = "master";  // master | edge | worker
+  std::string zone = "default";
+  std::map<std::string, std::string> labels;
+};
+
+struct TopologyEntry {
+  std::string id;
+  std::string address;
+  std::string role;  // cloud-controller | edge-controller | worker
+  std::string zone;
+};
+
+struct ClusterConfig {
+  std::string join_token;  // shared by master and workers; empty = open cluster
+  absl::Duration heartbeat_interval = absl::Seconds(1);
+  absl::Duration heartbeat_timeout = absl::Seconds(5);  // silence before a worker is dead
+  absl::Duration register_timeout = absl::Seconds(10);  // a stream must register within it
+  absl::Duration add_worker_timeout = absl::Seconds(10);
+};
+
+struct SchedulerConfig {
+  std::string queue_order = "fifo";
+  std::string placement = "round-robin";
+  absl::Duration default_timeout = absl::Seconds(60);  // per invocation, unless the function says
+  absl::Duration max_timeout = absl::Minutes(15);
+  absl::Duration queue_timeout = absl::Minutes(5);  // queued longer -> REJECTED
+  uint64_t max_queue = 100000;                      // more -> RESOURCE_EXHAUSTED
+  uint64_t max_payload_bytes = 6 * 1024 * 1024;
+  uint64_t retained_results = 100000;  // finished invocations kept for Get/Wait
+  uint32_t max_attempts = 3;           // re-queues after a lost worker
+};
+
+struct WorkerConfig {
+  std::string master;  // master address; empty = wait for Join
+  uint32_t slots = 0;  // 0 = number of cores
+  std::string runtime = "process";
+  uint64_t output_limit_bytes = 1024 * 1024;
+  absl::Duration reconnect_min = absl::Milliseconds(200);
+  absl::Duration reconnect_max = absl::Seconds(10);
+};
+
+struct Config {
+  std::string architecture = "centralized";
+  NodeConfig node;
+  std::string listen = "127.0.0.1:50051";  // host:port; port 0 = any free port
+  std::string advertise_address;           // how others reach this node; empty = from listen
+  std::string state_dir = "fsched-state";
+  std::string port_file;  // if set, the bound port is written there
+  std::string log_level = "info";
+  ClusterConfig cluster;
+  SchedulerConfig scheduler;
+  WorkerConfig worker;
+  std::vector<TopologyEntry> topology;
+};
+
+/// Parses YAML text. An empty document yields the defaults.
+/// \return INVALID_ARGUMENT naming the offending key and value.
+absl::StatusOr<Config> ParseConfig(const std::string& yaml_text);
+
+/// Reads and parses a file. NOT_FOUND if it cannot be read.
+absl::StatusOr<Config> LoadConfigFile(const std::string& path);
+
+/// Checks cross-field rules (after flags were applied).
+absl::Status ValidateConfig(const Config& config);
+
+/// Renders the effective configuration; the join token is redacted.
+std::string ConfigToYaml(const Config& config);
+
+/// Parses "500ms", "2s", "1m30s"; also a bare number of seconds.
+absl::StatusOr<absl::Duration> ParseDurationText(const std::string& text);
+
+/// Parses "1048576", "64KiB", "1MiB", "2GiB", "1MB".
+absl::StatusOr<uint64_t> ParseByteSize(const std::string& text);
+
+}  // namespace fsched

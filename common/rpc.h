@@ -1,0 +1,31 @@
+// Client-side RPC helpers: channels whose keepalive agrees with StartServer
+// (server.h), port files and addresses.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace fsched {
+
+// Client pings every 10 s; the server must permit pings at least that often,
+// or it answers GOAWAY "too_many_pings" (gRPC doc/keepalive.md).
+inline constexpr int kKeepaliveTimeMs = 10000;
+inline constexpr int kKeepaliveTimeoutMs = 5000;
+inline constexpr int kServerMinPingIntervalMs = 5000;
+
+/// An insecure channel with client keepalive matching StartServer's policy.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target);
+
+/// Writes `port` followed by a newline to `path` atomically (write + rename),
+/// so a reader never sees a partial number.
+absl::Status WritePortFile(const std::string& path, int port);
+
+/// Replaces the port of "host:port" (used to derive an advertise address).
+std::string WithPort(const std::string& host_port, int port);
+
+}  // namespace fsched

@@ -1,0 +1,331 @@
+#include "master/cluster_manager.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/proto_time.h"
+
+namespace fsched::master {
+namespace {
+
+// Compares in time independent of where the first difference is.
+bool TokensEqual(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  const std::string& longer = a.size() >= b.size() ? a : b;
+  for (size_t i = 0; i < longer.size(); ++i) {
+    const unsigned char x = i < a.size() ? a[i] : 0;
+    const unsigned char y = i < b.size() ? b[i] : 0;
+    diff |= x ^ y;
+  }
+  return diff == 0;
+}
+
+absl::Status UnknownWorker(const std::string& id) {
+  return absl::NotFoundError(absl::StrCat("worker '", id.substr(0, 80), "' is not known"));
+}
+
+}  // namespace
+
+ClusterManager::ClusterManager(Options options, Clock* clock)
+    : options_(std::move(options)), clock_(clock) {}
+
+absl::StatusOr<ClusterManager::Session> ClusterManager::Register(
+    const v1::Register& registration, std::shared_ptr<WorkerStream> stream, v1::Welcome* welcome) {
+  if (!options_.join_token.empty() &&
+      !TokensEqual(registration.join_token(), options_.join_token)) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("join token rejected for worker '", registration.worker_id().substr(0, 80),
+                     "': it does not match the master's cluster.join_token"));
+  }
+  if (registration.worker_id().empty() || registration.worker_id().size() > 253) {
+    return absl::InvalidArgumentError("register.worker_id must be 1-253 characters");
+  }
+  if (registration.capacity().slots() == 0) {
+    return absl::InvalidArgumentError("register.capacity.slots must be at least 1");
+  }
+  std::vector<AwaitCallback> ready_callbacks;
+  std::shared_ptr<WorkerStream> replaced;
+  Session session;
+  v1::WorkerInfo info_for_awaiters;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = clock_->Now();
+    Record& record = workers_[registration.worker_id()];
+    replaced = std::move(record.stream);
+    const bool was_draining = record.info.state() == v1::WORKER_STATE_DRAINING;
+    const bool was_dead = record.info.state() == v1::WORKER_STATE_DEAD ||
+                          record.info.state() == v1::WORKER_STATE_UNSPECIFIED;
+    if (was_dead) {
+      record.in_flight.clear();  // already re-queued when it was declared dead
+      ToProto(now, record.info.mutable_joined());
+    }
+    record.orphans.clear();
+    for (const std::string& id : registration.running()) {
+      if (!record.in_flight.contains(id)) record.orphans.insert(id);
+    }
+    v1::WorkerInfo& info = record.info;
+    info.set_id(registration.worker_id());
+    info.set_address(registration.address());
+    info.set_zone(registration.zone());
+    *info.mutable_labels() = registration.labels();
+    *info.mutable_capacity() = registration.capacity();
+    info.set_state(was_draining ? v1::WORKER_STATE_DRAINING : v1::WORKER_STATE_READY);
+    record.stream = std::move(stream);
+    record.session = next_session_++;
+    record.last_heartbeat = now;
+    ToProto(now, info.mutable_last_heartbeat());
+    session = {registration.worker_id(), record.session};
+
+    welcome->set_worker_id(registration.worker_id());
+    ToProto(options_.heartbeat_interval, welcome->mutable_heartbeat_interval());
+    for (const auto& [id, other] : workers_) {
+      if (id == registration.worker_id() || other.stream == nullptr) continue;
+      v1::Peer* peer = welcome->add_peers();
+      peer->set_worker_id(id);
+      peer->set_address(other.info.address());
+      peer->set_zone(other.info.zone());
+    }
+    info_for_awaiters = Snapshot(record);
+    auto it = std::partition(awaiters_.begin(), awaiters_.end(), [&](const Awaiter& a) {
+      return a.worker_id != registration.worker_id();
+    });
+    for (auto a = it; a != awaiters_.end(); ++a) ready_callbacks.push_back(std::move(a->done));
+    awaiters_.erase(it, awaiters_.end());
+  }
+  if (replaced)
+    replaced->Close(absl::AbortedError("replaced by a newer connection of this worker"));
+  for (auto& done : ready_callbacks) done(info_for_awaiters);
+  FSCHED_LOG(kInfo, "worker %s joined (session %d, %d slots, address %s)", session.worker_id,
+             session.id, registration.capacity().slots(), registration.address());
+  return session;
+}
+
+absl::Status ClusterManager::Heartbeat(const Session& session, const v1::Heartbeat& heartbeat) {
+  absl::MutexLock lock(&mu_);
+  auto it = workers_.find(session.worker_id);
+  if (it == workers_.end() || it->second.session != session.id) {
+    return absl::NotFoundError("heartbeat from a stale session");
+  }
+  Record& record = it->second;
+  record.last_heartbeat = clock_->Now();
+  ToProto(record.last_heartbeat, record.info.mutable_last_heartbeat());
+  *record.info.mutable_load() = heartbeat.load();
+  return absl::OkStatus();
+}
+
+void ClusterManager::Disconnected(const Session& session) {
+  absl::MutexLock lock(&mu_);
+  auto it = workers_.find(session.worker_id);
+  if (it == workers_.end() || it->second.session != session.id) return;
+  Record& record = it->second;
+  record.stream.reset();
+  if (record.info.state() == v1::WORKER_STATE_READY ||
+      record.info.state() == v1::WORKER_STATE_DRAINING) {
+    record.info.set_state(v1::WORKER_STATE_DISCONNECTED);
+  }
+  FSCHED_LOG(kWarning, "worker %s disconnected with %d invocations in flight", session.worker_id,
+             record.in_flight.size());
+}
+
+WorkerView ClusterManager::View(const Record& record) {
+  WorkerView view;
+  const v1::WorkerInfo& info = record.info;
+  view.id = info.id();
+  view.zone = info.zone();
+  view.slots = info.capacity().slots();
+  const uint32_t used = record.used();
+  view.free_slots = view.slots > used ? view.slots - used : 0;
+  view.cpu_percent = info.load().cpu_percent();
+  view.memory_percent = info.load().memory_percent();
+  view.load1 = info.load().load1();
+  for (int kind : info.capacity().runtimes()) {
+    view.runtimes.push_back(static_cast<v1::RuntimeKind>(kind));
+  }
+  return view;
+}
+
+std::vector<WorkerView> ClusterManager::ReadyWorkers() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<WorkerView> out;
+  out.reserve(workers_.size());
+  for (const auto& [id, record] : workers_) {
+    if (record.info.state() == v1::WORKER_STATE_READY && record.stream) out.push_back(View(record));
+  }
+  return out;
+}
+
+absl::Status ClusterManager::Assign(const std::string& worker_id,
+                                    const v1::Assignment& assignment) {
+  std::shared_ptr<WorkerStream> stream;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = workers_.find(worker_id);
+    if (it == workers_.end()) return UnknownWorker(worker_id);
+    Record& record = it->second;
+    if (record.info.state() != v1::WORKER_STATE_READY || !record.stream) {
+      return absl::FailedPreconditionError(absl::StrCat("worker '", worker_id, "' is not ready"));
+    }
+    if (record.used() >= record.info.capacity().slots()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("worker '", worker_id, "' has no free slot"));
+    }
+    record.in_flight[assignment.invocation_id()] = assignment.attempt();
+    stream = record.stream;
+  }
+  v1::MasterMessage message;
+  *message.mutable_assignment() = assignment;
+  stream->Send(message);
+  return absl::OkStatus();
+}
+
+bool ClusterManager::Release(const std::string& worker_id, const std::string& invocation_id,
+                             uint32_t attempt) {
+  absl::MutexLock lock(&mu_);
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end()) return false;
+  Record& record = it->second;
+  if (record.orphans.erase(invocation_id) > 0) return false;
+  auto flight = record.in_flight.find(invocation_id);
+  if (flight == record.in_flight.end() || flight->second != attempt) return false;
+  record.in_flight.erase(flight);
+  record.info.set_completed(record.info.completed() + 1);
+  return true;
+}
+
+void ClusterManager::SendCancel(const std::string& worker_id, const std::string& invocation_id) {
+  std::shared_ptr<WorkerStream> stream;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = workers_.find(worker_id);
+    if (it == workers_.end() || !it->second.stream) return;
+    stream = it->second.stream;
+  }
+  v1::MasterMessage message;
+  message.mutable_cancel()->set_invocation_id(invocation_id);
+  stream->Send(message);
+}
+
+std::vector<InFlight> ClusterManager::Tick() {
+  std::vector<InFlight> lost;
+  std::vector<std::shared_ptr<WorkerStream>> to_close;
+  std::vector<Awaiter> expired;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = clock_->Now();
+    for (auto& [id, record] : workers_) {
+      if (record.info.state() == v1::WORKER_STATE_DEAD) continue;
+      if (now - record.last_heartbeat <= options_.heartbeat_timeout) continue;
+      FSCHED_LOG(kWarning, "worker %s missed heartbeats for %s: dead, re-queueing %d invocations",
+                 id, absl::FormatDuration(now - record.last_heartbeat), record.in_flight.size());
+      record.info.set_state(v1::WORKER_STATE_DEAD);
+      for (const auto& [inv, attempt] : record.in_flight) lost.push_back({inv, attempt});
+      record.in_flight.clear();
+      record.orphans.clear();
+      if (record.stream) to_close.push_back(std::move(record.stream));
+      record.stream.reset();
+    }
+    auto it = std::partition(awaiters_.begin(), awaiters_.end(),
+                             [&](const Awaiter& a) { return a.deadline > now; });
+    std::move(it, awaiters_.end(), std::back_inserter(expired));
+    awaiters_.erase(it, awaiters_.end());
+  }
+  for (auto& stream : to_close) stream->Close(absl::UnavailableError("missed heartbeats"));
+  for (Awaiter& a : expired) {
+    a.done(absl::DeadlineExceededError(
+        absl::StrCat("worker '", a.worker_id,
+                     "' accepted the join request but did not connect in time; "
+                     "check that it can reach the master's advertise address")));
+  }
+  return lost;
+}
+
+absl::StatusOr<v1::WorkerInfo> ClusterManager::Drain(const std::string& worker_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end()) return UnknownWorker(worker_id);
+  Record& record = it->second;
+  if (record.info.state() == v1::WORKER_STATE_DEAD) {
+    return absl::FailedPreconditionError(absl::StrCat("worker '", worker_id, "' is dead"));
+  }
+  if (record.info.state() == v1::WORKER_STATE_READY) {
+    record.info.set_state(v1::WORKER_STATE_DRAINING);
+  }
+  return Snapshot(record);
+}
+
+absl::StatusOr<std::vector<InFlight>> ClusterManager::Remove(const std::string& worker_id,
+                                                             bool force) {
+  std::shared_ptr<WorkerStream> stream;
+  std::vector<InFlight> requeue;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = workers_.find(worker_id);
+    if (it == workers_.end()) return UnknownWorker(worker_id);
+    Record& record = it->second;
+    if (!record.in_flight.empty() && !force) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("worker '", worker_id, "' still runs ", record.in_flight.size(),
+                       " invocations: drain it and wait, or remove with force to re-queue them"));
+    }
+    for (const auto& [inv, attempt] : record.in_flight) requeue.push_back({inv, attempt});
+    stream = std::move(record.stream);
+    workers_.erase(it);
+  }
+  if (stream) {
+    stream->Close(absl::PermissionDeniedError(
+        "removed from the cluster by an operator; add it again with AddWorker"));
+  }
+  return requeue;
+}
+
+v1::WorkerInfo ClusterManager::Snapshot(const Record& record) const {
+  v1::WorkerInfo info = record.info;
+  info.set_slots_used(record.used());
+  return info;
+}
+
+std::vector<v1::WorkerInfo> ClusterManager::List() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<v1::WorkerInfo> out;
+  for (const auto& [id, record] : workers_) out.push_back(Snapshot(record));
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id() < b.id(); });
+  return out;
+}
+
+absl::StatusOr<v1::WorkerInfo> ClusterManager::Get(const std::string& worker_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end()) return UnknownWorker(worker_id);
+  return Snapshot(it->second);
+}
+
+void ClusterManager::AwaitWorker(const std::string& worker_id, absl::Time deadline,
+                                 AwaitCallback done) {
+  v1::WorkerInfo ready;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = workers_.find(worker_id);
+    if (it == workers_.end() || it->second.info.state() != v1::WORKER_STATE_READY ||
+        !it->second.stream) {
+      awaiters_.push_back({worker_id, deadline, std::move(done)});
+      return;
+    }
+    ready = Snapshot(it->second);
+  }
+  done(ready);
+}
+
+ClusterManager::Totals ClusterManager::GetTotals() const {
+  absl::MutexLock lock(&mu_);
+  Totals totals;
+  for (const auto& [id, record] : workers_) {
+    if (record.info.state() != v1::WORKER_STATE_READY) continue;
+    ++totals.ready;
+    totals.slots += record.info.capacity().slots();
+    totals.slots_used += record.used();
+  }
+  return totals;
+}
+
+}  // namespace fsched::master

@@ -1,0 +1,129 @@
+// The master's view of its workers: who joined (with the cluster's join token),
+// who is alive (heartbeats), how many slots each has free, and which invocations
+// each is running. It never calls back into the scheduler; callers act on what
+// its methods return, so no lock is held across components.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "fsched/v1/link.pb.h"
+#include "fsched/v1/types.pb.h"
+#include "master/placement_policy.h"
+
+namespace fsched::master {
+
+/// The master's end of one worker's stream. Send never blocks.
+class WorkerStream {
+ public:
+  virtual ~WorkerStream() = default;
+  virtual void Send(const v1::MasterMessage& message) = 0;
+  /// Ends the stream with `status` (queued messages are still flushed first).
+  virtual void Close(const absl::Status& status) = 0;
+};
+
+/// An invocation a worker was running.
+struct InFlight {
+  std::string invocation_id;
+  uint32_t attempt = 0;
+};
+
+class ClusterManager {
+ public:
+  struct Options {
+    std::string join_token;  // empty = any worker may join
+    absl::Duration heartbeat_interval = absl::Seconds(1);
+    absl::Duration heartbeat_timeout = absl::Seconds(5);
+  };
+
+  /// Identifies one connection of one worker; a reconnect gets a new session.
+  struct Session {
+    std::string worker_id;
+    uint64_t id = 0;
+  };
+
+  using AwaitCallback = std::function<void(absl::StatusOr<v1::WorkerInfo>)>;
+
+  ClusterManager(Options options, Clock* clock);
+
+  /// Admits a worker. UNAUTHENTICATED for a wrong join token, INVALID_ARGUMENT
+  /// for a registration without id or slots. A worker that reconnects keeps the
+  /// invocations it was running; its previous stream is closed.
+  absl::StatusOr<Session> Register(const v1::Register& registration,
+                                   std::shared_ptr<WorkerStream> stream, v1::Welcome* welcome);
+  /// NOT_FOUND when the session is no longer current.
+  absl::Status Heartbeat(const Session& session, const v1::Heartbeat& heartbeat);
+  /// The stream ended; the worker keeps its in-flight work until the heartbeat timeout.
+  void Disconnected(const Session& session);
+
+  /// Ready (not draining, connected) workers, for placement.
+  std::vector<WorkerView> ReadyWorkers() const;
+  /// Reserves a slot on the worker and sends the assignment.
+  /// FAILED_PRECONDITION if the worker is not ready or has no free slot.
+  absl::Status Assign(const std::string& worker_id, const v1::Assignment& assignment);
+  /// Frees the slot of a finished invocation. False if that worker was not
+  /// running that attempt (a late or duplicate result; an orphan's slot is
+  /// still freed).
+  bool Release(const std::string& worker_id, const std::string& invocation_id, uint32_t attempt);
+  /// Asks the worker to stop an invocation (best effort).
+  void SendCancel(const std::string& worker_id, const std::string& invocation_id);
+
+  /// Marks workers silent for longer than the heartbeat timeout dead and
+  /// returns what they were running; also fails expired AwaitWorker calls.
+  std::vector<InFlight> Tick();
+
+  absl::StatusOr<v1::WorkerInfo> Drain(const std::string& worker_id);
+  /// FAILED_PRECONDITION while the worker runs invocations, unless `force`;
+  /// then its in-flight invocations are returned for re-queueing.
+  absl::StatusOr<std::vector<InFlight>> Remove(const std::string& worker_id, bool force);
+  std::vector<v1::WorkerInfo> List() const;
+  absl::StatusOr<v1::WorkerInfo> Get(const std::string& worker_id) const;
+  /// Calls `done` once the worker is ready (at once if it already is), or with
+  /// DEADLINE_EXCEEDED at `deadline`.
+  void AwaitWorker(const std::string& worker_id, absl::Time deadline, AwaitCallback done);
+
+  struct Totals {
+    uint32_t ready = 0;
+    uint32_t slots = 0;
+    uint32_t slots_used = 0;
+  };
+  Totals GetTotals() const;
+
+ private:
+  struct Record {
+    v1::WorkerInfo info;
+    std::shared_ptr<WorkerStream> stream;  // null when disconnected or dead
+    uint64_t session = 0;
+    absl::Time last_heartbeat;
+    absl::flat_hash_map<std::string, uint32_t> in_flight;  // invocation id -> attempt
+    // Invocations the worker still runs that the master already re-queued (it
+    // was declared dead, then came back): they hold slots until they report.
+    absl::flat_hash_set<std::string> orphans;
+    uint32_t used() const { return static_cast<uint32_t>(in_flight.size() + orphans.size()); }
+  };
+  struct Awaiter {
+    std::string worker_id;
+    absl::Time deadline;
+    AwaitCallback done;
+  };
+
+  v1::WorkerInfo Snapshot(const Record& record) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static WorkerView View(const Record& record);
+
+  const Options options_;
+  Clock* const clock_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Record> workers_ ABSL_GUARDED_BY(mu_);
+  std::vector<Awaiter> awaiters_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_session_ ABSL_GUARDED_BY(mu_) = 1;
+};
+
+}  // namespace fsched::master

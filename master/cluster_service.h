@@ -1,0 +1,48 @@
+// gRPC adapter for fsched.v1.Cluster over ClusterManager (and the scheduler,
+// which re-queues what a force-removed worker was running).
+#pragma once
+
+#include <string>
+
+#include "fsched/v1/cluster.grpc.pb.h"
+#include "master/cluster_manager.h"
+#include "master/scheduler.h"
+
+namespace fsched::master {
+
+class ClusterService final : public v1::Cluster::CallbackService {
+ public:
+  struct Options {
+    std::string join_token;  // passed to workers asked to join
+    absl::Duration add_worker_timeout = absl::Seconds(10);
+  };
+  ClusterService(Options options, ClusterManager* cluster, Scheduler* scheduler)
+      : options_(std::move(options)), cluster_(cluster), scheduler_(scheduler) {}
+
+  /// The address workers should dial; known only after the server has bound its port.
+  void set_advertise_address(std::string address) { advertise_address_ = std::move(address); }
+
+  grpc::ServerUnaryReactor* AddWorker(grpc::CallbackServerContext* ctx,
+                                      const v1::AddWorkerRequest* request,
+                                      v1::WorkerInfo* response) override;
+  grpc::ServerUnaryReactor* RemoveWorker(grpc::CallbackServerContext* ctx,
+                                         const v1::RemoveWorkerRequest* request,
+                                         v1::RemoveWorkerResponse* response) override;
+  grpc::ServerUnaryReactor* DrainWorker(grpc::CallbackServerContext* ctx,
+                                        const v1::DrainWorkerRequest* request,
+                                        v1::WorkerInfo* response) override;
+  grpc::ServerUnaryReactor* ListWorkers(grpc::CallbackServerContext* ctx,
+                                        const v1::ListWorkersRequest* request,
+                                        v1::ListWorkersResponse* response) override;
+  grpc::ServerUnaryReactor* GetWorker(grpc::CallbackServerContext* ctx,
+                                      const v1::GetWorkerRequest* request,
+                                      v1::WorkerInfo* response) override;
+
+ private:
+  const Options options_;
+  ClusterManager* const cluster_;
+  Scheduler* const scheduler_;
+  std::string advertise_address_;
+};
+
+}  // namespace fsched::master

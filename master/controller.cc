@@ -1,0 +1,144 @@
+#include "master/controller.h"
+
+#include <atomic>
+#include <cmath>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "common/proto_time.h"
+#include "common/status_macros.h"
+
+namespace fsched::master {
+
+Controller::Controller(Options options, FunctionRegistry* registry, InvocationTable* table,
+                       Scheduler* scheduler, TimerQueue* timers, Clock* clock)
+    : options_(options),
+      registry_(registry),
+      table_(table),
+      scheduler_(scheduler),
+      timers_(timers),
+      clock_(clock) {}
+
+absl::StatusOr<v1::Function> Controller::RegisterFunction(
+    const v1::RegisterFunctionRequest& request) {
+  if (!request.has_spec()) return absl::InvalidArgumentError("spec is missing");
+  return registry_->Register(request.spec(), request.replace());
+}
+
+absl::StatusOr<v1::Function> Controller::GetFunction(const std::string& name) {
+  if (name.empty()) return absl::InvalidArgumentError("name is empty");
+  return registry_->Get(name);
+}
+
+std::vector<v1::Function> Controller::ListFunctions() { return registry_->List(); }
+
+absl::Status Controller::DeleteFunction(const std::string& name) {
+  if (name.empty()) return absl::InvalidArgumentError("name is empty");
+  return registry_->Delete(name);
+}
+
+absl::Status Controller::ValidateRequest(const v1::InvokeRequest& request) const {
+  if (request.function().empty()) return absl::InvalidArgumentError("function is empty");
+  if (request.payload().size() > options_.max_payload_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("payload is ", request.payload().size(), " bytes; the limit is ",
+                     options_.max_payload_bytes, " (scheduler.max_payload_bytes)"));
+  }
+  if (static_cast<size_t>(request.args_size()) > options_.max_args) {
+    return absl::InvalidArgumentError(absl::StrCat("args has ", request.args_size(),
+                                                   " entries; the limit is ", options_.max_args));
+  }
+  for (int i = 0; i < request.args_size(); ++i) {
+    if (request.args(i).size() > options_.max_arg_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat("args[", i, "] is ", request.args(i).size(),
+                                                     " bytes; the limit is ",
+                                                     options_.max_arg_bytes));
+    }
+  }
+  if (!std::isfinite(request.input_size()) || request.input_size() < 0) {
+    return absl::InvalidArgumentError("input_size must be a finite number >= 0");
+  }
+  if (!v1::Architecture_IsValid(request.architecture())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("architecture ", request.architecture(), " is unknown"));
+  }
+  if (FromProto(request.timeout()) < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("timeout is negative");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Controller::Submit(const v1::InvokeRequest& request,
+                                               InvocationCallback on_done) {
+  RETURN_IF_ERROR(ValidateRequest(request));
+  ASSIGN_OR_RETURN(v1::Function function, registry_->Get(request.function()));
+  absl::Duration timeout = FromProto(function.spec().limits().timeout());
+  if (timeout == absl::ZeroDuration()) timeout = options_.default_timeout;
+  const absl::Duration requested = FromProto(request.timeout());
+  if (requested > absl::ZeroDuration()) timeout = std::min(timeout, requested);
+  timeout = std::min(timeout, options_.max_timeout);
+
+  const absl::Time now = clock_->Now();
+  const std::string id = table_->Create(function.spec(), request, timeout, now, std::move(on_done));
+  if (absl::Status queued = scheduler_->Enqueue(id, function.spec()); !queued.ok()) {
+    table_->Discard(id);
+    return queued;
+  }
+  absl::MutexLock lock(&rate_mu_);
+  accepted_.Add(now, 1);
+  return id;
+}
+
+absl::StatusOr<v1::Invocation> Controller::GetInvocation(const std::string& id) {
+  if (id.empty()) return absl::InvalidArgumentError("invocation_id is empty");
+  return table_->Get(id);
+}
+
+absl::Status Controller::WaitInvocation(const std::string& id, absl::Duration timeout,
+                                        InvocationCallback done) {
+  if (id.empty()) return absl::InvalidArgumentError("invocation_id is empty");
+  if (timeout < absl::ZeroDuration()) return absl::InvalidArgumentError("timeout is negative");
+  if (timeout == absl::ZeroDuration()) timeout = absl::Seconds(30);
+  if (timeout > options_.max_wait) {
+    return absl::InvalidArgumentError(absl::StrCat("timeout exceeds the maximum wait of ",
+                                                   absl::FormatDuration(options_.max_wait)));
+  }
+  // Whichever of completion and timer comes first answers; the other finds `fired` set.
+  struct Once {
+    std::atomic<bool> fired{false};
+    InvocationCallback done;
+  };
+  auto once = std::make_shared<Once>();
+  once->done = std::move(done);
+  RETURN_IF_ERROR(table_->AddWaiter(id, [once](const v1::Invocation& inv) {
+    if (!once->fired.exchange(true)) once->done(inv);
+  }));
+  if (!once->fired.load()) {
+    timers_->RunAt(absl::Now() + timeout, [once, id, table = table_] {
+      if (once->fired.exchange(true)) return;
+      auto inv = table->Get(id);
+      v1::Invocation current;
+      if (inv.ok()) {
+        current = *inv;
+      } else {
+        current.set_id(id);
+      }
+      once->done(current);
+    });
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Invocation> Controller::CancelInvocation(const std::string& id) {
+  if (id.empty()) return absl::InvalidArgumentError("invocation_id is empty");
+  RETURN_IF_ERROR(table_->Get(id).status());
+  return scheduler_->Cancel(id);
+}
+
+double Controller::AcceptedRate() {
+  absl::MutexLock lock(&rate_mu_);
+  accepted_.Expire(clock_->Now());
+  return static_cast<double>(accepted_.size()) / 60.0;
+}
+
+}  // namespace fsched::master

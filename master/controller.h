@@ -1,0 +1,68 @@
+// The client-facing logic of a master: function registration and the
+// invocation lifecycle (admission, submit, wait, cancel). The gRPC adapter in
+// controller_service.cc only translates; every rule lives here.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "common/quantiles.h"
+#include "common/timer_queue.h"
+#include "fsched/v1/controller.pb.h"
+#include "master/function_registry.h"
+#include "master/invocation_table.h"
+#include "master/scheduler.h"
+
+namespace fsched::master {
+
+class Controller {
+ public:
+  struct Options {
+    uint64_t max_payload_bytes = 6 * 1024 * 1024;
+    size_t max_args = 256;
+    size_t max_arg_bytes = 4096;
+    absl::Duration default_timeout = absl::Seconds(60);
+    absl::Duration max_timeout = absl::Minutes(15);
+    absl::Duration max_wait = absl::Minutes(10);
+  };
+
+  Controller(Options options, FunctionRegistry* registry, InvocationTable* table,
+             Scheduler* scheduler, TimerQueue* timers, Clock* clock);
+
+  absl::StatusOr<v1::Function> RegisterFunction(const v1::RegisterFunctionRequest& request);
+  absl::StatusOr<v1::Function> GetFunction(const std::string& name);
+  std::vector<v1::Function> ListFunctions();
+  absl::Status DeleteFunction(const std::string& name);
+
+  /// Validates and queues an invocation. `on_done` (optional) runs once with
+  /// the finished invocation. INVALID_ARGUMENT / NOT_FOUND / RESOURCE_EXHAUSTED
+  /// when it is not accepted; then nothing was queued.
+  absl::StatusOr<std::string> Submit(const v1::InvokeRequest& request,
+                                     InvocationCallback on_done = nullptr);
+  absl::StatusOr<v1::Invocation> GetInvocation(const std::string& id);
+  /// Calls `done` when the invocation finishes or after `timeout`, whichever is
+  /// first (exactly once). NOT_FOUND / INVALID_ARGUMENT are returned directly.
+  absl::Status WaitInvocation(const std::string& id, absl::Duration timeout,
+                              InvocationCallback done);
+  absl::StatusOr<v1::Invocation> CancelInvocation(const std::string& id);
+
+  /// Invocations accepted per second over the last minute.
+  double AcceptedRate();
+
+ private:
+  absl::Status ValidateRequest(const v1::InvokeRequest& request) const;
+
+  const Options options_;
+  FunctionRegistry* const registry_;
+  InvocationTable* const table_;
+  Scheduler* const scheduler_;
+  TimerQueue* const timers_;
+  Clock* const clock_;
+  absl::Mutex rate_mu_;
+  SlidingWindow accepted_ ABSL_GUARDED_BY(rate_mu_){absl::Minutes(1), 1000000};
+};
+
+}  // namespace fsched::master

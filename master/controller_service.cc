@@ -1,0 +1,90 @@
+#include "master/controller_service.h"
+
+#include "common/grpc_status.h"
+#include "common/proto_time.h"
+
+namespace fsched::master {
+namespace {
+
+template <typename T, typename Out>
+grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* ctx, absl::StatusOr<T> result,
+                                     Out* response) {
+  if (result.ok()) *response = std::move(*result);
+  return FinishUnary(ctx, result.status());
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* ControllerService::RegisterFunction(
+    grpc::CallbackServerContext* ctx, const v1::RegisterFunctionRequest* request,
+    v1::Function* response) {
+  return FinishWith(ctx, controller_->RegisterFunction(*request), response);
+}
+
+grpc::ServerUnaryReactor* ControllerService::GetFunction(grpc::CallbackServerContext* ctx,
+                                                         const v1::GetFunctionRequest* request,
+                                                         v1::Function* response) {
+  return FinishWith(ctx, controller_->GetFunction(request->name()), response);
+}
+
+grpc::ServerUnaryReactor* ControllerService::ListFunctions(grpc::CallbackServerContext* ctx,
+                                                           const v1::ListFunctionsRequest*,
+                                                           v1::ListFunctionsResponse* response) {
+  for (v1::Function& f : controller_->ListFunctions()) *response->add_functions() = std::move(f);
+  return FinishUnary(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* ControllerService::DeleteFunction(
+    grpc::CallbackServerContext* ctx, const v1::DeleteFunctionRequest* request,
+    v1::DeleteFunctionResponse*) {
+  return FinishUnary(ctx, controller_->DeleteFunction(request->name()));
+}
+
+grpc::ServerUnaryReactor* ControllerService::Invoke(grpc::CallbackServerContext* ctx,
+                                                    const v1::InvokeRequest* request,
+                                                    v1::InvocationResult* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  // The response and reactor stay valid until Finish; the callback runs exactly once.
+  auto id = controller_->Submit(*request, [reactor, response](const v1::Invocation& done) {
+    *response = done.result();
+    reactor->Finish(grpc::Status::OK);
+  });
+  if (!id.ok()) reactor->Finish(ToGrpcStatus(id.status()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControllerService::Submit(grpc::CallbackServerContext* ctx,
+                                                    const v1::InvokeRequest* request,
+                                                    v1::SubmitResponse* response) {
+  auto id = controller_->Submit(*request);
+  if (id.ok()) response->set_invocation_id(*id);
+  return FinishUnary(ctx, id.status());
+}
+
+grpc::ServerUnaryReactor* ControllerService::GetInvocation(grpc::CallbackServerContext* ctx,
+                                                           const v1::GetInvocationRequest* request,
+                                                           v1::Invocation* response) {
+  return FinishWith(ctx, controller_->GetInvocation(request->invocation_id()), response);
+}
+
+grpc::ServerUnaryReactor* ControllerService::WaitInvocation(
+    grpc::CallbackServerContext* ctx, const v1::WaitInvocationRequest* request,
+    v1::Invocation* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  absl::Status waiting =
+      controller_->WaitInvocation(request->invocation_id(), FromProto(request->timeout()),
+                                  [reactor, response](const v1::Invocation& inv) {
+                                    *response = inv;
+                                    reactor->Finish(grpc::Status::OK);
+                                  });
+  if (!waiting.ok()) reactor->Finish(ToGrpcStatus(waiting));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControllerService::CancelInvocation(
+    grpc::CallbackServerContext* ctx, const v1::CancelInvocationRequest* request,
+    v1::Invocation* response) {
+  return FinishWith(ctx, controller_->CancelInvocation(request->invocation_id()), response);
+}
+
+}  // namespace fsched::master

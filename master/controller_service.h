@@ -1,0 +1,45 @@
+// gRPC adapter for fsched.v1.Controller over master::Controller.
+#pragma once
+
+#include "fsched/v1/controller.grpc.pb.h"
+#include "master/controller.h"
+
+namespace fsched::master {
+
+class ControllerService final : public v1::Controller::CallbackService {
+ public:
+  explicit ControllerService(Controller* controller) : controller_(controller) {}
+
+  grpc::ServerUnaryReactor* RegisterFunction(grpc::CallbackServerContext* ctx,
+                                             const v1::RegisterFunctionRequest* request,
+                                             v1::Function* response) override;
+  grpc::ServerUnaryReactor* GetFunction(grpc::CallbackServerContext* ctx,
+                                        const v1::GetFunctionRequest* request,
+                                        v1::Function* response) override;
+  grpc::ServerUnaryReactor* ListFunctions(grpc::CallbackServerContext* ctx,
+                                          const v1::ListFunctionsRequest* request,
+                                          v1::ListFunctionsResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteFunction(grpc::CallbackServerContext* ctx,
+                                           const v1::DeleteFunctionRequest* request,
+                                           v1::DeleteFunctionResponse* response) override;
+  grpc::ServerUnaryReactor* Invoke(grpc::CallbackServerContext* ctx,
+                                   const v1::InvokeRequest* request,
+                                   v1::InvocationResult* response) override;
+  grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* ctx,
+                                   const v1::InvokeRequest* request,
+                                   v1::SubmitResponse* response) override;
+  grpc::ServerUnaryReactor* GetInvocation(grpc::CallbackServerContext* ctx,
+                                          const v1::GetInvocationRequest* request,
+                                          v1::Invocation* response) override;
+  grpc::ServerUnaryReactor* WaitInvocation(grpc::CallbackServerContext* ctx,
+                                           const v1::WaitInvocationRequest* request,
+                                           v1::Invocation* response) override;
+  grpc::ServerUnaryReactor* CancelInvocation(grpc::CallbackServerContext* ctx,
+                                             const v1::CancelInvocationRequest* request,
+                                             v1::Invocation* response) override;
+
+ private:
+  Controller* const controller_;
+};
+
+}  // namespace fsched::master

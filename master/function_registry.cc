@@ -1,0 +1,232 @@
+#include "master/function_registry.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/proto_time.h"
+#include "common/status_macros.h"
+
+namespace fsched::master {
+namespace {
+
+constexpr size_t kRecentDurations = 1000;
+
+bool ValidName(const std::string& name) {
+  if (name.empty() || name.size() > 63) return false;
+  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!lower_or_digit(name[0])) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [&](char c) { return lower_or_digit(c) || c == '-' || c == '_' || c == '.'; });
+}
+
+absl::Status CheckLength(const std::string& field, const std::string& value, size_t max) {
+  if (value.size() > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " is ", value.size(), " bytes; the limit is ", max));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateFunctionSpec(const v1::FunctionSpec& spec, const FunctionLimits& limits) {
+  if (!ValidName(spec.name())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "spec.name '", spec.name().substr(0, 80),
+        "' is invalid: use 1-63 characters of a-z, 0-9, '-', '_', '.', starting with a letter "
+        "or digit"));
+  }
+  if (spec.command_size() == 0 && spec.runtime() != v1::RUNTIME_KIND_CONTAINERD) {
+    return absl::InvalidArgumentError("spec.command is empty: give the argv to run");
+  }
+  if (static_cast<size_t>(spec.command_size()) > limits.max_command_args) {
+    return absl::InvalidArgumentError(absl::StrCat("spec.command has ", spec.command_size(),
+                                                   " arguments; the limit is ",
+                                                   limits.max_command_args));
+  }
+  for (int i = 0; i < spec.command_size(); ++i) {
+    RETURN_IF_ERROR(CheckLength(absl::StrCat("spec.command[", i, "]"), spec.command(i),
+                                limits.max_field_bytes));
+  }
+  if (spec.command_size() > 0 && spec.command(0).empty()) {
+    return absl::InvalidArgumentError("spec.command[0] is empty: name the program to run");
+  }
+  for (const auto& [key, value] : spec.env()) {
+    if (key.empty() || key.find('=') != std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("spec.env key '", key, "' is invalid: non-empty, without '='"));
+    }
+    RETURN_IF_ERROR(
+        CheckLength(absl::StrCat("spec.env[", key, "]"), value, limits.max_field_bytes));
+  }
+  RETURN_IF_ERROR(CheckLength("spec.working_dir", spec.working_dir(), limits.max_field_bytes));
+  RETURN_IF_ERROR(CheckLength("spec.description", spec.description(), limits.max_field_bytes));
+  const v1::ResourceLimits& lim = spec.limits();
+  if (lim.cpu_cores() < 0) return absl::InvalidArgumentError("spec.limits.cpu_cores is negative");
+  const absl::Duration timeout = FromProto(lim.timeout());
+  if (timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("spec.limits.timeout is negative");
+  }
+  if (timeout > limits.max_timeout) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec.limits.timeout ", absl::FormatDuration(timeout),
+                     " exceeds the cluster maximum ", absl::FormatDuration(limits.max_timeout)));
+  }
+  switch (spec.runtime()) {
+    case v1::RUNTIME_KIND_UNSPECIFIED:
+    case v1::RUNTIME_KIND_PROCESS:
+      break;
+    case v1::RUNTIME_KIND_RUNC:
+      if (spec.rootfs_digest().empty() && spec.rootfs_path().empty()) {
+        return absl::InvalidArgumentError(
+            "spec.runtime RUNC needs spec.rootfs_digest or spec.rootfs_path");
+      }
+      break;
+    case v1::RUNTIME_KIND_CONTAINERD:
+      if (spec.image().empty()) {
+        return absl::InvalidArgumentError("spec.runtime CONTAINERD needs spec.image");
+      }
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("spec.runtime ", static_cast<int>(spec.runtime()), " is unknown"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<FunctionRegistry>> FunctionRegistry::Create(FunctionStore* store,
+                                                                           FunctionLimits limits,
+                                                                           Clock* clock) {
+  std::unique_ptr<FunctionRegistry> registry(new FunctionRegistry(store, limits, clock));
+  ASSIGN_OR_RETURN(std::vector<v1::Function> stored, store->LoadAll());
+  absl::MutexLock lock(&registry->mu_);
+  for (v1::Function& function : stored) {
+    Entry& entry = registry->functions_[function.spec().name()];
+    entry.function = std::move(function);
+  }
+  return registry;
+}
+
+absl::StatusOr<v1::Function> FunctionRegistry::Register(const v1::FunctionSpec& spec,
+                                                        bool replace) {
+  RETURN_IF_ERROR(ValidateFunctionSpec(spec, limits_));
+  absl::MutexLock lock(&mu_);
+  auto it = functions_.find(spec.name());
+  if (it != functions_.end() && !replace) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "function '", spec.name(), "' is already registered; set replace to update it"));
+  }
+  v1::Function function;
+  *function.mutable_spec() = spec;
+  ToProto(clock_->Now(), function.mutable_updated());
+  if (it != functions_.end()) {
+    function.set_version(it->second.function.version() + 1);
+    *function.mutable_created() = it->second.function.created();
+  } else {
+    function.set_version(1);
+    *function.mutable_created() = function.updated();
+  }
+  // Persist first: a registration that was acknowledged must survive a restart.
+  RETURN_IF_ERROR(store_->Put(function));
+  Entry& entry = functions_[spec.name()];
+  entry.function = function;
+  v1::Function out = entry.function;
+  FillStats(entry, &out);
+  return out;
+}
+
+absl::StatusOr<v1::Function> FunctionRegistry::Get(const std::string& name) const {
+  absl::MutexLock lock(&mu_);
+  auto it = functions_.find(name);
+  if (it == functions_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("function '", name.substr(0, 80), "' is not registered"));
+  }
+  v1::Function out = it->second.function;
+  FillStats(it->second, &out);
+  return out;
+}
+
+std::vector<v1::Function> FunctionRegistry::List() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<v1::Function> out;
+  out.reserve(functions_.size());
+  for (const auto& [name, entry] : functions_) {
+    out.push_back(entry.function);
+    FillStats(entry, &out.back());
+  }
+  std::sort(out.begin(), out.end(), [](const v1::Function& a, const v1::Function& b) {
+    return a.spec().name() < b.spec().name();
+  });
+  return out;
+}
+
+absl::Status FunctionRegistry::Delete(const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  if (!functions_.contains(name)) {
+    return absl::NotFoundError(
+        absl::StrCat("function '", name.substr(0, 80), "' is not registered"));
+  }
+  RETURN_IF_ERROR(store_->Delete(name));
+  functions_.erase(name);
+  return absl::OkStatus();
+}
+
+void FunctionRegistry::RecordExecution(const std::string& name, absl::Duration execution, bool ok) {
+  absl::MutexLock lock(&mu_);
+  auto it = functions_.find(name);
+  if (it == functions_.end()) return;  // deleted while the invocation ran
+  Entry& entry = it->second;
+  v1::FunctionStats* stats = entry.function.mutable_stats();
+  stats->set_invocations(stats->invocations() + 1);
+  if (!ok) stats->set_failures(stats->failures() + 1);
+  const double seconds = absl::ToDoubleSeconds(execution);
+  entry.total_seconds += seconds;
+  if (entry.recent.size() < kRecentDurations) {
+    entry.recent.push_back(seconds);
+  } else {
+    entry.recent[entry.next] = seconds;
+  }
+  entry.next = (entry.next + 1) % kRecentDurations;
+}
+
+void FunctionRegistry::FillStats(const Entry& entry, v1::Function* out) const {
+  const uint64_t n = entry.function.stats().invocations();
+  if (n > 0) {
+    ToProto(absl::Seconds(entry.total_seconds / static_cast<double>(n)),
+            out->mutable_stats()->mutable_mean_execution());
+  }
+}
+
+absl::StatusOr<std::vector<v1::FunctionDurations>> FunctionRegistry::Durations(
+    const std::string& name, size_t limit) const {
+  absl::MutexLock lock(&mu_);
+  if (!name.empty() && !functions_.contains(name)) {
+    return absl::NotFoundError(
+        absl::StrCat("function '", name.substr(0, 80), "' is not registered"));
+  }
+  std::vector<v1::FunctionDurations> out;
+  for (const auto& [fn_name, entry] : functions_) {
+    if (!name.empty() && fn_name != name) continue;
+    // Unroll the ring into oldest-to-newest order.
+    std::vector<double> ordered;
+    const size_t n = entry.recent.size();
+    const size_t start = n < kRecentDurations ? 0 : entry.next;
+    for (size_t i = 0; i < n; ++i) ordered.push_back(entry.recent[(start + i) % n]);
+    if (ordered.size() > limit) ordered.erase(ordered.begin(), ordered.end() - limit);
+    v1::FunctionDurations d;
+    d.set_function(fn_name);
+    d.set_count(entry.function.stats().invocations());
+    for (double s : ordered) ToProto(absl::Seconds(s), d.add_recent());
+    const Summary summary = Summarize(ordered);
+    ToProto(absl::Seconds(summary.mean), d.mutable_mean());
+    ToProto(absl::Seconds(summary.p50), d.mutable_p50());
+    ToProto(absl::Seconds(summary.p95), d.mutable_p95());
+    out.push_back(std::move(d));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.function() < b.function(); });
+  return out;
+}
+
+}  // namespace fsched::master

@@ -1,0 +1,112 @@
+#include "master/function_store.h"
+
+#include <sqlite3.h>
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+
+namespace fsched::master {
+namespace {
+
+absl::Status SqliteError(sqlite3* db, const std::string& what) {
+  return absl::InternalError(absl::StrCat(what, ": ", sqlite3_errmsg(db)));
+}
+
+// Finalizes a statement on every path out of a function.
+struct Statement {
+  sqlite3_stmt* stmt = nullptr;
+  ~Statement() { sqlite3_finalize(stmt); }
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<FunctionStore>> FunctionStore::Open(const std::string& state_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create state directory '", state_dir, "': ", ec.message()));
+  }
+  const std::string path = (std::filesystem::path(state_dir) / "fsched.db").string();
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    absl::Status status = absl::FailedPreconditionError(
+        absl::StrCat("cannot open '", path, "': ", db ? sqlite3_errmsg(db) : "out of memory"));
+    sqlite3_close(db);
+    return status;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  std::unique_ptr<FunctionStore> store(new FunctionStore(db));
+  absl::MutexLock lock(&store->mu_);
+  // WAL keeps a registration durable without blocking readers.
+  for (const char* sql : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=NORMAL;",
+                          "CREATE TABLE IF NOT EXISTS functions ("
+                          "  name TEXT PRIMARY KEY,"
+                          "  body BLOB NOT NULL);"}) {
+    if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot initialise '", path, "': ", sqlite3_errmsg(db)));
+    }
+  }
+  return store;
+}
+
+FunctionStore::~FunctionStore() {
+  absl::MutexLock lock(&mu_);
+  sqlite3_close(db_);
+}
+
+absl::Status FunctionStore::Put(const v1::Function& function) {
+  const std::string body = function.SerializeAsString();
+  absl::MutexLock lock(&mu_);
+  Statement st;
+  if (sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO functions(name, body) VALUES(?, ?);", -1,
+                         &st.stmt, nullptr) != SQLITE_OK) {
+    return SqliteError(db_, "prepare insert");
+  }
+  sqlite3_bind_text(st.stmt, 1, function.spec().name().c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_blob(st.stmt, 2, body.data(), static_cast<int>(body.size()), SQLITE_TRANSIENT);
+  if (sqlite3_step(st.stmt) != SQLITE_DONE) return SqliteError(db_, "store function");
+  return absl::OkStatus();
+}
+
+absl::Status FunctionStore::Delete(const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  Statement st;
+  if (sqlite3_prepare_v2(db_, "DELETE FROM functions WHERE name = ?;", -1, &st.stmt, nullptr) !=
+      SQLITE_OK) {
+    return SqliteError(db_, "prepare delete");
+  }
+  sqlite3_bind_text(st.stmt, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+  if (sqlite3_step(st.stmt) != SQLITE_DONE) return SqliteError(db_, "delete function");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::Function>> FunctionStore::LoadAll() {
+  absl::MutexLock lock(&mu_);
+  Statement st;
+  if (sqlite3_prepare_v2(db_, "SELECT name, body FROM functions ORDER BY name;", -1, &st.stmt,
+                         nullptr) != SQLITE_OK) {
+    return SqliteError(db_, "prepare select");
+  }
+  std::vector<v1::Function> out;
+  int rc;
+  while ((rc = sqlite3_step(st.stmt)) == SQLITE_ROW) {
+    v1::Function function;
+    const void* blob = sqlite3_column_blob(st.stmt, 1);
+    const int size = sqlite3_column_bytes(st.stmt, 1);
+    if (!function.ParseFromArray(blob, size)) {
+      return absl::DataLossError(absl::StrCat(
+          "stored function '", reinterpret_cast<const char*>(sqlite3_column_text(st.stmt, 0)),
+          "' is corrupt"));
+    }
+    out.push_back(std::move(function));
+  }
+  if (rc != SQLITE_DONE) return SqliteError(db_, "read functions");
+  return out;
+}
+
+}  // namespace fsched::master

@@ -1,0 +1,36 @@
+// Durable function registry: one SQLite file under the master's state directory,
+// so registered functions survive a master restart.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "fsched/v1/types.pb.h"
+
+struct sqlite3;
+
+namespace fsched::master {
+
+class FunctionStore {
+ public:
+  /// Opens (creating if needed) `<state_dir>/fsched.db`.
+  /// \return FAILED_PRECONDITION naming the path when it cannot be created or opened.
+  static absl::StatusOr<std::unique_ptr<FunctionStore>> Open(const std::string& state_dir);
+  ~FunctionStore();
+
+  absl::Status Put(const v1::Function& function);
+  absl::Status Delete(const std::string& name);
+  absl::StatusOr<std::vector<v1::Function>> LoadAll();
+
+ private:
+  explicit FunctionStore(sqlite3* db) : db_(db) {}
+  absl::Status Exec(const char* sql);
+
+  absl::Mutex mu_;
+  sqlite3* db_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace fsched::master

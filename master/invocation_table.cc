@@ -1,0 +1,237 @@
+#include "master/invocation_table.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/proto_time.h"
+
+namespace fsched::master {
+
+std::string InvocationTable::Create(const v1::FunctionSpec& spec, const v1::InvokeRequest& request,
+                                    absl::Duration timeout, absl::Time now,
+                                    InvocationCallback on_done) {
+  absl::MutexLock lock(&mu_);
+  std::string id;
+  do {
+    id = absl::StrFormat("inv-%016x", absl::Uniform<uint64_t>(rng_));
+  } while (records_.contains(id));
+  Record& record = records_[id];
+  record.spec = spec;
+  record.request = request;
+  record.timeout = timeout;
+  record.submitted = now;
+  if (on_done) record.waiters.push_back(std::move(on_done));
+  return id;
+}
+
+void InvocationTable::Discard(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  records_.erase(id);
+}
+
+std::optional<v1::Assignment> InvocationTable::StartAttempt(const std::string& id,
+                                                            const WorkerView& worker,
+                                                            const std::string& queue_order,
+                                                            const std::string& placement,
+                                                            absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  auto it = records_.find(id);
+  if (it == records_.end() || it->second.state != v1::INVOCATION_STATE_QUEUED) return std::nullopt;
+  Record& record = it->second;
+  record.state = v1::INVOCATION_STATE_RUNNING;
+  ++record.attempt;
+  ++running_;
+  record.worker_id = worker.id;
+  record.dispatched = now;
+  v1::InvocationResult& r = record.result;
+  r.set_cpu_percent_at_dispatch(worker.cpu_percent);
+  r.set_memory_percent_at_dispatch(worker.memory_percent);
+  r.set_queue_order(queue_order);
+  r.set_placement_policy(placement);
+
+  v1::Assignment assignment;
+  assignment.set_invocation_id(id);
+  assignment.set_attempt(record.attempt);
+  *assignment.mutable_function() = record.spec;
+  assignment.set_payload(record.request.payload());
+  *assignment.mutable_args() = record.request.args();
+  fsched::ToProto(record.timeout, assignment.mutable_timeout());
+  assignment.set_hops(record.request.hops());
+  assignment.set_architecture(record.request.architecture());
+  fsched::ToProto(record.submitted, assignment.mutable_submitted());
+  fsched::ToProto(now - record.submitted, assignment.mutable_queue_wait());
+  return assignment;
+}
+
+void InvocationTable::Unstart(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  auto it = records_.find(id);
+  if (it == records_.end() || it->second.state != v1::INVOCATION_STATE_RUNNING) return;
+  it->second.state = v1::INVOCATION_STATE_QUEUED;
+  it->second.worker_id.clear();
+  --it->second.attempt;
+  --running_;
+}
+
+InvocationTable::LossAction InvocationTable::OnWorkerLost(const std::string& id, uint32_t attempt,
+                                                          uint32_t max_attempts, absl::Time now) {
+  std::vector<InvocationCallback> waiters;
+  v1::Invocation finished;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = records_.find(id);
+    if (it == records_.end()) return LossAction::kStale;
+    Record& record = it->second;
+    if (record.state != v1::INVOCATION_STATE_RUNNING || record.attempt != attempt) {
+      return LossAction::kStale;
+    }
+    --running_;
+    if (record.attempt < max_attempts) {
+      record.state = v1::INVOCATION_STATE_QUEUED;
+      record.worker_id.clear();
+      return LossAction::kRequeue;
+    }
+    v1::InvocationResult& r = record.result;
+    r.set_outcome(v1::OUTCOME_REJECTED);
+    r.set_message(absl::StrCat("the worker running it was lost on each of ", record.attempt,
+                               " attempts (scheduler.max_attempts)"));
+    fsched::ToProto(now - record.submitted, r.mutable_timings()->mutable_total());
+    waiters = FinishLocked(id, record);
+    finished = ToProto(id, record);
+  }
+  for (auto& done : waiters) done(finished);
+  return LossAction::kGaveUp;
+}
+
+bool InvocationTable::Complete(const std::string& id, uint32_t attempt, v1::InvocationResult result,
+                               absl::Time now) {
+  std::vector<InvocationCallback> waiters;
+  v1::Invocation finished;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = records_.find(id);
+    if (it == records_.end()) return false;
+    Record& record = it->second;
+    if (record.state != v1::INVOCATION_STATE_RUNNING || record.attempt != attempt) return false;
+    --running_;
+    // Keep what the master knows (dispatch-time load, policies); take the rest from the worker.
+    const v1::InvocationResult& mine = record.result;
+    result.set_cpu_percent_at_dispatch(mine.cpu_percent_at_dispatch());
+    result.set_memory_percent_at_dispatch(mine.memory_percent_at_dispatch());
+    result.set_queue_order(mine.queue_order());
+    result.set_placement_policy(mine.placement_policy());
+    result.set_invocation_id(id);
+    result.set_function(record.spec.name());
+    result.set_worker_id(record.worker_id);
+    result.set_attempts(record.attempt);
+    v1::Timings* t = result.mutable_timings();
+    fsched::ToProto(record.submitted, t->mutable_submitted());
+    fsched::ToProto(record.dispatched - record.submitted, t->mutable_queue_wait());
+    fsched::ToProto(now - record.submitted, t->mutable_total());
+    record.result = std::move(result);
+    waiters = FinishLocked(id, record);
+    finished = ToProto(id, record);
+  }
+  for (auto& done : waiters) done(finished);
+  return true;
+}
+
+bool InvocationTable::Reject(const std::string& id, v1::Outcome outcome, const std::string& message,
+                             absl::Time now) {
+  std::vector<InvocationCallback> waiters;
+  v1::Invocation finished;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = records_.find(id);
+    if (it == records_.end() || it->second.state == v1::INVOCATION_STATE_DONE) return false;
+    Record& record = it->second;
+    if (record.state == v1::INVOCATION_STATE_RUNNING) --running_;
+    v1::InvocationResult& r = record.result;
+    r.set_outcome(outcome);
+    r.set_message(message);
+    r.set_attempts(record.attempt);
+    fsched::ToProto(record.submitted, r.mutable_timings()->mutable_submitted());
+    fsched::ToProto(now - record.submitted, r.mutable_timings()->mutable_total());
+    waiters = FinishLocked(id, record);
+    finished = ToProto(id, record);
+  }
+  for (auto& done : waiters) done(finished);
+  return true;
+}
+
+std::vector<InvocationCallback> InvocationTable::FinishLocked(const std::string& id,
+                                                              Record& record) {
+  record.state = v1::INVOCATION_STATE_DONE;
+  record.result.set_invocation_id(id);
+  record.result.set_function(record.spec.name());
+  record.request.clear_payload();  // results are retained; payloads need not be
+  std::vector<InvocationCallback> waiters = std::move(record.waiters);
+  record.waiters.clear();
+  finished_order_.push_back(id);
+  while (finished_order_.size() > retained_) {
+    records_.erase(finished_order_.front());
+    finished_order_.pop_front();
+  }
+  return waiters;
+}
+
+v1::Invocation InvocationTable::ToProto(const std::string& id, const Record& record) {
+  v1::Invocation inv;
+  inv.set_id(id);
+  inv.set_function(record.spec.name());
+  inv.set_state(record.state);
+  inv.set_worker_id(record.worker_id);
+  if (record.state == v1::INVOCATION_STATE_DONE) *inv.mutable_result() = record.result;
+  return inv;
+}
+
+absl::StatusOr<v1::Invocation> InvocationTable::Get(const std::string& id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = records_.find(id);
+  if (it == records_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("invocation '", id.substr(0, 80), "' is unknown (or its result has expired)"));
+  }
+  return ToProto(id, it->second);
+}
+
+absl::StatusOr<v1::FunctionSpec> InvocationTable::SpecOf(const std::string& id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = records_.find(id);
+  if (it == records_.end()) {
+    return absl::NotFoundError(absl::StrCat("invocation '", id.substr(0, 80), "' is unknown"));
+  }
+  return it->second.spec;
+}
+
+absl::Status InvocationTable::AddWaiter(const std::string& id, InvocationCallback done) {
+  v1::Invocation finished;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = records_.find(id);
+    if (it == records_.end()) {
+      return absl::NotFoundError(absl::StrCat("invocation '", id.substr(0, 80),
+                                              "' is unknown (or its result has expired)"));
+    }
+    if (it->second.state != v1::INVOCATION_STATE_DONE) {
+      it->second.waiters.push_back(std::move(done));
+      return absl::OkStatus();
+    }
+    finished = ToProto(id, it->second);
+  }
+  done(finished);
+  return absl::OkStatus();
+}
+
+std::string InvocationTable::RunningOn(const std::string& id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = records_.find(id);
+  if (it == records_.end() || it->second.state != v1::INVOCATION_STATE_RUNNING) return "";
+  return it->second.worker_id;
+}
+
+size_t InvocationTable::running() const {
+  absl::MutexLock lock(&mu_);
+  return running_;
+}
+
+}  // namespace fsched::master

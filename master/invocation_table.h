@@ -1,0 +1,95 @@
+// Every invocation the master accepted, from submission to result: ids,
+// attempts, the worker that runs it, and who waits for it. Finished records are
+// kept (up to a cap) so clients can fetch results after the fact.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/random/random.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "fsched/v1/link.pb.h"
+#include "fsched/v1/types.pb.h"
+#include "master/placement_policy.h"
+
+namespace fsched::master {
+
+using InvocationCallback = std::function<void(const v1::Invocation&)>;
+
+class InvocationTable {
+ public:
+  explicit InvocationTable(size_t retained_results) : retained_(retained_results) {}
+
+  /// Records a new invocation in state QUEUED. `on_done` (may be empty) runs
+  /// once with the finished invocation. \return its id.
+  std::string Create(const v1::FunctionSpec& spec, const v1::InvokeRequest& request,
+                     absl::Duration timeout, absl::Time now, InvocationCallback on_done);
+  /// Forgets an invocation that was never queued (admission failed after Create).
+  void Discard(const std::string& id);
+
+  /// Moves a QUEUED invocation to RUNNING on `worker` and builds its assignment.
+  /// nullopt if it is no longer queued (cancelled, finished).
+  std::optional<v1::Assignment> StartAttempt(const std::string& id, const WorkerView& worker,
+                                             const std::string& queue_order,
+                                             const std::string& placement, absl::Time now);
+  /// Puts a RUNNING invocation back to QUEUED (the assignment could not be sent).
+  void Unstart(const std::string& id);
+
+  enum class LossAction { kRequeue, kGaveUp, kStale };
+  /// A worker running `attempt` of `id` was lost. kRequeue: it is QUEUED again;
+  /// kGaveUp: it ran out of attempts and is now DONE (REJECTED); kStale: nothing to do.
+  LossAction OnWorkerLost(const std::string& id, uint32_t attempt, uint32_t max_attempts,
+                          absl::Time now);
+
+  /// Records the result of `attempt`. False if the invocation is done already or
+  /// that attempt is not the current one.
+  bool Complete(const std::string& id, uint32_t attempt, v1::InvocationResult result,
+                absl::Time now);
+  /// Finishes an invocation that never ran (queue timeout, cancel while queued).
+  bool Reject(const std::string& id, v1::Outcome outcome, const std::string& message,
+              absl::Time now);
+
+  absl::StatusOr<v1::Invocation> Get(const std::string& id) const;
+  /// The function spec the invocation was accepted with.
+  absl::StatusOr<v1::FunctionSpec> SpecOf(const std::string& id) const;
+  /// Calls `done` when the invocation finishes (at once if it has). NOT_FOUND for unknown ids.
+  absl::Status AddWaiter(const std::string& id, InvocationCallback done);
+  /// \return the worker running `id`, or empty when it is not running.
+  std::string RunningOn(const std::string& id) const;
+
+  size_t running() const;
+
+ private:
+  struct Record {
+    v1::FunctionSpec spec;
+    v1::InvokeRequest request;
+    absl::Duration timeout;
+    absl::Time submitted;
+    absl::Time dispatched;
+    v1::InvocationState state = v1::INVOCATION_STATE_QUEUED;
+    uint32_t attempt = 0;
+    std::string worker_id;
+    v1::InvocationResult result;
+    std::vector<InvocationCallback> waiters;
+  };
+  static v1::Invocation ToProto(const std::string& id, const Record& record);
+  /// Marks DONE, trims retention, and returns the waiters to call after unlocking.
+  std::vector<InvocationCallback> FinishLocked(const std::string& id, Record& record)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const size_t retained_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Record> records_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::string> finished_order_ ABSL_GUARDED_BY(mu_);
+  size_t running_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::BitGen rng_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace fsched::master

@@ -1,0 +1,86 @@
+// fsched-master: the cluster manager, controller and scheduler of an fsched cluster.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/rpc.h"
+#include "master/master.h"
+
+ABSL_FLAG(std::string, config, "", "YAML configuration file (defaults are embedded)");
+ABSL_FLAG(std::string, listen, "",
+          "host:port to serve on (port 0 = any free port); overrides config");
+ABSL_FLAG(std::string, state_dir, "", "directory for durable state; overrides config");
+ABSL_FLAG(std::string, join_token, "", "token workers must present; overrides config");
+ABSL_FLAG(std::string, node_id, "", "this master's id; overrides config");
+ABSL_FLAG(std::string, port_file, "", "write the bound port to this file once serving");
+ABSL_FLAG(std::string, log_level, "", "debug | info | warning | error; overrides config");
+
+namespace {
+
+int Fail(const std::string& reason) {
+  std::fprintf(stderr, "fsched-master: %s\n", reason.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "fsched-master [--config FILE] [--listen HOST:PORT] [--state-dir DIR] ...\n"
+      "Serves the fsched Controller, Cluster, Admin and WorkerLink APIs.");
+  absl::ParseCommandLine(argc, argv);
+
+  fsched::Config config;
+  if (const std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
+    auto loaded = fsched::LoadConfigFile(path);
+    if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
+    config = *loaded;
+  }
+  if (auto v = absl::GetFlag(FLAGS_listen); !v.empty()) config.listen = v;
+  if (auto v = absl::GetFlag(FLAGS_state_dir); !v.empty()) config.state_dir = v;
+  if (auto v = absl::GetFlag(FLAGS_join_token); !v.empty()) config.cluster.join_token = v;
+  if (auto v = absl::GetFlag(FLAGS_node_id); !v.empty()) config.node.id = v;
+  if (auto v = absl::GetFlag(FLAGS_port_file); !v.empty()) config.port_file = v;
+  if (auto v = absl::GetFlag(FLAGS_log_level); !v.empty()) config.log_level = v;
+  if (config.node.role == "worker") config.node.role = "master";
+  if (config.node.id.empty()) config.node.id = "master";
+  if (absl::Status valid = fsched::ValidateConfig(config); !valid.ok()) {
+    return Fail(std::string(valid.message()));
+  }
+  fsched::LogLevel level;
+  fsched::ParseLogLevel(config.log_level, &level);
+  fsched::SetLogLevel(level);
+  fsched::SetLogTag(config.node.id);
+
+  // Signals are taken synchronously by this thread; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto master = fsched::master::Master::Create(config);
+  if (!master.ok()) return Fail(std::string(master.status().message()));
+  if (absl::Status started = (*master)->Start(); !started.ok()) {
+    return Fail(std::string(started.message()));
+  }
+  if (!config.port_file.empty()) {
+    if (absl::Status written = fsched::WritePortFile(config.port_file, (*master)->port());
+        !written.ok()) {
+      return Fail(std::string(written.message()));
+    }
+  }
+  std::cout << "fsched-master listening on " << (*master)->advertise_address() << std::endl;
+
+  int received = 0;
+  sigwait(&signals, &received);
+  FSCHED_LOG(kInfo, "signal %d: shutting down", received);
+  (*master)->Shutdown();
+  return 0;
+}

@@ -1,0 +1,99 @@
+#include "master/master.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+
+namespace fsched::master {
+
+absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
+  std::unique_ptr<Master> m(new Master(config));
+  m->timers_ = std::make_unique<TimerQueue>();
+  ASSIGN_OR_RETURN(m->store_, FunctionStore::Open(config.state_dir));
+  FunctionLimits limits;
+  limits.max_timeout = config.scheduler.max_timeout;
+  ASSIGN_OR_RETURN(m->registry_, FunctionRegistry::Create(m->store_.get(), limits, m->clock_));
+
+  ClusterManager::Options cluster_options;
+  cluster_options.join_token = config.cluster.join_token;
+  cluster_options.heartbeat_interval = config.cluster.heartbeat_interval;
+  cluster_options.heartbeat_timeout = config.cluster.heartbeat_timeout;
+  m->cluster_ = std::make_unique<ClusterManager>(cluster_options, m->clock_);
+  m->table_ = std::make_unique<InvocationTable>(config.scheduler.retained_results);
+
+  ASSIGN_OR_RETURN(std::unique_ptr<QueueOrder> order, MakeQueueOrder(config.scheduler.queue_order));
+  ASSIGN_OR_RETURN(std::unique_ptr<PlacementPolicy> placement,
+                   MakePlacementPolicy(config.scheduler.placement));
+  Scheduler::Options scheduler_options;
+  scheduler_options.queue_timeout = config.scheduler.queue_timeout;
+  scheduler_options.max_queue = config.scheduler.max_queue;
+  scheduler_options.max_attempts = config.scheduler.max_attempts;
+  m->scheduler_ = std::make_unique<Scheduler>(scheduler_options, m->cluster_.get(), m->table_.get(),
+                                              m->registry_.get(), m->clock_, std::move(order),
+                                              std::move(placement));
+
+  Controller::Options controller_options;
+  controller_options.max_payload_bytes = config.scheduler.max_payload_bytes;
+  controller_options.default_timeout = config.scheduler.default_timeout;
+  controller_options.max_timeout = config.scheduler.max_timeout;
+  m->controller_ =
+      std::make_unique<Controller>(controller_options, m->registry_.get(), m->table_.get(),
+                                   m->scheduler_.get(), m->timers_.get(), m->clock_);
+
+  m->controller_service_ = std::make_unique<ControllerService>(m->controller_.get());
+  ClusterService::Options cluster_service_options;
+  cluster_service_options.join_token = config.cluster.join_token;
+  cluster_service_options.add_worker_timeout = config.cluster.add_worker_timeout;
+  m->cluster_service_ = std::make_unique<ClusterService>(cluster_service_options, m->cluster_.get(),
+                                                         m->scheduler_.get());
+  m->link_service_ = std::make_unique<WorkerLinkService>(
+      m->cluster_.get(), m->scheduler_.get(), m->timers_.get(), config.cluster.register_timeout);
+  AdminService::Sources sources;
+  sources.node_id = config.node.id;
+  sources.role = config.node.role;
+  sources.zone = config.node.zone;
+  sources.config_yaml = ConfigToYaml(config);
+  sources.cluster = m->cluster_.get();
+  sources.scheduler = m->scheduler_.get();
+  sources.registry = m->registry_.get();
+  sources.table = m->table_.get();
+  sources.controller = m->controller_.get();
+  sources.host = &m->host_;
+  m->admin_service_ = std::make_unique<AdminService>(std::move(sources));
+  return m;
+}
+
+absl::Status Master::Start() {
+  ASSIGN_OR_RETURN(server_,
+                   StartServer(config_.listen, {controller_service_.get(), cluster_service_.get(),
+                                                admin_service_.get(), link_service_.get()}));
+  port_ = server_.port;
+  advertise_ = config_.advertise_address.empty() ? WithPort(config_.listen, port_)
+                                                 : config_.advertise_address;
+  cluster_service_->set_advertise_address(advertise_);
+  housekeeping_ = std::thread([this] { Housekeeping(); });
+  FSCHED_LOG(kInfo, "master %s serving on port %d (advertised as %s), %d functions registered",
+             config_.node.id, port_, advertise_, registry_->List().size());
+  return absl::OkStatus();
+}
+
+void Master::Housekeeping() {
+  // A quarter of the heartbeat interval bounds how late a dead worker is noticed.
+  const absl::Duration period =
+      std::clamp(config_.cluster.heartbeat_interval / 4, absl::Milliseconds(20), absl::Seconds(1));
+  while (!stopping_.load()) {
+    absl::SleepFor(period);
+    scheduler_->OnLost(cluster_->Tick());
+    scheduler_->ExpireQueued();
+  }
+}
+
+void Master::Shutdown() {
+  if (stopping_.exchange(true)) return;
+  if (server_.server) server_.server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  if (housekeeping_.joinable()) housekeeping_.join();
+}
+
+Master::~Master() { Shutdown(); }
+
+}  // namespace fsched::master

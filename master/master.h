@@ -1,0 +1,68 @@
+// A master process assembled from its components: store, registry, cluster
+// manager, invocation table, scheduler, controller, and their gRPC services.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/host_stats.h"
+#include "common/rpc.h"
+#include "common/server.h"
+#include "common/timer_queue.h"
+#include "master/admin_service.h"
+#include "master/cluster_manager.h"
+#include "master/cluster_service.h"
+#include "master/controller.h"
+#include "master/controller_service.h"
+#include "master/function_registry.h"
+#include "master/function_store.h"
+#include "master/invocation_table.h"
+#include "master/scheduler.h"
+#include "master/worker_link_service.h"
+
+namespace fsched::master {
+
+class Master {
+ public:
+  /// Opens the state directory and builds every component. FAILED_PRECONDITION
+  /// for an unusable state directory, INVALID_ARGUMENT for unknown policy names.
+  static absl::StatusOr<std::unique_ptr<Master>> Create(const Config& config);
+  ~Master();
+
+  /// Binds config.listen and starts serving and the housekeeping thread.
+  absl::Status Start();
+  /// Stops accepting, finishes in-flight RPCs briefly, and stops housekeeping.
+  void Shutdown();
+  int port() const { return port_; }
+  const std::string& advertise_address() const { return advertise_; }
+
+ private:
+  explicit Master(const Config& config) : config_(config) {}
+  void Housekeeping();
+
+  Config config_;
+  Clock* clock_ = RealClock::Get();
+  HostMonitor host_;
+  std::unique_ptr<TimerQueue> timers_;
+  std::unique_ptr<FunctionStore> store_;
+  std::unique_ptr<FunctionRegistry> registry_;
+  std::unique_ptr<ClusterManager> cluster_;
+  std::unique_ptr<InvocationTable> table_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<Controller> controller_;
+  std::unique_ptr<ControllerService> controller_service_;
+  std::unique_ptr<ClusterService> cluster_service_;
+  std::unique_ptr<AdminService> admin_service_;
+  std::unique_ptr<WorkerLinkService> link_service_;
+  RunningServer server_;
+  int port_ = 0;
+  std::string advertise_;
+  std::atomic<bool> stopping_{false};
+  std::thread housekeeping_;
+};
+
+}  // namespace fsched::master

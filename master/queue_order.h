@@ -1,0 +1,45 @@
+// The order in which pending invocations leave the central queue. One
+// implementation per file; MakeQueueOrder picks one by its config name.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "fsched/v1/types.pb.h"
+
+namespace fsched::master {
+
+/// What an order may look at when ranking a pending invocation.
+struct PendingInvocation {
+  std::string id;
+  std::string function;
+  absl::Time enqueued;           // first time this attempt entered the queue
+  double predicted_seconds = 0;  // run-time prediction (0 = unknown)
+  uint64_t sequence = 0;         // arrival order, for stable ties
+  v1::RuntimeKind runtime = v1::RUNTIME_KIND_UNSPECIFIED;
+};
+
+class QueueOrder {
+ public:
+  virtual ~QueueOrder() = default;
+  /// Adds an invocation. Ids are unique among queued entries.
+  virtual void Push(PendingInvocation pending) = 0;
+  /// \return the next invocation to place, without removing it.
+  virtual const PendingInvocation* Peek(absl::Time now) = 0;
+  /// Removes the entry Peek returned.
+  virtual void Pop() = 0;
+  /// Removes an entry by id; false if it is not queued.
+  virtual bool Remove(const std::string& id) = 0;
+  virtual size_t size() const = 0;
+  virtual std::string_view name() const = 0;
+};
+
+/// \return INVALID_ARGUMENT listing the known names for an unknown one.
+absl::StatusOr<std::unique_ptr<QueueOrder>> MakeQueueOrder(std::string_view name);
+
+}  // namespace fsched::master

@@ -1,0 +1,243 @@
+#include "master/scheduler.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/proto_time.h"
+
+namespace fsched::master {
+
+Scheduler::Scheduler(Options options, ClusterManager* cluster, InvocationTable* table,
+                     FunctionRegistry* registry, Clock* clock, std::unique_ptr<QueueOrder> order,
+                     std::unique_ptr<PlacementPolicy> placement)
+    : options_(options),
+      cluster_(cluster),
+      table_(table),
+      registry_(registry),
+      clock_(clock),
+      order_(std::move(order)),
+      placement_(std::move(placement)) {}
+
+PendingInvocation Scheduler::MakePending(const std::string& id, const v1::FunctionSpec& spec) {
+  PendingInvocation pending;
+  pending.id = id;
+  pending.function = spec.name();
+  pending.runtime = spec.runtime();
+  return pending;
+}
+
+void Scheduler::PushLocked(PendingInvocation pending, absl::Time now) {
+  pending.enqueued = now;
+  pending.sequence = next_sequence_++;
+  queued_[pending.id] = pending.sequence;
+  deadlines_.emplace_back(now + options_.queue_timeout, pending);
+  order_->Push(std::move(pending));
+}
+
+absl::Status Scheduler::Enqueue(const std::string& id, const v1::FunctionSpec& spec) {
+  absl::MutexLock lock(&mu_);
+  if (queued_.size() >= options_.max_queue) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the queue holds ", queued_.size(), " invocations (scheduler.max_queue); retry later"));
+  }
+  PushLocked(MakePending(id, spec), clock_->Now());
+  PumpLocked();
+  return absl::OkStatus();
+}
+
+void Scheduler::Pump() {
+  absl::MutexLock lock(&mu_);
+  PumpLocked();
+}
+
+void Scheduler::PumpLocked() {
+  const absl::Time now = clock_->Now();
+  std::vector<WorkerView> workers = cluster_->ReadyWorkers();
+  auto has_room = [&] {
+    return std::any_of(workers.begin(), workers.end(),
+                       [](const WorkerView& w) { return w.free_slots > 0; });
+  };
+  // Each failed send refreshes the snapshot; bounded so a flapping worker cannot spin us.
+  int refreshes = 0;
+  while (order_->size() > 0 && has_room()) {
+    const PendingInvocation* next = order_->Peek(now);
+    if (next == nullptr) break;
+    PlacementRequest request;
+    request.function = next->function;
+    request.runtime = next->runtime;
+    request.predicted_seconds = next->predicted_seconds;
+    const PlacementResult placed = placement_->Place(request, workers);
+    if (placed.kind == PlacementResult::Kind::kRetryLater) break;
+    PendingInvocation pending = *next;
+    order_->Pop();
+    queued_.erase(pending.id);
+    if (placed.kind == PlacementResult::Kind::kInfeasible) {
+      FSCHED_LOG(kDebug, "parking %s: %s", pending.id, placed.reason);
+      parked_.push_back(std::move(pending));
+      continue;
+    }
+    auto chosen = std::find_if(workers.begin(), workers.end(),
+                               [&](const WorkerView& w) { return w.id == placed.worker_id; });
+    if (chosen == workers.end() || chosen->free_slots == 0) {
+      // A policy that answers outside its candidates is a bug; keep the job, stop this round.
+      FSCHED_LOG(kError, "placement policy %s chose unusable worker '%s'", placement_->name(),
+                 placed.worker_id);
+      PushLocked(std::move(pending), now);
+      break;
+    }
+    std::optional<v1::Assignment> assignment = table_->StartAttempt(
+        pending.id, *chosen, std::string(order_->name()), std::string(placement_->name()), now);
+    if (!assignment) continue;  // cancelled or rejected while queued
+    const absl::Status sent = cluster_->Assign(chosen->id, *assignment);
+    if (!sent.ok()) {
+      table_->Unstart(pending.id);
+      PushLocked(std::move(pending), now);
+      if (++refreshes > 3) break;
+      workers = cluster_->ReadyWorkers();
+      continue;
+    }
+    --chosen->free_slots;
+  }
+}
+
+void Scheduler::OnResult(const std::string& worker_id, v1::InvocationResult result) {
+  const std::string id = result.invocation_id();
+  const uint32_t attempt = result.attempts();
+  if (!cluster_->Release(worker_id, id, attempt)) {
+    FSCHED_LOG(kDebug, "ignoring stale result of %s attempt %d from %s", id, attempt, worker_id);
+    Pump();  // an orphan may have freed a slot
+    return;
+  }
+  if (result.outcome() == v1::OUTCOME_REJECTED) {
+    // The worker refused it without running it: another worker may take it.
+    FSCHED_LOG(kWarning, "worker %s refused %s: %s", worker_id, id, result.message());
+    OnLost({InFlight{id, attempt}});
+    return;
+  }
+  const std::string function = result.function();
+  const absl::Duration execution = FromProto(result.timings().execution());
+  const bool ok = result.outcome() == v1::OUTCOME_OK;
+  if (table_->Complete(id, attempt, std::move(result), clock_->Now())) {
+    registry_->RecordExecution(function, execution, ok);
+  }
+  Pump();
+}
+
+void Scheduler::OnLost(const std::vector<InFlight>& lost) {
+  if (lost.empty()) return;
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = clock_->Now();
+  for (const InFlight& flight : lost) {
+    const auto action =
+        table_->OnWorkerLost(flight.invocation_id, flight.attempt, options_.max_attempts, now);
+    if (action != InvocationTable::LossAction::kRequeue) continue;
+    auto spec = table_->SpecOf(flight.invocation_id);
+    if (!spec.ok()) continue;
+    PushLocked(MakePending(flight.invocation_id, *spec), now);
+  }
+  PumpLocked();
+}
+
+void Scheduler::OnWorkerJoined() {
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = clock_->Now();
+  std::vector<PendingInvocation> parked = std::move(parked_);
+  parked_.clear();
+  for (PendingInvocation& p : parked) PushLocked(std::move(p), now);
+  PumpLocked();
+}
+
+void Scheduler::ExpireQueued() {
+  std::vector<std::string> expired;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = clock_->Now();
+    while (!deadlines_.empty() && deadlines_.front().first <= now) {
+      const PendingInvocation& p = deadlines_.front().second;
+      auto it = queued_.find(p.id);
+      if (it != queued_.end() && it->second == p.sequence) {
+        order_->Remove(p.id);
+        queued_.erase(it);
+        expired.push_back(p.id);
+      }
+      deadlines_.pop_front();
+    }
+    auto parked_end = std::partition(
+        parked_.begin(), parked_.end(),
+        [&](const PendingInvocation& p) { return p.enqueued + options_.queue_timeout > now; });
+    for (auto it = parked_end; it != parked_.end(); ++it) expired.push_back(it->id);
+    parked_.erase(parked_end, parked_.end());
+  }
+  const std::string message = absl::StrCat(
+      "no worker could take it within scheduler.queue_timeout (",
+      absl::FormatDuration(options_.queue_timeout), "); check ListWorkers for capacity");
+  for (const std::string& id : expired) {
+    table_->Reject(id, v1::OUTCOME_REJECTED, message, clock_->Now());
+  }
+}
+
+absl::StatusOr<v1::Invocation> Scheduler::Cancel(const std::string& id) {
+  bool was_queued = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (queued_.erase(id) > 0) {
+      order_->Remove(id);
+      was_queued = true;
+    } else {
+      auto it = std::find_if(parked_.begin(), parked_.end(),
+                             [&](const PendingInvocation& p) { return p.id == id; });
+      if (it != parked_.end()) {
+        parked_.erase(it);
+        was_queued = true;
+      }
+    }
+  }
+  if (was_queued) {
+    table_->Reject(id, v1::OUTCOME_CANCELLED, "cancelled before it ran", clock_->Now());
+  } else if (std::string worker = table_->RunningOn(id); !worker.empty()) {
+    cluster_->SendCancel(worker, id);
+  }
+  return table_->Get(id);
+}
+
+absl::Status Scheduler::SetPolicy(const std::string& queue_order, const std::string& placement) {
+  std::unique_ptr<QueueOrder> new_order;
+  std::unique_ptr<PlacementPolicy> new_placement;
+  if (!queue_order.empty()) {
+    auto made = MakeQueueOrder(queue_order);
+    if (!made.ok()) return made.status();
+    new_order = std::move(*made);
+  }
+  if (!placement.empty()) {
+    auto made = MakePlacementPolicy(placement);
+    if (!made.ok()) return made.status();
+    new_placement = std::move(*made);
+  }
+  absl::MutexLock lock(&mu_);
+  if (new_order) {
+    const absl::Time now = clock_->Now();
+    while (const PendingInvocation* p = order_->Peek(now)) {
+      new_order->Push(*p);
+      order_->Pop();
+    }
+    order_ = std::move(new_order);
+  }
+  if (new_placement) placement_ = std::move(new_placement);
+  FSCHED_LOG(kInfo, "scheduling policy: queue order %s, placement %s", order_->name(),
+             placement_->name());
+  PumpLocked();
+  return absl::OkStatus();
+}
+
+std::pair<std::string, std::string> Scheduler::Policy() const {
+  absl::MutexLock lock(&mu_);
+  return {std::string(order_->name()), std::string(placement_->name())};
+}
+
+size_t Scheduler::queued() const {
+  absl::MutexLock lock(&mu_);
+  return queued_.size() + parked_.size();
+}
+
+}  // namespace fsched::master

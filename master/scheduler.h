@@ -1,0 +1,81 @@
+// The central queue with late binding: invocations wait here, ordered by a
+// QueueOrder, and leave only when a PlacementPolicy finds a worker with a free
+// slot, so a better job arriving later can still overtake.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "master/cluster_manager.h"
+#include "master/function_registry.h"
+#include "master/invocation_table.h"
+#include "master/placement_policy.h"
+#include "master/queue_order.h"
+
+namespace fsched::master {
+
+class Scheduler {
+ public:
+  struct Options {
+    absl::Duration queue_timeout = absl::Minutes(5);
+    uint64_t max_queue = 100000;
+    uint32_t max_attempts = 3;
+  };
+
+  Scheduler(Options options, ClusterManager* cluster, InvocationTable* table,
+            FunctionRegistry* registry, Clock* clock, std::unique_ptr<QueueOrder> order,
+            std::unique_ptr<PlacementPolicy> placement);
+
+  /// Queues a created invocation. RESOURCE_EXHAUSTED when the queue is full.
+  absl::Status Enqueue(const std::string& id, const v1::FunctionSpec& spec);
+  /// Places queued invocations while workers have free slots.
+  void Pump();
+  /// A worker reported a result.
+  void OnResult(const std::string& worker_id, v1::InvocationResult result);
+  /// Workers were lost: re-queue (or give up on) what they ran, then pump.
+  void OnLost(const std::vector<InFlight>& lost);
+  /// A worker (re)joined: invocations no worker could run get another chance.
+  void OnWorkerJoined();
+  /// Rejects invocations queued longer than the queue timeout.
+  void ExpireQueued();
+  /// Cancels a queued invocation, or asks its worker to stop a running one.
+  absl::StatusOr<v1::Invocation> Cancel(const std::string& id);
+
+  /// Swaps the queue order and/or placement policy (empty name = keep). Queued
+  /// invocations move to the new order. INVALID_ARGUMENT for an unknown name.
+  absl::Status SetPolicy(const std::string& queue_order, const std::string& placement);
+  std::pair<std::string, std::string> Policy() const;
+  size_t queued() const;
+
+ private:
+  void PushLocked(PendingInvocation pending, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PendingInvocation MakePending(const std::string& id, const v1::FunctionSpec& spec)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const Options options_;
+  ClusterManager* const cluster_;
+  InvocationTable* const table_;
+  FunctionRegistry* const registry_;
+  Clock* const clock_;
+
+  mutable absl::Mutex mu_;
+  std::unique_ptr<QueueOrder> order_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<PlacementPolicy> placement_ ABSL_GUARDED_BY(mu_);
+  // Invocations no ready worker can run (e.g. an unsupported runtime), parked so
+  // they do not block the queue; re-queued when a worker joins.
+  std::vector<PendingInvocation> parked_ ABSL_GUARDED_BY(mu_);
+  // Queue deadlines in enqueue order (one timeout for all, so this is sorted);
+  // entries whose sequence no longer matches queued_ are stale and skipped.
+  std::deque<std::pair<absl::Time, PendingInvocation>> deadlines_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, uint64_t> queued_ ABSL_GUARDED_BY(mu_);  // id -> sequence
+  uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace fsched::master

@@ -1,0 +1,181 @@
+#include "master/worker_link_service.h"
+
+#include <deque>
+#include <memory>
+#include <optional>
+
+#include "common/grpc_status.h"
+#include "common/log.h"
+
+namespace fsched::master {
+namespace {
+
+using Reactor = grpc::ServerBidiReactor<v1::WorkerMessage, v1::MasterMessage>;
+
+// The sending half of a stream, shared with the cluster manager. It keeps one
+// write in flight and queues the rest; Finish waits for the queue to drain.
+// Reactor operations are started without holding mu_ (gRPC may run the next
+// reaction inline), and the reactor pointer is never used after Finish.
+class LinkStream final : public WorkerStream {
+ public:
+  explicit LinkStream(Reactor* reactor) : reactor_(reactor) {}
+
+  void Send(const v1::MasterMessage& message) override {
+    const v1::MasterMessage* next = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      if (finish_requested_ || broken_) return;
+      outbox_.push_back(message);
+      if (writing_) return;
+      writing_ = true;
+      next = &outbox_.front();  // deque::push_back keeps references to elements valid
+    }
+    reactor_->StartWrite(next);
+  }
+
+  void Close(const absl::Status& status) override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (finish_requested_) return;
+      finish_requested_ = true;
+      finish_status_ = ToGrpcStatus(status);
+      if (writing_) return;  // OnWriteDone finishes once the queue is flushed
+    }
+    reactor_->Finish(finish_status_);
+  }
+
+  void OnWriteDone(bool ok) {
+    const v1::MasterMessage* next = nullptr;
+    bool finish = false;
+    {
+      absl::MutexLock lock(&mu_);
+      outbox_.pop_front();
+      if (!ok) {
+        broken_ = true;
+        outbox_.clear();
+      }
+      if (!outbox_.empty()) {
+        next = &outbox_.front();
+      } else {
+        writing_ = false;
+        finish = finish_requested_;
+      }
+    }
+    if (next) {
+      reactor_->StartWrite(next);
+    } else if (finish) {
+      reactor_->Finish(finish_status_);
+    }
+  }
+
+  bool registered() {
+    absl::MutexLock lock(&mu_);
+    return registered_;
+  }
+  void set_registered() {
+    absl::MutexLock lock(&mu_);
+    registered_ = true;
+  }
+
+ private:
+  Reactor* const reactor_;
+  absl::Mutex mu_;
+  std::deque<v1::MasterMessage> outbox_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_requested_ ABSL_GUARDED_BY(mu_) = false;
+  bool registered_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status finish_status_;  // written once, before finish_requested_ is published
+};
+
+class ConnectReactor final : public Reactor {
+ public:
+  ConnectReactor(ClusterManager* cluster, Scheduler* scheduler, TimerQueue* timers,
+                 absl::Duration register_timeout)
+      : cluster_(cluster), scheduler_(scheduler), stream_(std::make_shared<LinkStream>(this)) {
+    std::weak_ptr<LinkStream> weak = stream_;
+    timers->RunAt(absl::Now() + register_timeout, [weak] {
+      if (auto stream = weak.lock(); stream && !stream->registered()) {
+        stream->Close(
+            absl::DeadlineExceededError("no register message within cluster.register_timeout"));
+      }
+    });
+    StartRead(&incoming_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      // The worker closed its side or the connection broke.
+      stream_->Close(absl::OkStatus());
+      return;
+    }
+    if (!Handle()) return;
+    StartRead(&incoming_);
+  }
+
+  void OnWriteDone(bool ok) override { stream_->OnWriteDone(ok); }
+
+  void OnDone() override {
+    if (session_) cluster_->Disconnected(*session_);
+    delete this;
+  }
+
+ private:
+  // \return false when the stream is being closed.
+  bool Handle() {
+    if (!session_) {
+      if (!incoming_.has_register_()) {
+        stream_->Close(absl::FailedPreconditionError("the first message must be register"));
+        return false;
+      }
+      v1::Welcome welcome;
+      auto session = cluster_->Register(incoming_.register_(), stream_, &welcome);
+      if (!session.ok()) {
+        FSCHED_LOG(kWarning, "refused worker '%s': %s", incoming_.register_().worker_id(),
+                   session.status().message());
+        stream_->Close(session.status());
+        return false;
+      }
+      session_ = *session;
+      stream_->set_registered();
+      v1::MasterMessage message;
+      *message.mutable_welcome() = std::move(welcome);
+      stream_->Send(message);
+      scheduler_->OnWorkerJoined();
+      return true;
+    }
+    switch (incoming_.kind_case()) {
+      case v1::WorkerMessage::kHeartbeat:
+        if (!cluster_->Heartbeat(*session_, incoming_.heartbeat()).ok()) {
+          stream_->Close(absl::AbortedError("this connection was replaced by a newer one"));
+          return false;
+        }
+        return true;
+      case v1::WorkerMessage::kResult:
+        scheduler_->OnResult(session_->worker_id, std::move(*incoming_.mutable_result()));
+        return true;
+      case v1::WorkerMessage::kRegister:
+        stream_->Close(absl::FailedPreconditionError("register sent twice on one stream"));
+        return false;
+      case v1::WorkerMessage::KIND_NOT_SET:
+        stream_->Close(absl::InvalidArgumentError("empty worker message"));
+        return false;
+    }
+    return true;
+  }
+
+  ClusterManager* const cluster_;
+  Scheduler* const scheduler_;
+  std::shared_ptr<LinkStream> stream_;
+  std::optional<ClusterManager::Session> session_;  // touched only by reactions, which are serial
+  v1::WorkerMessage incoming_;
+};
+
+}  // namespace
+
+grpc::ServerBidiReactor<v1::WorkerMessage, v1::MasterMessage>* WorkerLinkService::Connect(
+    grpc::CallbackServerContext*) {
+  return new ConnectReactor(cluster_, scheduler_, timers_, register_timeout_);
+}
+
+}  // namespace fsched::master

@@ -1,0 +1,125 @@
+#include "common/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+namespace fsched {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(ConfigTest, EmptyDocumentYieldsDefaults) {
+  auto config = ParseConfig("");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->architecture, "centralized");
+  EXPECT_EQ(config->node.role, "master");
+  EXPECT_EQ(config->scheduler.queue_order, "fifo");
+  EXPECT_EQ(config->cluster.heartbeat_interval, absl::Seconds(1));
+}
+
+TEST(ConfigTest, ParsesEveryBlock) {
+  auto config = ParseConfig(R"(
+architecture: federated
+node: {id: edge-1, role: edge, zone: zone-a, labels: {rack: r1}}
+listen: 0.0.0.0:7000
+state_dir: /tmp/state
+cluster: {join_token: s3cret, heartbeat_interval: 250ms, heartbeat_timeout: 2s}
+scheduler: {queue_order: fifo, placement: round-robin, default_timeout: 30s,
+            max_payload_bytes: 64KiB, max_attempts: 5}
+worker: {master: "10.0.0.1:7000", slots: 8, output_limit_bytes: 1MiB}
+topology:
+  - {id: cloud-1, address: "10.0.1.100:7000", role: cloud-controller, zone: zone-a}
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->architecture, "federated");
+  EXPECT_EQ(config->node.id, "edge-1");
+  EXPECT_EQ(config->node.labels.at("rack"), "r1");
+  EXPECT_EQ(config->cluster.join_token, "s3cret");
+  EXPECT_EQ(config->cluster.heartbeat_interval, absl::Milliseconds(250));
+  EXPECT_EQ(config->scheduler.max_payload_bytes, 64u * 1024);
+  EXPECT_EQ(config->scheduler.max_attempts, 5u);
+  EXPECT_EQ(config->worker.slots, 8u);
+  ASSERT_EQ(config->topology.size(), 1u);
+  EXPECT_EQ(config->topology[0].address, "10.0.1.100:7000");
+}
+
+TEST(ConfigTest, UnknownKeyIsNamed) {
+  auto config = ParseConfig("scheduler:\n  queue_ordr: fifo\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("scheduler.queue_ordr"));
+}
+
+TEST(ConfigTest, BadValuesAreRejectedWithTheirKey) {
+  struct Case {
+    const char* yaml;
+    const char* expect;
+  } cases[] = {
+      {"cluster: {heartbeat_interval: soon}", "cluster.heartbeat_interval"},
+      {"cluster: {heartbeat_interval: 5s, heartbeat_timeout: 2s}", "heartbeat_timeout"},
+      {"node: {role: boss}", "node.role"},
+      {"architecture: mesh", "architecture"},
+      {"worker: {slots: -3}", "worker.slots"},
+      {"scheduler: {max_payload_bytes: 12 parsecs}", "scheduler.max_payload_bytes"},
+      {"listen: nowhere", "listen"},
+      {"scheduler: {max_attempts: 0}", "max_attempts"},
+      {"topology: [{id: a}]", "topology[0]"},
+      {"node: [1, 2]", "node"},
+      {"tail_scheduler: {soft_d2f_threshold: 1.5}", "tail_scheduler"},
+  };
+  for (const Case& c : cases) {
+    auto config = ParseConfig(c.yaml);
+    ASSERT_FALSE(config.ok()) << c.yaml;
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << c.yaml;
+    EXPECT_THAT(config.status().message(), HasSubstr(c.expect)) << c.yaml;
+  }
+}
+
+TEST(ConfigTest, MalformedYamlIsAnError) {
+  auto config = ParseConfig("node: {id: [unclosed");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr("YAML"));
+}
+
+TEST(ConfigTest, MissingFileIsNotFound) {
+  auto config = LoadConfigFile("/nonexistent/fsched.yaml");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(ConfigTest, FileErrorsNameTheFile) {
+  const std::string path = ::testing::TempDir() + "/bad.yaml";
+  std::ofstream(path) << "worker: {slotz: 3}\n";
+  auto config = LoadConfigFile(path);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr(path));
+  EXPECT_THAT(config.status().message(), HasSubstr("worker.slotz"));
+}
+
+TEST(ConfigTest, YamlRoundTripRedactsTheToken) {
+  Config config;
+  config.cluster.join_token = "do-not-print";
+  config.node.id = "m1";
+  const std::string yaml = ConfigToYaml(config);
+  EXPECT_THAT(yaml, Not(HasSubstr("do-not-print")));
+  EXPECT_THAT(yaml, HasSubstr("<redacted>"));
+  auto parsed = ParseConfig(yaml);
+  ASSERT_TRUE(parsed.ok()) << parsed.status() << "\n" << yaml;
+  EXPECT_EQ(parsed->node.id, "m1");
+  EXPECT_EQ(parsed->scheduler.queue_timeout, config.scheduler.queue_timeout);
+}
+
+TEST(ConfigTest, DurationsAndSizes) {
+  EXPECT_EQ(*ParseDurationText("1.5"), absl::Milliseconds(1500));
+  EXPECT_EQ(*ParseDurationText("1m30s"), absl::Seconds(90));
+  EXPECT_FALSE(ParseDurationText("fast").ok());
+  EXPECT_EQ(*ParseByteSize("4096"), 4096u);
+  EXPECT_EQ(*ParseByteSize("2MiB"), 2u << 20);
+  EXPECT_EQ(*ParseByteSize("3 KB"), 3000u);
+  EXPECT_FALSE(ParseByteSize("MiB").ok());
+  EXPECT_FALSE(ParseByteSize("5 furlongs").ok());
+}
+
+}  // namespace
+}  // namespace fsched

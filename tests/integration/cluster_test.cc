@@ -1,0 +1,476 @@
+// End-to-end tests: real fsched-master and fsched-worker processes on loopback.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <map>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/proto_time.h"
+#include "common/rpc.h"
+#include "fsched/v1/admin.grpc.pb.h"
+#include "fsched/v1/cluster.grpc.pb.h"
+#include "fsched/v1/controller.grpc.pb.h"
+#include "fsched/v1/link.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "tests/integration/process_fixture.h"
+
+namespace fsched {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::Process;
+
+constexpr char kToken[] = "integration-token";
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = testing::TestDir(); }
+
+  // Heartbeats are fast so a killed worker is declared dead within a second.
+  std::string MasterConfig(const std::string& extra = "") {
+    return absl::StrCat("node: {id: test-master}\nlisten: 127.0.0.1:0\nstate_dir: ", dir_,
+                        "/state\ncluster: {join_token: ", kToken,
+                        ", heartbeat_interval: 100ms, heartbeat_timeout: 800ms}\n", extra);
+  }
+
+  void StartMaster(const std::string& extra_config = "") {
+    const std::string config = dir_ + "/master.yaml";
+    testing::WriteFile(config, MasterConfig(extra_config));
+    const std::string port_file = dir_ + "/master.port";
+    std::remove(port_file.c_str());
+    auto process = Process::Start({FSCHED_MASTER_BIN, "--config", config, "--port_file", port_file},
+                                  dir_ + "/master.log");
+    ASSERT_TRUE(process.ok()) << process.status();
+    master_ = std::move(*process);
+    auto port = testing::WaitForPortFile(port_file, master_.get());
+    ASSERT_TRUE(port.ok()) << port.status();
+    master_address_ = absl::StrCat("127.0.0.1:", *port);
+    channel_ = MakeChannel(master_address_);
+    controller_ = v1::Controller::NewStub(channel_);
+    cluster_ = v1::Cluster::NewStub(channel_);
+    admin_ = v1::Admin::NewStub(channel_);
+  }
+
+  Process* StartWorker(const std::string& id, int slots, const std::string& token = kToken,
+                       const std::string& master = "") {
+    const std::string port_file = dir_ + "/" + id + ".port";
+    std::vector<std::string> argv = {FSCHED_WORKER_BIN, "--node_id",           id,
+                                     "--slots",         std::to_string(slots), "--listen",
+                                     "127.0.0.1:0",     "--port_file",         port_file};
+    if (!token.empty()) argv.insert(argv.end(), {"--join_token", token});
+    const std::string target = master.empty() ? master_address_ : master;
+    if (target != "none") argv.insert(argv.end(), {"--master", target});
+    auto process = Process::Start(argv, dir_ + "/" + id + ".log");
+    EXPECT_TRUE(process.ok()) << process.status();
+    if (!process.ok()) return nullptr;
+    auto port = testing::WaitForPortFile(port_file, process->get());
+    EXPECT_TRUE(port.ok()) << port.status();
+    worker_ports_[id] = port.ok() ? *port : 0;
+    workers_[id] = std::move(*process);
+    return workers_[id].get();
+  }
+
+  std::vector<v1::WorkerInfo> ListWorkers() {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    v1::ListWorkersResponse resp;
+    EXPECT_TRUE(cluster_->ListWorkers(&ctx, v1::ListWorkersRequest(), &resp).ok());
+    return {resp.workers().begin(), resp.workers().end()};
+  }
+
+  // Waits until exactly the named workers are READY.
+  void WaitForReady(const std::vector<std::string>& ids,
+                    absl::Duration timeout = absl::Seconds(20)) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      size_t ready = 0;
+      for (const auto& w : ListWorkers()) {
+        if (w.state() == v1::WORKER_STATE_READY &&
+            std::find(ids.begin(), ids.end(), w.id()) != ids.end()) {
+          ++ready;
+        }
+      }
+      if (ready == ids.size()) return;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    FAIL() << "workers did not become ready; master log:\n"
+           << testing::ReadFile(dir_ + "/master.log");
+  }
+
+  grpc::Status Register(const std::string& name, std::vector<std::string> command,
+                        absl::Duration timeout = absl::ZeroDuration(),
+                        v1::Function* out = nullptr) {
+    v1::RegisterFunctionRequest req;
+    req.mutable_spec()->set_name(name);
+    for (auto& c : command) req.mutable_spec()->add_command(c);
+    if (timeout > absl::ZeroDuration()) {
+      ToProto(timeout, req.mutable_spec()->mutable_limits()->mutable_timeout());
+    }
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    v1::Function resp;
+    grpc::Status status = controller_->RegisterFunction(&ctx, req, &resp);
+    if (out) *out = resp;
+    return status;
+  }
+
+  grpc::Status Invoke(const std::string& function, const std::string& payload,
+                      v1::InvocationResult* result) {
+    v1::InvokeRequest req;
+    req.set_function(function);
+    req.set_payload(payload);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+    return controller_->Invoke(&ctx, req, result);
+  }
+
+  std::string Submit(const std::string& function, const std::string& payload = "") {
+    v1::InvokeRequest req;
+    req.set_function(function);
+    req.set_payload(payload);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    v1::SubmitResponse resp;
+    grpc::Status status = controller_->Submit(&ctx, req, &resp);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return resp.invocation_id();
+  }
+
+  v1::Invocation Wait(const std::string& id, absl::Duration timeout = absl::Seconds(30)) {
+    v1::WaitInvocationRequest req;
+    req.set_invocation_id(id);
+    ToProto(timeout, req.mutable_timeout());
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout + absl::Seconds(10)));
+    v1::Invocation resp;
+    grpc::Status status = controller_->WaitInvocation(&ctx, req, &resp);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return resp;
+  }
+
+  std::string dir_;
+  std::unique_ptr<Process> master_;
+  std::string master_address_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Controller::Stub> controller_;
+  std::unique_ptr<v1::Cluster::Stub> cluster_;
+  std::unique_ptr<v1::Admin::Stub> admin_;
+  std::map<std::string, std::unique_ptr<Process>> workers_;
+  std::map<std::string, int> worker_ports_;
+};
+
+TEST_F(ClusterTest, WorkerWithTheTokenJoinsOneWithoutIsRefused) {
+  StartMaster();
+  StartWorker("good", 2);
+  WaitForReady({"good"});
+  auto workers = ListWorkers();
+  ASSERT_EQ(workers.size(), 1u);
+  EXPECT_EQ(workers[0].capacity().slots(), 2u);
+  EXPECT_GT(workers[0].capacity().cores(), 0u);
+  EXPECT_GT(workers[0].capacity().memory_bytes(), 0u);
+  EXPECT_EQ(workers[0].address(), absl::StrCat("127.0.0.1:", worker_ports_["good"]));
+
+  // A worker process with a wrong token exits with a reason.
+  Process* bad = StartWorker("intruder", 1, "wrong-token");
+  ASSERT_NE(bad, nullptr);
+  auto code = bad->Wait(absl::Seconds(20));
+  ASSERT_TRUE(code.has_value()) << "the refused worker kept running";
+  EXPECT_EQ(*code, 3);
+  EXPECT_THAT(testing::ReadFile(bad->log_path()), HasSubstr("join token rejected"));
+
+  // The same at the protocol level: the stream ends UNAUTHENTICATED.
+  auto link = v1::WorkerLink::NewStub(channel_);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  auto stream = link->Connect(&ctx);
+  v1::WorkerMessage hello;
+  hello.mutable_register_()->set_worker_id("raw");
+  hello.mutable_register_()->set_join_token("nope");
+  hello.mutable_register_()->mutable_capacity()->set_slots(1);
+  ASSERT_TRUE(stream->Write(hello));
+  v1::MasterMessage reply;
+  EXPECT_FALSE(stream->Read(&reply));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+
+  workers = ListWorkers();
+  ASSERT_EQ(workers.size(), 1u);
+  EXPECT_EQ(workers[0].id(), "good");
+}
+
+TEST_F(ClusterTest, TwoHundredInvocationsAcrossTwoWorkers) {
+  StartMaster();
+  StartWorker("w1", 2);
+  StartWorker("w2", 2);
+  WaitForReady({"w1", "w2"});
+  ASSERT_TRUE(Register("upper", {"tr", "a-z", "A-Z"}).ok());
+
+  std::atomic<int> next{0}, ok{0};
+  absl::Mutex mu;
+  std::map<std::string, int> per_worker;
+  std::vector<std::string> failures;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 8; ++c) {
+    clients.emplace_back([&] {
+      for (int i = next++; i < 200; i = next++) {
+        v1::InvocationResult result;
+        grpc::Status status = Invoke("upper", absl::StrCat("call-", i), &result);
+        absl::MutexLock lock(&mu);
+        if (status.ok() && result.outcome() == v1::OUTCOME_OK &&
+            result.stdout() == absl::StrCat("CALL-", i)) {
+          ++ok;
+          ++per_worker[result.worker_id()];
+        } else {
+          failures.push_back(absl::StrCat(i, ": ", status.error_message(), " ", result.message()));
+        }
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok.load(), 200) << (failures.empty() ? "" : failures[0]);
+  EXPECT_EQ(per_worker.size(), 2u);
+  EXPECT_GT(per_worker["w1"], 50);
+  EXPECT_GT(per_worker["w2"], 50);
+}
+
+TEST_F(ClusterTest, KilledWorkerLosesNoAcceptedInvocation) {
+  StartMaster();
+  Process* doomed = StartWorker("doomed", 2);
+  StartWorker("survivor", 2);
+  WaitForReady({"doomed", "survivor"});
+  ASSERT_TRUE(Register("nap", {"sh", "-c", "sleep 0.3; echo rested"}).ok());
+
+  std::vector<std::string> ids;
+  for (int i = 0; i < 24; ++i) ids.push_back(Submit("nap"));
+  absl::SleepFor(absl::Milliseconds(100));  // both workers are busy now
+  doomed->Signal(SIGKILL);
+  ASSERT_TRUE(doomed->Wait(absl::Seconds(5)).has_value());
+
+  int requeued = 0;
+  for (const std::string& id : ids) {
+    v1::Invocation inv = Wait(id, absl::Seconds(60));
+    ASSERT_EQ(inv.state(), v1::INVOCATION_STATE_DONE) << id;
+    EXPECT_EQ(inv.result().outcome(), v1::OUTCOME_OK) << inv.result().message();
+    EXPECT_EQ(inv.result().stdout(), "rested\n");
+    if (inv.result().attempts() > 1) {
+      ++requeued;
+      EXPECT_EQ(inv.result().worker_id(), "survivor");
+    }
+  }
+  EXPECT_GE(requeued, 1) << "no invocation was running on the killed worker";
+  for (const auto& w : ListWorkers()) {
+    if (w.id() == "doomed") {
+      EXPECT_EQ(w.state(), v1::WORKER_STATE_DEAD);
+    }
+  }
+}
+
+TEST_F(ClusterTest, FunctionsSurviveAMasterRestartAndWorkersRejoin) {
+  StartMaster();
+  StartWorker("w1", 1);
+  WaitForReady({"w1"});
+  ASSERT_TRUE(Register("keeper", {"echo", "still here"}).ok());
+  master_->Signal(SIGTERM);
+  ASSERT_EQ(master_->Wait(absl::Seconds(20)), 0);
+
+  // Same state directory, new process, new port: the worker was told the old
+  // port, so re-add it through the Cluster API (it is waiting to reconnect).
+  StartMaster();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  v1::ListFunctionsResponse functions;
+  ASSERT_TRUE(controller_->ListFunctions(&ctx, v1::ListFunctionsRequest(), &functions).ok());
+  ASSERT_EQ(functions.functions_size(), 1);
+  EXPECT_EQ(functions.functions(0).spec().name(), "keeper");
+
+  grpc::ClientContext add_ctx;
+  add_ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+  v1::AddWorkerRequest add;
+  add.set_address(absl::StrCat("127.0.0.1:", worker_ports_["w1"]));
+  v1::WorkerInfo added;
+  grpc::Status status = cluster_->AddWorker(&add_ctx, add, &added);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(added.id(), "w1");
+  v1::InvocationResult result;
+  ASSERT_TRUE(Invoke("keeper", "", &result).ok());
+  EXPECT_EQ(result.stdout(), "still here\n");
+}
+
+TEST_F(ClusterTest, AddWorkerDialsAnIdleWorkerAndReportsUnreachableOnes) {
+  StartMaster();
+  StartWorker("idle", 1, kToken, "none");
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+  v1::AddWorkerRequest add;
+  add.set_address(absl::StrCat("127.0.0.1:", worker_ports_["idle"]));
+  v1::WorkerInfo info;
+  grpc::Status status = cluster_->AddWorker(&ctx, add, &info);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(info.id(), "idle");
+  EXPECT_EQ(info.state(), v1::WORKER_STATE_READY);
+
+  grpc::ClientContext bad_ctx;
+  bad_ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  add.set_address("127.0.0.1:1");  // nothing listens there
+  EXPECT_EQ(cluster_->AddWorker(&bad_ctx, add, &info).error_code(), grpc::StatusCode::UNAVAILABLE);
+  grpc::ClientContext empty_ctx;
+  add.set_address("");
+  EXPECT_EQ(cluster_->AddWorker(&empty_ctx, add, &info).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(ClusterTest, DrainAndRemoveAWorker) {
+  StartMaster();
+  StartWorker("w1", 1);
+  StartWorker("w2", 1);
+  WaitForReady({"w1", "w2"});
+  ASSERT_TRUE(Register("hi", {"echo", "hi"}).ok());
+  {
+    grpc::ClientContext ctx;
+    v1::DrainWorkerRequest req;
+    req.set_worker_id("w1");
+    v1::WorkerInfo info;
+    ASSERT_TRUE(cluster_->DrainWorker(&ctx, req, &info).ok());
+    EXPECT_EQ(info.state(), v1::WORKER_STATE_DRAINING);
+  }
+  for (int i = 0; i < 5; ++i) {
+    v1::InvocationResult result;
+    ASSERT_TRUE(Invoke("hi", "", &result).ok());
+    EXPECT_EQ(result.worker_id(), "w2");
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::RemoveWorkerRequest req;
+    req.set_worker_id("w1");
+    v1::RemoveWorkerResponse resp;
+    ASSERT_TRUE(cluster_->RemoveWorker(&ctx, req, &resp).ok());
+    grpc::ClientContext again;
+    EXPECT_EQ(cluster_->RemoveWorker(&again, req, &resp).error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+  absl::SleepFor(absl::Milliseconds(500));  // a removed worker must not rejoin on its own
+  auto workers = ListWorkers();
+  ASSERT_EQ(workers.size(), 1u);
+  EXPECT_EQ(workers[0].id(), "w2");
+  EXPECT_TRUE(workers_["w1"]->running());  // it idles, waiting for AddWorker
+}
+
+TEST_F(ClusterTest, BadInputGetsPreciseStatusesAndFailingFunctionsGetResults) {
+  StartMaster("scheduler: {max_payload_bytes: 1KiB}\n");
+  StartWorker("w1", 2);
+  WaitForReady({"w1"});
+  ASSERT_TRUE(Register("ok", {"cat"}).ok());
+
+  v1::InvocationResult result;
+  EXPECT_EQ(Invoke("missing", "", &result).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Invoke("", "", &result).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  grpc::Status oversized = Invoke("ok", std::string(2048, 'x'), &result);
+  EXPECT_EQ(oversized.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(oversized.error_message(), HasSubstr("max_payload_bytes"));
+  EXPECT_EQ(Register("Bad Name!", {"true"}).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Register("nocmd", {}).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Register("ok", {"cat"}).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  {
+    grpc::ClientContext ctx;
+    v1::GetInvocationRequest req;
+    req.set_invocation_id("inv-unknown");
+    v1::Invocation inv;
+    EXPECT_EQ(controller_->GetInvocation(&ctx, req, &inv).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::SchedulingPolicy req;
+    req.set_placement("astrology");
+    v1::SchedulingPolicy resp;
+    EXPECT_EQ(admin_->SetSchedulingPolicy(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+    grpc::ClientContext get_ctx;
+    ASSERT_TRUE(
+        admin_->GetSchedulingPolicy(&get_ctx, v1::GetSchedulingPolicyRequest(), &resp).ok());
+    EXPECT_EQ(resp.placement(), "round-robin");  // the bad request changed nothing
+  }
+
+  ASSERT_TRUE(Register("sleeper", {"sleep", "30"}, absl::Milliseconds(300)).ok());
+  ASSERT_TRUE(Invoke("sleeper", "", &result).ok());
+  EXPECT_EQ(result.outcome(), v1::OUTCOME_TIMEOUT);
+  EXPECT_THAT(result.message(), HasSubstr("timeout"));
+
+  ASSERT_TRUE(Register("failing", {"sh", "-c", "echo broken >&2; exit 4"}).ok());
+  ASSERT_TRUE(Invoke("failing", "", &result).ok());
+  EXPECT_EQ(result.outcome(), v1::OUTCOME_NONZERO_EXIT);
+  EXPECT_EQ(result.exit_code(), 4);
+  EXPECT_EQ(result.stderr(), "broken\n");
+
+  ASSERT_TRUE(Register("phantom", {"/no/such/program"}).ok());
+  ASSERT_TRUE(Invoke("phantom", "", &result).ok());
+  EXPECT_EQ(result.outcome(), v1::OUTCOME_START_FAILED);
+
+  // Nothing accepted was lost along the way.
+  ASSERT_TRUE(Invoke("ok", "still works", &result).ok());
+  EXPECT_EQ(result.stdout(), "still works");
+}
+
+TEST_F(ClusterTest, MalformedConfigurationStopsWithOneLine) {
+  const std::string config = dir_ + "/bad.yaml";
+  testing::WriteFile(config, "cluster:\n  heartbeat_interval: often\n");
+  for (const char* bin : {FSCHED_MASTER_BIN, FSCHED_WORKER_BIN}) {
+    const std::string log = dir_ + "/bad-" + std::to_string(std::hash<std::string>()(bin)) + ".log";
+    auto process = Process::Start({bin, "--config", config}, log);
+    ASSERT_TRUE(process.ok());
+    auto code = (*process)->Wait(absl::Seconds(20));
+    ASSERT_TRUE(code.has_value());
+    EXPECT_EQ(*code, 2);
+    const std::string output = testing::ReadFile(log);
+    EXPECT_THAT(output, HasSubstr("cluster.heartbeat_interval"));
+    EXPECT_EQ(std::count(output.begin(), output.end(), '\n'), 1) << output;
+  }
+  auto missing =
+      Process::Start({FSCHED_MASTER_BIN, "--config", dir_ + "/absent.yaml"}, dir_ + "/absent.log");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ((*missing)->Wait(absl::Seconds(20)), 2);
+  EXPECT_THAT(testing::ReadFile(dir_ + "/absent.log"), HasSubstr("cannot read"));
+}
+
+TEST_F(ClusterTest, EveryServerOffersHealthAndReflection) {
+  StartMaster();
+  StartWorker("w1", 1);
+  for (const std::string& target :
+       {master_address_, absl::StrCat("127.0.0.1:", worker_ports_["w1"])}) {
+    auto channel = MakeChannel(target);
+    auto health = grpc::health::v1::Health::NewStub(channel);
+    grpc::ClientContext hctx;
+    hctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    grpc::health::v1::HealthCheckResponse hresp;
+    ASSERT_TRUE(health->Check(&hctx, grpc::health::v1::HealthCheckRequest(), &hresp).ok())
+        << target;
+    EXPECT_EQ(hresp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+    auto reflection = grpc::reflection::v1alpha::ServerReflection::NewStub(channel);
+    grpc::ClientContext rctx;
+    rctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    auto stream = reflection->ServerReflectionInfo(&rctx);
+    grpc::reflection::v1alpha::ServerReflectionRequest req;
+    req.set_list_services("");
+    ASSERT_TRUE(stream->Write(req));
+    grpc::reflection::v1alpha::ServerReflectionResponse resp;
+    ASSERT_TRUE(stream->Read(&resp));
+    stream->WritesDone();
+    std::vector<std::string> names;
+    for (const auto& s : resp.list_services_response().service()) names.push_back(s.name());
+    if (target == master_address_) {
+      EXPECT_THAT(names, ::testing::IsSupersetOf({"fsched.v1.Controller", "fsched.v1.Cluster",
+                                                  "fsched.v1.Admin", "fsched.v1.WorkerLink"}));
+    } else {
+      EXPECT_THAT(names, ::testing::Contains("fsched.v1.Worker"));
+    }
+    EXPECT_THAT(names, ::testing::Contains("grpc.health.v1.Health"));
+    stream->Finish();
+  }
+}
+
+}  // namespace
+}  // namespace fsched

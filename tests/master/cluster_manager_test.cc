@@ -1,0 +1,173 @@
+#include "master/cluster_manager.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/master/fake_worker_stream.h"
+
+namespace fsched::master {
+namespace {
+
+using testing::FakeWorkerStream;
+using testing::MakeRegister;
+
+class ClusterManagerTest : public ::testing::Test {
+ protected:
+  ClusterManagerTest() : cluster_(Options(), &clock_) {}
+  static ClusterManager::Options Options() {
+    ClusterManager::Options o;
+    o.join_token = "token";
+    o.heartbeat_interval = absl::Seconds(1);
+    o.heartbeat_timeout = absl::Seconds(3);
+    return o;
+  }
+  ClusterManager::Session Join(const std::string& id, uint32_t slots,
+                               std::shared_ptr<FakeWorkerStream> stream = nullptr) {
+    if (!stream) stream = std::make_shared<FakeWorkerStream>();
+    streams_[id] = stream;
+    v1::Welcome welcome;
+    auto session = cluster_.Register(MakeRegister(id, slots, "token"), stream, &welcome);
+    EXPECT_TRUE(session.ok()) << session.status();
+    EXPECT_EQ(welcome.worker_id(), id);
+    return *session;
+  }
+  v1::Assignment A(const std::string& id, uint32_t attempt = 1) {
+    v1::Assignment a;
+    a.set_invocation_id(id);
+    a.set_attempt(attempt);
+    return a;
+  }
+  ManualClock clock_{absl::FromUnixSeconds(1000)};
+  ClusterManager cluster_;
+  std::map<std::string, std::shared_ptr<FakeWorkerStream>> streams_;
+};
+
+TEST_F(ClusterManagerTest, WrongOrMissingTokenIsUnauthenticated) {
+  v1::Welcome welcome;
+  auto stream = std::make_shared<FakeWorkerStream>();
+  EXPECT_EQ(cluster_.Register(MakeRegister("w", 1, "nope"), stream, &welcome).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(cluster_.Register(MakeRegister("w", 1, ""), stream, &welcome).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(cluster_.Register(MakeRegister("w", 1, "tokenx"), stream, &welcome).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(cluster_.Register(MakeRegister("", 1, "token"), stream, &welcome).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(cluster_.Register(MakeRegister("w", 0, "token"), stream, &welcome).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(cluster_.List().empty());
+}
+
+TEST_F(ClusterManagerTest, SlotsAreReservedAndReleased) {
+  Join("w1", 2);
+  ASSERT_TRUE(cluster_.Assign("w1", A("i1")).ok());
+  ASSERT_TRUE(cluster_.Assign("w1", A("i2")).ok());
+  EXPECT_EQ(cluster_.Assign("w1", A("i3")).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(cluster_.ReadyWorkers()[0].free_slots, 0u);
+  EXPECT_EQ(streams_["w1"]->Assignments().size(), 2u);
+  EXPECT_FALSE(cluster_.Release("w1", "i1", 2));  // wrong attempt: stale
+  EXPECT_TRUE(cluster_.Release("w1", "i1", 1));
+  EXPECT_FALSE(cluster_.Release("w1", "i1", 1));  // duplicate
+  EXPECT_EQ(cluster_.ReadyWorkers()[0].free_slots, 1u);
+  EXPECT_EQ(cluster_.Get("w1")->completed(), 1u);
+}
+
+TEST_F(ClusterManagerTest, SilentWorkerDiesAndItsWorkIsReturned) {
+  auto session = Join("w1", 2);
+  Join("w2", 2);
+  ASSERT_TRUE(cluster_.Assign("w1", A("i1")).ok());
+  clock_.Advance(absl::Seconds(2));
+  ASSERT_TRUE(cluster_.Heartbeat(session, v1::Heartbeat()).ok());
+  v1::Heartbeat beat;
+  clock_.Advance(absl::Seconds(2));  // w2 silent for 4 s, w1 for 2 s
+  auto lost = cluster_.Tick();
+  EXPECT_TRUE(lost.empty());
+  EXPECT_EQ(cluster_.Get("w2")->state(), v1::WORKER_STATE_DEAD);
+  ASSERT_TRUE(streams_["w2"]->closed().has_value());
+  clock_.Advance(absl::Seconds(2));
+  lost = cluster_.Tick();
+  ASSERT_EQ(lost.size(), 1u);
+  EXPECT_EQ(lost[0].invocation_id, "i1");
+  EXPECT_EQ(cluster_.Get("w1")->state(), v1::WORKER_STATE_DEAD);
+  EXPECT_TRUE(cluster_.ReadyWorkers().empty());
+}
+
+TEST_F(ClusterManagerTest, QuickReconnectKeepsInFlightWork) {
+  auto first = Join("w1", 2);
+  ASSERT_TRUE(cluster_.Assign("w1", A("i1")).ok());
+  cluster_.Disconnected(first);
+  EXPECT_EQ(cluster_.Get("w1")->state(), v1::WORKER_STATE_DISCONNECTED);
+  EXPECT_TRUE(cluster_.ReadyWorkers().empty());
+  clock_.Advance(absl::Seconds(1));
+  auto second = Join("w1", 2);
+  EXPECT_NE(first.id, second.id);
+  EXPECT_EQ(cluster_.Get("w1")->slots_used(), 1u);
+  EXPECT_TRUE(cluster_.Release("w1", "i1", 1));  // the result arrives on the new stream
+  // The old session can no longer heartbeat or disconnect the new one.
+  EXPECT_EQ(cluster_.Heartbeat(first, v1::Heartbeat()).code(), absl::StatusCode::kNotFound);
+  cluster_.Disconnected(first);
+  EXPECT_EQ(cluster_.Get("w1")->state(), v1::WORKER_STATE_READY);
+}
+
+TEST_F(ClusterManagerTest, ReturningDeadWorkerStillHoldsSlotsForWhatItRuns) {
+  Join("w1", 2);
+  ASSERT_TRUE(cluster_.Assign("w1", A("i1")).ok());
+  clock_.Advance(absl::Seconds(4));
+  ASSERT_EQ(cluster_.Tick().size(), 1u);  // declared dead: i1 goes back to the queue
+  // It was only slow; it comes back still running i1.
+  v1::Register reg = MakeRegister("w1", 2, "token");
+  reg.add_running("i1");
+  v1::Welcome welcome;
+  ASSERT_TRUE(cluster_.Register(reg, std::make_shared<FakeWorkerStream>(), &welcome).ok());
+  ASSERT_EQ(cluster_.ReadyWorkers().size(), 1u);
+  EXPECT_EQ(cluster_.ReadyWorkers()[0].free_slots, 1u);
+  EXPECT_EQ(cluster_.Get("w1")->slots_used(), 1u);
+  // Its late result is stale (the re-queued attempt owns the invocation) but frees the slot.
+  EXPECT_FALSE(cluster_.Release("w1", "i1", 1));
+  EXPECT_EQ(cluster_.ReadyWorkers()[0].free_slots, 2u);
+}
+
+TEST_F(ClusterManagerTest, SecondConnectionReplacesAndClosesTheFirst) {
+  auto old_stream = std::make_shared<FakeWorkerStream>();
+  Join("w1", 1, old_stream);
+  Join("w1", 1);
+  ASSERT_TRUE(old_stream->closed().has_value());
+  EXPECT_EQ(old_stream->closed()->code(), absl::StatusCode::kAborted);
+}
+
+TEST_F(ClusterManagerTest, DrainAndRemove) {
+  Join("w1", 2);
+  ASSERT_TRUE(cluster_.Assign("w1", A("i1")).ok());
+  auto drained = cluster_.Drain("w1");
+  ASSERT_TRUE(drained.ok());
+  EXPECT_EQ(drained->state(), v1::WORKER_STATE_DRAINING);
+  EXPECT_TRUE(cluster_.ReadyWorkers().empty());
+  EXPECT_EQ(cluster_.Assign("w1", A("i2")).code(), absl::StatusCode::kFailedPrecondition);
+  auto refused = cluster_.Remove("w1", false);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  auto removed = cluster_.Remove("w1", true);
+  ASSERT_TRUE(removed.ok());
+  ASSERT_EQ(removed->size(), 1u);
+  EXPECT_EQ(streams_["w1"]->closed()->code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(cluster_.Get("w1").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(cluster_.Drain("w9").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(ClusterManagerTest, AwaitWorkerAnswersOnJoinOrDeadline) {
+  std::vector<absl::StatusOr<v1::WorkerInfo>> answers;
+  cluster_.AwaitWorker("w1", clock_.Now() + absl::Seconds(5),
+                       [&](absl::StatusOr<v1::WorkerInfo> info) { answers.push_back(info); });
+  cluster_.AwaitWorker("w2", clock_.Now() + absl::Seconds(5),
+                       [&](absl::StatusOr<v1::WorkerInfo> info) { answers.push_back(info); });
+  Join("w1", 1);
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0]->id(), "w1");
+  clock_.Advance(absl::Seconds(1));
+  Join("w1", 1);  // keep w1 alive through the tick below
+  clock_.Advance(absl::Seconds(5));
+  cluster_.Tick();
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_EQ(answers[1].status().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+}  // namespace
+}  // namespace fsched::master

@@ -1,0 +1,97 @@
+#include "master/controller.h"
+
+#include <gtest/gtest.h>
+
+#include "absl/synchronization/notification.h"
+#include "common/proto_time.h"
+#include "tests/master/scheduler_fixture.h"
+
+namespace fsched::master {
+namespace {
+
+using ControllerTest = testing::SchedulerFixture;
+
+TEST_F(ControllerTest, BadRequestsAreRejectedAndNothingIsQueued) {
+  RegisterFunction("f");
+  auto code = [&](v1::InvokeRequest req) { return controller_->Submit(req).status().code(); };
+  v1::InvokeRequest req;
+  EXPECT_EQ(code(req), absl::StatusCode::kInvalidArgument);  // empty function
+  req.set_function("ghost");
+  EXPECT_EQ(code(req), absl::StatusCode::kNotFound);
+  req.set_function("f");
+  req.set_payload(std::string(17, 'x'));  // limit is 16 in the fixture
+  EXPECT_EQ(code(req), absl::StatusCode::kInvalidArgument);
+  req.clear_payload();
+  req.add_args(std::string(5000, 'a'));
+  EXPECT_EQ(code(req), absl::StatusCode::kInvalidArgument);
+  req.clear_args();
+  req.set_input_size(-1);
+  EXPECT_EQ(code(req), absl::StatusCode::kInvalidArgument);
+  req.set_input_size(0);
+  req.set_architecture(static_cast<v1::Architecture>(99));
+  EXPECT_EQ(code(req), absl::StatusCode::kInvalidArgument);
+  req.set_architecture(v1::ARCHITECTURE_UNSPECIFIED);
+  ToProto(absl::Seconds(-1), req.mutable_timeout());
+  EXPECT_EQ(code(req), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(scheduler_->queued(), 0u);
+  EXPECT_EQ(controller_->GetInvocation("").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(controller_->GetInvocation("inv-nope").status().code(), absl::StatusCode::kNotFound);
+  v1::RegisterFunctionRequest empty;
+  EXPECT_EQ(controller_->RegisterFunction(empty).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ControllerTest, TimeoutIsTheShorterOfFunctionAndRequest) {
+  v1::RegisterFunctionRequest reg;
+  reg.mutable_spec()->set_name("g");
+  reg.mutable_spec()->add_command("true");
+  ToProto(absl::Seconds(20), reg.mutable_spec()->mutable_limits()->mutable_timeout());
+  ASSERT_TRUE(controller_->RegisterFunction(reg).ok());
+  Join("w1", 2);
+  v1::InvokeRequest req;
+  req.set_function("g");
+  ASSERT_TRUE(controller_->Submit(req).ok());
+  ToProto(absl::Seconds(5), req.mutable_timeout());
+  ASSERT_TRUE(controller_->Submit(req).ok());
+  auto sent = streams_["w1"]->Assignments();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(FromProto(sent[0].timeout()), absl::Seconds(20));
+  EXPECT_EQ(FromProto(sent[1].timeout()), absl::Seconds(5));
+}
+
+TEST_F(ControllerTest, WaitAnswersOnCompletionOrTimeout) {
+  RegisterFunction("f");
+  Join("w1", 1);
+  const std::string id = Submit("f");
+  absl::Notification timed_out;
+  v1::Invocation seen;
+  ASSERT_TRUE(controller_
+                  ->WaitInvocation(id, absl::Milliseconds(50),
+                                   [&](const v1::Invocation& inv) {
+                                     seen = inv;
+                                     timed_out.Notify();
+                                   })
+                  .ok());
+  ASSERT_TRUE(timed_out.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(seen.state(), v1::INVOCATION_STATE_RUNNING);
+
+  absl::Notification finished;
+  ASSERT_TRUE(controller_
+                  ->WaitInvocation(id, absl::Seconds(30),
+                                   [&](const v1::Invocation& inv) {
+                                     seen = inv;
+                                     finished.Notify();
+                                   })
+                  .ok());
+  Finish("w1", streams_["w1"]->Assignments()[0]);
+  ASSERT_TRUE(finished.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(seen.state(), v1::INVOCATION_STATE_DONE);
+  EXPECT_EQ(
+      controller_->WaitInvocation("inv-x", absl::Seconds(1), [](const v1::Invocation&) {}).code(),
+      absl::StatusCode::kNotFound);
+  EXPECT_EQ(controller_->WaitInvocation(id, absl::Hours(1), [](const v1::Invocation&) {}).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace fsched::master

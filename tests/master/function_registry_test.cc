@@ -1,0 +1,124 @@
+#include "master/function_registry.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/clock.h"
+#include "common/proto_time.h"
+
+namespace fsched::master {
+namespace {
+
+using ::testing::HasSubstr;
+
+v1::FunctionSpec Spec(const std::string& name) {
+  v1::FunctionSpec spec;
+  spec.set_name(name);
+  spec.add_command("echo");
+  spec.add_command("hi");
+  return spec;
+}
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/registry-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir_);
+    Reopen();
+  }
+  void Reopen() {
+    registry_.reset();
+    store_.reset();
+    auto store = FunctionStore::Open(dir_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    auto registry = FunctionRegistry::Create(store_.get(), FunctionLimits(), &clock_);
+    ASSERT_TRUE(registry.ok()) << registry.status();
+    registry_ = std::move(*registry);
+  }
+  std::string dir_;
+  ManualClock clock_{absl::FromUnixSeconds(1700000000)};
+  std::unique_ptr<FunctionStore> store_;
+  std::unique_ptr<FunctionRegistry> registry_;
+};
+
+TEST_F(RegistryTest, RegisteredFunctionsSurviveReopen) {
+  ASSERT_TRUE(registry_->Register(Spec("alpha"), false).ok());
+  ASSERT_TRUE(registry_->Register(Spec("beta"), false).ok());
+  ASSERT_TRUE(registry_->Delete("beta").ok());
+  Reopen();
+  auto alpha = registry_->Get("alpha");
+  ASSERT_TRUE(alpha.ok()) << alpha.status();
+  EXPECT_EQ(alpha->spec().command(1), "hi");
+  EXPECT_EQ(alpha->version(), 1u);
+  EXPECT_EQ(registry_->Get("beta").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(RegistryTest, DuplicateNeedsReplaceAndBumpsVersion) {
+  ASSERT_TRUE(registry_->Register(Spec("alpha"), false).ok());
+  auto again = registry_->Register(Spec("alpha"), false);
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists);
+  v1::FunctionSpec changed = Spec("alpha");
+  changed.set_command(1, "there");
+  auto replaced = registry_->Register(changed, true);
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_EQ(replaced->version(), 2u);
+  EXPECT_EQ(registry_->Get("alpha")->spec().command(1), "there");
+}
+
+TEST_F(RegistryTest, InvalidSpecsNameTheField) {
+  struct Case {
+    std::function<void(v1::FunctionSpec*)> mutate;
+    const char* expect;
+  } cases[] = {
+      {[](v1::FunctionSpec* s) { s->set_name(""); }, "spec.name"},
+      {[](v1::FunctionSpec* s) { s->set_name("Bad Name"); }, "spec.name"},
+      {[](v1::FunctionSpec* s) { s->set_name(std::string(64, 'a')); }, "spec.name"},
+      {[](v1::FunctionSpec* s) { s->clear_command(); }, "spec.command is empty"},
+      {[](v1::FunctionSpec* s) { s->set_command(0, ""); }, "spec.command[0]"},
+      {[](v1::FunctionSpec* s) { s->set_command(1, std::string(5000, 'x')); }, "spec.command[1]"},
+      {[](v1::FunctionSpec* s) { (*s->mutable_env())["A=B"] = "1"; }, "spec.env"},
+      {[](v1::FunctionSpec* s) { ToProto(absl::Hours(2), s->mutable_limits()->mutable_timeout()); },
+       "spec.limits.timeout"},
+      {[](v1::FunctionSpec* s) { s->mutable_limits()->set_cpu_cores(-1); }, "cpu_cores"},
+      {[](v1::FunctionSpec* s) { s->set_runtime(v1::RUNTIME_KIND_RUNC); }, "rootfs"},
+      {[](v1::FunctionSpec* s) { s->set_runtime(static_cast<v1::RuntimeKind>(42)); }, "runtime"},
+  };
+  for (const Case& c : cases) {
+    v1::FunctionSpec spec = Spec("valid-name");
+    c.mutate(&spec);
+    auto result = registry_->Register(spec, false);
+    ASSERT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << c.expect;
+    EXPECT_THAT(result.status().message(), HasSubstr(c.expect));
+  }
+  EXPECT_TRUE(registry_->List().empty());  // nothing half-registered
+}
+
+TEST_F(RegistryTest, DurationsKeepTheMostRecentInOrder) {
+  ASSERT_TRUE(registry_->Register(Spec("alpha"), false).ok());
+  for (int i = 1; i <= 5; ++i)
+    registry_->RecordExecution("alpha", absl::Milliseconds(i * 10), i != 3);
+  auto durations = registry_->Durations("alpha", 3);
+  ASSERT_TRUE(durations.ok());
+  ASSERT_EQ(durations->size(), 1u);
+  const auto& d = (*durations)[0];
+  EXPECT_EQ(d.count(), 5u);
+  ASSERT_EQ(d.recent_size(), 3);
+  EXPECT_DOUBLE_EQ(ToSeconds(d.recent(0)), 0.03);
+  EXPECT_DOUBLE_EQ(ToSeconds(d.recent(2)), 0.05);
+  auto function = registry_->Get("alpha");
+  EXPECT_EQ(function->stats().failures(), 1u);
+  EXPECT_NEAR(ToSeconds(function->stats().mean_execution()), 0.03, 1e-9);
+  EXPECT_EQ(registry_->Durations("nope", 10).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(FunctionStoreTest, UnusableStateDirIsFailedPrecondition) {
+  auto store = FunctionStore::Open("/proc/fsched-cannot-create-here");
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace fsched::master

@@ -1,0 +1,171 @@
+#include "master/scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include "common/proto_time.h"
+#include "tests/master/scheduler_fixture.h"
+
+namespace fsched::master {
+namespace {
+
+using SchedulerTest = testing::SchedulerFixture;
+
+TEST_F(SchedulerTest, BindsLateOnlyToFreeSlotsInArrivalOrder) {
+  RegisterFunction("f");
+  Join("w1", 1);
+  const std::string a = Submit("f");
+  const std::string b = Submit("f");
+  const std::string c = Submit("f");
+  auto sent = streams_["w1"]->Assignments();
+  ASSERT_EQ(sent.size(), 1u);  // one slot: one assignment, the rest wait at the master
+  EXPECT_EQ(sent[0].invocation_id(), a);
+  EXPECT_EQ(scheduler_->queued(), 2u);
+  EXPECT_EQ(table_->Get(b)->state(), v1::INVOCATION_STATE_QUEUED);
+
+  clock_.Advance(absl::Milliseconds(250));
+  Finish("w1", sent[0]);
+  sent = streams_["w1"]->Assignments();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[1].invocation_id(), b);
+  EXPECT_NEAR(ToSeconds(sent[1].queue_wait()), 0.25, 1e-9);
+  auto done = Done(a);
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->result().outcome(), v1::OUTCOME_OK);
+  EXPECT_EQ(done->result().worker_id(), "w1");
+  EXPECT_EQ(done->result().queue_order(), "fifo");
+  EXPECT_EQ(done->result().placement_policy(), "round-robin");
+  EXPECT_NEAR(ToSeconds(done->result().timings().total()), 0.25, 1e-9);
+  (void)c;
+}
+
+TEST_F(SchedulerTest, QueuedWorkWaitsForAWorkerToJoin) {
+  RegisterFunction("f");
+  const std::string a = Submit("f");
+  EXPECT_EQ(scheduler_->queued(), 1u);
+  Join("w1", 2);
+  ASSERT_EQ(streams_["w1"]->Assignments().size(), 1u);
+  EXPECT_EQ(scheduler_->queued(), 0u);
+  EXPECT_EQ(table_->Get(a)->worker_id(), "w1");
+}
+
+TEST_F(SchedulerTest, LostWorkerWorkIsRequeuedThenGivenUp) {
+  RegisterFunction("f");
+  Join("w1", 1);
+  const std::string a = Submit("f");
+  clock_.Advance(absl::Seconds(4));
+  scheduler_->OnLost(cluster_->Tick());  // w1 silent: dead, a re-queued
+  EXPECT_EQ(table_->Get(a)->state(), v1::INVOCATION_STATE_QUEUED);
+  Join("w2", 1);
+  auto sent = streams_["w2"]->Assignments();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].attempt(), 2u);
+  // A late result from the dead worker's first attempt changes nothing.
+  v1::Assignment stale = sent[0];
+  stale.set_attempt(1);
+  Finish("w1", stale);
+  EXPECT_FALSE(Done(a).has_value());
+  // Losing the second attempt exhausts max_attempts (2).
+  clock_.Advance(absl::Seconds(4));
+  scheduler_->OnLost(cluster_->Tick());
+  auto done = Done(a);
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->result().outcome(), v1::OUTCOME_REJECTED);
+  EXPECT_NE(done->result().message().find("lost"), std::string::npos);
+}
+
+TEST_F(SchedulerTest, WorkerRefusalIsRequeuedElsewhere) {
+  RegisterFunction("f");
+  Join("w1", 1);
+  Join("w2", 1);
+  const std::string a = Submit("f");
+  auto first = streams_["w1"]->Assignments();
+  ASSERT_EQ(first.size(), 1u);
+  Finish("w1", first[0], v1::OUTCOME_REJECTED);  // "all slots busy" on the worker
+  EXPECT_FALSE(Done(a).has_value());
+  auto second = streams_["w2"]->Assignments();
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].invocation_id(), a);
+  EXPECT_EQ(second[0].attempt(), 2u);
+  Finish("w2", second[0]);
+  ASSERT_TRUE(Done(a).has_value());
+  EXPECT_EQ(Done(a)->result().outcome(), v1::OUTCOME_OK);
+  EXPECT_EQ(Done(a)->result().attempts(), 2u);
+}
+
+TEST_F(SchedulerTest, QueueTimeoutRejectsWithAReason) {
+  RegisterFunction("f");
+  const std::string a = Submit("f");
+  clock_.Advance(absl::Seconds(9));
+  scheduler_->ExpireQueued();
+  EXPECT_FALSE(Done(a).has_value());
+  clock_.Advance(absl::Seconds(2));
+  scheduler_->ExpireQueued();
+  auto done = Done(a);
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->result().outcome(), v1::OUTCOME_REJECTED);
+  EXPECT_NE(done->result().message().find("queue_timeout"), std::string::npos);
+  EXPECT_EQ(scheduler_->queued(), 0u);
+}
+
+TEST_F(SchedulerTest, InfeasibleWorkIsParkedWithoutBlockingOthers) {
+  RegisterFunction("boxed", v1::RUNTIME_KIND_RUNC);
+  RegisterFunction("plain");
+  Join("w1", 2);
+  const std::string boxed = Submit("boxed");
+  const std::string plain = Submit("plain");
+  auto sent = streams_["w1"]->Assignments();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].invocation_id(), plain);
+  EXPECT_EQ(table_->Get(boxed)->state(), v1::INVOCATION_STATE_QUEUED);
+  // A worker that offers runc arrives: the parked invocation runs there.
+  auto stream = std::make_shared<testing::FakeWorkerStream>();
+  v1::Register reg = testing::MakeRegister("runc-worker", 1);
+  reg.mutable_capacity()->add_runtimes(v1::RUNTIME_KIND_RUNC);
+  v1::Welcome welcome;
+  ASSERT_TRUE(cluster_->Register(reg, stream, &welcome).ok());
+  scheduler_->OnWorkerJoined();
+  ASSERT_EQ(stream->Assignments().size(), 1u);
+  EXPECT_EQ(stream->Assignments()[0].invocation_id(), boxed);
+}
+
+TEST_F(SchedulerTest, CancelQueuedAndRunning) {
+  RegisterFunction("f");
+  Join("w1", 1);
+  const std::string running = Submit("f");
+  const std::string queued = Submit("f");
+  auto cancelled = scheduler_->Cancel(queued);
+  ASSERT_TRUE(cancelled.ok());
+  EXPECT_EQ(cancelled->result().outcome(), v1::OUTCOME_CANCELLED);
+  ASSERT_TRUE(scheduler_->Cancel(running).ok());
+  auto sent = streams_["w1"]->Sent();
+  ASSERT_TRUE(sent.back().has_cancel());
+  EXPECT_EQ(sent.back().cancel().invocation_id(), running);
+}
+
+TEST_F(SchedulerTest, FullQueueIsResourceExhaustedAndLosesNothing) {
+  RegisterFunction("f");
+  std::vector<std::string> accepted;
+  for (int i = 0; i < 5; ++i) accepted.push_back(Submit("f"));
+  v1::InvokeRequest req;
+  req.set_function("f");
+  auto refused = controller_->Submit(req);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  Join("w1", 5);
+  EXPECT_EQ(streams_["w1"]->Assignments().size(), 5u);
+  for (const auto& id : accepted) EXPECT_EQ(table_->Get(id)->state(), v1::INVOCATION_STATE_RUNNING);
+}
+
+TEST_F(SchedulerTest, SetPolicyKeepsQueuedWorkAndRejectsUnknownNames) {
+  RegisterFunction("f");
+  Submit("f");
+  Submit("f");
+  EXPECT_EQ(scheduler_->SetPolicy("lottery", "").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(scheduler_->SetPolicy("", "dartboard").code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(scheduler_->SetPolicy("fifo", "round-robin").ok());
+  EXPECT_EQ(scheduler_->queued(), 2u);
+  Join("w1", 2);
+  EXPECT_EQ(streams_["w1"]->Assignments().size(), 2u);
+}
+
+}  // namespace
+}  // namespace fsched::master

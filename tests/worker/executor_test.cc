@@ -1,0 +1,108 @@
+#include "worker/executor.h"
+
+#include <gtest/gtest.h>
+
+#include "absl/synchronization/notification.h"
+#include "common/proto_time.h"
+#include "worker/process_runtime.h"
+
+namespace fsched::worker {
+namespace {
+
+v1::Assignment Assign(const std::string& id, std::vector<std::string> command,
+                      v1::RuntimeKind runtime = v1::RUNTIME_KIND_PROCESS) {
+  v1::Assignment a;
+  a.set_invocation_id(id);
+  a.set_attempt(2);
+  a.set_hops(1);
+  a.mutable_function()->set_name("fn");
+  a.mutable_function()->set_runtime(runtime);
+  for (auto& c : command) a.mutable_function()->add_command(c);
+  ToProto(absl::Seconds(10), a.mutable_timeout());
+  return a;
+}
+
+class ExecutorTest : public ::testing::Test {
+ protected:
+  ExecutorTest()
+      : executor_(
+            {.slots = 2, .output_limit_bytes = 1024},
+            {{v1::RUNTIME_KIND_UNSPECIFIED, &runtime_}, {v1::RUNTIME_KIND_PROCESS, &runtime_}}) {}
+  ProcessRuntime runtime_;
+  Executor executor_;
+};
+
+TEST_F(ExecutorTest, RunsAssignmentsAndEchoesTheirIdentity) {
+  absl::Notification done;
+  v1::InvocationResult result;
+  v1::Assignment a = Assign("i1", {"/bin/echo"});
+  a.add_args("hello");
+  ASSERT_TRUE(executor_
+                  .Submit(a,
+                          [&](v1::InvocationResult r) {
+                            result = std::move(r);
+                            done.Notify();
+                          })
+                  .ok());
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(result.invocation_id(), "i1");
+  EXPECT_EQ(result.attempts(), 2u);
+  EXPECT_EQ(result.hops(), 1u);
+  EXPECT_EQ(result.outcome(), v1::OUTCOME_OK);
+  EXPECT_EQ(result.stdout(), "hello\n");
+  EXPECT_GT(ToSeconds(result.timings().execution()), 0);
+}
+
+TEST_F(ExecutorTest, RefusesBeyondItsSlotsAndDuplicates) {
+  absl::Notification a_done, b_done;
+  ASSERT_TRUE(
+      executor_
+          .Submit(Assign("a", {"sleep", "0.3"}), [&](v1::InvocationResult) { a_done.Notify(); })
+          .ok());
+  EXPECT_EQ(executor_.Submit(Assign("a", {"true"}), [](v1::InvocationResult) {}).code(),
+            absl::StatusCode::kAlreadyExists);
+  ASSERT_TRUE(
+      executor_
+          .Submit(Assign("b", {"sleep", "0.3"}), [&](v1::InvocationResult) { b_done.Notify(); })
+          .ok());
+  EXPECT_EQ(executor_.Submit(Assign("c", {"true"}), [](v1::InvocationResult) {}).code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(executor_.Running().size(), 2u);
+  ASSERT_TRUE(a_done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(b_done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_TRUE(executor_.Running().empty());
+}
+
+TEST_F(ExecutorTest, UnsupportedRuntimeIsAStartFailure) {
+  absl::Notification done;
+  v1::InvocationResult result;
+  ASSERT_TRUE(executor_
+                  .Submit(Assign("r", {"true"}, v1::RUNTIME_KIND_RUNC),
+                          [&](v1::InvocationResult r) {
+                            result = std::move(r);
+                            done.Notify();
+                          })
+                  .ok());
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(result.outcome(), v1::OUTCOME_START_FAILED);
+  EXPECT_NE(result.message().find("RUNTIME_KIND_RUNC"), std::string::npos);
+}
+
+TEST_F(ExecutorTest, CancelReachesTheRunningFunction) {
+  absl::Notification done;
+  v1::InvocationResult result;
+  ASSERT_TRUE(executor_
+                  .Submit(Assign("long", {"sleep", "30"}),
+                          [&](v1::InvocationResult r) {
+                            result = std::move(r);
+                            done.Notify();
+                          })
+                  .ok());
+  EXPECT_TRUE(executor_.Cancel("long"));
+  EXPECT_FALSE(executor_.Cancel("unknown"));
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(result.outcome(), v1::OUTCOME_CANCELLED);
+}
+
+}  // namespace
+}  // namespace fsched::worker

@@ -1,0 +1,134 @@
+#include "worker/executor.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/proto_time.h"
+
+namespace fsched::worker {
+
+Executor::Executor(Options options, absl::flat_hash_map<v1::RuntimeKind, Runtime*> runtimes)
+    : options_(options), runtimes_(std::move(runtimes)) {
+  for (uint32_t i = 0; i < options_.slots; ++i) threads_.emplace_back([this] { SlotLoop(); });
+}
+
+Executor::~Executor() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+    for (auto& [id, cancelled] : active_) cancelled->store(true);
+  }
+  for (std::thread& t : threads_) t.join();
+}
+
+absl::Status Executor::Submit(v1::Assignment assignment, Done done) {
+  absl::MutexLock lock(&mu_);
+  if (active_.contains(assignment.invocation_id())) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("invocation ", assignment.invocation_id(), " is already running here"));
+  }
+  if (active_.size() >= options_.slots) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("all ", options_.slots, " slots of this worker are busy"));
+  }
+  auto cancelled = std::make_shared<std::atomic<bool>>(false);
+  active_[assignment.invocation_id()] = cancelled;
+  pending_.push_back({std::move(assignment), std::move(done), std::move(cancelled)});
+  return absl::OkStatus();
+}
+
+bool Executor::Cancel(const std::string& invocation_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = active_.find(invocation_id);
+  if (it == active_.end()) return false;
+  it->second->store(true);
+  return true;
+}
+
+std::vector<std::string> Executor::Running() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> out;
+  for (const auto& [id, cancelled] : active_) out.push_back(id);
+  return out;
+}
+
+std::vector<v1::RuntimeKind> Executor::Kinds() const {
+  std::vector<v1::RuntimeKind> out;
+  for (const auto& [kind, runtime] : runtimes_) {
+    if (kind != v1::RUNTIME_KIND_UNSPECIFIED) out.push_back(kind);
+  }
+  return out;
+}
+
+void Executor::SlotLoop() {
+  while (true) {
+    Job job;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](Executor* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+            return self->stop_ || !self->pending_.empty();
+          },
+          this));
+      if (pending_.empty()) return;  // stopping
+      job = std::move(pending_.front());
+      pending_.pop_front();
+    }
+    v1::InvocationResult result = Execute(job);
+    {
+      // The slot is free before the master hears of it, so its next assignment fits.
+      absl::MutexLock lock(&mu_);
+      active_.erase(job.assignment.invocation_id());
+    }
+    job.done(std::move(result));
+  }
+}
+
+v1::InvocationResult Executor::Execute(const Job& job) {
+  const v1::Assignment& a = job.assignment;
+  v1::InvocationResult result;
+  result.set_invocation_id(a.invocation_id());
+  result.set_function(a.function().name());
+  result.set_attempts(a.attempt());
+  result.set_hops(a.hops());
+  result.set_architecture(a.architecture());
+  result.set_cache_ways(a.cache_ways());
+
+  auto runtime = runtimes_.find(a.function().runtime());
+  if (runtime == runtimes_.end()) {
+    result.set_outcome(v1::OUTCOME_START_FAILED);
+    result.set_message(absl::StrCat("this worker has no ",
+                                    v1::RuntimeKind_Name(a.function().runtime()), " runtime"));
+    return result;
+  }
+  ExecRequest request;
+  request.invocation_id = a.invocation_id();
+  request.function = a.function();
+  request.argv.assign(a.function().command().begin(), a.function().command().end());
+  request.argv.insert(request.argv.end(), a.args().begin(), a.args().end());
+  request.env.insert(a.function().env().begin(), a.function().env().end());
+  request.working_dir = a.function().working_dir();
+  request.stdin_data = a.payload();
+  const absl::Duration timeout = FromProto(a.timeout());
+  request.timeout = timeout > absl::ZeroDuration() ? timeout : options_.default_timeout;
+  const uint64_t limit = a.function().limits().output_limit_bytes();
+  request.output_limit_bytes = limit > 0 ? limit : options_.output_limit_bytes;
+
+  ExecResult exec = runtime->second->Run(request, *job.cancelled);
+  result.set_outcome(exec.outcome);
+  result.set_exit_code(exec.exit_code);
+  result.set_term_signal(exec.term_signal);
+  result.set_stdout(std::move(exec.stdout_data));
+  result.set_stderr(std::move(exec.stderr_data));
+  result.set_stdout_truncated(exec.stdout_truncated);
+  result.set_stderr_truncated(exec.stderr_truncated);
+  result.set_message(std::move(exec.message));
+  result.set_mode(exec.mode);
+  v1::Timings* t = result.mutable_timings();
+  ToProto(exec.started, t->mutable_started());
+  ToProto(exec.started + exec.execution, t->mutable_finished());
+  ToProto(exec.cold_start, t->mutable_cold_start());
+  ToProto(exec.execution, t->mutable_execution());
+  ToProto(exec.cpu_time, t->mutable_cpu_time());
+  return result;
+}
+
+}  // namespace fsched::worker

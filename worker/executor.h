@@ -1,0 +1,64 @@
+// Runs assignments on a fixed pool of slot threads. The master never sends
+// more than `slots` at once; the executor enforces it as well.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "fsched/v1/link.pb.h"
+#include "worker/runtime.h"
+
+namespace fsched::worker {
+
+class Executor {
+ public:
+  using Done = std::function<void(v1::InvocationResult)>;
+  struct Options {
+    uint32_t slots = 1;
+    uint64_t output_limit_bytes = 1024 * 1024;
+    absl::Duration default_timeout = absl::Seconds(60);
+  };
+
+  /// `runtimes` maps each supported kind to its runtime (not owned); the entry
+  /// for UNSPECIFIED is the worker's default.
+  Executor(Options options, absl::flat_hash_map<v1::RuntimeKind, Runtime*> runtimes);
+  /// Cancels what runs and joins the slot threads.
+  ~Executor();
+
+  /// Starts an assignment. RESOURCE_EXHAUSTED when every slot is busy;
+  /// ALREADY_EXISTS for an invocation that is already running here.
+  /// `done` runs on a slot thread with the result.
+  absl::Status Submit(v1::Assignment assignment, Done done);
+  /// Stops a running invocation (its result says CANCELLED). False if unknown.
+  bool Cancel(const std::string& invocation_id);
+  std::vector<std::string> Running() const;
+  uint32_t slots() const { return options_.slots; }
+  std::vector<v1::RuntimeKind> Kinds() const;
+
+ private:
+  struct Job {
+    v1::Assignment assignment;
+    Done done;
+    std::shared_ptr<std::atomic<bool>> cancelled;
+  };
+  void SlotLoop();
+  v1::InvocationResult Execute(const Job& job);
+
+  const Options options_;
+  const absl::flat_hash_map<v1::RuntimeKind, Runtime*> runtimes_;
+  mutable absl::Mutex mu_;
+  std::deque<Job> pending_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::shared_ptr<std::atomic<bool>>> active_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace fsched::worker

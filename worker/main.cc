@@ -1,0 +1,98 @@
+// fsched-worker: runs functions for an fsched master.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/rpc.h"
+#include "worker/worker_node.h"
+
+ABSL_FLAG(std::string, config, "", "YAML configuration file (defaults are embedded)");
+ABSL_FLAG(std::string, master, "", "master address host:port; overrides config worker.master");
+ABSL_FLAG(std::string, listen, "",
+          "host:port for this worker's service (port 0 = any); overrides config");
+ABSL_FLAG(std::string, join_token, "", "the cluster's join token; overrides config");
+ABSL_FLAG(std::string, node_id, "", "this worker's id (default: hostname-port); overrides config");
+ABSL_FLAG(std::string, zone, "", "this worker's zone; overrides config");
+ABSL_FLAG(int, slots, -1, "concurrent invocations (0 = number of cores); overrides config");
+ABSL_FLAG(std::string, port_file, "", "write the bound port to this file once serving");
+ABSL_FLAG(std::string, log_level, "", "debug | info | warning | error; overrides config");
+
+namespace {
+
+int Fail(const std::string& reason, int code = 2) {
+  std::fprintf(stderr, "fsched-worker: %s\n", reason.c_str());
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "fsched-worker [--config FILE] [--master HOST:PORT] [--listen HOST:PORT] [--slots N] ...\n"
+      "Joins an fsched master and runs the functions it assigns.");
+  absl::ParseCommandLine(argc, argv);
+
+  fsched::Config config;
+  config.node.role = "worker";
+  config.listen = "127.0.0.1:0";
+  if (const std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
+    auto loaded = fsched::LoadConfigFile(path);
+    if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
+    config = *loaded;
+    config.node.role = "worker";
+  }
+  if (auto v = absl::GetFlag(FLAGS_master); !v.empty()) config.worker.master = v;
+  if (auto v = absl::GetFlag(FLAGS_listen); !v.empty()) config.listen = v;
+  if (auto v = absl::GetFlag(FLAGS_join_token); !v.empty()) config.cluster.join_token = v;
+  if (auto v = absl::GetFlag(FLAGS_node_id); !v.empty()) config.node.id = v;
+  if (auto v = absl::GetFlag(FLAGS_zone); !v.empty()) config.node.zone = v;
+  if (auto v = absl::GetFlag(FLAGS_port_file); !v.empty()) config.port_file = v;
+  if (auto v = absl::GetFlag(FLAGS_log_level); !v.empty()) config.log_level = v;
+  if (int slots = absl::GetFlag(FLAGS_slots); slots >= 0) config.worker.slots = slots;
+  if (absl::Status valid = fsched::ValidateConfig(config); !valid.ok()) {
+    return Fail(std::string(valid.message()));
+  }
+  fsched::LogLevel level;
+  fsched::ParseLogLevel(config.log_level, &level);
+  fsched::SetLogLevel(level);
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  // A refused join token ends the process: retrying cannot fix a configuration error.
+  auto node = fsched::worker::WorkerNode::Create(config, [](const absl::Status& status) {
+    std::fprintf(stderr, "fsched-worker: the master refused this worker: %s\n",
+                 std::string(status.message()).c_str());
+    std::fflush(stderr);
+    std::_Exit(fsched::worker::WorkerNode::kExitUnauthenticated);
+  });
+  if (!node.ok()) return Fail(std::string(node.status().message()));
+  if (absl::Status started = (*node)->Start(); !started.ok()) {
+    return Fail(std::string(started.message()));
+  }
+  fsched::SetLogTag((*node)->worker_id());
+  if (!config.port_file.empty()) {
+    if (absl::Status written = fsched::WritePortFile(config.port_file, (*node)->port());
+        !written.ok()) {
+      return Fail(std::string(written.message()));
+    }
+  }
+  std::cout << "fsched-worker " << (*node)->worker_id() << " listening on port " << (*node)->port()
+            << std::endl;
+
+  int received = 0;
+  sigwait(&signals, &received);
+  FSCHED_LOG(kInfo, "signal %d: shutting down", received);
+  (*node)->Shutdown();
+  return 0;
+}

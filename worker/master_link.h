@@ -1,0 +1,92 @@
+// The worker's connection to its master: dials, registers with the join token,
+// sends heartbeats with load and every result, runs the assignments it receives,
+// and reconnects with jittered exponential backoff when the master goes away.
+// Results finished while disconnected are kept and sent after reconnecting.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "fsched/v1/link.grpc.pb.h"
+#include "worker/executor.h"
+
+namespace fsched::worker {
+
+class MasterLink {
+ public:
+  struct Options {
+    std::string zone;
+    std::map<std::string, std::string> labels;
+    absl::Duration reconnect_min = absl::Milliseconds(200);
+    absl::Duration reconnect_max = absl::Seconds(10);
+    absl::Duration welcome_timeout = absl::Seconds(10);
+    size_t max_buffered_results = 10000;
+  };
+  using CapacityFn = std::function<v1::WorkerCapacity()>;
+  using LoadFn = std::function<v1::WorkerLoad()>;
+  /// Called once if the master refuses this worker for good (a wrong join token).
+  using FatalFn = std::function<void(const absl::Status&)>;
+
+  /// Constructed idle: SetMaster may be called before Start (it is remembered).
+  MasterLink(Options options, Executor* executor, CapacityFn capacity, LoadFn load, FatalFn fatal);
+  ~MasterLink();
+
+  /// Sets this worker's identity (known once its own service is bound) and
+  /// starts connecting to the master, if one is set.
+  void Start(const std::string& worker_id, const std::string& own_address);
+
+  /// Points the link at a master (empty = none) and (re)connects. FAILED_PRECONDITION
+  /// when already attached to a different master.
+  absl::Status SetMaster(const std::string& address, const std::string& join_token);
+  void Stop();
+
+  bool connected() const;
+  std::string master_address() const;
+  /// Empty until Start.
+  std::string worker_id() const;
+
+ private:
+  void Run();
+  /// One connection, from dial to the end of the stream. \return its final status.
+  grpc::Status Session(const std::string& address, const std::string& token);
+  void HeartbeatLoop();
+  void SendResult(v1::InvocationResult result);
+  /// Writes under write_mu_; false when there is no live stream.
+  bool Write(const v1::WorkerMessage& message) ABSL_LOCKS_EXCLUDED(write_mu_);
+  void OnMasterMessage(const v1::MasterMessage& message);
+
+  const Options options_;
+  Executor* const executor_;
+  const CapacityFn capacity_;
+  const LoadFn load_;
+  const FatalFn fatal_;
+
+  mutable absl::Mutex mu_;
+  std::string worker_id_ ABSL_GUARDED_BY(mu_);
+  std::string own_address_ ABSL_GUARDED_BY(mu_);
+  std::string master_address_ ABSL_GUARDED_BY(mu_);
+  std::string join_token_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool connected_ ABSL_GUARDED_BY(mu_) = false;
+  bool retarget_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // bumps on each welcome
+  absl::Duration heartbeat_interval_ ABSL_GUARDED_BY(mu_) = absl::Seconds(1);
+  grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
+
+  // Serialises writes on the stream; guards the stream pointer and the backlog.
+  absl::Mutex write_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  grpc::ClientReaderWriter<v1::WorkerMessage, v1::MasterMessage>* stream_
+      ABSL_GUARDED_BY(write_mu_) = nullptr;
+  bool welcomed_ ABSL_GUARDED_BY(write_mu_) = false;
+  std::deque<v1::InvocationResult> backlog_ ABSL_GUARDED_BY(write_mu_);
+
+  std::thread run_thread_;
+  std::thread heartbeat_thread_;
+};
+
+}  // namespace fsched::worker

@@ -1,0 +1,17 @@
+// Runs a function as a child process of the worker: posix_spawn of its argv in
+// its own process group, payload on stdin, stdout/stderr captured up to a cap,
+// killed (whole group) at its timeout, CPU time from wait4.
+#pragma once
+
+#include "worker/runtime.h"
+
+namespace fsched::worker {
+
+class ProcessRuntime final : public Runtime {
+ public:
+  std::string_view name() const override { return "process"; }
+  v1::RuntimeKind kind() const override { return v1::RUNTIME_KIND_PROCESS; }
+  ExecResult Run(const ExecRequest& request, const std::atomic<bool>& cancelled) override;
+};
+
+}  // namespace fsched::worker

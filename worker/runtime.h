@@ -1,0 +1,56 @@
+// How a worker runs one function invocation. One implementation per file pair
+// (process now; runc and containerd later), chosen per function's runtime kind.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "fsched/v1/types.pb.h"
+
+namespace fsched::worker {
+
+struct ExecRequest {
+  std::string invocation_id;
+  v1::FunctionSpec function;
+  std::vector<std::string> argv;  // function command + invocation args
+  std::map<std::string, std::string> env;
+  std::string working_dir;
+  std::string stdin_data;
+  absl::Duration timeout = absl::Seconds(60);
+  uint64_t output_limit_bytes = 1024 * 1024;  // per stream
+};
+
+struct ExecResult {
+  v1::Outcome outcome = v1::OUTCOME_UNSPECIFIED;
+  int exit_code = 0;
+  int term_signal = 0;
+  std::string stdout_data;
+  std::string stderr_data;
+  bool stdout_truncated = false;
+  bool stderr_truncated = false;
+  std::string message;  // why, when outcome != OK
+  v1::ExecutionMode mode = v1::EXECUTION_MODE_COLD;
+  absl::Time started;
+  absl::Duration cold_start;  // creating the process/container
+  absl::Duration execution;   // wall time of the function itself
+  absl::Duration cpu_time;    // user + system
+};
+
+class Runtime {
+ public:
+  virtual ~Runtime() = default;
+  virtual std::string_view name() const = 0;
+  virtual v1::RuntimeKind kind() const = 0;
+  /// Runs one invocation to its end. Every way a function can fail (cannot
+  /// start, non-zero exit, timeout, cancel) is reported in the result, never
+  /// as a C++ error. Thread-safe: one call per running invocation.
+  /// \param cancelled polled while the function runs; true stops it.
+  virtual ExecResult Run(const ExecRequest& request, const std::atomic<bool>& cancelled) = 0;
+};
+
+}  // namespace fsched::worker

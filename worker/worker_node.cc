@@ -1,0 +1,116 @@
+#include "worker/worker_node.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+
+namespace fsched::worker {
+
+absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& config,
+                                                               FatalFn fatal) {
+  if (config.worker.runtime != "process") {
+    return absl::InvalidArgumentError(absl::StrCat("worker.runtime '", config.worker.runtime,
+                                                   "' is not available (available: process)"));
+  }
+  std::unique_ptr<WorkerNode> node(new WorkerNode(config));
+  const uint32_t slots = config.worker.slots > 0 ? config.worker.slots : HostMonitor::Cores();
+  Executor::Options exec_options;
+  exec_options.slots = slots;
+  exec_options.output_limit_bytes = config.worker.output_limit_bytes;
+  exec_options.default_timeout = config.scheduler.default_timeout;
+  node->executor_ = std::make_unique<Executor>(
+      exec_options, absl::flat_hash_map<v1::RuntimeKind, Runtime*>{
+                        {v1::RUNTIME_KIND_UNSPECIFIED, &node->process_runtime_},
+                        {v1::RUNTIME_KIND_PROCESS, &node->process_runtime_}});
+  MasterLink::Options link_options;
+  link_options.zone = config.node.zone;
+  link_options.labels = config.node.labels;
+  link_options.reconnect_min = config.worker.reconnect_min;
+  link_options.reconnect_max = config.worker.reconnect_max;
+  WorkerNode* self = node.get();
+  node->link_ = std::make_unique<MasterLink>(
+      link_options, node->executor_.get(), [self] { return self->Capacity(); },
+      [self] { return self->Load(); }, std::move(fatal));
+  if (!config.worker.master.empty()) {
+    RETURN_IF_ERROR(node->link_->SetMaster(config.worker.master, config.cluster.join_token));
+  }
+  node->service_ = std::make_unique<WorkerService>(
+      node->link_.get(), [self](v1::WorkerStatus* out) { self->Status(out); });
+  return node;
+}
+
+absl::Status WorkerNode::Start() {
+  ASSIGN_OR_RETURN(server_, StartServer(config_.listen, {service_.get()}));
+  port_ = server_.port;
+  const std::string address = config_.advertise_address.empty() ? WithPort(config_.listen, port_)
+                                                                : config_.advertise_address;
+  worker_id_ = config_.node.id;
+  if (worker_id_.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    worker_id_ = absl::StrCat(host, "-", port_);
+  }
+  link_->Start(worker_id_, address);
+  FSCHED_LOG(kInfo, "worker %s serving on %s with %d slots; master %s", worker_id_, address,
+             executor_->slots(),
+             config_.worker.master.empty() ? "(none: waiting for Join)" : config_.worker.master);
+  return absl::OkStatus();
+}
+
+void WorkerNode::Shutdown() {
+  if (link_) link_->Stop();
+  if (server_.server) {
+    server_.server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+    server_.server.reset();
+  }
+}
+
+WorkerNode::~WorkerNode() {
+  Shutdown();
+  link_.reset();  // joins the link threads before the executor goes away
+  executor_.reset();
+}
+
+v1::WorkerCapacity WorkerNode::Capacity() {
+  v1::WorkerCapacity capacity;
+  capacity.set_cores(HostMonitor::Cores());
+  if (auto load = host_.Sample(); load.ok()) capacity.set_memory_bytes(load->memory_total_bytes);
+  capacity.set_slots(executor_->slots());
+  for (v1::RuntimeKind kind : executor_->Kinds()) capacity.add_runtimes(kind);
+  capacity.set_cat_supported(false);
+  capacity.set_cat_unsupported_reason("this worker version does not manage resctrl");
+  utsname uts{};
+  if (uname(&uts) == 0) capacity.set_kernel(absl::StrCat(uts.sysname, " ", uts.release));
+  return capacity;
+}
+
+v1::WorkerLoad WorkerNode::Load() {
+  v1::WorkerLoad load;
+  auto host = host_.Sample();
+  if (host.ok()) {
+    load.set_load1(host->load1);
+    load.set_load5(host->load5);
+    load.set_load15(host->load15);
+    load.set_cpu_percent(host->cpu_percent);
+    load.set_memory_percent(host->memory_percent);
+    load.set_memory_available_bytes(host->memory_available_bytes);
+  } else {
+    FSCHED_LOG(kWarning, "cannot sample host load: %s", host.status().message());
+  }
+  load.set_running(static_cast<uint32_t>(executor_->Running().size()));
+  return load;
+}
+
+void WorkerNode::Status(v1::WorkerStatus* out) {
+  out->set_worker_id(link_->worker_id());
+  out->set_master_address(link_->master_address());
+  out->set_connected(link_->connected());
+  *out->mutable_capacity() = Capacity();
+  *out->mutable_load() = Load();
+  for (const std::string& id : executor_->Running()) out->add_running(id);
+}
+
+}  // namespace fsched::worker

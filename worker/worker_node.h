@@ -1,0 +1,50 @@
+// A worker process assembled: runtimes, executor, host monitor, master link and
+// its own gRPC service.
+#pragma once
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "common/config.h"
+#include "common/host_stats.h"
+#include "common/rpc.h"
+#include "common/server.h"
+#include "worker/executor.h"
+#include "worker/master_link.h"
+#include "worker/process_runtime.h"
+#include "worker/worker_service.h"
+
+namespace fsched::worker {
+
+class WorkerNode {
+ public:
+  using FatalFn = MasterLink::FatalFn;
+  static constexpr int kExitUnauthenticated = 3;
+  /// INVALID_ARGUMENT for an unknown runtime name in config.
+  static absl::StatusOr<std::unique_ptr<WorkerNode>> Create(const Config& config, FatalFn fatal);
+  ~WorkerNode();
+
+  /// Binds config.listen, then starts the master link (if a master is configured).
+  absl::Status Start();
+  void Shutdown();
+  int port() const { return port_; }
+  const std::string& worker_id() const { return worker_id_; }
+
+ private:
+  explicit WorkerNode(const Config& config) : config_(config) {}
+  v1::WorkerCapacity Capacity();
+  v1::WorkerLoad Load();
+  void Status(v1::WorkerStatus* out);
+
+  Config config_;
+  std::string worker_id_;
+  HostMonitor host_;
+  ProcessRuntime process_runtime_;
+  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<MasterLink> link_;
+  std::unique_ptr<WorkerService> service_;
+  RunningServer server_;
+  int port_ = 0;
+};
+
+}  // namespace fsched::worker

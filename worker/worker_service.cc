@@ -1,0 +1,30 @@
+#include "worker/worker_service.h"
+
+#include "common/grpc_status.h"
+
+namespace fsched::worker {
+
+grpc::ServerUnaryReactor* WorkerService::Join(grpc::CallbackServerContext* ctx,
+                                              const v1::JoinRequest* request,
+                                              v1::JoinResponse* response) {
+  if (request->master_address().empty() ||
+      request->master_address().find(':') == std::string::npos) {
+    return FinishUnary(ctx, absl::InvalidArgumentError("master_address must be host:port"));
+  }
+  const std::string worker_id = link_->worker_id();
+  if (worker_id.empty()) {
+    return FinishUnary(ctx, absl::UnavailableError("the worker is still starting; retry"));
+  }
+  absl::Status set = link_->SetMaster(request->master_address(), request->join_token());
+  if (set.ok()) response->set_worker_id(worker_id);
+  return FinishUnary(ctx, set);
+}
+
+grpc::ServerUnaryReactor* WorkerService::GetStatus(grpc::CallbackServerContext* ctx,
+                                                   const v1::GetStatusRequest*,
+                                                   v1::WorkerStatus* response) {
+  status_(response);
+  return FinishUnary(ctx, absl::OkStatus());
+}
+
+}  // namespace fsched::worker
