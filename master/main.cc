@@ -1,5 +1,4 @@
 // fsched-master: the cluster manager, controller and scheduler of an fsched cluster.
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 
@@ -7,6 +6,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "common/config.h"
+#include "common/daemon.h"
 #include "common/log.h"
 #include "common/rpc.h"
 #include "master/master.h"
@@ -31,7 +31,7 @@ int Fail(const std::string& reason) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "fsched-master [--config FILE] [--listen HOST:PORT] [--state-dir DIR] ...\n"
+      "fsched-master [--config FILE] [--listen HOST:PORT] [--state_dir DIR] ...\n"
       "Serves the fsched Controller, Cluster, Admin and WorkerLink APIs.");
   absl::ParseCommandLine(argc, argv);
 
@@ -52,18 +52,9 @@ int main(int argc, char** argv) {
   if (absl::Status valid = fsched::ValidateConfig(config); !valid.ok()) {
     return Fail(std::string(valid.message()));
   }
-  fsched::LogLevel level;
-  fsched::ParseLogLevel(config.log_level, &level);
-  fsched::SetLogLevel(level);
-  fsched::SetLogTag(config.node.id);
+  fsched::ConfigureLogging(config, config.node.id);
 
-  // Signals are taken synchronously by this thread; block them before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  const sigset_t signals = fsched::BlockTerminationSignals();
 
   auto master = fsched::master::Master::Create(config);
   if (!master.ok()) return Fail(std::string(master.status().message()));
@@ -78,9 +69,7 @@ int main(int argc, char** argv) {
   }
   std::cout << "fsched-master listening on " << (*master)->advertise_address() << std::endl;
 
-  int received = 0;
-  sigwait(&signals, &received);
-  FSCHED_LOG(kInfo, "signal %d: shutting down", received);
+  fsched::WaitForTerminationSignal(signals);
   (*master)->Shutdown();
   return 0;
 }

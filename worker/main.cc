@@ -1,5 +1,5 @@
 // fsched-worker: runs functions for an fsched master.
-#include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 
@@ -8,6 +8,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "common/config.h"
+#include "common/daemon.h"
 #include "common/log.h"
 #include "common/rpc.h"
 #include "worker/worker_node.h"
@@ -58,16 +59,9 @@ int main(int argc, char** argv) {
   if (absl::Status valid = fsched::ValidateConfig(config); !valid.ok()) {
     return Fail(std::string(valid.message()));
   }
-  fsched::LogLevel level;
-  fsched::ParseLogLevel(config.log_level, &level);
-  fsched::SetLogLevel(level);
+  fsched::ConfigureLogging(config, config.node.id.empty() ? "fsched-worker" : config.node.id);
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  const sigset_t signals = fsched::BlockTerminationSignals();
 
   // A refused join token ends the process: retrying cannot fix a configuration error.
   auto node = fsched::worker::WorkerNode::Create(config, [](const absl::Status& status) {
@@ -90,9 +84,7 @@ int main(int argc, char** argv) {
   std::cout << "fsched-worker " << (*node)->worker_id() << " listening on port " << (*node)->port()
             << std::endl;
 
-  int received = 0;
-  sigwait(&signals, &received);
-  FSCHED_LOG(kInfo, "signal %d: shutting down", received);
+  fsched::WaitForTerminationSignal(signals);
   (*node)->Shutdown();
   return 0;
 }

@@ -1,0 +1,36 @@
+#include "common/daemon.h"
+
+#include <csignal>
+
+#include "common/log.h"
+
+namespace fsched {
+
+void ConfigureLogging(const Config& config, const std::string& tag) {
+  LogLevel level = LogLevel::kInfo;
+  ParseLogLevel(config.log_level, &level);
+  SetLogLevel(level);
+  SetLogTag(tag);
+}
+
+sigset_t BlockTerminationSignals() {
+  // Signals are taken synchronously (sigwait) by the main thread; a thread that
+  // started before the block could receive them asynchronously instead.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  return signals;
+}
+
+int WaitForTerminationSignal(const sigset_t& signals) {
+  int received = 0;
+  while (sigwait(&signals, &received) != 0) {
+  }
+  FSCHED_LOG(kInfo, "signal %d: shutting down", received);
+  return received;
+}
+
+}  // namespace fsched

@@ -1,0 +1,22 @@
+// Start-up and shutdown steps every fsched daemon (master, worker) shares.
+#pragma once
+
+#include <signal.h>
+
+#include <string>
+
+#include "common/config.h"
+
+namespace fsched {
+
+/// Applies config.log_level (already validated) and the log tag.
+void ConfigureLogging(const Config& config, const std::string& tag);
+
+/// Blocks SIGINT and SIGTERM for this thread and every thread it starts later,
+/// and ignores SIGPIPE. Call before any thread exists. \return the set to wait on.
+sigset_t BlockTerminationSignals();
+
+/// Waits until SIGINT or SIGTERM arrives. \return the signal number.
+int WaitForTerminationSignal(const sigset_t& signals);
+
+}  // namespace fsched
