@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -85,6 +86,17 @@ absl::Status ReadUint(const YAML::Node& parent, const char* key, const std::stri
   return absl::OkStatus();
 }
 
+absl::Status ReadDouble(const YAML::Node& parent, const char* key, const std::string& where,
+                        double* out) {
+  std::string text;
+  if (!parent[key]) return absl::OkStatus();
+  RETURN_IF_ERROR(ReadString(parent, key, where, &text));
+  if (!absl::SimpleAtod(text, out) || !std::isfinite(*out)) {
+    return Invalid(where + key, absl::StrCat("'", text, "' is not a number"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseNode(const YAML::Node& root, Config* config) {
   const YAML::Node n = root["node"];
   if (!n) return absl::OkStatus();
@@ -122,7 +134,8 @@ absl::Status ParseScheduler(const YAML::Node& root, Config* config) {
   RETURN_IF_ERROR(
       CheckKeys(n, "scheduler",
                 {"queue_order", "placement", "default_timeout", "max_timeout", "queue_timeout",
-                 "max_queue", "max_payload_bytes", "retained_results", "max_attempts"}));
+                 "max_queue", "max_payload_bytes", "retained_results", "max_attempts", "aging_rate",
+                 "max_wait", "default_estimate", "predictor_history"}));
   SchedulerConfig& s = config->scheduler;
   RETURN_IF_ERROR(ReadString(n, "queue_order", "scheduler.", &s.queue_order));
   RETURN_IF_ERROR(ReadString(n, "placement", "scheduler.", &s.placement));
@@ -133,6 +146,10 @@ absl::Status ParseScheduler(const YAML::Node& root, Config* config) {
   RETURN_IF_ERROR(ReadBytes(n, "max_payload_bytes", "scheduler.", &s.max_payload_bytes));
   RETURN_IF_ERROR(ReadUint(n, "retained_results", "scheduler.", &s.retained_results));
   RETURN_IF_ERROR(ReadUint(n, "max_attempts", "scheduler.", &s.max_attempts));
+  RETURN_IF_ERROR(ReadDouble(n, "aging_rate", "scheduler.", &s.aging_rate));
+  RETURN_IF_ERROR(ReadDuration(n, "max_wait", "scheduler.", &s.max_wait));
+  RETURN_IF_ERROR(ReadDuration(n, "default_estimate", "scheduler.", &s.default_estimate));
+  RETURN_IF_ERROR(ReadUint(n, "predictor_history", "scheduler.", &s.predictor_history));
   return absl::OkStatus();
 }
 
@@ -286,6 +303,10 @@ absl::Status ValidateConfig(const Config& config) {
   }
   if (s.max_attempts == 0) return Invalid("scheduler.max_attempts", "must be at least 1");
   if (s.max_queue == 0) return Invalid("scheduler.max_queue", "must be at least 1");
+  if (s.aging_rate < 0) return Invalid("scheduler.aging_rate", "must not be negative");
+  if (s.predictor_history < 2) {
+    return Invalid("scheduler.predictor_history", "must be at least 2");
+  }
   if (config.worker.slots > 4096) return Invalid("worker.slots", "must be at most 4096");
   if (config.worker.reconnect_min > config.worker.reconnect_max) {
     return Invalid("worker.reconnect_min", "must not exceed worker.reconnect_max");
@@ -328,6 +349,10 @@ std::string ConfigToYaml(const Config& config) {
   out << YAML::Key << "max_payload_bytes" << YAML::Value << s.max_payload_bytes;
   out << YAML::Key << "retained_results" << YAML::Value << s.retained_results;
   out << YAML::Key << "max_attempts" << YAML::Value << s.max_attempts;
+  out << YAML::Key << "aging_rate" << YAML::Value << s.aging_rate;
+  out << YAML::Key << "max_wait" << YAML::Value << dur(s.max_wait);
+  out << YAML::Key << "default_estimate" << YAML::Value << dur(s.default_estimate);
+  out << YAML::Key << "predictor_history" << YAML::Value << s.predictor_history;
   out << YAML::EndMap;
   const WorkerConfig& w = config.worker;
   out << YAML::Key << "worker" << YAML::Value << YAML::BeginMap;

@@ -36,15 +36,19 @@ struct ClusterConfig {
 };
 
 struct SchedulerConfig {
-  std::string queue_order = "fifo";
+  std::string queue_order = "aging-srtf";
   std::string placement = "round-robin";
   absl::Duration default_timeout = absl::Seconds(60);  // per invocation, unless the function says
   absl::Duration max_timeout = absl::Minutes(15);
   absl::Duration queue_timeout = absl::Minutes(5);  // queued longer -> REJECTED
   uint64_t max_queue = 100000;                      // more -> RESOURCE_EXHAUSTED
   uint64_t max_payload_bytes = 6 * 1024 * 1024;
-  uint64_t retained_results = 100000;  // finished invocations kept for Get/Wait
-  uint32_t max_attempts = 3;           // re-queues after a lost worker
+  uint64_t retained_results = 100000;           // finished invocations kept for Get/Wait
+  uint32_t max_attempts = 3;                    // re-queues after a lost worker
+  double aging_rate = 0.1;                      // aging-srtf: seconds of priority per second waited
+  absl::Duration max_wait = absl::Seconds(30);  // aging-srtf: waited longer -> first
+  absl::Duration default_estimate = absl::Seconds(2);  // prediction for an unseen function
+  uint32_t predictor_history = 64;                     // samples kept per function and size
 };
 
 struct WorkerConfig {

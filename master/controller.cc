@@ -11,11 +11,13 @@
 namespace fsched::master {
 
 Controller::Controller(Options options, FunctionRegistry* registry, InvocationTable* table,
-                       Scheduler* scheduler, TimerQueue* timers, Clock* clock)
+                       Scheduler* scheduler, RuntimePredictor* predictor, TimerQueue* timers,
+                       Clock* clock)
     : options_(options),
       registry_(registry),
       table_(table),
       scheduler_(scheduler),
+      predictor_(predictor),
       timers_(timers),
       clock_(clock) {}
 
@@ -25,16 +27,29 @@ absl::StatusOr<v1::Function> Controller::RegisterFunction(
   return registry_->Register(request.spec(), request.replace());
 }
 
-absl::StatusOr<v1::Function> Controller::GetFunction(const std::string& name) {
-  if (name.empty()) return absl::InvalidArgumentError("name is empty");
-  return registry_->Get(name);
+void Controller::AddPrediction(v1::Function* function) const {
+  ToProto(absl::Seconds(predictor_->PredictSeconds(function->spec().name(), 0)),
+          function->mutable_stats()->mutable_predicted_execution());
 }
 
-std::vector<v1::Function> Controller::ListFunctions() { return registry_->List(); }
+absl::StatusOr<v1::Function> Controller::GetFunction(const std::string& name) {
+  if (name.empty()) return absl::InvalidArgumentError("name is empty");
+  ASSIGN_OR_RETURN(v1::Function function, registry_->Get(name));
+  AddPrediction(&function);
+  return function;
+}
+
+std::vector<v1::Function> Controller::ListFunctions() {
+  std::vector<v1::Function> functions = registry_->List();
+  for (v1::Function& f : functions) AddPrediction(&f);
+  return functions;
+}
 
 absl::Status Controller::DeleteFunction(const std::string& name) {
   if (name.empty()) return absl::InvalidArgumentError("name is empty");
-  return registry_->Delete(name);
+  RETURN_IF_ERROR(registry_->Delete(name));
+  predictor_->Forget(name);
+  return absl::OkStatus();
 }
 
 absl::Status Controller::ValidateRequest(const v1::InvokeRequest& request) const {
@@ -80,7 +95,8 @@ absl::StatusOr<std::string> Controller::Submit(const v1::InvokeRequest& request,
 
   const absl::Time now = clock_->Now();
   const std::string id = table_->Create(function.spec(), request, timeout, now, std::move(on_done));
-  if (absl::Status queued = scheduler_->Enqueue(id, function.spec()); !queued.ok()) {
+  if (absl::Status queued = scheduler_->Enqueue(id, function.spec(), request.input_size());
+      !queued.ok()) {
     table_->Discard(id);
     return queued;
   }

@@ -30,7 +30,7 @@ class Controller {
   };
 
   Controller(Options options, FunctionRegistry* registry, InvocationTable* table,
-             Scheduler* scheduler, TimerQueue* timers, Clock* clock);
+             Scheduler* scheduler, RuntimePredictor* predictor, TimerQueue* timers, Clock* clock);
 
   absl::StatusOr<v1::Function> RegisterFunction(const v1::RegisterFunctionRequest& request);
   absl::StatusOr<v1::Function> GetFunction(const std::string& name);
@@ -54,11 +54,13 @@ class Controller {
 
  private:
   absl::Status ValidateRequest(const v1::InvokeRequest& request) const;
+  void AddPrediction(v1::Function* function) const;
 
   const Options options_;
   FunctionRegistry* const registry_;
   InvocationTable* const table_;
   Scheduler* const scheduler_;
+  RuntimePredictor* const predictor_;
   TimerQueue* const timers_;
   Clock* const clock_;
   absl::Mutex rate_mu_;

@@ -45,6 +45,9 @@ absl::StatusOr<std::unique_ptr<FunctionStore>> FunctionStore::Open(const std::st
   for (const char* sql : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=NORMAL;",
                           "CREATE TABLE IF NOT EXISTS functions ("
                           "  name TEXT PRIMARY KEY,"
+                          "  body BLOB NOT NULL);",
+                          "CREATE TABLE IF NOT EXISTS runtime_models ("
+                          "  name TEXT PRIMARY KEY,"
                           "  body BLOB NOT NULL);"}) {
     if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
       return absl::FailedPreconditionError(
@@ -75,14 +78,65 @@ absl::Status FunctionStore::Put(const v1::Function& function) {
 
 absl::Status FunctionStore::Delete(const std::string& name) {
   absl::MutexLock lock(&mu_);
-  Statement st;
-  if (sqlite3_prepare_v2(db_, "DELETE FROM functions WHERE name = ?;", -1, &st.stmt, nullptr) !=
-      SQLITE_OK) {
-    return SqliteError(db_, "prepare delete");
+  for (const char* sql :
+       {"DELETE FROM functions WHERE name = ?;", "DELETE FROM runtime_models WHERE name = ?;"}) {
+    Statement st;
+    if (sqlite3_prepare_v2(db_, sql, -1, &st.stmt, nullptr) != SQLITE_OK) {
+      return SqliteError(db_, "prepare delete");
+    }
+    sqlite3_bind_text(st.stmt, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st.stmt) != SQLITE_DONE) return SqliteError(db_, "delete function");
   }
-  sqlite3_bind_text(st.stmt, 1, name.c_str(), -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(st.stmt) != SQLITE_DONE) return SqliteError(db_, "delete function");
   return absl::OkStatus();
+}
+
+absl::Status FunctionStore::PutModels(const std::vector<v1::RuntimeModel>& models) {
+  if (models.empty()) return absl::OkStatus();
+  absl::MutexLock lock(&mu_);
+  // One transaction for the batch: one fsync instead of one per function.
+  if (sqlite3_exec(db_, "BEGIN;", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return SqliteError(db_, "begin");
+  }
+  for (const v1::RuntimeModel& model : models) {
+    const std::string body = model.SerializeAsString();
+    Statement st;
+    if (sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO runtime_models(name, body) VALUES(?, ?);",
+                           -1, &st.stmt, nullptr) != SQLITE_OK) {
+      sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
+      return SqliteError(db_, "prepare model insert");
+    }
+    sqlite3_bind_text(st.stmt, 1, model.function().c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st.stmt, 2, body.data(), static_cast<int>(body.size()), SQLITE_TRANSIENT);
+    if (sqlite3_step(st.stmt) != SQLITE_DONE) {
+      absl::Status error = SqliteError(db_, "store runtime model");
+      sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
+      return error;
+    }
+  }
+  if (sqlite3_exec(db_, "COMMIT;", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return SqliteError(db_, "commit");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::RuntimeModel>> FunctionStore::LoadModels() {
+  absl::MutexLock lock(&mu_);
+  Statement st;
+  if (sqlite3_prepare_v2(db_, "SELECT body FROM runtime_models;", -1, &st.stmt, nullptr) !=
+      SQLITE_OK) {
+    return SqliteError(db_, "prepare model select");
+  }
+  std::vector<v1::RuntimeModel> out;
+  int rc;
+  while ((rc = sqlite3_step(st.stmt)) == SQLITE_ROW) {
+    v1::RuntimeModel model;
+    if (!model.ParseFromArray(sqlite3_column_blob(st.stmt, 0), sqlite3_column_bytes(st.stmt, 0))) {
+      return absl::DataLossError("a stored runtime model is corrupt");
+    }
+    out.push_back(std::move(model));
+  }
+  if (rc != SQLITE_DONE) return SqliteError(db_, "read runtime models");
+  return out;
 }
 
 absl::StatusOr<std::vector<v1::Function>> FunctionStore::LoadAll() {

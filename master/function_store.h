@@ -22,12 +22,16 @@ class FunctionStore {
   ~FunctionStore();
 
   absl::Status Put(const v1::Function& function);
+  /// Deletes the function and what was learned about it.
   absl::Status Delete(const std::string& name);
   absl::StatusOr<std::vector<v1::Function>> LoadAll();
 
+  /// The run-time predictor's state per function (written in batches, not per call).
+  absl::Status PutModels(const std::vector<v1::RuntimeModel>& models);
+  absl::StatusOr<std::vector<v1::RuntimeModel>> LoadModels();
+
  private:
   explicit FunctionStore(sqlite3* db) : db_(db) {}
-  absl::Status Exec(const char* sql);
 
   absl::Mutex mu_;
   sqlite3* db_ ABSL_GUARDED_BY(mu_);

@@ -28,11 +28,9 @@ void InvocationTable::Discard(const std::string& id) {
   records_.erase(id);
 }
 
-std::optional<v1::Assignment> InvocationTable::StartAttempt(const std::string& id,
-                                                            const WorkerView& worker,
-                                                            const std::string& queue_order,
-                                                            const std::string& placement,
-                                                            absl::Time now) {
+std::optional<v1::Assignment> InvocationTable::StartAttempt(
+    const std::string& id, const WorkerView& worker, const std::string& queue_order,
+    const std::string& placement, double predicted_seconds, absl::Time now) {
   absl::MutexLock lock(&mu_);
   auto it = records_.find(id);
   if (it == records_.end() || it->second.state != v1::INVOCATION_STATE_QUEUED) return std::nullopt;
@@ -47,6 +45,8 @@ std::optional<v1::Assignment> InvocationTable::StartAttempt(const std::string& i
   r.set_memory_percent_at_dispatch(worker.memory_percent);
   r.set_queue_order(queue_order);
   r.set_placement_policy(placement);
+  r.set_predicted_seconds(predicted_seconds);
+  r.set_input_size(record.request.input_size());
 
   v1::Assignment assignment;
   assignment.set_invocation_id(id);
@@ -59,6 +59,8 @@ std::optional<v1::Assignment> InvocationTable::StartAttempt(const std::string& i
   assignment.set_architecture(record.request.architecture());
   fsched::ToProto(record.submitted, assignment.mutable_submitted());
   fsched::ToProto(now - record.submitted, assignment.mutable_queue_wait());
+  assignment.set_predicted_seconds(predicted_seconds);
+  assignment.set_input_size(record.request.input_size());
   return assignment;
 }
 
@@ -119,6 +121,8 @@ bool InvocationTable::Complete(const std::string& id, uint32_t attempt, v1::Invo
     result.set_memory_percent_at_dispatch(mine.memory_percent_at_dispatch());
     result.set_queue_order(mine.queue_order());
     result.set_placement_policy(mine.placement_policy());
+    result.set_predicted_seconds(mine.predicted_seconds());
+    result.set_input_size(mine.input_size());
     result.set_invocation_id(id);
     result.set_function(record.spec.name());
     result.set_worker_id(record.worker_id);
@@ -194,13 +198,14 @@ absl::StatusOr<v1::Invocation> InvocationTable::Get(const std::string& id) const
   return ToProto(id, it->second);
 }
 
-absl::StatusOr<v1::FunctionSpec> InvocationTable::SpecOf(const std::string& id) const {
+absl::StatusOr<InvocationTable::Admission> InvocationTable::AdmissionOf(
+    const std::string& id) const {
   absl::MutexLock lock(&mu_);
   auto it = records_.find(id);
   if (it == records_.end()) {
     return absl::NotFoundError(absl::StrCat("invocation '", id.substr(0, 80), "' is unknown"));
   }
-  return it->second.spec;
+  return Admission{it->second.spec, it->second.request.input_size()};
 }
 
 absl::Status InvocationTable::AddWaiter(const std::string& id, InvocationCallback done) {

@@ -38,7 +38,8 @@ class InvocationTable {
   /// nullopt if it is no longer queued (cancelled, finished).
   std::optional<v1::Assignment> StartAttempt(const std::string& id, const WorkerView& worker,
                                              const std::string& queue_order,
-                                             const std::string& placement, absl::Time now);
+                                             const std::string& placement, double predicted_seconds,
+                                             absl::Time now);
   /// Puts a RUNNING invocation back to QUEUED (the assignment could not be sent).
   void Unstart(const std::string& id);
 
@@ -57,8 +58,12 @@ class InvocationTable {
               absl::Time now);
 
   absl::StatusOr<v1::Invocation> Get(const std::string& id) const;
-  /// The function spec the invocation was accepted with.
-  absl::StatusOr<v1::FunctionSpec> SpecOf(const std::string& id) const;
+  /// The function spec and input size the invocation was accepted with.
+  struct Admission {
+    v1::FunctionSpec spec;
+    double input_size = 0;
+  };
+  absl::StatusOr<Admission> AdmissionOf(const std::string& id) const;
   /// Calls `done` when the invocation finishes (at once if it has). NOT_FOUND for unknown ids.
   absl::Status AddWaiter(const std::string& id, InvocationCallback done);
   /// \return the worker running `id`, or empty when it is not running.

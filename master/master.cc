@@ -20,8 +20,18 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
   cluster_options.heartbeat_timeout = config.cluster.heartbeat_timeout;
   m->cluster_ = std::make_unique<ClusterManager>(cluster_options, m->clock_);
   m->table_ = std::make_unique<InvocationTable>(config.scheduler.retained_results);
+  RuntimePredictor::Options predictor_options;
+  predictor_options.history = config.scheduler.predictor_history;
+  predictor_options.default_estimate = config.scheduler.default_estimate;
+  m->predictor_ = std::make_unique<RuntimePredictor>(predictor_options);
+  ASSIGN_OR_RETURN(std::vector<v1::RuntimeModel> models, m->store_->LoadModels());
+  for (const v1::RuntimeModel& model : models) m->predictor_->Import(model);
 
-  ASSIGN_OR_RETURN(std::unique_ptr<QueueOrder> order, MakeQueueOrder(config.scheduler.queue_order));
+  QueueOrderOptions order_options;
+  order_options.aging_rate = config.scheduler.aging_rate;
+  order_options.max_wait = config.scheduler.max_wait;
+  ASSIGN_OR_RETURN(std::unique_ptr<QueueOrder> order,
+                   MakeQueueOrder(config.scheduler.queue_order, order_options));
   ASSIGN_OR_RETURN(std::unique_ptr<PlacementPolicy> placement,
                    MakePlacementPolicy(config.scheduler.placement));
   Scheduler::Options scheduler_options;
@@ -29,16 +39,17 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
   scheduler_options.max_queue = config.scheduler.max_queue;
   scheduler_options.max_attempts = config.scheduler.max_attempts;
   m->scheduler_ = std::make_unique<Scheduler>(scheduler_options, m->cluster_.get(), m->table_.get(),
-                                              m->registry_.get(), m->clock_, std::move(order),
-                                              std::move(placement));
+                                              m->registry_.get(), m->predictor_.get(), m->clock_,
+                                              std::move(order), std::move(placement));
+  m->scheduler_->set_order_options(order_options);
 
   Controller::Options controller_options;
   controller_options.max_payload_bytes = config.scheduler.max_payload_bytes;
   controller_options.default_timeout = config.scheduler.default_timeout;
   controller_options.max_timeout = config.scheduler.max_timeout;
-  m->controller_ =
-      std::make_unique<Controller>(controller_options, m->registry_.get(), m->table_.get(),
-                                   m->scheduler_.get(), m->timers_.get(), m->clock_);
+  m->controller_ = std::make_unique<Controller>(controller_options, m->registry_.get(),
+                                                m->table_.get(), m->scheduler_.get(),
+                                                m->predictor_.get(), m->timers_.get(), m->clock_);
 
   m->controller_service_ = std::make_unique<ControllerService>(m->controller_.get());
   ClusterService::Options cluster_service_options;
@@ -81,10 +92,26 @@ void Master::Housekeeping() {
   // A quarter of the heartbeat interval bounds how late a dead worker is noticed.
   const absl::Duration period =
       std::clamp(config_.cluster.heartbeat_interval / 4, absl::Milliseconds(20), absl::Seconds(1));
+  absl::Time next_persist = absl::Now() + absl::Seconds(5);
   while (!stopping_.load()) {
     absl::SleepFor(period);
     scheduler_->OnLost(cluster_->Tick());
     scheduler_->ExpireQueued();
+    if (absl::Now() >= next_persist) {
+      PersistModels();
+      next_persist = absl::Now() + absl::Seconds(5);
+    }
+  }
+  PersistModels();
+}
+
+void Master::PersistModels() {
+  std::vector<v1::RuntimeModel> models;
+  for (const std::string& function : predictor_->TakeDirty()) {
+    models.push_back(predictor_->Export(function));
+  }
+  if (absl::Status stored = store_->PutModels(models); !stored.ok()) {
+    FSCHED_LOG(kError, "cannot persist run-time models: %s", stored.message());
   }
 }
 

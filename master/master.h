@@ -21,6 +21,7 @@
 #include "master/function_registry.h"
 #include "master/function_store.h"
 #include "master/invocation_table.h"
+#include "master/runtime_predictor.h"
 #include "master/scheduler.h"
 #include "master/worker_link_service.h"
 
@@ -43,6 +44,8 @@ class Master {
  private:
   explicit Master(const Config& config) : config_(config) {}
   void Housekeeping();
+  /// Writes what the predictor learned since the last call.
+  void PersistModels();
 
   Config config_;
   Clock* clock_ = RealClock::Get();
@@ -52,6 +55,7 @@ class Master {
   std::unique_ptr<FunctionRegistry> registry_;
   std::unique_ptr<ClusterManager> cluster_;
   std::unique_ptr<InvocationTable> table_;
+  std::unique_ptr<RuntimePredictor> predictor_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<Controller> controller_;
   std::unique_ptr<ControllerService> controller_service_;

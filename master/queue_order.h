@@ -22,6 +22,7 @@ struct PendingInvocation {
   double predicted_seconds = 0;  // run-time prediction (0 = unknown)
   uint64_t sequence = 0;         // arrival order, for stable ties
   v1::RuntimeKind runtime = v1::RUNTIME_KIND_UNSPECIFIED;
+  double input_size = 0;
 };
 
 class QueueOrder {
@@ -39,7 +40,15 @@ class QueueOrder {
   virtual std::string_view name() const = 0;
 };
 
+/// Parameters of the orders that use them (DESIGN.md, "Aging-SRTF queue").
+struct QueueOrderOptions {
+  double aging_rate = 0.1;                      // seconds of priority gained per second waited
+  absl::Duration max_wait = absl::Seconds(30);  // waited longer: goes first regardless
+};
+
+/// Names: fifo, srtf, aging-srtf, srtf-v5.
 /// \return INVALID_ARGUMENT listing the known names for an unknown one.
-absl::StatusOr<std::unique_ptr<QueueOrder>> MakeQueueOrder(std::string_view name);
+absl::StatusOr<std::unique_ptr<QueueOrder>> MakeQueueOrder(std::string_view name,
+                                                           const QueueOrderOptions& options = {});
 
 }  // namespace fsched::master

@@ -9,21 +9,25 @@
 namespace fsched::master {
 
 Scheduler::Scheduler(Options options, ClusterManager* cluster, InvocationTable* table,
-                     FunctionRegistry* registry, Clock* clock, std::unique_ptr<QueueOrder> order,
-                     std::unique_ptr<PlacementPolicy> placement)
+                     FunctionRegistry* registry, RuntimePredictor* predictor, Clock* clock,
+                     std::unique_ptr<QueueOrder> order, std::unique_ptr<PlacementPolicy> placement)
     : options_(options),
       cluster_(cluster),
       table_(table),
       registry_(registry),
+      predictor_(predictor),
       clock_(clock),
       order_(std::move(order)),
       placement_(std::move(placement)) {}
 
-PendingInvocation Scheduler::MakePending(const std::string& id, const v1::FunctionSpec& spec) {
+PendingInvocation Scheduler::MakePending(const std::string& id, const v1::FunctionSpec& spec,
+                                         double input_size) {
   PendingInvocation pending;
   pending.id = id;
   pending.function = spec.name();
   pending.runtime = spec.runtime();
+  pending.input_size = input_size;
+  pending.predicted_seconds = predictor_->PredictSeconds(spec.name(), input_size);
   return pending;
 }
 
@@ -35,13 +39,14 @@ void Scheduler::PushLocked(PendingInvocation pending, absl::Time now) {
   order_->Push(std::move(pending));
 }
 
-absl::Status Scheduler::Enqueue(const std::string& id, const v1::FunctionSpec& spec) {
+absl::Status Scheduler::Enqueue(const std::string& id, const v1::FunctionSpec& spec,
+                                double input_size) {
   absl::MutexLock lock(&mu_);
   if (queued_.size() >= options_.max_queue) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "the queue holds ", queued_.size(), " invocations (scheduler.max_queue); retry later"));
   }
-  PushLocked(MakePending(id, spec), clock_->Now());
+  PushLocked(MakePending(id, spec, input_size), clock_->Now());
   PumpLocked();
   return absl::OkStatus();
 }
@@ -86,8 +91,9 @@ void Scheduler::PumpLocked() {
       PushLocked(std::move(pending), now);
       break;
     }
-    std::optional<v1::Assignment> assignment = table_->StartAttempt(
-        pending.id, *chosen, std::string(order_->name()), std::string(placement_->name()), now);
+    std::optional<v1::Assignment> assignment =
+        table_->StartAttempt(pending.id, *chosen, std::string(order_->name()),
+                             std::string(placement_->name()), pending.predicted_seconds, now);
     if (!assignment) continue;  // cancelled or rejected while queued
     const absl::Status sent = cluster_->Assign(chosen->id, *assignment);
     if (!sent.ok()) {
@@ -117,9 +123,15 @@ void Scheduler::OnResult(const std::string& worker_id, v1::InvocationResult resu
   }
   const std::string function = result.function();
   const absl::Duration execution = FromProto(result.timings().execution());
-  const bool ok = result.outcome() == v1::OUTCOME_OK;
+  const v1::Outcome outcome = result.outcome();
+  const double input_size = result.input_size();
   if (table_->Complete(id, attempt, std::move(result), clock_->Now())) {
-    registry_->RecordExecution(function, execution, ok);
+    registry_->RecordExecution(function, execution, outcome == v1::OUTCOME_OK);
+    // Only runs that ended by themselves say how long the function takes; a
+    // timeout or cancel is a censored sample and a start failure no sample at all.
+    if (outcome == v1::OUTCOME_OK || outcome == v1::OUTCOME_NONZERO_EXIT) {
+      predictor_->Observe(function, input_size, absl::ToDoubleSeconds(execution));
+    }
   }
   Pump();
 }
@@ -132,9 +144,9 @@ void Scheduler::OnLost(const std::vector<InFlight>& lost) {
     const auto action =
         table_->OnWorkerLost(flight.invocation_id, flight.attempt, options_.max_attempts, now);
     if (action != InvocationTable::LossAction::kRequeue) continue;
-    auto spec = table_->SpecOf(flight.invocation_id);
-    if (!spec.ok()) continue;
-    PushLocked(MakePending(flight.invocation_id, *spec), now);
+    auto admission = table_->AdmissionOf(flight.invocation_id);
+    if (!admission.ok()) continue;
+    PushLocked(MakePending(flight.invocation_id, admission->spec, admission->input_size), now);
   }
   PumpLocked();
 }
@@ -204,8 +216,13 @@ absl::StatusOr<v1::Invocation> Scheduler::Cancel(const std::string& id) {
 absl::Status Scheduler::SetPolicy(const std::string& queue_order, const std::string& placement) {
   std::unique_ptr<QueueOrder> new_order;
   std::unique_ptr<PlacementPolicy> new_placement;
+  QueueOrderOptions order_options;
+  {
+    absl::MutexLock lock(&mu_);
+    order_options = order_options_;
+  }
   if (!queue_order.empty()) {
-    auto made = MakeQueueOrder(queue_order);
+    auto made = MakeQueueOrder(queue_order, order_options);
     if (!made.ok()) return made.status();
     new_order = std::move(*made);
   }
@@ -228,6 +245,11 @@ absl::Status Scheduler::SetPolicy(const std::string& queue_order, const std::str
              placement_->name());
   PumpLocked();
   return absl::OkStatus();
+}
+
+void Scheduler::set_order_options(const QueueOrderOptions& options) {
+  absl::MutexLock lock(&mu_);
+  order_options_ = options;
 }
 
 std::pair<std::string, std::string> Scheduler::Policy() const {

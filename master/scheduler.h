@@ -17,6 +17,7 @@
 #include "master/invocation_table.h"
 #include "master/placement_policy.h"
 #include "master/queue_order.h"
+#include "master/runtime_predictor.h"
 
 namespace fsched::master {
 
@@ -29,11 +30,12 @@ class Scheduler {
   };
 
   Scheduler(Options options, ClusterManager* cluster, InvocationTable* table,
-            FunctionRegistry* registry, Clock* clock, std::unique_ptr<QueueOrder> order,
-            std::unique_ptr<PlacementPolicy> placement);
+            FunctionRegistry* registry, RuntimePredictor* predictor, Clock* clock,
+            std::unique_ptr<QueueOrder> order, std::unique_ptr<PlacementPolicy> placement);
 
-  /// Queues a created invocation. RESOURCE_EXHAUSTED when the queue is full.
-  absl::Status Enqueue(const std::string& id, const v1::FunctionSpec& spec);
+  /// Queues a created invocation, ordered by its predicted run time.
+  /// RESOURCE_EXHAUSTED when the queue is full.
+  absl::Status Enqueue(const std::string& id, const v1::FunctionSpec& spec, double input_size);
   /// Places queued invocations while workers have free slots.
   void Pump();
   /// A worker reported a result.
@@ -50,19 +52,22 @@ class Scheduler {
   /// Swaps the queue order and/or placement policy (empty name = keep). Queued
   /// invocations move to the new order. INVALID_ARGUMENT for an unknown name.
   absl::Status SetPolicy(const std::string& queue_order, const std::string& placement);
+  /// Parameters for orders created later (from config).
+  void set_order_options(const QueueOrderOptions& options);
   std::pair<std::string, std::string> Policy() const;
   size_t queued() const;
 
  private:
   void PushLocked(PendingInvocation pending, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  PendingInvocation MakePending(const std::string& id, const v1::FunctionSpec& spec)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PendingInvocation MakePending(const std::string& id, const v1::FunctionSpec& spec,
+                                double input_size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
   ClusterManager* const cluster_;
   InvocationTable* const table_;
   FunctionRegistry* const registry_;
+  RuntimePredictor* const predictor_;
   Clock* const clock_;
 
   mutable absl::Mutex mu_;
@@ -76,6 +81,7 @@ class Scheduler {
   std::deque<std::pair<absl::Time, PendingInvocation>> deadlines_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, uint64_t> queued_ ABSL_GUARDED_BY(mu_);  // id -> sequence
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 0;
+  QueueOrderOptions order_options_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace fsched::master

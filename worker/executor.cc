@@ -91,6 +91,7 @@ v1::InvocationResult Executor::Execute(const Job& job) {
   result.set_hops(a.hops());
   result.set_architecture(a.architecture());
   result.set_cache_ways(a.cache_ways());
+  result.set_input_size(a.input_size());
 
   auto runtime = runtimes_.find(a.function().runtime());
   if (runtime == runtimes_.end()) {

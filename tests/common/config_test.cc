@@ -15,7 +15,9 @@ TEST(ConfigTest, EmptyDocumentYieldsDefaults) {
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->architecture, "centralized");
   EXPECT_EQ(config->node.role, "master");
-  EXPECT_EQ(config->scheduler.queue_order, "fifo");
+  EXPECT_EQ(config->scheduler.queue_order, "aging-srtf");
+  EXPECT_DOUBLE_EQ(config->scheduler.aging_rate, 0.1);
+  EXPECT_EQ(config->scheduler.max_wait, absl::Seconds(30));
   EXPECT_EQ(config->cluster.heartbeat_interval, absl::Seconds(1));
 }
 
@@ -68,6 +70,9 @@ TEST(ConfigTest, BadValuesAreRejectedWithTheirKey) {
       {"topology: [{id: a}]", "topology[0]"},
       {"node: [1, 2]", "node"},
       {"tail_scheduler: {soft_d2f_threshold: 1.5}", "tail_scheduler"},
+      {"scheduler: {aging_rate: -1}", "scheduler.aging_rate"},
+      {"scheduler: {aging_rate: quick}", "scheduler.aging_rate"},
+      {"scheduler: {predictor_history: 1}", "predictor_history"},
   };
   for (const Case& c : cases) {
     auto config = ParseConfig(c.yaml);

@@ -274,6 +274,10 @@ TEST_F(ClusterTest, FunctionsSurviveAMasterRestartAndWorkersRejoin) {
   StartWorker("w1", 1);
   WaitForReady({"w1"});
   ASSERT_TRUE(Register("keeper", {"echo", "still here"}).ok());
+  for (int i = 0; i < 3; ++i) {  // teach the run-time predictor something to remember
+    v1::InvocationResult r;
+    ASSERT_TRUE(Invoke("keeper", "", &r).ok());
+  }
   master_->Signal(SIGTERM);
   ASSERT_EQ(master_->Wait(absl::Seconds(20)), 0);
 
@@ -286,6 +290,9 @@ TEST_F(ClusterTest, FunctionsSurviveAMasterRestartAndWorkersRejoin) {
   ASSERT_TRUE(controller_->ListFunctions(&ctx, v1::ListFunctionsRequest(), &functions).ok());
   ASSERT_EQ(functions.functions_size(), 1);
   EXPECT_EQ(functions.functions(0).spec().name(), "keeper");
+  // What the predictor learned survived too: echo takes milliseconds, not the 2 s default.
+  EXPECT_LT(ToSeconds(functions.functions(0).stats().predicted_execution()), 0.5);
+  EXPECT_GT(ToSeconds(functions.functions(0).stats().predicted_execution()), 0.0);
 
   grpc::ClientContext add_ctx;
   add_ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
@@ -470,6 +477,74 @@ TEST_F(ClusterTest, EveryServerOffersHealthAndReflection) {
     EXPECT_THAT(names, ::testing::Contains("grpc.health.v1.Health"));
     stream->Finish();
   }
+}
+
+}  // namespace
+}  // namespace fsched
+
+namespace fsched {
+namespace {
+
+// Short and long functions compete for one worker slot under aging-srtf.
+TEST_F(ClusterTest, AgingSrtfRunsShortFirstAndDoesNotStarveLong) {
+  StartMaster("scheduler: {queue_order: aging-srtf, aging_rate: 0.1, max_wait: 1500ms}\n");
+  StartWorker("w1", 1);
+  WaitForReady({"w1"});
+  ASSERT_TRUE(Register("short", {"sleep", "0.05"}).ok());
+  ASSERT_TRUE(Register("long", {"sleep", "0.4"}).ok());
+  for (int i = 0; i < 3; ++i) {  // the predictor learns both from real runs
+    v1::InvocationResult r;
+    ASSERT_TRUE(Invoke("short", "", &r).ok());
+    ASSERT_TRUE(Invoke("long", "", &r).ok());
+  }
+
+  // Order: with the slot busy, a long job queued first runs after shorts queued later.
+  const std::string blocker = Submit("long");
+  absl::SleepFor(absl::Milliseconds(50));
+  const std::string long_job = Submit("long");
+  std::vector<std::string> shorts;
+  for (int i = 0; i < 4; ++i) shorts.push_back(Submit("short"));
+  const v1::Invocation long_done = Wait(long_job);
+  ASSERT_EQ(long_done.result().outcome(), v1::OUTCOME_OK);
+  const absl::Time long_started = FromProto(long_done.result().timings().started());
+  for (const std::string& id : shorts) {
+    const v1::Invocation s = Wait(id);
+    ASSERT_EQ(s.result().outcome(), v1::OUTCOME_OK);
+    EXPECT_LT(FromProto(s.result().timings().started()), long_started) << id;
+    EXPECT_EQ(s.result().queue_order(), "aging-srtf");
+    EXPECT_GT(s.result().predicted_seconds(), 0.0);
+    EXPECT_LT(s.result().predicted_seconds(), long_done.result().predicted_seconds());
+  }
+  Wait(blocker);
+
+  // Starvation: a steady stream of shorts (more than the slot can serve) keeps
+  // the queue full; the long job still starts within max_wait plus the longest
+  // job that can hold the slot (0.4 s), with scheduling slack.
+  const std::string holder = Submit("long");  // the slot is busy when the long job arrives
+  absl::SleepFor(absl::Milliseconds(50));
+  const std::string starving = Submit("long");
+  std::vector<std::string> stream;
+  const absl::Time until = absl::Now() + absl::Milliseconds(2500);
+  while (absl::Now() < until) {
+    stream.push_back(Submit("short"));
+    absl::SleepFor(absl::Milliseconds(30));
+  }
+  const v1::Invocation starved = Wait(starving, absl::Seconds(60));
+  ASSERT_EQ(starved.result().outcome(), v1::OUTCOME_OK);
+  const double waited = ToSeconds(starved.result().timings().queue_wait());
+  EXPECT_GT(waited, 1.0) << "shorts should have gone first for a while";
+  EXPECT_LT(waited, 1.5 + 0.4 + 0.6) << "the long job starved past max_wait";
+  int after = 0;  // shorts submitted after it that still ran before it
+  for (const std::string& id : stream) {
+    const v1::Invocation s = Wait(id, absl::Seconds(60));
+    EXPECT_EQ(s.result().outcome(), v1::OUTCOME_OK);
+    if (FromProto(s.result().timings().started()) <
+        FromProto(starved.result().timings().started())) {
+      ++after;
+    }
+  }
+  EXPECT_GT(after, 5);
+  EXPECT_EQ(Wait(holder).result().outcome(), v1::OUTCOME_OK);
 }
 
 }  // namespace

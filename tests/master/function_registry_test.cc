@@ -115,6 +115,24 @@ TEST_F(RegistryTest, DurationsKeepTheMostRecentInOrder) {
   EXPECT_EQ(registry_->Durations("nope", 10).status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(RegistryTest, RuntimeModelsPersistAndGoWithTheirFunction) {
+  ASSERT_TRUE(registry_->Register(Spec("alpha"), false).ok());
+  v1::RuntimeModel model;
+  model.set_function("alpha");
+  v1::RuntimeHistory* h = model.add_histories();
+  h->add_seconds(0.25);
+  h->set_ewma_seconds(0.25);
+  h->set_observations(1);
+  ASSERT_TRUE(store_->PutModels({model}).ok());
+  Reopen();
+  auto models = store_->LoadModels();
+  ASSERT_TRUE(models.ok());
+  ASSERT_EQ(models->size(), 1u);
+  EXPECT_EQ((*models)[0].histories(0).seconds(0), 0.25);
+  ASSERT_TRUE(registry_->Delete("alpha").ok());
+  EXPECT_TRUE(store_->LoadModels()->empty());
+}
+
 TEST(FunctionStoreTest, UnusableStateDirIsFailedPrecondition) {
   auto store = FunctionStore::Open("/proc/fsched-cannot-create-here");
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);

@@ -27,11 +27,14 @@ class SchedulerFixture : public ::testing::Test {
     cluster_options.heartbeat_timeout = absl::Seconds(3);
     cluster_ = std::make_unique<ClusterManager>(cluster_options, &clock_);
     table_ = std::make_unique<InvocationTable>(1000);
-    scheduler_ = std::make_unique<Scheduler>(
-        SchedulerOptions(), cluster_.get(), table_.get(), registry_.get(), &clock_,
-        std::move(*MakeQueueOrder("fifo")), std::move(*MakePlacementPolicy("round-robin")));
-    controller_ = std::make_unique<Controller>(ControllerOptions(), registry_.get(), table_.get(),
-                                               scheduler_.get(), &timers_, &clock_);
+    predictor_ = std::make_unique<RuntimePredictor>(RuntimePredictor::Options());
+    scheduler_ = std::make_unique<Scheduler>(SchedulerOptions(), cluster_.get(), table_.get(),
+                                             registry_.get(), predictor_.get(), &clock_,
+                                             std::move(*MakeQueueOrder(QueueOrderName())),
+                                             std::move(*MakePlacementPolicy("round-robin")));
+    controller_ =
+        std::make_unique<Controller>(ControllerOptions(), registry_.get(), table_.get(),
+                                     scheduler_.get(), predictor_.get(), &timers_, &clock_);
   }
   virtual Scheduler::Options SchedulerOptions() {
     Scheduler::Options o;
@@ -40,6 +43,7 @@ class SchedulerFixture : public ::testing::Test {
     o.max_attempts = 2;
     return o;
   }
+  virtual std::string QueueOrderName() { return "fifo"; }
   virtual Controller::Options ControllerOptions() {
     Controller::Options o;
     o.max_payload_bytes = 16;
@@ -96,6 +100,7 @@ class SchedulerFixture : public ::testing::Test {
   std::unique_ptr<FunctionRegistry> registry_;
   std::unique_ptr<ClusterManager> cluster_;
   std::unique_ptr<InvocationTable> table_;
+  std::unique_ptr<RuntimePredictor> predictor_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<Controller> controller_;
   std::map<std::string, std::shared_ptr<FakeWorkerStream>> streams_;

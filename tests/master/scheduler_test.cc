@@ -169,3 +169,63 @@ TEST_F(SchedulerTest, SetPolicyKeepsQueuedWorkAndRejectsUnknownNames) {
 
 }  // namespace
 }  // namespace fsched::master
+
+namespace fsched::master {
+namespace {
+
+class AgingSrtfSchedulerTest : public testing::SchedulerFixture {
+ protected:
+  std::string QueueOrderName() override { return "aging-srtf"; }
+};
+
+TEST_F(AgingSrtfSchedulerTest, LearnedShortFunctionsOvertakeLongOnes) {
+  RegisterFunction("short");
+  RegisterFunction("long");
+  for (int i = 0; i < 3; ++i) {
+    predictor_->Observe("short", 0, 0.05);
+    predictor_->Observe("long", 0, 20.0);
+  }
+  Join("w1", 1);
+  const std::string blocker = Submit("long");  // takes the only slot
+  const std::string long_job = Submit("long");
+  const std::string short_job = Submit("short");
+  auto sent = streams_["w1"]->Assignments();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].invocation_id(), blocker);
+  EXPECT_NEAR(sent[0].predicted_seconds(), 0.7 * 20.0, 1e-9);
+  Finish("w1", sent[0]);
+  sent = streams_["w1"]->Assignments();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[1].invocation_id(), short_job);  // arrived later, runs first
+  Finish("w1", sent[1]);
+  EXPECT_EQ(streams_["w1"]->Assignments()[2].invocation_id(), long_job);
+  EXPECT_NEAR(Done(short_job)->result().predicted_seconds(), 0.7 * 0.05, 1e-9);
+  EXPECT_EQ(Done(short_job)->result().queue_order(), "aging-srtf");
+}
+
+TEST_F(AgingSrtfSchedulerTest, ResultsTeachThePredictor) {
+  RegisterFunction("f");
+  Join("w1", 1);
+  Submit("f");
+  v1::Assignment a = streams_["w1"]->Assignments()[0];
+  v1::InvocationResult r;
+  r.set_invocation_id(a.invocation_id());
+  r.set_attempts(a.attempt());
+  r.set_function("f");
+  r.set_outcome(v1::OUTCOME_OK);
+  ToProto(absl::Milliseconds(300), r.mutable_timings()->mutable_execution());
+  scheduler_->OnResult("w1", r);
+  EXPECT_EQ(predictor_->Predict("f", 0).samples, 1u);
+  EXPECT_NEAR(predictor_->Predict("f", 0).tsi, 0.3, 1e-9);
+  // A timeout is a censored sample: it teaches nothing.
+  Submit("f");
+  a = streams_["w1"]->Assignments()[1];
+  r.set_invocation_id(a.invocation_id());
+  r.set_outcome(v1::OUTCOME_TIMEOUT);
+  ToProto(absl::Seconds(60), r.mutable_timings()->mutable_execution());
+  scheduler_->OnResult("w1", r);
+  EXPECT_EQ(predictor_->Predict("f", 0).samples, 1u);
+}
+
+}  // namespace
+}  // namespace fsched::master

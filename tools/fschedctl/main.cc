@@ -193,8 +193,9 @@ class Cli {
     grpc::Status s = controller()->ListFunctions(&ctx, v1::ListFunctionsRequest(), &resp);
     if (!s.ok()) return RpcFailed("ListFunctions", s);
     if (absl::GetFlag(FLAGS_json)) return PrintJson(resp), 0;
-    std::vector<std::vector<std::string>> rows = {
-        {"NAME", "VERSION", "RUNTIME", "COMMAND", "TIMEOUT", "CALLS", "FAILED", "MEAN EXEC"}};
+    std::vector<std::vector<std::string>> rows = {{"NAME", "VERSION", "RUNTIME", "COMMAND",
+                                                   "TIMEOUT", "CALLS", "FAILED", "MEAN EXEC",
+                                                   "PREDICTED"}};
     for (const v1::Function& f : resp.functions()) {
       const auto& spec = f.spec();
       rows.push_back({spec.name(), absl::StrCat(f.version()),
@@ -204,7 +205,7 @@ class Cli {
                           ? absl::FormatDuration(FromProto(spec.limits().timeout()))
                           : "default",
                       absl::StrCat(f.stats().invocations()), absl::StrCat(f.stats().failures()),
-                      Ms(f.stats().mean_execution())});
+                      Ms(f.stats().mean_execution()), Ms(f.stats().predicted_execution())});
     }
     PrintTable(rows);
     return 0;
