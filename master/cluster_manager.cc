@@ -27,6 +27,14 @@ absl::Status UnknownWorker(const std::string& id) {
 
 }  // namespace
 
+void ClusterManager::Record::ExpireResponses(absl::Time now, absl::Duration window) {
+  while (!responses.empty() && responses.front().first < now - window) {
+    response_sum -= responses.front().second;
+    responses.pop_front();
+  }
+  if (responses.empty()) response_sum = 0;  // no drift from float round-off
+}
+
 ClusterManager::ClusterManager(Options options, Clock* clock)
     : options_(std::move(options)), clock_(clock) {}
 
@@ -142,6 +150,13 @@ WorkerView ClusterManager::View(const Record& record) {
   for (int kind : info.capacity().runtimes()) {
     view.runtimes.push_back(static_cast<v1::RuntimeKind>(kind));
   }
+  view.warm.assign(info.load().warm().begin(), info.load().warm().end());
+  view.response_samples = record.responses.size();
+  if (!record.responses.empty()) {
+    view.mean_response_seconds = record.response_sum / static_cast<double>(record.responses.size());
+  }
+  const uint32_t ways = info.capacity().cache_ways();
+  view.cache_ways_free = ways > info.cache_ways_reserved() ? ways - info.cache_ways_reserved() : 0;
   return view;
 }
 
@@ -170,7 +185,7 @@ absl::Status ClusterManager::Assign(const std::string& worker_id,
       return absl::FailedPreconditionError(
           absl::StrCat("worker '", worker_id, "' has no free slot"));
     }
-    record.in_flight[assignment.invocation_id()] = assignment.attempt();
+    record.in_flight[assignment.invocation_id()] = {assignment.attempt(), clock_->Now()};
     stream = record.stream;
   }
   v1::MasterMessage message;
@@ -187,8 +202,13 @@ bool ClusterManager::Release(const std::string& worker_id, const std::string& in
   Record& record = it->second;
   if (record.orphans.erase(invocation_id) > 0) return false;
   auto flight = record.in_flight.find(invocation_id);
-  if (flight == record.in_flight.end() || flight->second != attempt) return false;
+  if (flight == record.in_flight.end() || flight->second.attempt != attempt) return false;
+  const absl::Time now = clock_->Now();
+  const double response = absl::ToDoubleSeconds(now - flight->second.dispatched);
   record.in_flight.erase(flight);
+  record.responses.emplace_back(now, response);
+  record.response_sum += response;
+  record.ExpireResponses(now, options_.response_window);
   record.info.set_completed(record.info.completed() + 1);
   return true;
 }
@@ -214,12 +234,13 @@ std::vector<InFlight> ClusterManager::Tick() {
     absl::MutexLock lock(&mu_);
     const absl::Time now = clock_->Now();
     for (auto& [id, record] : workers_) {
+      record.ExpireResponses(now, options_.response_window);
       if (record.info.state() == v1::WORKER_STATE_DEAD) continue;
       if (now - record.last_heartbeat <= options_.heartbeat_timeout) continue;
       FSCHED_LOG(kWarning, "worker %s missed heartbeats for %s: dead, re-queueing %d invocations",
                  id, absl::FormatDuration(now - record.last_heartbeat), record.in_flight.size());
       record.info.set_state(v1::WORKER_STATE_DEAD);
-      for (const auto& [inv, attempt] : record.in_flight) lost.push_back({inv, attempt});
+      for (const auto& [inv, flight] : record.in_flight) lost.push_back({inv, flight.attempt});
       record.in_flight.clear();
       record.orphans.clear();
       if (record.stream) to_close.push_back(std::move(record.stream));
@@ -268,7 +289,7 @@ absl::StatusOr<std::vector<InFlight>> ClusterManager::Remove(const std::string& 
           absl::StrCat("worker '", worker_id, "' still runs ", record.in_flight.size(),
                        " invocations: drain it and wait, or remove with force to re-queue them"));
     }
-    for (const auto& [inv, attempt] : record.in_flight) requeue.push_back({inv, attempt});
+    for (const auto& [inv, flight] : record.in_flight) requeue.push_back({inv, flight.attempt});
     stream = std::move(record.stream);
     workers_.erase(it);
   }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -42,6 +43,7 @@ class ClusterManager {
     std::string join_token;  // empty = any worker may join
     absl::Duration heartbeat_interval = absl::Seconds(1);
     absl::Duration heartbeat_timeout = absl::Seconds(5);
+    absl::Duration response_window = absl::Seconds(60);  // for response-time placement
   };
 
   /// Identifies one connection of one worker; a reconnect gets a new session.
@@ -103,7 +105,16 @@ class ClusterManager {
     std::shared_ptr<WorkerStream> stream;  // null when disconnected or dead
     uint64_t session = 0;
     absl::Time last_heartbeat;
-    absl::flat_hash_map<std::string, uint32_t> in_flight;  // invocation id -> attempt
+    struct Flight {
+      uint32_t attempt = 0;
+      absl::Time dispatched;
+    };
+    absl::flat_hash_map<std::string, Flight> in_flight;  // by invocation id
+    // Dispatch-to-result times over the response window, with a running sum so
+    // a placement view reads the mean in O(1).
+    std::deque<std::pair<absl::Time, double>> responses;
+    double response_sum = 0;
+    void ExpireResponses(absl::Time now, absl::Duration window);
     // Invocations the worker still runs that the master already re-queued (it
     // was declared dead, then came back): they hold slots until they report.
     absl::flat_hash_set<std::string> orphans;

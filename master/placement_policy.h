@@ -24,7 +24,20 @@ struct WorkerView {
   double memory_percent = 0;
   double load1 = 0;
   std::vector<v1::RuntimeKind> runtimes;
+  std::vector<v1::WarmInstance> warm;  // warm and pre-warmed instances, per function
+  double mean_response_seconds = 0;    // dispatch -> result over the last 60 s
+  uint64_t response_samples = 0;       // 0 = never served in the window
+  uint32_t cache_ways_free = 0;
+
+  double used_fraction() const {
+    return slots == 0 ? 1.0 : static_cast<double>(slots - free_slots) / slots;
+  }
+  /// Warm instances of `function` in `mode` (WARM or PREWARMED).
+  uint32_t WarmCount(const std::string& function, v1::ExecutionMode mode) const;
 };
+
+/// Workers using this much memory or more get no new work.
+inline constexpr double kMemoryFullPercent = 90.0;
 
 struct PlacementRequest {
   std::string function;
@@ -47,6 +60,16 @@ struct PlacementResult {
 /// True if `worker` offers the runtime the request needs.
 bool SupportsRuntime(const WorkerView& worker, v1::RuntimeKind runtime);
 
+/// The workers a request may go to now: the runtime is supported, a slot is
+/// free and memory is under kMemoryFullPercent. When there is none, `*none`
+/// says whether to retry later or that the request is infeasible, and why.
+std::vector<const WorkerView*> EligibleWorkers(const PlacementRequest& request,
+                                               absl::Span<const WorkerView> workers,
+                                               PlacementResult* none);
+
+/// \return kPlaced on `worker`.
+PlacementResult PlacedOn(const WorkerView& worker);
+
 class PlacementPolicy {
  public:
   virtual ~PlacementPolicy() = default;
@@ -61,7 +84,12 @@ class PlacementPolicy {
   virtual std::string_view name() const = 0;
 };
 
+/// Names: round-robin, least-loaded, most-loaded, response-time, cache-fit, and
+/// warm-first or warm-first/<base> (warm, then pre-warmed, then any worker,
+/// each tier decided by the base policy; least-loaded by default).
+/// `seed` feeds the policies that draw at random.
 /// \return INVALID_ARGUMENT listing the known names for an unknown one.
-absl::StatusOr<std::unique_ptr<PlacementPolicy>> MakePlacementPolicy(std::string_view name);
+absl::StatusOr<std::unique_ptr<PlacementPolicy>> MakePlacementPolicy(std::string_view name,
+                                                                     uint64_t seed = 1);
 
 }  // namespace fsched::master

@@ -91,6 +91,25 @@ TEST_F(ClusterManagerTest, SilentWorkerDiesAndItsWorkIsReturned) {
   EXPECT_TRUE(cluster_.ReadyWorkers().empty());
 }
 
+TEST_F(ClusterManagerTest, ResponseTimesOverTheWindowReachThePlacementView) {
+  auto session = Join("w1", 4);
+  ASSERT_TRUE(cluster_.Assign("w1", A("i1")).ok());
+  ASSERT_TRUE(cluster_.Assign("w1", A("i2")).ok());
+  clock_.Advance(absl::Milliseconds(100));
+  ASSERT_TRUE(cluster_.Release("w1", "i1", 1));
+  clock_.Advance(absl::Milliseconds(200));
+  ASSERT_TRUE(cluster_.Release("w1", "i2", 1));
+  WorkerView view = cluster_.ReadyWorkers()[0];
+  EXPECT_EQ(view.response_samples, 2u);
+  EXPECT_NEAR(view.mean_response_seconds, (0.1 + 0.3) / 2, 1e-9);
+  clock_.Advance(absl::Seconds(59.95));  // i1's sample (at 0.1 s) leaves the 60 s window
+  ASSERT_TRUE(cluster_.Heartbeat(session, v1::Heartbeat()).ok());  // still alive
+  cluster_.Tick();
+  view = cluster_.ReadyWorkers()[0];
+  EXPECT_EQ(view.response_samples, 1u);
+  EXPECT_NEAR(view.mean_response_seconds, 0.3, 1e-9);
+}
+
 TEST_F(ClusterManagerTest, QuickReconnectKeepsInFlightWork) {
   auto first = Join("w1", 2);
   ASSERT_TRUE(cluster_.Assign("w1", A("i1")).ok());
