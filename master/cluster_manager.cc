@@ -79,8 +79,9 @@ absl::StatusOr<ClusterManager::Session> ClusterManager::Register(
     *info.mutable_labels() = registration.labels();
     *info.mutable_capacity() = registration.capacity();
     info.set_state(was_draining ? v1::WORKER_STATE_DRAINING : v1::WORKER_STATE_READY);
-    record.stream = std::move(stream);
+        record.stream = std::move(stream);
     record.session = next_session_++;
+    Reindex(registration.worker_id(), record);
     record.last_heartbeat = now;
     ToProto(now, info.mutable_last_heartbeat());
     session = {registration.worker_id(), record.session};
@@ -128,10 +129,11 @@ void ClusterManager::Disconnected(const Session& session) {
   if (it == workers_.end() || it->second.session != session.id) return;
   Record& record = it->second;
   record.stream.reset();
-  if (record.info.state() == v1::WORKER_STATE_READY ||
+    if (record.info.state() == v1::WORKER_STATE_READY ||
       record.info.state() == v1::WORKER_STATE_DRAINING) {
     record.info.set_state(v1::WORKER_STATE_DISCONNECTED);
   }
+  Reindex(session.worker_id, record);
   FSCHED_LOG(kWarning, "worker %s disconnected with %d invocations in flight", session.worker_id,
              record.in_flight.size());
 }
@@ -160,14 +162,42 @@ WorkerView ClusterManager::View(const Record& record) {
   return view;
 }
 
+bool ClusterManager::Ready(const Record& record) {
+  return record.info.state() == v1::WORKER_STATE_READY && record.stream != nullptr;
+}
+
+void ClusterManager::Reindex(const std::string& id, const Record& record) {
+  if (Ready(record) && record.used() < record.info.capacity().slots()) {
+    with_room_.insert(id);
+  } else {
+    with_room_.erase(id);
+  }
+}
+
 std::vector<WorkerView> ClusterManager::ReadyWorkers() const {
   absl::MutexLock lock(&mu_);
   std::vector<WorkerView> out;
   out.reserve(workers_.size());
   for (const auto& [id, record] : workers_) {
-    if (record.info.state() == v1::WORKER_STATE_READY && record.stream) out.push_back(View(record));
+    if (Ready(record)) out.push_back(View(record));
   }
   return out;
+}
+
+std::vector<WorkerView> ClusterManager::WorkersWithRoom() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<WorkerView> out;
+  out.reserve(with_room_.size());
+  for (const std::string& id : with_room_) out.push_back(View(workers_.at(id)));
+  return out;
+}
+
+bool ClusterManager::AnyReadySupports(v1::RuntimeKind runtime) const {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, record] : workers_) {
+    if (Ready(record) && SupportsRuntime(View(record), runtime)) return true;
+  }
+  return false;
 }
 
 absl::Status ClusterManager::Assign(const std::string& worker_id,
@@ -185,7 +215,8 @@ absl::Status ClusterManager::Assign(const std::string& worker_id,
       return absl::FailedPreconditionError(
           absl::StrCat("worker '", worker_id, "' has no free slot"));
     }
-    record.in_flight[assignment.invocation_id()] = {assignment.attempt(), clock_->Now()};
+        record.in_flight[assignment.invocation_id()] = {assignment.attempt(), clock_->Now()};
+    Reindex(worker_id, record);
     stream = record.stream;
   }
   v1::MasterMessage message;
@@ -200,12 +231,16 @@ bool ClusterManager::Release(const std::string& worker_id, const std::string& in
   auto it = workers_.find(worker_id);
   if (it == workers_.end()) return false;
   Record& record = it->second;
-  if (record.orphans.erase(invocation_id) > 0) return false;
+    if (record.orphans.erase(invocation_id) > 0) {
+    Reindex(worker_id, record);
+    return false;
+  }
   auto flight = record.in_flight.find(invocation_id);
   if (flight == record.in_flight.end() || flight->second.attempt != attempt) return false;
   const absl::Time now = clock_->Now();
   const double response = absl::ToDoubleSeconds(now - flight->second.dispatched);
-  record.in_flight.erase(flight);
+    record.in_flight.erase(flight);
+  Reindex(worker_id, record);
   record.responses.emplace_back(now, response);
   record.response_sum += response;
   record.ExpireResponses(now, options_.response_window);
@@ -244,7 +279,8 @@ std::vector<InFlight> ClusterManager::Tick() {
       record.in_flight.clear();
       record.orphans.clear();
       if (record.stream) to_close.push_back(std::move(record.stream));
-      record.stream.reset();
+            record.stream.reset();
+      Reindex(id, record);
     }
     auto it = std::partition(awaiters_.begin(), awaiters_.end(),
                              [&](const Awaiter& a) { return a.deadline > now; });
@@ -270,7 +306,8 @@ absl::StatusOr<v1::WorkerInfo> ClusterManager::Drain(const std::string& worker_i
     return absl::FailedPreconditionError(absl::StrCat("worker '", worker_id, "' is dead"));
   }
   if (record.info.state() == v1::WORKER_STATE_READY) {
-    record.info.set_state(v1::WORKER_STATE_DRAINING);
+        record.info.set_state(v1::WORKER_STATE_DRAINING);
+    Reindex(worker_id, record);
   }
   return Snapshot(record);
 }
@@ -291,7 +328,8 @@ absl::StatusOr<std::vector<InFlight>> ClusterManager::Remove(const std::string& 
     }
     for (const auto& [inv, flight] : record.in_flight) requeue.push_back({inv, flight.attempt});
     stream = std::move(record.stream);
-    workers_.erase(it);
+        workers_.erase(it);
+    with_room_.erase(worker_id);
   }
   if (stream) {
     stream->Close(absl::PermissionDeniedError(

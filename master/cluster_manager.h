@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -66,8 +67,13 @@ class ClusterManager {
   /// The stream ended; the worker keeps its in-flight work until the heartbeat timeout.
   void Disconnected(const Session& session);
 
-  /// Ready (not draining, connected) workers, for placement.
+    /// Ready (not draining, connected) workers.
   std::vector<WorkerView> ReadyWorkers() const;
+  /// Ready workers with at least one free slot: what placement chooses among.
+  /// Kept as an index, so a saturated cluster costs O(free workers), not O(workers).
+  std::vector<WorkerView> WorkersWithRoom() const;
+  /// True if some ready worker (full or not) offers `runtime`.
+  bool AnyReadySupports(v1::RuntimeKind runtime) const;
   /// Reserves a slot on the worker and sends the assignment.
   /// FAILED_PRECONDITION if the worker is not ready or has no free slot.
   absl::Status Assign(const std::string& worker_id, const v1::Assignment& assignment);
@@ -126,13 +132,18 @@ class ClusterManager {
     AwaitCallback done;
   };
 
-  v1::WorkerInfo Snapshot(const Record& record) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+    v1::WorkerInfo Snapshot(const Record& record) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  /// Puts the worker in or out of with_room_ after any change to it.
+  void Reindex(const std::string& id, const Record& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static bool Ready(const Record& record);
   static WorkerView View(const Record& record);
 
   const Options options_;
   Clock* const clock_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Record> workers_ ABSL_GUARDED_BY(mu_);
+    // Ordered: a hash set iterates in O(capacity), which stays at the peak worker count.
+  absl::btree_set<std::string> with_room_ ABSL_GUARDED_BY(mu_);
   std::vector<Awaiter> awaiters_ ABSL_GUARDED_BY(mu_);
   uint64_t next_session_ ABSL_GUARDED_BY(mu_) = 1;
 };

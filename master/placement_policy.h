@@ -73,12 +73,13 @@ PlacementResult PlacedOn(const WorkerView& worker);
 class PlacementPolicy {
  public:
   virtual ~PlacementPolicy() = default;
-  /// Chooses a worker among `workers` (every ready worker, with or without room).
+    /// Chooses a worker among `workers`.
   /// \param request what is being placed.
-  /// \param workers snapshot of the ready workers.
+  /// \param workers snapshot of candidate workers (the scheduler passes the ready
+  ///        workers that have a free slot).
   /// \return kPlaced with a worker that has a free slot and supports the runtime,
-  ///         kRetryLater when such workers exist but are full, kInfeasible when none
-  ///         supports the runtime.
+  ///         kRetryLater when such workers exist but are full or at the memory limit,
+  ///         kInfeasible when none of them supports the runtime.
   virtual PlacementResult Place(const PlacementRequest& request,
                                 absl::Span<const WorkerView> workers) = 0;
   virtual std::string_view name() const = 0;

@@ -58,14 +58,12 @@ void Scheduler::Pump() {
 
 void Scheduler::PumpLocked() {
   const absl::Time now = clock_->Now();
-  std::vector<WorkerView> workers = cluster_->ReadyWorkers();
-  auto has_room = [&] {
-    return std::any_of(workers.begin(), workers.end(),
-                       [](const WorkerView& w) { return w.free_slots > 0; });
-  };
+    // Only workers with a free slot: in a saturated cluster that is the one that
+  // just reported, so a dispatch does not cost a walk over every worker.
+  std::vector<WorkerView> workers = cluster_->WorkersWithRoom();
   // Each failed send refreshes the snapshot; bounded so a flapping worker cannot spin us.
   int refreshes = 0;
-  while (order_->size() > 0 && has_room()) {
+  while (order_->size() > 0 && !workers.empty()) {
     const PendingInvocation* next = order_->Peek(now);
     if (next == nullptr) break;
     PlacementRequest request;
@@ -73,7 +71,12 @@ void Scheduler::PumpLocked() {
     request.runtime = next->runtime;
     request.predicted_seconds = next->predicted_seconds;
     const PlacementResult placed = placement_->Place(request, workers);
-    if (placed.kind == PlacementResult::Kind::kRetryLater) break;
+        if (placed.kind == PlacementResult::Kind::kRetryLater) break;
+    // "Infeasible" among the workers with room may only mean the capable ones are full.
+    if (placed.kind == PlacementResult::Kind::kInfeasible &&
+        cluster_->AnyReadySupports(next->runtime)) {
+      break;
+    }
     PendingInvocation pending = *next;
     order_->Pop();
     queued_.erase(pending.id);
@@ -99,11 +102,11 @@ void Scheduler::PumpLocked() {
     if (!sent.ok()) {
       table_->Unstart(pending.id);
       PushLocked(std::move(pending), now);
-      if (++refreshes > 3) break;
-      workers = cluster_->ReadyWorkers();
+            if (++refreshes > 3) break;
+      workers = cluster_->WorkersWithRoom();
       continue;
     }
-    --chosen->free_slots;
+    if (--chosen->free_slots == 0) workers.erase(chosen);
   }
 }
 

@@ -62,7 +62,7 @@ Workers:
   workers                                     list workers with capacity and load
   add-worker HOST:PORT | drain ID | remove-worker ID [--force]
 Administration:
-  load | config | durations [FUNCTION] | policy [--queue-order X] [--placement Y]
+  load | config | durations [FUNCTION] | policy [--queue_order X] [--placement Y]
 
 Exit status: 0 on success, 1 when the RPC failed (the message says why),
 2 for a usage error, 3 when an invoked function did not succeed.)";
