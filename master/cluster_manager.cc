@@ -79,7 +79,7 @@ absl::StatusOr<ClusterManager::Session> ClusterManager::Register(
     *info.mutable_labels() = registration.labels();
     *info.mutable_capacity() = registration.capacity();
     info.set_state(was_draining ? v1::WORKER_STATE_DRAINING : v1::WORKER_STATE_READY);
-        record.stream = std::move(stream);
+    record.stream = std::move(stream);
     record.session = next_session_++;
     Reindex(registration.worker_id(), record);
     record.last_heartbeat = now;
@@ -129,7 +129,7 @@ void ClusterManager::Disconnected(const Session& session) {
   if (it == workers_.end() || it->second.session != session.id) return;
   Record& record = it->second;
   record.stream.reset();
-    if (record.info.state() == v1::WORKER_STATE_READY ||
+  if (record.info.state() == v1::WORKER_STATE_READY ||
       record.info.state() == v1::WORKER_STATE_DRAINING) {
     record.info.set_state(v1::WORKER_STATE_DISCONNECTED);
   }
@@ -200,8 +200,7 @@ bool ClusterManager::AnyReadySupports(v1::RuntimeKind runtime) const {
   return false;
 }
 
-absl::Status ClusterManager::Assign(const std::string& worker_id,
-                                    const v1::Assignment& assignment) {
+absl::Status ClusterManager::Assign(const std::string& worker_id, v1::Assignment assignment) {
   std::shared_ptr<WorkerStream> stream;
   {
     absl::MutexLock lock(&mu_);
@@ -215,12 +214,12 @@ absl::Status ClusterManager::Assign(const std::string& worker_id,
       return absl::FailedPreconditionError(
           absl::StrCat("worker '", worker_id, "' has no free slot"));
     }
-        record.in_flight[assignment.invocation_id()] = {assignment.attempt(), clock_->Now()};
+    record.in_flight[assignment.invocation_id()] = {assignment.attempt(), clock_->Now()};
     Reindex(worker_id, record);
     stream = record.stream;
   }
   v1::MasterMessage message;
-  *message.mutable_assignment() = assignment;
+  *message.mutable_assignment() = std::move(assignment);  // the spec inside is large: no copy
   stream->Send(message);
   return absl::OkStatus();
 }
@@ -231,7 +230,7 @@ bool ClusterManager::Release(const std::string& worker_id, const std::string& in
   auto it = workers_.find(worker_id);
   if (it == workers_.end()) return false;
   Record& record = it->second;
-    if (record.orphans.erase(invocation_id) > 0) {
+  if (record.orphans.erase(invocation_id) > 0) {
     Reindex(worker_id, record);
     return false;
   }
@@ -239,7 +238,7 @@ bool ClusterManager::Release(const std::string& worker_id, const std::string& in
   if (flight == record.in_flight.end() || flight->second.attempt != attempt) return false;
   const absl::Time now = clock_->Now();
   const double response = absl::ToDoubleSeconds(now - flight->second.dispatched);
-    record.in_flight.erase(flight);
+  record.in_flight.erase(flight);
   Reindex(worker_id, record);
   record.responses.emplace_back(now, response);
   record.response_sum += response;
@@ -279,7 +278,7 @@ std::vector<InFlight> ClusterManager::Tick() {
       record.in_flight.clear();
       record.orphans.clear();
       if (record.stream) to_close.push_back(std::move(record.stream));
-            record.stream.reset();
+      record.stream.reset();
       Reindex(id, record);
     }
     auto it = std::partition(awaiters_.begin(), awaiters_.end(),
@@ -306,7 +305,7 @@ absl::StatusOr<v1::WorkerInfo> ClusterManager::Drain(const std::string& worker_i
     return absl::FailedPreconditionError(absl::StrCat("worker '", worker_id, "' is dead"));
   }
   if (record.info.state() == v1::WORKER_STATE_READY) {
-        record.info.set_state(v1::WORKER_STATE_DRAINING);
+    record.info.set_state(v1::WORKER_STATE_DRAINING);
     Reindex(worker_id, record);
   }
   return Snapshot(record);
@@ -328,7 +327,7 @@ absl::StatusOr<std::vector<InFlight>> ClusterManager::Remove(const std::string& 
     }
     for (const auto& [inv, flight] : record.in_flight) requeue.push_back({inv, flight.attempt});
     stream = std::move(record.stream);
-        workers_.erase(it);
+    workers_.erase(it);
     with_room_.erase(worker_id);
   }
   if (stream) {

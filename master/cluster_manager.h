@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -67,7 +67,7 @@ class ClusterManager {
   /// The stream ended; the worker keeps its in-flight work until the heartbeat timeout.
   void Disconnected(const Session& session);
 
-    /// Ready (not draining, connected) workers.
+  /// Ready (not draining, connected) workers.
   std::vector<WorkerView> ReadyWorkers() const;
   /// Ready workers with at least one free slot: what placement chooses among.
   /// Kept as an index, so a saturated cluster costs O(free workers), not O(workers).
@@ -76,7 +76,7 @@ class ClusterManager {
   bool AnyReadySupports(v1::RuntimeKind runtime) const;
   /// Reserves a slot on the worker and sends the assignment.
   /// FAILED_PRECONDITION if the worker is not ready or has no free slot.
-  absl::Status Assign(const std::string& worker_id, const v1::Assignment& assignment);
+  absl::Status Assign(const std::string& worker_id, v1::Assignment assignment);
   /// Frees the slot of a finished invocation. False if that worker was not
   /// running that attempt (a late or duplicate result; an orphan's slot is
   /// still freed).
@@ -132,7 +132,7 @@ class ClusterManager {
     AwaitCallback done;
   };
 
-    v1::WorkerInfo Snapshot(const Record& record) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  v1::WorkerInfo Snapshot(const Record& record) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   /// Puts the worker in or out of with_room_ after any change to it.
   void Reindex(const std::string& id, const Record& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static bool Ready(const Record& record);
@@ -142,7 +142,7 @@ class ClusterManager {
   Clock* const clock_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Record> workers_ ABSL_GUARDED_BY(mu_);
-    // Ordered: a hash set iterates in O(capacity), which stays at the peak worker count.
+  // Ordered: a hash set iterates in O(capacity), which stays at the peak worker count.
   absl::btree_set<std::string> with_room_ ABSL_GUARDED_BY(mu_);
   std::vector<Awaiter> awaiters_ ABSL_GUARDED_BY(mu_);
   uint64_t next_session_ ABSL_GUARDED_BY(mu_) = 1;

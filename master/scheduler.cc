@@ -58,7 +58,7 @@ void Scheduler::Pump() {
 
 void Scheduler::PumpLocked() {
   const absl::Time now = clock_->Now();
-    // Only workers with a free slot: in a saturated cluster that is the one that
+  // Only workers with a free slot: in a saturated cluster that is the one that
   // just reported, so a dispatch does not cost a walk over every worker.
   std::vector<WorkerView> workers = cluster_->WorkersWithRoom();
   // Each failed send refreshes the snapshot; bounded so a flapping worker cannot spin us.
@@ -71,7 +71,7 @@ void Scheduler::PumpLocked() {
     request.runtime = next->runtime;
     request.predicted_seconds = next->predicted_seconds;
     const PlacementResult placed = placement_->Place(request, workers);
-        if (placed.kind == PlacementResult::Kind::kRetryLater) break;
+    if (placed.kind == PlacementResult::Kind::kRetryLater) break;
     // "Infeasible" among the workers with room may only mean the capable ones are full.
     if (placed.kind == PlacementResult::Kind::kInfeasible &&
         cluster_->AnyReadySupports(next->runtime)) {
@@ -98,11 +98,11 @@ void Scheduler::PumpLocked() {
         table_->StartAttempt(pending.id, *chosen, std::string(order_->name()),
                              std::string(placement_->name()), pending.predicted_seconds, now);
     if (!assignment) continue;  // cancelled or rejected while queued
-    const absl::Status sent = cluster_->Assign(chosen->id, *assignment);
+    const absl::Status sent = cluster_->Assign(chosen->id, std::move(*assignment));
     if (!sent.ok()) {
       table_->Unstart(pending.id);
       PushLocked(std::move(pending), now);
-            if (++refreshes > 3) break;
+      if (++refreshes > 3) break;
       workers = cluster_->WorkersWithRoom();
       continue;
     }
