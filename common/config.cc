@@ -169,6 +169,18 @@ absl::Status ParseWorker(const YAML::Node& root, Config* config) {
   return absl::OkStatus();
 }
 
+absl::Status ParseSimulator(const YAML::Node& root, Config* config) {
+  const YAML::Node n = root["simulator"];
+  if (!n) return absl::OkStatus();
+  RETURN_IF_ERROR(CheckKeys(n, "simulator", {"workers", "slots", "cold_start", "keep_alive"}));
+  SimulatorConfig& sim = config->simulator;
+  RETURN_IF_ERROR(ReadUint(n, "workers", "simulator.", &sim.workers));
+  RETURN_IF_ERROR(ReadUint(n, "slots", "simulator.", &sim.slots));
+  RETURN_IF_ERROR(ReadDuration(n, "cold_start", "simulator.", &sim.cold_start));
+  RETURN_IF_ERROR(ReadDuration(n, "keep_alive", "simulator.", &sim.keep_alive));
+  return absl::OkStatus();
+}
+
 absl::Status ParseTopology(const YAML::Node& root, Config* config) {
   const YAML::Node n = root["topology"];
   if (!n) return absl::OkStatus();
@@ -237,7 +249,8 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text) {
     RETURN_IF_ERROR(
         CheckKeys(root, "",
                   {"architecture", "node", "listen", "advertise_address", "state_dir", "port_file",
-                   "log_level", "cluster", "scheduler", "worker", "topology", "tail_scheduler"}));
+                   "log_level", "cluster", "scheduler", "worker", "simulator", "topology",
+                   "tail_scheduler"}));
     RETURN_IF_ERROR(ReadString(root, "architecture", "", &config.architecture));
     RETURN_IF_ERROR(ReadString(root, "listen", "", &config.listen));
     RETURN_IF_ERROR(ReadString(root, "advertise_address", "", &config.advertise_address));
@@ -248,6 +261,7 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text) {
     RETURN_IF_ERROR(ParseCluster(root, &config));
     RETURN_IF_ERROR(ParseScheduler(root, &config));
     RETURN_IF_ERROR(ParseWorker(root, &config));
+    RETURN_IF_ERROR(ParseSimulator(root, &config));
     RETURN_IF_ERROR(ParseTopology(root, &config));
     if (root["tail_scheduler"]) {
       return Invalid("tail_scheduler",
@@ -311,6 +325,19 @@ absl::Status ValidateConfig(const Config& config) {
   if (config.worker.reconnect_min > config.worker.reconnect_max) {
     return Invalid("worker.reconnect_min", "must not exceed worker.reconnect_max");
   }
+  const SimulatorConfig& sim = config.simulator;
+  if (sim.workers == 0 || sim.workers > 100000) {
+    return Invalid("simulator.workers", "must be between 1 and 100000");
+  }
+  if (sim.slots == 0 || sim.slots > 4096) {
+    return Invalid("simulator.slots", "must be between 1 and 4096");
+  }
+  if (sim.cold_start < absl::ZeroDuration()) {
+    return Invalid("simulator.cold_start", "must not be negative");
+  }
+  if (sim.keep_alive < absl::ZeroDuration()) {
+    return Invalid("simulator.keep_alive", "must not be negative");
+  }
   return absl::OkStatus();
 }
 
@@ -362,6 +389,13 @@ std::string ConfigToYaml(const Config& config) {
   out << YAML::Key << "output_limit_bytes" << YAML::Value << w.output_limit_bytes;
   out << YAML::Key << "reconnect_min" << YAML::Value << dur(w.reconnect_min);
   out << YAML::Key << "reconnect_max" << YAML::Value << dur(w.reconnect_max);
+  out << YAML::EndMap;
+  const SimulatorConfig& sim = config.simulator;
+  out << YAML::Key << "simulator" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "workers" << YAML::Value << sim.workers;
+  out << YAML::Key << "slots" << YAML::Value << sim.slots;
+  out << YAML::Key << "cold_start" << YAML::Value << dur(sim.cold_start);
+  out << YAML::Key << "keep_alive" << YAML::Value << dur(sim.keep_alive);
   out << YAML::EndMap;
   out << YAML::Key << "topology" << YAML::Value << YAML::BeginSeq;
   for (const TopologyEntry& e : config.topology) {

@@ -60,6 +60,14 @@ struct WorkerConfig {
   absl::Duration reconnect_max = absl::Seconds(10);
 };
 
+/// fsched-sim's virtual cluster (read only by fsched-sim).
+struct SimulatorConfig {
+  uint32_t workers = 10;
+  uint32_t slots = 4;                                   // per worker
+  absl::Duration cold_start = absl::Milliseconds(500);  // added when no warm instance is idle
+  absl::Duration keep_alive = absl::Minutes(10);        // an idle instance stays warm this long
+};
+
 struct Config {
   std::string architecture = "centralized";
   NodeConfig node;
@@ -71,6 +79,7 @@ struct Config {
   ClusterConfig cluster;
   SchedulerConfig scheduler;
   WorkerConfig worker;
+  SimulatorConfig simulator;
   std::vector<TopologyEntry> topology;
 };
 

@@ -17,23 +17,26 @@ std::vector<double> RuntimePredictor::History::Ordered(size_t capacity) const {
 }
 
 RuntimePredictor::Estimate RuntimePredictor::FromHistory(const History& h) const {
-  const std::vector<double> x = h.Ordered(options_.history);
   Estimate e;
-  e.samples = x.size();
-  if (x.empty()) return e;
-  const double n = static_cast<double>(x.size());
-  const double mean = std::accumulate(x.begin(), x.end(), 0.0) / n;
+  const size_t count = h.ring.size();
+  e.samples = count;
+  if (count == 0) return e;
+  // A full ring's oldest sample sits where the next write goes.
+  const size_t start = count == options_.history ? h.next : 0;
+  const auto at = [&](size_t i) { return h.ring[(start + i) % count]; };
+  const double n = static_cast<double>(count);
+  const double mean = std::accumulate(h.ring.begin(), h.ring.end(), 0.0) / n;
   double var = 0;
-  for (double v : x) var += (v - mean) * (v - mean);
-  e.sigma = x.size() > 1 ? std::sqrt(var / (n - 1)) : 0;
-  // Least-squares line over the sample index, read at the next index.
+  for (double v : h.ring) var += (v - mean) * (v - mean);
+  e.sigma = count > 1 ? std::sqrt(var / (n - 1)) : 0;
+  // Least-squares line over the sample index (oldest first), read at the next index.
   double trend = mean;
-  if (x.size() >= 2) {
+  if (count >= 2) {
     const double mean_i = (n - 1) / 2;
     double sxy = 0, sxx = 0;
-    for (size_t i = 0; i < x.size(); ++i) {
+    for (size_t i = 0; i < count; ++i) {
       const double di = static_cast<double>(i) - mean_i;
-      sxy += di * (x[i] - mean);
+      sxy += di * (at(i) - mean);
       sxx += di * di;
     }
     const double slope = sxy / sxx;
@@ -53,14 +56,14 @@ RuntimePredictor::Estimate RuntimePredictor::Predict(const std::string& function
   if (it == models_.end() || it->second.by_size.empty()) return fallback;
   const auto& by_size = it->second.by_size;
   if (auto exact = by_size.find(input_size); exact != by_size.end()) {
-    return FromHistory(exact->second);
+    return exact->second.estimate;
   }
   // Scale from the sizes seen: a power law through their estimates (log-log fit).
   std::vector<std::pair<double, double>> points;  // (log size, log tsi)
   Estimate nearest;
   double nearest_distance = INFINITY;
   for (const auto& [size, history] : by_size) {
-    const Estimate e = FromHistory(history);
+    const Estimate& e = history.estimate;
     if (size > 0 && e.tsi > 0) points.emplace_back(std::log(size), std::log(e.tsi));
     const double d = std::abs(size - input_size);
     if (d < nearest_distance) {
@@ -110,6 +113,7 @@ void RuntimePredictor::Observe(const std::string& function, double input_size, d
   }
   h.next = (h.next + 1) % options_.history;
   ++h.observations;
+  h.estimate = FromHistory(h);
   dirty_.insert(function);
 }
 
@@ -147,6 +151,7 @@ void RuntimePredictor::Import(const v1::RuntimeModel& model) {
     h.next = h.ring.size() % options_.history;
     h.ewma = in.ewma_seconds();
     h.observations = std::max<uint64_t>(in.observations(), h.ring.size());
+    h.estimate = FromHistory(h);
   }
 }
 

@@ -59,12 +59,13 @@ class RuntimePredictor {
     size_t next = 0;           // ring position of the next write once full
     double ewma = 0;
     uint64_t observations = 0;
+    Estimate estimate;  // of the samples above; kept current so Predict is O(1)
     std::vector<double> Ordered(size_t capacity) const;  // oldest first
   };
   struct FunctionModel {
     absl::flat_hash_map<double, History> by_size;
   };
-  Estimate FromHistory(const History& h) const;
+  Estimate FromHistory(const History& h) const;  // O(history)
 
   const Options options_;
   mutable absl::Mutex mu_;

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/proto_time.h"
+#include "master/dispatch.h"
 
 namespace fsched::master {
 
@@ -63,42 +64,25 @@ void Scheduler::PumpLocked() {
   std::vector<WorkerView> workers = cluster_->WorkersWithRoom();
   // Each failed send refreshes the snapshot; bounded so a flapping worker cannot spin us.
   int refreshes = 0;
-  while (order_->size() > 0 && !workers.empty()) {
-    const PendingInvocation* next = order_->Peek(now);
-    if (next == nullptr) break;
-    PlacementRequest request;
-    request.function = next->function;
-    request.runtime = next->runtime;
-    request.predicted_seconds = next->predicted_seconds;
-    const PlacementResult placed = placement_->Place(request, workers);
-    if (placed.kind == PlacementResult::Kind::kRetryLater) break;
-    // "Infeasible" among the workers with room may only mean the capable ones are full.
-    if (placed.kind == PlacementResult::Kind::kInfeasible &&
-        cluster_->AnyReadySupports(next->runtime)) {
-      break;
-    }
-    PendingInvocation pending = *next;
-    order_->Pop();
+  const auto any_capable = [&](v1::RuntimeKind runtime) {
+    return cluster_->AnyReadySupports(runtime);
+  };
+  while (!workers.empty()) {
+    DispatchDecision decision = NextDispatch(*order_, *placement_, workers, now, any_capable);
+    if (decision.kind == DispatchDecision::Kind::kIdle) break;
+    PendingInvocation& pending = decision.pending;
     queued_.erase(pending.id);
-    if (placed.kind == PlacementResult::Kind::kInfeasible) {
-      FSCHED_LOG(kDebug, "parking %s: %s", pending.id, placed.reason);
+    if (decision.kind == DispatchDecision::Kind::kPark) {
+      FSCHED_LOG(kDebug, "parking %s: %s", pending.id, decision.reason);
       parked_.push_back(std::move(pending));
       continue;
     }
-    auto chosen = std::find_if(workers.begin(), workers.end(),
-                               [&](const WorkerView& w) { return w.id == placed.worker_id; });
-    if (chosen == workers.end() || chosen->free_slots == 0) {
-      // A policy that answers outside its candidates is a bug; keep the job, stop this round.
-      FSCHED_LOG(kError, "placement policy %s chose unusable worker '%s'", placement_->name(),
-                 placed.worker_id);
-      PushLocked(std::move(pending), now);
-      break;
-    }
+    WorkerView& chosen = workers[decision.worker];
     std::optional<v1::Assignment> assignment =
-        table_->StartAttempt(pending.id, *chosen, std::string(order_->name()),
+        table_->StartAttempt(pending.id, chosen, std::string(order_->name()),
                              std::string(placement_->name()), pending.predicted_seconds, now);
     if (!assignment) continue;  // cancelled or rejected while queued
-    const absl::Status sent = cluster_->Assign(chosen->id, std::move(*assignment));
+    const absl::Status sent = cluster_->Assign(chosen.id, std::move(*assignment));
     if (!sent.ok()) {
       table_->Unstart(pending.id);
       PushLocked(std::move(pending), now);
@@ -106,7 +90,7 @@ void Scheduler::PumpLocked() {
       workers = cluster_->WorkersWithRoom();
       continue;
     }
-    if (--chosen->free_slots == 0) workers.erase(chosen);
+    if (--chosen.free_slots == 0) workers.erase(workers.begin() + decision.worker);
   }
 }
 

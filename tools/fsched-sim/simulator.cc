@@ -1,0 +1,295 @@
+#include "tools/fsched-sim/simulator.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <limits>
+#include <queue>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "master/dispatch.h"
+#include "master/placement_policy.h"
+
+namespace fsched::sim {
+namespace {
+
+using master::DispatchDecision;
+using master::PendingInvocation;
+using master::WorkerView;
+
+// Placement reads a worker's mean response time over this window (as live).
+constexpr double kResponseWindowSeconds = 60;
+
+absl::Time AtSeconds(double t) { return absl::UnixEpoch() + absl::Seconds(t); }
+
+double Percentile(std::vector<float>& values, double q) {
+  if (values.empty()) return 0;
+  const size_t k = std::min(values.size() - 1, static_cast<size_t>(q * values.size()));
+  std::nth_element(values.begin(), values.begin() + k, values.end());
+  return values[k];
+}
+
+class Simulation {
+ public:
+  Simulation(const SimulationOptions& options, std::unique_ptr<master::QueueOrder> order,
+             std::unique_ptr<master::PlacementPolicy> placement, ArrivalSource& arrivals)
+      : options_(options),
+        order_(std::move(order)),
+        placement_(std::move(placement)),
+        arrivals_(arrivals),
+        names_(arrivals.functions()),
+        predictor_(options.predictor),
+        track_warm_(placement_->name().starts_with("warm-first")) {
+    views_.resize(options.workers);
+    for (uint32_t w = 0; w < options.workers; ++w) {
+      views_[w].id = absl::StrCat("w", w);
+      views_[w].slots = views_[w].free_slots = options.slots;
+    }
+    idle_.assign(options.workers, std::vector<std::vector<double>>(names_.size()));
+    recent_.resize(options.workers);
+    recent_sum_.assign(options.workers, 0);
+    free_slots_ = static_cast<uint64_t>(options.workers) * options.slots;
+  }
+
+  SimulationResult Run() {
+    const auto wall_start = std::chrono::steady_clock::now();
+    Arrival next;
+    bool more = arrivals_.Next(&next);
+    if (more) first_arrival_ = next.time;
+    while (more || !completions_.empty()) {
+      // A completion at the same instant as an arrival goes first: it frees the slot.
+      if (!completions_.empty() && (!more || completions_.top().time <= next.time)) {
+        const Completion done = completions_.top();
+        completions_.pop();
+        Complete(done.job, done.time);
+        Dispatch(done.time);
+      } else {
+        last_arrival_ = next.time;
+        Arrive(next);
+        Dispatch(next.time);
+        more = arrivals_.Next(&next);
+      }
+    }
+    SimulationResult r = Summarize();
+    r.wall_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    return r;
+  }
+
+ private:
+  struct Job {
+    double arrival = 0;
+    double duration = 0;
+    uint32_t function = 0;
+    uint32_t worker = 0;
+  };
+  struct Completion {
+    double time;
+    uint32_t job;
+    bool operator>(const Completion& o) const { return time > o.time; }
+  };
+
+  void Arrive(const Arrival& arrival) {
+    uint32_t index;
+    if (free_jobs_.empty()) {
+      index = static_cast<uint32_t>(jobs_.size());
+      jobs_.emplace_back();
+    } else {
+      index = free_jobs_.back();
+      free_jobs_.pop_back();
+    }
+    Job& job = jobs_[index];
+    job.arrival = arrival.time;
+    job.duration = arrival.duration;
+    job.function = arrival.function;
+
+    PendingInvocation pending;
+    pending.id = std::to_string(index);  // unique among live jobs, which is all the order needs
+    pending.function = names_[arrival.function];
+    pending.enqueued = AtSeconds(arrival.time);
+    pending.sequence = sequence_++;
+    if (options_.oracle) {
+      pending.predicted_seconds = arrival.duration;
+    } else {
+      const auto estimate = predictor_.Predict(pending.function, 0);
+      pending.predicted_seconds = estimate.tsu;
+      if (arrival.duration > 0) {
+        errors_tsi_.push_back(
+            static_cast<float>(std::abs(estimate.tsi - arrival.duration) / arrival.duration));
+        errors_tsu_.push_back(
+            static_cast<float>(std::abs(estimate.tsu - arrival.duration) / arrival.duration));
+      }
+    }
+    order_->Push(std::move(pending));
+    max_queue_ = std::max<uint64_t>(max_queue_, order_->size());
+  }
+
+  void Dispatch(double now) {
+    if (free_slots_ == 0 || order_->size() == 0) return;
+    const absl::Time at = AtSeconds(now);
+    const auto any_capable = [](v1::RuntimeKind) { return true; };
+    while (free_slots_ > 0) {
+      DispatchDecision decision = master::NextDispatch(*order_, *placement_, views_, at, any_capable);
+      if (decision.kind != DispatchDecision::Kind::kPlace) break;
+      uint32_t index = 0;
+      const std::string& id = decision.pending.id;
+      std::from_chars(id.data(), id.data() + id.size(), index);
+      Start(index, static_cast<uint32_t>(decision.worker), now);
+    }
+  }
+
+  void Start(uint32_t index, uint32_t worker, double now) {
+    Job& job = jobs_[index];
+    job.worker = worker;
+    WorkerView& view = views_[worker];
+    --view.free_slots;
+    --free_slots_;
+    view.load1 = view.slots - view.free_slots;
+    view.cpu_percent = 100.0 * view.load1 / view.slots;
+
+    // Warm if the most recently idled instance is still alive (older ones expire first).
+    std::vector<double>& idle = idle_[worker][job.function];
+    double cold = options_.cold_start_seconds;
+    if (!idle.empty() && idle.back() >= now) {
+      idle.pop_back();
+      cold = 0;
+    } else {
+      idle.clear();
+      ++cold_starts_;
+    }
+    if (track_warm_) SetWarm(worker, job.function);
+
+    const double wait = now - job.arrival;
+    waits_.push_back(static_cast<float>(wait));
+    wait_sum_ += wait;
+    max_wait_ = std::max(max_wait_, wait);
+    completions_.push({now + cold + job.duration, index});
+  }
+
+  void Complete(uint32_t index, double now) {
+    const Job job = jobs_[index];
+    free_jobs_.push_back(index);
+    WorkerView& view = views_[job.worker];
+    ++view.free_slots;
+    ++free_slots_;
+    view.load1 = view.slots - view.free_slots;
+    view.cpu_percent = 100.0 * view.load1 / view.slots;
+    idle_[job.worker][job.function].push_back(now + options_.keep_alive_seconds);
+    if (track_warm_) SetWarm(job.worker, job.function);
+
+    const double response = now - job.arrival;
+    RecordResponse(job.worker, now, response);
+    responses_.push_back(static_cast<float>(response));
+    response_sum_ += response;
+    slowdown_sum_ += response / std::max(job.duration, kMinDurationSeconds);
+    busy_sum_ += job.duration;
+    longest_ = std::max(longest_, job.duration);
+    last_completion_ = now;
+    if (!options_.oracle) predictor_.Observe(names_[job.function], 0, job.duration);
+  }
+
+  void RecordResponse(uint32_t worker, double now, double response) {
+    auto& window = recent_[worker];
+    window.emplace_back(now, response);
+    recent_sum_[worker] += response;
+    while (window.front().first < now - kResponseWindowSeconds) {
+      recent_sum_[worker] -= window.front().second;
+      window.pop_front();
+    }
+    views_[worker].response_samples = window.size();
+    views_[worker].mean_response_seconds = recent_sum_[worker] / window.size();
+  }
+
+  void SetWarm(uint32_t worker, uint32_t function) {
+    const uint32_t count = static_cast<uint32_t>(idle_[worker][function].size());
+    auto& warm = views_[worker].warm;
+    for (auto it = warm.begin(); it != warm.end(); ++it) {
+      if (it->function() == names_[function]) {
+        if (count == 0) {
+          warm.erase(it);
+        } else {
+          it->set_count(count);
+        }
+        return;
+      }
+    }
+    if (count == 0) return;
+    v1::WarmInstance& added = warm.emplace_back();
+    added.set_function(names_[function]);
+    added.set_mode(v1::EXECUTION_MODE_WARM);
+    added.set_count(count);
+  }
+
+  SimulationResult Summarize() {
+    SimulationResult r;
+    r.queue_order = std::string(order_->name());
+    r.placement = std::string(placement_->name());
+    r.invocations = responses_.size();
+    if (r.invocations == 0) return r;
+    const double n = static_cast<double>(r.invocations);
+    r.mean_response = response_sum_ / n;
+    r.mean_wait = wait_sum_ / n;
+    r.max_wait = max_wait_;
+    r.mean_slowdown = slowdown_sum_ / n;
+    r.longest_job = longest_;
+    r.makespan = last_completion_ - first_arrival_;
+    r.throughput = r.makespan > 0 ? n / r.makespan : 0;
+    const double span = last_arrival_ - first_arrival_;
+    const double capacity = static_cast<double>(options_.workers) * options_.slots;
+    r.utilisation = span > 0 ? busy_sum_ / (capacity * span) : 0;
+    r.cold_start_fraction = static_cast<double>(cold_starts_) / n;
+    r.max_queue = max_queue_;
+    r.p50_response = Percentile(responses_, 0.50);
+    r.p99_response = Percentile(responses_, 0.99);
+    r.p99_wait = Percentile(waits_, 0.99);
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    r.predictor_mdape_tsi = options_.oracle ? nan : Percentile(errors_tsi_, 0.5);
+    r.predictor_mdape_tsu = options_.oracle ? nan : Percentile(errors_tsu_, 0.5);
+    return r;
+  }
+
+  const SimulationOptions& options_;
+  std::unique_ptr<master::QueueOrder> order_;
+  std::unique_ptr<master::PlacementPolicy> placement_;
+  ArrivalSource& arrivals_;
+  const std::vector<std::string>& names_;
+  master::RuntimePredictor predictor_;
+  const bool track_warm_;  // only warm-first reads the warm lists; keeping them costs time
+
+  std::vector<WorkerView> views_;
+  std::vector<std::vector<std::vector<double>>> idle_;  // [worker][function]: expiry, oldest first
+  std::vector<std::deque<std::pair<double, double>>> recent_;  // [worker]: (time, response)
+  std::vector<double> recent_sum_;
+  uint64_t free_slots_ = 0;
+
+  std::vector<Job> jobs_;
+  std::vector<uint32_t> free_jobs_;
+  std::priority_queue<Completion, std::vector<Completion>, std::greater<Completion>> completions_;
+  uint64_t sequence_ = 0;
+
+  std::vector<float> responses_, waits_, errors_tsi_, errors_tsu_;
+  double response_sum_ = 0, wait_sum_ = 0, slowdown_sum_ = 0, busy_sum_ = 0;
+  double max_wait_ = 0, longest_ = 0;
+  double first_arrival_ = 0, last_arrival_ = 0, last_completion_ = 0;
+  uint64_t cold_starts_ = 0, max_queue_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<SimulationResult> Simulate(const SimulationOptions& options,
+                                          ArrivalSource& arrivals) {
+  if (options.workers == 0 || options.slots == 0) {
+    return absl::InvalidArgumentError("the simulated cluster needs at least one worker and one slot");
+  }
+  auto order = master::MakeQueueOrder(options.queue_order, options.order_options);
+  if (!order.ok()) return order.status();
+  auto placement = master::MakePlacementPolicy(options.placement, options.seed);
+  if (!placement.ok()) return placement.status();
+  Simulation simulation(options, *std::move(order), *std::move(placement), arrivals);
+  return simulation.Run();
+}
+
+}  // namespace fsched::sim
