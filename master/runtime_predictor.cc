@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 
 namespace fsched::master {
 
@@ -21,24 +20,32 @@ RuntimePredictor::Estimate RuntimePredictor::FromHistory(const History& h) const
   const size_t count = h.ring.size();
   e.samples = count;
   if (count == 0) return e;
-  // A full ring's oldest sample sits where the next write goes.
+  // One pass over the samples oldest first: a full ring's oldest sample sits
+  // where the next write goes, so walk [start, end) then [0, start).
   const size_t start = count == options_.history ? h.next : 0;
-  const auto at = [&](size_t i) { return h.ring[(start + i) % count]; };
+  double sum = 0, sum_sq = 0, sum_ix = 0;
+  double i = 0;
+  for (size_t k = start; k < count; ++k, ++i) {
+    const double x = h.ring[k];
+    sum += x;
+    sum_sq += x * x;
+    sum_ix += i * x;
+  }
+  for (size_t k = 0; k < start; ++k, ++i) {
+    const double x = h.ring[k];
+    sum += x;
+    sum_sq += x * x;
+    sum_ix += i * x;
+  }
   const double n = static_cast<double>(count);
-  const double mean = std::accumulate(h.ring.begin(), h.ring.end(), 0.0) / n;
-  double var = 0;
-  for (double v : h.ring) var += (v - mean) * (v - mean);
-  e.sigma = count > 1 ? std::sqrt(var / (n - 1)) : 0;
-  // Least-squares line over the sample index (oldest first), read at the next index.
+  const double mean = sum / n;
+  e.sigma = count > 1 ? std::sqrt(std::max(0.0, (sum_sq - n * mean * mean) / (n - 1))) : 0;
+  // Least-squares line over the sample index, read at the next index.
   double trend = mean;
   if (count >= 2) {
     const double mean_i = (n - 1) / 2;
-    double sxy = 0, sxx = 0;
-    for (size_t i = 0; i < count; ++i) {
-      const double di = static_cast<double>(i) - mean_i;
-      sxy += di * (at(i) - mean);
-      sxx += di * di;
-    }
+    const double sxy = sum_ix - mean_i * sum;  // sum of (i - mean_i)(x - mean)
+    const double sxx = n * (n * n - 1) / 12;   // sum of (i - mean_i)^2
     const double slope = sxy / sxx;
     trend = std::max(0.0, mean + slope * (n - mean_i));
   }

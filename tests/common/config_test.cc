@@ -73,6 +73,11 @@ TEST(ConfigTest, BadValuesAreRejectedWithTheirKey) {
       {"scheduler: {aging_rate: -1}", "scheduler.aging_rate"},
       {"scheduler: {aging_rate: quick}", "scheduler.aging_rate"},
       {"scheduler: {predictor_history: 1}", "predictor_history"},
+      {"simulator: {workers: 0}", "simulator.workers"},
+      {"simulator: {slots: 0}", "simulator.slots"},
+      {"simulator: {cold_start: -1s}", "simulator.cold_start"},
+      {"simulator: {keep_alive: forever}", "simulator.keep_alive"},
+      {"simulator: {cores: 4}", "simulator"},
   };
   for (const Case& c : cases) {
     auto config = ParseConfig(c.yaml);
@@ -80,6 +85,18 @@ TEST(ConfigTest, BadValuesAreRejectedWithTheirKey) {
     EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << c.yaml;
     EXPECT_THAT(config.status().message(), HasSubstr(c.expect)) << c.yaml;
   }
+}
+
+TEST(ConfigTest, SimulatorBlockIsReadAndRendered) {
+  auto config = ParseConfig("simulator: {workers: 3, slots: 8, cold_start: 250ms, keep_alive: 2m}");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->simulator.workers, 3u);
+  EXPECT_EQ(config->simulator.slots, 8u);
+  EXPECT_EQ(config->simulator.cold_start, absl::Milliseconds(250));
+  EXPECT_EQ(config->simulator.keep_alive, absl::Minutes(2));
+  auto again = ParseConfig(ConfigToYaml(*config));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->simulator.cold_start, absl::Milliseconds(250));
 }
 
 TEST(ConfigTest, MalformedYamlIsAnError) {
