@@ -1,6 +1,5 @@
 #include "master/round_robin_policy.h"
 
-#include <algorithm>
 #include <vector>
 
 namespace fsched::master {
@@ -8,14 +7,17 @@ namespace fsched::master {
 PlacementResult RoundRobinPolicy::Place(const PlacementRequest& request,
                                         absl::Span<const WorkerView> workers) {
   PlacementResult none;
-  std::vector<const WorkerView*> eligible = EligibleWorkers(request, workers, &none);
+  const std::vector<const WorkerView*> eligible = EligibleWorkers(request, workers, &none);
   if (eligible.empty()) return none;
-  std::sort(eligible.begin(), eligible.end(),
-            [](const WorkerView* a, const WorkerView* b) { return a->id < b->id; });
-  auto next =
-      std::upper_bound(eligible.begin(), eligible.end(), last_,
-                       [](const std::string& id, const WorkerView* w) { return id < w->id; });
-  const WorkerView* chosen = next == eligible.end() ? eligible.front() : *next;
+  // The eligible worker whose id follows the last choice, wrapping to the
+  // smallest id: one pass, so the rotation does not depend on input order.
+  const WorkerView* next = nullptr;
+  const WorkerView* first = nullptr;
+  for (const WorkerView* w : eligible) {
+    if (first == nullptr || w->id < first->id) first = w;
+    if (w->id > last_ && (next == nullptr || w->id < next->id)) next = w;
+  }
+  const WorkerView* chosen = next != nullptr ? next : first;
   last_ = chosen->id;
   return PlacedOn(*chosen);
 }

@@ -30,19 +30,21 @@ std::string Percent(double fraction) {
 
 std::string FormatTable(const std::vector<RunRecord>& runs) {
   std::string out = absl::StrFormat(
-      "%-6s %-6s %-11s %-13s %10s %9s %9s %9s %9s %9s %8s %7s %9s %10s\n", "util", "real",
-      "order", "placement", "invocations", "mean_s", "p50_s", "p99_s", "slowdown", "max_wait",
-      "thru/s", "cold", "mdape", "sim_inv/s");
+      "%-5s %-5s %-11s %-13s %11s %8s %8s %8s %8s %9s %9s %7s %8s %6s %6s %10s\n", "util",
+      "real", "order", "placement", "invocations", "mean_s", "p50_s", "p99_s", "wait_s",
+      "slowdown", "max_wait", ">max_w", "thru/s", "cold", "mdape", "sim_inv/s");
   for (const RunRecord& run : runs) {
     const SimulationResult& r = run.result;
     const double speed = r.wall_seconds > 0 ? r.invocations / r.wall_seconds : 0;
     absl::StrAppend(
         &out, absl::StrFormat(
-                  "%-6s %-6.2f %-11s %-13s %10d %9.3f %9.3f %9.2f %9.2f %9.2f %8.2f %7s %9s %10.0f\n",
+                  "%-5s %-5.2f %-11s %-13s %11d %8.3f %8.3f %8.2f %8.3f %9.2f %9.2f %7s %8.2f %6s "
+                  "%6s %10.0f\n",
                   run.target_utilisation > 0 ? absl::StrFormat("%.2f", run.target_utilisation)
                                              : std::string("trace"),
                   r.utilisation, r.queue_order, r.placement, r.invocations, r.mean_response,
-                  r.p50_response, r.p99_response, r.mean_slowdown, r.max_wait, r.throughput,
+                  r.p50_response, r.p99_response, r.mean_wait, r.mean_slowdown, r.max_wait,
+                  Percent(r.over_max_wait_fraction), r.throughput,
                   Percent(r.cold_start_fraction), Percent(r.predictor_mdape_tsi), speed));
   }
   return out;
@@ -70,6 +72,7 @@ std::string FormatJson(const std::vector<RunRecord>& runs) {
     absl::StrAppend(&out, ", \"mean_wait_s\": ", JsonNumber(r.mean_wait),
                     ", \"p99_wait_s\": ", JsonNumber(r.p99_wait),
                     ", \"max_wait_s\": ", JsonNumber(r.max_wait),
+                    ", \"over_max_wait_fraction\": ", JsonNumber(r.over_max_wait_fraction),
                     ", \"mean_slowdown\": ", JsonNumber(r.mean_slowdown),
                     ", \"longest_job_s\": ", JsonNumber(r.longest_job),
                     ", \"throughput_per_s\": ", JsonNumber(r.throughput),

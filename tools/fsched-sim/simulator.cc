@@ -42,7 +42,8 @@ class Simulation {
         arrivals_(arrivals),
         names_(arrivals.functions()),
         predictor_(options.predictor),
-        track_warm_(placement_->name().starts_with("warm-first")) {
+        track_warm_(placement_->name().starts_with("warm-first")),
+        max_wait_seconds_(absl::ToDoubleSeconds(options.order_options.max_wait)) {
     views_.resize(options.workers);
     for (uint32_t w = 0; w < options.workers; ++w) {
       views_[w].id = absl::StrCat("w", w);
@@ -166,6 +167,7 @@ class Simulation {
     waits_.push_back(static_cast<float>(wait));
     wait_sum_ += wait;
     max_wait_ = std::max(max_wait_, wait);
+    if (wait > max_wait_seconds_) ++over_max_wait_;
     completions_.push({now + cold + job.duration, index});
   }
 
@@ -233,6 +235,7 @@ class Simulation {
     r.mean_response = response_sum_ / n;
     r.mean_wait = wait_sum_ / n;
     r.max_wait = max_wait_;
+    r.over_max_wait_fraction = static_cast<double>(over_max_wait_) / n;
     r.mean_slowdown = slowdown_sum_ / n;
     r.longest_job = longest_;
     r.makespan = last_completion_ - first_arrival_;
@@ -258,6 +261,7 @@ class Simulation {
   const std::vector<std::string>& names_;
   master::RuntimePredictor predictor_;
   const bool track_warm_;  // only warm-first reads the warm lists; keeping them costs time
+  const double max_wait_seconds_;
 
   std::vector<WorkerView> views_;
   std::vector<std::vector<std::vector<double>>> idle_;  // [worker][function]: expiry, oldest first
@@ -274,7 +278,7 @@ class Simulation {
   double response_sum_ = 0, wait_sum_ = 0, slowdown_sum_ = 0, busy_sum_ = 0;
   double max_wait_ = 0, longest_ = 0;
   double first_arrival_ = 0, last_arrival_ = 0, last_completion_ = 0;
-  uint64_t cold_starts_ = 0, max_queue_ = 0;
+  uint64_t cold_starts_ = 0, max_queue_ = 0, over_max_wait_ = 0;
 };
 
 }  // namespace

@@ -37,6 +37,7 @@ struct SimulationResult {
   double mean_wait = 0;  // arrival -> start (queue only)
   double p99_wait = 0;
   double max_wait = 0;
+  double over_max_wait_fraction = 0;  // share that waited longer than order_options.max_wait
   double mean_slowdown = 0;  // response / execution
   double longest_job = 0;    // longest execution, seconds
   double throughput = 0;     // completions per second of virtual time
