@@ -2,6 +2,7 @@
 
 #include <csignal>
 
+#include "absl/synchronization/mutex.h"
 #include "common/log.h"
 
 namespace fsched {
@@ -31,6 +32,10 @@ int WaitForTerminationSignal(const sigset_t& signals) {
   }
   FSCHED_LOG(kInfo, "signal %d: shutting down", received);
   return received;
+}
+
+void DisableLockCycleDetection() {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 }
 
 }  // namespace fsched

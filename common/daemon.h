@@ -19,4 +19,9 @@ sigset_t BlockTerminationSignals();
 /// Waits until SIGINT or SIGTERM arrives. \return the signal number.
 int WaitForTerminationSignal(const sigset_t& signals);
 
+/// Turns off Abseil's lock-cycle detection, which Debian's build leaves on: a
+/// debugging aid whose bookkeeping costs every lock on the scheduling hot
+/// path. Binaries call this; the tests keep detection on and so catch cycles.
+void DisableLockCycleDetection();
+
 }  // namespace fsched

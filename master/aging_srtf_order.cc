@@ -4,57 +4,86 @@ namespace fsched::master {
 
 void AgingSrtfOrder::Push(PendingInvocation pending) {
   if (base_ == absl::InfinitePast()) base_ = pending.enqueued;
-  if (auto old = token_of_.find(pending.id); old != token_of_.end()) entries_.erase(old->second);
-  const uint64_t token = next_token_++;
+  if (auto old = slot_of_.find(pending.id); old != slot_of_.end()) {
+    const uint32_t slot = old->second;
+    slot_of_.erase(old);
+    Release(slot);
+  }
+  uint32_t slot;
+  if (free_slots_.empty()) {
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+  } else {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  }
+  Slot& s = slots_[slot];
+  s.push = pushes_++ & ((uint64_t{1} << (64 - kSlotBits)) - 1);
+  const uint64_t tag = s.push << kSlotBits | slot;
   const double enqueued = absl::ToDoubleSeconds(pending.enqueued - base_);
-  by_priority_.push({pending.predicted_seconds + aging_rate_ * enqueued, pending.sequence, token});
-  by_age_.push({enqueued, pending.sequence, token});
-  token_of_[pending.id] = token;
-  entries_.emplace(token, std::move(pending));
-  has_peeked_ = false;
+  by_priority_.push({pending.predicted_seconds + aging_rate_ * enqueued, tag});
+  if (max_wait_seconds_ < INFINITY) by_age_.push({enqueued, tag});
+  slot_of_[pending.id] = slot;
+  s.pending = std::move(pending);
+  s.live = true;
+  peeked_.reset();
+}
+
+PendingInvocation AgingSrtfOrder::Release(uint32_t slot) {
+  Slot& s = slots_[slot];
+  PendingInvocation out = std::move(s.pending);
+  s.live = false;
+  free_slots_.push_back(slot);
+  return out;
 }
 
 void AgingSrtfOrder::Clean(MinHeap& heap) {
-  while (!heap.empty() && !entries_.contains(heap.top().token)) heap.pop();
+  while (!heap.empty() && !Current(heap.top())) heap.pop();
 }
 
 const PendingInvocation* AgingSrtfOrder::Peek(absl::Time now) {
   Clean(by_priority_);
-  Clean(by_age_);
   if (by_priority_.empty()) {
-    has_peeked_ = false;
+    peeked_.reset();
     return nullptr;
   }
-  uint64_t token = by_priority_.top().token;
-  if (max_wait_ != absl::InfiniteDuration()) {
-    const uint64_t oldest = by_age_.top().token;
-    if (now - entries_.at(oldest).enqueued > max_wait_) token = oldest;  // starvation guard
+  peeked_ = by_priority_.top();
+  // The age heap's key is the enqueue time (seconds after base_): the guard needs no lookup.
+  if (max_wait_seconds_ < INFINITY) {
+    Clean(by_age_);
+    if (absl::ToDoubleSeconds(now - base_) - by_age_.top().value > max_wait_seconds_) {
+      peeked_ = by_age_.top();
+    }
   }
-  peeked_ = token;
-  has_peeked_ = true;
-  return &entries_.at(token);
+  return &slots_[peeked_->slot()].pending;
 }
 
-void AgingSrtfOrder::Pop() {
-  if (!has_peeked_ || !entries_.contains(peeked_)) {
+std::optional<PendingInvocation> AgingSrtfOrder::Pop() {
+  if (!peeked_ || !Current(*peeked_)) {
     // Pop without a Peek: take what Peek would have, ignoring the age guard.
     Clean(by_priority_);
-    if (by_priority_.empty()) return;
-    peeked_ = by_priority_.top().token;
+    if (by_priority_.empty()) return std::nullopt;
+    peeked_ = by_priority_.top();
   }
-  auto it = entries_.find(peeked_);
-  token_of_.erase(it->second.id);
-  entries_.erase(it);
-  has_peeked_ = false;
+  const uint32_t slot = peeked_->slot();
+  peeked_.reset();
+  slot_of_.erase(slots_[slot].pending.id);
+  return Release(slot);
 }
 
 bool AgingSrtfOrder::Remove(const std::string& id) {
-  auto it = token_of_.find(id);
-  if (it == token_of_.end()) return false;
-  entries_.erase(it->second);
-  token_of_.erase(it);
-  has_peeked_ = false;
+  auto it = slot_of_.find(id);
+  if (it == slot_of_.end()) return false;
+  const uint32_t slot = it->second;
+  slot_of_.erase(it);
+  Release(slot);
+  peeked_.reset();
   return true;
+}
+
+const PendingInvocation* AgingSrtfOrder::Find(const std::string& id) const {
+  auto it = slot_of_.find(id);
+  return it == slot_of_.end() ? nullptr : &slots_[it->second].pending;
 }
 
 }  // namespace fsched::master

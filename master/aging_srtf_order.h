@@ -8,11 +8,12 @@
 // enqueue time. With aging_rate 0 and an infinite max_wait this is plain SRTF.
 #pragma once
 
-#include <queue>
+#include <cmath>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "master/quaternary_heap.h"
 #include "master/queue_order.h"
 
 namespace fsched::master {
@@ -20,38 +21,60 @@ namespace fsched::master {
 class AgingSrtfOrder final : public QueueOrder {
  public:
   AgingSrtfOrder(double aging_rate, absl::Duration max_wait, std::string name)
-      : aging_rate_(aging_rate), max_wait_(max_wait), name_(std::move(name)) {}
+      : aging_rate_(aging_rate),
+        max_wait_seconds_(max_wait == absl::InfiniteDuration() ? INFINITY
+                                                                : absl::ToDoubleSeconds(max_wait)),
+        name_(std::move(name)) {}
 
   void Push(PendingInvocation pending) override;
   const PendingInvocation* Peek(absl::Time now) override;
-  void Pop() override;
+  std::optional<PendingInvocation> Pop() override;
   bool Remove(const std::string& id) override;
-  size_t size() const override { return entries_.size(); }
+  const PendingInvocation* Find(const std::string& id) const override;
+  size_t size() const override { return slot_of_.size(); }
   std::string_view name() const override { return name_; }
 
  private:
+  // Entries live in a slot array. A heap key names its slot and the push that
+  // made it (a 36-bit push counter, which also breaks ties in arrival order),
+  // packed with the value into 16 bytes; a key whose slot has since been
+  // emptied or refilled is stale and dropped when it reaches the top.
+  static constexpr int kSlotBits = 28;  // 268 M queued entries: more than memory holds
+  struct Slot {
+    PendingInvocation pending;
+    uint64_t push = 0;
+    bool live = false;
+  };
   struct Key {
     double value;
-    uint64_t sequence;  // earlier arrival wins ties
-    uint64_t token;
-    bool operator>(const Key& o) const {
-      return value != o.value ? value > o.value : sequence > o.sequence;
+    uint64_t tag;  // push << kSlotBits | slot
+    uint32_t slot() const { return static_cast<uint32_t>(tag & ((1u << kSlotBits) - 1)); }
+    uint64_t push() const { return tag >> kSlotBits; }
+  };
+  struct KeyLess {
+    bool operator()(const Key& a, const Key& b) const {
+      return a.value != b.value ? a.value < b.value : a.tag < b.tag;
     }
   };
-  using MinHeap = std::priority_queue<Key, std::vector<Key>, std::greater<Key>>;
+  using MinHeap = QuaternaryHeap<Key, KeyLess>;
+  bool Current(const Key& key) const {
+    const Slot& slot = slots_[key.slot()];
+    return slot.live && slot.push == key.push();
+  }
   void Clean(MinHeap& heap);
+  PendingInvocation Release(uint32_t slot);
 
   const double aging_rate_;
-  const absl::Duration max_wait_;
+  const double max_wait_seconds_;  // INFINITY: no guard
   const std::string name_;
   absl::Time base_ = absl::InfinitePast();  // first enqueue time: keeps keys small
-  uint64_t next_token_ = 0;
-  absl::flat_hash_map<uint64_t, PendingInvocation> entries_;  // live entries by token
-  absl::flat_hash_map<std::string, uint64_t> token_of_;
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_slots_;
+  absl::flat_hash_map<std::string, uint32_t> slot_of_;  // live entries by id
   MinHeap by_priority_;
-  MinHeap by_age_;
-  uint64_t peeked_ = 0;
-  bool has_peeked_ = false;
+  MinHeap by_age_;  // empty without a guard
+  uint64_t pushes_ = 0;
+  std::optional<Key> peeked_;
 };
 
 }  // namespace fsched::master

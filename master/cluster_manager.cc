@@ -9,6 +9,9 @@
 namespace fsched::master {
 namespace {
 
+// A joining worker learns this many same-zone peers at most (see link.proto).
+constexpr int kMaxWelcomePeers = 64;
+
 // Compares in time independent of where the first difference is.
 bool TokensEqual(const std::string& a, const std::string& b) {
   unsigned char diff = a.size() == b.size() ? 0 : 1;
@@ -89,7 +92,11 @@ absl::StatusOr<ClusterManager::Session> ClusterManager::Register(
     welcome->set_worker_id(registration.worker_id());
     ToProto(options_.heartbeat_interval, welcome->mutable_heartbeat_interval());
     for (const auto& [id, other] : workers_) {
-      if (id == registration.worker_id() || other.stream == nullptr) continue;
+      if (welcome->peers_size() >= kMaxWelcomePeers) break;
+      if (id == registration.worker_id() || other.stream == nullptr ||
+          other.info.zone() != registration.zone()) {
+        continue;
+      }
       v1::Peer* peer = welcome->add_peers();
       peer->set_worker_id(id);
       peer->set_address(other.info.address());

@@ -38,8 +38,7 @@ DispatchDecision NextDispatch(QueueOrder& order, PlacementPolicy& placement,
       break;
     }
   }
-  decision.pending = *next;
-  order.Pop();
+  decision.pending = *order.Pop();
   return decision;
 }
 

@@ -21,13 +21,23 @@ const PendingInvocation* FifoOrder::Peek(absl::Time) {
   return queue_.empty() ? nullptr : &queue_.front().second;
 }
 
-void FifoOrder::Pop() {
+std::optional<PendingInvocation> FifoOrder::Pop() {
   SkipRemoved();
-  if (queue_.empty()) return;
-  live_.erase(queue_.front().second.id);
+  if (queue_.empty()) return std::nullopt;
+  std::optional<PendingInvocation> out(std::move(queue_.front().second));
+  live_.erase(out->id);
   queue_.pop_front();
+  return out;
 }
 
 bool FifoOrder::Remove(const std::string& id) { return live_.erase(id) > 0; }
+
+const PendingInvocation* FifoOrder::Find(const std::string& id) const {
+  auto it = live_.find(id);
+  if (it == live_.end()) return nullptr;
+  // Tokens are consecutive and only the front is ever dropped, so a live
+  // token's position is its distance from the front's.
+  return &queue_[it->second - queue_.front().first].second;
+}
 
 }  // namespace fsched::master

@@ -12,8 +12,9 @@ class FifoOrder final : public QueueOrder {
  public:
   void Push(PendingInvocation pending) override;
   const PendingInvocation* Peek(absl::Time now) override;
-  void Pop() override;
+  std::optional<PendingInvocation> Pop() override;
   bool Remove(const std::string& id) override;
+  const PendingInvocation* Find(const std::string& id) const override;
   size_t size() const override { return live_.size(); }
   std::string_view name() const override { return "fifo"; }
 

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
       "fsched-master [--config FILE] [--listen HOST:PORT] [--state_dir DIR] ...\n"
       "Serves the fsched Controller, Cluster, Admin and WorkerLink APIs.");
   absl::ParseCommandLine(argc, argv);
+  fsched::DisableLockCycleDetection();
 
   fsched::Config config;
   if (const std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {

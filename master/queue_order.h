@@ -32,10 +32,12 @@ class QueueOrder {
   virtual void Push(PendingInvocation pending) = 0;
   /// \return the next invocation to place, without removing it.
   virtual const PendingInvocation* Peek(absl::Time now) = 0;
-  /// Removes the entry Peek returned.
-  virtual void Pop() = 0;
+  /// Removes the entry Peek returned and hands it over (nullopt if the order is empty).
+  virtual std::optional<PendingInvocation> Pop() = 0;
   /// Removes an entry by id; false if it is not queued.
   virtual bool Remove(const std::string& id) = 0;
+  /// \return the queued entry with this id, or nullptr.
+  virtual const PendingInvocation* Find(const std::string& id) const = 0;
   virtual size_t size() const = 0;
   virtual std::string_view name() const = 0;
 };

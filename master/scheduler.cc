@@ -35,17 +35,16 @@ PendingInvocation Scheduler::MakePending(const std::string& id, const v1::Functi
 void Scheduler::PushLocked(PendingInvocation pending, absl::Time now) {
   pending.enqueued = now;
   pending.sequence = next_sequence_++;
-  queued_[pending.id] = pending.sequence;
-  deadlines_.emplace_back(now + options_.queue_timeout, pending);
+  deadlines_.push_back({now + options_.queue_timeout, pending.sequence, pending.id});
   order_->Push(std::move(pending));
 }
 
 absl::Status Scheduler::Enqueue(const std::string& id, const v1::FunctionSpec& spec,
                                 double input_size) {
   absl::MutexLock lock(&mu_);
-  if (queued_.size() >= options_.max_queue) {
+  if (order_->size() >= options_.max_queue) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "the queue holds ", queued_.size(), " invocations (scheduler.max_queue); retry later"));
+        "the queue holds ", order_->size(), " invocations (scheduler.max_queue); retry later"));
   }
   PushLocked(MakePending(id, spec, input_size), clock_->Now());
   PumpLocked();
@@ -71,7 +70,6 @@ void Scheduler::PumpLocked() {
     DispatchDecision decision = NextDispatch(*order_, *placement_, workers, now, any_capable);
     if (decision.kind == DispatchDecision::Kind::kIdle) break;
     PendingInvocation& pending = decision.pending;
-    queued_.erase(pending.id);
     if (decision.kind == DispatchDecision::Kind::kPark) {
       FSCHED_LOG(kDebug, "parking %s: %s", pending.id, decision.reason);
       parked_.push_back(std::move(pending));
@@ -152,13 +150,13 @@ void Scheduler::ExpireQueued() {
   {
     absl::MutexLock lock(&mu_);
     const absl::Time now = clock_->Now();
-    while (!deadlines_.empty() && deadlines_.front().first <= now) {
-      const PendingInvocation& p = deadlines_.front().second;
-      auto it = queued_.find(p.id);
-      if (it != queued_.end() && it->second == p.sequence) {
-        order_->Remove(p.id);
-        queued_.erase(it);
-        expired.push_back(p.id);
+    while (!deadlines_.empty() && deadlines_.front().at <= now) {
+      const QueueDeadline& d = deadlines_.front();
+      // A re-queued invocation has a later deadline of its own: match the sequence.
+      const PendingInvocation* queued = order_->Find(d.id);
+      if (queued != nullptr && queued->sequence == d.sequence) {
+        order_->Remove(d.id);
+        expired.push_back(d.id);
       }
       deadlines_.pop_front();
     }
@@ -180,8 +178,7 @@ absl::StatusOr<v1::Invocation> Scheduler::Cancel(const std::string& id) {
   bool was_queued = false;
   {
     absl::MutexLock lock(&mu_);
-    if (queued_.erase(id) > 0) {
-      order_->Remove(id);
+    if (order_->Remove(id)) {
       was_queued = true;
     } else {
       auto it = std::find_if(parked_.begin(), parked_.end(),
@@ -221,10 +218,7 @@ absl::Status Scheduler::SetPolicy(const std::string& queue_order, const std::str
   absl::MutexLock lock(&mu_);
   if (new_order) {
     const absl::Time now = clock_->Now();
-    while (const PendingInvocation* p = order_->Peek(now)) {
-      new_order->Push(*p);
-      order_->Pop();
-    }
+    while (order_->Peek(now) != nullptr) new_order->Push(*order_->Pop());
     order_ = std::move(new_order);
   }
   if (new_placement) placement_ = std::move(new_placement);
@@ -246,7 +240,7 @@ std::pair<std::string, std::string> Scheduler::Policy() const {
 
 size_t Scheduler::queued() const {
   absl::MutexLock lock(&mu_);
-  return queued_.size() + parked_.size();
+  return order_->size() + parked_.size();
 }
 
 }  // namespace fsched::master

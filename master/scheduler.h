@@ -77,9 +77,13 @@ class Scheduler {
   // they do not block the queue; re-queued when a worker joins.
   std::vector<PendingInvocation> parked_ ABSL_GUARDED_BY(mu_);
   // Queue deadlines in enqueue order (one timeout for all, so this is sorted);
-  // entries whose sequence no longer matches queued_ are stale and skipped.
-  std::deque<std::pair<absl::Time, PendingInvocation>> deadlines_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, uint64_t> queued_ ABSL_GUARDED_BY(mu_);  // id -> sequence
+  // entries whose sequence no longer matches the queued entry are stale and skipped.
+  struct QueueDeadline {
+    absl::Time at;
+    uint64_t sequence;
+    std::string id;
+  };
+  std::deque<QueueDeadline> deadlines_ ABSL_GUARDED_BY(mu_);
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 0;
   QueueOrderOptions order_options_ ABSL_GUARDED_BY(mu_);
 };

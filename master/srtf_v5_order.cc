@@ -38,11 +38,13 @@ const PendingInvocation* SrtfV5Order::Peek(absl::Time now) {
   return &entries_[best];
 }
 
-void SrtfV5Order::Pop() {
-  if (entries_.empty()) return;
+std::optional<PendingInvocation> SrtfV5Order::Pop() {
+  if (entries_.empty()) return std::nullopt;
   if (peeked_ >= entries_.size()) Peek(last_now_);
+  std::optional<PendingInvocation> out(entries_[peeked_]);
   EraseAt(peeked_);
   peeked_ = SIZE_MAX;
+  return out;
 }
 
 bool SrtfV5Order::Remove(const std::string& id) {
@@ -51,6 +53,11 @@ bool SrtfV5Order::Remove(const std::string& id) {
   EraseAt(it->second);
   peeked_ = SIZE_MAX;
   return true;
+}
+
+const PendingInvocation* SrtfV5Order::Find(const std::string& id) const {
+  auto it = index_of_.find(id);
+  return it == index_of_.end() ? nullptr : &entries_[it->second];
 }
 
 void SrtfV5Order::EraseAt(size_t index) {

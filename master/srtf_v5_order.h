@@ -16,8 +16,9 @@ class SrtfV5Order final : public QueueOrder {
  public:
   void Push(PendingInvocation pending) override;
   const PendingInvocation* Peek(absl::Time now) override;
-  void Pop() override;
+  std::optional<PendingInvocation> Pop() override;
   bool Remove(const std::string& id) override;
+  const PendingInvocation* Find(const std::string& id) const override;
   size_t size() const override { return entries_.size(); }
   std::string_view name() const override { return "srtf-v5"; }
 

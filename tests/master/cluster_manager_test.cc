@@ -57,6 +57,31 @@ TEST_F(ClusterManagerTest, WrongOrMissingTokenIsUnauthenticated) {
   EXPECT_TRUE(cluster_.List().empty());
 }
 
+TEST_F(ClusterManagerTest, WelcomeNamesABoundedSetOfSameZonePeers) {
+  for (int i = 0; i < 70; ++i) {
+    v1::Register reg = MakeRegister("a" + std::to_string(i), 1, "token");
+    reg.set_zone("east");
+    reg.set_address("10.0.0." + std::to_string(i) + ":7000");
+    v1::Welcome welcome;
+    ASSERT_TRUE(cluster_.Register(reg, std::make_shared<FakeWorkerStream>(), &welcome).ok());
+  }
+  v1::Register west = MakeRegister("b0", 1, "token");
+  west.set_zone("west");
+  v1::Welcome welcome;
+  ASSERT_TRUE(cluster_.Register(west, std::make_shared<FakeWorkerStream>(), &welcome).ok());
+  EXPECT_EQ(welcome.peers_size(), 0);  // nobody else in its zone
+
+  v1::Register east = MakeRegister("a5", 1, "token");  // a reconnect
+  east.set_zone("east");
+  ASSERT_TRUE(cluster_.Register(east, std::make_shared<FakeWorkerStream>(), &welcome).ok());
+  EXPECT_EQ(welcome.peers_size(), 64);
+  for (const v1::Peer& peer : welcome.peers()) {
+    EXPECT_EQ(peer.zone(), "east");
+    EXPECT_NE(peer.worker_id(), "a5");
+    EXPECT_FALSE(peer.address().empty());
+  }
+}
+
 TEST_F(ClusterManagerTest, SlotsAreReservedAndReleased) {
   Join("w1", 2);
   ASSERT_TRUE(cluster_.Assign("w1", A("i1")).ok());

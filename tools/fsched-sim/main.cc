@@ -11,11 +11,11 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/config.h"
+#include "common/daemon.h"
 #include "tools/fsched-sim/azure_trace.h"
 #include "tools/fsched-sim/report.h"
 #include "tools/fsched-sim/simulator.h"
@@ -125,8 +125,7 @@ int main(int argc, char** argv) {
       "fsched-sim --trace DIR_OR_CSV [--utilization 0.5,0.7,0.9] [--orders fifo,aging-srtf] ...\n"
       "Replays a trace through fsched's scheduler on virtual time and compares queue orders.");
   absl::ParseCommandLine(argc, argv);
-  // One thread: the shared libraries' mutexes never contend, so do not pay for cycle detection.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  DisableLockCycleDetection();
 
   Config config;
   if (const std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
