@@ -1,6 +1,9 @@
 // srtf, aging-srtf and srtf-v5 on plain data.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
+
 #include "master/aging_srtf_order.h"
 #include "master/queue_order.h"
 #include "master/srtf_v5_order.h"
@@ -107,6 +110,84 @@ TEST(QueueOrderFactoryTest, EveryNameBuildsAndReportsItself) {
     auto order = MakeQueueOrder(name);
     ASSERT_TRUE(order.ok()) << name;
     EXPECT_EQ((*order)->name(), name);
+  }
+}
+
+}  // namespace
+}  // namespace fsched::master
+
+namespace fsched::master {
+namespace {
+
+// Every order: Pop hands over the entry Peek named, Find sees exactly the
+// queued entries, and a re-pushed id replaces its old entry.
+TEST(QueueOrderContractTest, PopHandsOverAndFindSeesOnlyQueuedEntries) {
+  for (const char* name : {"fifo", "srtf", "aging-srtf", "srtf-v5"}) {
+    SCOPED_TRACE(name);
+    auto order = std::move(*MakeQueueOrder(name));
+    EXPECT_FALSE(order->Pop().has_value());
+    order->Push(P("a", 3, absl::ZeroDuration(), 0));
+    order->Push(P("b", 1, absl::Seconds(1), 1));
+    order->Push(P("c", 2, absl::Seconds(2), 2));
+    ASSERT_NE(order->Find("c"), nullptr);
+    EXPECT_EQ(order->Find("c")->sequence, 2u);
+    EXPECT_EQ(order->Find("zzz"), nullptr);
+
+    order->Push(P("c", 2, absl::Seconds(3), 7));  // re-queued: replaces
+    EXPECT_EQ(order->size(), 3u);
+    EXPECT_EQ(order->Find("c")->sequence, 7u);
+
+    const PendingInvocation* head = order->Peek(t0 + absl::Seconds(4));
+    ASSERT_NE(head, nullptr);
+    const std::string head_id = head->id;
+    std::optional<PendingInvocation> popped = order->Pop();
+    ASSERT_TRUE(popped.has_value());
+    EXPECT_EQ(popped->id, head_id);
+    EXPECT_EQ(order->Find(head_id), nullptr);
+    EXPECT_EQ(order->size(), 2u);
+
+    EXPECT_TRUE(order->Remove("a") || head_id == "a");
+    EXPECT_EQ(order->Find("a"), nullptr);
+  }
+}
+
+// Many pushes, pops and removals against a sorted reference: the slot array
+// reuses freed slots and the heap must never resurrect a removed entry.
+TEST(AgingSrtfOrderTest, MatchesAReferenceUnderChurn) {
+  AgingSrtfOrder order(0.0, absl::InfiniteDuration(), "srtf");
+  std::map<std::pair<double, uint64_t>, std::string> reference;  // (predicted, push) -> id
+  std::map<std::string, std::pair<double, uint64_t>> key_of;
+  std::mt19937_64 rng(5);
+  uint64_t pushes = 0;
+  for (int step = 0; step < 20000; ++step) {
+    const int action = static_cast<int>(rng() % 3);
+    if (action == 0 || reference.empty()) {
+      const std::string id = "i" + std::to_string(rng() % 500);
+      if (auto old = key_of.find(id); old != key_of.end()) {
+        reference.erase(old->second);
+      }
+      const double predicted = static_cast<double>(rng() % 50);
+      order.Push(P(id, predicted, absl::ZeroDuration(), pushes));
+      reference[{predicted, pushes}] = id;
+      key_of[id] = {predicted, pushes};
+      ++pushes;
+    } else if (action == 1) {
+      const PendingInvocation* head = order.Peek(t0);
+      ASSERT_NE(head, nullptr);
+      ASSERT_EQ(head->id, reference.begin()->second) << "step " << step;
+      order.Pop();
+      key_of.erase(reference.begin()->second);
+      reference.erase(reference.begin());
+    } else {
+      const std::string id = "i" + std::to_string(rng() % 500);
+      auto it = key_of.find(id);
+      EXPECT_EQ(order.Remove(id), it != key_of.end());
+      if (it != key_of.end()) {
+        reference.erase(it->second);
+        key_of.erase(it);
+      }
+    }
+    ASSERT_EQ(order.size(), reference.size());
   }
 }
 
