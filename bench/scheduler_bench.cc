@@ -39,10 +39,9 @@ struct Cluster {
     predictor = std::make_unique<RuntimePredictor>(RuntimePredictor::Options());
     Scheduler::Options options;
     options.max_queue = workers + queued + 1000;
-    scheduler = std::make_unique<Scheduler>(options, cluster.get(), table.get(), registry.get(),
-                                            predictor.get(), &clock,
-                                            std::move(*MakeQueueOrder(order)),
-                                            std::move(*MakePlacementPolicy(placement)));
+    scheduler = std::make_unique<Scheduler>(
+        options, cluster.get(), table.get(), registry.get(), predictor.get(), &clock,
+        std::move(*MakeQueueOrder(order)), std::move(*MakePlacementPolicy(placement)));
     for (int f = 0; f < 16; ++f) {
       spec.set_name("fn-" + std::to_string(f));
       spec.add_command("true");
@@ -145,16 +144,32 @@ void BM_EnqueuePickPlace(benchmark::State& state, const std::string& order,
 }
 
 BENCHMARK_CAPTURE(BM_EnqueuePickPlace, fifo_rr, std::string("fifo"), std::string("round-robin"))
-    ->Args({10000, 100000})->UseManualTime()->Unit(benchmark::kMicrosecond);
+    ->Args({10000, 100000})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_EnqueuePickPlace, aging_srtf_least_loaded, std::string("aging-srtf"),
                   std::string("least-loaded"))
-    ->Args({1000, 10000})->Args({10000, 100000})->UseManualTime()->Unit(benchmark::kMicrosecond);
+    ->Args({1000, 10000})
+    ->Args({10000, 100000})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
 
-BENCHMARK_CAPTURE(BM_ResultDispatchEnqueue, fifo_rr, std::string("fifo"), std::string("round-robin"))
-    ->Args({100, 1000})->Args({1000, 10000})->Args({10000, 100000})->Args({10000, 1000})->Args({1000, 100000})->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ResultDispatchEnqueue, fifo_rr, std::string("fifo"),
+                  std::string("round-robin"))
+    ->Args({100, 1000})
+    ->Args({1000, 10000})
+    ->Args({10000, 100000})
+    ->Args({10000, 1000})
+    ->Args({1000, 100000})
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_ResultDispatchEnqueue, aging_srtf_least_loaded, std::string("aging-srtf"),
                   std::string("least-loaded"))
-    ->Args({100, 1000})->Args({1000, 10000})->Args({10000, 100000})->Args({10000, 1000})->Args({1000, 100000})->Unit(benchmark::kMicrosecond);
+    ->Args({100, 1000})
+    ->Args({1000, 10000})
+    ->Args({10000, 100000})
+    ->Args({10000, 1000})
+    ->Args({1000, 100000})
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace fsched::master

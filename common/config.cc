@@ -246,11 +246,10 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text) {
   }
   if (!root || root.IsNull()) return config;
   try {
-    RETURN_IF_ERROR(
-        CheckKeys(root, "",
-                  {"architecture", "node", "listen", "advertise_address", "state_dir", "port_file",
-                   "log_level", "cluster", "scheduler", "worker", "simulator", "topology",
-                   "tail_scheduler"}));
+    RETURN_IF_ERROR(CheckKeys(root, "",
+                              {"architecture", "node", "listen", "advertise_address", "state_dir",
+                               "port_file", "log_level", "cluster", "scheduler", "worker",
+                               "simulator", "topology", "tail_scheduler"}));
     RETURN_IF_ERROR(ReadString(root, "architecture", "", &config.architecture));
     RETURN_IF_ERROR(ReadString(root, "listen", "", &config.listen));
     RETURN_IF_ERROR(ReadString(root, "advertise_address", "", &config.advertise_address));

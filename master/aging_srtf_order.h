@@ -23,7 +23,7 @@ class AgingSrtfOrder final : public QueueOrder {
   AgingSrtfOrder(double aging_rate, absl::Duration max_wait, std::string name)
       : aging_rate_(aging_rate),
         max_wait_seconds_(max_wait == absl::InfiniteDuration() ? INFINITY
-                                                                : absl::ToDoubleSeconds(max_wait)),
+                                                               : absl::ToDoubleSeconds(max_wait)),
         name_(std::move(name)) {}
 
   void Push(PendingInvocation pending) override;

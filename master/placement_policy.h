@@ -73,7 +73,7 @@ PlacementResult PlacedOn(const WorkerView& worker);
 class PlacementPolicy {
  public:
   virtual ~PlacementPolicy() = default;
-    /// Chooses a worker among `workers`.
+  /// Chooses a worker among `workers`.
   /// \param request what is being placed.
   /// \param workers snapshot of candidate workers (the scheduler passes the ready
   ///        workers that have a free slot).

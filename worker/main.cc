@@ -1,6 +1,6 @@
 // fsched-worker: runs functions for an fsched master.
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "absl/flags/flag.h"

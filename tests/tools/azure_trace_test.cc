@@ -78,7 +78,7 @@ TEST(Azure2019Test, SkipsAndCountsMalformedRows) {
                                  "o,a,f1,10,5,1,20,1,2,5,10,12,18,20\n"
                                  "o,a,f2,10,5,1,20,1,2,5,x,12,18,20\n"   // not a number
                                  "o,a,f3,10,5,1,20,9,2,5,10,12,18,20\n"  // decreasing
-                                 "o,a,f4,10,5\n"                          // short
+                                 "o,a,f4,10,5\n"                         // short
                                  "o,a,f5,100,5,100,100,100,100,100,100,100,100,100\n");
   dir.Write("invocations.csv",
             "HashOwner,HashApp,HashFunction,Trigger,1,2,3\n"
@@ -135,12 +135,12 @@ TEST(Azure2021Test, SkipsAndCountsMalformedRows) {
                                      "app,func,end_timestamp,duration\n"
                                      "a,f,10,2\n"
                                      "a,f,5,1\n"
-                                     "b,f,7,0.5\n"     // same func id, other app: another function
-                                     "a,f,1,2\n"       // ends before it starts
-                                     "a,f,nan,1\n"     // not finite
-                                     "a,f,3\n"         // short
-                                     "a,f,3,-1\n"      // negative
-                                     "a,f,zz,1\n");    // not a number
+                                     "b,f,7,0.5\n"   // same func id, other app: another function
+                                     "a,f,1,2\n"     // ends before it starts
+                                     "a,f,nan,1\n"   // not finite
+                                     "a,f,3\n"       // short
+                                     "a,f,3,-1\n"    // negative
+                                     "a,f,zz,1\n");  // not a number
   auto trace = LoadAzure2021(path);
   ASSERT_TRUE(trace.ok()) << trace.status();
   EXPECT_EQ(trace->report.rows, 8u);

@@ -236,10 +236,10 @@ std::pair<int, std::string> RunSim(const std::string& args) {
 }
 
 TEST(SimulatorCliTest, BadInputGetsOneLineAndExitTwo) {
-  for (const std::string& args : std::vector<std::string>
-       {"", "--trace /nonexistent/dir.csv", "--mmc 1,2",
-        "--mmc 1,1,10 --utilization 0.5,x", "--mmc 1,1,10 --orders lifo",
-        "--mmc 1,1,10 --placement closest", "--mmc 1,1,10 --config /nonexistent.yaml"}) {
+  for (const std::string& args : std::vector<std::string>{
+           "", "--trace /nonexistent/dir.csv", "--mmc 1,2", "--mmc 1,1,10 --utilization 0.5,x",
+           "--mmc 1,1,10 --orders lifo", "--mmc 1,1,10 --placement closest",
+           "--mmc 1,1,10 --config /nonexistent.yaml"}) {
     auto [code, out] = RunSim(args);
     EXPECT_EQ(code, 2) << args << ": " << out;
     EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << args << ": " << out;

@@ -49,7 +49,8 @@ absl::StatusOr<DurationDistribution> DurationDistribution::FromQuantiles(
   for (size_t i = 0; i < points.size(); ++i) {
     const auto [q, v] = points[i];
     if (!std::isfinite(v) || v < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("duration ", v, " is not a non-negative number"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("duration ", v, " is not a non-negative number"));
     }
     if (i > 0 && (q <= points[i - 1].first || v < points[i - 1].second)) {
       return absl::InvalidArgumentError("quantiles must increase and durations must not decrease");
@@ -200,7 +201,8 @@ absl::StatusOr<Azure2021Trace> LoadAzure2021(const std::string& path) {
     double end = 0, duration = 0;
     if (!absl::SimpleAtod(fields[2], &end) || !absl::SimpleAtod(fields[3], &duration) ||
         !std::isfinite(end) || !std::isfinite(duration) || duration < 0 || end < duration) {
-      trace.report.Skip(path, number, "end_timestamp and duration must be numbers, 0 <= duration <= end");
+      trace.report.Skip(path, number,
+                        "end_timestamp and duration must be numbers, 0 <= duration <= end");
       continue;
     }
     const std::string key = absl::StrCat(fields[0], "/", fields[1]);

@@ -15,8 +15,8 @@ namespace fsched::sim {
 
 /// What a reader skipped, so a caller can say so instead of hiding it.
 struct ParseReport {
-  uint64_t rows = 0;     // data rows read (header excluded)
-  uint64_t skipped = 0;  // rows not used
+  uint64_t rows = 0;                  // data rows read (header excluded)
+  uint64_t skipped = 0;               // rows not used
   std::vector<std::string> examples;  // the first few reasons, "file:line: why"
 
   void Skip(const std::string& where, uint64_t line, const std::string& why);

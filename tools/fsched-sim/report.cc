@@ -30,9 +30,9 @@ std::string Percent(double fraction) {
 
 std::string FormatTable(const std::vector<RunRecord>& runs) {
   std::string out = absl::StrFormat(
-      "%-5s %-5s %-11s %-13s %11s %8s %8s %8s %8s %9s %9s %7s %8s %6s %6s %10s\n", "util",
-      "real", "order", "placement", "invocations", "mean_s", "p50_s", "p99_s", "wait_s",
-      "slowdown", "max_wait", ">max_w", "thru/s", "cold", "mdape", "sim_inv/s");
+      "%-5s %-5s %-11s %-13s %11s %8s %8s %8s %8s %9s %9s %7s %8s %6s %6s %10s\n", "util", "real",
+      "order", "placement", "invocations", "mean_s", "p50_s", "p99_s", "wait_s", "slowdown",
+      "max_wait", ">max_w", "thru/s", "cold", "mdape", "sim_inv/s");
   for (const RunRecord& run : runs) {
     const SimulationResult& r = run.result;
     const double speed = r.wall_seconds > 0 ? r.invocations / r.wall_seconds : 0;
@@ -44,8 +44,8 @@ std::string FormatTable(const std::vector<RunRecord>& runs) {
                                              : std::string("trace"),
                   r.utilisation, r.queue_order, r.placement, r.invocations, r.mean_response,
                   r.p50_response, r.p99_response, r.mean_wait, r.mean_slowdown, r.max_wait,
-                  Percent(r.over_max_wait_fraction), r.throughput,
-                  Percent(r.cold_start_fraction), Percent(r.predictor_mdape_tsi), speed));
+                  Percent(r.over_max_wait_fraction), r.throughput, Percent(r.cold_start_fraction),
+                  Percent(r.predictor_mdape_tsi), speed));
   }
   return out;
 }
@@ -55,20 +55,18 @@ std::string FormatJson(const std::vector<RunRecord>& runs) {
   for (size_t i = 0; i < runs.size(); ++i) {
     const RunRecord& run = runs[i];
     const SimulationResult& r = run.result;
-    absl::StrAppend(&out, i == 0 ? "\n" : ",\n", "  {",
-                    "\"workload\": ", JsonString(run.workload),
-                    ", \"target_utilisation\": ", JsonNumber(run.target_utilisation),
-                    ", \"time_scale\": ", JsonNumber(run.time_scale),
-                    ", \"workers\": ", run.workers, ", \"slots\": ", run.slots,
-                    ", \"oracle\": ", run.oracle ? "true" : "false",
-                    ", \"cold_start_s\": ", JsonNumber(run.cold_start_seconds),
-                    ", \"queue_order\": ", JsonString(r.queue_order),
-                    ", \"placement\": ", JsonString(r.placement),
-                    ", \"invocations\": ", r.invocations,
-                    ", \"utilisation\": ", JsonNumber(r.utilisation),
-                    ", \"mean_response_s\": ", JsonNumber(r.mean_response),
-                    ", \"p50_response_s\": ", JsonNumber(r.p50_response),
-                    ", \"p99_response_s\": ", JsonNumber(r.p99_response));
+    absl::StrAppend(
+        &out, i == 0 ? "\n" : ",\n", "  {", "\"workload\": ", JsonString(run.workload),
+        ", \"target_utilisation\": ", JsonNumber(run.target_utilisation),
+        ", \"time_scale\": ", JsonNumber(run.time_scale), ", \"workers\": ", run.workers,
+        ", \"slots\": ", run.slots, ", \"oracle\": ", run.oracle ? "true" : "false",
+        ", \"cold_start_s\": ", JsonNumber(run.cold_start_seconds),
+        ", \"queue_order\": ", JsonString(r.queue_order),
+        ", \"placement\": ", JsonString(r.placement), ", \"invocations\": ", r.invocations,
+        ", \"utilisation\": ", JsonNumber(r.utilisation),
+        ", \"mean_response_s\": ", JsonNumber(r.mean_response),
+        ", \"p50_response_s\": ", JsonNumber(r.p50_response),
+        ", \"p99_response_s\": ", JsonNumber(r.p99_response));
     absl::StrAppend(&out, ", \"mean_wait_s\": ", JsonNumber(r.mean_wait),
                     ", \"p99_wait_s\": ", JsonNumber(r.p99_wait),
                     ", \"max_wait_s\": ", JsonNumber(r.max_wait),

@@ -133,7 +133,8 @@ class Simulation {
     const absl::Time at = AtSeconds(now);
     const auto any_capable = [](v1::RuntimeKind) { return true; };
     while (free_slots_ > 0) {
-      DispatchDecision decision = master::NextDispatch(*order_, *placement_, views_, at, any_capable);
+      DispatchDecision decision =
+          master::NextDispatch(*order_, *placement_, views_, at, any_capable);
       if (decision.kind != DispatchDecision::Kind::kPlace) break;
       uint32_t index = 0;
       const std::string& id = decision.pending.id;
@@ -286,7 +287,8 @@ class Simulation {
 absl::StatusOr<SimulationResult> Simulate(const SimulationOptions& options,
                                           ArrivalSource& arrivals) {
   if (options.workers == 0 || options.slots == 0) {
-    return absl::InvalidArgumentError("the simulated cluster needs at least one worker and one slot");
+    return absl::InvalidArgumentError(
+        "the simulated cluster needs at least one worker and one slot");
   }
   auto order = master::MakeQueueOrder(options.queue_order, options.order_options);
   if (!order.ok()) return order.status();

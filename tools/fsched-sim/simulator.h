@@ -16,8 +16,9 @@ namespace fsched::sim {
 
 struct SimulationOptions {
   uint32_t workers = 10;
-  uint32_t slots = 4;               // concurrent invocations per worker
-  double cold_start_seconds = 0.5;  // paid when no idle warm instance of the function is on the worker
+  uint32_t slots = 4;  // concurrent invocations per worker
+  double cold_start_seconds =
+      0.5;  // paid when no idle warm instance of the function is on the worker
   double keep_alive_seconds = 600;  // an idle instance stays warm this long
   std::string queue_order = "aging-srtf";
   std::string placement = "least-loaded";
@@ -38,11 +39,11 @@ struct SimulationResult {
   double p99_wait = 0;
   double max_wait = 0;
   double over_max_wait_fraction = 0;  // share that waited longer than order_options.max_wait
-  double mean_slowdown = 0;  // response / execution
-  double longest_job = 0;    // longest execution, seconds
-  double throughput = 0;     // completions per second of virtual time
-  double makespan = 0;       // first arrival -> last completion, seconds
-  double utilisation = 0;    // execution seconds / (slots · arrival span)
+  double mean_slowdown = 0;           // response / execution
+  double longest_job = 0;             // longest execution, seconds
+  double throughput = 0;              // completions per second of virtual time
+  double makespan = 0;                // first arrival -> last completion, seconds
+  double utilisation = 0;             // execution seconds / (slots · arrival span)
   double cold_start_fraction = 0;
   uint64_t max_queue = 0;
   // Median absolute percentage error of the predictor against the true
@@ -55,6 +56,7 @@ struct SimulationResult {
 /// Runs `arrivals` to completion.
 /// \return INVALID_ARGUMENT for an unknown queue order or placement policy, or
 ///         a cluster with no slots.
-absl::StatusOr<SimulationResult> Simulate(const SimulationOptions& options, ArrivalSource& arrivals);
+absl::StatusOr<SimulationResult> Simulate(const SimulationOptions& options,
+                                          ArrivalSource& arrivals);
 
 }  // namespace fsched::sim

@@ -36,7 +36,10 @@ double TimeScaleFor(double offered_load, uint32_t capacity, double utilisation) 
 }
 
 Azure2019Source::Azure2019Source(const Azure2019Trace* trace, double time_scale, uint64_t seed)
-    : trace_(trace), time_scale_(time_scale), rng_(seed), names_(ShortNames(trace->functions.size())) {}
+    : trace_(trace),
+      time_scale_(time_scale),
+      rng_(seed),
+      names_(ShortNames(trace->functions.size())) {}
 
 void Azure2019Source::FillMinute() {
   buffer_.clear();
