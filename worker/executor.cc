@@ -7,14 +7,15 @@ namespace fsched::worker {
 
 Executor::Executor(Options options, absl::flat_hash_map<v1::RuntimeKind, Runtime*> runtimes)
     : options_(options), runtimes_(std::move(runtimes)) {
-  for (uint32_t i = 0; i < options_.slots; ++i) threads_.emplace_back([this] { SlotLoop(); });
+  // A frozen invocation keeps its thread while its preemptor runs on another.
+  for (uint32_t i = 0; i < 2 * options_.slots; ++i) threads_.emplace_back([this] { SlotLoop(); });
 }
 
 Executor::~Executor() {
   {
     absl::MutexLock lock(&mu_);
     stop_ = true;
-    for (auto& [id, cancelled] : active_) cancelled->store(true);
+    for (auto& [id, active] : active_) active.control->cancelled.store(true);
   }
   for (std::thread& t : threads_) t.join();
 }
@@ -25,13 +26,27 @@ absl::Status Executor::Submit(v1::Assignment assignment, Done done) {
     return absl::AlreadyExistsError(
         absl::StrCat("invocation ", assignment.invocation_id(), " is already running here"));
   }
-  if (active_.size() >= options_.slots) {
+  Active* victim = nullptr;
+  if (!assignment.preempts().empty()) {
+    // The victim may have just finished; then its slot is free and this is a plain start.
+    auto it = active_.find(assignment.preempts());
+    if (it != active_.end() && it->second.can_freeze && !it->second.control->paused.load()) {
+      victim = &it->second;
+    }
+  }
+  uint32_t running = 0;  // frozen invocations hold no slot
+  for (const auto& [id, active] : active_) running += active.control->paused.load() ? 0 : 1;
+  if (running - (victim != nullptr ? 1 : 0) >= options_.slots) {
     return absl::ResourceExhaustedError(
         absl::StrCat("all ", options_.slots, " slots of this worker are busy"));
   }
-  auto cancelled = std::make_shared<std::atomic<bool>>(false);
-  active_[assignment.invocation_id()] = cancelled;
-  pending_.push_back({std::move(assignment), std::move(done), std::move(cancelled)});
+  if (victim != nullptr) {
+    victim->control->paused.store(true);
+    resumes_[assignment.invocation_id()] = assignment.preempts();
+  }
+  auto control = std::make_shared<RunControl>();
+  active_[assignment.invocation_id()] = {control, CanFreeze(assignment)};
+  pending_.push_back({std::move(assignment), std::move(done), std::move(control)});
   return absl::OkStatus();
 }
 
@@ -39,15 +54,20 @@ bool Executor::Cancel(const std::string& invocation_id) {
   absl::MutexLock lock(&mu_);
   auto it = active_.find(invocation_id);
   if (it == active_.end()) return false;
-  it->second->store(true);
+  it->second.control->cancelled.store(true);
   return true;
 }
 
 std::vector<std::string> Executor::Running() const {
   absl::MutexLock lock(&mu_);
   std::vector<std::string> out;
-  for (const auto& [id, cancelled] : active_) out.push_back(id);
+  for (const auto& [id, active] : active_) out.push_back(id);
   return out;
+}
+
+bool Executor::CanFreeze(const v1::Assignment& assignment) const {
+  auto runtime = runtimes_.find(assignment.function().runtime());
+  return runtime != runtimes_.end() && runtime->second->can_freeze();
 }
 
 std::vector<v1::RuntimeKind> Executor::Kinds() const {
@@ -76,7 +96,14 @@ void Executor::SlotLoop() {
     {
       // The slot is free before the master hears of it, so its next assignment fits.
       absl::MutexLock lock(&mu_);
-      active_.erase(job.assignment.invocation_id());
+      const std::string& id = job.assignment.invocation_id();
+      active_.erase(id);
+      if (auto resume = resumes_.find(id); resume != resumes_.end()) {
+        if (auto frozen = active_.find(resume->second); frozen != active_.end()) {
+          frozen->second.control->paused.store(false);
+        }
+        resumes_.erase(resume);
+      }
     }
     job.done(std::move(result));
   }
@@ -113,7 +140,7 @@ v1::InvocationResult Executor::Execute(const Job& job) {
   const uint64_t limit = a.function().limits().output_limit_bytes();
   request.output_limit_bytes = limit > 0 ? limit : options_.output_limit_bytes;
 
-  ExecResult exec = runtime->second->Run(request, *job.cancelled);
+  ExecResult exec = runtime->second->Run(request, *job.control);
   result.set_outcome(exec.outcome);
   result.set_exit_code(exec.exit_code);
   result.set_term_signal(exec.term_signal);
@@ -125,7 +152,8 @@ v1::InvocationResult Executor::Execute(const Job& job) {
   result.set_mode(exec.mode);
   v1::Timings* t = result.mutable_timings();
   ToProto(exec.started, t->mutable_started());
-  ToProto(exec.started + exec.execution, t->mutable_finished());
+  ToProto(exec.started + exec.execution + exec.paused, t->mutable_finished());
+  if (exec.paused > absl::ZeroDuration()) ToProto(exec.paused, t->mutable_paused());
   ToProto(exec.cold_start, t->mutable_cold_start());
   ToProto(exec.execution, t->mutable_execution());
   ToProto(exec.cpu_time, t->mutable_cpu_time());

@@ -1,5 +1,7 @@
 // Runs assignments on a fixed pool of slot threads. The master never sends
-// more than `slots` at once; the executor enforces it as well.
+// more than `slots` at once; the executor enforces it as well. An assignment
+// that preempts a running invocation freezes it and takes its slot; the frozen
+// one resumes when its preemptor ends (so up to 2·slots threads may be busy).
 #pragma once
 
 #include <atomic>
@@ -34,7 +36,9 @@ class Executor {
   ~Executor();
 
   /// Starts an assignment. RESOURCE_EXHAUSTED when every slot is busy;
-  /// ALREADY_EXISTS for an invocation that is already running here.
+  /// ALREADY_EXISTS for an invocation that is already running here. With
+  /// `preempts` set, that invocation (if still running, not frozen, and on a
+  /// runtime that can freeze) is frozen first and its slot used.
   /// `done` runs on a slot thread with the result.
   absl::Status Submit(v1::Assignment assignment, Done done);
   /// Stops a running invocation (its result says CANCELLED). False if unknown.
@@ -47,8 +51,9 @@ class Executor {
   struct Job {
     v1::Assignment assignment;
     Done done;
-    std::shared_ptr<std::atomic<bool>> cancelled;
+    std::shared_ptr<RunControl> control;
   };
+  bool CanFreeze(const v1::Assignment& assignment) const;
   void SlotLoop();
   v1::InvocationResult Execute(const Job& job);
 
@@ -56,7 +61,12 @@ class Executor {
   const absl::flat_hash_map<v1::RuntimeKind, Runtime*> runtimes_;
   mutable absl::Mutex mu_;
   std::deque<Job> pending_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, std::shared_ptr<std::atomic<bool>>> active_ ABSL_GUARDED_BY(mu_);
+  struct Active {
+    std::shared_ptr<RunControl> control;
+    bool can_freeze = false;
+  };
+  absl::flat_hash_map<std::string, Active> active_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::string> resumes_ ABSL_GUARDED_BY(mu_);  // preemptor -> frozen
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };

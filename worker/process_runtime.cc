@@ -86,7 +86,7 @@ std::string SignalName(int sig) {
 
 }  // namespace
 
-ExecResult ProcessRuntime::Run(const ExecRequest& request, const std::atomic<bool>& cancelled) {
+ExecResult ProcessRuntime::Run(const ExecRequest& request, const RunControl& control) {
   ExecResult result;
   result.mode = v1::EXECUTION_MODE_COLD;
   if (request.argv.empty() || request.argv[0].empty()) {
@@ -168,7 +168,11 @@ ExecResult ProcessRuntime::Run(const ExecRequest& request, const std::atomic<boo
   SetNonBlocking(stderr_read.get());
   Fd pidfd(OpenPidFd(pid));
 
-  const absl::Time deadline = result.started + request.timeout;
+  absl::Time deadline = result.started + request.timeout;
+  // Preemption freezes the whole process group (SIGSTOP) and thaws it (SIGCONT);
+  // frozen time moves the deadline, so a paused function does not time out.
+  bool frozen = false;
+  absl::Time frozen_since;
   size_t written = 0;
   if (request.stdin_data.empty()) stdin_write.Close();
   bool exited = false, timed_out = false, was_cancelled = false;
@@ -228,12 +232,23 @@ ExecResult ProcessRuntime::Run(const ExecRequest& request, const std::atomic<boo
       }
     }
     if (exited) break;
-    if (absl::Now() >= deadline) {
+    if (const bool pause = control.paused.load(); pause != frozen) {
+      ::kill(-pid, pause ? SIGSTOP : SIGCONT);
+      const absl::Time now = absl::Now();
+      if (pause) {
+        frozen_since = now;
+      } else {
+        result.paused += now - frozen_since;
+        deadline += now - frozen_since;
+      }
+      frozen = pause;
+    }
+    if (!frozen && absl::Now() >= deadline) {
       timed_out = true;
       ::kill(-pid, SIGKILL);
       break;
     }
-    if (cancelled.load()) {
+    if (control.cancelled.load()) {
       was_cancelled = true;
       ::kill(-pid, SIGKILL);
       break;
@@ -257,7 +272,8 @@ ExecResult ProcessRuntime::Run(const ExecRequest& request, const std::atomic<boo
   // Background children of the function do not outlive its invocation.
   ::kill(-pid, SIGKILL);
 
-  result.execution = finished - result.started;
+  if (frozen) result.paused += finished - frozen_since;  // cancelled while frozen
+  result.execution = finished - result.started - result.paused;
   result.cpu_time =
       absl::DurationFromTimeval(usage.ru_utime) + absl::DurationFromTimeval(usage.ru_stime);
   if (timed_out) {

@@ -11,7 +11,8 @@ class ProcessRuntime final : public Runtime {
  public:
   std::string_view name() const override { return "process"; }
   v1::RuntimeKind kind() const override { return v1::RUNTIME_KIND_PROCESS; }
-  ExecResult Run(const ExecRequest& request, const std::atomic<bool>& cancelled) override;
+  ExecResult Run(const ExecRequest& request, const RunControl& control) override;
+  bool can_freeze() const override { return true; }
 };
 
 }  // namespace fsched::worker

@@ -37,8 +37,15 @@ struct ExecResult {
   v1::ExecutionMode mode = v1::EXECUTION_MODE_COLD;
   absl::Time started;
   absl::Duration cold_start;  // creating the process/container
-  absl::Duration execution;   // wall time of the function itself
+  absl::Duration execution;   // wall time of the function itself, frozen time excluded
+  absl::Duration paused;      // time frozen
   absl::Duration cpu_time;    // user + system
+};
+
+/// How the executor steers a running invocation. Both flags are polled.
+struct RunControl {
+  std::atomic<bool> cancelled{false};  // stop it; the result says CANCELLED
+  std::atomic<bool> paused{false};     // freeze it (time frozen does not count toward the timeout)
 };
 
 class Runtime {
@@ -49,8 +56,10 @@ class Runtime {
   /// Runs one invocation to its end. Every way a function can fail (cannot
   /// start, non-zero exit, timeout, cancel) is reported in the result, never
   /// as a C++ error. Thread-safe: one call per running invocation.
-  /// \param cancelled polled while the function runs; true stops it.
-  virtual ExecResult Run(const ExecRequest& request, const std::atomic<bool>& cancelled) = 0;
+  /// \param control polled while the function runs.
+  virtual ExecResult Run(const ExecRequest& request, const RunControl& control) = 0;
+  /// Whether Run honours RunControl::paused.
+  virtual bool can_freeze() const = 0;
 };
 
 }  // namespace fsched::worker

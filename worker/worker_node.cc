@@ -80,6 +80,7 @@ v1::WorkerCapacity WorkerNode::Capacity() {
   if (auto load = host_.Sample(); load.ok()) capacity.set_memory_bytes(load->memory_total_bytes);
   capacity.set_slots(executor_->slots());
   for (v1::RuntimeKind kind : executor_->Kinds()) capacity.add_runtimes(kind);
+  capacity.set_freeze_supported(true);  // the process runtime freezes a process group
   capacity.set_cat_supported(false);
   capacity.set_cat_unsupported_reason("this worker version does not manage resctrl");
   utsname uts{};

@@ -104,5 +104,59 @@ TEST_F(ExecutorTest, CancelReachesTheRunningFunction) {
   EXPECT_EQ(result.outcome(), v1::OUTCOME_CANCELLED);
 }
 
+TEST_F(ExecutorTest, APreemptorTakesAFrozenSlotAndTheVictimResumesAfterIt) {
+  absl::Notification long_a_done, long_b_done, short_done;
+  v1::InvocationResult long_result, short_result;
+  absl::Time short_finished, long_finished;
+  ASSERT_TRUE(executor_
+                  .Submit(Assign("long-a", {"sleep", "1"}),
+                          [&](v1::InvocationResult r) {
+                            long_result = std::move(r);
+                            long_finished = absl::Now();
+                            long_a_done.Notify();
+                          })
+                  .ok());
+  ASSERT_TRUE(executor_
+                  .Submit(Assign("long-b", {"sleep", "0.2"}),
+                          [&](v1::InvocationResult) { long_b_done.Notify(); })
+                  .ok());
+  absl::SleepFor(absl::Milliseconds(100));
+  v1::Assignment preemptor = Assign("short", {"sleep", "0.6"});
+  preemptor.set_preempts("long-a");
+  ASSERT_TRUE(executor_
+                  .Submit(preemptor,
+                          [&](v1::InvocationResult r) {
+                            short_result = std::move(r);
+                            short_finished = absl::Now();
+                            short_done.Notify();
+                          })
+                  .ok());
+  // long-a is frozen: it holds no slot, but the two running ones fill both.
+  EXPECT_EQ(executor_.Running().size(), 3u);
+  EXPECT_EQ(executor_.Submit(Assign("extra", {"true"}), [](v1::InvocationResult) {}).code(),
+            absl::StatusCode::kResourceExhausted);
+  // A frozen invocation cannot be preempted again.
+  v1::Assignment again = Assign("again", {"true"});
+  again.set_preempts("long-a");
+  EXPECT_EQ(executor_.Submit(again, [](v1::InvocationResult) {}).code(),
+            absl::StatusCode::kResourceExhausted);
+  ASSERT_TRUE(short_done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(long_a_done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(long_b_done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(short_result.outcome(), v1::OUTCOME_OK);
+  EXPECT_EQ(long_result.outcome(), v1::OUTCOME_OK);
+  EXPECT_LT(short_finished, long_finished);
+  EXPECT_GE(ToSeconds(long_result.timings().paused()), 0.5);
+  EXPECT_EQ(ToSeconds(short_result.timings().paused()), 0);
+}
+
+TEST_F(ExecutorTest, PreemptingAnInvocationThatAlreadyEndedIsAPlainStart) {
+  absl::Notification done;
+  v1::Assignment a = Assign("late", {"true"});
+  a.set_preempts("gone");
+  ASSERT_TRUE(executor_.Submit(a, [&](v1::InvocationResult) { done.Notify(); }).ok());
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+}
+
 }  // namespace
 }  // namespace fsched::worker

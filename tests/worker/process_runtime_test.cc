@@ -27,7 +27,7 @@ class ProcessRuntimeTest : public ::testing::Test {
  protected:
   ExecResult Run(const ExecRequest& req) { return runtime_.Run(req, never_); }
   ProcessRuntime runtime_;
-  std::atomic<bool> never_{false};
+  RunControl never_;
 };
 
 TEST_F(ProcessRuntimeTest, PayloadOnStdinOutputCapturedTimesReported) {
@@ -118,12 +118,12 @@ TEST_F(ProcessRuntimeTest, EnvironmentArgsAndWorkingDirectory) {
 }
 
 TEST_F(ProcessRuntimeTest, CancelStopsARunningFunction) {
-  std::atomic<bool> cancel{false};
+  RunControl control;
   std::thread canceller([&] {
     absl::SleepFor(absl::Milliseconds(200));
-    cancel = true;
+    control.cancelled = true;
   });
-  ExecResult r = runtime_.Run(Sh("sleep 30"), cancel);
+  ExecResult r = runtime_.Run(Sh("sleep 30"), control);
   canceller.join();
   EXPECT_EQ(r.outcome, v1::OUTCOME_CANCELLED);
   EXPECT_LT(r.execution, absl::Seconds(5));
@@ -134,6 +134,41 @@ TEST_F(ProcessRuntimeTest, CpuTimeIsMeasured) {
   EXPECT_EQ(r.outcome, v1::OUTCOME_OK);
   EXPECT_GT(r.cpu_time, absl::Milliseconds(10));
   EXPECT_LE(r.cpu_time, r.execution + absl::Milliseconds(20));
+}
+
+// The function appends a timestamp every 20 ms; frozen for 1 s, it writes
+// nothing for that long, and the frozen second does not count toward its 1.5 s
+// timeout although its wall time exceeds it.
+TEST_F(ProcessRuntimeTest, FreezingStopsTheFunctionAndStopsItsClock) {
+  const std::string log = ::testing::TempDir() + "/fsched-freeze-" + std::to_string(::getpid());
+  std::remove(log.c_str());
+  ExecRequest req = Sh("for i in $(seq 1 40); do date +%s%N >> " + log + "; sleep 0.02; done");
+  req.timeout = absl::Milliseconds(1500);
+  RunControl control;
+  std::thread freezer([&] {
+    absl::SleepFor(absl::Milliseconds(200));
+    control.paused = true;
+    absl::SleepFor(absl::Seconds(1));
+    control.paused = false;
+  });
+  const absl::Time start = absl::Now();
+  ExecResult r = runtime_.Run(req, control);
+  const absl::Duration wall = absl::Now() - start;
+  freezer.join();
+  EXPECT_EQ(r.outcome, v1::OUTCOME_OK) << r.message;
+  EXPECT_GT(wall, req.timeout);
+  EXPECT_GE(r.paused, absl::Milliseconds(900));
+  EXPECT_LT(r.execution, wall - absl::Milliseconds(900));
+  std::ifstream in(log);
+  std::vector<int64_t> stamps;
+  for (int64_t ns; in >> ns;) stamps.push_back(ns);
+  ASSERT_EQ(stamps.size(), 40u);
+  int64_t longest_gap = 0;
+  for (size_t i = 1; i < stamps.size(); ++i) {
+    longest_gap = std::max(longest_gap, stamps[i] - stamps[i - 1]);
+  }
+  EXPECT_GE(longest_gap, 900'000'000) << "the function kept running while frozen";
+  std::remove(log.c_str());
 }
 
 }  // namespace
