@@ -97,6 +97,21 @@ absl::Status ReadDouble(const YAML::Node& parent, const char* key, const std::st
   return absl::OkStatus();
 }
 
+absl::Status ReadBool(const YAML::Node& parent, const char* key, const std::string& where,
+                      bool* out) {
+  std::string text;
+  if (!parent[key]) return absl::OkStatus();
+  RETURN_IF_ERROR(ReadString(parent, key, where, &text));
+  if (text == "true") {
+    *out = true;
+  } else if (text == "false") {
+    *out = false;
+  } else {
+    return Invalid(where + key, absl::StrCat("'", text, "' is not true or false"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseNode(const YAML::Node& root, Config* config) {
   const YAML::Node n = root["node"];
   if (!n) return absl::OkStatus();
@@ -131,11 +146,11 @@ absl::Status ParseCluster(const YAML::Node& root, Config* config) {
 absl::Status ParseScheduler(const YAML::Node& root, Config* config) {
   const YAML::Node n = root["scheduler"];
   if (!n) return absl::OkStatus();
-  RETURN_IF_ERROR(
-      CheckKeys(n, "scheduler",
-                {"queue_order", "placement", "default_timeout", "max_timeout", "queue_timeout",
-                 "max_queue", "max_payload_bytes", "retained_results", "max_attempts", "aging_rate",
-                 "max_wait", "default_estimate", "predictor_history"}));
+  RETURN_IF_ERROR(CheckKeys(
+      n, "scheduler",
+      {"queue_order", "placement", "default_timeout", "max_timeout", "queue_timeout", "max_queue",
+       "max_payload_bytes", "retained_results", "max_attempts", "aging_rate", "max_wait",
+       "default_estimate", "predictor_history", "preemption", "preempt_gap"}));
   SchedulerConfig& s = config->scheduler;
   RETURN_IF_ERROR(ReadString(n, "queue_order", "scheduler.", &s.queue_order));
   RETURN_IF_ERROR(ReadString(n, "placement", "scheduler.", &s.placement));
@@ -150,6 +165,8 @@ absl::Status ParseScheduler(const YAML::Node& root, Config* config) {
   RETURN_IF_ERROR(ReadDuration(n, "max_wait", "scheduler.", &s.max_wait));
   RETURN_IF_ERROR(ReadDuration(n, "default_estimate", "scheduler.", &s.default_estimate));
   RETURN_IF_ERROR(ReadUint(n, "predictor_history", "scheduler.", &s.predictor_history));
+  RETURN_IF_ERROR(ReadBool(n, "preemption", "scheduler.", &s.preemption));
+  RETURN_IF_ERROR(ReadDuration(n, "preempt_gap", "scheduler.", &s.preempt_gap));
   return absl::OkStatus();
 }
 
@@ -379,6 +396,8 @@ std::string ConfigToYaml(const Config& config) {
   out << YAML::Key << "max_wait" << YAML::Value << dur(s.max_wait);
   out << YAML::Key << "default_estimate" << YAML::Value << dur(s.default_estimate);
   out << YAML::Key << "predictor_history" << YAML::Value << s.predictor_history;
+  out << YAML::Key << "preemption" << YAML::Value << (s.preemption ? "true" : "false");
+  out << YAML::Key << "preempt_gap" << YAML::Value << dur(s.preempt_gap);
   out << YAML::EndMap;
   const WorkerConfig& w = config.worker;
   out << YAML::Key << "worker" << YAML::Value << YAML::BeginMap;

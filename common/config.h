@@ -49,6 +49,10 @@ struct SchedulerConfig {
   absl::Duration max_wait = absl::Seconds(30);  // aging-srtf: waited longer -> first
   absl::Duration default_estimate = absl::Seconds(2);  // prediction for an unseen function
   uint32_t predictor_history = 64;                     // samples kept per function and size
+  // A queued invocation predicted to need more than preempt_gap less than a
+  // running one's remaining time freezes it, on workers that can freeze.
+  bool preemption = true;
+  absl::Duration preempt_gap = absl::Seconds(4);
 };
 
 struct WorkerConfig {

@@ -69,6 +69,7 @@ absl::StatusOr<ClusterManager::Session> ClusterManager::Register(
                           record.info.state() == v1::WORKER_STATE_UNSPECIFIED;
     if (was_dead) {
       record.in_flight.clear();  // already re-queued when it was declared dead
+      record.paused = 0;
       ToProto(now, record.info.mutable_joined());
     }
     record.orphans.clear();
@@ -217,11 +218,35 @@ absl::Status ClusterManager::Assign(const std::string& worker_id, v1::Assignment
     if (record.info.state() != v1::WORKER_STATE_READY || !record.stream) {
       return absl::FailedPreconditionError(absl::StrCat("worker '", worker_id, "' is not ready"));
     }
-    if (record.used() >= record.info.capacity().slots()) {
+    Record::Flight* victim = nullptr;
+    if (!assignment.preempts().empty()) {
+      auto v = record.in_flight.find(assignment.preempts());
+      if (!record.info.capacity().freeze_supported() || v == record.in_flight.end() ||
+          v->second.paused || !v->second.preempts.empty()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "invocation ", assignment.preempts(), " cannot be frozen on worker '", worker_id, "'"));
+      }
+      victim = &v->second;
+    }
+    if (record.used() - (victim != nullptr ? 1 : 0) >= record.info.capacity().slots()) {
       return absl::FailedPreconditionError(
           absl::StrCat("worker '", worker_id, "' has no free slot"));
     }
-    record.in_flight[assignment.invocation_id()] = {assignment.attempt(), clock_->Now()};
+    const absl::Time now = clock_->Now();
+    if (victim != nullptr) {
+      victim->paused = true;
+      ++record.paused;
+      preemptible_.erase({victim->predicted_end, worker_id, assignment.preempts()});
+    }
+    Record::Flight& flight = record.in_flight[assignment.invocation_id()];
+    flight = {assignment.attempt(), now,
+              now + absl::Seconds(std::max(assignment.predicted_seconds(), 0.0)),
+              assignment.preempts(), false};
+    // Frozen once at most, and a preemptor is never frozen: no cascades.
+    if (record.info.capacity().freeze_supported() && victim == nullptr &&
+        assignment.predicted_seconds() > 0) {
+      preemptible_.insert({flight.predicted_end, worker_id, assignment.invocation_id()});
+    }
     Reindex(worker_id, record);
     stream = record.stream;
   }
@@ -245,6 +270,16 @@ bool ClusterManager::Release(const std::string& worker_id, const std::string& in
   if (flight == record.in_flight.end() || flight->second.attempt != attempt) return false;
   const absl::Time now = clock_->Now();
   const double response = absl::ToDoubleSeconds(now - flight->second.dispatched);
+  preemptible_.erase({flight->second.predicted_end, worker_id, invocation_id});
+  if (flight->second.paused) --record.paused;  // it ended while frozen (cancelled)
+  if (!flight->second.preempts.empty()) {
+    // The worker resumes what this one froze: it holds its slot again.
+    auto victim = record.in_flight.find(flight->second.preempts);
+    if (victim != record.in_flight.end() && victim->second.paused) {
+      victim->second.paused = false;
+      --record.paused;
+    }
+  }
   record.in_flight.erase(flight);
   Reindex(worker_id, record);
   record.responses.emplace_back(now, response);
@@ -252,6 +287,29 @@ bool ClusterManager::Release(const std::string& worker_id, const std::string& in
   record.ExpireResponses(now, options_.response_window);
   record.info.set_completed(record.info.completed() + 1);
   return true;
+}
+
+std::optional<PreemptionCandidate> ClusterManager::LongestPreemptible(absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  while (!preemptible_.empty()) {
+    auto last = std::prev(preemptible_.end());
+    auto worker = workers_.find(last->worker_id);
+    const Record::Flight* flight = nullptr;
+    if (worker != workers_.end() && Ready(worker->second)) {
+      auto f = worker->second.in_flight.find(last->invocation_id);
+      if (f != worker->second.in_flight.end() && !f->second.paused &&
+          f->second.predicted_end == last->predicted_end) {
+        flight = &f->second;
+      }
+    }
+    if (flight == nullptr) {  // stale: the worker died, left or is draining
+      preemptible_.erase(last);
+      continue;
+    }
+    return PreemptionCandidate{View(worker->second), last->invocation_id,
+                               last->predicted_end - now};
+  }
+  return std::nullopt;
 }
 
 void ClusterManager::SendCancel(const std::string& worker_id, const std::string& invocation_id) {
@@ -283,6 +341,7 @@ std::vector<InFlight> ClusterManager::Tick() {
       record.info.set_state(v1::WORKER_STATE_DEAD);
       for (const auto& [inv, flight] : record.in_flight) lost.push_back({inv, flight.attempt});
       record.in_flight.clear();
+      record.paused = 0;
       record.orphans.clear();
       if (record.stream) to_close.push_back(std::move(record.stream));
       record.stream.reset();

@@ -8,7 +8,9 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/container/btree_set.h"
@@ -36,6 +38,13 @@ class WorkerStream {
 struct InFlight {
   std::string invocation_id;
   uint32_t attempt = 0;
+};
+
+/// A running invocation that may be frozen so a shorter one can take its slot.
+struct PreemptionCandidate {
+  WorkerView worker;
+  std::string invocation_id;
+  absl::Duration remaining;  // predicted
 };
 
 class ClusterManager {
@@ -75,8 +84,15 @@ class ClusterManager {
   /// True if some ready worker (full or not) offers `runtime`.
   bool AnyReadySupports(v1::RuntimeKind runtime) const;
   /// Reserves a slot on the worker and sends the assignment.
-  /// FAILED_PRECONDITION if the worker is not ready or has no free slot.
+  /// FAILED_PRECONDITION if the worker is not ready or has no free slot. With
+  /// `assignment.preempts` set, that invocation is marked frozen and its slot is
+  /// used (FAILED_PRECONDITION if it is not running there or was frozen before);
+  /// it counts again once the preemptor's result is released.
   absl::Status Assign(const std::string& worker_id, v1::Assignment assignment);
+  /// The invocation with the most predicted time left among those that may be
+  /// frozen: on a ready worker that supports freezing, never frozen before, not
+  /// itself a preemptor. nullopt if there is none.
+  std::optional<PreemptionCandidate> LongestPreemptible(absl::Time now);
   /// Frees the slot of a finished invocation. False if that worker was not
   /// running that attempt (a late or duplicate result; an orphan's slot is
   /// still freed).
@@ -114,6 +130,9 @@ class ClusterManager {
     struct Flight {
       uint32_t attempt = 0;
       absl::Time dispatched;
+      absl::Time predicted_end;  // dispatched + predicted run time
+      std::string preempts;      // the invocation this one froze, if any
+      bool paused = false;       // frozen by a preemptor: holds no slot
     };
     absl::flat_hash_map<std::string, Flight> in_flight;  // by invocation id
     // Dispatch-to-result times over the response window, with a running sum so
@@ -124,7 +143,10 @@ class ClusterManager {
     // Invocations the worker still runs that the master already re-queued (it
     // was declared dead, then came back): they hold slots until they report.
     absl::flat_hash_set<std::string> orphans;
-    uint32_t used() const { return static_cast<uint32_t>(in_flight.size() + orphans.size()); }
+    uint32_t paused = 0;  // in-flight invocations that are frozen
+    uint32_t used() const {
+      return static_cast<uint32_t>(in_flight.size() + orphans.size()) - paused;
+    }
   };
   struct Awaiter {
     std::string worker_id;
@@ -144,6 +166,19 @@ class ClusterManager {
   absl::flat_hash_map<std::string, Record> workers_ ABSL_GUARDED_BY(mu_);
   // Ordered: a hash set iterates in O(capacity), which stays at the peak worker count.
   absl::btree_set<std::string> with_room_ ABSL_GUARDED_BY(mu_);
+  // Running invocations that could be frozen, by predicted end (latest last).
+  // Entries are removed when their result is released; others (the worker died
+  // or was removed) are dropped lazily by LongestPreemptible.
+  struct PreemptKey {
+    absl::Time predicted_end;
+    std::string worker_id;
+    std::string invocation_id;
+    bool operator<(const PreemptKey& o) const {
+      return std::tie(predicted_end, worker_id, invocation_id) <
+             std::tie(o.predicted_end, o.worker_id, o.invocation_id);
+    }
+  };
+  absl::btree_set<PreemptKey> preemptible_ ABSL_GUARDED_BY(mu_);
   std::vector<Awaiter> awaiters_ ABSL_GUARDED_BY(mu_);
   uint64_t next_session_ ABSL_GUARDED_BY(mu_) = 1;
 };

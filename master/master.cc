@@ -37,6 +37,8 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
   Scheduler::Options scheduler_options;
   scheduler_options.queue_timeout = config.scheduler.queue_timeout;
   scheduler_options.max_queue = config.scheduler.max_queue;
+  scheduler_options.preemption = config.scheduler.preemption;
+  scheduler_options.preempt_gap = config.scheduler.preempt_gap;
   scheduler_options.max_attempts = config.scheduler.max_attempts;
   m->scheduler_ = std::make_unique<Scheduler>(scheduler_options, m->cluster_.get(), m->table_.get(),
                                               m->registry_.get(), m->predictor_.get(), m->clock_,

@@ -90,6 +90,36 @@ void Scheduler::PumpLocked() {
     }
     if (--chosen.free_slots == 0) workers.erase(workers.begin() + decision.worker);
   }
+  if (options_.preemption && order_->size() > 0) PreemptLocked(now);
+}
+
+void Scheduler::PreemptLocked(absl::Time now) {
+  // Bounded per pump: each step freezes one invocation on some worker.
+  for (int step = 0; step < 8; ++step) {
+    const PendingInvocation* head = order_->Peek(now);
+    if (head == nullptr) return;
+    std::optional<PreemptionCandidate> victim = cluster_->LongestPreemptible(now);
+    if (!victim ||
+        victim->remaining - absl::Seconds(head->predicted_seconds) <= options_.preempt_gap ||
+        !SupportsRuntime(victim->worker, head->runtime)) {
+      return;
+    }
+    PendingInvocation pending = *order_->Pop();
+    std::optional<v1::Assignment> assignment =
+        table_->StartAttempt(pending.id, victim->worker, std::string(order_->name()),
+                             std::string(placement_->name()), pending.predicted_seconds, now);
+    if (!assignment) continue;  // cancelled or rejected while queued
+    assignment->set_preempts(victim->invocation_id);
+    const absl::Status sent = cluster_->Assign(victim->worker.id, std::move(*assignment));
+    if (!sent.ok()) {
+      table_->Unstart(pending.id);
+      PushLocked(std::move(pending), now);
+      return;
+    }
+    FSCHED_LOG(kInfo, "%s (predicted %.3gs) freezes %s on %s (%.3gs left)", pending.id,
+               pending.predicted_seconds, victim->invocation_id, victim->worker.id,
+               absl::ToDoubleSeconds(victim->remaining));
+  }
 }
 
 void Scheduler::OnResult(const std::string& worker_id, v1::InvocationResult result) {

@@ -27,6 +27,8 @@ class Scheduler {
     absl::Duration queue_timeout = absl::Minutes(5);
     uint64_t max_queue = 100000;
     uint32_t max_attempts = 3;
+    bool preemption = false;
+    absl::Duration preempt_gap = absl::Seconds(4);
   };
 
   Scheduler(Options options, ClusterManager* cluster, InvocationTable* table,
@@ -60,6 +62,9 @@ class Scheduler {
  private:
   void PushLocked(PendingInvocation pending, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  /// With the queue still non-empty after placement: freezes the running
+  /// invocations that the head of the queue beats by more than the preempt gap.
+  void PreemptLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   PendingInvocation MakePending(const std::string& id, const v1::FunctionSpec& spec,
                                 double input_size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

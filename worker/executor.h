@@ -66,7 +66,8 @@ class Executor {
     bool can_freeze = false;
   };
   absl::flat_hash_map<std::string, Active> active_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, std::string> resumes_ ABSL_GUARDED_BY(mu_);  // preemptor -> frozen
+  absl::flat_hash_map<std::string, std::string> resumes_
+      ABSL_GUARDED_BY(mu_);  // preemptor -> frozen
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };

@@ -229,3 +229,101 @@ TEST_F(AgingSrtfSchedulerTest, ResultsTeachThePredictor) {
 
 }  // namespace
 }  // namespace fsched::master
+
+namespace fsched::master {
+namespace {
+
+class PreemptionTest : public testing::SchedulerFixture {
+ protected:
+  std::string QueueOrderName() override { return "aging-srtf"; }
+  Scheduler::Options SchedulerOptions() override {
+    Scheduler::Options o = SchedulerFixture::SchedulerOptions();
+    o.preemption = true;
+    o.preempt_gap = absl::Seconds(4);
+    return o;
+  }
+  void SetUp() override {
+    SchedulerFixture::SetUp();
+    RegisterFunction("short");
+    RegisterFunction("long");
+    for (int i = 0; i < 3; ++i) {
+      predictor_->Observe("short", 0, 0.5);  // tsu 0.35 s
+      predictor_->Observe("long", 0, 30.0);  // tsu 21 s
+    }
+  }
+  void JoinFreezable(const std::string& id, uint32_t slots, bool freeze = true) {
+    streams_[id] = std::make_shared<testing::FakeWorkerStream>();
+    v1::Register reg = testing::MakeRegister(id, slots);
+    reg.mutable_capacity()->set_freeze_supported(freeze);
+    v1::Welcome welcome;
+    ASSERT_TRUE(cluster_->Register(reg, streams_[id], &welcome).ok());
+    scheduler_->OnWorkerJoined();
+  }
+};
+
+TEST_F(PreemptionTest, AMuchShorterJobFreezesTheLongOneAndItResumesAfter) {
+  JoinFreezable("w1", 1);
+  const std::string long_job = Submit("long");
+  clock_.Advance(absl::Seconds(2));  // 19 s of its predicted 21 s left
+  const std::string short_job = Submit("short");
+  auto sent = streams_["w1"]->Assignments();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[1].invocation_id(), short_job);
+  EXPECT_EQ(sent[1].preempts(), long_job);
+  EXPECT_EQ(scheduler_->queued(), 0u);
+
+  // While the preemptor runs the slot is taken: a third job waits, and the
+  // frozen job is not frozen again, nor is the preemptor.
+  const std::string waiting = Submit("short");
+  EXPECT_EQ(streams_["w1"]->Assignments().size(), 2u);
+  EXPECT_EQ(scheduler_->queued(), 1u);
+
+  Finish("w1", sent[1]);  // the preemptor ends; the long job resumes in its slot
+  EXPECT_TRUE(Done(short_job).has_value());
+  EXPECT_EQ(streams_["w1"]->Assignments().size(), 2u) << "the resumed job holds the slot";
+  Finish("w1", sent[0]);
+  sent = streams_["w1"]->Assignments();
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(sent[2].invocation_id(), waiting);
+  EXPECT_TRUE(sent[2].preempts().empty());
+}
+
+TEST_F(PreemptionTest, NoPreemptionWithinTheGapOrOnWorkersThatCannotFreeze) {
+  JoinFreezable("w1", 1);
+  Submit("long");
+  clock_.Advance(absl::Seconds(18));  // 3 s left: 3 − 0.35 is within the 4 s gap
+  Submit("short");
+  EXPECT_EQ(streams_["w1"]->Assignments().size(), 1u);
+  EXPECT_EQ(scheduler_->queued(), 1u);
+
+  JoinFreezable("w2", 1, /*freeze=*/false);  // takes the queued short job
+  ASSERT_EQ(streams_["w2"]->Assignments().size(), 1u);
+  Submit("long");  // both workers busy: it queues (w1's job is within the gap)
+  EXPECT_EQ(scheduler_->queued(), 1u);
+  Finish("w2", streams_["w2"]->Assignments()[0]);  // w2 runs the long job now
+  ASSERT_EQ(streams_["w2"]->Assignments().size(), 2u);
+  Submit("short");
+  // w1's long job is within the gap and w2 cannot freeze: the short job waits.
+  EXPECT_EQ(streams_["w2"]->Assignments().size(), 2u);
+  EXPECT_EQ(streams_["w1"]->Assignments().size(), 1u);
+  EXPECT_EQ(scheduler_->queued(), 1u);
+}
+
+TEST_F(PreemptionTest, AssignRefusesToFreezeWhatIsNotRunningThereOrWasFrozen) {
+  JoinFreezable("w1", 1);
+  const std::string long_job = Submit("long");
+  v1::Assignment a;
+  a.set_invocation_id("x");
+  a.set_attempt(1);
+  a.set_preempts("not-running");
+  EXPECT_EQ(cluster_->Assign("w1", a).code(), absl::StatusCode::kFailedPrecondition);
+  a.set_preempts(long_job);
+  EXPECT_TRUE(cluster_->Assign("w1", a).ok());
+  a.set_invocation_id("y");
+  EXPECT_EQ(cluster_->Assign("w1", a).code(), absl::StatusCode::kFailedPrecondition);
+  a.set_preempts("x");  // a preemptor cannot be frozen
+  EXPECT_EQ(cluster_->Assign("w1", a).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace fsched::master
