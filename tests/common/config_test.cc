@@ -73,6 +73,8 @@ TEST(ConfigTest, BadValuesAreRejectedWithTheirKey) {
       {"scheduler: {aging_rate: -1}", "scheduler.aging_rate"},
       {"scheduler: {aging_rate: quick}", "scheduler.aging_rate"},
       {"scheduler: {predictor_history: 1}", "predictor_history"},
+      {"scheduler: {preemption: maybe}", "scheduler.preemption"},
+      {"scheduler: {preempt_gap: soon}", "scheduler.preempt_gap"},
       {"simulator: {workers: 0}", "simulator.workers"},
       {"simulator: {slots: 0}", "simulator.slots"},
       {"simulator: {cold_start: -1s}", "simulator.cold_start"},
