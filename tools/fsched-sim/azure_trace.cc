@@ -30,6 +30,50 @@ absl::Status NothingUsable(const std::string& path, const ParseReport& report) {
                                                  " read, ", report.skipped, " skipped", why));
 }
 
+// One CSV file read row by row: the header first, then each non-empty data
+// row with exactly the expected number of fields; other rows are skipped into
+// the report with their line number.
+class CsvRows {
+ public:
+  CsvRows(std::string path, ParseReport* report)
+      : path_(std::move(path)), in_(path_), report_(report) {}
+  /// NOT_FOUND if unreadable, INVALID_ARGUMENT if empty.
+  absl::Status ReadHeader() {
+    if (!in_) return CannotRead(path_);
+    if (!std::getline(in_, header_line_)) return NothingUsable();
+    header_ = SplitCsv(header_line_);
+    return absl::OkStatus();
+  }
+  const std::vector<absl::string_view>& header() const { return header_; }
+  /// The next row with `width` fields (0: as many as the header); false at the end.
+  bool Next(size_t width, std::vector<absl::string_view>* fields) {
+    if (width == 0) width = header_.size();
+    while (std::getline(in_, line_)) {
+      ++number_;
+      if (line_.empty()) continue;
+      ++report_->rows;
+      *fields = SplitCsv(line_);
+      if (fields->size() == width) return true;
+      Skip(absl::StrCat(fields->size(), " fields, expected ", width));
+    }
+    return false;
+  }
+  /// Skips the row Next returned.
+  void Skip(const std::string& why) { report_->Skip(path_, number_, why); }
+  absl::Status NothingUsable() const { return fsched::sim::NothingUsable(path_, *report_); }
+  absl::Status BadHeader(const std::string& expected) const {
+    return absl::InvalidArgumentError(absl::StrCat("'", path_, "': header must be ", expected));
+  }
+
+ private:
+  const std::string path_;
+  std::ifstream in_;
+  ParseReport* const report_;
+  std::string header_line_, line_;
+  std::vector<absl::string_view> header_;
+  uint64_t number_ = 1;  // the header is line 1
+};
+
 std::string FunctionKey(absl::string_view owner, absl::string_view app, absl::string_view fn) {
   return absl::StrCat(owner, "/", app, "/", fn);
 }
@@ -84,23 +128,12 @@ absl::StatusOr<Azure2019Trace> LoadAzure2019(const std::string& directory) {
   // Durations first, keyed by owner/app/function, so invocation rows can join them.
   absl::flat_hash_map<std::string, DurationDistribution> durations;
   {
-    const std::string path = directory + "/durations.csv";
-    std::ifstream in(path);
-    if (!in) return CannotRead(path);
-    std::string line;
-    if (!std::getline(in, line)) return NothingUsable(path, trace.durations);
+    CsvRows csv(directory + "/durations.csv", &trace.durations);
+    if (absl::Status header = csv.ReadHeader(); !header.ok()) return header;
     // percentile_Average_{0,1,25,50,75,99,100} are the last seven columns (ms).
     constexpr double kQuantiles[] = {0, 0.01, 0.25, 0.5, 0.75, 0.99, 1};
-    uint64_t number = 1;
-    while (std::getline(in, line)) {
-      ++number;
-      if (line.empty()) continue;
-      ++trace.durations.rows;
-      const auto fields = SplitCsv(line);
-      if (fields.size() != 14) {
-        trace.durations.Skip(path, number, absl::StrCat(fields.size(), " fields, expected 14"));
-        continue;
-      }
+    std::vector<absl::string_view> fields;
+    while (csv.Next(14, &fields)) {
       std::vector<std::pair<double, double>> points;
       bool numeric = true;
       for (int i = 0; i < 7 && numeric; ++i) {
@@ -109,41 +142,27 @@ absl::StatusOr<Azure2019Trace> LoadAzure2019(const std::string& directory) {
         points.emplace_back(kQuantiles[i], ms / 1000);
       }
       if (!numeric) {
-        trace.durations.Skip(path, number, "a percentile is not a number");
+        csv.Skip("a percentile is not a number");
         continue;
       }
       auto dist = DurationDistribution::FromQuantiles(std::move(points));
       if (!dist.ok()) {
-        trace.durations.Skip(path, number, std::string(dist.status().message()));
+        csv.Skip(std::string(dist.status().message()));
         continue;
       }
       durations[FunctionKey(fields[0], fields[1], fields[2])] = *std::move(dist);
     }
-    if (durations.empty()) return NothingUsable(path, trace.durations);
+    if (durations.empty()) return csv.NothingUsable();
   }
 
-  const std::string path = directory + "/invocations.csv";
-  std::ifstream in(path);
-  if (!in) return CannotRead(path);
-  std::string line;
-  if (!std::getline(in, line)) return NothingUsable(path, trace.invocations);
-  const auto header = SplitCsv(line);
-  if (header.size() < 5 || !absl::SimpleAtoi(header[4], &trace.first_minute)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'", path, "': header must be HashOwner,HashApp,HashFunction,Trigger,<minute columns>"));
+  CsvRows csv(directory + "/invocations.csv", &trace.invocations);
+  if (absl::Status header = csv.ReadHeader(); !header.ok()) return header;
+  if (csv.header().size() < 5 || !absl::SimpleAtoi(csv.header()[4], &trace.first_minute)) {
+    return csv.BadHeader("HashOwner,HashApp,HashFunction,Trigger,<minute columns>");
   }
-  trace.minutes = header.size() - 4;
-  uint64_t number = 1;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.empty()) continue;
-    ++trace.invocations.rows;
-    const auto fields = SplitCsv(line);
-    if (fields.size() != header.size()) {
-      trace.invocations.Skip(path, number,
-                             absl::StrCat(fields.size(), " fields, header has ", header.size()));
-      continue;
-    }
+  trace.minutes = csv.header().size() - 4;
+  std::vector<absl::string_view> fields;
+  while (csv.Next(0, &fields)) {
     Azure2019Function fn;
     fn.per_minute.reserve(trace.minutes);
     bool numeric = true;
@@ -154,13 +173,13 @@ absl::StatusOr<Azure2019Trace> LoadAzure2019(const std::string& directory) {
       fn.total += count;
     }
     if (!numeric) {
-      trace.invocations.Skip(path, number, "a minute count is not a non-negative integer");
+      csv.Skip("a minute count is not a non-negative integer");
       continue;
     }
     auto duration = durations.find(FunctionKey(fields[0], fields[1], fields[2]));
     if (duration == durations.end()) {
       ++trace.without_durations;
-      trace.invocations.Skip(path, number, "no row in durations.csv for this function");
+      csv.Skip("no row in durations.csv for this function");
       continue;
     }
     fn.owner = std::string(fields[0]);
@@ -171,38 +190,26 @@ absl::StatusOr<Azure2019Trace> LoadAzure2019(const std::string& directory) {
     trace.total_invocations += fn.total;
     trace.functions.push_back(std::move(fn));
   }
-  if (trace.functions.empty()) return NothingUsable(path, trace.invocations);
+  if (trace.functions.empty()) return csv.NothingUsable();
   return trace;
 }
 
 absl::StatusOr<Azure2021Trace> LoadAzure2021(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return CannotRead(path);
   Azure2021Trace trace;
-  std::string line;
-  if (!std::getline(in, line)) return NothingUsable(path, trace.report);
-  const auto header = SplitCsv(line);
+  CsvRows csv(path, &trace.report);
+  if (absl::Status header = csv.ReadHeader(); !header.ok()) return header;
+  const auto& header = csv.header();
   if (header.size() != 4 || header[0] != "app" || header[1] != "func" ||
       header[2] != "end_timestamp" || header[3] != "duration") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", path, "': header must be app,func,end_timestamp,duration"));
+    return csv.BadHeader("app,func,end_timestamp,duration");
   }
   absl::flat_hash_map<std::string, uint32_t> index;
-  uint64_t number = 1;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.empty()) continue;
-    ++trace.report.rows;
-    const auto fields = SplitCsv(line);
-    if (fields.size() != 4) {
-      trace.report.Skip(path, number, absl::StrCat(fields.size(), " fields, expected 4"));
-      continue;
-    }
+  std::vector<absl::string_view> fields;
+  while (csv.Next(4, &fields)) {
     double end = 0, duration = 0;
     if (!absl::SimpleAtod(fields[2], &end) || !absl::SimpleAtod(fields[3], &duration) ||
         !std::isfinite(end) || !std::isfinite(duration) || duration < 0 || end < duration) {
-      trace.report.Skip(path, number,
-                        "end_timestamp and duration must be numbers, 0 <= duration <= end");
+      csv.Skip("end_timestamp and duration must be numbers, 0 <= duration <= end");
       continue;
     }
     const std::string key = absl::StrCat(fields[0], "/", fields[1]);
@@ -210,7 +217,7 @@ absl::StatusOr<Azure2021Trace> LoadAzure2021(const std::string& path) {
     if (inserted) trace.functions.push_back(key);
     trace.invocations.push_back({end - duration, duration, it->second});
   }
-  if (trace.invocations.empty()) return NothingUsable(path, trace.report);
+  if (trace.invocations.empty()) return csv.NothingUsable();
   std::stable_sort(trace.invocations.begin(), trace.invocations.end(),
                    [](const auto& a, const auto& b) { return a.arrival < b.arrival; });
   const double origin = trace.invocations.front().arrival;
