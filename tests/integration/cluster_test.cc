@@ -18,6 +18,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "tests/integration/process_fixture.h"
+#include "tools/fsched-bench/arrivals.h"
 
 namespace fsched {
 namespace {
@@ -291,8 +292,9 @@ TEST_F(ClusterTest, FunctionsSurviveAMasterRestartAndWorkersRejoin) {
   ASSERT_EQ(functions.functions_size(), 1);
   EXPECT_EQ(functions.functions(0).spec().name(), "keeper");
   // What the predictor learned survived too: echo takes milliseconds, not the 2 s default.
+  // (The conservative tsu = max(0.7·tsi − 0.3·σ, 0) may be 0 when the first, cold run
+  // was much slower than the others, so only the upper bound is certain.)
   EXPECT_LT(ToSeconds(functions.functions(0).stats().predicted_execution()), 0.5);
-  EXPECT_GT(ToSeconds(functions.functions(0).stats().predicted_execution()), 0.0);
 
   grpc::ClientContext add_ctx;
   add_ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
@@ -573,6 +575,43 @@ TEST_F(ClusterTest, AShortFunctionFreezesALongOneAndItResumes) {
   EXPECT_GE(ToSeconds(long_done.result().timings().paused()), 0.25);
   // Frozen time is not execution time: sleep 2.5 measured as about 2.5 s.
   EXPECT_LT(ToSeconds(long_done.result().timings().execution()), 2.5 + 0.25);
+}
+
+// fsched-bench's open loop against a live cluster: every scheduled arrival of
+// every level is sent and recorded (the schedule is fixed by the seed), and a
+// bad rate list is refused with one line.
+TEST_F(ClusterTest, OpenLoopBenchSendsItsWholeScheduleAndRecordsIt) {
+  StartMaster();
+  StartWorker("w1", 2);
+  WaitForReady({"w1"});
+  ASSERT_TRUE(Register("noop", {"true"}).ok());
+  const std::string out = dir_ + "/bench";
+  auto bench = Process::Start(
+      {FSCHED_BENCH_BIN, "--master", master_address_, "--function", "noop", "--rates", "20,40",
+       "--duration", "1s", "--seed", "5", "--max_lag", "1s", "--out", out},
+      dir_ + "/bench.log");
+  ASSERT_TRUE(bench.ok());
+  ASSERT_EQ((*bench)->Wait(absl::Seconds(60)), 0) << testing::ReadFile(dir_ + "/bench.log");
+  const size_t expected = bench::PoissonArrivals(20, absl::Seconds(1), 5)->size() +
+                          bench::PoissonArrivals(40, absl::Seconds(1), 6)->size();
+  const std::string csv = testing::ReadFile(out + "/invocations.csv");
+  EXPECT_EQ(static_cast<size_t>(std::count(csv.begin(), csv.end(), '\n')), expected + 1);
+  EXPECT_THAT(csv, HasSubstr(",level_rps,send_lag_s\n"));
+  EXPECT_EQ(csv.find("OUTCOME_TIMEOUT"), std::string::npos);
+  const std::string log = testing::ReadFile(dir_ + "/bench.log");
+  EXPECT_THAT(log, HasSubstr("Poisson 20 req/s"));
+  EXPECT_THAT(log, HasSubstr("Poisson 40 req/s"));
+  EXPECT_THAT(testing::ReadFile(out + "/summary.json"),
+              HasSubstr("\"shape\": \"Poisson 40 req/s\""));
+
+  auto bad = Process::Start(
+      {FSCHED_BENCH_BIN, "--master", master_address_, "--function", "noop", "--rates", "2,x"},
+      dir_ + "/bad-bench.log");
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ((*bad)->Wait(absl::Seconds(20)), 2);
+  const std::string refused = testing::ReadFile(dir_ + "/bad-bench.log");
+  EXPECT_THAT(refused, HasSubstr("'x'"));
+  EXPECT_EQ(std::count(refused.begin(), refused.end(), '\n'), 1) << refused;
 }
 
 }  // namespace
