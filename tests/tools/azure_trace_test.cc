@@ -1,11 +1,11 @@
-#include "tools/fsched-sim/azure_trace.h"
+#include "tools/workload/azure_trace.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-namespace fsched::sim {
+namespace fsched::workload {
 namespace {
 
 const std::string kData = std::string(FSCHED_SOURCE_DIR) + "/data";
@@ -162,4 +162,4 @@ TEST(Azure2021Test, WrongHeaderOrMissingFileIsAnError) {
 }
 
 }  // namespace
-}  // namespace fsched::sim
+}  // namespace fsched::workload

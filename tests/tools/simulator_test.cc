@@ -9,9 +9,16 @@
 #include <memory>
 #include <random>
 
-#include "tools/fsched-sim/workload.h"
+#include "tools/workload/workload.h"
 
 namespace fsched::sim {
+
+using workload::PoissonSource;
+using workload::ShortNames;
+using workload::LoadAzure2019;
+using workload::Azure2019Source;
+using workload::OfferedLoad;
+using workload::TimeScaleFor;
 namespace {
 
 const std::string kData = std::string(FSCHED_SOURCE_DIR) + "/data";

@@ -8,6 +8,12 @@
 #include "absl/strings/str_split.h"
 
 namespace fsched::bench {
+namespace {
+
+// One thread per user: beyond this the driver, not the cluster, is measured.
+constexpr int kMaxUsers = 1000;
+
+}  // namespace
 
 absl::StatusOr<std::vector<absl::Duration>> PoissonArrivals(double rate, absl::Duration duration,
                                                             uint64_t seed) {
@@ -45,6 +51,20 @@ absl::StatusOr<std::vector<double>> ParseRates(const std::string& text) {
   }
   if (rates.empty()) return absl::InvalidArgumentError("no rate given (e.g. 2,5,15)");
   return rates;
+}
+
+absl::StatusOr<std::vector<int>> ParseUsers(const std::string& text) {
+  std::vector<int> users;
+  for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    int n = 0;
+    if (!absl::SimpleAtoi(item, &n) || n < 1 || n > kMaxUsers) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "stage '", std::string(item), "' is not a number of users from 1 to ", kMaxUsers));
+    }
+    users.push_back(n);
+  }
+  if (users.empty()) return absl::InvalidArgumentError("no stage given (e.g. 2,5,10,20,40)");
+  return users;
 }
 
 }  // namespace fsched::bench

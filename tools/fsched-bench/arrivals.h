@@ -21,4 +21,8 @@ absl::StatusOr<std::vector<absl::Duration>> PoissonArrivals(double rate, absl::D
 /// positive and finite. INVALID_ARGUMENT naming the bad item.
 absl::StatusOr<std::vector<double>> ParseRates(const std::string& text);
 
+/// Parses a list of closed-loop stages such as "2,5,10,20,40" (concurrent
+/// users): each a whole number from 1 to 1,000. INVALID_ARGUMENT naming the bad item.
+absl::StatusOr<std::vector<int>> ParseUsers(const std::string& text);
+
 }  // namespace fsched::bench

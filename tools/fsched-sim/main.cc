@@ -16,10 +16,10 @@
 #include "absl/strings/str_split.h"
 #include "common/config.h"
 #include "common/daemon.h"
-#include "tools/fsched-sim/azure_trace.h"
+#include "tools/workload/azure_trace.h"
 #include "tools/fsched-sim/report.h"
 #include "tools/fsched-sim/simulator.h"
-#include "tools/fsched-sim/workload.h"
+#include "tools/workload/workload.h"
 
 ABSL_FLAG(std::string, config, "",
           "YAML configuration (scheduler.* and simulator.* are read; defaults are embedded)");
@@ -60,30 +60,21 @@ absl::StatusOr<std::vector<double>> ParseList(const std::string& text, const cha
   return values;
 }
 
-// The loaded workload: exactly one of the three is used.
+// The loaded workload: a trace, or M/M/c when `mmc` is set.
 struct Workload {
   std::string name;
-  sim::Azure2019Trace trace2019;
-  sim::Azure2021Trace trace2021;
-  bool is2019 = false;
+  workload::LoadedTrace trace;
   std::vector<double> mmc;  // rate, mean, count
   double offered_load = 0;
 
-  std::unique_ptr<sim::ArrivalSource> Source(double time_scale, uint64_t seed) const {
+  std::unique_ptr<workload::ArrivalSource> Source(double time_scale, uint64_t seed) const {
     if (!mmc.empty()) {
-      return std::make_unique<sim::PoissonSource>(mmc[0] / time_scale, mmc[1],
-                                                  static_cast<uint64_t>(mmc[2]), seed);
+      return std::make_unique<workload::PoissonSource>(mmc[0] / time_scale, mmc[1],
+                                                       static_cast<uint64_t>(mmc[2]), seed);
     }
-    if (is2019) return std::make_unique<sim::Azure2019Source>(&trace2019, time_scale, seed);
-    return std::make_unique<sim::Azure2021Source>(&trace2021, time_scale);
+    return trace.Source(time_scale, seed);
   }
 };
-
-void ReportSkipped(const std::string& what, const sim::ParseReport& report) {
-  if (report.skipped == 0) return;
-  std::cerr << "fsched-sim: " << what << ": skipped " << report.skipped << " of " << report.rows
-            << " rows, e.g. " << report.examples.front() << "\n";
-}
 
 absl::StatusOr<Workload> LoadWorkload(const std::string& trace, const std::string& mmc) {
   Workload w;
@@ -99,22 +90,12 @@ absl::StatusOr<Workload> LoadWorkload(const std::string& trace, const std::strin
     return w;
   }
   if (trace.empty()) return absl::InvalidArgumentError("give --trace (or --mmc); see --help");
-  w.name = std::filesystem::path(trace).filename().string();
-  if (std::filesystem::is_directory(trace)) {
-    auto loaded = sim::LoadAzure2019(trace);
-    if (!loaded.ok()) return loaded.status();
-    w.trace2019 = *std::move(loaded);
-    w.is2019 = true;
-    ReportSkipped("durations.csv", w.trace2019.durations);
-    ReportSkipped("invocations.csv", w.trace2019.invocations);
-    w.offered_load = sim::OfferedLoad(w.trace2019);
-  } else {
-    auto loaded = sim::LoadAzure2021(trace);
-    if (!loaded.ok()) return loaded.status();
-    w.trace2021 = *std::move(loaded);
-    ReportSkipped(w.name, w.trace2021.report);
-    w.offered_load = sim::OfferedLoad(w.trace2021);
-  }
+  auto loaded = workload::LoadTrace(trace);
+  if (!loaded.ok()) return loaded.status();
+  w.trace = *std::move(loaded);
+  for (const std::string& warning : w.trace.warnings) std::cerr << "fsched-sim: " << warning << "\n";
+  w.name = w.trace.name;
+  w.offered_load = w.trace.offered_load;
   return w;
 }
 
@@ -171,7 +152,7 @@ int main(int argc, char** argv) {
   uint64_t simulated = 0;
   double wall = 0;
   for (double u : *utilisations) {
-    const double scale = u > 0 ? sim::TimeScaleFor(workload->offered_load, capacity, u) : 1;
+    const double scale = u > 0 ? workload::TimeScaleFor(workload->offered_load, capacity, u) : 1;
     for (const std::string& order : orders) {
       options.queue_order = order;
       auto source = workload->Source(scale, options.seed);

@@ -10,9 +10,13 @@
 #include "absl/status/statusor.h"
 #include "master/queue_order.h"
 #include "master/runtime_predictor.h"
-#include "tools/fsched-sim/workload.h"
+#include "tools/workload/workload.h"
 
 namespace fsched::sim {
+
+using workload::Arrival;
+using workload::ArrivalSource;
+using workload::kMinDurationSeconds;
 
 struct SimulationOptions {
   uint32_t workers = 10;

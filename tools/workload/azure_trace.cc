@@ -1,4 +1,4 @@
-#include "tools/fsched-sim/azure_trace.h"
+#include "tools/workload/azure_trace.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 
-namespace fsched::sim {
+namespace fsched::workload {
 namespace {
 
 constexpr size_t kMaxExamples = 5;
@@ -60,7 +60,7 @@ class CsvRows {
   }
   /// Skips the row Next returned.
   void Skip(const std::string& why) { report_->Skip(path_, number_, why); }
-  absl::Status NothingUsable() const { return fsched::sim::NothingUsable(path_, *report_); }
+  absl::Status NothingUsable() const { return fsched::workload::NothingUsable(path_, *report_); }
   absl::Status BadHeader(const std::string& expected) const {
     return absl::InvalidArgumentError(absl::StrCat("'", path_, "': header must be ", expected));
   }
@@ -225,4 +225,4 @@ absl::StatusOr<Azure2021Trace> LoadAzure2021(const std::string& path) {
   return trace;
 }
 
-}  // namespace fsched::sim
+}  // namespace fsched::workload

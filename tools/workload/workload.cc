@@ -1,10 +1,11 @@
-#include "tools/fsched-sim/workload.h"
+#include "tools/workload/workload.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 
-namespace fsched::sim {
+namespace fsched::workload {
 
 std::vector<std::string> ShortNames(size_t count) {
   std::vector<std::string> names;
@@ -96,4 +97,42 @@ bool PoissonSource::Next(Arrival* arrival) {
   return true;
 }
 
-}  // namespace fsched::sim
+namespace {
+
+void NoteSkipped(const std::string& what, const ParseReport& report,
+                 std::vector<std::string>* warnings) {
+  if (report.skipped == 0) return;
+  warnings->push_back(absl::StrCat(what, ": skipped ", report.skipped, " of ", report.rows,
+                                   " rows, e.g. ", report.examples.front()));
+}
+
+}  // namespace
+
+std::unique_ptr<ArrivalSource> LoadedTrace::Source(double time_scale, uint64_t seed) const {
+  if (is2019) return std::make_unique<Azure2019Source>(&trace2019, time_scale, seed);
+  return std::make_unique<Azure2021Source>(&trace2021, time_scale);
+}
+
+absl::StatusOr<LoadedTrace> LoadTrace(const std::string& path) {
+  LoadedTrace t;
+  t.name = std::filesystem::path(path).filename().string();
+  if (t.name.empty()) t.name = std::filesystem::path(path).parent_path().filename().string();
+  if (std::filesystem::is_directory(path)) {
+    auto loaded = LoadAzure2019(path);
+    if (!loaded.ok()) return loaded.status();
+    t.trace2019 = *std::move(loaded);
+    t.is2019 = true;
+    NoteSkipped("durations.csv", t.trace2019.durations, &t.warnings);
+    NoteSkipped("invocations.csv", t.trace2019.invocations, &t.warnings);
+    t.offered_load = OfferedLoad(t.trace2019);
+  } else {
+    auto loaded = LoadAzure2021(path);
+    if (!loaded.ok()) return loaded.status();
+    t.trace2021 = *std::move(loaded);
+    NoteSkipped(t.name, t.trace2021.report, &t.warnings);
+    t.offered_load = OfferedLoad(t.trace2021);
+  }
+  return t;
+}
+
+}  // namespace fsched::workload

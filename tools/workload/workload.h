@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "tools/fsched-sim/azure_trace.h"
+#include "tools/workload/azure_trace.h"
 
-namespace fsched::sim {
+namespace fsched::workload {
 
 struct Arrival {
   double time = 0;      // seconds of virtual time
@@ -93,8 +93,23 @@ class PoissonSource final : public ArrivalSource {
   std::vector<std::string> names_{"mm"};
 };
 
+/// A trace loaded whichever Azure format `path` is: a directory is the 2019
+/// layout, a file the 2021 one.
+struct LoadedTrace {
+  std::string name;  // the path's last component
+  bool is2019 = false;
+  Azure2019Trace trace2019;
+  Azure2021Trace trace2021;
+  double offered_load = 0;            // OfferedLoad of whichever was read
+  std::vector<std::string> warnings;  // "file: skipped N of M rows, e.g. ..." per file
+
+  /// Arrival stream over the trace, times multiplied by `time_scale`.
+  std::unique_ptr<ArrivalSource> Source(double time_scale, uint64_t seed) const;
+};
+absl::StatusOr<LoadedTrace> LoadTrace(const std::string& path);
+
 /// Short names for the simulator ("f0", "f1", ...): the trace hashes are 64
 /// characters and the names are keys on the hot path.
 std::vector<std::string> ShortNames(size_t count);
 
-}  // namespace fsched::sim
+}  // namespace fsched::workload

@@ -11,7 +11,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace fsched::sim {
+namespace fsched::workload {
 
 /// What a reader skipped, so a caller can say so instead of hiding it.
 struct ParseReport {
@@ -77,4 +77,4 @@ struct Azure2021Trace {
 /// Reads a 2021 per-invocation file (app,func,end_timestamp,duration; any row order).
 absl::StatusOr<Azure2021Trace> LoadAzure2021(const std::string& path);
 
-}  // namespace fsched::sim
+}  // namespace fsched::workload

@@ -1,0 +1,341 @@
+#include "tools/fsched-bench/driver.h"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_format.h"
+
+namespace fsched::bench {
+namespace {
+
+std::atomic<bool> interrupted{false};
+
+void OnInterrupt(int sig) {
+  if (interrupted.exchange(true)) {
+    // Second signal: the user means it.
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+  }
+}
+
+// Blocking calls cannot watch a flag: this cancels whatever is in flight when
+// the run is interrupted, and every call that starts afterwards.
+class InFlight {
+ public:
+  void Add(grpc::ClientContext* ctx) {
+    absl::MutexLock lock(&mu_);
+    if (cancelled_) ctx->TryCancel();
+    calls_.insert(ctx);
+  }
+  void Remove(grpc::ClientContext* ctx) {
+    absl::MutexLock lock(&mu_);
+    calls_.erase(ctx);
+  }
+  void CancelAll() {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+    for (grpc::ClientContext* ctx : calls_) ctx->TryCancel();
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<grpc::ClientContext*> calls_ ABSL_GUARDED_BY(mu_);
+};
+
+// Polls the interrupt flag for blocking drivers while they run.
+class InterruptWatcher {
+ public:
+  explicit InterruptWatcher(InFlight* calls)
+      : thread_([this, calls] {
+          absl::MutexLock lock(&mu_);
+          while (!done_) {
+            mu_.AwaitWithTimeout(absl::Condition(&done_), absl::Milliseconds(50));
+            if (Interrupted()) {
+              calls->CancelAll();
+              return;
+            }
+          }
+        }) {}
+  ~InterruptWatcher() {
+    {
+      absl::MutexLock lock(&mu_);
+      done_ = true;
+    }
+    thread_.join();
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+void Record(Sample* s, const grpc::Status& status, Progress* progress) {
+  s->client_latency = absl::ToDoubleSeconds(absl::Now() - s->sent_at);
+  s->rpc_code = static_cast<int>(status.error_code());
+  s->rpc_message = status.error_message();
+  s->abandoned = status.error_code() == grpc::StatusCode::CANCELLED && Interrupted();
+  progress->Answered(status.ok() && s->result.outcome() == v1::OUTCOME_OK);
+}
+
+// One blocking call into `s`.
+void InvokeInto(v1::Controller::Stub* stub, const RequestTemplate& request, uint32_t function,
+                InFlight* calls, Progress* progress, Sample* s) {
+  const v1::InvokeRequest req = request.Make(s->index, function, -1);
+  s->function = req.function();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + request.deadline));
+  calls->Add(&ctx);
+  s->sent = true;
+  s->sent_at = absl::Now();
+  progress->Sent();
+  const grpc::Status status = stub->Invoke(&ctx, req, &s->result);
+  calls->Remove(&ctx);
+  Record(s, status, progress);
+}
+
+}  // namespace
+
+void InstallInterruptHandler() {
+  struct sigaction action = {};
+  action.sa_handler = OnInterrupt;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+bool Interrupted() { return interrupted.load(); }
+
+v1::InvokeRequest RequestTemplate::Make(int index, uint32_t function,
+                                        double trace_duration) const {
+  v1::InvokeRequest req;
+  const std::string& name = functions[function % functions.size()];
+  req.set_function(name);
+  req.set_payload(FillTemplate(payload, index, name, trace_duration));
+  for (const std::string& arg : args) req.add_args(FillTemplate(arg, index, name, trace_duration));
+  req.set_architecture(architecture);
+  return req;
+}
+
+Progress::Progress() : enabled_(isatty(STDERR_FILENO) == 1) {
+  if (!enabled_) return;
+  drawer_ = std::thread([this] {
+    absl::MutexLock lock(&mu_);
+    while (!quit_) {
+      mu_.AwaitWithTimeout(absl::Condition(&quit_), absl::Milliseconds(250));
+      if (active_ && !quit_) Draw(false);
+    }
+  });
+}
+
+Progress::~Progress() {
+  {
+    absl::MutexLock lock(&mu_);
+    quit_ = true;
+  }
+  if (drawer_.joinable()) drawer_.join();
+}
+
+void Progress::StartLevel(const std::string& title, int64_t total, absl::Duration length) {
+  absl::MutexLock lock(&mu_);
+  sent_ = answered_ = failed_ = 0;
+  title_ = title;
+  total_ = total;
+  length_ = length;
+  start_ = absl::Now();
+  active_ = true;
+}
+
+void Progress::EndLevel() {
+  absl::MutexLock lock(&mu_);
+  if (active_ && enabled_) Draw(true);
+  active_ = false;
+}
+
+void Progress::Draw(bool final) {
+  const int64_t sent = sent_.load(), answered = answered_.load(), failed = failed_.load();
+  double fraction = 0;
+  if (total_ > 0) {
+    fraction = static_cast<double>(answered) / static_cast<double>(total_);
+  } else if (length_ > absl::ZeroDuration()) {
+    fraction = (absl::Now() - start_) / length_;
+  }
+  fraction = std::clamp(fraction, 0.0, 1.0);
+  constexpr int kWidth = 24;
+  const int filled = static_cast<int>(fraction * kWidth);
+  const std::string bar = std::string(filled, '#') + std::string(kWidth - filled, '.');
+  // \r and erase-line redraw in place; the final draw leaves the line for the
+  // level's summary to follow on the next one.
+  std::fprintf(stderr, "\r\033[K%s [%s] %3.0f%%  sent %lld  answered %lld  failed %lld  %.0fs%s",
+               title_.c_str(), bar.c_str(), fraction * 100, static_cast<long long>(sent),
+               static_cast<long long>(answered), static_cast<long long>(failed),
+               absl::ToDoubleSeconds(absl::Now() - start_), final ? "\n" : "");
+  std::fflush(stderr);
+}
+
+std::vector<Sample> RunOpenLevel(v1::Controller::Stub* stub, const RequestTemplate& request,
+                                 const LevelPlan& plan, int level, int first_index,
+                                 absl::Duration max_lag, Progress* progress,
+                                 OpenLevelReport* report) {
+  std::vector<Sample> samples(plan.calls.size());
+  struct Call {
+    grpc::ClientContext ctx;
+    v1::InvokeRequest request;
+    bool done = false;
+  };
+  std::vector<std::unique_ptr<Call>> calls(plan.calls.size());
+  absl::Mutex mu;
+  size_t outstanding = 0;
+  *report = OpenLevelReport{};
+  progress->StartLevel(plan.shape, static_cast<int64_t>(plan.calls.size()), plan.length);
+  const absl::Time start = absl::Now();
+  for (size_t k = 0; k < plan.calls.size(); ++k) {
+    const ScheduledCall& planned = plan.calls[k];
+    Sample& s = samples[k];
+    s.index = first_index + static_cast<int>(k);
+    s.level = level;
+    s.shape = plan.shape;
+    s.offered_rps = plan.offered_rps;
+    s.trace_function = planned.trace_function;
+    s.scheduled_send = true;
+    s.scheduled = start + planned.at;
+    auto call = std::make_unique<Call>();
+    call->request = request.Make(s.index, planned.function, planned.trace_duration);
+    s.function = call->request.function();
+    call->ctx.set_deadline(absl::ToChronoTime(s.scheduled + request.deadline));
+    // Sleep to just before the slot (in slices, to notice an interrupt), then
+    // spin: sleeping alone overshoots by the kernel's timer slack, which
+    // matters at thousands of requests per second.
+    for (absl::Duration wait = s.scheduled - absl::Now(); wait > absl::Microseconds(200);
+         wait = s.scheduled - absl::Now()) {
+      if (Interrupted()) break;
+      absl::SleepFor(std::min(wait - absl::Microseconds(200), absl::Milliseconds(100)));
+    }
+    if (Interrupted()) break;
+    while (absl::Now() < s.scheduled) {
+    }
+    s.sent = true;
+    s.sent_at = absl::Now();
+    const absl::Duration lag = s.sent_at - s.scheduled;
+    report->worst_lag = std::max(report->worst_lag, lag);
+    if (lag > max_lag) ++report->late;
+    Call* raw = call.get();
+    calls[k] = std::move(call);
+    {
+      absl::MutexLock lock(&mu);
+      ++outstanding;
+    }
+    progress->Sent();
+    stub->async()->Invoke(&raw->ctx, &raw->request, &s.result,
+                          [&s, raw, &mu, &outstanding, progress](grpc::Status status) {
+                            Record(&s, status, progress);
+                            absl::MutexLock lock(&mu);
+                            raw->done = true;
+                            --outstanding;
+                          });
+  }
+  absl::MutexLock lock(&mu);
+  if (Interrupted()) {
+    for (const auto& call : calls) {
+      if (call && !call->done) call->ctx.TryCancel();
+    }
+  }
+  // An interrupt that arrives while waiting for the last answers cancels them too.
+  while (!mu.AwaitWithTimeout(absl::Condition(
+                                  +[](size_t* n) { return *n == 0; }, &outstanding),
+                              absl::Milliseconds(100))) {
+    if (!Interrupted()) continue;
+    for (const auto& call : calls) {
+      if (call && !call->done) call->ctx.TryCancel();
+    }
+  }
+  // Calls never sent (the run was interrupted) are not samples.
+  samples.resize(static_cast<size_t>(
+      std::find_if(samples.begin(), samples.end(), [](const Sample& s) { return !s.sent; }) -
+      samples.begin()));
+  size_t sent = 0;
+  absl::Time first = absl::InfiniteFuture(), last = absl::InfinitePast();
+  for (const Sample& s : samples) {
+    if (!s.sent) continue;
+    ++sent;
+    first = std::min(first, s.sent_at);
+    last = std::max(last, s.sent_at);
+  }
+  if (sent > 1 && last > first) report->achieved_rps = (sent - 1) / absl::ToDoubleSeconds(last - first);
+  progress->EndLevel();
+  return samples;
+}
+
+std::vector<Sample> RunClosedStage(v1::Controller::Stub* stub, const RequestTemplate& request,
+                                   const StageOptions& stage, int level, int first_index,
+                                   Progress* progress) {
+  const std::string shape = absl::StrFormat("%d users", stage.users);
+  progress->StartLevel(shape, stage.requests,
+                       stage.requests > 0 ? absl::ZeroDuration() : stage.warmup + stage.duration);
+  InFlight calls;
+  InterruptWatcher watcher(&calls);
+  std::atomic<int> next_index{0};
+  std::atomic<int> counted{0};
+  const absl::Time start = absl::Now();
+  const absl::Time warm_until = start + stage.warmup;
+  const absl::Time end = warm_until + stage.duration;
+  std::vector<std::vector<Sample>> per_user(static_cast<size_t>(stage.users));
+  std::vector<std::thread> users;
+  for (int u = 0; u < stage.users; ++u) {
+    users.emplace_back([&, u] {
+      std::vector<Sample>& mine = per_user[static_cast<size_t>(u)];
+      for (uint32_t f = static_cast<uint32_t>(u); !Interrupted(); ++f) {
+        const absl::Time now = absl::Now();
+        const bool warmup = now < warm_until;
+        if (!warmup) {
+          if (stage.requests > 0 ? counted.fetch_add(1) >= stage.requests : now >= end) break;
+        }
+        Sample& s = mine.emplace_back();
+        s.index = first_index + next_index.fetch_add(1);
+        s.level = level;
+        s.shape = shape;
+        s.users = stage.users;
+        s.warmup = warmup;
+        InvokeInto(stub, request, f, &calls, progress, &s);
+      }
+    });
+  }
+  for (std::thread& t : users) t.join();
+  progress->EndLevel();
+  std::vector<Sample> samples;
+  for (auto& mine : per_user) {
+    samples.insert(samples.end(), std::make_move_iterator(mine.begin()),
+                   std::make_move_iterator(mine.end()));
+  }
+  std::sort(samples.begin(), samples.end(),
+            [](const Sample& a, const Sample& b) { return a.index < b.index; });
+  return samples;
+}
+
+std::vector<Sample> RunCycles(v1::Controller::Stub* stub, const RequestTemplate& request,
+                              int cycles, int level, int first_index, Progress* progress) {
+  const std::string shape = absl::StrFormat("%d cycles", cycles);
+  const int per_cycle = static_cast<int>(request.functions.size());
+  progress->StartLevel(shape, static_cast<int64_t>(cycles) * per_cycle, absl::ZeroDuration());
+  InFlight calls;
+  InterruptWatcher watcher(&calls);
+  std::vector<Sample> samples;
+  for (int c = 0; c < cycles && !Interrupted(); ++c) {
+    for (int f = 0; f < per_cycle && !Interrupted(); ++f) {
+      Sample& s = samples.emplace_back();
+      s.index = first_index + static_cast<int>(samples.size()) - 1;
+      s.level = level;
+      s.shape = shape;
+      InvokeInto(stub, request, static_cast<uint32_t>(f), &calls, progress, &s);
+    }
+  }
+  progress->EndLevel();
+  return samples;
+}
+
+}  // namespace fsched::bench
