@@ -79,5 +79,15 @@ TEST(ParseRatesTest, ReadsTheSeedsLevelsAndNamesTheBadItem) {
   EXPECT_NE(ParseRates("2,x").status().message().find("'x'"), std::string::npos);
 }
 
+TEST(ParseUsersTest, ReadsStagesAndRefusesWhatIsNotAUserCount) {
+  auto users = ParseUsers("2,5,10,20,40");
+  ASSERT_TRUE(users.ok()) << users.status();
+  EXPECT_EQ(*users, (std::vector<int>{2, 5, 10, 20, 40}));
+  for (const char* bad : {"", "0", "2,1.5", "-3", "1001", "two"}) {
+    EXPECT_EQ(ParseUsers(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_NE(ParseUsers("4,1001").status().message().find("'1001'"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace fsched::bench

@@ -1,0 +1,135 @@
+#include "tools/fsched-bench/results.h"
+
+#include <gmock/gmock.h>
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/proto_time.h"
+
+namespace fsched::bench {
+namespace {
+
+using ::testing::HasSubstr;
+
+Sample Answered(int level, const std::string& function, double latency,
+                v1::Outcome outcome = v1::OUTCOME_OK) {
+  Sample s;
+  s.level = level;
+  s.shape = absl::StrCat("level ", level);
+  s.function = function;
+  s.sent = true;
+  s.sent_at = absl::FromUnixSeconds(1000) + absl::Seconds(latency);
+  s.client_latency = latency;
+  s.result.set_function(function);
+  s.result.set_outcome(outcome);
+  ToProto(absl::Milliseconds(2), s.result.mutable_timings()->mutable_queue_wait());
+  ToProto(absl::Milliseconds(10), s.result.mutable_timings()->mutable_execution());
+  return s;
+}
+
+TEST(SummarizeRunTest, LevelsThenFunctionsWithExactPercentiles) {
+  std::vector<Sample> samples;
+  // Level 0: one function, latencies 1..100 ms.
+  for (int i = 1; i <= 100; ++i) samples.push_back(Answered(0, "f", i / 1000.0));
+  // Level 1: two functions, one failure, one RPC error, two warm-ups, one
+  // abandoned and one never sent.
+  samples.push_back(Answered(1, "a", 0.010));
+  samples.push_back(Answered(1, "a", 0.030));
+  samples.push_back(Answered(1, "b", 0.050, v1::OUTCOME_NONZERO_EXIT));
+  Sample rpc = Answered(1, "b", 0.5);
+  rpc.rpc_code = 14;
+  rpc.rpc_message = "connection refused";
+  samples.push_back(rpc);
+  for (int i = 0; i < 2; ++i) {
+    Sample w = Answered(1, "a", 9.0);
+    w.warmup = true;
+    samples.push_back(w);
+  }
+  Sample gone = Answered(1, "b", 9.0);
+  gone.abandoned = true;
+  samples.push_back(gone);
+  Sample unsent = Answered(1, "b", 9.0);
+  unsent.sent = false;
+  samples.push_back(unsent);
+
+  const std::vector<GroupStats> groups = SummarizeRun(samples);
+  ASSERT_EQ(groups.size(), 4u);  // level 0; level 1, a, b
+  const GroupStats& l0 = groups[0];
+  EXPECT_EQ(l0.function, "");
+  EXPECT_EQ(l0.count, 100);
+  EXPECT_EQ(l0.succeeded, 100);
+  EXPECT_NEAR(l0.mean, 0.0505, 1e-9);
+  EXPECT_NEAR(l0.p50, 0.0505, 1e-9);
+  EXPECT_NEAR(l0.p99, 0.09901, 1e-9);
+  EXPECT_NEAR(l0.max, 0.100, 1e-12);
+  EXPECT_NEAR(l0.queue_wait_mean, 0.002, 1e-12);
+  EXPECT_NEAR(l0.execution_mean, 0.010, 1e-12);
+
+  const GroupStats& l1 = groups[1];
+  EXPECT_EQ(l1.function, "");
+  EXPECT_EQ(l1.count, 4);  // warm-ups, abandoned and unsent are not counted
+  EXPECT_EQ(l1.succeeded, 2);
+  EXPECT_EQ(l1.function_failed, 1);
+  EXPECT_EQ(l1.rpc_failed, 1);
+  EXPECT_EQ(l1.warmup, 2);
+  EXPECT_EQ(l1.abandoned, 1);
+  EXPECT_NEAR(l1.mean, 0.030, 1e-12);  // RPC failures have no latency
+  EXPECT_THAT(l1.first_failure, HasSubstr("OUTCOME_NONZERO_EXIT"));
+  EXPECT_EQ(groups[2].function, "a");
+  EXPECT_EQ(groups[2].count, 2);
+  EXPECT_EQ(groups[3].function, "b");
+  EXPECT_EQ(groups[3].rpc_failed, 1);
+}
+
+TEST(FormatTest, RunAllOutAndJsonCarryTheFigures) {
+  std::vector<Sample> samples;
+  for (int i = 1; i <= 4; ++i) samples.push_back(Answered(0, "f", i / 10.0));
+  const auto groups = SummarizeRun(samples);
+  EXPECT_EQ(FormatRunAllOut(groups),
+            "=== level 0 ===\ncount: 4\nmean: 0.250000\nmedian: 0.250000\np90: 0.370000\n"
+            "p95: 0.385000\np99: 0.397000\n\n");
+  // The JSON parses back, and a label with quotes survives.
+  const std::string json = FormatJson("say \"hi\"", true, groups);
+  google::protobuf::Struct parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &parsed).ok()) << json;
+  EXPECT_EQ(parsed.fields().at("label").string_value(), "say \"hi\"");
+  EXPECT_TRUE(parsed.fields().at("interrupted").bool_value());
+  const auto& level = parsed.fields().at("levels").list_value().values(0).struct_value();
+  EXPECT_EQ(level.fields().at("count").number_value(), 4);
+  EXPECT_NEAR(level.fields().at("latency_s").struct_value().fields().at("p50").number_value(),
+              0.25, 1e-12);
+  EXPECT_THAT(FormatSummary(groups), HasSubstr("level 0: 4 calls"));
+}
+
+TEST(WriteResultsTest, WritesEveryFileAndEscapesCsvFields) {
+  const std::string dir = ::testing::TempDir() + "/bench-results-test";
+  std::filesystem::remove_all(dir);
+  std::vector<Sample> samples{Answered(0, "f", 0.1), Answered(0, "f", 0.2)};
+  samples[0].trace_function = "a,\"b\"";
+  samples[1].sent = false;
+  ASSERT_TRUE(WriteResults(dir, "x", false, samples, SummarizeRun(samples)).ok());
+  for (const char* f : {"invocations.csv", "summary.txt", "run-all-out.txt", "summary.json"}) {
+    EXPECT_TRUE(std::filesystem::exists(dir + "/" + f)) << f;
+  }
+  std::ifstream in(dir + "/invocations.csv");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string csv = text.str();
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 2);  // header + the sent call
+  EXPECT_THAT(csv, HasSubstr(",\"a,\"\"b\"\"\","));
+  EXPECT_THAT(csv, HasSubstr(",ok,"));
+  // The header and each row have the same number of fields (outside quotes).
+  const std::string header = csv.substr(0, csv.find('\n'));
+  EXPECT_EQ(std::count(header.begin(), header.end(), ','), 31);
+
+  EXPECT_EQ(WriteResults("/proc/no-such-dir/x", "x", false, samples, {}).code(),
+            absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace fsched::bench
