@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on one machine: builds fsched, starts a local cluster (one master,
 # two workers) on embedded defaults, registers a sample function, runs 200
-# invocations through it and prints their results and latencies. Results go to
-# results/demo-<time>/ (per-invocation CSV, text and JSON summaries).
+# invocations through it in two closed-loop stages (1 and 4 concurrent users)
+# and prints their latencies. Results go to results/demo-<time>/: per-invocation
+# CSV, text and JSON summaries, run-all-out.txt and PNG plots.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -48,9 +49,11 @@ echo "== registering the sample function 'sha256' (sha256sum of its payload)"
 $CTL register sha256 --timeout 10s --description "hash the payload" -- sha256sum
 echo "== one invocation"
 $CTL invoke sha256 --payload "hello fsched"
-echo "== 200 invocations, 4 concurrent clients"
-build/tools/fsched-bench/fsched-bench --master "$MASTER" --function sha256 --requests 200 \
-  --concurrency 4 --payload "request {i}" --label demo --out "$RUN"
+echo "== 200 invocations: 100 with 1 user, then 100 with 4 concurrent users"
+build/tools/fsched-bench/fsched-bench --master "$MASTER" --function sha256 --requests 100 \
+  --concurrency 1,4 --payload "request {i}" --label demo --out "$RUN"
+echo "== plots"
+tools/fsched-plot "$RUN"
 echo "== per-function durations seen by the master"
 $CTL durations
 $CTL load

@@ -131,5 +131,38 @@ TEST(WriteResultsTest, WritesEveryFileAndEscapesCsvFields) {
             absl::StatusCode::kUnavailable);
 }
 
+// tools/fsched-plot draws real PNGs from what WriteResults wrote (Debian's
+// matplotlib), and says clearly when a directory holds no results.
+TEST(PlotScriptTest, DrawsEveryFigureFromWrittenResults) {
+  const std::string dir = ::testing::TempDir() + "/bench-plot-test";
+  std::filesystem::remove_all(dir);
+  std::vector<Sample> samples;
+  for (int level = 0; level < 2; ++level) {
+    for (int i = 1; i <= 30; ++i) {
+      Sample s = Answered(level, i % 2 ? "light" : "heavy", i / 100.0);
+      s.offered_rps = 5.0 * (level + 1);
+      s.result.set_mode(v1::EXECUTION_MODE_WARM);
+      samples.push_back(s);
+    }
+  }
+  ASSERT_TRUE(WriteResults(dir, "plot-test", false, samples, SummarizeRun(samples)).ok());
+  const std::string script = std::string(FSCHED_SOURCE_DIR) + "/tools/fsched-plot";
+  ASSERT_EQ(std::system((script + " " + dir + " > " + dir + "/plot.log 2>&1").c_str()), 0);
+  for (const char* png : {"latency-cdf.png", "latency-over-time.png", "throughput.png",
+                          "latency-box.png", "latency-mean.png"}) {
+    std::ifstream in(dir + "/" + png, std::ios::binary);
+    char magic[4] = {};
+    in.read(magic, 4);
+    EXPECT_EQ(std::string(magic + 1, 3), "PNG") << png;
+  }
+  const std::string empty = ::testing::TempDir() + "/bench-plot-empty";
+  std::filesystem::create_directories(empty);
+  EXPECT_NE(std::system((script + " " + empty + " > " + empty + "/plot.log 2>&1").c_str()), 0);
+  std::ifstream log(empty + "/plot.log");
+  std::stringstream text;
+  text << log.rdbuf();
+  EXPECT_THAT(text.str(), HasSubstr("invocations.csv not found"));
+}
+
 }  // namespace
 }  // namespace fsched::bench

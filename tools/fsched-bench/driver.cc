@@ -274,7 +274,7 @@ std::vector<Sample> RunOpenLevel(v1::Controller::Stub* stub, const RequestTempla
 std::vector<Sample> RunClosedStage(v1::Controller::Stub* stub, const RequestTemplate& request,
                                    const StageOptions& stage, int level, int first_index,
                                    Progress* progress) {
-  const std::string shape = absl::StrFormat("%d users", stage.users);
+  const std::string shape = absl::StrFormat("%d user%s", stage.users, stage.users == 1 ? "" : "s");
   progress->StartLevel(shape, stage.requests,
                        stage.requests > 0 ? absl::ZeroDuration() : stage.warmup + stage.duration);
   InFlight calls;
