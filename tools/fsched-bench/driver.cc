@@ -258,15 +258,13 @@ std::vector<Sample> RunOpenLevel(v1::Controller::Stub* stub, const RequestTempla
   samples.resize(static_cast<size_t>(
       std::find_if(samples.begin(), samples.end(), [](const Sample& s) { return !s.sent; }) -
       samples.begin()));
-  size_t sent = 0;
-  absl::Time first = absl::InfiniteFuture(), last = absl::InfinitePast();
-  for (const Sample& s : samples) {
-    if (!s.sent) continue;
-    ++sent;
-    first = std::min(first, s.sent_at);
-    last = std::max(last, s.sent_at);
+  if (samples.size() > 1) {
+    const double n = static_cast<double>(samples.size() - 1);
+    const absl::Duration planned = samples.back().scheduled - samples.front().scheduled;
+    const absl::Duration actual = samples.back().sent_at - samples.front().sent_at;
+    if (planned > absl::ZeroDuration()) report->scheduled_rps = n / absl::ToDoubleSeconds(planned);
+    if (actual > absl::ZeroDuration()) report->achieved_rps = n / absl::ToDoubleSeconds(actual);
   }
-  if (sent > 1 && last > first) report->achieved_rps = (sent - 1) / absl::ToDoubleSeconds(last - first);
   progress->EndLevel();
   return samples;
 }

@@ -69,7 +69,11 @@ class Progress {
 };
 
 struct OpenLevelReport {
-  double achieved_rps = 0;  // calls sent over the span from first to last send
+  // Rates over the calls actually sent, from first to last: what the schedule
+  // asked for (a Poisson draw differs from the nominal rate by chance) and
+  // what the driver achieved. Their ratio is the driver's own accuracy.
+  double scheduled_rps = 0;
+  double achieved_rps = 0;
   int late = 0;             // sends later than max_lag behind their schedule
   absl::Duration worst_lag;
 };

@@ -208,10 +208,12 @@ int main(int argc, char** argv) {
     int sent = 0;
     for (const auto& s : samples) sent += s.sent;
     std::string extra = absl::StrFormat(
-        "  sent %d at %.1f req/s (asked %.6g); worst send lag %.3f ms; %d sends more than %s "
-        "late\n",
-        sent, report.achieved_rps, plan.offered_rps, absl::ToDoubleMilliseconds(report.worst_lag),
-        report.late, absl::FormatDuration(absl::GetFlag(FLAGS_max_lag)));
+        "  sent %d at %.2f req/s, schedule %.2f req/s (%+.2f%%; nominal %.6g); worst send lag "
+        "%.3f ms; %d sends more than %s late\n",
+        sent, report.achieved_rps, report.scheduled_rps,
+        report.scheduled_rps > 0 ? (report.achieved_rps / report.scheduled_rps - 1) * 100 : 0.0,
+        plan.offered_rps, absl::ToDoubleMilliseconds(report.worst_lag), report.late,
+        absl::FormatDuration(absl::GetFlag(FLAGS_max_lag)));
     // Open loop means open loop: say so when the driver could not keep the schedule.
     if (report.late * 100 > sent) {
       fell_behind = true;
