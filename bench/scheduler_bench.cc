@@ -71,7 +71,7 @@ struct Cluster {
   std::string Admit(int i) {
     spec.set_name("fn-" + std::to_string(i % 16));
     v1::InvokeRequest request;
-    return table->Create(spec, request, absl::Seconds(60), clock.Now(), nullptr);
+    return *table->Create(spec, request, absl::Seconds(60), clock.Now(), nullptr);
   }
   std::filesystem::path dir;
   ManualClock clock{absl::FromUnixSeconds(1700000000)};

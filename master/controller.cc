@@ -94,7 +94,8 @@ absl::StatusOr<std::string> Controller::Submit(const v1::InvokeRequest& request,
   timeout = std::min(timeout, options_.max_timeout);
 
   const absl::Time now = clock_->Now();
-  const std::string id = table_->Create(function.spec(), request, timeout, now, std::move(on_done));
+  ASSIGN_OR_RETURN(const std::string id,
+                   table_->Create(function.spec(), request, timeout, now, std::move(on_done)));
   if (absl::Status queued = scheduler_->Enqueue(id, function.spec(), request.input_size());
       !queued.ok()) {
     table_->Discard(id);

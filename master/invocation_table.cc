@@ -6,10 +6,12 @@
 
 namespace fsched::master {
 
-std::string InvocationTable::Create(const v1::FunctionSpec& spec, const v1::InvokeRequest& request,
-                                    absl::Duration timeout, absl::Time now,
-                                    InvocationCallback on_done) {
+absl::StatusOr<std::string> InvocationTable::Create(const v1::FunctionSpec& spec,
+                                                    const v1::InvokeRequest& request,
+                                                    absl::Duration timeout, absl::Time now,
+                                                    InvocationCallback on_done) {
   absl::MutexLock lock(&mu_);
+  if (closed_) return absl::UnavailableError("the master is shutting down; try another entry point");
   std::string id;
   // 15 characters: short enough for the string's inline buffer, so the many
   // copies on the hot path (queue, deadlines, in-flight maps) never allocate.
@@ -220,7 +222,7 @@ absl::Status InvocationTable::AddWaiter(const std::string& id, InvocationCallbac
       return absl::NotFoundError(absl::StrCat("invocation '", id.substr(0, 80),
                                               "' is unknown (or its result has expired)"));
     }
-    if (it->second.state != v1::INVOCATION_STATE_DONE) {
+    if (it->second.state != v1::INVOCATION_STATE_DONE && !closed_) {
       it->second.waiters.push_back(std::move(done));
       return absl::OkStatus();
     }
@@ -228,6 +230,22 @@ absl::Status InvocationTable::AddWaiter(const std::string& id, InvocationCallbac
   }
   done(finished);
   return absl::OkStatus();
+}
+
+void InvocationTable::Close() {
+  std::vector<std::pair<v1::Invocation, std::vector<InvocationCallback>>> released;
+  {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+    for (auto& [id, record] : records_) {
+      if (record.waiters.empty()) continue;
+      released.emplace_back(ToProto(id, record), std::move(record.waiters));
+      record.waiters.clear();
+    }
+  }
+  for (auto& [invocation, waiters] : released) {
+    for (auto& done : waiters) done(invocation);
+  }
 }
 
 std::string InvocationTable::RunningOn(const std::string& id) const {

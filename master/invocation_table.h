@@ -28,9 +28,11 @@ class InvocationTable {
   explicit InvocationTable(size_t retained_results) : retained_(retained_results) {}
 
   /// Records a new invocation in state QUEUED. `on_done` (may be empty) runs
-  /// once with the finished invocation. \return its id.
-  std::string Create(const v1::FunctionSpec& spec, const v1::InvokeRequest& request,
-                     absl::Duration timeout, absl::Time now, InvocationCallback on_done);
+  /// once with the finished invocation (or as it stands, see Close). \return
+  /// its id; UNAVAILABLE once the table is closed.
+  absl::StatusOr<std::string> Create(const v1::FunctionSpec& spec,
+                                     const v1::InvokeRequest& request, absl::Duration timeout,
+                                     absl::Time now, InvocationCallback on_done);
   /// Forgets an invocation that was never queued (admission failed after Create).
   void Discard(const std::string& id);
 
@@ -64,8 +66,14 @@ class InvocationTable {
     double input_size = 0;
   };
   absl::StatusOr<Admission> AdmissionOf(const std::string& id) const;
-  /// Calls `done` when the invocation finishes (at once if it has). NOT_FOUND for unknown ids.
+  /// Calls `done` when the invocation finishes (at once if it has, or if the
+  /// table is closed). NOT_FOUND for unknown ids.
   absl::Status AddWaiter(const std::string& id, InvocationCallback done);
+
+  /// The master is stopping: every waiter is called now with its invocation
+  /// as it stands (not DONE), and no invocation is accepted from here on. A
+  /// server cannot finish shutting down while a call still waits.
+  void Close();
   /// \return the worker running `id`, or empty when it is not running.
   std::string RunningOn(const std::string& id) const;
 
@@ -94,6 +102,7 @@ class InvocationTable {
   absl::flat_hash_map<std::string, Record> records_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> finished_order_ ABSL_GUARDED_BY(mu_);
   size_t running_ ABSL_GUARDED_BY(mu_) = 0;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
   absl::BitGen rng_ ABSL_GUARDED_BY(mu_);
 };
 

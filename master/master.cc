@@ -119,6 +119,8 @@ void Master::PersistModels() {
 
 void Master::Shutdown() {
   if (stopping_.exchange(true)) return;
+  // Calls waiting for results would hold the server's shutdown open forever.
+  if (table_) table_->Close();
   if (server_.server) server_.server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
   if (housekeeping_.joinable()) housekeeping_.join();
 }

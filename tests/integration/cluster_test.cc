@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/proto_time.h"
 #include "common/rpc.h"
@@ -267,6 +268,44 @@ TEST_F(ClusterTest, KilledWorkerLosesNoAcceptedInvocation) {
     if (w.id() == "doomed") {
       EXPECT_EQ(w.state(), v1::WORKER_STATE_DEAD);
     }
+  }
+}
+
+// A master told to stop while callers wait for invocations that cannot run
+// (no worker) exits promptly and tells each caller UNAVAILABLE, instead of
+// hanging in its gRPC server's shutdown.
+TEST_F(ClusterTest, AMasterStopsPromptlyWithCallersStillWaiting) {
+  StartMaster();
+  ASSERT_TRUE(Register("stuck", {"true"}).ok());
+  struct Call {
+    grpc::ClientContext ctx;
+    v1::InvokeRequest request;
+    v1::InvocationResult result;
+    grpc::Status status;
+    absl::Notification done;
+  };
+  std::vector<std::unique_ptr<Call>> calls;
+  for (int i = 0; i < 5; ++i) {
+    auto call = std::make_unique<Call>();
+    call->request.set_function("stuck");
+    call->ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Minutes(2)));
+    Call* raw = call.get();
+    controller_->async()->Invoke(&raw->ctx, &raw->request, &raw->result,
+                                 [raw](grpc::Status status) {
+                                   raw->status = status;
+                                   raw->done.Notify();
+                                 });
+    calls.push_back(std::move(call));
+  }
+  absl::SleepFor(absl::Milliseconds(300));  // all five admitted and waiting
+  const absl::Time stop = absl::Now();
+  master_->Signal(SIGTERM);
+  ASSERT_EQ(master_->Wait(absl::Seconds(20)), 0);
+  EXPECT_LT(absl::Now() - stop, absl::Seconds(10));
+  for (auto& call : calls) {
+    ASSERT_TRUE(call->done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+    EXPECT_EQ(call->status.error_code(), grpc::StatusCode::UNAVAILABLE)
+        << call->status.error_message();
   }
 }
 

@@ -93,5 +93,43 @@ TEST_F(ControllerTest, WaitAnswersOnCompletionOrTimeout) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// Stopping the master releases every caller still waiting (a gRPC server
+// cannot finish shutting down while one waits) and accepts nothing new; what
+// had finished stays readable.
+TEST_F(ControllerTest, ClosingReleasesWaitersAndRefusesNewInvocations) {
+  RegisterFunction("f");
+  Join("w1", 1);
+  const std::string done_id = Submit("f");
+  Finish("w1", streams_["w1"]->Assignments()[0]);
+  const std::string running_id = Submit("f");  // takes the only slot
+  std::vector<v1::Invocation> released;
+  v1::InvokeRequest req;
+  req.set_function("f");
+  auto queued = controller_->Submit(req, [&](const v1::Invocation& inv) { released.push_back(inv); });
+  ASSERT_TRUE(queued.ok());
+  ASSERT_TRUE(controller_
+                  ->WaitInvocation(running_id, absl::Minutes(10),
+                                   [&](const v1::Invocation& inv) { released.push_back(inv); })
+                  .ok());
+  table_->Close();
+  ASSERT_EQ(released.size(), 2u);
+  for (const v1::Invocation& inv : released) {
+    EXPECT_NE(inv.state(), v1::INVOCATION_STATE_DONE) << inv.id();
+  }
+  EXPECT_EQ(released[0].id() == *queued ? released[0].state() : released[1].state(),
+            v1::INVOCATION_STATE_QUEUED);
+  const auto refused = controller_->Submit(req);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(refused.status().message().find("shutting down"), std::string::npos);
+  // A wait after closing answers at once with the invocation as it stands.
+  bool answered = false;
+  ASSERT_TRUE(controller_
+                  ->WaitInvocation(*queued, absl::Minutes(10),
+                                   [&](const v1::Invocation&) { answered = true; })
+                  .ok());
+  EXPECT_TRUE(answered);
+  EXPECT_EQ(controller_->GetInvocation(done_id)->state(), v1::INVOCATION_STATE_DONE);
+}
+
 }  // namespace
 }  // namespace fsched::master

@@ -18,10 +18,14 @@
 #include "common/rpc.h"
 #include "tools/fsched-bench/arrivals.h"
 #include "tools/fsched-bench/driver.h"
+#include "tools/fsched-bench/experiment_file.h"
 #include "tools/fsched-bench/plan.h"
 #include "tools/fsched-bench/results.h"
 #include "tools/workload/workload.h"
 
+ABSL_FLAG(std::string, config, "",
+          "experiment file: YAML whose keys are these flags (e.g. rates: [2, 5, 15]); flags on "
+          "the command line override it");
 ABSL_FLAG(std::string, master, "127.0.0.1:50051", "master address host:port");
 ABSL_FLAG(std::string, function, "",
           "function(s) to invoke, comma-separated (required); several are mixed: chosen at "
@@ -130,6 +134,12 @@ int main(int argc, char** argv) {
       "  cycles:                --cycles 100\n"
       "Drives an fsched master and writes invocations.csv, summary.txt, run-all-out.txt and "
       "summary.json.");
+  // The experiment file first, so the command line overrides it.
+  if (const std::string config = bench::FindConfigArgument(argc, argv); !config.empty()) {
+    if (absl::Status applied = bench::ApplyExperimentFile(config); !applied.ok()) {
+      return Usage(std::string(applied.message()));
+    }
+  }
   absl::ParseCommandLine(argc, argv);
   DisableLockCycleDetection();
 
