@@ -8,6 +8,7 @@
 #include <set>
 
 #include "absl/strings/str_format.h"
+#include "common/quantiles.h"
 
 namespace fsched::bench {
 namespace {
@@ -258,6 +259,10 @@ std::vector<Sample> RunOpenLevel(v1::Controller::Stub* stub, const RequestTempla
   samples.resize(static_cast<size_t>(
       std::find_if(samples.begin(), samples.end(), [](const Sample& s) { return !s.sent; }) -
       samples.begin()));
+  std::vector<double> lags;
+  lags.reserve(samples.size());
+  for (const Sample& s : samples) lags.push_back(absl::ToDoubleSeconds(s.sent_at - s.scheduled));
+  if (!lags.empty()) report->p99_lag = absl::Seconds(Summarize(std::move(lags)).p99);
   if (samples.size() > 1) {
     const double n = static_cast<double>(samples.size() - 1);
     const absl::Duration planned = samples.back().scheduled - samples.front().scheduled;

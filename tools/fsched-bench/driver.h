@@ -76,6 +76,10 @@ struct OpenLevelReport {
   double achieved_rps = 0;
   int late = 0;             // sends later than max_lag behind their schedule
   absl::Duration worst_lag;
+  // The 99th percentile of send lag: above max_lag, the driver fell behind
+  // (more than 1 % of sends late, interpolated, so one late send among a
+  // few dozen at a low rate is not "behind").
+  absl::Duration p99_lag;
 };
 
 /// Sends `plan` on schedule. Returns one Sample per planned call (unsent ones
