@@ -43,7 +43,7 @@ overhead() {
   stop_cluster
   start_cluster "$dir/cluster/cluster" 2 4
   $CTL register noop -- true >/dev/null
-  $BENCH --master "$MASTER" --function noop --rates 100,200,400 --duration 10s --seed 1 \
+  $BENCH --master "$MASTER" --function noop --rates 100,200,400,2000 --duration 10s --seed 1 \
     --label cluster --out "$dir/cluster" | tee "$dir/cluster.txt" || true
   stop_cluster
 }
@@ -63,6 +63,8 @@ seed000() {
     stop_cluster
   done
   tools/fsched-plot "$dir/fifo" "$dir/aging-srtf" --out "$dir"
+  tools/fsched-plot "$dir/fifo" "$dir/aging-srtf" --only "Poisson 15 req/s" --by function \
+    --out "$dir/15rps"
 }
 
 # Seed 001 (tail-latency-aware routing): closed-loop stages of 2 to 40 users
