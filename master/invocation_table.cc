@@ -11,7 +11,8 @@ absl::StatusOr<std::string> InvocationTable::Create(const v1::FunctionSpec& spec
                                                     absl::Duration timeout, absl::Time now,
                                                     InvocationCallback on_done) {
   absl::MutexLock lock(&mu_);
-  if (closed_) return absl::UnavailableError("the master is shutting down; try another entry point");
+  if (closed_)
+    return absl::UnavailableError("the master is shutting down; try another entry point");
   std::string id;
   // 15 characters: short enough for the string's inline buffer, so the many
   // copies on the hot path (queue, deadlines, in-flight maps) never allocate.

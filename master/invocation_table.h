@@ -30,9 +30,9 @@ class InvocationTable {
   /// Records a new invocation in state QUEUED. `on_done` (may be empty) runs
   /// once with the finished invocation (or as it stands, see Close). \return
   /// its id; UNAVAILABLE once the table is closed.
-  absl::StatusOr<std::string> Create(const v1::FunctionSpec& spec,
-                                     const v1::InvokeRequest& request, absl::Duration timeout,
-                                     absl::Time now, InvocationCallback on_done);
+  absl::StatusOr<std::string> Create(const v1::FunctionSpec& spec, const v1::InvokeRequest& request,
+                                     absl::Duration timeout, absl::Time now,
+                                     InvocationCallback on_done);
   /// Forgets an invocation that was never queued (admission failed after Create).
   void Discard(const std::string& id);
 

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <fstream>
 #include <map>
 #include <thread>
 
@@ -652,6 +653,83 @@ TEST_F(ClusterTest, OpenLoopBenchSendsItsWholeScheduleAndRecordsIt) {
   const std::string refused = testing::ReadFile(dir_ + "/bad-bench.log");
   EXPECT_THAT(refused, HasSubstr("'x'"));
   EXPECT_EQ(std::count(refused.begin(), refused.end(), '\n'), 1) << refused;
+}
+
+// The other workloads against a live cluster: closed-loop stages count their
+// calls after the warm-up, cycles go through the functions in order, an
+// experiment file sets flags, and Ctrl-C stops a run that still writes what it
+// measured.
+TEST_F(ClusterTest, BenchStagesCyclesExperimentFileAndInterrupt) {
+  StartMaster();
+  StartWorker("w1", 4);
+  WaitForReady({"w1"});
+  ASSERT_TRUE(Register("a", {"true"}).ok());
+  ASSERT_TRUE(Register("b", {"cat"}).ok());
+  ASSERT_TRUE(Register("slow", {"sleep", "5"}).ok());
+  const auto run = [&](const std::string& name, std::vector<std::string> args) {
+    args.insert(args.begin(), {FSCHED_BENCH_BIN, "--master", master_address_});
+    auto bench = Process::Start(args, dir_ + "/" + name + ".log");
+    EXPECT_TRUE(bench.ok());
+    return bench.ok() ? std::move(*bench) : nullptr;
+  };
+  const auto rows = [](const std::string& csv, const std::string& needle) {
+    int n = 0;
+    for (size_t at = csv.find(needle); at != std::string::npos; at = csv.find(needle, at + 1)) ++n;
+    return n;
+  };
+
+  // Stages of 1 and 3 users, 6 counted calls each after a 300 ms warm-up.
+  auto stages = run("stages", {"--function", "a", "--concurrency", "1,3", "--requests", "6",
+                               "--warmup", "300ms", "--out", dir_ + "/stages"});
+  ASSERT_NE(stages, nullptr);
+  ASSERT_EQ(stages->Wait(absl::Seconds(60)), 0) << testing::ReadFile(dir_ + "/stages.log");
+  const std::string stage_csv = testing::ReadFile(dir_ + "/stages/invocations.csv");
+  EXPECT_EQ(rows(stage_csv, ",1 user,0,1,0,a,"), 6);  // counted: warmup column 0
+  EXPECT_EQ(rows(stage_csv, ",3 users,0,3,0,a,"), 6);
+  EXPECT_GT(rows(stage_csv, ",1 user,0,1,1,a,"), 0);  // warm-up calls are recorded too
+  EXPECT_THAT(testing::ReadFile(dir_ + "/stages/run-all-out.txt"),
+              HasSubstr("=== 3 users ===\ncount: 6\n"));
+
+  // Cycles from an experiment file; the command line overrides its label.
+  {
+    std::ofstream config(dir_ + "/cycles.yaml");
+    config << "function: [a, b]\ncycles: 3\nlabel: from-file\n";
+  }
+  auto cycles = run("cycles", {"--config", dir_ + "/cycles.yaml", "--label", "from-flag", "--out",
+                               dir_ + "/cycles"});
+  ASSERT_NE(cycles, nullptr);
+  ASSERT_EQ(cycles->Wait(absl::Seconds(60)), 0) << testing::ReadFile(dir_ + "/cycles.log");
+  const std::string cycle_csv = testing::ReadFile(dir_ + "/cycles/invocations.csv");
+  EXPECT_EQ(rows(cycle_csv, ",3 cycles,"), 6);
+  EXPECT_LT(cycle_csv.find("\n0,0,3 cycles,0,0,0,a,"), cycle_csv.find("\n1,0,3 cycles,0,0,0,b,"));
+  EXPECT_LT(cycle_csv.find("\n1,0,3 cycles,0,0,0,b,"), cycle_csv.find("\n2,0,3 cycles,0,0,0,a,"));
+  EXPECT_THAT(testing::ReadFile(dir_ + "/cycles/summary.json"), HasSubstr("\"from-flag\""));
+
+  // An open-loop run of 5 s calls interrupted after a second.
+  auto open = run("interrupted", {"--function", "slow", "--rates", "20", "--duration", "30s",
+                                  "--out", dir_ + "/interrupted"});
+  ASSERT_NE(open, nullptr);
+  absl::SleepFor(absl::Seconds(1));
+  open->Signal(SIGINT);
+  ASSERT_EQ(open->Wait(absl::Seconds(20)), 130) << testing::ReadFile(dir_ + "/interrupted.log");
+  const std::string summary = testing::ReadFile(dir_ + "/interrupted/summary.txt");
+  EXPECT_THAT(summary, HasSubstr("abandoned at interrupt"));
+  EXPECT_THAT(testing::ReadFile(dir_ + "/interrupted/summary.json"),
+              HasSubstr("\"interrupted\": true"));
+  const std::string csv = testing::ReadFile(dir_ + "/interrupted/invocations.csv");
+  const int sent = static_cast<int>(std::count(csv.begin(), csv.end(), '\n')) - 1;
+  EXPECT_GT(sent, 5);    // about 20 in the first second
+  EXPECT_LT(sent, 200);  // far fewer than the 600 planned
+
+  // A bad experiment file is refused in one line naming the key.
+  {
+    std::ofstream config(dir_ + "/bad.yaml");
+    config << "function: a\nrate: 5\n";
+  }
+  auto bad = run("bad", {"--config", dir_ + "/bad.yaml"});
+  ASSERT_NE(bad, nullptr);
+  EXPECT_EQ(bad->Wait(absl::Seconds(20)), 2);
+  EXPECT_THAT(testing::ReadFile(dir_ + "/bad.log"), HasSubstr("rate: no such flag"));
 }
 
 }  // namespace

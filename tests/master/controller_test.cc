@@ -105,7 +105,8 @@ TEST_F(ControllerTest, ClosingReleasesWaitersAndRefusesNewInvocations) {
   std::vector<v1::Invocation> released;
   v1::InvokeRequest req;
   req.set_function("f");
-  auto queued = controller_->Submit(req, [&](const v1::Invocation& inv) { released.push_back(inv); });
+  auto queued =
+      controller_->Submit(req, [&](const v1::Invocation& inv) { released.push_back(inv); });
   ASSERT_TRUE(queued.ok());
   ASSERT_TRUE(controller_
                   ->WaitInvocation(running_id, absl::Minutes(10),

@@ -1,5 +1,3 @@
-#include "tools/fsched-bench/experiment_file.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -7,6 +5,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
+#include "tools/fsched-bench/experiment_file.h"
 
 ABSL_FLAG(std::string, experiment_test_rates, "", "test flag");
 ABSL_FLAG(absl::Duration, experiment_test_duration, absl::Seconds(1), "test flag");

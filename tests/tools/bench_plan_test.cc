@@ -1,10 +1,9 @@
-#include "tools/fsched-bench/plan.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "tools/fsched-bench/arrivals.h"
+#include "tools/fsched-bench/plan.h"
 
 namespace fsched::bench {
 namespace {
@@ -116,8 +115,7 @@ TEST(TraceLevelTest, ReplaysTheVendoredAzureTraceScaled) {
 TEST(FillTemplateTest, ReplacesEveryPlaceholder) {
   EXPECT_EQ(FillTemplate("plain", 3, "f", 1), "plain");
   EXPECT_EQ(FillTemplate("{function}#{i} {i}", 7, "sha", -1), "sha#7 7");
-  EXPECT_EQ(FillTemplate("{duration_s}s = {duration_ms}ms", 0, "f", 0.25),
-            "0.250000s = 250.000ms");
+  EXPECT_EQ(FillTemplate("{duration_s}s = {duration_ms}ms", 0, "f", 0.25), "0.250000s = 250.000ms");
   EXPECT_EQ(FillTemplate("{duration_ms}", 0, "f", -1), "0.000");
 }
 

@@ -1,5 +1,3 @@
-#include "tools/fsched-bench/results.h"
-
 #include <gmock/gmock.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
@@ -10,6 +8,7 @@
 #include <sstream>
 
 #include "common/proto_time.h"
+#include "tools/fsched-bench/results.h"
 
 namespace fsched::bench {
 namespace {
@@ -101,8 +100,8 @@ TEST(FormatTest, RunAllOutAndJsonCarryTheFigures) {
   EXPECT_TRUE(parsed.fields().at("interrupted").bool_value());
   const auto& level = parsed.fields().at("levels").list_value().values(0).struct_value();
   EXPECT_EQ(level.fields().at("count").number_value(), 4);
-  EXPECT_NEAR(level.fields().at("latency_s").struct_value().fields().at("p50").number_value(),
-              0.25, 1e-12);
+  EXPECT_NEAR(level.fields().at("latency_s").struct_value().fields().at("p50").number_value(), 0.25,
+              1e-12);
   EXPECT_THAT(FormatSummary(groups), HasSubstr("level 0: 4 calls"));
 }
 

@@ -13,11 +13,11 @@
 
 namespace fsched::sim {
 
+using workload::Azure2019Source;
+using workload::LoadAzure2019;
+using workload::OfferedLoad;
 using workload::PoissonSource;
 using workload::ShortNames;
-using workload::LoadAzure2019;
-using workload::Azure2019Source;
-using workload::OfferedLoad;
 using workload::TimeScaleFor;
 namespace {
 

@@ -2,9 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
-#include <algorithm>
 #include <set>
 
 #include "absl/strings/str_format.h"
@@ -112,8 +112,7 @@ void InstallInterruptHandler() {
 
 bool Interrupted() { return interrupted.load(); }
 
-v1::InvokeRequest RequestTemplate::Make(int index, uint32_t function,
-                                        double trace_duration) const {
+v1::InvokeRequest RequestTemplate::Make(int index, uint32_t function, double trace_duration) const {
   v1::InvokeRequest req;
   const std::string& name = functions[function % functions.size()];
   req.set_function(name);

@@ -74,7 +74,7 @@ struct OpenLevelReport {
   // what the driver achieved. Their ratio is the driver's own accuracy.
   double scheduled_rps = 0;
   double achieved_rps = 0;
-  int late = 0;             // sends later than max_lag behind their schedule
+  int late = 0;  // sends later than max_lag behind their schedule
   absl::Duration worst_lag;
   // The 99th percentile of send lag: above max_lag, the driver fell behind
   // (more than 1 % of sends late, interpolated, so one late send among a

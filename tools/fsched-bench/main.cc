@@ -106,18 +106,20 @@ absl::StatusOr<std::vector<bench::LevelPlan>> OpenLevels(uint32_t functions) {
     if (!trace.ok()) return trace.status();
     for (const std::string& w : trace->warnings) std::cerr << "fsched-bench: " << w << "\n";
     auto source = trace->Source(scale, seed);
-    auto level = bench::TraceLevel(*source, absl::StrFormat("trace %s x%g", trace->name, scale),
-                                   duration, static_cast<size_t>(absl::GetFlag(FLAGS_max_calls)),
-                                   functions);
+    auto level =
+        bench::TraceLevel(*source, absl::StrFormat("trace %s x%g", trace->name, scale), duration,
+                          static_cast<size_t>(absl::GetFlag(FLAGS_max_calls)), functions);
     if (!level.ok()) return level.status();
     levels.push_back(*std::move(level));
     return levels;
   }
   auto rates = bench::ParseRates(absl::GetFlag(FLAGS_rates));
-  if (!rates.ok()) return absl::InvalidArgumentError(absl::StrCat("--rates: ", rates.status().message()));
+  if (!rates.ok())
+    return absl::InvalidArgumentError(absl::StrCat("--rates: ", rates.status().message()));
   for (size_t l = 0; l < rates->size(); ++l) {
     auto level = bench::PoissonLevel((*rates)[l], duration, seed + l, functions);
-    if (!level.ok()) return absl::InvalidArgumentError(absl::StrCat("--duration: ", level.status().message()));
+    if (!level.ok())
+      return absl::InvalidArgumentError(absl::StrCat("--duration: ", level.status().message()));
     levels.push_back(*std::move(level));
   }
   return levels;
@@ -145,7 +147,8 @@ int main(int argc, char** argv) {
   DisableLockCycleDetection();
 
   bench::RequestTemplate request;
-  for (absl::string_view f : absl::StrSplit(absl::GetFlag(FLAGS_function), ',', absl::SkipWhitespace())) {
+  for (absl::string_view f :
+       absl::StrSplit(absl::GetFlag(FLAGS_function), ',', absl::SkipWhitespace())) {
     request.functions.emplace_back(absl::StripAsciiWhitespace(f));
   }
   if (request.functions.empty()) return Usage("--function is required");
@@ -154,7 +157,8 @@ int main(int argc, char** argv) {
   request.deadline = absl::GetFlag(FLAGS_call_timeout);
   if (request.deadline <= absl::ZeroDuration()) return Usage("--call_timeout must be positive");
   auto architecture = ParseArchitecture(absl::GetFlag(FLAGS_architecture));
-  if (!architecture.ok()) return Usage(absl::StrCat("--architecture: ", architecture.status().message()));
+  if (!architecture.ok())
+    return Usage(absl::StrCat("--architecture: ", architecture.status().message()));
   request.architecture = *architecture;
 
   const bool open_loop = !absl::GetFlag(FLAGS_rates).empty();
@@ -202,7 +206,8 @@ int main(int argc, char** argv) {
   bench::Progress progress;
   std::vector<bench::Sample> all;
   bool fell_behind = false;
-  const auto print_level = [&](const std::vector<bench::Sample>& samples, const std::string& extra) {
+  const auto print_level = [&](const std::vector<bench::Sample>& samples,
+                               const std::string& extra) {
     std::cout << bench::FormatSummary(bench::SummarizeRun(samples)) << extra << std::flush;
   };
   const auto keep = [&](std::vector<bench::Sample> samples) {
@@ -213,9 +218,9 @@ int main(int argc, char** argv) {
   for (const bench::LevelPlan& plan : open_levels) {
     if (bench::Interrupted()) break;
     bench::OpenLevelReport report;
-    auto samples = bench::RunOpenLevel(stub.get(), request, plan, level++,
-                                       static_cast<int>(all.size()), absl::GetFlag(FLAGS_max_lag),
-                                       &progress, &report);
+    auto samples =
+        bench::RunOpenLevel(stub.get(), request, plan, level++, static_cast<int>(all.size()),
+                            absl::GetFlag(FLAGS_max_lag), &progress, &report);
     int sent = 0;
     for (const auto& s : samples) sent += s.sent;
     std::string extra = absl::StrFormat(
@@ -245,7 +250,8 @@ int main(int argc, char** argv) {
     keep(std::move(samples));
   }
   if (cycles > 0) {
-    auto samples = bench::RunCycles(stub.get(), request, cycles, level++, 0, &progress);
+    auto samples = bench::RunCycles(stub.get(), request, cycles, level++,
+                                    static_cast<int>(all.size()), &progress);
     print_level(samples, "");
     keep(std::move(samples));
   }

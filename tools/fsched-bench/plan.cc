@@ -36,8 +36,8 @@ absl::StatusOr<LevelPlan> TraceLevel(workload::ArrivalSource& source, const std:
                                      absl::Duration window, size_t max_calls, uint32_t functions) {
   if (functions == 0) return absl::InvalidArgumentError("no function to invoke");
   if (window <= absl::ZeroDuration() || window == absl::InfiniteDuration()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("replay window ", absl::FormatDuration(window), " is not positive and finite"));
+    return absl::InvalidArgumentError(absl::StrCat("replay window ", absl::FormatDuration(window),
+                                                   " is not positive and finite"));
   }
   LevelPlan plan;
   plan.shape = shape;

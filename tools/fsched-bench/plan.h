@@ -23,9 +23,9 @@ struct ScheduledCall {
 };
 
 struct LevelPlan {
-  std::string shape;         // "Poisson 5 req/s", "trace azure2019 x0.05"
-  double offered_rps = 0;    // mean rate the schedule asks for
-  absl::Duration length;     // how long the schedule spans
+  std::string shape;                 // "Poisson 5 req/s", "trace azure2019 x0.05"
+  double offered_rps = 0;            // mean rate the schedule asks for
+  absl::Duration length;             // how long the schedule spans
   std::vector<ScheduledCall> calls;  // sorted by `at`
 };
 

@@ -208,14 +208,15 @@ absl::Status WriteCsv(const std::string& path, const std::vector<Sample>& sample
         << "," << CsvField(s.function) << "," << CsvField(s.trace_function) << ","
         << (s.scheduled_send ? absl::StrFormat("%.6f", UnixSeconds(s.scheduled)) : "") << ","
         << absl::StrFormat("%.6f", UnixSeconds(s.sent_at)) << ","
-        << (s.scheduled_send ? absl::StrFormat("%.6f", absl::ToDoubleSeconds(s.sent_at - s.scheduled))
-                             : "")
+        << (s.scheduled_send
+                ? absl::StrFormat("%.6f", absl::ToDoubleSeconds(s.sent_at - s.scheduled))
+                : "")
         << "," << r.invocation_id() << "," << CsvField(r.worker_id()) << "," << CsvField(r.zone())
         << "," << Short(v1::Architecture_Name(r.architecture()), "ARCHITECTURE_") << ","
         << Short(v1::ExecutionMode_Name(r.mode()), "EXECUTION_MODE_") << ","
         << CsvField(r.queue_order()) << "," << CsvField(r.placement_policy()) << ","
-        << Short(v1::Outcome_Name(r.outcome()), "OUTCOME_") << ","
-        << r.exit_code() << "," << r.attempts() << "," << r.hops() << "," << r.cache_ways() << ","
+        << Short(v1::Outcome_Name(r.outcome()), "OUTCOME_") << "," << r.exit_code() << ","
+        << r.attempts() << "," << r.hops() << "," << r.cache_ways() << ","
         << absl::StrFormat("%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.1f,%.1f", ToSeconds(t.queue_wait()),
                            ToSeconds(t.cold_start()), ToSeconds(t.execution()),
                            ToSeconds(t.paused()), ToSeconds(t.total()), s.client_latency,
@@ -227,8 +228,8 @@ absl::Status WriteCsv(const std::string& path, const std::vector<Sample>& sample
   return absl::OkStatus();
 }
 
-absl::Status WriteResults(const std::string& directory, const std::string& label,
-                          bool interrupted, const std::vector<Sample>& samples,
+absl::Status WriteResults(const std::string& directory, const std::string& label, bool interrupted,
+                          const std::vector<Sample>& samples,
                           const std::vector<GroupStats>& groups) {
   std::error_code error;
   std::filesystem::create_directories(directory, error);

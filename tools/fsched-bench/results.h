@@ -14,18 +14,18 @@ namespace fsched::bench {
 
 struct Sample {
   int index = 0;
-  int level = 0;             // index of the level or stage in the run
-  std::string shape;         // the level's description, e.g. "Poisson 5 req/s", "20 users"
-  double offered_rps = 0;    // open loop: the level's rate; 0 otherwise
-  int users = 0;             // closed loop: the stage's concurrency; 0 otherwise
-  bool warmup = false;       // sent during a stage's warm-up: recorded, not summarised
-  std::string function;      // the registered function invoked
-  std::string trace_function;  // replay: the trace's function it stands for
+  int level = 0;                // index of the level or stage in the run
+  std::string shape;            // the level's description, e.g. "Poisson 5 req/s", "20 users"
+  double offered_rps = 0;       // open loop: the level's rate; 0 otherwise
+  int users = 0;                // closed loop: the stage's concurrency; 0 otherwise
+  bool warmup = false;          // sent during a stage's warm-up: recorded, not summarised
+  std::string function;         // the registered function invoked
+  std::string trace_function;   // replay: the trace's function it stands for
   bool scheduled_send = false;  // open loop: `scheduled` is meaningful
   absl::Time scheduled;
   bool sent = false;  // false if the run was stopped before this call went out
   absl::Time sent_at;
-  bool abandoned = false;  // cancelled by the driver when the run was interrupted
+  bool abandoned = false;     // cancelled by the driver when the run was interrupted
   double client_latency = 0;  // seconds from send to answer, measured by the driver
   int rpc_code = 0;           // grpc::StatusCode
   std::string rpc_message;
@@ -68,8 +68,8 @@ absl::Status WriteCsv(const std::string& path, const std::vector<Sample>& sample
 
 /// Writes invocations.csv, summary.txt, run-all-out.txt and summary.json into
 /// `directory` (created if missing).
-absl::Status WriteResults(const std::string& directory, const std::string& label,
-                          bool interrupted, const std::vector<Sample>& samples,
+absl::Status WriteResults(const std::string& directory, const std::string& label, bool interrupted,
+                          const std::vector<Sample>& samples,
                           const std::vector<GroupStats>& groups);
 
 }  // namespace fsched::bench

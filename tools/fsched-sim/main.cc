@@ -16,9 +16,9 @@
 #include "absl/strings/str_split.h"
 #include "common/config.h"
 #include "common/daemon.h"
-#include "tools/workload/azure_trace.h"
 #include "tools/fsched-sim/report.h"
 #include "tools/fsched-sim/simulator.h"
+#include "tools/workload/azure_trace.h"
 #include "tools/workload/workload.h"
 
 ABSL_FLAG(std::string, config, "",
@@ -93,7 +93,8 @@ absl::StatusOr<Workload> LoadWorkload(const std::string& trace, const std::strin
   auto loaded = workload::LoadTrace(trace);
   if (!loaded.ok()) return loaded.status();
   w.trace = *std::move(loaded);
-  for (const std::string& warning : w.trace.warnings) std::cerr << "fsched-sim: " << warning << "\n";
+  for (const std::string& warning : w.trace.warnings)
+    std::cerr << "fsched-sim: " << warning << "\n";
   w.name = w.trace.name;
   w.offered_load = w.trace.offered_load;
   return w;
