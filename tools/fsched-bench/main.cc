@@ -15,10 +15,10 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/daemon.h"
+#include "common/flag_file.h"
 #include "common/rpc.h"
 #include "tools/fsched-bench/arrivals.h"
 #include "tools/fsched-bench/driver.h"
-#include "tools/fsched-bench/experiment_file.h"
 #include "tools/fsched-bench/plan.h"
 #include "tools/fsched-bench/results.h"
 #include "tools/workload/workload.h"
@@ -138,8 +138,8 @@ int main(int argc, char** argv) {
       "Drives an fsched master and writes invocations.csv, summary.txt, run-all-out.txt and "
       "summary.json.");
   // The experiment file first, so the command line overrides it.
-  if (const std::string config = bench::FindConfigArgument(argc, argv); !config.empty()) {
-    if (absl::Status applied = bench::ApplyExperimentFile(config); !applied.ok()) {
+  if (const std::string config = FindConfigArgument(argc, argv); !config.empty()) {
+    if (absl::Status applied = ApplyFlagFile(config); !applied.ok()) {
       return Usage(std::string(applied.message()));
     }
   }

@@ -19,12 +19,15 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/config.h"
+#include "common/flag_file.h"
 #include "common/proto_time.h"
 #include "common/rpc.h"
 #include "fsched/v1/admin.grpc.pb.h"
 #include "fsched/v1/cluster.grpc.pb.h"
 #include "fsched/v1/controller.grpc.pb.h"
 
+ABSL_FLAG(std::string, config, "",
+          "YAML file of flag values (e.g. master: 10.0.0.1:50051); the command line overrides it");
 ABSL_FLAG(std::string, master, "127.0.0.1:50051", "master address host:port");
 ABSL_FLAG(bool, json, false, "print responses as JSON");
 ABSL_FLAG(std::string, rpc_timeout, "",
@@ -48,7 +51,7 @@ namespace {
 
 using namespace fsched;
 
-constexpr char kUsage[] = R"(fschedctl [--master HOST:PORT] [--json] COMMAND [ARGS]
+constexpr char kUsage[] = R"(fschedctl [--config FILE] [--master HOST:PORT] [--json] COMMAND [ARGS]
 
 Functions:
   functions                                   list registered functions
@@ -473,6 +476,11 @@ class Cli {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
+  if (const std::string config = FindConfigArgument(argc, argv); !config.empty()) {
+    if (absl::Status applied = ApplyFlagFile(config); !applied.ok()) {
+      return Usage(std::string(applied.message()));
+    }
+  }
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   if (args.empty()) return Usage("no command given");

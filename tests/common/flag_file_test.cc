@@ -1,3 +1,5 @@
+#include "common/flag_file.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -5,13 +7,12 @@
 
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
-#include "tools/fsched-bench/experiment_file.h"
 
 ABSL_FLAG(std::string, experiment_test_rates, "", "test flag");
 ABSL_FLAG(absl::Duration, experiment_test_duration, absl::Seconds(1), "test flag");
 ABSL_FLAG(int, experiment_test_count, 0, "test flag");
 
-namespace fsched::bench {
+namespace fsched {
 namespace {
 
 using ::testing::HasSubstr;
@@ -22,18 +23,18 @@ std::string Write(const std::string& name, const std::string& text) {
   return path;
 }
 
-TEST(ExperimentFileTest, SetsFlagsFromScalarsAndLists) {
+TEST(FlagFileTest, SetsFlagsFromScalarsAndLists) {
   const std::string path = Write("exp-ok.yaml",
                                  "experiment_test_rates: [2, 5, 15]\n"
                                  "experiment_test_duration: 30s\n"
                                  "experiment_test_count: 7\n");
-  ASSERT_TRUE(ApplyExperimentFile(path).ok());
+  ASSERT_TRUE(ApplyFlagFile(path).ok());
   EXPECT_EQ(absl::GetFlag(FLAGS_experiment_test_rates), "2,5,15");
   EXPECT_EQ(absl::GetFlag(FLAGS_experiment_test_duration), absl::Seconds(30));
   EXPECT_EQ(absl::GetFlag(FLAGS_experiment_test_count), 7);
 }
 
-TEST(ExperimentFileTest, NamesTheKeyThatIsWrong) {
+TEST(FlagFileTest, NamesTheKeyThatIsWrong) {
   const struct {
     const char* yaml;
     const char* message;
@@ -47,14 +48,14 @@ TEST(ExperimentFileTest, NamesTheKeyThatIsWrong) {
       {"experiment_test_count: [1\n", "exp-bad.yaml"},
   };
   for (const auto& c : cases) {
-    const absl::Status s = ApplyExperimentFile(Write("exp-bad.yaml", c.yaml));
+    const absl::Status s = ApplyFlagFile(Write("exp-bad.yaml", c.yaml));
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.yaml;
     EXPECT_THAT(std::string(s.message()), HasSubstr(c.message)) << c.yaml;
   }
-  EXPECT_EQ(ApplyExperimentFile("/no/such/experiment.yaml").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ApplyFlagFile("/no/such/experiment.yaml").code(), absl::StatusCode::kNotFound);
 }
 
-TEST(ExperimentFileTest, FindsConfigInEitherSpelling) {
+TEST(FlagFileTest, FindsConfigInEitherSpelling) {
   const char* a[] = {"bench", "--rates", "2", "--config=exp.yaml"};
   EXPECT_EQ(FindConfigArgument(4, const_cast<char**>(a)), "exp.yaml");
   const char* b[] = {"bench", "--config", "e2.yaml", "--rates", "2"};
@@ -64,4 +65,4 @@ TEST(ExperimentFileTest, FindsConfigInEitherSpelling) {
 }
 
 }  // namespace
-}  // namespace fsched::bench
+}  // namespace fsched

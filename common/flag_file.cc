@@ -1,4 +1,4 @@
-#include "tools/fsched-bench/experiment_file.h"
+#include "common/flag_file.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
-namespace fsched::bench {
+namespace fsched {
 namespace {
 
 absl::Status ApplyNode(const std::string& path, const YAML::Node& root) {
@@ -27,8 +27,7 @@ absl::Status ApplyNode(const std::string& path, const YAML::Node& root) {
     }
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(key);
     if (flag == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": no such flag (see fsched-bench --help)"));
+      return absl::InvalidArgumentError(absl::StrCat(where, ": no such flag (see --help)"));
     }
     std::string value;
     const YAML::Node& node = entry.second;
@@ -56,9 +55,9 @@ absl::Status ApplyNode(const std::string& path, const YAML::Node& root) {
 
 }  // namespace
 
-absl::Status ApplyExperimentFile(const std::string& path) {
+absl::Status ApplyFlagFile(const std::string& path) {
   if (!std::filesystem::is_regular_file(path)) {
-    return absl::NotFoundError(absl::StrCat("experiment file ", path, " not found"));
+    return absl::NotFoundError(absl::StrCat("config file ", path, " not found"));
   }
   // yaml-cpp reports syntax and conversion errors only by exception; they stop here.
   try {
@@ -80,4 +79,4 @@ std::string FindConfigArgument(int argc, char** argv) {
   return "";
 }
 
-}  // namespace fsched::bench
+}  // namespace fsched
