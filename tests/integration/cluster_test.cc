@@ -709,7 +709,8 @@ TEST_F(ClusterTest, BenchStagesCyclesExperimentFileAndInterrupt) {
   auto open = run("interrupted", {"--function", "slow", "--rates", "20", "--duration", "30s",
                                   "--out", dir_ + "/interrupted"});
   ASSERT_NE(open, nullptr);
-  absl::SleepFor(absl::Seconds(1));
+  // Two seconds, of which the driver's own start-up may take a good part on a busy machine.
+  absl::SleepFor(absl::Seconds(2));
   open->Signal(SIGINT);
   ASSERT_EQ(open->Wait(absl::Seconds(20)), 130) << testing::ReadFile(dir_ + "/interrupted.log");
   const std::string summary = testing::ReadFile(dir_ + "/interrupted/summary.txt");
@@ -718,8 +719,20 @@ TEST_F(ClusterTest, BenchStagesCyclesExperimentFileAndInterrupt) {
               HasSubstr("\"interrupted\": true"));
   const std::string csv = testing::ReadFile(dir_ + "/interrupted/invocations.csv");
   const int sent = static_cast<int>(std::count(csv.begin(), csv.end(), '\n')) - 1;
-  EXPECT_GT(sent, 5);    // about 20 in the first second
-  EXPECT_LT(sent, 200);  // far fewer than the 600 planned
+  EXPECT_GE(sent, 1);    // about 40 on an idle machine
+  EXPECT_LT(sent, 300);  // far fewer than the 600 planned
+
+  // A trace replayed at half of the cluster's 4 slots: the time scale comes
+  // from the master's worker list.
+  auto replay =
+      run("replay", {"--function", "a", "--trace",
+                     std::string(FSCHED_SOURCE_DIR) + "/data/azure2019-10fn-day", "--utilization",
+                     "0.5", "--duration", "1s", "--out", dir_ + "/replay"});
+  ASSERT_NE(replay, nullptr);
+  ASSERT_EQ(replay->Wait(absl::Seconds(60)), 0) << testing::ReadFile(dir_ + "/replay.log");
+  EXPECT_THAT(testing::ReadFile(dir_ + "/replay.log"), HasSubstr("4 ready slots at 50%"));
+  EXPECT_GT(
+      rows(testing::ReadFile(dir_ + "/replay/invocations.csv"), ",trace azure2019-10fn-day x"), 0);
 
   // A bad experiment file is refused in one line naming the key.
   {

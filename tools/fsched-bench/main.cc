@@ -17,6 +17,7 @@
 #include "common/daemon.h"
 #include "common/flag_file.h"
 #include "common/rpc.h"
+#include "fsched/v1/cluster.grpc.pb.h"
 #include "tools/fsched-bench/arrivals.h"
 #include "tools/fsched-bench/driver.h"
 #include "tools/fsched-bench/plan.h"
@@ -65,6 +66,9 @@ ABSL_FLAG(std::string, trace, "",
           "a 2021 CSV file");
 ABSL_FLAG(double, time_scale, 1.0,
           "replay: multiply the trace's arrival times by this (0.1 = ten times the rate)");
+ABSL_FLAG(double, utilization, 0,
+          "replay: choose --time_scale so the trace's offered load fills this share of the "
+          "cluster's ready slots (asked from the master), e.g. 0.7");
 ABSL_FLAG(int, max_calls, 100000, "replay: send at most this many calls");
 
 ABSL_FLAG(int, cycles, 0, "cycles: rounds of one call to each function in order, one at a time");
@@ -89,15 +93,42 @@ absl::StatusOr<v1::Architecture> ParseArchitecture(std::string text) {
   return a;
 }
 
+// Slots of the cluster's ready workers, for --utilization.
+absl::StatusOr<uint32_t> ReadySlots(const std::string& master) {
+  auto cluster = v1::Cluster::NewStub(MakeChannel(master));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  v1::ListWorkersResponse workers;
+  if (grpc::Status s = cluster->ListWorkers(&ctx, v1::ListWorkersRequest(), &workers); !s.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "--utilization needs the cluster's slots: ListWorkers failed: ", s.error_message()));
+  }
+  uint32_t slots = 0;
+  for (const v1::WorkerInfo& w : workers.workers()) {
+    if (w.state() == v1::WORKER_STATE_READY) slots += w.capacity().slots();
+  }
+  if (slots == 0) {
+    return absl::FailedPreconditionError("--utilization: the cluster has no ready worker");
+  }
+  return slots;
+}
+
 // The open-loop levels: Poisson at each rate, or one replayed trace window.
 absl::StatusOr<std::vector<bench::LevelPlan>> OpenLevels(uint32_t functions) {
   std::vector<bench::LevelPlan> levels;
   const absl::Duration duration = absl::GetFlag(FLAGS_duration);
   const uint64_t seed = absl::GetFlag(FLAGS_seed);
   if (const std::string path = absl::GetFlag(FLAGS_trace); !path.empty()) {
-    const double scale = absl::GetFlag(FLAGS_time_scale);
+    double scale = absl::GetFlag(FLAGS_time_scale);
+    const double utilization = absl::GetFlag(FLAGS_utilization);
     if (!(scale > 0) || !std::isfinite(scale)) {
       return absl::InvalidArgumentError("--time_scale must be a positive number");
+    }
+    if (utilization != 0 && (!(utilization > 0) || !std::isfinite(utilization))) {
+      return absl::InvalidArgumentError("--utilization must be a positive share, e.g. 0.7");
+    }
+    if (utilization > 0 && scale != 1.0) {
+      return absl::InvalidArgumentError("give --time_scale or --utilization, not both");
     }
     if (absl::GetFlag(FLAGS_max_calls) < 1) {
       return absl::InvalidArgumentError("--max_calls must be at least 1");
@@ -105,6 +136,15 @@ absl::StatusOr<std::vector<bench::LevelPlan>> OpenLevels(uint32_t functions) {
     auto trace = workload::LoadTrace(path);
     if (!trace.ok()) return trace.status();
     for (const std::string& w : trace->warnings) std::cerr << "fsched-bench: " << w << "\n";
+    if (utilization > 0) {
+      auto slots = ReadySlots(absl::GetFlag(FLAGS_master));
+      if (!slots.ok()) return slots.status();
+      scale = workload::TimeScaleFor(trace->offered_load, *slots, utilization);
+      std::cout << absl::StrFormat(
+          "time scale %.4g: the trace offers %.3g busy slot-seconds per second; %u ready slots "
+          "at %.0f%%\n",
+          scale, trace->offered_load, *slots, utilization * 100);
+    }
     auto source = trace->Source(scale, seed);
     auto level =
         bench::TraceLevel(*source, absl::StrFormat("trace %s x%g", trace->name, scale), duration,
@@ -176,7 +216,15 @@ int main(int argc, char** argv) {
   std::string workload_name;
   if (open_loop || replay) {
     auto levels = OpenLevels(static_cast<uint32_t>(request.functions.size()));
-    if (!levels.ok()) return Usage(std::string(levels.status().message()));
+    if (!levels.ok()) {
+      // The cluster could not be asked (--utilization): not a usage error.
+      if (levels.status().code() == absl::StatusCode::kUnavailable ||
+          levels.status().code() == absl::StatusCode::kFailedPrecondition) {
+        std::fprintf(stderr, "fsched-bench: %s\n", std::string(levels.status().message()).c_str());
+        return 1;
+      }
+      return Usage(std::string(levels.status().message()));
+    }
     open_levels = *std::move(levels);
     workload_name = replay ? "replay" : "open-loop";
   } else if (cycles > 0) {
