@@ -1,301 +1,40 @@
 #include "worker/process_runtime.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "absl/time/clock.h"
+#include "worker/child_process.h"
 
 namespace fsched::worker {
 namespace {
 
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { Close(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  void reset(int fd) {
-    Close();
-    fd_ = fd;
-  }
-  void Close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-bool MakePipe(Fd* read_end, Fd* write_end) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return false;
-  read_end->reset(fds[0]);
-  write_end->reset(fds[1]);
-  return true;
-}
-
-void SetNonBlocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
-
-// Reads what is available; keeps at most `limit` bytes and drains the rest so
-// the function never blocks on a full pipe. \return false at EOF or error.
-bool Drain(int fd, uint64_t limit, std::string* out, bool* truncated) {
-  char buf[16384];
-  while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n > 0) {
-      const uint64_t room = limit > out->size() ? limit - out->size() : 0;
-      const size_t keep = static_cast<size_t>(std::min<uint64_t>(room, static_cast<uint64_t>(n)));
-      out->append(buf, keep);
-      if (keep < static_cast<size_t>(n)) *truncated = true;
-      continue;
-    }
-    if (n == 0) return false;
-    if (errno == EINTR) continue;
-    return errno == EAGAIN || errno == EWOULDBLOCK;
-  }
-}
-
-int OpenPidFd(pid_t pid) {
-#ifdef SYS_pidfd_open
-  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-#else
-  return -1;
-#endif
-}
-
-std::string SignalName(int sig) {
-  const char* abbrev = sigabbrev_np(sig);
-  return abbrev ? absl::StrCat("SIG", abbrev) : absl::StrCat("signal ", sig);
-}
-
 }  // namespace
 
 ExecResult ProcessRuntime::Run(const ExecRequest& request, const RunControl& control) {
-  ExecResult result;
-  result.mode = v1::EXECUTION_MODE_COLD;
   if (request.argv.empty() || request.argv[0].empty()) {
+    ExecResult result;
+    result.mode = v1::EXECUTION_MODE_COLD;
     result.outcome = v1::OUTCOME_START_FAILED;
     result.message = "the function has no command";
     return result;
   }
-
-  Fd stdin_read, stdin_write, stdout_read, stdout_write, stderr_read, stderr_write;
-  if (!MakePipe(&stdin_read, &stdin_write) || !MakePipe(&stdout_read, &stdout_write) ||
-      !MakePipe(&stderr_read, &stderr_write)) {
-    result.outcome = v1::OUTCOME_START_FAILED;
-    result.message = absl::StrCat("cannot create pipes: ", std::strerror(errno));
-    return result;
-  }
-
-  // Everything the child needs is prepared before spawning.
-  std::vector<std::string> env_strings;
+  ChildSpec spec;
+  spec.argv = request.argv;
   bool has_path = false;
   for (const auto& [key, value] : request.env) {
-    env_strings.push_back(absl::StrCat(key, "=", value));
+    spec.env.push_back(absl::StrCat(key, "=", value));
     has_path |= key == "PATH";
   }
-  if (!has_path) env_strings.push_back(absl::StrCat("PATH=", kDefaultPath));
-  env_strings.push_back(absl::StrCat("FSCHED_INVOCATION_ID=", request.invocation_id));
-  env_strings.push_back(absl::StrCat("FSCHED_FUNCTION=", request.function.name()));
-  std::vector<char*> envp;
-  for (std::string& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_strings = request.argv;
-  std::vector<char*> argv;
-  for (std::string& s : argv_strings) argv.push_back(s.data());
-  argv.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, stdin_read.get(), 0);
-  posix_spawn_file_actions_adddup2(&actions, stdout_write.get(), 1);
-  posix_spawn_file_actions_adddup2(&actions, stderr_write.get(), 2);
-  if (!request.working_dir.empty()) {
-    posix_spawn_file_actions_addchdir_np(&actions, request.working_dir.c_str());
-  }
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  // Own process group (so a timeout kills the function's children too), and
-  // the worker's blocked/ignored signals must not leak into the function.
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t empty_mask, default_signals;
-  sigemptyset(&empty_mask);
-  posix_spawnattr_setsigmask(&attr, &empty_mask);
-  sigemptyset(&default_signals);
-  for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&default_signals, sig);
-  posix_spawnattr_setsigdefault(&attr, &default_signals);
-
-  const absl::Time spawn_start = absl::Now();
-  pid_t pid = -1;
-  // posix_spawnp resolves argv[0] through the worker's own PATH.
-  const int spawn_error = posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  result.started = absl::Now();
-  result.cold_start = result.started - spawn_start;
-  stdin_read.Close();
-  stdout_write.Close();
-  stderr_write.Close();
-  if (spawn_error != 0) {
-    result.outcome = v1::OUTCOME_START_FAILED;
-    result.message = absl::StrCat(
-        "cannot start '", request.argv[0], "': ", std::strerror(spawn_error),
-        request.working_dir.empty() ? ""
-                                    : absl::StrCat(" (working_dir '", request.working_dir, "')"));
-    return result;
-  }
-
-  SetNonBlocking(stdin_write.get());
-  SetNonBlocking(stdout_read.get());
-  SetNonBlocking(stderr_read.get());
-  Fd pidfd(OpenPidFd(pid));
-
-  absl::Time deadline = result.started + request.timeout;
-  // Preemption freezes the whole process group (SIGSTOP) and thaws it (SIGCONT);
-  // frozen time moves the deadline, so a paused function does not time out.
-  bool frozen = false;
-  absl::Time frozen_since;
-  size_t written = 0;
-  if (request.stdin_data.empty()) stdin_write.Close();
-  bool exited = false, timed_out = false, was_cancelled = false;
-  while (!exited) {
-    pollfd fds[4];
-    int n = 0;
-    int stdin_idx = -1, out_idx = -1, err_idx = -1, pid_idx = -1;
-    if (stdin_write.get() >= 0) {
-      stdin_idx = n;
-      fds[n++] = {stdin_write.get(), POLLOUT, 0};
-    }
-    if (stdout_read.get() >= 0) {
-      out_idx = n;
-      fds[n++] = {stdout_read.get(), POLLIN, 0};
-    }
-    if (stderr_read.get() >= 0) {
-      err_idx = n;
-      fds[n++] = {stderr_read.get(), POLLIN, 0};
-    }
-    if (pidfd.get() >= 0) {
-      pid_idx = n;
-      fds[n++] = {pidfd.get(), POLLIN, 0};
-    }
-    // Wake at least every 20 ms to honour cancellation (and to poll waitpid without a pidfd).
-    const absl::Duration left = deadline - absl::Now();
-    const int wait_ms =
-        static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(left) + 1, 0, 20));
-    const int ready = ::poll(fds, static_cast<nfds_t>(n), wait_ms);
-    if (ready < 0 && errno != EINTR) break;
-    if (ready > 0) {
-      if (stdin_idx >= 0 && (fds[stdin_idx].revents & (POLLOUT | POLLERR | POLLHUP))) {
-        const ssize_t w = ::write(stdin_write.get(), request.stdin_data.data() + written,
-                                  request.stdin_data.size() - written);
-        if (w > 0) written += static_cast<size_t>(w);
-        // EPIPE: the function does not read its input; that is its choice.
-        if ((w < 0 && errno != EAGAIN && errno != EINTR) || written == request.stdin_data.size()) {
-          stdin_write.Close();
-        }
-      }
-      if (out_idx >= 0 && fds[out_idx].revents &&
-          !Drain(stdout_read.get(), request.output_limit_bytes, &result.stdout_data,
-                 &result.stdout_truncated)) {
-        stdout_read.Close();
-      }
-      if (err_idx >= 0 && fds[err_idx].revents &&
-          !Drain(stderr_read.get(), request.output_limit_bytes, &result.stderr_data,
-                 &result.stderr_truncated)) {
-        stderr_read.Close();
-      }
-      if (pid_idx >= 0 && (fds[pid_idx].revents & POLLIN)) exited = true;
-    }
-    if (pidfd.get() < 0 || (stdout_read.get() < 0 && stderr_read.get() < 0)) {
-      siginfo_t info{};
-      if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-          info.si_pid == pid) {
-        exited = true;
-      }
-    }
-    if (exited) break;
-    if (const bool pause = control.paused.load(); pause != frozen) {
-      ::kill(-pid, pause ? SIGSTOP : SIGCONT);
-      const absl::Time now = absl::Now();
-      if (pause) {
-        frozen_since = now;
-      } else {
-        result.paused += now - frozen_since;
-        deadline += now - frozen_since;
-      }
-      frozen = pause;
-    }
-    if (!frozen && absl::Now() >= deadline) {
-      timed_out = true;
-      ::kill(-pid, SIGKILL);
-      break;
-    }
-    if (control.cancelled.load()) {
-      was_cancelled = true;
-      ::kill(-pid, SIGKILL);
-      break;
-    }
-  }
-
-  int status = 0;
-  rusage usage{};
-  while (wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
-  }
-  const absl::Time finished = absl::Now();
-  // Output the function wrote just before it ended is still in the pipes.
-  if (stdout_read.get() >= 0) {
-    Drain(stdout_read.get(), request.output_limit_bytes, &result.stdout_data,
-          &result.stdout_truncated);
-  }
-  if (stderr_read.get() >= 0) {
-    Drain(stderr_read.get(), request.output_limit_bytes, &result.stderr_data,
-          &result.stderr_truncated);
-  }
-  // Background children of the function do not outlive its invocation.
-  ::kill(-pid, SIGKILL);
-
-  if (frozen) result.paused += finished - frozen_since;  // cancelled while frozen
-  result.execution = finished - result.started - result.paused;
-  result.cpu_time =
-      absl::DurationFromTimeval(usage.ru_utime) + absl::DurationFromTimeval(usage.ru_stime);
-  if (timed_out) {
-    result.outcome = v1::OUTCOME_TIMEOUT;
-    result.term_signal = SIGKILL;
-    result.message =
-        absl::StrCat("killed after the timeout of ", absl::FormatDuration(request.timeout));
-  } else if (was_cancelled) {
-    result.outcome = v1::OUTCOME_CANCELLED;
-    result.term_signal = SIGKILL;
-    result.message = "cancelled while running";
-  } else if (WIFEXITED(status)) {
-    result.exit_code = WEXITSTATUS(status);
-    result.outcome = result.exit_code == 0 ? v1::OUTCOME_OK : v1::OUTCOME_NONZERO_EXIT;
-    if (result.exit_code != 0)
-      result.message = absl::StrCat("exited with status ", result.exit_code);
-  } else if (WIFSIGNALED(status)) {
-    result.term_signal = WTERMSIG(status);
-    result.outcome = v1::OUTCOME_NONZERO_EXIT;
-    result.message = absl::StrCat("killed by ", SignalName(result.term_signal));
-  }
-  return result;
+  if (!has_path) spec.env.push_back(absl::StrCat("PATH=", kDefaultPath));
+  spec.env.push_back(absl::StrCat("FSCHED_INVOCATION_ID=", request.invocation_id));
+  spec.env.push_back(absl::StrCat("FSCHED_FUNCTION=", request.function.name()));
+  spec.working_dir = request.working_dir;
+  spec.stdin_data = request.stdin_data;
+  spec.timeout = request.timeout;
+  spec.output_limit_bytes = request.output_limit_bytes;
+  // The default hooks act on the child's process group: SIGSTOP/SIGCONT to
+  // freeze, SIGKILL to stop.
+  return RunChild(spec, control);
 }
 
 }  // namespace fsched::worker

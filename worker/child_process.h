@@ -1,0 +1,40 @@
+// Supervises one child process from spawn to exit: its own process group,
+// stdin fed from a string, stdout/stderr captured up to a cap (the rest
+// drained so it never blocks), a deadline that frozen time moves, and
+// cancellation and freezing polled from RunControl. The process runtime is
+// this with the defaults; a container runtime supervises its runtime binary
+// (e.g. `runc run`) the same way and passes hooks that stop or freeze the
+// container rather than just that process.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "worker/runtime.h"
+
+namespace fsched::worker {
+
+struct ChildSpec {
+  std::vector<std::string> argv;  // argv[0] resolved through the worker's PATH
+  std::vector<std::string> env;   // "KEY=value", the whole environment
+  std::string working_dir;        // empty = the worker's
+  std::string stdin_data;
+  absl::Duration timeout = absl::Seconds(60);
+  uint64_t output_limit_bytes = 1024 * 1024;  // per stream
+};
+
+struct ChildHooks {
+  /// Called before the child's process group gets SIGKILL at a timeout or a cancel.
+  std::function<void(pid_t)> kill;
+  /// Replaces SIGSTOP/SIGCONT of the process group when set.
+  std::function<void(pid_t, bool freeze)> freeze;
+};
+
+/// Runs `spec` to its end. Every way it can fail is in the result (mode COLD,
+/// cold start = the spawn), never a C++ error.
+ExecResult RunChild(const ChildSpec& spec, const RunControl& control, const ChildHooks& hooks = {});
+
+}  // namespace fsched::worker
