@@ -745,5 +745,45 @@ TEST_F(ClusterTest, BenchStagesCyclesExperimentFileAndInterrupt) {
   EXPECT_THAT(testing::ReadFile(dir_ + "/bad.log"), HasSubstr("rate: no such flag"));
 }
 
+// Conflicting or impossible workload flags are refused before anything is
+// sent, in one line that says what to change; an unreachable master for
+// --utilization is an RPC failure (exit 1), not a usage error.
+TEST_F(ClusterTest, BenchRefusesBadWorkloadFlagsInOneLine) {
+  const std::string trace = std::string(FSCHED_SOURCE_DIR) + "/data/azure2019-10fn-day";
+  const struct {
+    std::vector<std::string> args;
+    int exit_code;
+    const char* message;
+  } cases[] = {
+      {{"--function", "a", "--rates", "2", "--cycles", "3"}, 2, "choose one workload"},
+      {{"--function", "a", "--cycles", "-1"}, 2, "--cycles must be positive"},
+      {{"--function", "a", "--concurrency", "2,0"}, 2, "'0'"},
+      {{"--function", "a", "--requests", "5", "--stage_duration", "1s"}, 2, "not both"},
+      {{"--function", "a", "--trace", trace, "--utilization", "0.5", "--time_scale", "2"},
+       2,
+       "give --time_scale or --utilization, not both"},
+      {{"--function", "a", "--trace", trace, "--utilization", "-1"},
+       2,
+       "--utilization must be a positive share"},
+      {{"--function", "a", "--trace", "/no/such/trace.csv"}, 2, "/no/such/trace.csv"},
+      {{"--function", "a", "--architecture", "mesh"}, 2, "'mesh'"},
+      {{"--function", "a", "--trace", trace, "--utilization", "0.5", "--master", "127.0.0.1:1"},
+       1,
+       "ListWorkers failed"},
+  };
+  int n = 0;
+  for (const auto& c : cases) {
+    std::vector<std::string> argv{FSCHED_BENCH_BIN};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    const std::string log = dir_ + "/bad-flags-" + std::to_string(n++) + ".log";
+    auto bench = Process::Start(argv, log);
+    ASSERT_TRUE(bench.ok());
+    EXPECT_EQ((*bench)->Wait(absl::Seconds(30)), c.exit_code) << c.message;
+    const std::string text = testing::ReadFile(log);
+    EXPECT_THAT(text, HasSubstr(c.message));
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  }
+}
+
 }  // namespace
 }  // namespace fsched
