@@ -59,12 +59,17 @@ Value Mount(const char* destination, const char* type, const char* source,
 
 }  // namespace
 
+std::vector<std::string> ContainerEnv(const std::map<std::string, std::string>& env) {
+  std::map<std::string, std::string> all = env;
+  all.emplace("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin");
+  all.emplace("HOME", "/tmp");
+  std::vector<std::string> out;
+  for (const auto& [k, v] : all) out.push_back(k + "=" + v);
+  return out;
+}
+
 std::string OciConfigJson(const ContainerSpec& spec) {
-  std::map<std::string, std::string> env = spec.env;
-  env.emplace("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin");
-  env.emplace("HOME", "/tmp");
-  std::vector<std::string> env_list;
-  for (const auto& [k, v] : env) env_list.push_back(k + "=" + v);
+  const std::vector<std::string> env_list = ContainerEnv(spec.env);
   // The few capabilities a plain program may need; nothing that reaches the host.
   const Value caps = Strings({"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"});
 
@@ -102,6 +107,19 @@ std::string OciConfigJson(const ContainerSpec& spec) {
     (*linux.mutable_struct_value()->mutable_fields())["cgroupsPath"] = Str(spec.cgroups_path);
   }
 
+  std::vector<Value> mounts = {
+      Mount("/proc", "proc", "proc", {}),
+      Mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}),
+      Mount("/dev/pts", "devpts", "devpts",
+            {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}),
+      Mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}),
+      Mount("/tmp", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=1777", "size=65536k"}),
+      Mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"})};
+  for (const BindMount& bind : spec.binds) {
+    mounts.push_back(Mount(bind.destination.c_str(), "bind", bind.source.c_str(),
+                           {"bind", bind.readonly ? "ro" : "rw"}));
+  }
+
   const Value config = Obj({
       {"ociVersion", Str("1.0.2")},
       {"process",
@@ -117,15 +135,7 @@ std::string OciConfigJson(const ContainerSpec& spec) {
             {"noNewPrivileges", Bool(true)}})},
       {"root", Obj({{"path", Str(spec.rootfs)}, {"readonly", Bool(spec.readonly_rootfs)}})},
       {"hostname", Str(spec.hostname)},
-      {"mounts",
-       List({Mount("/proc", "proc", "proc", {}),
-             Mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}),
-             Mount("/dev/pts", "devpts", "devpts",
-                   {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}),
-             Mount("/dev/shm", "tmpfs", "shm",
-                   {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}),
-             Mount("/tmp", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=1777", "size=65536k"}),
-             Mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"})})},
+      {"mounts", List(mounts)},
       {"linux", linux},
   });
   std::string json;

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/worker/busybox_rootfs.h"
+
 namespace fsched::worker {
 namespace {
 
@@ -81,42 +83,19 @@ std::string Slurp(const fs::path& p) {
   return s.str();
 }
 
-// runc remounts "/" as a slave before it builds the container's root, which
-// the kernel refuses when "/" is not a mount point: inside a plain chroot
-// (such as ../shared/tools/fresh-debian.sh), never on a booted machine.
-bool RootIsAMountPoint() {
-  std::ifstream mountinfo("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(mountinfo, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, device, root, mount_point;
-    fields >> id >> parent >> device >> root >> mount_point;
-    if (mount_point == "/") return true;
-  }
-  return false;
-}
-
 // The spec in a real container (runc and busybox-static, which
 // scripts/setup.sh installs): the function sees only its own processes,
 // cannot write its root filesystem but can write /tmp, reads its stdin, and
 // has no network beyond a loopback device.
 TEST(OciSpecTest, RuncRunsItIsolated) {
-  ASSERT_EQ(geteuid(), 0u) << "runc needs root here";
-  if (!RootIsAMountPoint()) {
-    GTEST_SKIP() << "/ is not a mount point (a chroot): runc cannot build a container root here";
-  }
-  ASSERT_TRUE(fs::exists("/bin/busybox")) << "apt-get install busybox-static (scripts/setup.sh)";
+  if (const std::string why = testing::WhyNoContainers(); !why.empty()) GTEST_SKIP() << why;
   ASSERT_EQ(std::system("runc --version >/dev/null 2>&1"), 0) << "apt-get install runc";
   const fs::path bundle =
       fs::path(::testing::TempDir()) / ("oci-spec-test-" + std::to_string(getpid()));
   fs::remove_all(bundle);
   const fs::path rootfs = bundle / "rootfs";
-  fs::create_directories(rootfs / "bin");
-  for (const char* d : {"proc", "dev", "sys", "tmp"}) fs::create_directories(rootfs / d);
-  fs::copy_file("/bin/busybox", rootfs / "bin" / "busybox");
-  for (const char* tool : {"sh", "cat", "touch", "echo", "ls", "wc", "grep"}) {
-    fs::create_symlink("busybox", rootfs / "bin" / tool);
-  }
+  std::string why;
+  ASSERT_TRUE(testing::MakeBusyboxRootfs(rootfs.string(), &why)) << why;
   ContainerSpec spec;
   spec.rootfs = rootfs.string();
   spec.argv = {"sh", "-c",

@@ -1,0 +1,299 @@
+// The runc runtime in real containers (runc and busybox-static from
+// scripts/setup.sh): modes, isolation, limits, failures, keep-alive, and that
+// nothing is left behind.
+#include "worker/runc_runtime.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/time/clock.h"
+#include "common/proto_time.h"
+#include "tests/worker/busybox_rootfs.h"
+
+namespace fsched::worker {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Host PIDs of the shims of this process's containers (ids "fs<pid>-N").
+std::vector<pid_t> OurShims() {
+  std::vector<pid_t> pids;
+  const std::string marker = "/fsched/fs" + std::to_string(getpid()) + "-";
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream cmdline(entry.path() / "cmdline");
+    std::string cmd;
+    std::getline(cmdline, cmd, '\0');
+    if (cmd != kShimMountPoint) continue;
+    std::ifstream cgroup(entry.path() / "cgroup");
+    std::stringstream s;
+    s << cgroup.rdbuf();
+    if (s.str().find(marker) != std::string::npos) pids.push_back(std::stoi(name));
+  }
+  return pids;
+}
+
+// Every cgroup directory of this process's containers, in any hierarchy.
+std::vector<std::string> OurCgroups() {
+  std::vector<std::string> found;
+  const std::string prefix = "fs" + std::to_string(getpid()) + "-";
+  std::error_code ec;
+  for (const auto& controller : fs::directory_iterator("/sys/fs/cgroup", ec)) {
+    for (const auto& dir : fs::directory_iterator(controller.path() / "fsched", ec)) {
+      if (dir.path().filename().string().starts_with(prefix)) found.push_back(dir.path());
+    }
+  }
+  return found;
+}
+
+class RuncRuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (const std::string why = testing::WhyNoContainers(); !why.empty()) GTEST_SKIP() << why;
+    base_ = fs::path(::testing::TempDir()) / ("runc-runtime-test-" + std::to_string(getpid()));
+    fs::remove_all(base_);
+    std::string why;
+    ASSERT_TRUE(testing::MakeBusyboxRootfs((base_ / "rootfs").string(), &why)) << why;
+    RuncRuntime::Options options;
+    options.state_dir = (base_ / "state").string();
+    options.shim_path = FSCHED_SHIM_BIN;
+    options.default_keep_alive = absl::Minutes(5);
+    absl::StatusOr<std::unique_ptr<RuncRuntime>> runtime = RuncRuntime::Create(options);
+    ASSERT_TRUE(runtime.ok()) << runtime.status();
+    runtime_ = std::move(*runtime);
+  }
+
+  void TearDown() override {
+    if (runtime_ == nullptr) return;
+    runtime_.reset();
+    // Nothing outlives the runtime: no container, no cgroup, no runc state.
+    EXPECT_TRUE(OurShims().empty());
+    EXPECT_TRUE(OurCgroups().empty()) << OurCgroups()[0];
+    std::error_code ec;
+    for (const auto& dir : fs::directory_iterator(base_ / "state", ec)) {
+      ADD_FAILURE() << "left behind: " << dir.path();
+    }
+    fs::remove_all(base_, ec);
+  }
+
+  v1::FunctionSpec Function(const std::string& name = "f") {
+    v1::FunctionSpec f;
+    f.set_name(name);
+    f.set_runtime(v1::RUNTIME_KIND_RUNC);
+    f.set_rootfs_path((base_ / "rootfs").string());
+    return f;
+  }
+
+  ExecRequest Request(const v1::FunctionSpec& f, const std::string& script) {
+    ExecRequest r;
+    r.invocation_id = "inv-" + std::to_string(++calls_);
+    r.function = f;
+    r.argv = {"sh", "-c", script};
+    r.env.insert(f.env().begin(), f.env().end());  // as the executor does
+    r.timeout = absl::Seconds(30);
+    return r;
+  }
+
+  ExecResult Run(const v1::FunctionSpec& f, const std::string& script) {
+    RunControl control;
+    return runtime_->Run(Request(f, script), control);
+  }
+
+  fs::path base_;
+  std::unique_ptr<RuncRuntime> runtime_;
+  int calls_ = 0;
+};
+
+TEST_F(RuncRuntimeTest, ServesColdThenWarmThenPrewarmed) {
+  const v1::FunctionSpec f = Function();
+  ExecRequest first = Request(f, "cat; echo -n ' from '; hostname");
+  first.stdin_data = "hello";
+  RunControl control;
+  ExecResult r = runtime_->Run(first, control);
+  ASSERT_EQ(r.outcome, v1::OUTCOME_OK) << r.message;
+  EXPECT_EQ(r.stdout_data, "hello from fsched\n");
+  EXPECT_EQ(r.mode, v1::EXECUTION_MODE_COLD);
+  EXPECT_GT(r.cold_start, absl::ZeroDuration());
+  EXPECT_EQ(runtime_->live_containers(), 1u);
+
+  r = Run(f, "echo again");
+  ASSERT_EQ(r.outcome, v1::OUTCOME_OK) << r.message;
+  EXPECT_EQ(r.stdout_data, "again\n");
+  EXPECT_EQ(r.mode, v1::EXECUTION_MODE_WARM);
+  EXPECT_EQ(r.cold_start, absl::ZeroDuration());
+  EXPECT_GT(r.execution, absl::ZeroDuration());
+  EXPECT_EQ(runtime_->live_containers(), 1u);
+
+  const v1::FunctionSpec g = Function("g");
+  runtime_->Prewarm(g, 2);
+  runtime_->WaitIdle();
+  std::vector<v1::WarmInstance> set = runtime_->WarmSet();
+  ASSERT_EQ(set.size(), 2u);
+  EXPECT_EQ(set[0].function(), "f");
+  EXPECT_EQ(set[0].mode(), v1::EXECUTION_MODE_WARM);
+  EXPECT_EQ(set[1].function(), "g");
+  EXPECT_EQ(set[1].mode(), v1::EXECUTION_MODE_PREWARMED);
+  EXPECT_EQ(set[1].count(), 2u);
+  r = Run(g, "echo g");
+  ASSERT_EQ(r.outcome, v1::OUTCOME_OK) << r.message;
+  EXPECT_EQ(r.mode, v1::EXECUTION_MODE_PREWARMED);
+  EXPECT_GT(r.cold_start, absl::ZeroDuration());
+  runtime_->Prewarm(g, 2);  // tops up to two idle instances, not two more
+  runtime_->WaitIdle();
+  EXPECT_EQ(runtime_->live_containers(), 3u);
+
+  // A changed spec is a new version: its old instances go, and the call is cold.
+  v1::FunctionSpec f2 = f;
+  (*f2.mutable_env())["V"] = "2";
+  r = Run(f2, "echo $V");
+  EXPECT_EQ(r.stdout_data, "2\n");
+  EXPECT_EQ(r.mode, v1::EXECUTION_MODE_COLD);
+  runtime_->WaitIdle();
+  EXPECT_EQ(runtime_->live_containers(), 3u);
+}
+
+TEST_F(RuncRuntimeTest, IsolatesTheFunction) {
+  const ExecResult r = Run(Function(),
+                           "echo uid=$(id -u); "
+                           "echo procs=$(ls /proc | grep -c '^[0-9]'); "
+                           "touch /x 2>/dev/null && echo root=writable || echo root=readonly; "
+                           "touch /tmp/x && echo tmp=writable; "
+                           "echo links=$(ls /sys/class/net | wc -l)");
+  ASSERT_EQ(r.outcome, v1::OUTCOME_OK) << r.message << r.stderr_data;
+  EXPECT_TRUE(absl::StrContains(r.stdout_data, "uid=65534\n")) << r.stdout_data;
+  // Its own PID namespace: the shim, the shell and its few children.
+  const size_t procs = r.stdout_data.find("procs=");
+  ASSERT_NE(procs, std::string::npos);
+  EXPECT_LT(std::stoi(r.stdout_data.substr(procs + 6)), 8) << r.stdout_data;
+  EXPECT_TRUE(absl::StrContains(r.stdout_data, "root=readonly\n")) << r.stdout_data;
+  EXPECT_TRUE(absl::StrContains(r.stdout_data, "tmp=writable\n")) << r.stdout_data;
+  EXPECT_TRUE(absl::StrContains(r.stdout_data, "links=1\n")) << r.stdout_data;
+}
+
+TEST_F(RuncRuntimeTest, AMemoryHogIsKilledAndReportedAndTheInstanceServesOn) {
+  v1::FunctionSpec f = Function("hog");
+  f.mutable_limits()->set_memory_bytes(32 << 20);
+  ExecResult r = Run(f, "dd if=/dev/zero of=/dev/null bs=128M count=1");
+  EXPECT_EQ(r.outcome, v1::OUTCOME_OOM_KILLED) << r.message << r.stderr_data;
+  EXPECT_TRUE(absl::StrContains(r.message, "memory limit of 32 MiB")) << r.message;
+  r = Run(f, "echo still here");
+  EXPECT_EQ(r.outcome, v1::OUTCOME_OK) << r.message;
+  EXPECT_EQ(r.mode, v1::EXECUTION_MODE_WARM);
+}
+
+TEST_F(RuncRuntimeTest, TimesOutCancelsAndFreezes) {
+  const v1::FunctionSpec f = Function();
+  ExecRequest slow = Request(f, "sleep 30");
+  slow.timeout = absl::Milliseconds(300);
+  RunControl control;
+  const absl::Time begin = absl::Now();
+  ExecResult r = runtime_->Run(slow, control);
+  EXPECT_EQ(r.outcome, v1::OUTCOME_TIMEOUT) << r.message;
+  EXPECT_LT(absl::Now() - begin, absl::Seconds(5));
+
+  RunControl cancel;
+  std::thread canceller([&] {
+    absl::SleepFor(absl::Milliseconds(300));
+    cancel.cancelled.store(true);
+  });
+  r = runtime_->Run(Request(f, "sleep 30"), cancel);
+  canceller.join();
+  EXPECT_EQ(r.outcome, v1::OUTCOME_CANCELLED) << r.message;
+
+  // Frozen for a second mid-call: time frozen does not count toward the timeout.
+  ExecRequest frozen = Request(f, "sleep 0.5; echo thawed");
+  frozen.timeout = absl::Seconds(1);
+  RunControl pause;
+  std::thread pauser([&] {
+    absl::SleepFor(absl::Milliseconds(100));
+    pause.paused.store(true);
+    absl::SleepFor(absl::Seconds(1));
+    pause.paused.store(false);
+  });
+  r = runtime_->Run(frozen, pause);
+  pauser.join();
+  EXPECT_EQ(r.outcome, v1::OUTCOME_OK) << r.message;
+  EXPECT_EQ(r.stdout_data, "thawed\n");
+  EXPECT_GE(r.paused, absl::Milliseconds(800));
+  EXPECT_EQ(r.mode, v1::EXECUTION_MODE_WARM);  // the same instance served all four
+}
+
+TEST_F(RuncRuntimeTest, ACrashedShimIsReplacedAndTheCallRunsAgain) {
+  const v1::FunctionSpec f = Function();
+  ASSERT_EQ(Run(f, "true").outcome, v1::OUTCOME_OK);
+  std::thread killer([] {
+    absl::SleepFor(absl::Milliseconds(300));
+    for (pid_t pid : OurShims()) kill(pid, SIGKILL);
+  });
+  ExecResult r = Run(f, "sleep 1; echo survived");
+  killer.join();
+  EXPECT_EQ(r.outcome, v1::OUTCOME_OK) << r.message;
+  EXPECT_EQ(r.stdout_data, "survived\n");
+  EXPECT_EQ(r.mode, v1::EXECUTION_MODE_COLD);  // the retry ran in a fresh container
+
+  // When every attempt dies, the result says so.
+  std::atomic<bool> stop{false};
+  std::thread serial_killer([&] {
+    while (!stop.load()) {
+      absl::SleepFor(absl::Milliseconds(50));
+      for (pid_t pid : OurShims()) kill(pid, SIGKILL);
+    }
+  });
+  r = Run(f, "sleep 5");
+  stop.store(true);
+  serial_killer.join();
+  EXPECT_NE(r.outcome, v1::OUTCOME_OK);
+  EXPECT_TRUE(absl::StrContains(r.message, "fsched-shim")) << r.message;
+}
+
+TEST_F(RuncRuntimeTest, KeepAliveAndEvictionEndInstances) {
+  v1::FunctionSpec once = Function("once");
+  once.mutable_warm()->mutable_keep_alive();  // set to zero: never kept
+  ASSERT_EQ(Run(once, "true").outcome, v1::OUTCOME_OK);
+  runtime_->WaitIdle();
+  EXPECT_EQ(runtime_->live_containers(), 0u);
+
+  v1::FunctionSpec brief = Function("brief");
+  ToProto(absl::Milliseconds(500), brief.mutable_warm()->mutable_keep_alive());
+  ASSERT_EQ(Run(brief, "true").outcome, v1::OUTCOME_OK);
+  EXPECT_EQ(runtime_->live_containers(), 1u);
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (runtime_->live_containers() > 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(runtime_->live_containers(), 0u) << "the idle instance outlived its keep-alive";
+
+  const v1::FunctionSpec kept = Function("kept");
+  ASSERT_EQ(Run(kept, "true").outcome, v1::OUTCOME_OK);
+  runtime_->Evict("kept");
+  runtime_->WaitIdle();
+  EXPECT_EQ(runtime_->live_containers(), 0u);
+  EXPECT_TRUE(runtime_->WarmSet().empty());
+}
+
+TEST_F(RuncRuntimeTest, ABadRootfsOrCommandIsAClearStartFailure) {
+  v1::FunctionSpec f = Function();
+  f.set_rootfs_path("/no/such/rootfs");
+  ExecResult r = Run(f, "true");
+  EXPECT_EQ(r.outcome, v1::OUTCOME_START_FAILED);
+  EXPECT_TRUE(absl::StrContains(r.message, "'/no/such/rootfs'")) << r.message;
+
+  ExecRequest missing = Request(Function(), "");
+  missing.argv = {"no-such-program"};
+  RunControl control;
+  r = runtime_->Run(missing, control);
+  EXPECT_EQ(r.outcome, v1::OUTCOME_START_FAILED);
+  EXPECT_TRUE(absl::StrContains(r.message, "cannot run no-such-program")) << r.message;
+  runtime_->WaitIdle();
+  EXPECT_EQ(runtime_->live_containers(), 1u);  // the instance itself is fine and kept
+}
+
+}  // namespace
+}  // namespace fsched::worker

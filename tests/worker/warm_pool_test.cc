@@ -1,0 +1,114 @@
+#include "worker/warm_pool.h"
+
+#include <gtest/gtest.h>
+
+namespace fsched::worker {
+namespace {
+
+struct FakeInstance : PooledInstance {
+  FakeInstance(int id, bool started) : id(id), is_started(started) {}
+  bool started() const override { return is_started; }
+  int id;
+  bool is_started;
+};
+
+const absl::Time kT0 = absl::FromUnixSeconds(1000);
+
+WarmPool::Entry Entry(const std::string& key, int id, bool started, uint64_t memory = 10,
+                      absl::Duration keep_alive = absl::Minutes(1), uint32_t cap = 0) {
+  WarmPool::Entry e;
+  e.key = key;
+  e.function = key.substr(0, key.find('@'));
+  e.memory_bytes = memory;
+  e.keep_alive = keep_alive;
+  e.max_instances = cap;
+  e.instance = std::make_unique<FakeInstance>(id, started);
+  return e;
+}
+
+int Id(const std::unique_ptr<PooledInstance>& p) {
+  return p == nullptr ? -1 : static_cast<const FakeInstance&>(*p).id;
+}
+
+std::vector<int> Ids(const WarmPool::Evicted& evicted) {
+  std::vector<int> ids;
+  for (const auto& p : evicted) ids.push_back(Id(p));
+  return ids;
+}
+
+TEST(WarmPoolTest, TakesTheMostRecentWarmInstanceThenAPrewarmedOne) {
+  WarmPool pool(1000);
+  EXPECT_TRUE(pool.Put(Entry("f@1", 1, false), kT0).empty());
+  EXPECT_TRUE(pool.Put(Entry("f@1", 2, true), kT0 + absl::Seconds(1)).empty());
+  EXPECT_TRUE(pool.Put(Entry("f@1", 3, true), kT0 + absl::Seconds(2)).empty());
+  EXPECT_TRUE(pool.Put(Entry("g@1", 4, true), kT0).empty());
+  EXPECT_EQ(pool.Count("f@1"), 3u);
+  EXPECT_EQ(Id(pool.Take("f@1")), 3);
+  EXPECT_EQ(Id(pool.Take("f@1")), 2);
+  EXPECT_EQ(Id(pool.Take("f@1")), 1);  // pre-warmed only when no warm one is idle
+  EXPECT_EQ(Id(pool.Take("f@1")), -1);
+  EXPECT_EQ(Id(pool.Take("f@2")), -1);  // another version of f is not interchangeable
+  EXPECT_EQ(pool.memory_bytes(), 10u);
+}
+
+TEST(WarmPoolTest, CapsIdleInstancesPerKeyOldestFirst) {
+  WarmPool pool(1000);
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_TRUE(pool.Put(Entry("f@1", i, true, 10, absl::Minutes(1), 3), kT0).empty());
+  }
+  EXPECT_EQ(Ids(pool.Put(Entry("f@1", 4, true, 10, absl::Minutes(1), 3), kT0)),
+            std::vector<int>{1});
+  EXPECT_EQ(pool.Count("f@1"), 3u);
+}
+
+TEST(WarmPoolTest, EvictsLeastRecentlyUsedToStayWithinTheMemoryBudget) {
+  WarmPool pool(100);
+  EXPECT_TRUE(pool.Put(Entry("a@1", 1, true, 40), kT0).empty());
+  EXPECT_TRUE(pool.Put(Entry("b@1", 2, true, 40), kT0 + absl::Seconds(1)).empty());
+  // a is reused, so b becomes the least recently used.
+  std::unique_ptr<PooledInstance> a = pool.Take("a@1");
+  EXPECT_TRUE(pool.Put(Entry("a@1", 1, true, 40), kT0 + absl::Seconds(2)).empty());
+  EXPECT_EQ(Ids(pool.Put(Entry("c@1", 3, true, 40), kT0 + absl::Seconds(3))), std::vector<int>{2});
+  EXPECT_EQ(pool.memory_bytes(), 80u);
+  // An instance larger than the whole budget is not kept at all.
+  EXPECT_EQ(Ids(pool.Put(Entry("d@1", 4, true, 500), kT0 + absl::Seconds(4))),
+            (std::vector<int>{1, 3, 4}));
+  EXPECT_EQ(pool.size(), 0u);
+  EXPECT_EQ(pool.memory_bytes(), 0u);
+}
+
+TEST(WarmPoolTest, ExpiresIdleInstancesAfterTheirKeepAlive) {
+  WarmPool pool(1000);
+  EXPECT_TRUE(pool.Put(Entry("f@1", 1, true, 10, absl::Seconds(10)), kT0).empty());
+  EXPECT_TRUE(pool.Put(Entry("g@1", 2, true, 10, absl::Seconds(60)), kT0).empty());
+  EXPECT_EQ(pool.NextExpiry(), kT0 + absl::Seconds(10));
+  EXPECT_TRUE(pool.Expire(kT0 + absl::Seconds(9)).empty());
+  EXPECT_EQ(Ids(pool.Expire(kT0 + absl::Seconds(10))), std::vector<int>{1});
+  EXPECT_EQ(pool.NextExpiry(), kT0 + absl::Seconds(60));
+  EXPECT_EQ(Ids(pool.Expire(kT0 + absl::Hours(1))), std::vector<int>{2});
+  EXPECT_EQ(pool.NextExpiry(), absl::InfiniteFuture());
+}
+
+TEST(WarmPoolTest, EvictsAFunctionOrItsOtherVersionsAndReportsTheWarmSet) {
+  WarmPool pool(1000);
+  EXPECT_TRUE(pool.Put(Entry("f@1", 1, true), kT0).empty());
+  EXPECT_TRUE(pool.Put(Entry("f@2", 2, true), kT0).empty());
+  EXPECT_TRUE(pool.Put(Entry("f@2", 3, false), kT0).empty());
+  EXPECT_TRUE(pool.Put(Entry("g@1", 4, false), kT0).empty());
+  const std::vector<v1::WarmInstance> set = pool.Snapshot();
+  ASSERT_EQ(set.size(), 3u);
+  EXPECT_EQ(set[0].function(), "f");
+  EXPECT_EQ(set[0].mode(), v1::EXECUTION_MODE_PREWARMED);
+  EXPECT_EQ(set[0].count(), 1u);
+  EXPECT_EQ(set[1].function(), "f");
+  EXPECT_EQ(set[1].mode(), v1::EXECUTION_MODE_WARM);
+  EXPECT_EQ(set[1].count(), 2u);
+  EXPECT_EQ(set[2].function(), "g");
+
+  EXPECT_EQ(Ids(pool.EvictFunction("f", "f@2")), std::vector<int>{1});
+  EXPECT_EQ(Ids(pool.EvictFunction("f")), (std::vector<int>{2, 3}));
+  EXPECT_EQ(Ids(pool.Clear()), std::vector<int>{4});
+}
+
+}  // namespace
+}  // namespace fsched::worker

@@ -1,0 +1,118 @@
+#include "worker/cgroup.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace fsched::worker {
+namespace {
+
+namespace fs = std::filesystem;
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// "key value" lines (memory.oom_control, memory.events): the value of `key`.
+absl::StatusOr<uint64_t> KeyedValue(const std::string& path, absl::string_view key) {
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(line, ' ');
+    uint64_t value = 0;
+    if (kv.first == key && absl::SimpleAtoi(kv.second, &value)) return value;
+  }
+  return absl::NotFoundError(absl::StrCat(path, " has no ", key, " line (kernel too old?)"));
+}
+
+absl::StatusOr<uint64_t> SingleValue(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  uint64_t value = 0;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &value)) {
+    return absl::InternalError(absl::StrCat(path, " does not hold a number"));
+  }
+  return value;
+}
+
+absl::Status WriteFile(const std::string& path, absl::string_view value) {
+  std::ofstream out(path);
+  out << value;
+  out.flush();
+  if (!out) return absl::FailedPreconditionError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Cgroups::Cgroups(std::string root) : root_(std::move(root)) {
+  std::error_code ec;
+  unified_ = fs::exists(fs::path(root_) / "cgroup.controllers", ec);
+}
+
+std::string Cgroups::Path(absl::string_view controller, absl::string_view cgroup,
+                          absl::string_view file) const {
+  const absl::string_view relative = absl::StripPrefix(cgroup, "/");
+  if (unified_) return absl::StrCat(root_, "/", relative, "/", file);
+  return absl::StrCat(root_, "/", controller, "/", relative, "/", file);
+}
+
+absl::StatusOr<uint64_t> Cgroups::OomKills(absl::string_view cgroup) const {
+  if (unified_) return KeyedValue(Path("", cgroup, "memory.events"), "oom_kill");
+  return KeyedValue(Path("memory", cgroup, "memory.oom_control"), "oom_kill");
+}
+
+absl::StatusOr<uint64_t> Cgroups::MemoryPeak(absl::string_view cgroup) const {
+  if (unified_) return SingleValue(Path("", cgroup, "memory.peak"));
+  return SingleValue(Path("memory", cgroup, "memory.max_usage_in_bytes"));
+}
+
+uint64_t Cgroups::SharesToWeight(uint64_t shares) {
+  if (shares < 2) shares = 2;
+  if (shares > 262144) shares = 262144;
+  return 1 + ((shares - 2) * 9999) / 262142;
+}
+
+absl::Status Cgroups::SetCpuShares(absl::string_view cgroup, uint64_t shares) const {
+  if (unified_)
+    return WriteFile(Path("", cgroup, "cpu.weight"), absl::StrCat(SharesToWeight(shares)));
+  return WriteFile(Path("cpu", cgroup, "cpu.shares"), absl::StrCat(shares));
+}
+
+absl::StatusOr<uint64_t> Cgroups::CpuShares(absl::string_view cgroup) const {
+  if (unified_) return SingleValue(Path("", cgroup, "cpu.weight"));
+  return SingleValue(Path("cpu", cgroup, "cpu.shares"));
+}
+
+void Cgroups::RemoveIfEmpty(absl::string_view cgroup) const {
+  if (unified_) {
+    ::rmdir(Path("", cgroup, "").c_str());
+    return;
+  }
+  std::error_code ec;
+  for (const auto& controller : fs::directory_iterator(root_, ec)) {
+    ::rmdir(Path(controller.path().filename().string(), cgroup, "").c_str());
+  }
+}
+
+bool Cgroups::Exists(absl::string_view cgroup) const {
+  std::error_code ec;
+  if (unified_) return fs::exists(Path("", cgroup, ""), ec);
+  for (const auto& controller : fs::directory_iterator(root_, ec)) {
+    if (fs::exists(Path(controller.path().filename().string(), cgroup, ""), ec)) return true;
+  }
+  return false;
+}
+
+}  // namespace fsched::worker

@@ -1,0 +1,46 @@
+// Reads and writes the cgroups runc made for a container, on either
+// hierarchy: cgroup v1 (one tree per controller, as on this machine) or v2
+// (one unified tree). The root is configurable so tests can lay out a fake
+// tree; a container's cgroup is named by the cgroupsPath given to runc.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace fsched::worker {
+
+class Cgroups {
+ public:
+  /// v2 when `root` holds cgroup.controllers (the unified hierarchy).
+  explicit Cgroups(std::string root = "/sys/fs/cgroup");
+  bool unified() const { return unified_; }
+  const std::string& root() const { return root_; }
+
+  /// OOM kills in the cgroup so far (v1 memory.oom_control, v2 memory.events).
+  absl::StatusOr<uint64_t> OomKills(absl::string_view cgroup) const;
+  /// Peak memory use in bytes (v1 memory.max_usage_in_bytes, v2 memory.peak).
+  absl::StatusOr<uint64_t> MemoryPeak(absl::string_view cgroup) const;
+  /// Relative CPU weight as v1 shares (2..262144, 1024 = default); on v2 it is
+  /// converted to cpu.weight (1..10000, 100 = default) the way runc converts it.
+  absl::Status SetCpuShares(absl::string_view cgroup, uint64_t shares) const;
+  absl::StatusOr<uint64_t> CpuShares(absl::string_view cgroup) const;
+  /// Removes the cgroup (and only it) where it is empty; absent is fine.
+  void RemoveIfEmpty(absl::string_view cgroup) const;
+  /// Whether any controller still has a directory for `cgroup`.
+  bool Exists(absl::string_view cgroup) const;
+
+  /// v2 cpu.weight for v1 shares: runc's mapping, 2 -> 1 and 262144 -> 10000.
+  static uint64_t SharesToWeight(uint64_t shares);
+
+ private:
+  std::string Path(absl::string_view controller, absl::string_view cgroup,
+                   absl::string_view file) const;
+
+  std::string root_;
+  bool unified_ = false;
+};
+
+}  // namespace fsched::worker

@@ -1,0 +1,95 @@
+// One OCI container run by runc whose init is fsched-shim: created ahead
+// (pre-warmed), started on demand, then serving calls one at a time over its
+// stdin/stdout until it is destroyed. Cold, pre-warmed and warm invocations
+// are the same object at different points of its life.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "fsched/v1/types.pb.h"
+#include "worker/cgroup.h"
+#include "worker/fd.h"
+#include "worker/runtime.h"
+#include "worker/shim/protocol.h"
+#include "worker/warm_pool.h"
+
+namespace fsched::worker {
+
+struct ContainerOptions {
+  std::string runc = "runc";
+  std::string runc_root;    // absolute: runc's state directory, one per worker
+  std::string bundles_dir;  // absolute: one bundle (config.json, logs) per container
+  std::string shim_path;    // absolute path of fsched-shim on the host
+  std::string cgroup_parent = "fsched";
+  uint32_t uid = 65534, gid = 65534;  // "nobody": functions do not run as root
+  const Cgroups* cgroups = nullptr;
+  absl::Duration start_timeout = absl::Seconds(10);
+  absl::Duration cancel_grace =
+      absl::Seconds(2);  // a call that ignores a kill this long is a dead shim
+};
+
+/// Where the shim is mounted inside every container (a tmpfs, so nothing is
+/// written to the function's root filesystem).
+inline constexpr char kShimMountPoint[] = "/dev/.fsched-shim";
+
+class Container final : public PooledInstance {
+ public:
+  /// `runc create`: the container exists with its init waiting. FAILED_PRECONDITION
+  /// when the rootfs is missing, INTERNAL with runc's own words when runc refuses.
+  static absl::StatusOr<std::unique_ptr<Container>> Create(const ContainerOptions& options,
+                                                           const v1::FunctionSpec& function,
+                                                           const std::string& rootfs,
+                                                           const std::string& id);
+  ~Container() override;
+
+  /// `runc start`, then waits for the shim's ready frame.
+  absl::Status Start();
+
+  struct CallResult {
+    ExecResult result;
+    bool crashed = false;  // the shim died: this instance is unusable
+  };
+  /// Runs one invocation in the started container. Timeout, cancel and
+  /// freezing (runc pause/resume) follow RunControl as in RunChild.
+  CallResult Call(const ExecRequest& request, const RunControl& control);
+
+  /// `runc delete --force` and the bundle removed. Idempotent.
+  void Destroy();
+
+  bool started() const override { return started_; }
+  const std::string& id() const { return id_; }
+  const std::string& cgroup() const { return cgroup_; }
+  pid_t init_pid() const { return init_pid_; }
+  absl::Duration create_time() const { return create_time_; }
+  absl::Duration start_time() const { return start_time_; }
+  /// The last lines runc and the shim wrote to stderr (for error messages).
+  std::string LogTail() const;
+
+ private:
+  Container(const ContainerOptions& options, std::string id, std::string bundle);
+  absl::Status Runc(std::initializer_list<std::string> args, absl::Duration timeout) const;
+  enum class ReadResult { kReply, kTimeout, kBroken };
+  // Reads one reply frame by `deadline`; kBroken at EOF or a malformed frame.
+  ReadResult ReadReply(shim::Reply* reply, absl::Time deadline);
+
+  const ContainerOptions options_;
+  const std::string id_;
+  const std::string bundle_;
+  std::string cgroup_;
+  uint64_t memory_limit_ = 0;
+  Fd requests_;  // our end of the shim's stdin
+  Fd replies_;   // our end of the shim's stdout
+  std::string reply_buffer_;
+  pid_t init_pid_ = -1;
+  bool started_ = false;
+  bool destroyed_ = false;
+  absl::Duration create_time_;
+  absl::Duration start_time_;
+};
+
+}  // namespace fsched::worker

@@ -1,0 +1,343 @@
+#include "worker/runc_runtime.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
+#include "common/proto_time.h"
+#include "worker/child_process.h"
+
+namespace fsched::worker {
+namespace {
+
+namespace fs = std::filesystem;
+
+ExecResult StartFailed(std::string message) {
+  ExecResult r;
+  r.outcome = v1::OUTCOME_START_FAILED;
+  r.started = absl::Now();
+  r.message = std::move(message);
+  return r;
+}
+
+// `runc ARGS` to its end; its stderr when it fails.
+absl::Status RunRunc(const std::string& runc, std::vector<std::string> args) {
+  ChildSpec spec;
+  spec.argv = {runc};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
+  spec.timeout = absl::Seconds(30);
+  RunControl control;
+  const ExecResult r = RunChild(spec, control);
+  if (r.outcome == v1::OUTCOME_OK) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat(runc, " ", args.empty() ? "" : args[0], ": ",
+                   r.stderr_data.empty() ? r.message : r.stderr_data));
+}
+
+}  // namespace
+
+bool RuncRuntime::RootIsAMountPoint() {
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(mountinfo, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, device, root, mount_point;
+    fields >> id >> parent >> device >> root >> mount_point;
+    if (mount_point == "/") return true;
+  }
+  return false;
+}
+
+std::string RuncRuntime::InstanceKey(const v1::FunctionSpec& function) {
+  std::string bytes;
+  google::protobuf::io::StringOutputStream stream(&bytes);
+  {
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    function.SerializeToCodedStream(&coded);
+  }
+  return absl::StrFormat("%s@%016x", function.name(), absl::HashOf(bytes));
+}
+
+RuncRuntime::RuncRuntime(Options options)
+    : options_(std::move(options)),
+      cgroups_(options_.cgroup_root),
+      pool_(options_.warm_memory_budget) {
+  container_options_.runc = options_.runc;
+  container_options_.runc_root = options_.state_dir + "/runc";
+  container_options_.bundles_dir = options_.state_dir + "/bundles";
+  container_options_.shim_path = options_.shim_path;
+  container_options_.cgroup_parent = options_.cgroup_parent;
+  container_options_.uid = options_.uid;
+  container_options_.gid = options_.gid;
+  container_options_.cgroups = &cgroups_;
+}
+
+absl::StatusOr<std::unique_ptr<RuncRuntime>> RuncRuntime::Create(Options options) {
+  if (geteuid() != 0) {
+    return absl::FailedPreconditionError("the runc runtime needs root (runc creates cgroups)");
+  }
+  if (!RootIsAMountPoint()) {
+    return absl::FailedPreconditionError(
+        "\"/\" is not a mount point (a chroot?): runc cannot build container roots here");
+  }
+  if (!fs::path(options.state_dir).is_absolute()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("state directory '", options.state_dir, "' must be absolute"));
+  }
+  if (options.shim_path.empty() || access(options.shim_path.c_str(), X_OK) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("fsched-shim not found at '", options.shim_path,
+                     "' (it is built next to fsched-worker; set worker.shim to its path)"));
+  }
+  if (absl::Status s = RunRunc(options.runc, {"--version"}); !s.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("runc is not usable (apt-get install runc): ", s.message()));
+  }
+  // Writing to a pipe whose container died must be an error, not a signal.
+  std::signal(SIGPIPE, SIG_IGN);
+  std::error_code ec;
+  fs::create_directories(options.state_dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create ", options.state_dir, ": ", ec.message()));
+  }
+  // Each worker process owns one directory, locked while it lives; an
+  // unlocked one belongs to a worker that died, whose containers go now.
+  for (const auto& entry : fs::directory_iterator(options.state_dir, ec)) {
+    Fd lock(::open((entry.path() / "lock").c_str(), O_RDWR | O_CLOEXEC));
+    if (!lock.valid() || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) continue;
+    const std::string runc_root = (entry.path() / "runc").string();
+    std::error_code ignored;
+    for (const auto& container : fs::directory_iterator(runc_root, ignored)) {
+      const std::string id = container.path().filename().string();
+      FSCHED_LOG(kInfo, "removing container %s left by a worker that died", id);
+      (void)RunRunc(options.runc, {"--root", runc_root, "delete", "--force", id});
+    }
+    fs::remove_all(entry.path(), ignored);
+  }
+  options.state_dir = absl::StrCat(options.state_dir, "/w", getpid());
+  fs::create_directories(options.state_dir + "/bundles", ec);
+  fs::create_directories(options.state_dir + "/runc", ec);
+  Fd lock(::open((options.state_dir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (ec || !lock.valid() || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot set up and lock ", options.state_dir));
+  }
+  std::unique_ptr<RuncRuntime> runtime(new RuncRuntime(std::move(options)));
+  runtime->lock_ = std::move(lock);
+  runtime->background_ = std::thread([r = runtime.get()] { r->BackgroundLoop(); });
+  return runtime;
+}
+
+RuncRuntime::~RuncRuntime() {
+  WarmPool::Evicted idle;
+  {
+    absl::MutexLock lock(&mu_);
+    idle = pool_.Clear();
+  }
+  DestroyLater(std::move(idle));
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  background_.join();                                    // runs every queued task first
+  cgroups_.RemoveIfEmpty("/" + options_.cgroup_parent);  // shared with other workers: only if empty
+  std::error_code ec;
+  fs::remove_all(options_.state_dir, ec);
+}
+
+absl::StatusOr<std::string> RuncRuntime::Rootfs(const v1::FunctionSpec& function) const {
+  if (!function.rootfs_path().empty()) return function.rootfs_path();
+  if (!function.rootfs_digest().empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "function ", function.name(), " names rootfs archive ", function.rootfs_digest(),
+        ", but this worker fetches no archives yet: give rootfs_path, a directory on the worker"));
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("function ", function.name(), " has neither rootfs_path nor rootfs_digest"));
+}
+
+absl::StatusOr<std::unique_ptr<Container>> RuncRuntime::NewContainer(
+    const v1::FunctionSpec& function) {
+  absl::StatusOr<std::string> rootfs = Rootfs(function);
+  if (!rootfs.ok()) return rootfs.status();
+  const std::string id = absl::StrCat("fs", getpid(), "-", next_id_.fetch_add(1));
+  absl::StatusOr<std::unique_ptr<Container>> c =
+      Container::Create(container_options_, function, *rootfs, id);
+  if (c.ok()) live_.fetch_add(1);
+  return c;
+}
+
+ExecResult RuncRuntime::Run(const ExecRequest& request, const RunControl& control) {
+  const v1::FunctionSpec& function = request.function;
+  const std::string key = InstanceKey(function);
+  WarmPool::Evicted stale;
+  std::unique_ptr<Container> container;
+  {
+    absl::MutexLock lock(&mu_);
+    stale = pool_.EvictFunction(function.name(), key);  // instances of older versions
+    container.reset(static_cast<Container*>(pool_.Take(key).release()));
+  }
+  DestroyLater(std::move(stale));
+  for (int attempt = 0;; ++attempt) {
+    const v1::ExecutionMode mode = container == nullptr   ? v1::EXECUTION_MODE_COLD
+                                   : container->started() ? v1::EXECUTION_MODE_WARM
+                                                          : v1::EXECUTION_MODE_PREWARMED;
+    const absl::Time begin = absl::Now();
+    if (container == nullptr) {
+      absl::StatusOr<std::unique_ptr<Container>> created = NewContainer(function);
+      if (!created.ok()) return StartFailed(std::string(created.status().message()));
+      container = std::move(*created);
+    }
+    if (!container->started()) {
+      if (absl::Status s = container->Start(); !s.ok()) {
+        DestroyLater(std::move(container));
+        return StartFailed(std::string(s.message()));
+      }
+    }
+    const absl::Duration cold_start =
+        mode == v1::EXECUTION_MODE_WARM ? absl::ZeroDuration() : absl::Now() - begin;
+    Container::CallResult call = container->Call(request, control);
+    call.result.mode = mode;
+    call.result.cold_start = cold_start;
+    if (!call.crashed) {
+      Keep(function, std::move(container));
+      return std::move(call.result);
+    }
+    FSCHED_LOG(kWarning, "invocation %s: %s", request.invocation_id, call.result.message);
+    DestroyLater(std::move(container));
+    // The shim died with the call (the PID namespace took the function with
+    // it): once, the call runs again in a fresh container.
+    if (attempt > 0 || control.cancelled.load()) return std::move(call.result);
+  }
+}
+
+void RuncRuntime::Keep(const v1::FunctionSpec& function, std::unique_ptr<Container> container) {
+  const absl::Duration keep_alive = function.warm().has_keep_alive()
+                                        ? FromProto(function.warm().keep_alive())
+                                        : options_.default_keep_alive;
+  if (keep_alive <= absl::ZeroDuration()) {
+    DestroyLater(std::move(container));
+    return;
+  }
+  WarmPool::Entry entry;
+  entry.key = InstanceKey(function);
+  entry.function = function.name();
+  entry.memory_bytes = function.limits().memory_bytes() > 0 ? function.limits().memory_bytes()
+                                                            : options_.default_instance_memory;
+  entry.keep_alive = keep_alive;
+  entry.max_instances = function.warm().max_instances();
+  entry.instance = std::move(container);
+  WarmPool::Evicted evicted;
+  {
+    absl::MutexLock lock(&mu_);
+    evicted = pool_.Put(std::move(entry), absl::Now());
+  }
+  DestroyLater(std::move(evicted));
+}
+
+void RuncRuntime::Prewarm(const v1::FunctionSpec& function, uint32_t count) {
+  Post([this, function, count] {
+    const std::string key = InstanceKey(function);
+    size_t have;
+    {
+      absl::MutexLock lock(&mu_);
+      have = pool_.Count(key);
+    }
+    for (size_t i = have; i < count; ++i) {
+      absl::StatusOr<std::unique_ptr<Container>> c = NewContainer(function);
+      if (!c.ok()) {
+        FSCHED_LOG(kWarning, "cannot pre-warm %s: %s", function.name(), c.status().message());
+        return;
+      }
+      Keep(function, std::move(*c));
+    }
+  });
+}
+
+void RuncRuntime::Evict(const std::string& function) {
+  WarmPool::Evicted evicted;
+  {
+    absl::MutexLock lock(&mu_);
+    evicted = pool_.EvictFunction(function);
+  }
+  DestroyLater(std::move(evicted));
+}
+
+std::vector<v1::WarmInstance> RuncRuntime::WarmSet() const {
+  absl::MutexLock lock(&mu_);
+  return pool_.Snapshot();
+}
+
+void RuncRuntime::DestroyLater(WarmPool::Evicted instances) {
+  for (auto& instance : instances) {
+    DestroyLater(std::unique_ptr<Container>(static_cast<Container*>(instance.release())));
+  }
+}
+
+void RuncRuntime::DestroyLater(std::unique_ptr<Container> container) {
+  if (container == nullptr) return;
+  Post([this, c = std::shared_ptr<Container>(std::move(container))]() mutable {
+    c->Destroy();
+    c.reset();
+    live_.fetch_sub(1);
+  });
+}
+
+void RuncRuntime::Post(std::function<void()> task) {
+  absl::MutexLock lock(&mu_);
+  tasks_.push_back(std::move(task));
+}
+
+void RuncRuntime::WaitIdle() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](RuncRuntime* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+        return self->tasks_.empty() && !self->busy_;
+      },
+      this));
+}
+
+void RuncRuntime::BackgroundLoop() {
+  while (true) {
+    std::function<void()> task;
+    WarmPool::Evicted expired;
+    {
+      absl::MutexLock lock(&mu_);
+      busy_ = false;
+      const absl::Time wake = std::min(pool_.NextExpiry(), absl::Now() + absl::Seconds(1));
+      mu_.AwaitWithDeadline(absl::Condition(
+                                +[](RuncRuntime* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+                                  return self->stop_ || !self->tasks_.empty();
+                                },
+                                this),
+                            wake);
+      if (!tasks_.empty()) {
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+        busy_ = true;
+      } else if (stop_) {
+        return;
+      } else {
+        expired = pool_.Expire(absl::Now());
+      }
+    }
+    if (task) task();
+    DestroyLater(std::move(expired));
+  }
+}
+
+}  // namespace fsched::worker

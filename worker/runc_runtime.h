@@ -1,0 +1,97 @@
+// Runs functions in OCI containers through runc, in three modes: cold (a
+// container made for the call), pre-warmed (created ahead, started on demand)
+// and warm (a started container reused). Idle instances live in a WarmPool;
+// one background thread creates pre-warmed instances, expires idle ones and
+// destroys used ones, so no slot waits for a `runc delete`.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "worker/cgroup.h"
+#include "worker/container.h"
+#include "worker/runtime.h"
+#include "worker/warm_pool.h"
+
+namespace fsched::worker {
+
+class RuncRuntime final : public Runtime {
+ public:
+  struct Options {
+    // Absolute. Each worker process keeps its runc state and bundles in its own
+    // subdirectory, so several workers can share one state directory.
+    std::string state_dir;
+    std::string runc = "runc";
+    std::string shim_path;  // fsched-shim on the host
+    std::string cgroup_root = "/sys/fs/cgroup";
+    std::string cgroup_parent = "fsched";
+    uint32_t uid = 65534, gid = 65534;
+    absl::Duration default_keep_alive = absl::Minutes(10);  // when the function sets none
+    uint64_t warm_memory_budget = 1ull << 30;
+    uint64_t default_instance_memory = 64ull << 20;  // charged for a function without a limit
+  };
+
+  /// FAILED_PRECONDITION, with the reason, where runc cannot run containers
+  /// (not root, no runc, no shim, "/" not a mount point). Removes containers a
+  /// worker that died left in the same state directory.
+  static absl::StatusOr<std::unique_ptr<RuncRuntime>> Create(Options options);
+  ~RuncRuntime() override;
+
+  std::string_view name() const override { return "runc"; }
+  v1::RuntimeKind kind() const override { return v1::RUNTIME_KIND_RUNC; }
+  ExecResult Run(const ExecRequest& request, const RunControl& control) override;
+  bool can_freeze() const override { return true; }
+
+  /// Keeps at least `count` idle instances of `function` (pre-warmed), made in
+  /// the background.
+  void Prewarm(const v1::FunctionSpec& function, uint32_t count);
+  /// Destroys the idle instances of `function`.
+  void Evict(const std::string& function);
+  /// Idle instances per function and mode.
+  std::vector<v1::WarmInstance> WarmSet() const;
+  /// Blocks until the background thread has nothing queued (tests, shutdown).
+  void WaitIdle();
+  /// Containers that exist now (idle and running).
+  size_t live_containers() const { return live_.load(); }
+  const Cgroups& cgroups() const { return cgroups_; }
+
+  /// The key that makes instances interchangeable: name and a hash of the spec.
+  static std::string InstanceKey(const v1::FunctionSpec& function);
+  /// runc remounts "/" before it builds a container's root, which the kernel
+  /// refuses when "/" is not a mount point: inside a plain chroot, never on a
+  /// booted machine.
+  static bool RootIsAMountPoint();
+
+ private:
+  explicit RuncRuntime(Options options);
+  absl::StatusOr<std::string> Rootfs(const v1::FunctionSpec& function) const;
+  absl::StatusOr<std::unique_ptr<Container>> NewContainer(const v1::FunctionSpec& function);
+  void Keep(const v1::FunctionSpec& function, std::unique_ptr<Container> container);
+  void DestroyLater(WarmPool::Evicted instances);
+  void DestroyLater(std::unique_ptr<Container> container);
+  void Post(std::function<void()> task);
+  void BackgroundLoop();
+
+  const Options options_;
+  Cgroups cgroups_;
+  ContainerOptions container_options_;
+  std::atomic<uint64_t> next_id_{0};
+  std::atomic<size_t> live_{0};
+
+  mutable absl::Mutex mu_;
+  WarmPool pool_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
+  bool busy_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread background_;
+  Fd lock_;  // held while this worker lives: its containers are not leftovers
+};
+
+}  // namespace fsched::worker

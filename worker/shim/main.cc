@@ -1,0 +1,66 @@
+// fsched-shim: PID 1 of a warm container. It announces itself, then serves
+// one request at a time from stdin and answers on stdout, until stdin closes.
+// Linked statically so it runs in any root filesystem.
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include "worker/shim/protocol.h"
+#include "worker/shim/serve.h"
+
+namespace {
+
+volatile sig_atomic_t g_cancel = 0;
+
+void OnCancel(int) { g_cancel = 1; }
+
+bool WriteAll(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+int main() {
+  using namespace fsched::shim;
+  signal(SIGPIPE, SIG_IGN);
+  struct sigaction cancel_action {};
+  cancel_action.sa_handler = OnCancel;  // no SA_RESTART: a cancel interrupts poll at once
+  sigemptyset(&cancel_action.sa_mask);
+  sigaction(SIGUSR1, &cancel_action, nullptr);
+
+  Reply ready;
+  ready.kind = ReplyKind::kReady;
+  ready.pid = static_cast<int32_t>(getpid());
+  if (!WriteAll(1, Frame(EncodeReply(ready)))) return 1;
+
+  std::string buffer, body;
+  char chunk[65536];
+  while (true) {
+    bool oversized = false;
+    while (TakeFrame(buffer, &body, &oversized)) {
+      Reply reply;
+      if (std::optional<Request> request = DecodeRequest(body)) {
+        g_cancel = 0;
+        reply = Serve(*request, g_cancel);
+      } else {
+        reply.kind = ReplyKind::kStartFailed;
+        reply.message = "fsched-shim: malformed request (worker and shim versions differ?)";
+      }
+      if (!WriteAll(1, Frame(EncodeReply(reply)))) return 1;
+    }
+    if (oversized) return 2;  // the stream cannot be resynchronised
+    const ssize_t n = read(0, chunk, sizeof(chunk));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return 0;  // the worker closed the channel: the instance is done
+    buffer.append(chunk, static_cast<size_t>(n));
+  }
+}
