@@ -175,11 +175,19 @@ absl::Status ParseWorker(const YAML::Node& root, Config* config) {
   if (!n) return absl::OkStatus();
   RETURN_IF_ERROR(CheckKeys(
       n, "worker",
-      {"master", "slots", "runtime", "output_limit_bytes", "reconnect_min", "reconnect_max"}));
+      {"master", "slots", "runtime", "runc", "shim", "keep_alive", "warm_memory_bytes",
+       "container_uid", "container_gid", "output_limit_bytes", "reconnect_min",
+       "reconnect_max"}));
   WorkerConfig& w = config->worker;
   RETURN_IF_ERROR(ReadString(n, "master", "worker.", &w.master));
   RETURN_IF_ERROR(ReadUint(n, "slots", "worker.", &w.slots));
   RETURN_IF_ERROR(ReadString(n, "runtime", "worker.", &w.runtime));
+  RETURN_IF_ERROR(ReadString(n, "runc", "worker.", &w.runc));
+  RETURN_IF_ERROR(ReadString(n, "shim", "worker.", &w.shim));
+  RETURN_IF_ERROR(ReadDuration(n, "keep_alive", "worker.", &w.keep_alive));
+  RETURN_IF_ERROR(ReadBytes(n, "warm_memory_bytes", "worker.", &w.warm_memory_bytes));
+  RETURN_IF_ERROR(ReadUint(n, "container_uid", "worker.", &w.container_uid));
+  RETURN_IF_ERROR(ReadUint(n, "container_gid", "worker.", &w.container_gid));
   RETURN_IF_ERROR(ReadBytes(n, "output_limit_bytes", "worker.", &w.output_limit_bytes));
   RETURN_IF_ERROR(ReadDuration(n, "reconnect_min", "worker.", &w.reconnect_min));
   RETURN_IF_ERROR(ReadDuration(n, "reconnect_max", "worker.", &w.reconnect_max));
@@ -338,6 +346,15 @@ absl::Status ValidateConfig(const Config& config) {
     return Invalid("scheduler.predictor_history", "must be at least 2");
   }
   if (config.worker.slots > 4096) return Invalid("worker.slots", "must be at most 4096");
+  if (config.worker.runtime != "process" && config.worker.runtime != "runc") {
+    return Invalid("worker.runtime", "must be process or runc");
+  }
+  if (config.worker.runc != "auto" && config.worker.runc != "on" && config.worker.runc != "off") {
+    return Invalid("worker.runc", "must be auto, on or off");
+  }
+  if (config.worker.runtime == "runc" && config.worker.runc == "off") {
+    return Invalid("worker.runtime", "is runc but worker.runc is off");
+  }
   if (config.worker.reconnect_min > config.worker.reconnect_max) {
     return Invalid("worker.reconnect_min", "must not exceed worker.reconnect_max");
   }
@@ -404,6 +421,12 @@ std::string ConfigToYaml(const Config& config) {
   out << YAML::Key << "master" << YAML::Value << w.master;
   out << YAML::Key << "slots" << YAML::Value << w.slots;
   out << YAML::Key << "runtime" << YAML::Value << w.runtime;
+  out << YAML::Key << "runc" << YAML::Value << w.runc;
+  out << YAML::Key << "shim" << YAML::Value << w.shim;
+  out << YAML::Key << "keep_alive" << YAML::Value << dur(w.keep_alive);
+  out << YAML::Key << "warm_memory_bytes" << YAML::Value << w.warm_memory_bytes;
+  out << YAML::Key << "container_uid" << YAML::Value << w.container_uid;
+  out << YAML::Key << "container_gid" << YAML::Value << w.container_gid;
   out << YAML::Key << "output_limit_bytes" << YAML::Value << w.output_limit_bytes;
   out << YAML::Key << "reconnect_min" << YAML::Value << dur(w.reconnect_min);
   out << YAML::Key << "reconnect_max" << YAML::Value << dur(w.reconnect_max);

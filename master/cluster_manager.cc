@@ -313,6 +313,12 @@ std::optional<PreemptionCandidate> ClusterManager::LongestPreemptible(absl::Time
 }
 
 void ClusterManager::SendCancel(const std::string& worker_id, const std::string& invocation_id) {
+  v1::MasterMessage message;
+  message.mutable_cancel()->set_invocation_id(invocation_id);
+  SendTo(worker_id, message);
+}
+
+void ClusterManager::SendTo(const std::string& worker_id, const v1::MasterMessage& message) {
   std::shared_ptr<WorkerStream> stream;
   {
     absl::MutexLock lock(&mu_);
@@ -320,9 +326,18 @@ void ClusterManager::SendCancel(const std::string& worker_id, const std::string&
     if (it == workers_.end() || !it->second.stream) return;
     stream = it->second.stream;
   }
-  v1::MasterMessage message;
-  message.mutable_cancel()->set_invocation_id(invocation_id);
   stream->Send(message);
+}
+
+void ClusterManager::Broadcast(const v1::MasterMessage& message, v1::RuntimeKind runtime) {
+  std::vector<std::shared_ptr<WorkerStream>> streams;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, record] : workers_) {
+      if (Ready(record) && SupportsRuntime(View(record), runtime)) streams.push_back(record.stream);
+    }
+  }
+  for (const auto& stream : streams) stream->Send(message);
 }
 
 std::vector<InFlight> ClusterManager::Tick() {

@@ -99,6 +99,10 @@ class ClusterManager {
   bool Release(const std::string& worker_id, const std::string& invocation_id, uint32_t attempt);
   /// Asks the worker to stop an invocation (best effort).
   void SendCancel(const std::string& worker_id, const std::string& invocation_id);
+  /// Sends `message` to the worker if it is connected (best effort).
+  void SendTo(const std::string& worker_id, const v1::MasterMessage& message);
+  /// Sends `message` to every ready worker that offers `runtime` (best effort).
+  void Broadcast(const v1::MasterMessage& message, v1::RuntimeKind runtime);
 
   /// Marks workers silent for longer than the heartbeat timeout dead and
   /// returns what they were running; also fails expired AwaitWorker calls.

@@ -24,7 +24,9 @@ Controller::Controller(Options options, FunctionRegistry* registry, InvocationTa
 absl::StatusOr<v1::Function> Controller::RegisterFunction(
     const v1::RegisterFunctionRequest& request) {
   if (!request.has_spec()) return absl::InvalidArgumentError("spec is missing");
-  return registry_->Register(request.spec(), request.replace());
+  ASSIGN_OR_RETURN(v1::Function function, registry_->Register(request.spec(), request.replace()));
+  if (options_.on_registered) options_.on_registered(function);
+  return function;
 }
 
 void Controller::AddPrediction(v1::Function* function) const {
@@ -49,6 +51,7 @@ absl::Status Controller::DeleteFunction(const std::string& name) {
   if (name.empty()) return absl::InvalidArgumentError("name is empty");
   RETURN_IF_ERROR(registry_->Delete(name));
   predictor_->Forget(name);
+  if (options_.on_deleted) options_.on_deleted(name);
   return absl::OkStatus();
 }
 

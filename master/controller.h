@@ -27,6 +27,10 @@ class Controller {
     absl::Duration default_timeout = absl::Seconds(60);
     absl::Duration max_timeout = absl::Minutes(15);
     absl::Duration max_wait = absl::Minutes(10);
+    // After a function is registered (or replaced) and deleted: where its
+    // warm policy becomes worker commands. Optional.
+    std::function<void(const v1::Function&)> on_registered;
+    std::function<void(const std::string& name)> on_deleted;
   };
 
   Controller(Options options, FunctionRegistry* registry, InvocationTable* table,

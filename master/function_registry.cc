@@ -72,6 +72,26 @@ absl::Status ValidateFunctionSpec(const v1::FunctionSpec& spec, const FunctionLi
         absl::StrCat("spec.limits.timeout ", absl::FormatDuration(timeout),
                      " exceeds the cluster maximum ", absl::FormatDuration(limits.max_timeout)));
   }
+  // Below this the kernel kills a container before its first instruction.
+  constexpr uint64_t kMinMemory = 4 << 20;
+  if (lim.memory_bytes() > 0 && lim.memory_bytes() < kMinMemory) {
+    return absl::InvalidArgumentError(absl::StrCat("spec.limits.memory_bytes ", lim.memory_bytes(),
+                                                   " is below 4 MiB (0 means no limit)"));
+  }
+  const v1::WarmPolicy& warm = spec.warm();
+  if (FromProto(warm.keep_alive()) < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("spec.warm.keep_alive is negative");
+  }
+  constexpr uint32_t kMaxPrewarmed = 64;
+  if (warm.prewarmed() > kMaxPrewarmed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec.warm.prewarmed ", warm.prewarmed(), " exceeds ", kMaxPrewarmed));
+  }
+  if (warm.max_instances() > 0 && warm.prewarmed() > warm.max_instances()) {
+    return absl::InvalidArgumentError(absl::StrCat("spec.warm.prewarmed ", warm.prewarmed(),
+                                                   " exceeds spec.warm.max_instances ",
+                                                   warm.max_instances()));
+  }
   switch (spec.runtime()) {
     case v1::RUNTIME_KIND_UNSPECIFIED:
     case v1::RUNTIME_KIND_PROCESS:
@@ -80,6 +100,10 @@ absl::Status ValidateFunctionSpec(const v1::FunctionSpec& spec, const FunctionLi
       if (spec.rootfs_digest().empty() && spec.rootfs_path().empty()) {
         return absl::InvalidArgumentError(
             "spec.runtime RUNC needs spec.rootfs_digest or spec.rootfs_path");
+      }
+      if (!spec.rootfs_path().empty() && spec.rootfs_path()[0] != '/') {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "spec.rootfs_path '", spec.rootfs_path(), "' must be an absolute path on the workers"));
       }
       break;
     case v1::RUNTIME_KIND_CONTAINERD:

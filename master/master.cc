@@ -1,10 +1,25 @@
 #include "master/master.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 
 namespace fsched::master {
+namespace {
+
+// The command that keeps a function's pre-created instances on a worker, if
+// its warm policy asks for any (only runc functions have instances).
+std::optional<v1::MasterMessage> PrewarmCommand(const v1::FunctionSpec& spec) {
+  if (spec.runtime() != v1::RUNTIME_KIND_RUNC || spec.warm().prewarmed() == 0) return std::nullopt;
+  v1::MasterMessage message;
+  *message.mutable_prewarm()->mutable_function() = spec;
+  message.mutable_prewarm()->set_count(spec.warm().prewarmed());
+  return message;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
   std::unique_ptr<Master> m(new Master(config));
@@ -49,6 +64,19 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
   controller_options.max_payload_bytes = config.scheduler.max_payload_bytes;
   controller_options.default_timeout = config.scheduler.default_timeout;
   controller_options.max_timeout = config.scheduler.max_timeout;
+  // Warm policies become worker commands: pre-warm on register and on join,
+  // evict on delete. Workers without runc never receive them.
+  Master* self = m.get();
+  controller_options.on_registered = [self](const v1::Function& function) {
+    if (const auto prewarm = PrewarmCommand(function.spec())) {
+      self->cluster_->Broadcast(*prewarm, v1::RUNTIME_KIND_RUNC);
+    }
+  };
+  controller_options.on_deleted = [self](const std::string& name) {
+    v1::MasterMessage evict;
+    evict.mutable_evict()->set_function(name);
+    self->cluster_->Broadcast(evict, v1::RUNTIME_KIND_RUNC);
+  };
   m->controller_ = std::make_unique<Controller>(controller_options, m->registry_.get(),
                                                 m->table_.get(), m->scheduler_.get(),
                                                 m->predictor_.get(), m->timers_.get(), m->clock_);
@@ -60,7 +88,14 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
   m->cluster_service_ = std::make_unique<ClusterService>(cluster_service_options, m->cluster_.get(),
                                                          m->scheduler_.get());
   m->link_service_ = std::make_unique<WorkerLinkService>(
-      m->cluster_.get(), m->scheduler_.get(), m->timers_.get(), config.cluster.register_timeout);
+      m->cluster_.get(), m->scheduler_.get(), m->timers_.get(), config.cluster.register_timeout,
+      [self](const std::string& worker_id) {
+        for (const v1::Function& function : self->registry_->List()) {
+          if (const auto prewarm = PrewarmCommand(function.spec())) {
+            self->cluster_->SendTo(worker_id, *prewarm);  // a worker without runc ignores it
+          }
+        }
+      });
   AdminService::Sources sources;
   sources.node_id = config.node.id;
   sources.role = config.node.role;

@@ -91,8 +91,11 @@ class LinkStream final : public WorkerStream {
 class ConnectReactor final : public Reactor {
  public:
   ConnectReactor(ClusterManager* cluster, Scheduler* scheduler, TimerQueue* timers,
-                 absl::Duration register_timeout)
-      : cluster_(cluster), scheduler_(scheduler), stream_(std::make_shared<LinkStream>(this)) {
+                 absl::Duration register_timeout, const WorkerLinkService::JoinedFn* on_joined)
+      : cluster_(cluster),
+        scheduler_(scheduler),
+        on_joined_(on_joined),
+        stream_(std::make_shared<LinkStream>(this)) {
     std::weak_ptr<LinkStream> weak = stream_;
     timers->RunAt(absl::Now() + register_timeout, [weak] {
       if (auto stream = weak.lock(); stream && !stream->registered()) {
@@ -141,6 +144,7 @@ class ConnectReactor final : public Reactor {
       v1::MasterMessage message;
       *message.mutable_welcome() = std::move(welcome);
       stream_->Send(message);
+      if (*on_joined_) (*on_joined_)(session_->worker_id);
       scheduler_->OnWorkerJoined();
       return true;
     }
@@ -166,6 +170,7 @@ class ConnectReactor final : public Reactor {
 
   ClusterManager* const cluster_;
   Scheduler* const scheduler_;
+  const WorkerLinkService::JoinedFn* const on_joined_;  // owned by the service
   std::shared_ptr<LinkStream> stream_;
   std::optional<ClusterManager::Session> session_;  // touched only by reactions, which are serial
   v1::WorkerMessage incoming_;
@@ -175,7 +180,7 @@ class ConnectReactor final : public Reactor {
 
 grpc::ServerBidiReactor<v1::WorkerMessage, v1::MasterMessage>* WorkerLinkService::Connect(
     grpc::CallbackServerContext*) {
-  return new ConnectReactor(cluster_, scheduler_, timers_, register_timeout_);
+  return new ConnectReactor(cluster_, scheduler_, timers_, register_timeout_, &on_joined_);
 }
 
 }  // namespace fsched::master

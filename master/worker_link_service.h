@@ -2,6 +2,8 @@
 // that owns its state, never blocks, and deletes itself in OnDone.
 #pragma once
 
+#include <functional>
+
 #include "common/timer_queue.h"
 #include "fsched/v1/link.grpc.pb.h"
 #include "master/cluster_manager.h"
@@ -11,12 +13,15 @@ namespace fsched::master {
 
 class WorkerLinkService final : public v1::WorkerLink::CallbackService {
  public:
+  using JoinedFn = std::function<void(const std::string& worker_id)>;
+  /// `on_joined` (optional) runs after each worker is welcomed.
   WorkerLinkService(ClusterManager* cluster, Scheduler* scheduler, TimerQueue* timers,
-                    absl::Duration register_timeout)
+                    absl::Duration register_timeout, JoinedFn on_joined = nullptr)
       : cluster_(cluster),
         scheduler_(scheduler),
         timers_(timers),
-        register_timeout_(register_timeout) {}
+        register_timeout_(register_timeout),
+        on_joined_(std::move(on_joined)) {}
 
   grpc::ServerBidiReactor<v1::WorkerMessage, v1::MasterMessage>* Connect(
       grpc::CallbackServerContext* context) override;
@@ -26,6 +31,7 @@ class WorkerLinkService final : public v1::WorkerLink::CallbackService {
   Scheduler* const scheduler_;
   TimerQueue* const timers_;
   const absl::Duration register_timeout_;
+  const JoinedFn on_joined_;
 };
 
 }  // namespace fsched::master

@@ -23,6 +23,9 @@ ABSL_FLAG(std::string, zone, "", "this worker's zone; overrides config");
 ABSL_FLAG(int, slots, -1, "concurrent invocations (0 = number of cores); overrides config");
 ABSL_FLAG(std::string, port_file, "", "write the bound port to this file once serving");
 ABSL_FLAG(std::string, log_level, "", "debug | info | warning | error; overrides config");
+ABSL_FLAG(std::string, state_dir, "",
+          "where containers' runc state and bundles live; overrides config");
+ABSL_FLAG(std::string, runc, "", "auto | on | off: the runc container runtime; overrides config");
 
 namespace {
 
@@ -56,6 +59,8 @@ int main(int argc, char** argv) {
   if (auto v = absl::GetFlag(FLAGS_zone); !v.empty()) config.node.zone = v;
   if (auto v = absl::GetFlag(FLAGS_port_file); !v.empty()) config.port_file = v;
   if (auto v = absl::GetFlag(FLAGS_log_level); !v.empty()) config.log_level = v;
+  if (auto v = absl::GetFlag(FLAGS_state_dir); !v.empty()) config.state_dir = v;
+  if (auto v = absl::GetFlag(FLAGS_runc); !v.empty()) config.worker.runc = v;
   if (int slots = absl::GetFlag(FLAGS_slots); slots >= 0) config.worker.slots = slots;
   if (absl::Status valid = fsched::ValidateConfig(config); !valid.ok()) {
     return Fail(std::string(valid.message()));

@@ -232,11 +232,14 @@ void MasterLink::OnMasterMessage(const v1::MasterMessage& message) {
     case v1::MasterMessage::kCancel:
       executor_->Cancel(message.cancel().invocation_id());
       break;
-    case v1::MasterMessage::kMembership:
     case v1::MasterMessage::kPrewarm:
+      if (options_.on_prewarm) options_.on_prewarm(message.prewarm());
+      break;
     case v1::MasterMessage::kEvict:
-      // The process runtime keeps no warm instances and routing ignores peers
-      // until decentralized mode; these are acknowledged by doing nothing.
+      if (options_.on_evict) options_.on_evict(message.evict());
+      break;
+    case v1::MasterMessage::kMembership:
+      // Routing ignores peers until decentralized mode.
       FSCHED_LOG(kDebug, "ignoring master message %d", static_cast<int>(message.kind_case()));
       break;
     case v1::MasterMessage::kWelcome:

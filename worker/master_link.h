@@ -26,6 +26,9 @@ class MasterLink {
     absl::Duration reconnect_max = absl::Seconds(10);
     absl::Duration welcome_timeout = absl::Seconds(10);
     size_t max_buffered_results = 10000;
+    // The master's pre-warm and evict commands (ignored when unset).
+    std::function<void(const v1::Prewarm&)> on_prewarm;
+    std::function<void(const v1::Evict&)> on_evict;
   };
   using CapacityFn = std::function<v1::WorkerCapacity()>;
   using LoadFn = std::function<v1::WorkerLoad()>;

@@ -196,6 +196,9 @@ ExecResult RuncRuntime::Run(const ExecRequest& request, const RunControl& contro
     const v1::ExecutionMode mode = container == nullptr   ? v1::EXECUTION_MODE_COLD
                                    : container->started() ? v1::EXECUTION_MODE_WARM
                                                           : v1::EXECUTION_MODE_PREWARMED;
+    if (attempt == 0 && mode != v1::EXECUTION_MODE_WARM && function.warm().prewarmed() > 0) {
+      Prewarm(function, function.warm().prewarmed());  // keep the pre-created ones topped up
+    }
     const absl::Time begin = absl::Now();
     if (container == nullptr) {
       absl::StatusOr<std::unique_ptr<Container>> created = NewContainer(function);
@@ -253,10 +256,13 @@ void RuncRuntime::Prewarm(const v1::FunctionSpec& function, uint32_t count) {
   Post([this, function, count] {
     const std::string key = InstanceKey(function);
     size_t have;
+    WarmPool::Evicted stale;
     {
       absl::MutexLock lock(&mu_);
+      stale = pool_.EvictFunction(function.name(), key);  // a new version replaces the old
       have = pool_.Count(key);
     }
+    DestroyLater(std::move(stale));
     for (size_t i = have; i < count; ++i) {
       absl::StatusOr<std::unique_ptr<Container>> c = NewContainer(function);
       if (!c.ok()) {

@@ -3,34 +3,75 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 
 namespace fsched::worker {
+namespace {
+
+namespace fs = std::filesystem;
+
+RuncRuntime::Options RuncOptions(const Config& config) {
+  RuncRuntime::Options o;
+  std::error_code ec;
+  o.state_dir = (fs::absolute(config.state_dir, ec) / "containers").lexically_normal().string();
+  o.shim_path = config.worker.shim;
+  if (o.shim_path.empty()) {
+    // Installed and built alike, the shim sits next to fsched-worker.
+    o.shim_path = (fs::read_symlink("/proc/self/exe", ec).parent_path() / "fsched-shim").string();
+  }
+  o.default_keep_alive = config.worker.keep_alive;
+  o.warm_memory_budget = config.worker.warm_memory_bytes;
+  o.uid = config.worker.container_uid;
+  o.gid = config.worker.container_gid;
+  return o;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& config,
                                                                FatalFn fatal) {
-  if (config.worker.runtime != "process") {
-    return absl::InvalidArgumentError(absl::StrCat("worker.runtime '", config.worker.runtime,
-                                                   "' is not available (available: process)"));
-  }
   std::unique_ptr<WorkerNode> node(new WorkerNode(config));
+  if (config.worker.runc != "off") {
+    absl::StatusOr<std::unique_ptr<RuncRuntime>> runc = RuncRuntime::Create(RuncOptions(config));
+    if (runc.ok()) {
+      node->runc_runtime_ = std::move(*runc);
+    } else if (config.worker.runc == "on" || config.worker.runtime == "runc") {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the runc runtime is required but unavailable: ", runc.status().message()));
+    } else {
+      FSCHED_LOG(kInfo, "runc runtime off: %s", runc.status().message());
+    }
+  }
+  Runtime* const fallback = config.worker.runtime == "runc"
+                                ? static_cast<Runtime*>(node->runc_runtime_.get())
+                                : &node->process_runtime_;
+  absl::flat_hash_map<v1::RuntimeKind, Runtime*> runtimes = {
+      {v1::RUNTIME_KIND_UNSPECIFIED, fallback}, {v1::RUNTIME_KIND_PROCESS, &node->process_runtime_}};
+  if (node->runc_runtime_) runtimes[v1::RUNTIME_KIND_RUNC] = node->runc_runtime_.get();
   const uint32_t slots = config.worker.slots > 0 ? config.worker.slots : HostMonitor::Cores();
   Executor::Options exec_options;
   exec_options.slots = slots;
   exec_options.output_limit_bytes = config.worker.output_limit_bytes;
   exec_options.default_timeout = config.scheduler.default_timeout;
-  node->executor_ = std::make_unique<Executor>(
-      exec_options, absl::flat_hash_map<v1::RuntimeKind, Runtime*>{
-                        {v1::RUNTIME_KIND_UNSPECIFIED, &node->process_runtime_},
-                        {v1::RUNTIME_KIND_PROCESS, &node->process_runtime_}});
+  node->executor_ = std::make_unique<Executor>(exec_options, std::move(runtimes));
   MasterLink::Options link_options;
   link_options.zone = config.node.zone;
   link_options.labels = config.node.labels;
   link_options.reconnect_min = config.worker.reconnect_min;
   link_options.reconnect_max = config.worker.reconnect_max;
   WorkerNode* self = node.get();
+  if (RuncRuntime* runc = node->runc_runtime_.get()) {
+    link_options.on_prewarm = [runc](const v1::Prewarm& prewarm) {
+      if (prewarm.function().runtime() == v1::RUNTIME_KIND_RUNC) {
+        runc->Prewarm(prewarm.function(), prewarm.count());
+      }
+    };
+    link_options.on_evict = [runc](const v1::Evict& evict) { runc->Evict(evict.function()); };
+  }
   node->link_ = std::make_unique<MasterLink>(
       link_options, node->executor_.get(), [self] { return self->Capacity(); },
       [self] { return self->Load(); }, std::move(fatal));
@@ -72,6 +113,7 @@ WorkerNode::~WorkerNode() {
   Shutdown();
   link_.reset();  // joins the link threads before the executor goes away
   executor_.reset();
+  runc_runtime_.reset();  // after the executor: no call is running in a container now
 }
 
 v1::WorkerCapacity WorkerNode::Capacity() {
@@ -80,7 +122,7 @@ v1::WorkerCapacity WorkerNode::Capacity() {
   if (auto load = host_.Sample(); load.ok()) capacity.set_memory_bytes(load->memory_total_bytes);
   capacity.set_slots(executor_->slots());
   for (v1::RuntimeKind kind : executor_->Kinds()) capacity.add_runtimes(kind);
-  capacity.set_freeze_supported(true);  // the process runtime freezes a process group
+  capacity.set_freeze_supported(true);  // process groups by signal, containers by runc pause
   capacity.set_cat_supported(false);
   capacity.set_cat_unsupported_reason("this worker version does not manage resctrl");
   utsname uts{};
@@ -102,6 +144,9 @@ v1::WorkerLoad WorkerNode::Load() {
     FSCHED_LOG(kWarning, "cannot sample host load: %s", host.status().message());
   }
   load.set_running(static_cast<uint32_t>(executor_->Running().size()));
+  if (runc_runtime_) {
+    for (v1::WarmInstance& warm : runc_runtime_->WarmSet()) *load.add_warm() = std::move(warm);
+  }
   return load;
 }
 

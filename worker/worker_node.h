@@ -12,6 +12,7 @@
 #include "worker/executor.h"
 #include "worker/master_link.h"
 #include "worker/process_runtime.h"
+#include "worker/runc_runtime.h"
 #include "worker/worker_service.h"
 
 namespace fsched::worker {
@@ -20,7 +21,8 @@ class WorkerNode {
  public:
   using FatalFn = MasterLink::FatalFn;
   static constexpr int kExitUnauthenticated = 3;
-  /// INVALID_ARGUMENT for an unknown runtime name in config.
+  /// FAILED_PRECONDITION when worker.runc is on (or worker.runtime is runc)
+  /// and runc cannot run containers here, with the reason.
   static absl::StatusOr<std::unique_ptr<WorkerNode>> Create(const Config& config, FatalFn fatal);
   ~WorkerNode();
 
@@ -40,6 +42,7 @@ class WorkerNode {
   std::string worker_id_;
   HostMonitor host_;
   ProcessRuntime process_runtime_;
+  std::unique_ptr<RuncRuntime> runc_runtime_;  // null where runc cannot run containers
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<MasterLink> link_;
   std::unique_ptr<WorkerService> service_;

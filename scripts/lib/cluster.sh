@@ -39,7 +39,7 @@ start_cluster() {
   local w
   for w in $(seq 1 "$workers"); do
     build/worker/fsched-worker --master "$MASTER" --join_token "$token" --node_id "worker-$w" \
-      --slots "$slots" --port_file "$dir/worker-$w.port" >"$dir/worker-$w.log" 2>&1 &
+      --slots "$slots" --port_file "$dir/worker-$w.port" --state_dir "$dir/state" >"$dir/worker-$w.log" 2>&1 &
     FSCHED_PIDS+=($!)
     _wait_port "$dir/worker-$w.port" $! "$dir"
   done

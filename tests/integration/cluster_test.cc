@@ -64,7 +64,8 @@ class ClusterTest : public ::testing::Test {
     const std::string port_file = dir_ + "/" + id + ".port";
     std::vector<std::string> argv = {FSCHED_WORKER_BIN, "--node_id",           id,
                                      "--slots",         std::to_string(slots), "--listen",
-                                     "127.0.0.1:0",     "--port_file",         port_file};
+                                     "127.0.0.1:0",     "--port_file",         port_file,
+                                     "--state_dir",     dir_ + "/worker-state"};
     if (!token.empty()) argv.insert(argv.end(), {"--join_token", token});
     const std::string target = master.empty() ? master_address_ : master;
     if (target != "none") argv.insert(argv.end(), {"--master", target});

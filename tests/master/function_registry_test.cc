@@ -85,6 +85,22 @@ TEST_F(RegistryTest, InvalidSpecsNameTheField) {
        "spec.limits.timeout"},
       {[](v1::FunctionSpec* s) { s->mutable_limits()->set_cpu_cores(-1); }, "cpu_cores"},
       {[](v1::FunctionSpec* s) { s->set_runtime(v1::RUNTIME_KIND_RUNC); }, "rootfs"},
+      {[](v1::FunctionSpec* s) {
+         s->set_runtime(v1::RUNTIME_KIND_RUNC);
+         s->set_rootfs_path("rootfs/relative");
+       },
+       "must be an absolute path"},
+      {[](v1::FunctionSpec* s) { s->mutable_limits()->set_memory_bytes(1000); }, "below 4 MiB"},
+      {[](v1::FunctionSpec* s) {
+         ToProto(absl::Seconds(-1), s->mutable_warm()->mutable_keep_alive());
+       },
+       "spec.warm.keep_alive is negative"},
+      {[](v1::FunctionSpec* s) { s->mutable_warm()->set_prewarmed(65); }, "exceeds 64"},
+      {[](v1::FunctionSpec* s) {
+         s->mutable_warm()->set_prewarmed(3);
+         s->mutable_warm()->set_max_instances(2);
+       },
+       "exceeds spec.warm.max_instances 2"},
       {[](v1::FunctionSpec* s) { s->set_runtime(static_cast<v1::RuntimeKind>(42)); }, "runtime"},
   };
   for (const Case& c : cases) {

@@ -46,6 +46,17 @@ ABSL_FLAG(std::string, queue_order, "", "policy: queue order to switch to");
 ABSL_FLAG(std::string, placement, "", "policy: placement policy to switch to");
 ABSL_FLAG(std::string, output_limit, "",
           "register: cap on captured stdout/stderr per stream (e.g. 64KiB)");
+ABSL_FLAG(std::string, rootfs, "",
+          "register: run in a runc container with this root filesystem (a directory on every "
+          "worker); implies --runtime runc");
+ABSL_FLAG(std::string, runtime, "", "register: process | runc (default: process, or runc with --rootfs)");
+ABSL_FLAG(std::string, memory, "", "register: memory limit of the container (e.g. 128MiB)");
+ABSL_FLAG(double, cpus, 0, "register: CPU quota of the container in cores (e.g. 0.5)");
+ABSL_FLAG(std::string, keep_alive, "",
+          "register: how long an idle warm container is kept (0 = never; default: the worker's)");
+ABSL_FLAG(int, max_instances, 0, "register: cap of idle warm containers per worker (0 = none)");
+ABSL_FLAG(int, prewarmed, 0, "register: containers kept pre-created on every runc worker");
+ABSL_FLAG(bool, network, false, "register: give the container the host's network");
 
 namespace {
 
@@ -56,6 +67,8 @@ constexpr char kUsage[] = R"(fschedctl [--config FILE] [--master HOST:PORT] [--j
 Functions:
   functions                                   list registered functions
   register NAME [--timeout 30s] [--env K=V,..] [--replace] -- CMD [ARGS...]
+           [--rootfs DIR [--memory 128MiB] [--cpus 0.5] [--keep_alive 10m]
+            [--max_instances N] [--prewarmed N] [--network]]   (a runc container)
   delete NAME
 Invocations:
   invoke NAME [--payload S | --payload-file F] [-- ARGS...]   run and print the result
@@ -147,9 +160,10 @@ void PrintResult(const v1::InvocationResult& r) {
   if (!r.stdout().empty() && r.stdout().back() != '\n') std::cout << "\n";
   if (!r.stderr().empty()) std::cerr << r.stderr();
   std::cerr << absl::StrFormat(
-      "-- %s %s on %s: %s  (queue %s, cold start %s, exec %s, total %s, attempts %d)%s\n",
+      "-- %s %s on %s: %s, %s  (queue %s, cold start %s, exec %s, total %s, attempts %d)%s\n",
       r.invocation_id(), r.function(), r.worker_id().empty() ? "-" : r.worker_id(),
-      ShortEnum(v1::Outcome_Name(r.outcome()), "OUTCOME_"), Ms(r.timings().queue_wait()),
+      ShortEnum(v1::Outcome_Name(r.outcome()), "OUTCOME_"),
+      ShortEnum(v1::ExecutionMode_Name(r.mode()), "EXECUTION_MODE_"), Ms(r.timings().queue_wait()),
       Ms(r.timings().cold_start()), Ms(r.timings().execution()), Ms(r.timings().total()),
       r.attempts(), r.message().empty() ? "" : absl::StrCat("\n   ", r.message()));
 }
@@ -220,7 +234,35 @@ class Cli {
     req.set_replace(absl::GetFlag(FLAGS_replace));
     v1::FunctionSpec* spec = req.mutable_spec();
     spec->set_name(args[0]);
-    spec->set_runtime(v1::RUNTIME_KIND_PROCESS);
+    const std::string rootfs = absl::GetFlag(FLAGS_rootfs);
+    const std::string runtime =
+        absl::GetFlag(FLAGS_runtime).empty() ? (rootfs.empty() ? "process" : "runc")
+                                              : absl::GetFlag(FLAGS_runtime);
+    if (runtime == "process") {
+      spec->set_runtime(v1::RUNTIME_KIND_PROCESS);
+    } else if (runtime == "runc") {
+      spec->set_runtime(v1::RUNTIME_KIND_RUNC);
+    } else {
+      return Usage(absl::StrCat("--runtime '", runtime, "' is not process or runc"));
+    }
+    spec->set_rootfs_path(rootfs);
+    spec->set_network(absl::GetFlag(FLAGS_network));
+    if (const std::string m = absl::GetFlag(FLAGS_memory); !m.empty()) {
+      auto bytes = ParseByteSize(m);
+      if (!bytes.ok()) return Usage(absl::StrCat("--memory: ", bytes.status().message()));
+      spec->mutable_limits()->set_memory_bytes(*bytes);
+    }
+    spec->mutable_limits()->set_cpu_cores(absl::GetFlag(FLAGS_cpus));
+    if (const std::string k = absl::GetFlag(FLAGS_keep_alive); !k.empty()) {
+      auto d = ParseDurationText(k);
+      if (!d.ok()) return Usage(absl::StrCat("--keep_alive: ", d.status().message()));
+      ToProto(*d, spec->mutable_warm()->mutable_keep_alive());
+    }
+    if (absl::GetFlag(FLAGS_max_instances) < 0 || absl::GetFlag(FLAGS_prewarmed) < 0) {
+      return Usage("--max_instances and --prewarmed must not be negative");
+    }
+    spec->mutable_warm()->set_max_instances(absl::GetFlag(FLAGS_max_instances));
+    spec->mutable_warm()->set_prewarmed(absl::GetFlag(FLAGS_prewarmed));
     for (size_t i = 1; i < args.size(); ++i) spec->add_command(args[i]);
     for (const std::string& kv : absl::GetFlag(FLAGS_env)) {
       std::pair<std::string, std::string> p = absl::StrSplit(kv, absl::MaxSplits('=', 1));
@@ -348,8 +390,17 @@ class Cli {
     if (absl::GetFlag(FLAGS_json)) return PrintJson(resp), 0;
     std::vector<std::vector<std::string>> rows = {{"ID", "STATE", "ADDRESS", "ZONE", "SLOTS",
                                                    "CORES", "MEMORY", "LOAD1", "CPU%", "MEM%",
-                                                   "DONE"}};
+                                                   "DONE", "RUNTIMES", "IDLE INSTANCES"}};
     for (const v1::WorkerInfo& w : resp.workers()) {
+      std::vector<std::string> runtimes, warm;
+      for (int kind : w.capacity().runtimes()) {
+        runtimes.push_back(ShortEnum(v1::RuntimeKind_Name(static_cast<v1::RuntimeKind>(kind)),
+                                     "RUNTIME_KIND_"));
+      }
+      for (const v1::WarmInstance& i : w.load().warm()) {
+        warm.push_back(absl::StrCat(i.function(), ":", i.count(),
+                                    i.mode() == v1::EXECUTION_MODE_WARM ? "w" : "p"));
+      }
       rows.push_back(
           {w.id(), ShortEnum(v1::WorkerState_Name(w.state()), "WORKER_STATE_"), w.address(),
            w.zone(), absl::StrCat(w.slots_used(), "/", w.capacity().slots()),
@@ -357,7 +408,8 @@ class Cli {
            absl::StrFormat("%.1fGiB", w.capacity().memory_bytes() / 1073741824.0),
            absl::StrFormat("%.2f", w.load().load1()),
            absl::StrFormat("%.0f", w.load().cpu_percent()),
-           absl::StrFormat("%.0f", w.load().memory_percent()), absl::StrCat(w.completed())});
+           absl::StrFormat("%.0f", w.load().memory_percent()), absl::StrCat(w.completed()),
+           absl::StrJoin(runtimes, ","), warm.empty() ? "-" : absl::StrJoin(warm, " ")});
     }
     PrintTable(rows);
     return 0;
