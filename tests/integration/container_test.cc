@@ -1,0 +1,137 @@
+// Functions in runc containers through the whole cluster: pre-warm commands,
+// modes reported back, a memory hog, eviction, and no container or cgroup
+// left behind by a worker that stops, or even one that is killed.
+#include <filesystem>
+
+#include "absl/strings/match.h"
+#include "tests/integration/cluster_fixture.h"
+#include "tests/worker/busybox_rootfs.h"
+
+namespace fsched {
+namespace {
+
+namespace fs = std::filesystem;
+
+// cgroups (any hierarchy) of the containers of worker process `pid`.
+std::vector<std::string> CgroupsOf(pid_t pid) {
+  std::vector<std::string> found;
+  const std::string prefix = "fs" + std::to_string(pid) + "-";
+  std::error_code ec;
+  for (const auto& controller : fs::directory_iterator("/sys/fs/cgroup", ec)) {
+    for (const auto& dir : fs::directory_iterator(controller.path() / "fsched", ec)) {
+      if (dir.path().filename().string().starts_with(prefix)) found.push_back(dir.path());
+    }
+  }
+  return found;
+}
+
+class ContainerClusterTest : public ClusterTest {
+ protected:
+  void SetUp() override {
+    ClusterTest::SetUp();
+    if (const std::string why = worker::testing::WhyNoContainers(); !why.empty()) {
+      GTEST_SKIP() << why;
+    }
+    std::string why;
+    ASSERT_TRUE(worker::testing::MakeBusyboxRootfs(dir_ + "/rootfs", &why)) << why;
+  }
+
+  grpc::Status RegisterContainer(const std::string& name, std::vector<std::string> command,
+                                 uint32_t prewarmed = 0, uint64_t memory = 0) {
+    v1::RegisterFunctionRequest req;
+    v1::FunctionSpec* spec = req.mutable_spec();
+    spec->set_name(name);
+    spec->set_runtime(v1::RUNTIME_KIND_RUNC);
+    spec->set_rootfs_path(dir_ + "/rootfs");
+    for (auto& c : command) spec->add_command(c);
+    spec->mutable_warm()->set_prewarmed(prewarmed);
+    spec->mutable_limits()->set_memory_bytes(memory);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    v1::Function resp;
+    return controller_->RegisterFunction(&ctx, req, &resp);
+  }
+
+  // The idle instances `worker` last reported, e.g. {"f:PREWARMED" -> 1}.
+  std::map<std::string, uint32_t> IdleInstances(const std::string& worker) {
+    std::map<std::string, uint32_t> out;
+    for (const v1::WorkerInfo& w : ListWorkers()) {
+      if (w.id() != worker || w.state() != v1::WORKER_STATE_READY) continue;
+      for (const v1::WarmInstance& i : w.load().warm()) {
+        out[absl::StrCat(i.function(), ":",
+                         i.mode() == v1::EXECUTION_MODE_WARM ? "warm" : "prewarmed")] = i.count();
+      }
+    }
+    return out;
+  }
+
+  bool AwaitIdle(const std::string& worker, const std::map<std::string, uint32_t>& want) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (absl::Now() < deadline) {
+      if (IdleInstances(worker) == want) return true;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return false;
+  }
+};
+
+TEST_F(ContainerClusterTest, PrewarmedThenWarmWithOomReportedAndNothingLeftBehind) {
+  StartMaster();
+  Process* first = StartWorker("box", 2);
+  ASSERT_NE(first, nullptr);
+  WaitForReady({"box"});
+  ASSERT_TRUE(RegisterContainer("who", {"sh", "-c", "cat; echo \" as $(id -u)\""}, 1).ok());
+  ASSERT_TRUE(AwaitIdle("box", {{"who:prewarmed", 1}})) << "the master's pre-warm never arrived";
+
+  v1::InvocationResult r;
+  ASSERT_TRUE(Invoke("who", "hello", &r).ok());
+  EXPECT_EQ(r.outcome(), v1::OUTCOME_OK) << r.message();
+  EXPECT_EQ(r.stdout(), "hello as 65534\n");
+  EXPECT_EQ(r.mode(), v1::EXECUTION_MODE_PREWARMED);
+  EXPECT_GT(FromProto(r.timings().cold_start()), absl::ZeroDuration());
+  ASSERT_TRUE(Invoke("who", "again", &r).ok());
+  EXPECT_EQ(r.mode(), v1::EXECUTION_MODE_WARM);
+  EXPECT_EQ(FromProto(r.timings().cold_start()), absl::ZeroDuration());
+  // Used pre-warmed instances are topped up; the used one stays warm.
+  ASSERT_TRUE(AwaitIdle("box", {{"who:prewarmed", 1}, {"who:warm", 1}}));
+
+  ASSERT_TRUE(RegisterContainer("hog", {"dd", "if=/dev/zero", "of=/dev/null", "bs=128M", "count=1"},
+                                0, 32 << 20)
+                  .ok());
+  ASSERT_TRUE(Invoke("hog", "", &r).ok());
+  EXPECT_EQ(r.outcome(), v1::OUTCOME_OOM_KILLED) << r.message();
+  EXPECT_TRUE(absl::StrContains(r.message(), "32 MiB")) << r.message();
+
+  // A worker killed outright leaves its containers; the next worker on the
+  // same state directory removes them before it serves.
+  const pid_t dead = first->pid();
+  first->Signal(SIGKILL);
+  first->Wait(absl::Seconds(10));
+  Process* second = StartWorker("box2", 2);
+  ASSERT_NE(second, nullptr);
+  WaitForReady({"box2"});
+  EXPECT_TRUE(CgroupsOf(dead).empty()) << CgroupsOf(dead)[0];
+  EXPECT_FALSE(fs::exists(dir_ + "/worker-state/containers/w" + std::to_string(dead)));
+
+  // A worker that joins later gets the pre-warm commands too; delete evicts.
+  ASSERT_TRUE(AwaitIdle("box2", {{"who:prewarmed", 1}}));
+  grpc::ClientContext ctx;
+  v1::DeleteFunctionRequest del;
+  del.set_name("who");
+  v1::DeleteFunctionResponse deleted;
+  ASSERT_TRUE(controller_->DeleteFunction(&ctx, del, &deleted).ok());
+  ASSERT_TRUE(AwaitIdle("box2", {}));
+
+  ASSERT_TRUE(Invoke("hog", "", &r).ok());  // leaves a warm instance on box2
+  const pid_t stopping = second->pid();
+  second->Signal(SIGTERM);
+  EXPECT_EQ(second->Wait(absl::Seconds(30)), 0);
+  EXPECT_TRUE(CgroupsOf(stopping).empty()) << CgroupsOf(stopping)[0];
+  std::error_code ec;
+  for (const auto& leftover : fs::directory_iterator(dir_ + "/worker-state/containers", ec)) {
+    ADD_FAILURE() << "left behind: " << leftover.path();
+  }
+}
+
+}  // namespace
+}  // namespace fsched
