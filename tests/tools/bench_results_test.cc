@@ -85,6 +85,39 @@ TEST(SummarizeRunTest, LevelsThenFunctionsWithExactPercentiles) {
   EXPECT_EQ(groups[3].rpc_failed, 1);
 }
 
+TEST(SummarizeRunTest, SplitsByExecutionModeAndMeasuresOverhead) {
+  std::vector<Sample> samples;
+  // One function: 2 cold calls (100 ms), 4 warm ones (10.5 ms, of which 10 ms execution).
+  for (int i = 0; i < 2; ++i) {
+    Sample s = Answered(0, "f", 0.100);
+    s.result.set_mode(v1::EXECUTION_MODE_COLD);
+    ToProto(absl::Milliseconds(80), s.result.mutable_timings()->mutable_cold_start());
+    samples.push_back(s);
+  }
+  for (int i = 0; i < 4; ++i) {
+    Sample s = Answered(0, "f", 0.0105);
+    s.result.set_mode(v1::EXECUTION_MODE_WARM);
+    samples.push_back(s);
+  }
+  const std::vector<GroupStats> groups = SummarizeRun(samples);
+  ASSERT_EQ(groups.size(), 3u);  // the level, then cold and warm
+  EXPECT_EQ(groups[0].mode, "");
+  EXPECT_EQ(groups[0].count, 6);
+  EXPECT_EQ(groups[1].mode, "cold");
+  EXPECT_EQ(groups[1].count, 2);
+  EXPECT_NEAR(groups[1].cold_start_mean, 0.080, 1e-12);
+  EXPECT_NEAR(groups[1].overhead_p50, 0.090, 1e-9);
+  EXPECT_EQ(groups[2].mode, "warm");
+  EXPECT_EQ(groups[2].count, 4);
+  EXPECT_NEAR(groups[2].p50, 0.0105, 1e-12);
+  EXPECT_NEAR(groups[2].overhead_p50, 0.0005, 1e-9);
+  EXPECT_NEAR(groups[2].overhead_p99, 0.0005, 1e-9);
+  const std::string text = FormatSummary(groups);
+  EXPECT_THAT(text, HasSubstr("level 0, mode warm: 4 calls"));
+  EXPECT_THAT(text, HasSubstr("overhead p50 0.50 ms"));
+  EXPECT_THAT(FormatJson("x", false, groups), HasSubstr("\"mode\": \"cold\""));
+}
+
 TEST(FormatTest, RunAllOutAndJsonCarryTheFigures) {
   std::vector<Sample> samples;
   for (int i = 1; i <= 4; ++i) samples.push_back(Answered(0, "f", i / 10.0));

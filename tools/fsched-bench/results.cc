@@ -34,14 +34,16 @@ std::string Short(const std::string& enum_name, std::string_view prefix) {
 
 double UnixSeconds(absl::Time t) { return absl::ToDoubleSeconds(t - absl::UnixEpoch()); }
 
-GroupStats Stats(const std::vector<const Sample*>& group, const std::string& function) {
+GroupStats Stats(const std::vector<const Sample*>& group, const std::string& function,
+                 const std::string& mode = "") {
   GroupStats g;
   g.function = function;
+  g.mode = mode;
   const Sample& first = *group.front();
   g.shape = first.shape;
   g.offered_rps = first.offered_rps;
   g.users = first.users;
-  std::vector<double> latencies;
+  std::vector<double> latencies, overheads;
   double queue = 0, cold = 0, exec = 0;
   absl::Time begin = absl::InfiniteFuture(), end = absl::InfinitePast();
   for (const Sample* s : group) {
@@ -66,6 +68,7 @@ GroupStats Stats(const std::vector<const Sample*>& group, const std::string& fun
     queue += ToSeconds(s->result.timings().queue_wait());
     cold += ToSeconds(s->result.timings().cold_start());
     exec += ToSeconds(s->result.timings().execution());
+    overheads.push_back(s->client_latency - ToSeconds(s->result.timings().execution()));
     if (s->result.outcome() == v1::OUTCOME_OK) {
       ++g.succeeded;
     } else {
@@ -83,6 +86,9 @@ GroupStats Stats(const std::vector<const Sample*>& group, const std::string& fun
     g.queue_wait_mean = queue / n;
     g.cold_start_mean = cold / n;
     g.execution_mean = exec / n;
+    const Summary o = Summarize(std::move(overheads));
+    g.overhead_p50 = o.p50;
+    g.overhead_p99 = o.p99;
     const Summary s = Summarize(std::move(latencies));
     g.mean = s.mean;
     g.p50 = s.p50;
@@ -95,7 +101,25 @@ GroupStats Stats(const std::vector<const Sample*>& group, const std::string& fun
 }
 
 std::string Title(const GroupStats& g) {
-  return g.function.empty() ? g.shape : absl::StrCat(g.shape, ", function ", g.function);
+  std::string title = g.shape;
+  if (!g.function.empty()) absl::StrAppend(&title, ", function ", g.function);
+  if (!g.mode.empty()) absl::StrAppend(&title, ", mode ", g.mode);
+  return title;
+}
+
+// Appends one group per execution mode, when calls were served in more than one.
+void AddModeGroups(const std::vector<const Sample*>& members, const std::string& function,
+                   std::vector<GroupStats>* out) {
+  std::map<int, std::vector<const Sample*>> per_mode;  // by enum value: cold, prewarmed, warm
+  for (const Sample* s : members) {
+    if (s->result.mode() != v1::EXECUTION_MODE_UNSPECIFIED) per_mode[s->result.mode()].push_back(s);
+  }
+  if (per_mode.size() < 2) return;
+  for (const auto& [mode, group] : per_mode) {
+    out->push_back(Stats(group, function,
+                         Short(v1::ExecutionMode_Name(static_cast<v1::ExecutionMode>(mode)),
+                               "EXECUTION_MODE_")));
+  }
 }
 
 }  // namespace
@@ -110,8 +134,14 @@ std::vector<GroupStats> SummarizeRun(const std::vector<Sample>& samples) {
     out.push_back(Stats(members, ""));
     std::map<std::string, std::vector<const Sample*>> per_function;
     for (const Sample* s : members) per_function[s->function].push_back(s);
-    if (per_function.size() < 2) continue;
-    for (const auto& [function, group] : per_function) out.push_back(Stats(group, function));
+    if (per_function.size() < 2) {
+      AddModeGroups(members, "", &out);
+      continue;
+    }
+    for (const auto& [function, group] : per_function) {
+      out.push_back(Stats(group, function));
+      AddModeGroups(group, function, &out);
+    }
   }
   return out;
 }
@@ -119,7 +149,9 @@ std::vector<GroupStats> SummarizeRun(const std::vector<Sample>& samples) {
 std::string FormatSummary(const std::vector<GroupStats>& groups) {
   std::string out;
   for (const GroupStats& g : groups) {
-    const char* indent = g.function.empty() ? "" : "  ";
+    const char* indent = !g.mode.empty() ? (g.function.empty() ? "  " : "    ")
+                         : g.function.empty() ? ""
+                                              : "  ";
     absl::StrAppendFormat(&out, "%s%s: %d calls in %.2f s, %.1f/s succeeded\n", indent, Title(g),
                           g.count, g.elapsed, g.throughput);
     absl::StrAppendFormat(&out, "%s  succeeded %d, function failed %d, rpc failed %d", indent,
@@ -129,9 +161,11 @@ std::string FormatSummary(const std::vector<GroupStats>& groups) {
     absl::StrAppendFormat(
         &out,
         "\n%s  latency  mean %.2f ms  p50 %.2f  p90 %.2f  p95 %.2f  p99 %.2f  max %.2f ms\n"
-        "%s  master   queue wait %.2f ms  cold start %.2f ms  execution %.2f ms (means)\n",
+        "%s  master   queue wait %.2f ms  cold start %.2f ms  execution %.2f ms (means)\n"
+        "%s  overhead p50 %.2f ms  p99 %.2f ms (latency minus execution)\n",
         indent, g.mean * 1e3, g.p50 * 1e3, g.p90 * 1e3, g.p95 * 1e3, g.p99 * 1e3, g.max * 1e3,
-        indent, g.queue_wait_mean * 1e3, g.cold_start_mean * 1e3, g.execution_mean * 1e3);
+        indent, g.queue_wait_mean * 1e3, g.cold_start_mean * 1e3, g.execution_mean * 1e3, indent,
+        g.overhead_p50 * 1e3, g.overhead_p99 * 1e3);
     if (!g.first_failure.empty()) {
       absl::StrAppend(&out, indent, "  first failure: ", g.first_failure, "\n");
     }
@@ -161,6 +195,7 @@ std::string FormatJson(const std::string& label, bool interrupted,
     auto& f = *levels->add_values()->mutable_struct_value()->mutable_fields();
     f["shape"].set_string_value(g.shape);
     if (!g.function.empty()) f["function"].set_string_value(g.function);
+    if (!g.mode.empty()) f["mode"].set_string_value(g.mode);
     if (g.offered_rps > 0) f["offered_rps"].set_number_value(g.offered_rps);
     if (g.users > 0) f["users"].set_number_value(g.users);
     f["count"].set_number_value(g.count);
@@ -182,6 +217,9 @@ std::string FormatJson(const std::string& label, bool interrupted,
     parts["queue_wait"].set_number_value(g.queue_wait_mean);
     parts["cold_start"].set_number_value(g.cold_start_mean);
     parts["execution"].set_number_value(g.execution_mean);
+    auto& overhead = *f["overhead_s"].mutable_struct_value()->mutable_fields();
+    overhead["p50"].set_number_value(g.overhead_p50);
+    overhead["p99"].set_number_value(g.overhead_p99);
   }
   std::string json;
   google::protobuf::util::JsonPrintOptions options;

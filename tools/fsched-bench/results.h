@@ -36,6 +36,7 @@ struct Sample {
 /// excluded from the figures, but counted).
 struct GroupStats {
   std::string shape, function;  // function empty = the whole level
+  std::string mode;             // "cold", "prewarmed", "warm"; empty = every mode
   double offered_rps = 0;
   int users = 0;
   int count = 0;  // answered calls (any outcome) plus RPC failures
@@ -45,11 +46,15 @@ struct GroupStats {
   // Client-side latency (seconds) of answered calls, and the master's parts.
   double mean = 0, p50 = 0, p90 = 0, p95 = 0, p99 = 0, max = 0;
   double queue_wait_mean = 0, cold_start_mean = 0, execution_mean = 0;
+  // What the platform adds: client latency minus the function's own execution.
+  double overhead_p50 = 0, overhead_p99 = 0;
   std::string first_failure;
 };
 
-/// Groups `samples` by level, and by function within a level when a level
-/// invokes more than one. Levels come out in run order, then functions by name.
+/// Groups `samples` by level, by function within a level when a level invokes
+/// more than one, and by execution mode within those when calls were served
+/// in more than one mode. Levels come out in run order, then functions by
+/// name, then modes (cold, prewarmed, warm).
 std::vector<GroupStats> SummarizeRun(const std::vector<Sample>& samples);
 
 /// Human-readable block per level (functions indented under it).
