@@ -173,11 +173,10 @@ absl::Status ParseScheduler(const YAML::Node& root, Config* config) {
 absl::Status ParseWorker(const YAML::Node& root, Config* config) {
   const YAML::Node n = root["worker"];
   if (!n) return absl::OkStatus();
-  RETURN_IF_ERROR(CheckKeys(
-      n, "worker",
-      {"master", "slots", "runtime", "runc", "shim", "keep_alive", "warm_memory_bytes",
-       "container_uid", "container_gid", "output_limit_bytes", "reconnect_min",
-       "reconnect_max"}));
+  RETURN_IF_ERROR(CheckKeys(n, "worker",
+                            {"master", "slots", "runtime", "runc", "shim", "keep_alive",
+                             "warm_memory_bytes", "cpu_priority", "container_uid", "container_gid",
+                             "output_limit_bytes", "reconnect_min", "reconnect_max"}));
   WorkerConfig& w = config->worker;
   RETURN_IF_ERROR(ReadString(n, "master", "worker.", &w.master));
   RETURN_IF_ERROR(ReadUint(n, "slots", "worker.", &w.slots));
@@ -186,6 +185,7 @@ absl::Status ParseWorker(const YAML::Node& root, Config* config) {
   RETURN_IF_ERROR(ReadString(n, "shim", "worker.", &w.shim));
   RETURN_IF_ERROR(ReadDuration(n, "keep_alive", "worker.", &w.keep_alive));
   RETURN_IF_ERROR(ReadBytes(n, "warm_memory_bytes", "worker.", &w.warm_memory_bytes));
+  RETURN_IF_ERROR(ReadBool(n, "cpu_priority", "worker.", &w.cpu_priority));
   RETURN_IF_ERROR(ReadUint(n, "container_uid", "worker.", &w.container_uid));
   RETURN_IF_ERROR(ReadUint(n, "container_gid", "worker.", &w.container_gid));
   RETURN_IF_ERROR(ReadBytes(n, "output_limit_bytes", "worker.", &w.output_limit_bytes));
@@ -425,6 +425,7 @@ std::string ConfigToYaml(const Config& config) {
   out << YAML::Key << "shim" << YAML::Value << w.shim;
   out << YAML::Key << "keep_alive" << YAML::Value << dur(w.keep_alive);
   out << YAML::Key << "warm_memory_bytes" << YAML::Value << w.warm_memory_bytes;
+  out << YAML::Key << "cpu_priority" << YAML::Value << (w.cpu_priority ? "true" : "false");
   out << YAML::Key << "container_uid" << YAML::Value << w.container_uid;
   out << YAML::Key << "container_gid" << YAML::Value << w.container_gid;
   out << YAML::Key << "output_limit_bytes" << YAML::Value << w.output_limit_bytes;

@@ -56,8 +56,8 @@ struct SchedulerConfig {
 };
 
 struct WorkerConfig {
-  std::string master;  // master address; empty = wait for Join
-  uint32_t slots = 0;  // 0 = number of cores
+  std::string master;               // master address; empty = wait for Join
+  uint32_t slots = 0;               // 0 = number of cores
   std::string runtime = "process";  // runs functions that name no runtime
   // The runc runtime: "auto" (on where runc can run containers, with the reason
   // logged where not), "on" (refuse to start without it), "off".
@@ -65,7 +65,9 @@ struct WorkerConfig {
   std::string shim;  // fsched-shim; empty = next to the fsched-worker binary
   absl::Duration keep_alive = absl::Minutes(10);  // idle warm containers, unless the function says
   uint64_t warm_memory_bytes = 1ull << 30;        // budget for idle warm containers
-  uint32_t container_uid = 65534;                 // functions run as nobody:nogroup
+  // Shortest-remaining-first CPU weights among running containers (ALPS).
+  bool cpu_priority = true;
+  uint32_t container_uid = 65534;  // functions run as nobody:nogroup
   uint32_t container_gid = 65534;
   uint64_t output_limit_bytes = 1024 * 1024;
   absl::Duration reconnect_min = absl::Milliseconds(200);

@@ -5,18 +5,20 @@
 # results/evaluation/<experiment>/.
 #   scripts/evaluate.sh                 every experiment (about 20 minutes)
 #   scripts/evaluate.sh seed000 replay  only those
-# Experiments: overhead seed000 seed001 seed002 replay
+# Experiments: overhead seed000 seed001 seed002 replay containers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$(nproc)" --target fsched-master fsched-worker fschedctl fsched-bench
+cmake --build build -j "$(nproc)" --target fsched-master fsched-worker fsched-shim fschedctl \
+  fsched-bench
 . scripts/lib/cluster.sh
+. scripts/lib/rootfs.sh
 
 OUT=results/evaluation
 BENCH=build/tools/fsched-bench/fsched-bench
 experiments=("$@")
-[ ${#experiments[@]} -gt 0 ] || experiments=(overhead seed000 seed001 seed002 replay)
+[ ${#experiments[@]} -gt 0 ] || experiments=(overhead seed000 seed001 seed002 replay containers)
 
 # A function that sleeps for its first argument: service time without CPU
 # work, so two cores can host many slots and the scheduler, not the CPU, is
@@ -114,10 +116,55 @@ replay() {
   tools/fsched-plot "$dir/fifo" "$dir/aging-srtf" --out "$dir"
 }
 
+# Seed 002's modes in real runc containers, through the master: a light
+# function (sha256 of 1 KiB) and a heavy one (a shell loop), each cold (a
+# container per call), pre-warmed (created ahead, two kept) and warm (one
+# container reused); the light warm one also at 100 req/s open loop, where
+# the platform's overhead is judged. One worker with four slots.
+containers() {
+  local dir=$OUT/containers
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  make_busybox_rootfs "$dir/rootfs"
+  local rootfs
+  rootfs=$(realpath "$dir/rootfs")
+  local payload
+  payload=$(head -c 1024 /dev/zero | tr '\0' x)
+  start_cluster "$dir/cluster" 1 4
+  local light=(-- sha256sum)
+  local heavy=(-- sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done')
+  local fn
+  for fn in light heavy; do
+    local -n cmd=$fn
+    $CTL register "$fn-cold" --rootfs "$rootfs" --keep_alive 0 "${cmd[@]}" >/dev/null
+    $CTL register "$fn-prewarmed" --rootfs "$rootfs" --keep_alive 0 --prewarmed 2 "${cmd[@]}" >/dev/null
+    $CTL register "$fn-warm" --rootfs "$rootfs" "${cmd[@]}" >/dev/null
+  done
+  sleep 2  # the pre-warmed containers are created
+  for fn in light heavy; do
+    $BENCH --master "$MASTER" --function "$fn-cold" --payload "$payload" --concurrency 1 \
+      --requests 100 --label "$fn-cold" --out "$dir/$fn-cold" | tee "$dir/$fn-cold.txt"
+    $BENCH --master "$MASTER" --function "$fn-prewarmed" --payload "$payload" --rates 4 \
+      --duration 25s --seed 1 --label "$fn-prewarmed" --out "$dir/$fn-prewarmed" |
+      tee "$dir/$fn-prewarmed.txt"
+    $BENCH --master "$MASTER" --function "$fn-warm" --payload "$payload" --concurrency 1 \
+      --requests 200 --warmup 1s --label "$fn-warm" --out "$dir/$fn-warm" | tee "$dir/$fn-warm.txt"
+  done
+  $BENCH --master "$MASTER" --function light-warm --payload "$payload" --rates 100 --duration 20s \
+    --seed 1 --label light-warm-100rps --out "$dir/light-warm-100rps" |
+    tee "$dir/light-warm-100rps.txt"
+  stop_cluster
+  tools/fsched-plot "$dir/light-cold" "$dir/light-prewarmed" "$dir/light-warm" "$dir/heavy-cold" \
+    "$dir/heavy-prewarmed" "$dir/heavy-warm" --out "$dir"
+}
+
 mkdir -p "$OUT"
 for e in "${experiments[@]}"; do
   case "$e" in
-    overhead | seed000 | seed001 | seed002 | replay) echo "== $e"; "$e" ;;
-    *) echo "evaluate: unknown experiment '$e' (overhead seed000 seed001 seed002 replay)" >&2; exit 2 ;;
+    overhead | seed000 | seed001 | seed002 | replay | containers) echo "== $e"; "$e" ;;
+    *)
+      echo "evaluate: unknown experiment '$e' (overhead seed000 seed001 seed002 replay containers)" >&2
+      exit 2
+      ;;
   esac
 done

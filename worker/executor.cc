@@ -139,6 +139,7 @@ v1::InvocationResult Executor::Execute(const Job& job) {
   request.timeout = timeout > absl::ZeroDuration() ? timeout : options_.default_timeout;
   const uint64_t limit = a.function().limits().output_limit_bytes();
   request.output_limit_bytes = limit > 0 ? limit : options_.output_limit_bytes;
+  request.predicted_seconds = a.predicted_seconds();
 
   ExecResult exec = runtime->second->Run(request, *job.control);
   result.set_outcome(exec.outcome);

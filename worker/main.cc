@@ -26,6 +26,8 @@ ABSL_FLAG(std::string, log_level, "", "debug | info | warning | error; overrides
 ABSL_FLAG(std::string, state_dir, "",
           "where containers' runc state and bundles live; overrides config");
 ABSL_FLAG(std::string, runc, "", "auto | on | off: the runc container runtime; overrides config");
+ABSL_FLAG(std::string, cpu_priority, "",
+          "on | off: shortest-remaining-first CPU weights among containers; overrides config");
 
 namespace {
 
@@ -61,6 +63,10 @@ int main(int argc, char** argv) {
   if (auto v = absl::GetFlag(FLAGS_log_level); !v.empty()) config.log_level = v;
   if (auto v = absl::GetFlag(FLAGS_state_dir); !v.empty()) config.state_dir = v;
   if (auto v = absl::GetFlag(FLAGS_runc); !v.empty()) config.worker.runc = v;
+  if (auto v = absl::GetFlag(FLAGS_cpu_priority); !v.empty()) {
+    if (v != "on" && v != "off") return Fail("--cpu_priority must be on or off");
+    config.worker.cpu_priority = v == "on";
+  }
   if (int slots = absl::GetFlag(FLAGS_slots); slots >= 0) config.worker.slots = slots;
   if (absl::Status valid = fsched::ValidateConfig(config); !valid.ok()) {
     return Fail(std::string(valid.message()));

@@ -213,7 +213,16 @@ ExecResult RuncRuntime::Run(const ExecRequest& request, const RunControl& contro
     }
     const absl::Duration cold_start =
         mode == v1::EXECUTION_MODE_WARM ? absl::ZeroDuration() : absl::Now() - begin;
+    {
+      absl::MutexLock lock(&mu_);
+      running_[request.invocation_id] = {container->cgroup(), request.predicted_seconds,
+                                         absl::Now()};
+    }
     Container::CallResult call = container->Call(request, control);
+    {
+      absl::MutexLock lock(&mu_);
+      running_.erase(request.invocation_id);
+    }
     call.result.mode = mode;
     call.result.cold_start = cold_start;
     if (!call.crashed) {
@@ -229,7 +238,10 @@ ExecResult RuncRuntime::Run(const ExecRequest& request, const RunControl& contro
 }
 
 void RuncRuntime::Keep(const v1::FunctionSpec& function, std::unique_ptr<Container> container) {
-  const absl::Duration keep_alive = function.warm().has_keep_alive()
+  // keep_alive is how long a used instance idles; a pre-created one waits
+  // for its first call however long that takes (evict and the budget still apply).
+  const absl::Duration keep_alive = !container->started() ? absl::InfiniteDuration()
+                                    : function.warm().has_keep_alive()
                                         ? FromProto(function.warm().keep_alive())
                                         : options_.default_keep_alive;
   if (keep_alive <= absl::ZeroDuration()) {
@@ -281,6 +293,17 @@ void RuncRuntime::Evict(const std::string& function) {
     evicted = pool_.EvictFunction(function);
   }
   DestroyLater(std::move(evicted));
+}
+
+std::vector<RunningFunction> RuncRuntime::RunningFunctions() const {
+  const absl::Time now = absl::Now();
+  absl::MutexLock lock(&mu_);
+  std::vector<RunningFunction> out;
+  out.reserve(running_.size());
+  for (const auto& [id, call] : running_) {
+    out.push_back({call.cgroup, call.predicted_s, absl::ToDoubleSeconds(now - call.started)});
+  }
+  return out;
 }
 
 std::vector<v1::WarmInstance> RuncRuntime::WarmSet() const {

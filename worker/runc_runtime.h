@@ -13,10 +13,12 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "worker/cgroup.h"
 #include "worker/container.h"
+#include "worker/cpu_priority.h"
 #include "worker/runtime.h"
 #include "worker/warm_pool.h"
 
@@ -56,6 +58,8 @@ class RuncRuntime final : public Runtime {
   void Evict(const std::string& function);
   /// Idle instances per function and mode.
   std::vector<v1::WarmInstance> WarmSet() const;
+  /// The calls running now, with their containers' cgroups (for CPU priority).
+  std::vector<RunningFunction> RunningFunctions() const;
   /// Blocks until the background thread has nothing queued (tests, shutdown).
   void WaitIdle();
   /// Containers that exist now (idle and running).
@@ -90,6 +94,12 @@ class RuncRuntime final : public Runtime {
   std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
   bool busy_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  struct Call {
+    std::string cgroup;
+    double predicted_s = 0;
+    absl::Time started;
+  };
+  absl::flat_hash_map<std::string, Call> running_ ABSL_GUARDED_BY(mu_);  // by invocation id
   std::thread background_;
   Fd lock_;  // held while this worker lives: its containers are not leftovers
 };

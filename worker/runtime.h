@@ -23,6 +23,7 @@ struct ExecRequest {
   std::string stdin_data;
   absl::Duration timeout = absl::Seconds(60);
   uint64_t output_limit_bytes = 1024 * 1024;  // per stream
+  double predicted_seconds = 0;               // the master's estimate of the run; 0 = none
 };
 
 struct ExecResult {

@@ -46,11 +46,17 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
       FSCHED_LOG(kInfo, "runc runtime off: %s", runc.status().message());
     }
   }
+  if (RuncRuntime* runc = node->runc_runtime_.get();
+      runc != nullptr && config.worker.cpu_priority) {
+    node->cpu_priority_ = std::make_unique<CpuPriorityLoop>(
+        CpuPriorityOptions{}, &runc->cgroups(), [runc] { return runc->RunningFunctions(); });
+  }
   Runtime* const fallback = config.worker.runtime == "runc"
                                 ? static_cast<Runtime*>(node->runc_runtime_.get())
                                 : &node->process_runtime_;
   absl::flat_hash_map<v1::RuntimeKind, Runtime*> runtimes = {
-      {v1::RUNTIME_KIND_UNSPECIFIED, fallback}, {v1::RUNTIME_KIND_PROCESS, &node->process_runtime_}};
+      {v1::RUNTIME_KIND_UNSPECIFIED, fallback},
+      {v1::RUNTIME_KIND_PROCESS, &node->process_runtime_}};
   if (node->runc_runtime_) runtimes[v1::RUNTIME_KIND_RUNC] = node->runc_runtime_.get();
   const uint32_t slots = config.worker.slots > 0 ? config.worker.slots : HostMonitor::Cores();
   Executor::Options exec_options;
@@ -113,6 +119,7 @@ WorkerNode::~WorkerNode() {
   Shutdown();
   link_.reset();  // joins the link threads before the executor goes away
   executor_.reset();
+  cpu_priority_.reset();
   runc_runtime_.reset();  // after the executor: no call is running in a container now
 }
 
@@ -123,6 +130,7 @@ v1::WorkerCapacity WorkerNode::Capacity() {
   capacity.set_slots(executor_->slots());
   for (v1::RuntimeKind kind : executor_->Kinds()) capacity.add_runtimes(kind);
   capacity.set_freeze_supported(true);  // process groups by signal, containers by runc pause
+  capacity.set_cpu_weights_supported(cpu_priority_ != nullptr);
   capacity.set_cat_supported(false);
   capacity.set_cat_unsupported_reason("this worker version does not manage resctrl");
   utsname uts{};

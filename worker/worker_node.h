@@ -42,7 +42,8 @@ class WorkerNode {
   std::string worker_id_;
   HostMonitor host_;
   ProcessRuntime process_runtime_;
-  std::unique_ptr<RuncRuntime> runc_runtime_;  // null where runc cannot run containers
+  std::unique_ptr<RuncRuntime> runc_runtime_;      // null where runc cannot run containers
+  std::unique_ptr<CpuPriorityLoop> cpu_priority_;  // with runc, unless worker.cpu_priority is off
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<MasterLink> link_;
   std::unique_ptr<WorkerService> service_;

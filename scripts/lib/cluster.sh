@@ -1,10 +1,12 @@
 # Sourced by scripts: starts a local fsched cluster (one master, N workers) on
 # loopback ports chosen by the kernel, and stops it when the script exits.
 #   start_cluster DIR WORKERS SLOTS [MASTER_CONFIG_YAML]
+# WORKER_FLAGS (an array, optional) adds flags to every worker.
 # sets MASTER (host:port) and CTL (an fschedctl command line). Logs and state
 # go under DIR. Needs the binaries in build/.
 
 FSCHED_PIDS=()
+[ -n "${WORKER_FLAGS+x}" ] || WORKER_FLAGS=()
 stop_cluster() {
   for p in "${FSCHED_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
@@ -39,7 +41,7 @@ start_cluster() {
   local w
   for w in $(seq 1 "$workers"); do
     build/worker/fsched-worker --master "$MASTER" --join_token "$token" --node_id "worker-$w" \
-      --slots "$slots" --port_file "$dir/worker-$w.port" --state_dir "$dir/state" >"$dir/worker-$w.log" 2>&1 &
+      --slots "$slots" --port_file "$dir/worker-$w.port" --state_dir "$dir/state" "${WORKER_FLAGS[@]}" >"$dir/worker-$w.log" 2>&1 &
     FSCHED_PIDS+=($!)
     _wait_port "$dir/worker-$w.port" $! "$dir"
   done

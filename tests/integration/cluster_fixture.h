@@ -26,7 +26,6 @@
 
 namespace fsched {
 
-
 using ::testing::HasSubstr;
 using testing::Process;
 

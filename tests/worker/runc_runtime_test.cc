@@ -270,12 +270,59 @@ TEST_F(RuncRuntimeTest, KeepAliveAndEvictionEndInstances) {
   }
   EXPECT_EQ(runtime_->live_containers(), 0u) << "the idle instance outlived its keep-alive";
 
+  // Pre-created instances wait for their call even when used ones are not kept.
+  v1::FunctionSpec fresh = Function("fresh");
+  fresh.mutable_warm()->mutable_keep_alive();  // zero
+  fresh.mutable_warm()->set_prewarmed(1);
+  runtime_->Prewarm(fresh, 1);
+  runtime_->WaitIdle();
+  EXPECT_EQ(runtime_->live_containers(), 1u);
+  for (int i = 0; i < 2; ++i) {
+    const ExecResult r = Run(fresh, "true");
+    EXPECT_EQ(r.mode, v1::EXECUTION_MODE_PREWARMED) << i;
+    runtime_->WaitIdle();  // the used one is gone, a new one was made
+    EXPECT_EQ(runtime_->live_containers(), 1u);
+  }
+  runtime_->Evict("fresh");
+  runtime_->WaitIdle();
+
   const v1::FunctionSpec kept = Function("kept");
   ASSERT_EQ(Run(kept, "true").outcome, v1::OUTCOME_OK);
   runtime_->Evict("kept");
   runtime_->WaitIdle();
   EXPECT_EQ(runtime_->live_containers(), 0u);
   EXPECT_TRUE(runtime_->WarmSet().empty());
+}
+
+TEST_F(RuncRuntimeTest, CpuPriorityWeighsRunningContainersShortestFirst) {
+  const v1::FunctionSpec f = Function();
+  std::vector<std::thread> calls;
+  for (double predicted : {5.0, 0.5}) {
+    calls.emplace_back([this, f, predicted] {
+      ExecRequest r = Request(f, "sleep 1");
+      r.predicted_seconds = predicted;
+      RunControl control;
+      EXPECT_EQ(runtime_->Run(r, control).outcome, v1::OUTCOME_OK);
+    });
+  }
+  std::vector<RunningFunction> running;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while ((running = runtime_->RunningFunctions()).size() < 2 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(running.size(), 2u);
+  CpuPriorityOptions options;
+  options.tick = absl::Hours(1);
+  CpuPriorityLoop loop(options, &runtime_->cgroups(),
+                       [this] { return runtime_->RunningFunctions(); });
+  loop.Apply();
+  for (const RunningFunction& r : running) {
+    const uint64_t expected = r.predicted_s < 1 ? 8192 : 4096;
+    EXPECT_EQ(runtime_->cgroups().CpuShares(r.cgroup).value(),
+              runtime_->cgroups().unified() ? Cgroups::SharesToWeight(expected) : expected)
+        << r.cgroup;
+  }
+  for (std::thread& t : calls) t.join();
 }
 
 TEST_F(RuncRuntimeTest, ABadRootfsOrCommandIsAClearStartFailure) {

@@ -112,13 +112,14 @@ void AddModeGroups(const std::vector<const Sample*>& members, const std::string&
                    std::vector<GroupStats>* out) {
   std::map<int, std::vector<const Sample*>> per_mode;  // by enum value: cold, prewarmed, warm
   for (const Sample* s : members) {
-    if (s->result.mode() != v1::EXECUTION_MODE_UNSPECIFIED) per_mode[s->result.mode()].push_back(s);
+    if (s->warmup || s->abandoned || s->result.mode() == v1::EXECUTION_MODE_UNSPECIFIED) continue;
+    per_mode[s->result.mode()].push_back(s);
   }
   if (per_mode.size() < 2) return;
   for (const auto& [mode, group] : per_mode) {
-    out->push_back(Stats(group, function,
-                         Short(v1::ExecutionMode_Name(static_cast<v1::ExecutionMode>(mode)),
-                               "EXECUTION_MODE_")));
+    out->push_back(Stats(
+        group, function,
+        Short(v1::ExecutionMode_Name(static_cast<v1::ExecutionMode>(mode)), "EXECUTION_MODE_")));
   }
 }
 
@@ -149,7 +150,7 @@ std::vector<GroupStats> SummarizeRun(const std::vector<Sample>& samples) {
 std::string FormatSummary(const std::vector<GroupStats>& groups) {
   std::string out;
   for (const GroupStats& g : groups) {
-    const char* indent = !g.mode.empty() ? (g.function.empty() ? "  " : "    ")
+    const char* indent = !g.mode.empty()      ? (g.function.empty() ? "  " : "    ")
                          : g.function.empty() ? ""
                                               : "  ";
     absl::StrAppendFormat(&out, "%s%s: %d calls in %.2f s, %.1f/s succeeded\n", indent, Title(g),

@@ -49,7 +49,8 @@ ABSL_FLAG(std::string, output_limit, "",
 ABSL_FLAG(std::string, rootfs, "",
           "register: run in a runc container with this root filesystem (a directory on every "
           "worker); implies --runtime runc");
-ABSL_FLAG(std::string, runtime, "", "register: process | runc (default: process, or runc with --rootfs)");
+ABSL_FLAG(std::string, runtime, "",
+          "register: process | runc (default: process, or runc with --rootfs)");
 ABSL_FLAG(std::string, memory, "", "register: memory limit of the container (e.g. 128MiB)");
 ABSL_FLAG(double, cpus, 0, "register: CPU quota of the container in cores (e.g. 0.5)");
 ABSL_FLAG(std::string, keep_alive, "",
@@ -235,9 +236,9 @@ class Cli {
     v1::FunctionSpec* spec = req.mutable_spec();
     spec->set_name(args[0]);
     const std::string rootfs = absl::GetFlag(FLAGS_rootfs);
-    const std::string runtime =
-        absl::GetFlag(FLAGS_runtime).empty() ? (rootfs.empty() ? "process" : "runc")
-                                              : absl::GetFlag(FLAGS_runtime);
+    const std::string runtime = absl::GetFlag(FLAGS_runtime).empty()
+                                    ? (rootfs.empty() ? "process" : "runc")
+                                    : absl::GetFlag(FLAGS_runtime);
     if (runtime == "process") {
       spec->set_runtime(v1::RUNTIME_KIND_PROCESS);
     } else if (runtime == "runc") {
@@ -394,8 +395,8 @@ class Cli {
     for (const v1::WorkerInfo& w : resp.workers()) {
       std::vector<std::string> runtimes, warm;
       for (int kind : w.capacity().runtimes()) {
-        runtimes.push_back(ShortEnum(v1::RuntimeKind_Name(static_cast<v1::RuntimeKind>(kind)),
-                                     "RUNTIME_KIND_"));
+        runtimes.push_back(
+            ShortEnum(v1::RuntimeKind_Name(static_cast<v1::RuntimeKind>(kind)), "RUNTIME_KIND_"));
       }
       for (const v1::WarmInstance& i : w.load().warm()) {
         warm.push_back(absl::StrCat(i.function(), ":", i.count(),
