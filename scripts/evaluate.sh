@@ -3,9 +3,9 @@
 # cluster, with fsched-bench and fsched-plot. Results and plots go to
 # results/evaluation/<experiment>/<run>/; the plots for the docs to
 # results/evaluation/<experiment>/.
-#   scripts/evaluate.sh                 every experiment (about 20 minutes)
+#   scripts/evaluate.sh                 every experiment (about 26 minutes)
 #   scripts/evaluate.sh seed000 replay  only those
-# Experiments: overhead seed000 seed001 seed002 replay containers
+# Experiments: overhead seed000 seed001 seed002 replay containers cpu-priority
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -18,7 +18,8 @@ cmake --build build -j "$(nproc)" --target fsched-master fsched-worker fsched-sh
 OUT=results/evaluation
 BENCH=build/tools/fsched-bench/fsched-bench
 experiments=("$@")
-[ ${#experiments[@]} -gt 0 ] || experiments=(overhead seed000 seed001 seed002 replay containers)
+[ ${#experiments[@]} -gt 0 ] ||
+  experiments=(overhead seed000 seed001 seed002 replay containers cpu-priority)
 
 # A function that sleeps for its first argument: service time without CPU
 # work, so two cores can host many slots and the scheduler, not the CPU, is
@@ -158,12 +159,42 @@ containers() {
     "$dir/heavy-prewarmed" "$dir/heavy-warm" --out "$dir"
 }
 
+# Seed 004 (ALPS): eight CPU-bound container functions at once on two cores,
+# half short (a 20,000-step shell loop, about 30 ms alone) and half long (ten
+# times that), with the worker's shortest-remaining-first CPU weights off
+# (plain CFS fair share) and on. The master learns both durations during the
+# warm-up; its predictions drive the weights.
+cpu_priority() {
+  local dir=$OUT/cpu-priority
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  make_busybox_rootfs "$dir/rootfs"
+  local rootfs
+  rootfs=$(realpath "$dir/rootfs")
+  local mode
+  for mode in off on; do
+    WORKER_FLAGS=(--cpu_priority "$mode")
+    start_cluster "$dir/$mode/cluster" 1 8
+    $CTL register short --rootfs "$rootfs" -- \
+      sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done' >/dev/null
+    $CTL register long --rootfs "$rootfs" -- \
+      sh -c 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done' >/dev/null
+    $BENCH --master "$MASTER" --function short,long --concurrency 8 --stage_duration 60s \
+      --warmup 15s --label "priority-$mode" --out "$dir/$mode" | tee "$dir/$mode.txt"
+    stop_cluster
+  done
+  WORKER_FLAGS=()
+  tools/fsched-plot "$dir/off" "$dir/on" --out "$dir"
+}
+
 mkdir -p "$OUT"
 for e in "${experiments[@]}"; do
   case "$e" in
     overhead | seed000 | seed001 | seed002 | replay | containers) echo "== $e"; "$e" ;;
+    cpu-priority) echo "== $e"; cpu_priority ;;
     *)
-      echo "evaluate: unknown experiment '$e' (overhead seed000 seed001 seed002 replay containers)" >&2
+      echo "evaluate: unknown experiment '$e'" \
+        "(overhead seed000 seed001 seed002 replay containers cpu-priority)" >&2
       exit 2
       ;;
   esac
