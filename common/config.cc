@@ -133,13 +133,14 @@ absl::Status ParseCluster(const YAML::Node& root, Config* config) {
   if (!n) return absl::OkStatus();
   RETURN_IF_ERROR(CheckKeys(n, "cluster",
                             {"join_token", "heartbeat_interval", "heartbeat_timeout",
-                             "register_timeout", "add_worker_timeout"}));
+                             "register_timeout", "add_worker_timeout", "max_rootfs_bytes"}));
   ClusterConfig& c = config->cluster;
   RETURN_IF_ERROR(ReadString(n, "join_token", "cluster.", &c.join_token));
   RETURN_IF_ERROR(ReadDuration(n, "heartbeat_interval", "cluster.", &c.heartbeat_interval));
   RETURN_IF_ERROR(ReadDuration(n, "heartbeat_timeout", "cluster.", &c.heartbeat_timeout));
   RETURN_IF_ERROR(ReadDuration(n, "register_timeout", "cluster.", &c.register_timeout));
   RETURN_IF_ERROR(ReadDuration(n, "add_worker_timeout", "cluster.", &c.add_worker_timeout));
+  RETURN_IF_ERROR(ReadBytes(n, "max_rootfs_bytes", "cluster.", &c.max_rootfs_bytes));
   return absl::OkStatus();
 }
 
@@ -397,6 +398,7 @@ std::string ConfigToYaml(const Config& config) {
   out << YAML::Key << "heartbeat_timeout" << YAML::Value << dur(c.heartbeat_timeout);
   out << YAML::Key << "register_timeout" << YAML::Value << dur(c.register_timeout);
   out << YAML::Key << "add_worker_timeout" << YAML::Value << dur(c.add_worker_timeout);
+  out << YAML::Key << "max_rootfs_bytes" << YAML::Value << c.max_rootfs_bytes;
   out << YAML::EndMap;
   const SchedulerConfig& s = config.scheduler;
   out << YAML::Key << "scheduler" << YAML::Value << YAML::BeginMap;

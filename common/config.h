@@ -33,6 +33,7 @@ struct ClusterConfig {
   absl::Duration heartbeat_timeout = absl::Seconds(5);  // silence before a worker is dead
   absl::Duration register_timeout = absl::Seconds(10);  // a stream must register within it
   absl::Duration add_worker_timeout = absl::Seconds(10);
+  uint64_t max_rootfs_bytes = 2ull << 30;  // largest root filesystem archive the master stores
 };
 
 struct SchedulerConfig {

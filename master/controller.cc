@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/proto_time.h"
+#include "common/sha256.h"
 #include "common/status_macros.h"
 
 namespace fsched::master {
@@ -24,6 +25,14 @@ Controller::Controller(Options options, FunctionRegistry* registry, InvocationTa
 absl::StatusOr<v1::Function> Controller::RegisterFunction(
     const v1::RegisterFunctionRequest& request) {
   if (!request.has_spec()) return absl::InvalidArgumentError("spec is missing");
+  if (const std::string& digest = request.spec().rootfs_digest(); !digest.empty()) {
+    RETURN_IF_ERROR(ValidateDigest(digest, "spec.rootfs_digest"));
+    if (options_.rootfs_exists && !options_.rootfs_exists(digest)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("spec.rootfs_digest ", digest,
+                       " was not uploaded to this master (fschedctl upload-rootfs FILE.tar)"));
+    }
+  }
   ASSIGN_OR_RETURN(v1::Function function, registry_->Register(request.spec(), request.replace()));
   if (options_.on_registered) options_.on_registered(function);
   return function;

@@ -31,6 +31,8 @@ class Controller {
     // warm policy becomes worker commands. Optional.
     std::function<void(const v1::Function&)> on_registered;
     std::function<void(const std::string& name)> on_deleted;
+    // Whether a root filesystem archive was uploaded (checked at registration). Optional.
+    std::function<bool(const std::string& digest)> rootfs_exists;
   };
 
   Controller(Options options, FunctionRegistry* registry, InvocationTable* table,

@@ -13,7 +13,59 @@ grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* ctx, absl::Sta
   return FinishUnary(ctx, result.status());
 }
 
+// Streams one archive into the store: each chunk is hashed and written as it
+// arrives; the archive exists only once the client has sent everything and the
+// digest checks out.
+class UploadRootfsReactor final : public grpc::ServerReadReactor<v1::UploadRootfsChunk> {
+ public:
+  UploadRootfsReactor(const RootfsStore* store, v1::Rootfs* response) : response_(response) {
+    absl::StatusOr<std::unique_ptr<RootfsStore::Upload>> upload = store->Begin();
+    if (!upload.ok()) {
+      Finish(ToGrpcStatus(upload.status()));
+      return;
+    }
+    upload_ = std::move(*upload);
+    StartRead(&chunk_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the client finished sending
+      absl::StatusOr<v1::Rootfs> stored = upload_->Commit();
+      if (stored.ok()) *response_ = std::move(*stored);
+      Finish(ToGrpcStatus(stored.status()));
+      return;
+    }
+    absl::Status s = absl::OkStatus();
+    if (!chunk_.digest().empty()) s = upload_->Expect(chunk_.digest());
+    if (s.ok()) s = upload_->Append(chunk_.data());
+    if (!s.ok()) {
+      Finish(ToGrpcStatus(s));
+      return;
+    }
+    StartRead(&chunk_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  v1::Rootfs* const response_;
+  std::unique_ptr<RootfsStore::Upload> upload_;
+  v1::UploadRootfsChunk chunk_;
+};
+
 }  // namespace
+
+grpc::ServerReadReactor<v1::UploadRootfsChunk>* ControllerService::UploadRootfs(
+    grpc::CallbackServerContext*, v1::Rootfs* response) {
+  return new UploadRootfsReactor(rootfs_, response);
+}
+
+grpc::ServerUnaryReactor* ControllerService::ListRootfs(grpc::CallbackServerContext* ctx,
+                                                        const v1::ListRootfsRequest*,
+                                                        v1::ListRootfsResponse* response) {
+  for (v1::Rootfs& r : rootfs_->List()) *response->add_archives() = std::move(r);
+  return FinishUnary(ctx, absl::OkStatus());
+}
 
 grpc::ServerUnaryReactor* ControllerService::RegisterFunction(
     grpc::CallbackServerContext* ctx, const v1::RegisterFunctionRequest* request,

@@ -3,12 +3,14 @@
 
 #include "fsched/v1/controller.grpc.pb.h"
 #include "master/controller.h"
+#include "master/rootfs_store.h"
 
 namespace fsched::master {
 
 class ControllerService final : public v1::Controller::CallbackService {
  public:
-  explicit ControllerService(Controller* controller) : controller_(controller) {}
+  ControllerService(Controller* controller, const RootfsStore* rootfs)
+      : controller_(controller), rootfs_(rootfs) {}
 
   grpc::ServerUnaryReactor* RegisterFunction(grpc::CallbackServerContext* ctx,
                                              const v1::RegisterFunctionRequest* request,
@@ -22,6 +24,11 @@ class ControllerService final : public v1::Controller::CallbackService {
   grpc::ServerUnaryReactor* DeleteFunction(grpc::CallbackServerContext* ctx,
                                            const v1::DeleteFunctionRequest* request,
                                            v1::DeleteFunctionResponse* response) override;
+  grpc::ServerReadReactor<v1::UploadRootfsChunk>* UploadRootfs(grpc::CallbackServerContext* ctx,
+                                                               v1::Rootfs* response) override;
+  grpc::ServerUnaryReactor* ListRootfs(grpc::CallbackServerContext* ctx,
+                                       const v1::ListRootfsRequest* request,
+                                       v1::ListRootfsResponse* response) override;
   grpc::ServerUnaryReactor* Invoke(grpc::CallbackServerContext* ctx,
                                    const v1::InvokeRequest* request,
                                    v1::InvocationResult* response) override;
@@ -40,6 +47,7 @@ class ControllerService final : public v1::Controller::CallbackService {
 
  private:
   Controller* const controller_;
+  const RootfsStore* const rootfs_;
 };
 
 }  // namespace fsched::master

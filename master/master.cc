@@ -25,6 +25,8 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
   std::unique_ptr<Master> m(new Master(config));
   m->timers_ = std::make_unique<TimerQueue>();
   ASSIGN_OR_RETURN(m->store_, FunctionStore::Open(config.state_dir));
+  ASSIGN_OR_RETURN(
+      m->rootfs_, RootfsStore::Open(config.state_dir + "/rootfs", config.cluster.max_rootfs_bytes));
   FunctionLimits limits;
   limits.max_timeout = config.scheduler.max_timeout;
   ASSIGN_OR_RETURN(m->registry_, FunctionRegistry::Create(m->store_.get(), limits, m->clock_));
@@ -72,6 +74,9 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
       self->cluster_->Broadcast(*prewarm, v1::RUNTIME_KIND_RUNC);
     }
   };
+  controller_options.rootfs_exists = [self](const std::string& digest) {
+    return self->rootfs_->Has(digest);
+  };
   controller_options.on_deleted = [self](const std::string& name) {
     v1::MasterMessage evict;
     evict.mutable_evict()->set_function(name);
@@ -81,21 +86,28 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
                                                 m->table_.get(), m->scheduler_.get(),
                                                 m->predictor_.get(), m->timers_.get(), m->clock_);
 
-  m->controller_service_ = std::make_unique<ControllerService>(m->controller_.get());
+  m->controller_service_ =
+      std::make_unique<ControllerService>(m->controller_.get(), m->rootfs_.get());
   ClusterService::Options cluster_service_options;
   cluster_service_options.join_token = config.cluster.join_token;
   cluster_service_options.add_worker_timeout = config.cluster.add_worker_timeout;
   m->cluster_service_ = std::make_unique<ClusterService>(cluster_service_options, m->cluster_.get(),
                                                          m->scheduler_.get());
-  m->link_service_ = std::make_unique<WorkerLinkService>(
-      m->cluster_.get(), m->scheduler_.get(), m->timers_.get(), config.cluster.register_timeout,
-      [self](const std::string& worker_id) {
-        for (const v1::Function& function : self->registry_->List()) {
-          if (const auto prewarm = PrewarmCommand(function.spec())) {
-            self->cluster_->SendTo(worker_id, *prewarm);  // a worker without runc ignores it
-          }
-        }
-      });
+  WorkerLinkService::Parts link_parts;
+  link_parts.cluster = m->cluster_.get();
+  link_parts.scheduler = m->scheduler_.get();
+  link_parts.timers = m->timers_.get();
+  link_parts.rootfs = m->rootfs_.get();
+  link_parts.join_token = config.cluster.join_token;
+  link_parts.register_timeout = config.cluster.register_timeout;
+  link_parts.on_joined = [self](const std::string& worker_id) {
+    for (const v1::Function& function : self->registry_->List()) {
+      if (const auto prewarm = PrewarmCommand(function.spec())) {
+        self->cluster_->SendTo(worker_id, *prewarm);  // a worker without runc ignores it
+      }
+    }
+  };
+  m->link_service_ = std::make_unique<WorkerLinkService>(std::move(link_parts));
   AdminService::Sources sources;
   sources.node_id = config.node.id;
   sources.role = config.node.role;

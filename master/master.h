@@ -21,6 +21,7 @@
 #include "master/function_registry.h"
 #include "master/function_store.h"
 #include "master/invocation_table.h"
+#include "master/rootfs_store.h"
 #include "master/runtime_predictor.h"
 #include "master/scheduler.h"
 #include "master/worker_link_service.h"
@@ -52,6 +53,7 @@ class Master {
   HostMonitor host_;
   std::unique_ptr<TimerQueue> timers_;
   std::unique_ptr<FunctionStore> store_;
+  std::unique_ptr<RootfsStore> rootfs_;
   std::unique_ptr<FunctionRegistry> registry_;
   std::unique_ptr<ClusterManager> cluster_;
   std::unique_ptr<InvocationTable> table_;

@@ -1,9 +1,11 @@
 #include "master/worker_link_service.h"
 
 #include <deque>
+#include <fstream>
 #include <memory>
 #include <optional>
 
+#include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
 
@@ -176,11 +178,66 @@ class ConnectReactor final : public Reactor {
   v1::WorkerMessage incoming_;
 };
 
+// Streams one archive file in 1 MiB chunks, reading the next only after the
+// previous one was written, so a slow worker holds one chunk in memory.
+class FetchRootfsReactor final : public grpc::ServerWriteReactor<v1::RootfsChunk> {
+ public:
+  void Fail(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+  void Start(const std::string& path) {
+    file_.open(path, std::ios::binary);
+    if (!file_) {
+      Fail(absl::InternalError(absl::StrCat("cannot read ", path)));
+      return;
+    }
+    Next();
+  }
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the worker stopped reading"));
+      return;
+    }
+    Next();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void Next() {
+    constexpr size_t kChunk = 1 << 20;
+    std::string* data = chunk_.mutable_data();
+    data->resize(kChunk);
+    file_.read(data->data(), static_cast<std::streamsize>(kChunk));
+    data->resize(static_cast<size_t>(file_.gcount()));
+    if (data->empty()) {
+      Finish(file_.eof() ? grpc::Status::OK
+                         : grpc::Status(grpc::StatusCode::INTERNAL, "reading the archive failed"));
+      return;
+    }
+    StartWrite(&chunk_);
+  }
+  std::ifstream file_;
+  v1::RootfsChunk chunk_;
+};
+
 }  // namespace
 
 grpc::ServerBidiReactor<v1::WorkerMessage, v1::MasterMessage>* WorkerLinkService::Connect(
     grpc::CallbackServerContext*) {
-  return new ConnectReactor(cluster_, scheduler_, timers_, register_timeout_, &on_joined_);
+  return new ConnectReactor(parts_.cluster, parts_.scheduler, parts_.timers,
+                            parts_.register_timeout, &parts_.on_joined);
+}
+
+grpc::ServerWriteReactor<v1::RootfsChunk>* WorkerLinkService::FetchRootfs(
+    grpc::CallbackServerContext*, const v1::FetchRootfsRequest* request) {
+  auto* reactor = new FetchRootfsReactor();
+  if (!parts_.join_token.empty() && request->join_token() != parts_.join_token) {
+    reactor->Fail(absl::UnauthenticatedError("wrong join token"));
+  } else if (absl::StatusOr<std::string> path = parts_.rootfs->PathOf(request->digest());
+             !path.ok()) {
+    reactor->Fail(path.status());
+  } else {
+    reactor->Start(*path);
+  }
+  return reactor;
 }
 
 }  // namespace fsched::master

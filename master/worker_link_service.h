@@ -1,5 +1,6 @@
 // WorkerLink.Connect: one bidirectional stream per worker, served by a reactor
-// that owns its state, never blocks, and deletes itself in OnDone.
+// that owns its state, never blocks, and deletes itself in OnDone. And
+// WorkerLink.FetchRootfs: a stored root filesystem archive, in chunks.
 #pragma once
 
 #include <functional>
@@ -7,6 +8,7 @@
 #include "common/timer_queue.h"
 #include "fsched/v1/link.grpc.pb.h"
 #include "master/cluster_manager.h"
+#include "master/rootfs_store.h"
 #include "master/scheduler.h"
 
 namespace fsched::master {
@@ -14,24 +16,24 @@ namespace fsched::master {
 class WorkerLinkService final : public v1::WorkerLink::CallbackService {
  public:
   using JoinedFn = std::function<void(const std::string& worker_id)>;
-  /// `on_joined` (optional) runs after each worker is welcomed.
-  WorkerLinkService(ClusterManager* cluster, Scheduler* scheduler, TimerQueue* timers,
-                    absl::Duration register_timeout, JoinedFn on_joined = nullptr)
-      : cluster_(cluster),
-        scheduler_(scheduler),
-        timers_(timers),
-        register_timeout_(register_timeout),
-        on_joined_(std::move(on_joined)) {}
+  struct Parts {
+    ClusterManager* cluster = nullptr;
+    Scheduler* scheduler = nullptr;
+    TimerQueue* timers = nullptr;
+    const RootfsStore* rootfs = nullptr;
+    std::string join_token;  // FetchRootfs checks it; Connect's check is the cluster manager's
+    absl::Duration register_timeout = absl::Seconds(10);
+    JoinedFn on_joined;  // optional: runs after each worker is welcomed
+  };
+  explicit WorkerLinkService(Parts parts) : parts_(std::move(parts)) {}
 
   grpc::ServerBidiReactor<v1::WorkerMessage, v1::MasterMessage>* Connect(
       grpc::CallbackServerContext* context) override;
+  grpc::ServerWriteReactor<v1::RootfsChunk>* FetchRootfs(
+      grpc::CallbackServerContext* context, const v1::FetchRootfsRequest* request) override;
 
  private:
-  ClusterManager* const cluster_;
-  Scheduler* const scheduler_;
-  TimerQueue* const timers_;
-  const absl::Duration register_timeout_;
-  const JoinedFn on_joined_;
+  const Parts parts_;
 };
 
 }  // namespace fsched::master

@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config ca-certificates procps
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
-  libyaml-cpp-dev prometheus-cpp-dev libsqlite3-dev
+  libyaml-cpp-dev prometheus-cpp-dev libsqlite3-dev libssl-dev tar
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-matplotlib
   runc busybox-static

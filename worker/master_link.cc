@@ -2,8 +2,11 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <fstream>
+
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
 #include "common/log.h"
 #include "common/proto_time.h"
 #include "common/rpc.h"
@@ -65,6 +68,33 @@ absl::Status MasterLink::SetMaster(const std::string& address, const std::string
 bool MasterLink::connected() const {
   absl::MutexLock lock(&mu_);
   return connected_;
+}
+
+absl::Status MasterLink::FetchRootfs(const std::string& digest, const std::string& path) {
+  std::string address, token;
+  {
+    absl::MutexLock lock(&mu_);
+    address = master_address_;
+    token = join_token_;
+  }
+  if (address.empty()) return absl::FailedPreconditionError("this worker has no master");
+  auto stub = v1::WorkerLink::NewStub(MakeChannel(address));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Minutes(10)));
+  v1::FetchRootfsRequest request;
+  request.set_digest(digest);
+  request.set_join_token(token);
+  std::unique_ptr<grpc::ClientReader<v1::RootfsChunk>> reader = stub->FetchRootfs(&ctx, request);
+  std::ofstream out(path, std::ios::binary);
+  v1::RootfsChunk chunk;
+  while (reader->Read(&chunk)) {
+    out.write(chunk.data().data(), static_cast<std::streamsize>(chunk.data().size()));
+  }
+  const grpc::Status status = reader->Finish();
+  if (!status.ok()) return FromGrpcStatus(status);
+  out.close();
+  if (!out) return absl::InternalError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
 }
 
 std::string MasterLink::master_address() const {

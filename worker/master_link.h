@@ -48,6 +48,9 @@ class MasterLink {
   absl::Status SetMaster(const std::string& address, const std::string& join_token);
   void Stop();
 
+  /// Streams the root filesystem archive `digest` from the master into `path`.
+  absl::Status FetchRootfs(const std::string& digest, const std::string& path);
+
   bool connected() const;
   std::string master_address() const;
   /// Empty until Start.

@@ -162,9 +162,12 @@ RuncRuntime::~RuncRuntime() {
 absl::StatusOr<std::string> RuncRuntime::Rootfs(const v1::FunctionSpec& function) const {
   if (!function.rootfs_path().empty()) return function.rootfs_path();
   if (!function.rootfs_digest().empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "function ", function.name(), " names rootfs archive ", function.rootfs_digest(),
-        ", but this worker fetches no archives yet: give rootfs_path, a directory on the worker"));
+    if (options_.rootfs_cache == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "function ", function.name(), " names root filesystem archive ", function.rootfs_digest(),
+          ", and this worker has no master to fetch it from"));
+    }
+    return options_.rootfs_cache->Get(function.rootfs_digest());
   }
   return absl::FailedPreconditionError(
       absl::StrCat("function ", function.name(), " has neither rootfs_path nor rootfs_digest"));

@@ -19,6 +19,7 @@
 #include "worker/cgroup.h"
 #include "worker/container.h"
 #include "worker/cpu_priority.h"
+#include "worker/rootfs_cache.h"
 #include "worker/runtime.h"
 #include "worker/warm_pool.h"
 
@@ -38,6 +39,7 @@ class RuncRuntime final : public Runtime {
     absl::Duration default_keep_alive = absl::Minutes(10);  // when the function sets none
     uint64_t warm_memory_budget = 1ull << 30;
     uint64_t default_instance_memory = 64ull << 20;  // charged for a function without a limit
+    RootfsCache* rootfs_cache = nullptr;  // root filesystems named by digest; null = none
   };
 
   /// FAILED_PRECONDITION, with the reason, where runc cannot run containers

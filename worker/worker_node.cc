@@ -35,8 +35,17 @@ RuncRuntime::Options RuncOptions(const Config& config) {
 absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& config,
                                                                FatalFn fatal) {
   std::unique_ptr<WorkerNode> node(new WorkerNode(config));
+  WorkerNode* self = node.get();
   if (config.worker.runc != "off") {
-    absl::StatusOr<std::unique_ptr<RuncRuntime>> runc = RuncRuntime::Create(RuncOptions(config));
+    std::error_code ec;
+    node->rootfs_cache_ = std::make_unique<RootfsCache>(
+        (fs::absolute(config.state_dir, ec) / "rootfs-cache").lexically_normal().string(),
+        [self](const std::string& digest, const std::string& path) {
+          return self->link_->FetchRootfs(digest, path);
+        });
+    RuncRuntime::Options runc_options = RuncOptions(config);
+    runc_options.rootfs_cache = node->rootfs_cache_.get();
+    absl::StatusOr<std::unique_ptr<RuncRuntime>> runc = RuncRuntime::Create(runc_options);
     if (runc.ok()) {
       node->runc_runtime_ = std::move(*runc);
     } else if (config.worker.runc == "on" || config.worker.runtime == "runc") {
@@ -69,7 +78,6 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
   link_options.labels = config.node.labels;
   link_options.reconnect_min = config.worker.reconnect_min;
   link_options.reconnect_max = config.worker.reconnect_max;
-  WorkerNode* self = node.get();
   if (RuncRuntime* runc = node->runc_runtime_.get()) {
     link_options.on_prewarm = [runc](const v1::Prewarm& prewarm) {
       if (prewarm.function().runtime() == v1::RUNTIME_KIND_RUNC) {

@@ -42,6 +42,7 @@ class WorkerNode {
   std::string worker_id_;
   HostMonitor host_;
   ProcessRuntime process_runtime_;
+  std::unique_ptr<RootfsCache> rootfs_cache_;      // root filesystems by digest, from the master
   std::unique_ptr<RuncRuntime> runc_runtime_;      // null where runc cannot run containers
   std::unique_ptr<CpuPriorityLoop> cpu_priority_;  // with runc, unless worker.cpu_priority is off
   std::unique_ptr<Executor> executor_;

@@ -1,9 +1,11 @@
 // Functions in runc containers through the whole cluster: pre-warm commands,
 // modes reported back, a memory hog, eviction, and no container or cgroup
 // left behind by a worker that stops, or even one that is killed.
+#include <cstdlib>
 #include <filesystem>
 
 #include "absl/strings/match.h"
+#include "common/sha256.h"
 #include "tests/integration/cluster_fixture.h"
 #include "tests/worker/busybox_rootfs.h"
 
@@ -131,6 +133,67 @@ TEST_F(ContainerClusterTest, PrewarmedThenWarmWithOomReportedAndNothingLeftBehin
   for (const auto& leftover : fs::directory_iterator(dir_ + "/worker-state/containers", ec)) {
     ADD_FAILURE() << "left behind: " << leftover.path();
   }
+}
+
+TEST_F(ContainerClusterTest, AnUploadedRootfsArchiveIsFetchedByTheWorkerAndChecked) {
+  ASSERT_EQ(std::system(("tar -C " + dir_ + "/rootfs -cf " + dir_ + "/rootfs.tar .").c_str()), 0);
+  std::ifstream in(dir_ + "/rootfs.tar", std::ios::binary);
+  const std::string archive((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Sha256 hash;
+  hash.Update(archive);
+  const std::string digest = hash.Digest();
+  StartMaster();
+  StartWorker("box", 1);
+  WaitForReady({"box"});
+
+  const auto upload = [&](const std::string& announced, v1::Rootfs* stored) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    auto writer = controller_->UploadRootfs(&ctx, stored);
+    v1::UploadRootfsChunk chunk;
+    chunk.set_digest(announced);
+    for (size_t at = 0; at < archive.size(); at += 300000) {  // several chunks
+      chunk.set_data(archive.substr(at, 300000));
+      if (!writer->Write(chunk)) break;
+      chunk.clear_digest();
+    }
+    writer->WritesDone();
+    return writer->Finish();
+  };
+  v1::Rootfs stored;
+  // Bytes that do not match the announced digest are refused and not kept.
+  const std::string wrong = "sha256:" + std::string(64, '0');
+  EXPECT_EQ(upload(wrong, &stored).error_code(), grpc::StatusCode::DATA_LOSS);
+  v1::RegisterFunctionRequest req;
+  req.mutable_spec()->set_name("boxed");
+  req.mutable_spec()->set_runtime(v1::RUNTIME_KIND_RUNC);
+  req.mutable_spec()->set_rootfs_digest(wrong);
+  req.mutable_spec()->add_command("sh");
+  req.mutable_spec()->add_command("-c");
+  req.mutable_spec()->add_command("echo inside $(cat /proc/1/comm)");
+  v1::Function function;
+  {
+    grpc::ClientContext ctx;
+    grpc::Status s = controller_->RegisterFunction(&ctx, req, &function);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_THAT(s.error_message(), HasSubstr("was not uploaded"));
+  }
+
+  ASSERT_TRUE(upload(digest, &stored).ok());
+  EXPECT_EQ(stored.digest(), digest);
+  EXPECT_EQ(stored.size_bytes(), archive.size());
+  req.mutable_spec()->set_rootfs_digest(digest);
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(controller_->RegisterFunction(&ctx, req, &function).ok());
+  }
+  v1::InvocationResult r;
+  ASSERT_TRUE(Invoke("boxed", "", &r).ok());
+  EXPECT_EQ(r.outcome(), v1::OUTCOME_OK) << r.message();
+  EXPECT_EQ(r.stdout(), "inside .fsched-shim\n");
+  ASSERT_TRUE(Invoke("boxed", "", &r).ok());
+  EXPECT_EQ(r.mode(), v1::EXECUTION_MODE_WARM);
+  EXPECT_TRUE(fs::exists(dir_ + "/worker-state/rootfs-cache/" + DigestHex(digest) + "/complete"));
 }
 
 }  // namespace

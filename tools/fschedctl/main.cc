@@ -22,6 +22,7 @@
 #include "common/flag_file.h"
 #include "common/proto_time.h"
 #include "common/rpc.h"
+#include "common/sha256.h"
 #include "fsched/v1/admin.grpc.pb.h"
 #include "fsched/v1/cluster.grpc.pb.h"
 #include "fsched/v1/controller.grpc.pb.h"
@@ -47,8 +48,9 @@ ABSL_FLAG(std::string, placement, "", "policy: placement policy to switch to");
 ABSL_FLAG(std::string, output_limit, "",
           "register: cap on captured stdout/stderr per stream (e.g. 64KiB)");
 ABSL_FLAG(std::string, rootfs, "",
-          "register: run in a runc container with this root filesystem (a directory on every "
-          "worker); implies --runtime runc");
+          "register: run in a runc container with this root filesystem: a directory on every "
+          "worker, or the sha256:... digest of an archive from upload-rootfs; implies "
+          "--runtime runc");
 ABSL_FLAG(std::string, runtime, "",
           "register: process | runc (default: process, or runc with --rootfs)");
 ABSL_FLAG(std::string, memory, "", "register: memory limit of the container (e.g. 128MiB)");
@@ -68,9 +70,11 @@ constexpr char kUsage[] = R"(fschedctl [--config FILE] [--master HOST:PORT] [--j
 Functions:
   functions                                   list registered functions
   register NAME [--timeout 30s] [--env K=V,..] [--replace] -- CMD [ARGS...]
-           [--rootfs DIR [--memory 128MiB] [--cpus 0.5] [--keep_alive 10m]
+           [--rootfs DIR|sha256:.. [--memory 128MiB] [--cpus 0.5] [--keep_alive 10m]
             [--max_instances N] [--prewarmed N] [--network]]   (a runc container)
   delete NAME
+  upload-rootfs FILE.tar                      store a root filesystem archive; prints its digest
+  rootfs                                      list stored root filesystem archives
 Invocations:
   invoke NAME [--payload S | --payload-file F] [-- ARGS...]   run and print the result
   submit NAME [--payload S | --payload-file F] [-- ARGS...]   queue and print the id
@@ -179,6 +183,8 @@ class Cli {
     if (cmd == "functions") return Functions();
     if (cmd == "register") return Register(rest);
     if (cmd == "delete") return Delete(rest);
+    if (cmd == "upload-rootfs") return UploadRootfs(rest);
+    if (cmd == "rootfs") return ListRootfs();
     if (cmd == "invoke" || cmd == "submit") return Invoke(rest, cmd == "submit");
     if (cmd == "get" || cmd == "wait" || cmd == "cancel") return Invocation(cmd, rest);
     if (cmd == "workers") return Workers();
@@ -246,7 +252,11 @@ class Cli {
     } else {
       return Usage(absl::StrCat("--runtime '", runtime, "' is not process or runc"));
     }
-    spec->set_rootfs_path(rootfs);
+    if (rootfs.rfind("sha256:", 0) == 0) {
+      spec->set_rootfs_digest(rootfs);
+    } else {
+      spec->set_rootfs_path(rootfs);
+    }
     spec->set_network(absl::GetFlag(FLAGS_network));
     if (const std::string m = absl::GetFlag(FLAGS_memory); !m.empty()) {
       auto bytes = ParseByteSize(m);
@@ -288,6 +298,59 @@ class Cli {
     if (!s.ok()) return RpcFailed("RegisterFunction", s);
     if (absl::GetFlag(FLAGS_json)) return PrintJson(resp), 0;
     std::cout << "registered " << resp.spec().name() << " (version " << resp.version() << ")\n";
+    return 0;
+  }
+
+  int UploadRootfs(const std::vector<std::string>& args) {
+    if (args.size() != 1) return Usage("upload-rootfs needs FILE (a tar archive)");
+    // Hashed here first, so the master refuses bytes that changed on the way.
+    std::ifstream in(args[0], std::ios::binary);
+    if (!in) return Usage(absl::StrCat("cannot read ", args[0]));
+    Sha256 hash;
+    std::string buffer(1 << 20, '\0');
+    while (in) {
+      in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      hash.Update(absl::string_view(buffer.data(), static_cast<size_t>(in.gcount())));
+    }
+    const std::string digest = hash.Digest();
+    in.clear();
+    in.seekg(0);
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, RpcTimeout(absl::Minutes(30)));
+    v1::Rootfs resp;
+    std::unique_ptr<grpc::ClientWriter<v1::UploadRootfsChunk>> writer =
+        controller()->UploadRootfs(&ctx, &resp);
+    v1::UploadRootfsChunk chunk;
+    chunk.set_digest(digest);
+    while (in) {
+      in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      chunk.set_data(buffer.data(), static_cast<size_t>(in.gcount()));
+      if (chunk.data().empty()) break;
+      if (!writer->Write(chunk)) break;  // the master ended the call; Finish says why
+      chunk.clear_digest();
+    }
+    writer->WritesDone();
+    grpc::Status s = writer->Finish();
+    if (!s.ok()) return RpcFailed("UploadRootfs", s);
+    if (absl::GetFlag(FLAGS_json)) return PrintJson(resp), 0;
+    std::cout << resp.digest() << "\n";
+    return 0;
+  }
+
+  int ListRootfs() {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, RpcTimeout(absl::Seconds(30)));
+    v1::ListRootfsResponse resp;
+    grpc::Status s = controller()->ListRootfs(&ctx, v1::ListRootfsRequest(), &resp);
+    if (!s.ok()) return RpcFailed("ListRootfs", s);
+    if (absl::GetFlag(FLAGS_json)) return PrintJson(resp), 0;
+    std::vector<std::vector<std::string>> rows = {{"DIGEST", "SIZE", "STORED"}};
+    for (const v1::Rootfs& r : resp.archives()) {
+      rows.push_back(
+          {r.digest(), absl::StrFormat("%.1fMiB", r.size_bytes() / 1048576.0),
+           absl::FormatTime("%Y-%m-%d %H:%M:%S", FromProto(r.stored()), absl::UTCTimeZone())});
+    }
+    PrintTable(rows);
     return 0;
   }
 
