@@ -2,17 +2,20 @@
 # The main job on one machine: builds fsched, starts a local cluster (one master,
 # two workers) on embedded defaults, registers a sample function, runs 200
 # invocations through it in two closed-loop stages (1 and 4 concurrent users)
-# and prints their latencies. Results go to results/demo-<time>/: per-invocation
-# CSV, text and JSON summaries, run-all-out.txt and PNG plots.
+# and prints their latencies. Where runc can run containers, the same function
+# then runs in a container: pre-warmed once, then warm. Results go to
+# results/demo-<time>/: per-invocation CSV, text and JSON summaries,
+# run-all-out.txt and PNG plots.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-FSCHED_TARGETS="fsched-master fsched-worker fschedctl fsched-bench"
+FSCHED_TARGETS="fsched-master fsched-worker fsched-shim fschedctl fsched-bench"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$(nproc)" --target $FSCHED_TARGETS
 
 RUN=results/demo-$(date +%Y%m%d-%H%M%S)
 . scripts/lib/cluster.sh
+. scripts/lib/rootfs.sh
 echo "== starting master and two workers"
 start_cluster "$RUN" 2 2
 echo "== cluster at $MASTER"
@@ -27,6 +30,21 @@ build/tools/fsched-bench/fsched-bench --master "$MASTER" --function sha256 --req
   --concurrency 1,4 --payload "request {i}" --label demo --out "$RUN"
 echo "== plots"
 tools/fsched-plot "$RUN"
+
+if $CTL workers | grep -q runc; then
+  echo "== the same function in a runc container (busybox root filesystem, one pre-created)"
+  make_busybox_rootfs "$RUN/rootfs"
+  $CTL register sha256-boxed --rootfs "$(realpath "$RUN/rootfs")" --memory 64MiB --prewarmed 1 \
+    -- sha256sum
+  sleep 1.5  # the pre-warm command reaches the workers with their next heartbeat
+  $CTL invoke sha256-boxed --payload "hello container"
+  build/tools/fsched-bench/fsched-bench --master "$MASTER" --function sha256-boxed --requests 100 \
+    --concurrency 4 --warmup 1s --payload "request {i}" --label demo-container \
+    --out "$RUN/container"
+else
+  echo "== containers: skipped, the workers offer no runc runtime:"
+  grep -h "runc runtime off" "$RUN"/worker-1.log || true
+fi
 echo "== per-function durations seen by the master"
 $CTL durations
 $CTL load

@@ -57,6 +57,42 @@ std::string SignalName(int sig) {
 
 }  // namespace
 
+int SpawnChild(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+               const int stdio[3], const std::string& working_dir, pid_t* pid) {
+  std::vector<std::string> env_strings = env;
+  std::vector<char*> envp;
+  for (std::string& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_strings = argv;
+  std::vector<char*> args;
+  for (std::string& s : argv_strings) args.push_back(s.data());
+  args.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  for (int fd = 0; fd < 3; ++fd) posix_spawn_file_actions_adddup2(&actions, stdio[fd], fd);
+  if (!working_dir.empty()) posix_spawn_file_actions_addchdir_np(&actions, working_dir.c_str());
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  // Own process group (so a timeout kills the function's children too, and a
+  // Ctrl-C at the worker's terminal does not reach them), and the worker's
+  // blocked/ignored signals must not leak into the child.
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&attr, 0);
+  sigset_t empty_mask, default_signals;
+  sigemptyset(&empty_mask);
+  posix_spawnattr_setsigmask(&attr, &empty_mask);
+  sigemptyset(&default_signals);
+  for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&default_signals, sig);
+  posix_spawnattr_setsigdefault(&attr, &default_signals);
+  // posix_spawnp resolves argv[0] through the worker's own PATH.
+  const int error = posix_spawnp(pid, args[0], &actions, &attr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  return error;
+}
+
 ExecResult RunChild(const ChildSpec& spec, const RunControl& control, const ChildHooks& hooks) {
   ExecResult result;
   result.mode = v1::EXECUTION_MODE_COLD;
@@ -68,43 +104,10 @@ ExecResult RunChild(const ChildSpec& spec, const RunControl& control, const Chil
     return result;
   }
 
-  std::vector<std::string> env_strings = spec.env;
-  std::vector<char*> envp;
-  for (std::string& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_strings = spec.argv;
-  std::vector<char*> argv;
-  for (std::string& s : argv_strings) argv.push_back(s.data());
-  argv.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, stdin_read.get(), 0);
-  posix_spawn_file_actions_adddup2(&actions, stdout_write.get(), 1);
-  posix_spawn_file_actions_adddup2(&actions, stderr_write.get(), 2);
-  if (!spec.working_dir.empty()) {
-    posix_spawn_file_actions_addchdir_np(&actions, spec.working_dir.c_str());
-  }
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  // Own process group (so a timeout kills the function's children too), and
-  // the worker's blocked/ignored signals must not leak into the function.
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t empty_mask, default_signals;
-  sigemptyset(&empty_mask);
-  posix_spawnattr_setsigmask(&attr, &empty_mask);
-  sigemptyset(&default_signals);
-  for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&default_signals, sig);
-  posix_spawnattr_setsigdefault(&attr, &default_signals);
-
   const absl::Time spawn_start = absl::Now();
   pid_t pid = -1;
-  // posix_spawnp resolves argv[0] through the worker's own PATH.
-  const int spawn_error = posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
+  const int stdio[3] = {stdin_read.get(), stdout_write.get(), stderr_write.get()};
+  const int spawn_error = SpawnChild(spec.argv, spec.env, stdio, spec.working_dir, &pid);
   result.started = absl::Now();
   result.cold_start = result.started - spawn_start;
   stdin_read.Close();

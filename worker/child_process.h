@@ -33,6 +33,12 @@ struct ChildHooks {
   std::function<void(pid_t, bool freeze)> freeze;
 };
 
+/// posix_spawnp of `argv` with `env` (the whole environment) in its own process
+/// group, a clean signal mask and default dispositions, `stdio` as its fds 0,
+/// 1 and 2, in `working_dir` (empty = the worker's). Returns 0 or the errno.
+int SpawnChild(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+               const int stdio[3], const std::string& working_dir, pid_t* pid);
+
 /// Runs `spec` to its end. Every way it can fail is in the result (mode COLD,
 /// cold start = the spawn), never a C++ error.
 ExecResult RunChild(const ChildSpec& spec, const RunControl& control, const ChildHooks& hooks = {});

@@ -2,7 +2,6 @@
 
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -96,35 +95,12 @@ absl::StatusOr<std::unique_ptr<Container>> Container::Create(const ContainerOpti
     return absl::InternalError(
         absl::StrCat("cannot open ", bundle, "/stderr.log: ", std::strerror(errno)));
   }
-  std::vector<std::string> args = {
+  const std::vector<std::string> args = {
       options.runc, "--root",     options.runc_root,    "create", "--bundle",
       bundle,       "--pid-file", bundle + "/init.pid", id};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::string path_env = kPath;
-  char* envp[] = {path_env.data(), nullptr};
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, request_read.get(), 0);
-  posix_spawn_file_actions_adddup2(&actions, reply_write.get(), 1);
-  posix_spawn_file_actions_adddup2(&actions, log.get(), 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  // Its own process group: a Ctrl-C at the worker's terminal is not the container's business.
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t empty_mask, default_signals;
-  sigemptyset(&empty_mask);
-  posix_spawnattr_setsigmask(&attr, &empty_mask);
-  sigemptyset(&default_signals);
-  for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&default_signals, sig);
-  posix_spawnattr_setsigdefault(&attr, &default_signals);
+  const int stdio[3] = {request_read.get(), reply_write.get(), log.get()};
   pid_t pid = -1;
-  const int spawn_error = posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
+  const int spawn_error = SpawnChild(args, {kPath}, stdio, "", &pid);
   request_read.Close();
   reply_write.Close();
   log.Close();

@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "common/mounts.h"
 #include "common/proto_time.h"
 #include "worker/child_process.h"
 
@@ -48,18 +49,6 @@ absl::Status RunRunc(const std::string& runc, std::vector<std::string> args) {
 
 }  // namespace
 
-bool RuncRuntime::RootIsAMountPoint() {
-  std::ifstream mountinfo("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(mountinfo, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, device, root, mount_point;
-    fields >> id >> parent >> device >> root >> mount_point;
-    if (mount_point == "/") return true;
-  }
-  return false;
-}
-
 std::string RuncRuntime::InstanceKey(const v1::FunctionSpec& function) {
   std::string bytes;
   google::protobuf::io::StringOutputStream stream(&bytes);
@@ -89,7 +78,7 @@ absl::StatusOr<std::unique_ptr<RuncRuntime>> RuncRuntime::Create(Options options
   if (geteuid() != 0) {
     return absl::FailedPreconditionError("the runc runtime needs root (runc creates cgroups)");
   }
-  if (!RootIsAMountPoint()) {
+  if (!IsMountPoint("/")) {
     return absl::FailedPreconditionError(
         "\"/\" is not a mount point (a chroot?): runc cannot build container roots here");
   }

@@ -70,10 +70,6 @@ class RuncRuntime final : public Runtime {
 
   /// The key that makes instances interchangeable: name and a hash of the spec.
   static std::string InstanceKey(const v1::FunctionSpec& function);
-  /// runc remounts "/" before it builds a container's root, which the kernel
-  /// refuses when "/" is not a mount point: inside a plain chroot, never on a
-  /// booted machine.
-  static bool RootIsAMountPoint();
 
  private:
   explicit RuncRuntime(Options options);

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "worker/runc_runtime.h"
+#include "common/mounts.h"
 
 namespace fsched::worker::testing {
 
@@ -38,7 +38,9 @@ bool MakeBusyboxRootfs(const std::string& dir, std::string* why) {
 
 std::string WhyNoContainers() {
   if (geteuid() != 0) return "runc needs root here";
-  if (!RuncRuntime::RootIsAMountPoint()) {
+  // runc remounts "/" before it builds a container's root, which the kernel
+  // refuses when "/" is not a mount point: inside a plain chroot.
+  if (!fsched::IsMountPoint("/")) {
     return "/ is not a mount point (a chroot): runc cannot build a container root here";
   }
   return "";

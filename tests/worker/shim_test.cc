@@ -74,9 +74,12 @@ TEST(ShimProtocolTest, FramesSplitAndRefuseGarbage) {
   EXPECT_FALSE(TakeFrame(huge, &body, &oversized));
   EXPECT_TRUE(oversized);
 
-  EXPECT_FALSE(DecodeRequest("").has_value());                                        // no argv
-  EXPECT_FALSE(DecodeRequest(std::string("\x01\x09\x00\x00\x00ab", 7)).has_value());  // truncated
-  EXPECT_FALSE(DecodeReply("").has_value());                                          // no kind
+  EXPECT_FALSE(DecodeRequest("").has_value());  // no argv
+  EXPECT_FALSE(DecodeRequest(std::string("\x01\x09\x00\x00\x00"
+                                         "ab",
+                                         7))
+                   .has_value());             // truncated
+  EXPECT_FALSE(DecodeReply("").has_value());  // no kind
   Reply bad;
   std::string encoded = EncodeReply(bad);
   encoded[5] = 9;  // kind 9 does not exist
