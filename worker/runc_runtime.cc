@@ -218,7 +218,15 @@ ExecResult RuncRuntime::Run(const ExecRequest& request, const RunControl& contro
     call.result.mode = mode;
     call.result.cold_start = cold_start;
     if (!call.crashed) {
-      Keep(function, std::move(container));
+      const v1::Outcome outcome = call.result.outcome;
+      if (outcome == v1::OUTCOME_OOM_KILLED || outcome == v1::OUTCOME_TIMEOUT ||
+          outcome == v1::OUTCOME_CANCELLED) {
+        // What a killed call leaves (files in the /tmp tmpfs count against the
+        // memory limit, stray state) must not meet the next call.
+        DestroyLater(std::move(container));
+      } else {
+        Keep(function, std::move(container));
+      }
       return std::move(call.result);
     }
     FSCHED_LOG(kWarning, "invocation %s: %s", request.invocation_id, call.result.message);

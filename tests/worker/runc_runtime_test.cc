@@ -177,15 +177,17 @@ TEST_F(RuncRuntimeTest, IsolatesTheFunction) {
   EXPECT_TRUE(absl::StrContains(r.stdout_data, "links=1\n")) << r.stdout_data;
 }
 
-TEST_F(RuncRuntimeTest, AMemoryHogIsKilledAndReportedAndTheInstanceServesOn) {
+TEST_F(RuncRuntimeTest, AMemoryHogIsKilledReportedAndItsContainerReplaced) {
   v1::FunctionSpec f = Function("hog");
   f.mutable_limits()->set_memory_bytes(32 << 20);
   ExecResult r = Run(f, "dd if=/dev/zero of=/dev/null bs=128M count=1");
   EXPECT_EQ(r.outcome, v1::OUTCOME_OOM_KILLED) << r.message << r.stderr_data;
   EXPECT_TRUE(absl::StrContains(r.message, "memory limit of 32 MiB")) << r.message;
+  runtime_->WaitIdle();
+  EXPECT_EQ(runtime_->live_containers(), 0u);
   r = Run(f, "echo still here");
   EXPECT_EQ(r.outcome, v1::OUTCOME_OK) << r.message;
-  EXPECT_EQ(r.mode, v1::EXECUTION_MODE_WARM);
+  EXPECT_EQ(r.mode, v1::EXECUTION_MODE_COLD);
 }
 
 TEST_F(RuncRuntimeTest, TimesOutCancelsAndFreezes) {
@@ -222,7 +224,10 @@ TEST_F(RuncRuntimeTest, TimesOutCancelsAndFreezes) {
   EXPECT_EQ(r.outcome, v1::OUTCOME_OK) << r.message;
   EXPECT_EQ(r.stdout_data, "thawed\n");
   EXPECT_GE(r.paused, absl::Milliseconds(800));
-  EXPECT_EQ(r.mode, v1::EXECUTION_MODE_WARM);  // the same instance served all four
+  // A call that was killed takes its container with it: each of these was cold.
+  EXPECT_EQ(r.mode, v1::EXECUTION_MODE_COLD);
+  runtime_->WaitIdle();
+  EXPECT_EQ(runtime_->live_containers(), 1u);  // only the last, which ended normally
 }
 
 TEST_F(RuncRuntimeTest, ACrashedShimIsReplacedAndTheCallRunsAgain) {
