@@ -124,7 +124,10 @@ TEST_F(ContainerClusterTest, PrewarmedThenWarmWithOomReportedAndNothingLeftBehin
   ASSERT_TRUE(controller_->DeleteFunction(&ctx, del, &deleted).ok());
   ASSERT_TRUE(AwaitIdle("box2", {}));
 
-  ASSERT_TRUE(Invoke("hog", "", &r).ok());  // leaves a warm instance on box2
+  ASSERT_TRUE(RegisterContainer("idle", {"true"}).ok());
+  ASSERT_TRUE(Invoke("idle", "", &r).ok());  // leaves a warm container on box2
+  EXPECT_EQ(r.outcome(), v1::OUTCOME_OK) << r.message();
+  ASSERT_TRUE(AwaitIdle("box2", {{"idle:warm", 1}}));
   const pid_t stopping = second->pid();
   second->Signal(SIGTERM);
   EXPECT_EQ(second->Wait(absl::Seconds(30)), 0);
