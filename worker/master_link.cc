@@ -31,7 +31,9 @@ void MasterLink::Start(const std::string& worker_id, const std::string& own_addr
   heartbeat_thread_ = std::thread([this] { HeartbeatLoop(); });
 }
 
-MasterLink::~MasterLink() {
+MasterLink::~MasterLink() { Join(); }
+
+void MasterLink::Join() {
   Stop();
   if (run_thread_.joinable()) run_thread_.join();
   if (heartbeat_thread_.joinable()) heartbeat_thread_.join();

@@ -47,6 +47,9 @@ class MasterLink {
   /// when already attached to a different master.
   absl::Status SetMaster(const std::string& address, const std::string& join_token);
   void Stop();
+  /// Stops and waits for the link's threads: no assignment arrives after it.
+  /// Results may still be handed in (they wait in the backlog).
+  void Join();
 
   /// Streams the root filesystem archive `digest` from the master into `path`.
   absl::Status FetchRootfs(const std::string& digest, const std::string& path);

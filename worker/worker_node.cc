@@ -125,10 +125,14 @@ void WorkerNode::Shutdown() {
 
 WorkerNode::~WorkerNode() {
   Shutdown();
-  link_.reset();  // joins the link threads before the executor goes away
+  // No assignment arrives once the link's threads are joined; the link object
+  // itself outlives the executor and the runtimes, whose last results and
+  // root filesystem fetches still go through it.
+  if (link_) link_->Join();
   executor_.reset();
   cpu_priority_.reset();
   runc_runtime_.reset();  // after the executor: no call is running in a container now
+  link_.reset();
 }
 
 v1::WorkerCapacity WorkerNode::Capacity() {
