@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 
 namespace fsched {
 namespace {
@@ -80,6 +81,14 @@ TEST(ConfigTest, BadValuesAreRejectedWithTheirKey) {
       {"simulator: {cold_start: -1s}", "simulator.cold_start"},
       {"simulator: {keep_alive: forever}", "simulator.keep_alive"},
       {"simulator: {cores: 4}", "simulator"},
+      {"worker: {runc: maybe}", "worker.runc"},
+      {"worker: {runtime: docker}", "worker.runtime"},
+      {"worker: {runtime: runc, runc: off}", "worker.runtime"},
+      {"worker: {keep_alive: forever}", "worker.keep_alive"},
+      {"worker: {warm_memory_bytes: lots}", "worker.warm_memory_bytes"},
+      {"worker: {cpu_priority: sometimes}", "worker.cpu_priority"},
+      {"worker: {container_uid: -1}", "worker.container_uid"},
+      {"cluster: {max_rootfs_bytes: big}", "cluster.max_rootfs_bytes"},
   };
   for (const Case& c : cases) {
     auto config = ParseConfig(c.yaml);
@@ -143,6 +152,32 @@ TEST(ConfigTest, DurationsAndSizes) {
   EXPECT_EQ(*ParseByteSize("3 KB"), 3000u);
   EXPECT_FALSE(ParseByteSize("MiB").ok());
   EXPECT_FALSE(ParseByteSize("5 furlongs").ok());
+}
+
+}  // namespace
+}  // namespace fsched
+
+namespace fsched {
+namespace {
+
+// The configuration example in the README is what operators copy: it must load.
+TEST(ConfigTest, TheReadmeExampleLoads) {
+  std::ifstream in(std::string(FSCHED_SOURCE_DIR) + "/README.md");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string readme = text.str();
+  const size_t section = readme.find("## Configuration");
+  ASSERT_NE(section, std::string::npos);
+  const size_t begin = readme.find("```yaml\n", section);
+  ASSERT_NE(begin, std::string::npos);
+  const size_t end = readme.find("```", begin + 8);
+  absl::StatusOr<Config> config = ParseConfig(readme.substr(begin + 8, end - begin - 8));
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(ValidateConfig(*config).ok());
+  EXPECT_EQ(config->cluster.max_rootfs_bytes, 2ull << 30);
+  EXPECT_EQ(config->worker.runc, "auto");
+  EXPECT_EQ(config->worker.warm_memory_bytes, 1ull << 30);
+  EXPECT_TRUE(config->worker.cpu_priority);
 }
 
 }  // namespace
