@@ -1,0 +1,99 @@
+// fschedctl against a live master: the commands an operator types, their
+// output and exit codes (0 ok, 1 RPC failed, 2 usage, 3 the function failed).
+#include <cstdlib>
+
+#include "absl/strings/strip.h"
+#include "common/sha256.h"
+#include "tests/integration/cluster_fixture.h"
+
+namespace fsched {
+namespace {
+
+class FschedctlTest : public ClusterTest {
+ protected:
+  struct Run {
+    int code = -1;
+    std::string output;  // stdout and stderr together
+  };
+  Run Ctl(std::vector<std::string> args) {
+    args.insert(args.begin(), {FSCHED_CTL_BIN, "--master", master_address_});
+    const std::string log = dir_ + "/ctl-" + std::to_string(++runs_) + ".log";
+    auto process = Process::Start(args, log);
+    EXPECT_TRUE(process.ok());
+    Run run;
+    if (!process.ok()) return run;
+    run.code = (*process)->Wait(absl::Seconds(30)).value_or(-1);
+    run.output = testing::ReadFile(log);
+    return run;
+  }
+  int runs_ = 0;
+};
+
+TEST_F(FschedctlTest, RegistersInvokesListsAndFailsClearly) {
+  StartMaster();
+  StartWorker("w1", 2);
+  WaitForReady({"w1"});
+
+  Run r = Ctl({"register", "shout", "--timeout", "5s", "--", "tr", "a-z", "A-Z"});
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("registered shout (version 1)"));
+  r = Ctl({"invoke", "shout", "--payload", "hello"});
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("HELLO"));
+  EXPECT_THAT(r.output, HasSubstr("shout on w1: ok, cold"));
+  r = Ctl({"--json", "functions"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.output, HasSubstr("\"name\": \"shout\""));
+  r = Ctl({"workers"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.output, HasSubstr("RUNTIMES"));
+  EXPECT_THAT(r.output, HasSubstr("w1"));
+
+  // A function that fails: exit 3, with its outcome.
+  ASSERT_EQ(Ctl({"register", "fail", "--", "sh", "-c", "exit 4"}).code, 0);
+  r = Ctl({"invoke", "fail"});
+  EXPECT_EQ(r.code, 3) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("nonzero_exit"));
+  // The master says no: exit 1, with the status and its reason.
+  r = Ctl({"invoke", "nobody"});
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("NOT_FOUND"));
+  r = Ctl({"register", "boxed", "--rootfs", "relative/dir", "--", "true"});
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("must be an absolute path"));
+  // The command line is wrong: exit 2 before any RPC.
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"register", "x", "--memory", "lots", "--", "true"},
+        {"register", "x", "--runtime", "docker", "--", "true"},
+        {"register", "x", "--keep_alive", "forever", "--", "true"},
+        {"upload-rootfs", dir_ + "/no-such.tar"},
+        {"upload-rootfs"},
+        {"frobnicate"}}) {
+    r = Ctl(bad);
+    EXPECT_EQ(r.code, 2) << bad[0] << " " << r.output;
+  }
+}
+
+TEST_F(FschedctlTest, UploadsAndListsRootfsArchives) {
+  StartMaster();
+  ASSERT_EQ(std::system(("mkdir -p " + dir_ + "/tree/bin && echo hi > " + dir_ +
+                         "/tree/bin/hello && tar -C " + dir_ + "/tree -cf " + dir_ + "/tree.tar .")
+                            .c_str()),
+            0);
+  Run r = Ctl({"upload-rootfs", dir_ + "/tree.tar"});
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string digest = std::string(absl::StripAsciiWhitespace(r.output));
+  EXPECT_TRUE(ValidateDigest(digest).ok()) << r.output;
+  r = Ctl({"rootfs"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.output, HasSubstr(digest));
+  // Registered by digest: accepted only because it was uploaded.
+  r = Ctl({"register", "boxed", "--rootfs", digest, "--", "/bin/hello"});
+  EXPECT_EQ(r.code, 0) << r.output;
+  r = Ctl({"register", "ghost", "--rootfs", "sha256:" + std::string(64, 'a'), "--", "true"});
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("FAILED_PRECONDITION"));
+}
+
+}  // namespace
+}  // namespace fsched
