@@ -73,11 +73,6 @@ absl::StatusOr<uint64_t> Cgroups::OomKills(absl::string_view cgroup) const {
   return KeyedValue(Path("memory", cgroup, "memory.oom_control"), "oom_kill");
 }
 
-absl::StatusOr<uint64_t> Cgroups::MemoryPeak(absl::string_view cgroup) const {
-  if (unified_) return SingleValue(Path("", cgroup, "memory.peak"));
-  return SingleValue(Path("memory", cgroup, "memory.max_usage_in_bytes"));
-}
-
 uint64_t Cgroups::SharesToWeight(uint64_t shares) {
   if (shares < 2) shares = 2;
   if (shares > 262144) shares = 262144;
@@ -104,15 +99,6 @@ void Cgroups::RemoveIfEmpty(absl::string_view cgroup) const {
   for (const auto& controller : fs::directory_iterator(root_, ec)) {
     ::rmdir(Path(controller.path().filename().string(), cgroup, "").c_str());
   }
-}
-
-bool Cgroups::Exists(absl::string_view cgroup) const {
-  std::error_code ec;
-  if (unified_) return fs::exists(Path("", cgroup, ""), ec);
-  for (const auto& controller : fs::directory_iterator(root_, ec)) {
-    if (fs::exists(Path(controller.path().filename().string(), cgroup, ""), ec)) return true;
-  }
-  return false;
 }
 
 }  // namespace fsched::worker

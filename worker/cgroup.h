@@ -21,16 +21,12 @@ class Cgroups {
 
   /// OOM kills in the cgroup so far (v1 memory.oom_control, v2 memory.events).
   absl::StatusOr<uint64_t> OomKills(absl::string_view cgroup) const;
-  /// Peak memory use in bytes (v1 memory.max_usage_in_bytes, v2 memory.peak).
-  absl::StatusOr<uint64_t> MemoryPeak(absl::string_view cgroup) const;
   /// Relative CPU weight as v1 shares (2..262144, 1024 = default); on v2 it is
   /// converted to cpu.weight (1..10000, 100 = default) the way runc converts it.
   absl::Status SetCpuShares(absl::string_view cgroup, uint64_t shares) const;
   absl::StatusOr<uint64_t> CpuShares(absl::string_view cgroup) const;
   /// Removes the cgroup (and only it) where it is empty; absent is fine.
   void RemoveIfEmpty(absl::string_view cgroup) const;
-  /// Whether any controller still has a directory for `cgroup`.
-  bool Exists(absl::string_view cgroup) const;
 
   /// v2 cpu.weight for v1 shares: runc's mapping, 2 -> 1 and 262144 -> 10000.
   static uint64_t SharesToWeight(uint64_t shares);

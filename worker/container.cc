@@ -58,7 +58,6 @@ absl::StatusOr<std::unique_ptr<Container>> Container::Create(const ContainerOpti
         "root filesystem '", rootfs, "' of function ", function.name(),
         " is not a directory on this worker (rootfs_path must be an absolute directory)"));
   }
-  const absl::Time begin = absl::Now();
   const std::string bundle = absl::StrCat(options.bundles_dir, "/", id);
   std::unique_ptr<Container> c(new Container(options, id, bundle));
   fs::create_directories(bundle, ec);
@@ -121,7 +120,6 @@ absl::StatusOr<std::unique_ptr<Container>> Container::Create(const ContainerOpti
   }
   c->requests_ = std::move(request_write);
   c->replies_ = std::move(reply_read);
-  c->create_time_ = absl::Now() - begin;
   return c;
 }
 
@@ -167,7 +165,6 @@ Container::ReadResult Container::ReadReply(shim::Reply* reply, absl::Time deadli
 }
 
 absl::Status Container::Start() {
-  const absl::Time begin = absl::Now();
   if (absl::Status s = Runc({"start", id_}, options_.start_timeout); !s.ok()) return s;
   shim::Reply ready;
   if (ReadReply(&ready, absl::Now() + options_.start_timeout) != ReadResult::kReply ||
@@ -176,7 +173,6 @@ absl::Status Container::Start() {
         "container ", id_, " started but its fsched-shim did not report ready: ", LogTail()));
   }
   started_ = true;
-  start_time_ = absl::Now() - begin;
   return absl::OkStatus();
 }
 

@@ -64,9 +64,6 @@ class Container final : public PooledInstance {
   bool started() const override { return started_; }
   const std::string& id() const { return id_; }
   const std::string& cgroup() const { return cgroup_; }
-  pid_t init_pid() const { return init_pid_; }
-  absl::Duration create_time() const { return create_time_; }
-  absl::Duration start_time() const { return start_time_; }
   /// The last lines runc and the shim wrote to stderr (for error messages).
   std::string LogTail() const;
 
@@ -88,8 +85,6 @@ class Container final : public PooledInstance {
   pid_t init_pid_ = -1;
   bool started_ = false;
   bool destroyed_ = false;
-  absl::Duration create_time_;
-  absl::Duration start_time_;
 };
 
 }  // namespace fsched::worker

@@ -30,11 +30,6 @@ absl::StatusOr<std::string> HashFile(const std::string& path) {
 
 }  // namespace
 
-int RootfsCache::fetches() const {
-  absl::MutexLock lock(&mu_);
-  return fetches_;
-}
-
 absl::StatusOr<std::string> RootfsCache::Get(const std::string& digest) {
   if (absl::Status s = ValidateDigest(digest, "rootfs_digest"); !s.ok()) return s;
   const std::string entry = absl::StrCat(dir_, "/", DigestHex(digest));
@@ -73,10 +68,6 @@ absl::Status RootfsCache::FetchAndUnpack(const std::string& digest, const std::s
   if (ec)
     return absl::FailedPreconditionError(absl::StrCat("cannot create ", root, ": ", ec.message()));
   const std::string archive = entry + "/archive.tar";
-  {
-    absl::MutexLock lock(&mu_);
-    ++fetches_;
-  }
   if (absl::Status s = fetch_(digest, archive); !s.ok()) {
     return absl::Status(s.code(),
                         absl::StrCat("fetching root filesystem ", digest, ": ", s.message()));

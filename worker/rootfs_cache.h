@@ -26,8 +26,6 @@ class RootfsCache {
   /// digest, FAILED_PRECONDITION when tar cannot unpack it. Nothing
   /// half-unpacked is ever returned.
   absl::StatusOr<std::string> Get(const std::string& digest);
-  /// How many archives this process fetched (tests).
-  int fetches() const;
 
  private:
   absl::Status FetchAndUnpack(const std::string& digest, const std::string& root);
@@ -35,7 +33,6 @@ class RootfsCache {
   const Fetch fetch_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<absl::Mutex>> locks_ ABSL_GUARDED_BY(mu_);
-  int fetches_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace fsched::worker
