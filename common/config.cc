@@ -174,16 +174,20 @@ absl::Status ParseScheduler(const YAML::Node& root, Config* config) {
 absl::Status ParseWorker(const YAML::Node& root, Config* config) {
   const YAML::Node n = root["worker"];
   if (!n) return absl::OkStatus();
-  RETURN_IF_ERROR(CheckKeys(n, "worker",
-                            {"master", "slots", "runtime", "runc", "shim", "keep_alive",
-                             "warm_memory_bytes", "cpu_priority", "container_uid", "container_gid",
-                             "output_limit_bytes", "reconnect_min", "reconnect_max"}));
+  RETURN_IF_ERROR(CheckKeys(
+      n, "worker",
+      {"master", "slots", "runtime", "runc", "shim", "containerd", "containerd_address",
+       "containerd_namespace", "keep_alive", "warm_memory_bytes", "cpu_priority", "container_uid",
+       "container_gid", "output_limit_bytes", "reconnect_min", "reconnect_max"}));
   WorkerConfig& w = config->worker;
   RETURN_IF_ERROR(ReadString(n, "master", "worker.", &w.master));
   RETURN_IF_ERROR(ReadUint(n, "slots", "worker.", &w.slots));
   RETURN_IF_ERROR(ReadString(n, "runtime", "worker.", &w.runtime));
   RETURN_IF_ERROR(ReadString(n, "runc", "worker.", &w.runc));
   RETURN_IF_ERROR(ReadString(n, "shim", "worker.", &w.shim));
+  RETURN_IF_ERROR(ReadString(n, "containerd", "worker.", &w.containerd));
+  RETURN_IF_ERROR(ReadString(n, "containerd_address", "worker.", &w.containerd_address));
+  RETURN_IF_ERROR(ReadString(n, "containerd_namespace", "worker.", &w.containerd_namespace));
   RETURN_IF_ERROR(ReadDuration(n, "keep_alive", "worker.", &w.keep_alive));
   RETURN_IF_ERROR(ReadBytes(n, "warm_memory_bytes", "worker.", &w.warm_memory_bytes));
   RETURN_IF_ERROR(ReadBool(n, "cpu_priority", "worker.", &w.cpu_priority));
@@ -353,6 +357,16 @@ absl::Status ValidateConfig(const Config& config) {
   if (config.worker.runc != "auto" && config.worker.runc != "on" && config.worker.runc != "off") {
     return Invalid("worker.runc", "must be auto, on or off");
   }
+  if (const std::string& c = config.worker.containerd; c != "auto" && c != "on" && c != "off") {
+    return Invalid("worker.containerd", "must be auto, on or off");
+  }
+  if (config.worker.containerd_namespace.empty() ||
+      config.worker.containerd_namespace.find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+          std::string::npos) {
+    return Invalid("worker.containerd_namespace",
+                   "must be a non-empty name of letters, digits, '.', '_' and '-'");
+  }
   if (config.worker.runtime == "runc" && config.worker.runc == "off") {
     return Invalid("worker.runtime", "is runc but worker.runc is off");
   }
@@ -425,6 +439,9 @@ std::string ConfigToYaml(const Config& config) {
   out << YAML::Key << "runtime" << YAML::Value << w.runtime;
   out << YAML::Key << "runc" << YAML::Value << w.runc;
   out << YAML::Key << "shim" << YAML::Value << w.shim;
+  out << YAML::Key << "containerd" << YAML::Value << w.containerd;
+  out << YAML::Key << "containerd_address" << YAML::Value << w.containerd_address;
+  out << YAML::Key << "containerd_namespace" << YAML::Value << w.containerd_namespace;
   out << YAML::Key << "keep_alive" << YAML::Value << dur(w.keep_alive);
   out << YAML::Key << "warm_memory_bytes" << YAML::Value << w.warm_memory_bytes;
   out << YAML::Key << "cpu_priority" << YAML::Value << (w.cpu_priority ? "true" : "false");

@@ -90,6 +90,10 @@ absl::StatusOr<uint64_t> Cgroups::CpuShares(absl::string_view cgroup) const {
   return SingleValue(Path("cpu", cgroup, "cpu.shares"));
 }
 
+absl::Status Cgroups::SetPidsMax(absl::string_view cgroup, uint64_t max) const {
+  return WriteFile(Path(unified_ ? "" : "pids", cgroup, "pids.max"), absl::StrCat(max));
+}
+
 void Cgroups::RemoveIfEmpty(absl::string_view cgroup) const {
   if (unified_) {
     ::rmdir(Path("", cgroup, "").c_str());

@@ -25,6 +25,8 @@ class Cgroups {
   /// converted to cpu.weight (1..10000, 100 = default) the way runc converts it.
   absl::Status SetCpuShares(absl::string_view cgroup, uint64_t shares) const;
   absl::StatusOr<uint64_t> CpuShares(absl::string_view cgroup) const;
+  /// The most tasks (processes and threads) the cgroup may hold.
+  absl::Status SetPidsMax(absl::string_view cgroup, uint64_t max) const;
   /// Removes the cgroup (and only it) where it is empty; absent is fine.
   void RemoveIfEmpty(absl::string_view cgroup) const;
 

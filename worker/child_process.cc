@@ -15,6 +15,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "worker/fd.h"
 
@@ -262,6 +264,20 @@ ExecResult RunChild(const ChildSpec& spec, const RunControl& control, const Chil
     result.message = absl::StrCat("killed by ", SignalName(result.term_signal));
   }
   return result;
+}
+
+absl::StatusOr<std::string> RunTool(const std::vector<std::string>& argv, absl::Duration timeout) {
+  ChildSpec spec;
+  spec.argv = argv;
+  spec.env = {kToolPath};
+  spec.timeout = timeout;
+  spec.output_limit_bytes = 1024 * 1024;
+  RunControl control;
+  ExecResult r = RunChild(spec, control);
+  if (r.outcome == v1::OUTCOME_OK) return std::move(r.stdout_data);
+  const absl::string_view said = absl::StripAsciiWhitespace(r.stderr_data);
+  return absl::InternalError(absl::StrCat(absl::StrJoin(argv, " "), ": ",
+                                          said.empty() ? absl::string_view(r.message) : said));
 }
 
 }  // namespace fsched::worker

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "worker/runtime.h"
 
 namespace fsched::worker {
@@ -38,6 +40,15 @@ struct ChildHooks {
 /// 1 and 2, in `working_dir` (empty = the worker's). Returns 0 or the errno.
 int SpawnChild(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                const int stdio[3], const std::string& working_dir, pid_t* pid);
+
+/// The PATH host tools (runc, ctr, tar) are looked up in.
+inline constexpr char kToolPath[] =
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Runs a host tool to its end: its stdout when it exits 0, otherwise
+/// INTERNAL with the command line and what the tool wrote to stderr.
+absl::StatusOr<std::string> RunTool(const std::vector<std::string>& argv,
+                                    absl::Duration timeout = absl::Seconds(30));
 
 /// Runs `spec` to its end. Every way it can fail is in the result (mode COLD,
 /// cold start = the spawn), never a C++ error.

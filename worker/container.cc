@@ -24,7 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kPath[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+constexpr char kNoLog[] = "no log output";
 
 std::string SignalText(int sig) {
   const char* name = sigabbrev_np(sig);
@@ -44,18 +44,22 @@ bool WriteAll(int fd, std::string_view data) {
 }  // namespace
 
 Container::Container(const ContainerOptions& options, std::string id, std::string bundle)
-    : options_(options), id_(std::move(id)), bundle_(std::move(bundle)) {}
+    : options_(options) {
+  instance_.id = std::move(id);
+  instance_.bundle = std::move(bundle);
+}
 
 Container::~Container() { Destroy(); }
 
 absl::StatusOr<std::unique_ptr<Container>> Container::Create(const ContainerOptions& options,
                                                              const v1::FunctionSpec& function,
-                                                             const std::string& rootfs,
+                                                             const std::string& root,
                                                              const std::string& id) {
+  const bool image = options.engine->name() == "containerd";
   std::error_code ec;
-  if (!fs::path(rootfs).is_absolute() || !fs::is_directory(rootfs, ec)) {
+  if (!image && (!fs::path(root).is_absolute() || !fs::is_directory(root, ec))) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "root filesystem '", rootfs, "' of function ", function.name(),
+        "root filesystem '", root, "' of function ", function.name(),
         " is not a directory on this worker (rootfs_path must be an absolute directory)"));
   }
   const std::string bundle = absl::StrCat(options.bundles_dir, "/", id);
@@ -65,28 +69,27 @@ absl::StatusOr<std::unique_ptr<Container>> Container::Create(const ContainerOpti
     return absl::InternalError(absl::StrCat("cannot create bundle ", bundle, ": ", ec.message()));
   }
   ContainerSpec spec;
-  spec.rootfs = rootfs;
+  if (image) {
+    c->instance_.image = root;
+  } else {
+    spec.rootfs = root;
+  }
   spec.argv = {kShimMountPoint};
   spec.env.insert(function.env().begin(), function.env().end());
   spec.network = function.network();
   spec.memory_bytes = function.limits().memory_bytes();
   spec.cpu_cores = function.limits().cpu_cores();
-  spec.cgroups_path = absl::StrCat("/", options.cgroup_parent, "/", id);
+  spec.cgroups_path = options.engine->Cgroup(id);
   spec.uid = options.uid;
   spec.gid = options.gid;
   spec.binds.push_back({options.shim_path, kShimMountPoint, true});
   c->cgroup_ = spec.cgroups_path;
   c->memory_limit_ = spec.memory_bytes;
-  {
-    std::ofstream config(bundle + "/config.json");
-    config << OciConfigJson(spec);
-    if (!config) return absl::InternalError(absl::StrCat("cannot write ", bundle, "/config.json"));
-  }
 
   // The shim's stdin and stdout are pipes to this worker; its stderr (and
-  // runc's own complaints) go to a log in the bundle.
-  Fd request_read, request_write, reply_read, reply_write;
-  if (!MakePipe(&request_read, &request_write) || !MakePipe(&reply_read, &reply_write)) {
+  // the engine's own complaints) go to a log in the bundle.
+  Fd request_read, reply_write;
+  if (!MakePipe(&request_read, &c->requests_) || !MakePipe(&c->replies_, &reply_write)) {
     return absl::InternalError(absl::StrCat("cannot create pipes: ", std::strerror(errno)));
   }
   Fd log(::open((bundle + "/stderr.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
@@ -94,49 +97,28 @@ absl::StatusOr<std::unique_ptr<Container>> Container::Create(const ContainerOpti
     return absl::InternalError(
         absl::StrCat("cannot open ", bundle, "/stderr.log: ", std::strerror(errno)));
   }
-  const std::vector<std::string> args = {
-      options.runc, "--root",     options.runc_root,    "create", "--bundle",
-      bundle,       "--pid-file", bundle + "/init.pid", id};
-  const int stdio[3] = {request_read.get(), reply_write.get(), log.get()};
-  pid_t pid = -1;
-  const int spawn_error = SpawnChild(args, {kPath}, stdio, "", &pid);
-  request_read.Close();
-  reply_write.Close();
-  log.Close();
-  if (spawn_error != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot run ", options.runc, ": ", std::strerror(spawn_error)));
+  c->child_stdio_[0] = std::move(request_read);
+  c->child_stdio_[1] = std::move(reply_write);
+  c->child_stdio_[2] = std::move(log);
+  const int stdio[3] = {c->child_stdio_[0].get(), c->child_stdio_[1].get(),
+                        c->child_stdio_[2].get()};
+  if (absl::Status s = options.engine->Create(spec, c->instance_, stdio); !s.ok()) {
+    if (s.code() == absl::StatusCode::kFailedPrecondition) return s;
+    const std::string log = c->LogTail();
+    return absl::InternalError(log == kNoLog ? std::string(s.message())
+                                             : absl::StrCat(s.message(), ": ", log));
   }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  if (c->instance_.init_pid > 0) {
+    // The init holds its own copies now; ours would hide its death from us.
+    for (Fd& fd : c->child_stdio_) fd.Close();
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return absl::InternalError(absl::StrCat("runc create ", id, " failed: ", c->LogTail()));
-  }
-  std::ifstream pid_file(bundle + "/init.pid");
-  pid_file >> c->init_pid_;
-  if (c->init_pid_ <= 0) {
-    return absl::InternalError(absl::StrCat("runc create ", id, " wrote no init pid"));
-  }
-  c->requests_ = std::move(request_write);
-  c->replies_ = std::move(reply_read);
   return c;
 }
 
-absl::Status Container::Runc(std::initializer_list<std::string> args,
-                             absl::Duration timeout) const {
-  ChildSpec spec;
-  spec.argv = {options_.runc, "--root", options_.runc_root};
-  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-  spec.env = {kPath};
-  spec.timeout = timeout;
-  spec.output_limit_bytes = 16 * 1024;
-  RunControl control;
-  const ExecResult r = RunChild(spec, control);
-  if (r.outcome == v1::OUTCOME_OK) return absl::OkStatus();
-  const absl::string_view said = absl::StripAsciiWhitespace(r.stderr_data);
-  return absl::InternalError(absl::StrCat("runc ", absl::StrJoin(args, " "), ": ",
-                                          said.empty() ? absl::string_view(r.message) : said));
+bool Container::Freeze(bool frozen) const {
+  absl::Status s = options_.engine->Freeze(instance_, frozen);
+  if (!s.ok()) FSCHED_LOG(kWarning, "%s", s.message());
+  return s.ok();
 }
 
 Container::ReadResult Container::ReadReply(shim::Reply* reply, absl::Time deadline) {
@@ -165,12 +147,19 @@ Container::ReadResult Container::ReadReply(shim::Reply* reply, absl::Time deadli
 }
 
 absl::Status Container::Start() {
-  if (absl::Status s = Runc({"start", id_}, options_.start_timeout); !s.ok()) return s;
+  const int stdio[3] = {child_stdio_[0].get(), child_stdio_[1].get(), child_stdio_[2].get()};
+  absl::Status started = options_.engine->Start(instance_, stdio);
+  for (Fd& fd : child_stdio_) fd.Close();
+  if (!started.ok()) {
+    return absl::InternalError(absl::StrCat("cannot start container ", instance_.id, ": ",
+                                            started.message(), " (", LogTail(), ")"));
+  }
   shim::Reply ready;
   if (ReadReply(&ready, absl::Now() + options_.start_timeout) != ReadResult::kReply ||
       ready.kind != shim::ReplyKind::kReady) {
-    return absl::InternalError(absl::StrCat(
-        "container ", id_, " started but its fsched-shim did not report ready: ", LogTail()));
+    return absl::InternalError(
+        absl::StrCat("container ", instance_.id,
+                     " started but its fsched-shim did not report ready: ", LogTail()));
   }
   started_ = true;
   return absl::OkStatus();
@@ -212,7 +201,7 @@ Container::CallResult Container::Call(const ExecRequest& request, const RunContr
     if (read == ReadResult::kBroken) return crashed("died");
     const absl::Time now = absl::Now();
     if (const bool pause = control.paused.load(); pause != frozen && !signalled) {
-      if (absl::Status s = Runc({pause ? "pause" : "resume", id_}, absl::Seconds(10)); s.ok()) {
+      if (Freeze(pause)) {
         frozen = pause;
         if (pause) {
           frozen_since = now;
@@ -220,25 +209,23 @@ Container::CallResult Container::Call(const ExecRequest& request, const RunContr
           r.paused += now - frozen_since;
           deadline += now - frozen_since;
         }
-      } else {
-        FSCHED_LOG(kWarning, "%s", s.message());
       }
     }
     if (!signalled && (control.cancelled.load() || (!frozen && now >= deadline))) {
       timed_out = !control.cancelled.load();
       if (frozen) {
-        (void)Runc({"resume", id_}, absl::Seconds(10));
+        Freeze(false);
         r.paused += now - frozen_since;
         frozen = false;
       }
-      ::kill(init_pid_, SIGUSR1);  // the shim kills the call's process group
+      ::kill(instance_.init_pid, SIGUSR1);  // the shim kills the call's process group
       signalled = true;
       signalled_at = now;
     }
     if (signalled && now - signalled_at > options_.cancel_grace) return crashed("did not answer");
   }
   if (frozen) {
-    (void)Runc({"resume", id_}, absl::Seconds(10));
+    Freeze(false);
     r.paused += absl::Now() - frozen_since;
   }
   r.execution = absl::Nanoseconds(static_cast<int64_t>(reply.execution_ns));
@@ -288,25 +275,21 @@ void Container::Destroy() {
   destroyed_ = true;
   requests_.Close();  // the shim reads EOF and exits
   replies_.Close();
-  if (absl::Status s = Runc({"delete", "--force", id_}, absl::Seconds(30)); !s.ok()) {
-    // Never created (runc create failed early) is not worth a warning.
-    if (s.message().find("does not exist") == absl::string_view::npos) {
-      FSCHED_LOG(kWarning, "container %s: %s", id_, s.message());
-    }
-  }
+  for (Fd& fd : child_stdio_) fd.Close();
+  options_.engine->Remove(instance_);
   if (options_.cgroups != nullptr) options_.cgroups->RemoveIfEmpty(cgroup_);
   std::error_code ec;
-  fs::remove_all(bundle_, ec);
+  fs::remove_all(instance_.bundle, ec);
 }
 
 std::string Container::LogTail() const {
-  std::ifstream in(bundle_ + "/stderr.log");
+  std::ifstream in(instance_.bundle + "/stderr.log");
   std::stringstream s;
   s << in.rdbuf();
   std::string text = s.str();
   if (text.size() > 600) text = text.substr(text.size() - 600);
   const absl::string_view trimmed = absl::StripAsciiWhitespace(text);
-  return trimmed.empty() ? std::string("no log output") : std::string(trimmed);
+  return trimmed.empty() ? std::string(kNoLog) : std::string(trimmed);
 }
 
 }  // namespace fsched::worker

@@ -1,7 +1,8 @@
-// One OCI container run by runc whose init is fsched-shim: created ahead
-// (pre-warmed), started on demand, then serving calls one at a time over its
-// stdin/stdout until it is destroyed. Cold, pre-warmed and warm invocations
-// are the same object at different points of its life.
+// One OCI container whose init is fsched-shim, run by a ContainerEngine
+// (runc or containerd): created ahead (pre-warmed), started on demand, then
+// serving calls one at a time over its stdin/stdout until it is destroyed.
+// Cold, pre-warmed and warm invocations are the same object at different
+// points of its life.
 #pragma once
 
 #include <sys/types.h>
@@ -13,6 +14,7 @@
 #include "absl/time/time.h"
 #include "fsched/v1/types.pb.h"
 #include "worker/cgroup.h"
+#include "worker/container_engine.h"
 #include "worker/fd.h"
 #include "worker/runtime.h"
 #include "worker/shim/protocol.h"
@@ -21,11 +23,9 @@
 namespace fsched::worker {
 
 struct ContainerOptions {
-  std::string runc = "runc";
-  std::string runc_root;    // absolute: runc's state directory, one per worker
-  std::string bundles_dir;  // absolute: one bundle (config.json, logs) per container
-  std::string shim_path;    // absolute path of fsched-shim on the host
-  std::string cgroup_parent = "fsched";
+  const ContainerEngine* engine = nullptr;
+  std::string bundles_dir;            // absolute: one directory (pid file, logs) per container
+  std::string shim_path;              // absolute path of fsched-shim on the host
   uint32_t uid = 65534, gid = 65534;  // "nobody": functions do not run as root
   const Cgroups* cgroups = nullptr;
   absl::Duration start_timeout = absl::Seconds(10);
@@ -39,15 +39,17 @@ inline constexpr char kShimMountPoint[] = "/dev/.fsched-shim";
 
 class Container final : public PooledInstance {
  public:
-  /// `runc create`: the container exists with its init waiting. FAILED_PRECONDITION
-  /// when the rootfs is missing, INTERNAL with runc's own words when runc refuses.
+  /// Creates the container with its init waiting. `root` is the root
+  /// filesystem directory, or the image for an engine that uses images.
+  /// FAILED_PRECONDITION when the root is missing, INTERNAL with the engine's
+  /// own words when it refuses.
   static absl::StatusOr<std::unique_ptr<Container>> Create(const ContainerOptions& options,
                                                            const v1::FunctionSpec& function,
-                                                           const std::string& rootfs,
+                                                           const std::string& root,
                                                            const std::string& id);
   ~Container() override;
 
-  /// `runc start`, then waits for the shim's ready frame.
+  /// Starts the init, then waits for the shim's ready frame.
   absl::Status Start();
 
   struct CallResult {
@@ -55,34 +57,34 @@ class Container final : public PooledInstance {
     bool crashed = false;  // the shim died: this instance is unusable
   };
   /// Runs one invocation in the started container. Timeout, cancel and
-  /// freezing (runc pause/resume) follow RunControl as in RunChild.
+  /// freezing (the engine's pause/resume) follow RunControl as in RunChild.
   CallResult Call(const ExecRequest& request, const RunControl& control);
 
-  /// `runc delete --force` and the bundle removed. Idempotent.
+  /// The container killed and deleted, its bundle removed. Idempotent.
   void Destroy();
 
   bool started() const override { return started_; }
-  const std::string& id() const { return id_; }
+  const std::string& id() const { return instance_.id; }
   const std::string& cgroup() const { return cgroup_; }
-  /// The last lines runc and the shim wrote to stderr (for error messages).
+  /// The last lines the engine and the shim wrote to stderr (for error messages).
   std::string LogTail() const;
 
  private:
   Container(const ContainerOptions& options, std::string id, std::string bundle);
-  absl::Status Runc(std::initializer_list<std::string> args, absl::Duration timeout) const;
+  // Logs a failed freeze or thaw; true when it took effect.
+  bool Freeze(bool frozen) const;
   enum class ReadResult { kReply, kTimeout, kBroken };
   // Reads one reply frame by `deadline`; kBroken at EOF or a malformed frame.
   ReadResult ReadReply(shim::Reply* reply, absl::Time deadline);
 
   const ContainerOptions options_;
-  const std::string id_;
-  const std::string bundle_;
+  EngineInstance instance_;
   std::string cgroup_;
   uint64_t memory_limit_ = 0;
-  Fd requests_;  // our end of the shim's stdin
-  Fd replies_;   // our end of the shim's stdout
+  Fd requests_;        // our end of the shim's stdin
+  Fd replies_;         // our end of the shim's stdout
+  Fd child_stdio_[3];  // the shim's ends, held until the engine has started it
   std::string reply_buffer_;
-  pid_t init_pid_ = -1;
   bool started_ = false;
   bool destroyed_ = false;
 };

@@ -8,16 +8,18 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "worker/containerd_engine.h"
+#include "worker/runc_engine.h"
 
 namespace fsched::worker {
 namespace {
 
 namespace fs = std::filesystem;
 
-RuncRuntime::Options RuncOptions(const Config& config) {
-  RuncRuntime::Options o;
+ContainerRuntime::Options RuntimeOptions(const Config& config, const std::string& subdir) {
+  ContainerRuntime::Options o;
   std::error_code ec;
-  o.state_dir = (fs::absolute(config.state_dir, ec) / "containers").lexically_normal().string();
+  o.state_dir = (fs::absolute(config.state_dir, ec) / subdir).lexically_normal().string();
   o.shim_path = config.worker.shim;
   if (o.shim_path.empty()) {
     // Installed and built alike, the shim sits next to fsched-worker.
@@ -30,35 +32,72 @@ RuncRuntime::Options RuncOptions(const Config& config) {
   return o;
 }
 
+// The runtime where `mode` allows it and the engine runs here; an error only
+// where it is required.
+absl::Status MakeContainerRuntime(const std::string& mode, bool required,
+                                  ContainerRuntime::Options options,
+                                  std::unique_ptr<ContainerRuntime>* out) {
+  if (mode == "off" && !required) return absl::OkStatus();
+  const std::string engine(options.engine->name());
+  absl::StatusOr<std::unique_ptr<ContainerRuntime>> runtime =
+      ContainerRuntime::Create(std::move(options));
+  if (runtime.ok()) {
+    *out = std::move(*runtime);
+  } else if (mode == "on" || required) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the ", engine, " runtime is required but unavailable: ", runtime.status().message()));
+  } else {
+    FSCHED_LOG(kInfo, "%s runtime off: %s", engine, runtime.status().message());
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& config,
                                                                FatalFn fatal) {
   std::unique_ptr<WorkerNode> node(new WorkerNode(config));
   WorkerNode* self = node.get();
-  if (config.worker.runc != "off") {
-    std::error_code ec;
-    node->rootfs_cache_ = std::make_unique<RootfsCache>(
-        (fs::absolute(config.state_dir, ec) / "rootfs-cache").lexically_normal().string(),
-        [self](const std::string& digest, const std::string& path) {
-          return self->link_->FetchRootfs(digest, path);
-        });
-    RuncRuntime::Options runc_options = RuncOptions(config);
-    runc_options.rootfs_cache = node->rootfs_cache_.get();
-    absl::StatusOr<std::unique_ptr<RuncRuntime>> runc = RuncRuntime::Create(runc_options);
-    if (runc.ok()) {
-      node->runc_runtime_ = std::move(*runc);
-    } else if (config.worker.runc == "on" || config.worker.runtime == "runc") {
-      return absl::FailedPreconditionError(
-          absl::StrCat("the runc runtime is required but unavailable: ", runc.status().message()));
-    } else {
-      FSCHED_LOG(kInfo, "runc runtime off: %s", runc.status().message());
-    }
+  std::error_code ec;
+  const fs::path state = fs::absolute(config.state_dir, ec).lexically_normal();
+  if (config.worker.runc != "off" || config.worker.containerd != "off") {
+    node->rootfs_cache_ =
+        std::make_unique<RootfsCache>((state / "rootfs-cache").string(),
+                                      [self](const std::string& digest, const std::string& path) {
+                                        return self->link_->FetchRootfs(digest, path);
+                                      });
   }
-  if (RuncRuntime* runc = node->runc_runtime_.get();
-      runc != nullptr && config.worker.cpu_priority) {
-    node->cpu_priority_ = std::make_unique<CpuPriorityLoop>(
-        CpuPriorityOptions{}, &runc->cgroups(), [runc] { return runc->RunningFunctions(); });
+  {
+    ContainerRuntime::Options options = RuntimeOptions(config, "containers");
+    RuncEngine::Options runc;
+    runc.root = (state / "containers" / "runc").string();
+    options.engine = std::make_shared<RuncEngine>(std::move(runc));
+    options.kind = v1::RUNTIME_KIND_RUNC;
+    options.rootfs_cache = node->rootfs_cache_.get();
+    RETURN_IF_ERROR(MakeContainerRuntime(config.worker.runc, config.worker.runtime == "runc",
+                                         std::move(options), &node->runc_runtime_));
+  }
+  {
+    ContainerRuntime::Options options = RuntimeOptions(config, "containerd");
+    ContainerdEngine::Options containerd;
+    containerd.address = config.worker.containerd_address;
+    containerd.ns = config.worker.containerd_namespace;
+    containerd.cgroups = &node->cgroups_;
+    options.engine = std::make_shared<ContainerdEngine>(std::move(containerd));
+    options.kind = v1::RUNTIME_KIND_CONTAINERD;
+    RETURN_IF_ERROR(MakeContainerRuntime(config.worker.containerd, false, std::move(options),
+                                         &node->containerd_runtime_));
+  }
+  if (std::vector<ContainerRuntime*> containers = node->ContainerRuntimes();
+      !containers.empty() && config.worker.cpu_priority) {
+    node->cpu_priority_ =
+        std::make_unique<CpuPriorityLoop>(CpuPriorityOptions{}, &node->cgroups_, [containers] {
+          std::vector<RunningFunction> running;
+          for (ContainerRuntime* runtime : containers) {
+            for (RunningFunction& f : runtime->RunningFunctions()) running.push_back(std::move(f));
+          }
+          return running;
+        });
   }
   Runtime* const fallback = config.worker.runtime == "runc"
                                 ? static_cast<Runtime*>(node->runc_runtime_.get())
@@ -66,7 +105,7 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
   absl::flat_hash_map<v1::RuntimeKind, Runtime*> runtimes = {
       {v1::RUNTIME_KIND_UNSPECIFIED, fallback},
       {v1::RUNTIME_KIND_PROCESS, &node->process_runtime_}};
-  if (node->runc_runtime_) runtimes[v1::RUNTIME_KIND_RUNC] = node->runc_runtime_.get();
+  for (ContainerRuntime* runtime : node->ContainerRuntimes()) runtimes[runtime->kind()] = runtime;
   const uint32_t slots = config.worker.slots > 0 ? config.worker.slots : HostMonitor::Cores();
   Executor::Options exec_options;
   exec_options.slots = slots;
@@ -78,13 +117,17 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
   link_options.labels = config.node.labels;
   link_options.reconnect_min = config.worker.reconnect_min;
   link_options.reconnect_max = config.worker.reconnect_max;
-  if (RuncRuntime* runc = node->runc_runtime_.get()) {
-    link_options.on_prewarm = [runc](const v1::Prewarm& prewarm) {
-      if (prewarm.function().runtime() == v1::RUNTIME_KIND_RUNC) {
-        runc->Prewarm(prewarm.function(), prewarm.count());
+  if (std::vector<ContainerRuntime*> containers = node->ContainerRuntimes(); !containers.empty()) {
+    link_options.on_prewarm = [containers](const v1::Prewarm& prewarm) {
+      for (ContainerRuntime* runtime : containers) {
+        if (prewarm.function().runtime() == runtime->kind()) {
+          runtime->Prewarm(prewarm.function(), prewarm.count());
+        }
       }
     };
-    link_options.on_evict = [runc](const v1::Evict& evict) { runc->Evict(evict.function()); };
+    link_options.on_evict = [containers](const v1::Evict& evict) {
+      for (ContainerRuntime* runtime : containers) runtime->Evict(evict.function());
+    };
   }
   node->link_ = std::make_unique<MasterLink>(
       link_options, node->executor_.get(), [self] { return self->Capacity(); },
@@ -132,6 +175,7 @@ WorkerNode::~WorkerNode() {
   executor_.reset();
   cpu_priority_.reset();
   runc_runtime_.reset();  // after the executor: no call is running in a container now
+  containerd_runtime_.reset();
   link_.reset();
 }
 
@@ -164,10 +208,17 @@ v1::WorkerLoad WorkerNode::Load() {
     FSCHED_LOG(kWarning, "cannot sample host load: %s", host.status().message());
   }
   load.set_running(static_cast<uint32_t>(executor_->Running().size()));
-  if (runc_runtime_) {
-    for (v1::WarmInstance& warm : runc_runtime_->WarmSet()) *load.add_warm() = std::move(warm);
+  for (ContainerRuntime* runtime : ContainerRuntimes()) {
+    for (v1::WarmInstance& warm : runtime->WarmSet()) *load.add_warm() = std::move(warm);
   }
   return load;
+}
+
+std::vector<ContainerRuntime*> WorkerNode::ContainerRuntimes() const {
+  std::vector<ContainerRuntime*> out;
+  if (runc_runtime_) out.push_back(runc_runtime_.get());
+  if (containerd_runtime_) out.push_back(containerd_runtime_.get());
+  return out;
 }
 
 void WorkerNode::Status(v1::WorkerStatus* out) {

@@ -9,10 +9,10 @@
 #include "common/host_stats.h"
 #include "common/rpc.h"
 #include "common/server.h"
+#include "worker/container_runtime.h"
 #include "worker/executor.h"
 #include "worker/master_link.h"
 #include "worker/process_runtime.h"
-#include "worker/runc_runtime.h"
 #include "worker/worker_service.h"
 
 namespace fsched::worker {
@@ -21,8 +21,9 @@ class WorkerNode {
  public:
   using FatalFn = MasterLink::FatalFn;
   static constexpr int kExitUnauthenticated = 3;
-  /// FAILED_PRECONDITION when worker.runc is on (or worker.runtime is runc)
-  /// and runc cannot run containers here, with the reason.
+  /// FAILED_PRECONDITION when worker.runc or worker.containerd is on (or
+  /// worker.runtime is runc) and that engine cannot run containers here,
+  /// with the reason.
   static absl::StatusOr<std::unique_ptr<WorkerNode>> Create(const Config& config, FatalFn fatal);
   ~WorkerNode();
 
@@ -37,14 +38,19 @@ class WorkerNode {
   v1::WorkerCapacity Capacity();
   v1::WorkerLoad Load();
   void Status(v1::WorkerStatus* out);
+  std::vector<ContainerRuntime*> ContainerRuntimes() const;
 
   Config config_;
   std::string worker_id_;
   HostMonitor host_;
   ProcessRuntime process_runtime_;
-  std::unique_ptr<RootfsCache> rootfs_cache_;      // root filesystems by digest, from the master
-  std::unique_ptr<RuncRuntime> runc_runtime_;      // null where runc cannot run containers
-  std::unique_ptr<CpuPriorityLoop> cpu_priority_;  // with runc, unless worker.cpu_priority is off
+  Cgroups cgroups_;                            // the host's, at /sys/fs/cgroup
+  std::unique_ptr<RootfsCache> rootfs_cache_;  // root filesystems by digest, from the master
+  // Each null where its engine cannot run containers here (or is off).
+  std::unique_ptr<ContainerRuntime> runc_runtime_;
+  std::unique_ptr<ContainerRuntime> containerd_runtime_;
+  std::unique_ptr<CpuPriorityLoop>
+      cpu_priority_;  // with containers, unless worker.cpu_priority is off
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<MasterLink> link_;
   std::unique_ptr<WorkerService> service_;

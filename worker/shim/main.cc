@@ -1,10 +1,12 @@
 // fsched-shim: PID 1 of a warm container. It announces itself, then serves
 // one request at a time from stdin and answers on stdout, until stdin closes.
 // Linked statically so it runs in any root filesystem.
+#include <grp.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 
 #include "worker/shim/protocol.h"
@@ -27,10 +29,34 @@ bool WriteAll(int fd, const std::string& data) {
   return true;
 }
 
+// "--user=UID:GID": drops root before anything of the function runs.
+bool DropToUser(const char* arg) {
+  unsigned uid = 0, gid = 0;
+  char end = 0;
+  if (std::sscanf(arg + fsched::shim::kUserFlag.size(), "%u:%u%c", &uid, &gid, &end) != 2) {
+    std::fprintf(stderr, "fsched-shim: bad flag '%s' (want %sUID:GID)\n", arg,
+                 fsched::shim::kUserFlag.data());
+    return false;
+  }
+  if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+    std::fprintf(stderr, "fsched-shim: cannot become %u:%u: %s\n", uid, gid, std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
   using namespace fsched::shim;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]).starts_with(kUserFlag)) {
+      if (!DropToUser(argv[i])) return 1;
+    } else {
+      std::fprintf(stderr, "fsched-shim: unknown argument '%s'\n", argv[i]);
+      return 1;
+    }
+  }
   signal(SIGPIPE, SIG_IGN);
   struct sigaction cancel_action {};
   cancel_action.sa_handler = OnCancel;  // no SA_RESTART: a cancel interrupts poll at once

@@ -48,6 +48,10 @@ struct Reply {
 /// not make either side allocate gigabytes.
 inline constexpr uint32_t kMaxFrameBytes = 256u << 20;
 
+/// The shim's one command-line flag, "--user=UID:GID": drop to that user and
+/// group before serving, for engines that cannot set the init's user (ctr).
+inline constexpr std::string_view kUserFlag = "--user=";
+
 std::string EncodeRequest(const Request& request);
 std::string EncodeReply(const Reply& reply);
 /// nullopt when `body` (one frame without its length prefix) is malformed.

@@ -1,7 +1,7 @@
 // The runc runtime in real containers (runc and busybox-static from
 // scripts/setup.sh): modes, isolation, limits, failures, keep-alive, and that
 // nothing is left behind.
-#include "worker/runc_runtime.h"
+#include "worker/container_runtime.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "common/proto_time.h"
 #include "tests/worker/busybox_rootfs.h"
+#include "worker/runc_engine.h"
 
 namespace fsched::worker {
 namespace {
@@ -53,7 +54,7 @@ std::vector<std::string> OurCgroups() {
   return found;
 }
 
-class RuncRuntimeTest : public ::testing::Test {
+class ContainerRuntimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (const std::string why = testing::WhyNoContainers(); !why.empty()) GTEST_SKIP() << why;
@@ -61,11 +62,14 @@ class RuncRuntimeTest : public ::testing::Test {
     fs::remove_all(base_);
     std::string why;
     ASSERT_TRUE(testing::MakeBusyboxRootfs((base_ / "rootfs").string(), &why)) << why;
-    RuncRuntime::Options options;
+    ContainerRuntime::Options options;
+    RuncEngine::Options runc;
+    runc.root = (base_ / "runc").string();
+    options.engine = std::make_shared<RuncEngine>(std::move(runc));
     options.state_dir = (base_ / "state").string();
     options.shim_path = FSCHED_SHIM_BIN;
     options.default_keep_alive = absl::Minutes(5);
-    absl::StatusOr<std::unique_ptr<RuncRuntime>> runtime = RuncRuntime::Create(options);
+    absl::StatusOr<std::unique_ptr<ContainerRuntime>> runtime = ContainerRuntime::Create(options);
     ASSERT_TRUE(runtime.ok()) << runtime.status();
     runtime_ = std::move(*runtime);
   }
@@ -107,11 +111,11 @@ class RuncRuntimeTest : public ::testing::Test {
   }
 
   fs::path base_;
-  std::unique_ptr<RuncRuntime> runtime_;
+  std::unique_ptr<ContainerRuntime> runtime_;
   int calls_ = 0;
 };
 
-TEST_F(RuncRuntimeTest, ServesColdThenWarmThenPrewarmed) {
+TEST_F(ContainerRuntimeTest, ServesColdThenWarmThenPrewarmed) {
   const v1::FunctionSpec f = Function();
   ExecRequest first = Request(f, "cat; echo -n ' from '; hostname");
   first.stdin_data = "hello";
@@ -159,7 +163,7 @@ TEST_F(RuncRuntimeTest, ServesColdThenWarmThenPrewarmed) {
   EXPECT_EQ(runtime_->live_containers(), 3u);
 }
 
-TEST_F(RuncRuntimeTest, IsolatesTheFunction) {
+TEST_F(ContainerRuntimeTest, IsolatesTheFunction) {
   const ExecResult r = Run(Function(),
                            "echo uid=$(id -u); "
                            "echo procs=$(ls /proc | grep -c '^[0-9]'); "
@@ -177,7 +181,7 @@ TEST_F(RuncRuntimeTest, IsolatesTheFunction) {
   EXPECT_TRUE(absl::StrContains(r.stdout_data, "links=1\n")) << r.stdout_data;
 }
 
-TEST_F(RuncRuntimeTest, AMemoryHogIsKilledReportedAndItsContainerReplaced) {
+TEST_F(ContainerRuntimeTest, AMemoryHogIsKilledReportedAndItsContainerReplaced) {
   v1::FunctionSpec f = Function("hog");
   f.mutable_limits()->set_memory_bytes(32 << 20);
   ExecResult r = Run(f, "dd if=/dev/zero of=/dev/null bs=128M count=1");
@@ -190,7 +194,7 @@ TEST_F(RuncRuntimeTest, AMemoryHogIsKilledReportedAndItsContainerReplaced) {
   EXPECT_EQ(r.mode, v1::EXECUTION_MODE_COLD);
 }
 
-TEST_F(RuncRuntimeTest, TimesOutCancelsAndFreezes) {
+TEST_F(ContainerRuntimeTest, TimesOutCancelsAndFreezes) {
   const v1::FunctionSpec f = Function();
   ExecRequest slow = Request(f, "sleep 30");
   slow.timeout = absl::Milliseconds(300);
@@ -230,7 +234,7 @@ TEST_F(RuncRuntimeTest, TimesOutCancelsAndFreezes) {
   EXPECT_EQ(runtime_->live_containers(), 1u);  // only the last, which ended normally
 }
 
-TEST_F(RuncRuntimeTest, ACrashedShimIsReplacedAndTheCallRunsAgain) {
+TEST_F(ContainerRuntimeTest, ACrashedShimIsReplacedAndTheCallRunsAgain) {
   const v1::FunctionSpec f = Function();
   ASSERT_EQ(Run(f, "true").outcome, v1::OUTCOME_OK);
   std::thread killer([] {
@@ -258,7 +262,7 @@ TEST_F(RuncRuntimeTest, ACrashedShimIsReplacedAndTheCallRunsAgain) {
   EXPECT_TRUE(absl::StrContains(r.message, "fsched-shim")) << r.message;
 }
 
-TEST_F(RuncRuntimeTest, KeepAliveAndEvictionEndInstances) {
+TEST_F(ContainerRuntimeTest, KeepAliveAndEvictionEndInstances) {
   v1::FunctionSpec once = Function("once");
   once.mutable_warm()->mutable_keep_alive();  // set to zero: never kept
   ASSERT_EQ(Run(once, "true").outcome, v1::OUTCOME_OK);
@@ -299,7 +303,7 @@ TEST_F(RuncRuntimeTest, KeepAliveAndEvictionEndInstances) {
   EXPECT_TRUE(runtime_->WarmSet().empty());
 }
 
-TEST_F(RuncRuntimeTest, CpuPriorityWeighsRunningContainersShortestFirst) {
+TEST_F(ContainerRuntimeTest, CpuPriorityWeighsRunningContainersShortestFirst) {
   const v1::FunctionSpec f = Function();
   std::vector<std::thread> calls;
   for (double predicted : {5.0, 0.5}) {
@@ -330,7 +334,7 @@ TEST_F(RuncRuntimeTest, CpuPriorityWeighsRunningContainersShortestFirst) {
   for (std::thread& t : calls) t.join();
 }
 
-TEST_F(RuncRuntimeTest, ABadRootfsOrCommandIsAClearStartFailure) {
+TEST_F(ContainerRuntimeTest, ABadRootfsOrCommandIsAClearStartFailure) {
   v1::FunctionSpec f = Function();
   f.set_rootfs_path("/no/such/rootfs");
   ExecResult r = Run(f, "true");

@@ -1,8 +1,9 @@
-// Runs functions in OCI containers through runc, in three modes: cold (a
-// container made for the call), pre-warmed (created ahead, started on demand)
-// and warm (a started container reused). Idle instances live in a WarmPool;
-// one background thread creates pre-warmed instances, expires idle ones and
-// destroys used ones, so no slot waits for a `runc delete`.
+// Runs functions in OCI containers through a ContainerEngine (runc, or
+// containerd for image-based functions), in three modes: cold (a container
+// made for the call), pre-warmed (created ahead, started on demand) and warm
+// (a started container reused). Idle instances live in a WarmPool; one
+// background thread creates pre-warmed instances, expires idle ones and
+// destroys used ones, so no slot waits for a container's removal.
 #pragma once
 
 #include <atomic>
@@ -18,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "worker/cgroup.h"
 #include "worker/container.h"
+#include "worker/container_engine.h"
 #include "worker/cpu_priority.h"
 #include "worker/rootfs_cache.h"
 #include "worker/runtime.h"
@@ -25,16 +27,16 @@
 
 namespace fsched::worker {
 
-class RuncRuntime final : public Runtime {
+class ContainerRuntime final : public Runtime {
  public:
   struct Options {
-    // Absolute. Each worker process keeps its runc state and bundles in its own
+    std::shared_ptr<const ContainerEngine> engine;
+    v1::RuntimeKind kind = v1::RUNTIME_KIND_RUNC;
+    // Absolute. Each worker process keeps its bundles in its own
     // subdirectory, so several workers can share one state directory.
     std::string state_dir;
-    std::string runc = "runc";
     std::string shim_path;  // fsched-shim on the host
     std::string cgroup_root = "/sys/fs/cgroup";
-    std::string cgroup_parent = "fsched";
     uint32_t uid = 65534, gid = 65534;
     absl::Duration default_keep_alive = absl::Minutes(10);  // when the function sets none
     uint64_t warm_memory_budget = 1ull << 30;
@@ -42,14 +44,14 @@ class RuncRuntime final : public Runtime {
     RootfsCache* rootfs_cache = nullptr;  // root filesystems named by digest; null = none
   };
 
-  /// FAILED_PRECONDITION, with the reason, where runc cannot run containers
-  /// (not root, no runc, no shim, "/" not a mount point). Removes containers a
-  /// worker that died left in the same state directory.
-  static absl::StatusOr<std::unique_ptr<RuncRuntime>> Create(Options options);
-  ~RuncRuntime() override;
+  /// FAILED_PRECONDITION, with the reason, where the engine cannot run
+  /// containers (not root, engine missing, no shim, "/" not a mount point).
+  /// Removes containers a worker that died left in the same state directory.
+  static absl::StatusOr<std::unique_ptr<ContainerRuntime>> Create(Options options);
+  ~ContainerRuntime() override;
 
-  std::string_view name() const override { return "runc"; }
-  v1::RuntimeKind kind() const override { return v1::RUNTIME_KIND_RUNC; }
+  std::string_view name() const override { return options_.engine->name(); }
+  v1::RuntimeKind kind() const override { return options_.kind; }
   ExecResult Run(const ExecRequest& request, const RunControl& control) override;
   bool can_freeze() const override { return true; }
 
@@ -72,8 +74,9 @@ class RuncRuntime final : public Runtime {
   static std::string InstanceKey(const v1::FunctionSpec& function);
 
  private:
-  explicit RuncRuntime(Options options);
-  absl::StatusOr<std::string> Rootfs(const v1::FunctionSpec& function) const;
+  explicit ContainerRuntime(Options options);
+  // The root filesystem directory, or the image for an image engine.
+  absl::StatusOr<std::string> Root(const v1::FunctionSpec& function) const;
   absl::StatusOr<std::unique_ptr<Container>> NewContainer(const v1::FunctionSpec& function);
   void Keep(const v1::FunctionSpec& function, std::unique_ptr<Container> container);
   void DestroyLater(WarmPool::Evicted instances);

@@ -1,4 +1,4 @@
-#include "worker/runc_runtime.h"
+#include "worker/container_runtime.h"
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/mounts.h"
 #include "common/proto_time.h"
+#include "common/status_macros.h"
 #include "worker/child_process.h"
 
 namespace fsched::worker {
@@ -32,24 +33,9 @@ ExecResult StartFailed(std::string message) {
   return r;
 }
 
-// `runc ARGS` to its end; its stderr when it fails.
-absl::Status RunRunc(const std::string& runc, std::vector<std::string> args) {
-  ChildSpec spec;
-  spec.argv = {runc};
-  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-  spec.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
-  spec.timeout = absl::Seconds(30);
-  RunControl control;
-  const ExecResult r = RunChild(spec, control);
-  if (r.outcome == v1::OUTCOME_OK) return absl::OkStatus();
-  return absl::FailedPreconditionError(
-      absl::StrCat(runc, " ", args.empty() ? "" : args[0], ": ",
-                   r.stderr_data.empty() ? r.message : r.stderr_data));
-}
-
 }  // namespace
 
-std::string RuncRuntime::InstanceKey(const v1::FunctionSpec& function) {
+std::string ContainerRuntime::InstanceKey(const v1::FunctionSpec& function) {
   std::string bytes;
   google::protobuf::io::StringOutputStream stream(&bytes);
   {
@@ -60,27 +46,27 @@ std::string RuncRuntime::InstanceKey(const v1::FunctionSpec& function) {
   return absl::StrFormat("%s@%016x", function.name(), absl::HashOf(bytes));
 }
 
-RuncRuntime::RuncRuntime(Options options)
+ContainerRuntime::ContainerRuntime(Options options)
     : options_(std::move(options)),
       cgroups_(options_.cgroup_root),
       pool_(options_.warm_memory_budget) {
-  container_options_.runc = options_.runc;
-  container_options_.runc_root = options_.state_dir + "/runc";
+  container_options_.engine = options_.engine.get();
   container_options_.bundles_dir = options_.state_dir + "/bundles";
   container_options_.shim_path = options_.shim_path;
-  container_options_.cgroup_parent = options_.cgroup_parent;
   container_options_.uid = options_.uid;
   container_options_.gid = options_.gid;
   container_options_.cgroups = &cgroups_;
 }
 
-absl::StatusOr<std::unique_ptr<RuncRuntime>> RuncRuntime::Create(Options options) {
+absl::StatusOr<std::unique_ptr<ContainerRuntime>> ContainerRuntime::Create(Options options) {
+  const std::string engine(options.engine->name());
   if (geteuid() != 0) {
-    return absl::FailedPreconditionError("the runc runtime needs root (runc creates cgroups)");
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the ", engine, " runtime needs root (containers get cgroups and namespaces)"));
   }
   if (!IsMountPoint("/")) {
-    return absl::FailedPreconditionError(
-        "\"/\" is not a mount point (a chroot?): runc cannot build container roots here");
+    return absl::FailedPreconditionError(absl::StrCat(
+        "\"/\" is not a mount point (a chroot?): ", engine, " cannot build container roots here"));
   }
   if (!fs::path(options.state_dir).is_absolute()) {
     return absl::InvalidArgumentError(
@@ -91,10 +77,7 @@ absl::StatusOr<std::unique_ptr<RuncRuntime>> RuncRuntime::Create(Options options
         absl::StrCat("fsched-shim not found at '", options.shim_path,
                      "' (it is built next to fsched-worker; set worker.shim to its path)"));
   }
-  if (absl::Status s = RunRunc(options.runc, {"--version"}); !s.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("runc is not usable (apt-get install runc): ", s.message()));
-  }
+  RETURN_IF_ERROR(options.engine->Check());
   // Writing to a pipe whose container died must be an error, not a signal.
   std::signal(SIGPIPE, SIG_IGN);
   std::error_code ec;
@@ -108,30 +91,26 @@ absl::StatusOr<std::unique_ptr<RuncRuntime>> RuncRuntime::Create(Options options
   for (const auto& entry : fs::directory_iterator(options.state_dir, ec)) {
     Fd lock(::open((entry.path() / "lock").c_str(), O_RDWR | O_CLOEXEC));
     if (!lock.valid() || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) continue;
-    const std::string runc_root = (entry.path() / "runc").string();
+    const std::string dir = entry.path().filename().string();
+    if (dir.size() < 2 || dir[0] != 'w') continue;
+    options.engine->RemoveLeftovers(absl::StrCat("fs", dir.substr(1), "-"));
     std::error_code ignored;
-    for (const auto& container : fs::directory_iterator(runc_root, ignored)) {
-      const std::string id = container.path().filename().string();
-      FSCHED_LOG(kInfo, "removing container %s left by a worker that died", id);
-      (void)RunRunc(options.runc, {"--root", runc_root, "delete", "--force", id});
-    }
     fs::remove_all(entry.path(), ignored);
   }
   options.state_dir = absl::StrCat(options.state_dir, "/w", getpid());
   fs::create_directories(options.state_dir + "/bundles", ec);
-  fs::create_directories(options.state_dir + "/runc", ec);
   Fd lock(::open((options.state_dir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (ec || !lock.valid() || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot set up and lock ", options.state_dir));
   }
-  std::unique_ptr<RuncRuntime> runtime(new RuncRuntime(std::move(options)));
+  std::unique_ptr<ContainerRuntime> runtime(new ContainerRuntime(std::move(options)));
   runtime->lock_ = std::move(lock);
   runtime->background_ = std::thread([r = runtime.get()] { r->BackgroundLoop(); });
   return runtime;
 }
 
-RuncRuntime::~RuncRuntime() {
+ContainerRuntime::~ContainerRuntime() {
   WarmPool::Evicted idle;
   {
     absl::MutexLock lock(&mu_);
@@ -142,13 +121,21 @@ RuncRuntime::~RuncRuntime() {
     absl::MutexLock lock(&mu_);
     stop_ = true;
   }
-  background_.join();                                    // runs every queued task first
-  cgroups_.RemoveIfEmpty("/" + options_.cgroup_parent);  // shared with other workers: only if empty
+  background_.join();  // runs every queued task first
+  // The parent is shared with other workers: removed only if empty.
+  cgroups_.RemoveIfEmpty(fs::path(options_.engine->Cgroup("x")).parent_path().string());
   std::error_code ec;
   fs::remove_all(options_.state_dir, ec);
 }
 
-absl::StatusOr<std::string> RuncRuntime::Rootfs(const v1::FunctionSpec& function) const {
+absl::StatusOr<std::string> ContainerRuntime::Root(const v1::FunctionSpec& function) const {
+  if (options_.kind == v1::RUNTIME_KIND_CONTAINERD) {
+    if (function.image().empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "function ", function.name(), " names no image (the containerd runtime runs images)"));
+    }
+    return function.image();
+  }
   if (!function.rootfs_path().empty()) return function.rootfs_path();
   if (!function.rootfs_digest().empty()) {
     if (options_.rootfs_cache == nullptr) {
@@ -162,18 +149,20 @@ absl::StatusOr<std::string> RuncRuntime::Rootfs(const v1::FunctionSpec& function
       absl::StrCat("function ", function.name(), " has neither rootfs_path nor rootfs_digest"));
 }
 
-absl::StatusOr<std::unique_ptr<Container>> RuncRuntime::NewContainer(
+absl::StatusOr<std::unique_ptr<Container>> ContainerRuntime::NewContainer(
     const v1::FunctionSpec& function) {
-  absl::StatusOr<std::string> rootfs = Rootfs(function);
-  if (!rootfs.ok()) return rootfs.status();
-  const std::string id = absl::StrCat("fs", getpid(), "-", next_id_.fetch_add(1));
+  absl::StatusOr<std::string> root = Root(function);
+  if (!root.ok()) return root.status();
+  // The engine's initial keeps ids (and so cgroups) of runtimes apart.
+  const std::string id =
+      absl::StrCat("fs", getpid(), "-", std::string(name().substr(0, 1)), next_id_.fetch_add(1));
   absl::StatusOr<std::unique_ptr<Container>> c =
-      Container::Create(container_options_, function, *rootfs, id);
+      Container::Create(container_options_, function, *root, id);
   if (c.ok()) live_.fetch_add(1);
   return c;
 }
 
-ExecResult RuncRuntime::Run(const ExecRequest& request, const RunControl& control) {
+ExecResult ContainerRuntime::Run(const ExecRequest& request, const RunControl& control) {
   const v1::FunctionSpec& function = request.function;
   const std::string key = InstanceKey(function);
   WarmPool::Evicted stale;
@@ -237,7 +226,8 @@ ExecResult RuncRuntime::Run(const ExecRequest& request, const RunControl& contro
   }
 }
 
-void RuncRuntime::Keep(const v1::FunctionSpec& function, std::unique_ptr<Container> container) {
+void ContainerRuntime::Keep(const v1::FunctionSpec& function,
+                            std::unique_ptr<Container> container) {
   // keep_alive is how long a used instance idles; a pre-created one waits
   // for its first call however long that takes (evict and the budget still apply).
   const absl::Duration keep_alive = !container->started() ? absl::InfiniteDuration()
@@ -264,7 +254,7 @@ void RuncRuntime::Keep(const v1::FunctionSpec& function, std::unique_ptr<Contain
   DestroyLater(std::move(evicted));
 }
 
-void RuncRuntime::Prewarm(const v1::FunctionSpec& function, uint32_t count) {
+void ContainerRuntime::Prewarm(const v1::FunctionSpec& function, uint32_t count) {
   Post([this, function, count] {
     const std::string key = InstanceKey(function);
     size_t have;
@@ -286,7 +276,7 @@ void RuncRuntime::Prewarm(const v1::FunctionSpec& function, uint32_t count) {
   });
 }
 
-void RuncRuntime::Evict(const std::string& function) {
+void ContainerRuntime::Evict(const std::string& function) {
   WarmPool::Evicted evicted;
   {
     absl::MutexLock lock(&mu_);
@@ -295,7 +285,7 @@ void RuncRuntime::Evict(const std::string& function) {
   DestroyLater(std::move(evicted));
 }
 
-std::vector<RunningFunction> RuncRuntime::RunningFunctions() const {
+std::vector<RunningFunction> ContainerRuntime::RunningFunctions() const {
   const absl::Time now = absl::Now();
   absl::MutexLock lock(&mu_);
   std::vector<RunningFunction> out;
@@ -306,18 +296,18 @@ std::vector<RunningFunction> RuncRuntime::RunningFunctions() const {
   return out;
 }
 
-std::vector<v1::WarmInstance> RuncRuntime::WarmSet() const {
+std::vector<v1::WarmInstance> ContainerRuntime::WarmSet() const {
   absl::MutexLock lock(&mu_);
   return pool_.Snapshot();
 }
 
-void RuncRuntime::DestroyLater(WarmPool::Evicted instances) {
+void ContainerRuntime::DestroyLater(WarmPool::Evicted instances) {
   for (auto& instance : instances) {
     DestroyLater(std::unique_ptr<Container>(static_cast<Container*>(instance.release())));
   }
 }
 
-void RuncRuntime::DestroyLater(std::unique_ptr<Container> container) {
+void ContainerRuntime::DestroyLater(std::unique_ptr<Container> container) {
   if (container == nullptr) return;
   Post([this, c = std::shared_ptr<Container>(std::move(container))]() mutable {
     c->Destroy();
@@ -326,21 +316,21 @@ void RuncRuntime::DestroyLater(std::unique_ptr<Container> container) {
   });
 }
 
-void RuncRuntime::Post(std::function<void()> task) {
+void ContainerRuntime::Post(std::function<void()> task) {
   absl::MutexLock lock(&mu_);
   tasks_.push_back(std::move(task));
 }
 
-void RuncRuntime::WaitIdle() {
+void ContainerRuntime::WaitIdle() {
   absl::MutexLock lock(&mu_);
   mu_.Await(absl::Condition(
-      +[](RuncRuntime* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+      +[](ContainerRuntime* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
         return self->tasks_.empty() && !self->busy_;
       },
       this));
 }
 
-void RuncRuntime::BackgroundLoop() {
+void ContainerRuntime::BackgroundLoop() {
   while (true) {
     std::function<void()> task;
     WarmPool::Evicted expired;
@@ -349,9 +339,8 @@ void RuncRuntime::BackgroundLoop() {
       busy_ = false;
       const absl::Time wake = std::min(pool_.NextExpiry(), absl::Now() + absl::Seconds(1));
       mu_.AwaitWithDeadline(absl::Condition(
-                                +[](RuncRuntime* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-                                  return self->stop_ || !self->tasks_.empty();
-                                },
+                                +[](ContainerRuntime* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(
+                                     self->mu_) { return self->stop_ || !self->tasks_.empty(); },
                                 this),
                             wake);
       if (!tasks_.empty()) {
