@@ -10,9 +10,11 @@ namespace fsched::master {
 namespace {
 
 // The command that keeps a function's pre-created instances on a worker, if
-// its warm policy asks for any (only runc functions have instances).
+// its warm policy asks for any (only container functions have instances).
 std::optional<v1::MasterMessage> PrewarmCommand(const v1::FunctionSpec& spec) {
-  if (spec.runtime() != v1::RUNTIME_KIND_RUNC || spec.warm().prewarmed() == 0) return std::nullopt;
+  const bool container =
+      spec.runtime() == v1::RUNTIME_KIND_RUNC || spec.runtime() == v1::RUNTIME_KIND_CONTAINERD;
+  if (!container || spec.warm().prewarmed() == 0) return std::nullopt;
   v1::MasterMessage message;
   *message.mutable_prewarm()->mutable_function() = spec;
   message.mutable_prewarm()->set_count(spec.warm().prewarmed());
@@ -67,11 +69,12 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
   controller_options.default_timeout = config.scheduler.default_timeout;
   controller_options.max_timeout = config.scheduler.max_timeout;
   // Warm policies become worker commands: pre-warm on register and on join,
-  // evict on delete. Workers without runc never receive them.
+  // evict on delete. Workers without the function's runtime never receive
+  // pre-warm commands; evict goes to all (the deleted spec is gone).
   Master* self = m.get();
   controller_options.on_registered = [self](const v1::Function& function) {
     if (const auto prewarm = PrewarmCommand(function.spec())) {
-      self->cluster_->Broadcast(*prewarm, v1::RUNTIME_KIND_RUNC);
+      self->cluster_->Broadcast(*prewarm, function.spec().runtime());
     }
   };
   controller_options.rootfs_exists = [self](const std::string& digest) {
@@ -80,7 +83,7 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
   controller_options.on_deleted = [self](const std::string& name) {
     v1::MasterMessage evict;
     evict.mutable_evict()->set_function(name);
-    self->cluster_->Broadcast(evict, v1::RUNTIME_KIND_RUNC);
+    self->cluster_->Broadcast(evict, v1::RUNTIME_KIND_UNSPECIFIED);
   };
   m->controller_ = std::make_unique<Controller>(controller_options, m->registry_.get(),
                                                 m->table_.get(), m->scheduler_.get(),
@@ -103,7 +106,7 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
   link_parts.on_joined = [self](const std::string& worker_id) {
     for (const v1::Function& function : self->registry_->List()) {
       if (const auto prewarm = PrewarmCommand(function.spec())) {
-        self->cluster_->SendTo(worker_id, *prewarm);  // a worker without runc ignores it
+        self->cluster_->SendTo(worker_id, *prewarm);  // a worker without the runtime ignores it
       }
     }
   };

@@ -9,7 +9,7 @@ PACKAGES=(
   libyaml-cpp-dev prometheus-cpp-dev libsqlite3-dev libssl-dev tar
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-matplotlib
-  runc busybox-static
+  runc busybox-static containerd
 )
 
 missing=()

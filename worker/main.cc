@@ -23,9 +23,12 @@ ABSL_FLAG(std::string, zone, "", "this worker's zone; overrides config");
 ABSL_FLAG(int, slots, -1, "concurrent invocations (0 = number of cores); overrides config");
 ABSL_FLAG(std::string, port_file, "", "write the bound port to this file once serving");
 ABSL_FLAG(std::string, log_level, "", "debug | info | warning | error; overrides config");
-ABSL_FLAG(std::string, state_dir, "",
-          "where containers' runc state and bundles live; overrides config");
+ABSL_FLAG(std::string, state_dir, "", "where containers' state and bundles live; overrides config");
 ABSL_FLAG(std::string, runc, "", "auto | on | off: the runc container runtime; overrides config");
+ABSL_FLAG(std::string, containerd, "",
+          "auto | on | off: the containerd container runtime; overrides config");
+ABSL_FLAG(std::string, containerd_address, "",
+          "containerd's socket (K3s: /run/k3s/containerd/containerd.sock); overrides config");
 ABSL_FLAG(std::string, cpu_priority, "",
           "on | off: shortest-remaining-first CPU weights among containers; overrides config");
 
@@ -63,6 +66,10 @@ int main(int argc, char** argv) {
   if (auto v = absl::GetFlag(FLAGS_log_level); !v.empty()) config.log_level = v;
   if (auto v = absl::GetFlag(FLAGS_state_dir); !v.empty()) config.state_dir = v;
   if (auto v = absl::GetFlag(FLAGS_runc); !v.empty()) config.worker.runc = v;
+  if (auto v = absl::GetFlag(FLAGS_containerd); !v.empty()) config.worker.containerd = v;
+  if (auto v = absl::GetFlag(FLAGS_containerd_address); !v.empty()) {
+    config.worker.containerd_address = v;
+  }
   if (auto v = absl::GetFlag(FLAGS_cpu_priority); !v.empty()) {
     if (v != "on" && v != "off") return Fail("--cpu_priority must be on or off");
     config.worker.cpu_priority = v == "on";

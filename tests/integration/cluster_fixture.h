@@ -68,6 +68,7 @@ class ClusterTest : public ::testing::Test {
                                      "127.0.0.1:0",     "--port_file",         port_file,
                                      "--state_dir",     dir_ + "/worker-state"};
     if (!token.empty()) argv.insert(argv.end(), {"--join_token", token});
+    argv.insert(argv.end(), worker_flags_.begin(), worker_flags_.end());
     const std::string target = master.empty() ? master_address_ : master;
     if (target != "none") argv.insert(argv.end(), {"--master", target});
     auto process = Process::Start(argv, dir_ + "/" + id + ".log");
@@ -167,6 +168,7 @@ class ClusterTest : public ::testing::Test {
   std::unique_ptr<v1::Admin::Stub> admin_;
   std::map<std::string, std::unique_ptr<Process>> workers_;
   std::map<std::string, int> worker_ports_;
+  std::vector<std::string> worker_flags_;  // added to every worker's command line
 };
 
 }  // namespace fsched

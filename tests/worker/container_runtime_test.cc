@@ -3,6 +3,7 @@
 // nothing is left behind.
 #include "worker/container_runtime.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -15,6 +16,10 @@
 #include "absl/time/clock.h"
 #include "common/proto_time.h"
 #include "tests/worker/busybox_rootfs.h"
+#include "tests/worker/private_containerd.h"
+#include "worker/child_process.h"
+#include "worker/containerd_engine.h"
+#include "worker/fd.h"
 #include "worker/runc_engine.h"
 
 namespace fsched::worker {
@@ -54,32 +59,72 @@ std::vector<std::string> OurCgroups() {
   return found;
 }
 
-class ContainerRuntimeTest : public ::testing::Test {
+constexpr char kImage[] = "fsched.test/busybox:1";
+
+// Every test runs on each engine: runc directly, and containerd (a private
+// daemon for this suite, with the busybox root filesystem imported as an image).
+class ContainerRuntimeTest : public ::testing::TestWithParam<std::string> {
  protected:
+  static void TearDownTestSuite() { containerd_.reset(); }
+
+  bool containerd() const { return GetParam() == "containerd"; }
+
   void SetUp() override {
     if (const std::string why = testing::WhyNoContainers(); !why.empty()) GTEST_SKIP() << why;
-    base_ = fs::path(::testing::TempDir()) / ("runc-runtime-test-" + std::to_string(getpid()));
+    base_ = fs::path(::testing::TempDir()) / ("container-runtime-test-" + std::to_string(getpid()));
     fs::remove_all(base_);
     std::string why;
     ASSERT_TRUE(testing::MakeBusyboxRootfs((base_ / "rootfs").string(), &why)) << why;
     ContainerRuntime::Options options;
-    RuncEngine::Options runc;
-    runc.root = (base_ / "runc").string();
-    options.engine = std::make_shared<RuncEngine>(std::move(runc));
+    if (containerd()) {
+      if (containerd_ == nullptr && containerd_why_.empty()) {
+        const std::string dir = ::testing::TempDir() + "containerd-" + std::to_string(getpid());
+        containerd_ = testing::PrivateContainerd::Start(dir, &containerd_why_);
+        if (containerd_ != nullptr &&
+            !containerd_->ImportRootfs((base_ / "rootfs").string(), kImage, "fsched",
+                                       &containerd_why_)) {
+          ADD_FAILURE() << containerd_why_;
+          containerd_.reset();
+        }
+      }
+      if (containerd_ == nullptr) GTEST_SKIP() << containerd_why_;
+      ContainerdEngine::Options engine;
+      engine.address = containerd_->address();
+      engine.cgroups = &cgroups_;
+      options.engine = std::make_shared<ContainerdEngine>(std::move(engine));
+      options.kind = v1::RUNTIME_KIND_CONTAINERD;
+    } else {
+      RuncEngine::Options engine;
+      engine.root = (base_ / "runc").string();
+      options.engine = std::make_shared<RuncEngine>(std::move(engine));
+    }
     options.state_dir = (base_ / "state").string();
     options.shim_path = FSCHED_SHIM_BIN;
     options.default_keep_alive = absl::Minutes(5);
+    options_ = options;
     absl::StatusOr<std::unique_ptr<ContainerRuntime>> runtime = ContainerRuntime::Create(options);
     ASSERT_TRUE(runtime.ok()) << runtime.status();
     runtime_ = std::move(*runtime);
   }
 
+  std::vector<std::string> ListCommand() const {
+    return containerd()
+               ? std::vector<std::string>{"ctr",         "--address", containerd_->address(),
+                                          "--namespace", "fsched",    "containers",
+                                          "list",        "--quiet"}
+               : std::vector<std::string>{"runc", "--root", (base_ / "runc").string(), "list",
+                                          "--quiet"};
+  }
+
   void TearDown() override {
     if (runtime_ == nullptr) return;
     runtime_.reset();
-    // Nothing outlives the runtime: no container, no cgroup, no runc state.
+    // Nothing outlives the runtime: no container, no cgroup, no engine state.
     EXPECT_TRUE(OurShims().empty());
     EXPECT_TRUE(OurCgroups().empty()) << OurCgroups()[0];
+    absl::StatusOr<std::string> containers = RunTool(ListCommand());
+    ASSERT_TRUE(containers.ok()) << containers.status();
+    EXPECT_EQ(*containers, "") << "containers left behind";
     std::error_code ec;
     for (const auto& dir : fs::directory_iterator(base_ / "state", ec)) {
       ADD_FAILURE() << "left behind: " << dir.path();
@@ -90,8 +135,13 @@ class ContainerRuntimeTest : public ::testing::Test {
   v1::FunctionSpec Function(const std::string& name = "f") {
     v1::FunctionSpec f;
     f.set_name(name);
-    f.set_runtime(v1::RUNTIME_KIND_RUNC);
-    f.set_rootfs_path((base_ / "rootfs").string());
+    if (containerd()) {
+      f.set_runtime(v1::RUNTIME_KIND_CONTAINERD);
+      f.set_image(kImage);
+    } else {
+      f.set_runtime(v1::RUNTIME_KIND_RUNC);
+      f.set_rootfs_path((base_ / "rootfs").string());
+    }
     return f;
   }
 
@@ -110,19 +160,26 @@ class ContainerRuntimeTest : public ::testing::Test {
     return runtime_->Run(Request(f, script), control);
   }
 
+  static std::unique_ptr<testing::PrivateContainerd> containerd_;
+  static std::string containerd_why_;  // why there is none
+  Cgroups cgroups_;
+  ContainerRuntime::Options options_;
   fs::path base_;
   std::unique_ptr<ContainerRuntime> runtime_;
   int calls_ = 0;
 };
 
-TEST_F(ContainerRuntimeTest, ServesColdThenWarmThenPrewarmed) {
+std::unique_ptr<testing::PrivateContainerd> ContainerRuntimeTest::containerd_;
+std::string ContainerRuntimeTest::containerd_why_;
+
+TEST_P(ContainerRuntimeTest, ServesColdThenWarmThenPrewarmed) {
   const v1::FunctionSpec f = Function();
-  ExecRequest first = Request(f, "cat; echo -n ' from '; hostname");
+  ExecRequest first = Request(f, "cat; echo ' from a container'");
   first.stdin_data = "hello";
   RunControl control;
   ExecResult r = runtime_->Run(first, control);
   ASSERT_EQ(r.outcome, v1::OUTCOME_OK) << r.message;
-  EXPECT_EQ(r.stdout_data, "hello from fsched\n");
+  EXPECT_EQ(r.stdout_data, "hello from a container\n");
   EXPECT_EQ(r.mode, v1::EXECUTION_MODE_COLD);
   EXPECT_GT(r.cold_start, absl::ZeroDuration());
   EXPECT_EQ(runtime_->live_containers(), 1u);
@@ -163,13 +220,14 @@ TEST_F(ContainerRuntimeTest, ServesColdThenWarmThenPrewarmed) {
   EXPECT_EQ(runtime_->live_containers(), 3u);
 }
 
-TEST_F(ContainerRuntimeTest, IsolatesTheFunction) {
+TEST_P(ContainerRuntimeTest, IsolatesTheFunction) {
   const ExecResult r = Run(Function(),
                            "echo uid=$(id -u); "
                            "echo procs=$(ls /proc | grep -c '^[0-9]'); "
                            "touch /x 2>/dev/null && echo root=writable || echo root=readonly; "
                            "touch /tmp/x && echo tmp=writable; "
-                           "echo links=$(ls /sys/class/net | wc -l)");
+                           "echo links=$(ls /sys/class/net | wc -l); "
+                           "echo host=$(hostname)");
   ASSERT_EQ(r.outcome, v1::OUTCOME_OK) << r.message << r.stderr_data;
   EXPECT_TRUE(absl::StrContains(r.stdout_data, "uid=65534\n")) << r.stdout_data;
   // Its own PID namespace: the shim, the shell and its few children.
@@ -179,9 +237,13 @@ TEST_F(ContainerRuntimeTest, IsolatesTheFunction) {
   EXPECT_TRUE(absl::StrContains(r.stdout_data, "root=readonly\n")) << r.stdout_data;
   EXPECT_TRUE(absl::StrContains(r.stdout_data, "tmp=writable\n")) << r.stdout_data;
   EXPECT_TRUE(absl::StrContains(r.stdout_data, "links=1\n")) << r.stdout_data;
+  // runc's spec is fsched's own, hostname included; ctr cannot set one.
+  if (!containerd()) {
+    EXPECT_TRUE(absl::StrContains(r.stdout_data, "host=fsched\n")) << r.stdout_data;
+  }
 }
 
-TEST_F(ContainerRuntimeTest, AMemoryHogIsKilledReportedAndItsContainerReplaced) {
+TEST_P(ContainerRuntimeTest, AMemoryHogIsKilledReportedAndItsContainerReplaced) {
   v1::FunctionSpec f = Function("hog");
   f.mutable_limits()->set_memory_bytes(32 << 20);
   ExecResult r = Run(f, "dd if=/dev/zero of=/dev/null bs=128M count=1");
@@ -194,7 +256,7 @@ TEST_F(ContainerRuntimeTest, AMemoryHogIsKilledReportedAndItsContainerReplaced) 
   EXPECT_EQ(r.mode, v1::EXECUTION_MODE_COLD);
 }
 
-TEST_F(ContainerRuntimeTest, TimesOutCancelsAndFreezes) {
+TEST_P(ContainerRuntimeTest, TimesOutCancelsAndFreezes) {
   const v1::FunctionSpec f = Function();
   ExecRequest slow = Request(f, "sleep 30");
   slow.timeout = absl::Milliseconds(300);
@@ -234,7 +296,7 @@ TEST_F(ContainerRuntimeTest, TimesOutCancelsAndFreezes) {
   EXPECT_EQ(runtime_->live_containers(), 1u);  // only the last, which ended normally
 }
 
-TEST_F(ContainerRuntimeTest, ACrashedShimIsReplacedAndTheCallRunsAgain) {
+TEST_P(ContainerRuntimeTest, ACrashedShimIsReplacedAndTheCallRunsAgain) {
   const v1::FunctionSpec f = Function();
   ASSERT_EQ(Run(f, "true").outcome, v1::OUTCOME_OK);
   std::thread killer([] {
@@ -262,7 +324,7 @@ TEST_F(ContainerRuntimeTest, ACrashedShimIsReplacedAndTheCallRunsAgain) {
   EXPECT_TRUE(absl::StrContains(r.message, "fsched-shim")) << r.message;
 }
 
-TEST_F(ContainerRuntimeTest, KeepAliveAndEvictionEndInstances) {
+TEST_P(ContainerRuntimeTest, KeepAliveAndEvictionEndInstances) {
   v1::FunctionSpec once = Function("once");
   once.mutable_warm()->mutable_keep_alive();  // set to zero: never kept
   ASSERT_EQ(Run(once, "true").outcome, v1::OUTCOME_OK);
@@ -303,7 +365,7 @@ TEST_F(ContainerRuntimeTest, KeepAliveAndEvictionEndInstances) {
   EXPECT_TRUE(runtime_->WarmSet().empty());
 }
 
-TEST_F(ContainerRuntimeTest, CpuPriorityWeighsRunningContainersShortestFirst) {
+TEST_P(ContainerRuntimeTest, CpuPriorityWeighsRunningContainersShortestFirst) {
   const v1::FunctionSpec f = Function();
   std::vector<std::thread> calls;
   for (double predicted : {5.0, 0.5}) {
@@ -334,12 +396,16 @@ TEST_F(ContainerRuntimeTest, CpuPriorityWeighsRunningContainersShortestFirst) {
   for (std::thread& t : calls) t.join();
 }
 
-TEST_F(ContainerRuntimeTest, ABadRootfsOrCommandIsAClearStartFailure) {
+TEST_P(ContainerRuntimeTest, ABadRootfsOrCommandIsAClearStartFailure) {
   v1::FunctionSpec f = Function();
   f.set_rootfs_path("/no/such/rootfs");
+  f.set_image("fsched.test/no-such-image:1");
   ExecResult r = Run(f, "true");
   EXPECT_EQ(r.outcome, v1::OUTCOME_START_FAILED);
-  EXPECT_TRUE(absl::StrContains(r.message, "'/no/such/rootfs'")) << r.message;
+  EXPECT_TRUE(absl::StrContains(r.message, containerd() ? "image fsched.test/no-such-image:1 is "
+                                                          "not in containerd namespace fsched"
+                                                        : "'/no/such/rootfs'"))
+      << r.message;
 
   ExecRequest missing = Request(Function(), "");
   missing.argv = {"no-such-program"};
@@ -350,6 +416,39 @@ TEST_F(ContainerRuntimeTest, ABadRootfsOrCommandIsAClearStartFailure) {
   runtime_->WaitIdle();
   EXPECT_EQ(runtime_->live_containers(), 1u);  // the instance itself is fine and kept
 }
+
+TEST_P(ContainerRuntimeTest, RemovesWhatAWorkerThatDiedLeft) {
+  runtime_.reset();  // one runtime per process and state directory
+  // A worker (a PID no process has) died with a container created and its
+  // state directory unlocked.
+  const fs::path dead = base_ / "state" / "w999999999";
+  const std::string id = "fs999999999-x0";
+  fs::create_directories(dead / "bundles" / id);
+  std::ofstream(dead / "lock").flush();
+  ContainerSpec spec;
+  spec.rootfs = (base_ / "rootfs").string();
+  spec.argv = {kShimMountPoint};
+  spec.binds.push_back({FSCHED_SHIM_BIN, kShimMountPoint, true});
+  spec.cgroups_path = options_.engine->Cgroup(id);
+  EngineInstance leftover;
+  leftover.id = id;
+  leftover.bundle = (dead / "bundles" / id).string();
+  leftover.image = kImage;
+  Fd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  const int stdio[3] = {null.get(), null.get(), null.get()};
+  ASSERT_TRUE(options_.engine->Create(spec, leftover, stdio).ok());
+  ASSERT_TRUE(absl::StrContains(RunTool(ListCommand()).value(), id));
+
+  absl::StatusOr<std::unique_ptr<ContainerRuntime>> next = ContainerRuntime::Create(options_);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_FALSE(absl::StrContains(RunTool(ListCommand()).value(), id));
+  EXPECT_FALSE(fs::exists(dead));
+  runtime_ = std::move(*next);
+  cgroups_.RemoveIfEmpty(spec.cgroups_path);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, ContainerRuntimeTest, ::testing::Values("runc", "containerd"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace fsched::worker

@@ -51,8 +51,12 @@ ABSL_FLAG(std::string, rootfs, "",
           "register: run in a runc container with this root filesystem: a directory on every "
           "worker, or the sha256:... digest of an archive from upload-rootfs; implies "
           "--runtime runc");
+ABSL_FLAG(std::string, image, "",
+          "register: run in a containerd container from this image (already in the workers' "
+          "containerd namespace, worker.containerd_namespace); implies --runtime containerd");
 ABSL_FLAG(std::string, runtime, "",
-          "register: process | runc (default: process, or runc with --rootfs)");
+          "register: process | runc | containerd (default: process, runc with --rootfs, "
+          "containerd with --image)");
 ABSL_FLAG(std::string, memory, "", "register: memory limit of the container (e.g. 128MiB)");
 ABSL_FLAG(double, cpus, 0, "register: CPU quota of the container in cores (e.g. 0.5)");
 ABSL_FLAG(std::string, keep_alive, "",
@@ -70,8 +74,9 @@ constexpr char kUsage[] = R"(fschedctl [--config FILE] [--master HOST:PORT] [--j
 Functions:
   functions                                   list registered functions
   register NAME [--timeout 30s] [--env K=V,..] [--replace] -- CMD [ARGS...]
-           [--rootfs DIR|sha256:.. [--memory 128MiB] [--cpus 0.5] [--keep_alive 10m]
-            [--max_instances N] [--prewarmed N] [--network]]   (a runc container)
+           [--rootfs DIR|sha256:.. | --image REF]  (a runc | containerd container, with
+            [--memory 128MiB] [--cpus 0.5] [--keep_alive 10m] [--max_instances N]
+            [--prewarmed N] [--network])
   delete NAME
   upload-rootfs FILE.tar                      store a root filesystem archive; prints its digest
   rootfs                                      list stored root filesystem archives
@@ -242,16 +247,21 @@ class Cli {
     v1::FunctionSpec* spec = req.mutable_spec();
     spec->set_name(args[0]);
     const std::string rootfs = absl::GetFlag(FLAGS_rootfs);
-    const std::string runtime = absl::GetFlag(FLAGS_runtime).empty()
-                                    ? (rootfs.empty() ? "process" : "runc")
-                                    : absl::GetFlag(FLAGS_runtime);
+    const std::string image = absl::GetFlag(FLAGS_image);
+    const std::string runtime = !absl::GetFlag(FLAGS_runtime).empty() ? absl::GetFlag(FLAGS_runtime)
+                                : !image.empty()                      ? "containerd"
+                                : !rootfs.empty()                     ? "runc"
+                                                                      : "process";
     if (runtime == "process") {
       spec->set_runtime(v1::RUNTIME_KIND_PROCESS);
     } else if (runtime == "runc") {
       spec->set_runtime(v1::RUNTIME_KIND_RUNC);
+    } else if (runtime == "containerd") {
+      spec->set_runtime(v1::RUNTIME_KIND_CONTAINERD);
     } else {
-      return Usage(absl::StrCat("--runtime '", runtime, "' is not process or runc"));
+      return Usage(absl::StrCat("--runtime '", runtime, "' is not process, runc or containerd"));
     }
+    spec->set_image(image);
     if (rootfs.rfind("sha256:", 0) == 0) {
       spec->set_rootfs_digest(rootfs);
     } else {
