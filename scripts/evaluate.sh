@@ -3,9 +3,10 @@
 # cluster, with fsched-bench and fsched-plot. Results and plots go to
 # results/evaluation/<experiment>/<run>/; the plots for the docs to
 # results/evaluation/<experiment>/.
-#   scripts/evaluate.sh                 every experiment (about 26 minutes)
+#   scripts/evaluate.sh                 every experiment (about 29 minutes)
 #   scripts/evaluate.sh seed000 replay  only those
-# Experiments: overhead seed000 seed001 seed002 replay containers cpu-priority
+# Experiments: overhead seed000 seed001 seed002 replay containers
+#              containers-containerd cpu-priority
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -14,12 +15,13 @@ cmake --build build -j "$(nproc)" --target fsched-master fsched-worker fsched-sh
   fsched-bench
 . scripts/lib/cluster.sh
 . scripts/lib/rootfs.sh
+. scripts/lib/containerd.sh
 
 OUT=results/evaluation
 BENCH=build/tools/fsched-bench/fsched-bench
 experiments=("$@")
 [ ${#experiments[@]} -gt 0 ] ||
-  experiments=(overhead seed000 seed001 seed002 replay containers cpu-priority)
+  experiments=(overhead seed000 seed001 seed002 replay containers containers-containerd cpu-priority)
 
 # A function that sleeps for its first argument: service time without CPU
 # work, so two cores can host many slots and the scheduler, not the CPU, is
@@ -117,18 +119,26 @@ replay() {
   tools/fsched-plot "$dir/fifo" "$dir/aging-srtf" --out "$dir"
 }
 
-# Seed 002's modes in real runc containers, through the master: a light
+# Seed 002's modes in real containers, through the master: a light
 # function (sha256 of 1 KiB) and a heavy one (a shell loop), each cold (a
 # container per call), pre-warmed (created ahead, two kept) and warm (one
 # container reused); the light warm one also at 100 req/s open loop, where
-# the platform's overhead is judged. One worker with four slots.
-containers() {
-  local dir=$OUT/containers
+# the platform's overhead is judged. One worker with four slots. The engine
+# is runc (the root filesystem a directory) or containerd (a private daemon,
+# the same root filesystem imported as an image).
+containers() {  # runc | containerd
+  local engine=$1 dir=$OUT/containers
+  [ "$engine" = runc ] || dir=$OUT/containers-$engine
   rm -rf "$dir"
   mkdir -p "$dir"
   make_busybox_rootfs "$dir/rootfs"
-  local rootfs
-  rootfs=$(realpath "$dir/rootfs")
+  local root=(--rootfs "$(realpath "$dir/rootfs")")
+  if [ "$engine" = containerd ]; then
+    start_containerd "$dir/containerd"
+    import_rootfs_image "$dir/rootfs" fsched.local/busybox:eval
+    root=(--image fsched.local/busybox:eval)
+    WORKER_FLAGS=(--containerd on --containerd_address "$CONTAINERD_ADDRESS")
+  fi
   local payload
   payload=$(head -c 1024 /dev/zero | tr '\0' x)
   start_cluster "$dir/cluster" 1 4
@@ -137,9 +147,9 @@ containers() {
   local fn
   for fn in light heavy; do
     local -n cmd=$fn
-    $CTL register "$fn-cold" --rootfs "$rootfs" --keep_alive 0 "${cmd[@]}" >/dev/null
-    $CTL register "$fn-prewarmed" --rootfs "$rootfs" --keep_alive 0 --prewarmed 2 "${cmd[@]}" >/dev/null
-    $CTL register "$fn-warm" --rootfs "$rootfs" "${cmd[@]}" >/dev/null
+    $CTL register "$fn-cold" "${root[@]}" --keep_alive 0 "${cmd[@]}" >/dev/null
+    $CTL register "$fn-prewarmed" "${root[@]}" --keep_alive 0 --prewarmed 2 "${cmd[@]}" >/dev/null
+    $CTL register "$fn-warm" "${root[@]}" "${cmd[@]}" >/dev/null
   done
   sleep 2  # the pre-warmed containers are created
   for fn in light heavy; do
@@ -155,6 +165,8 @@ containers() {
     --seed 1 --label light-warm-100rps --out "$dir/light-warm-100rps" |
     tee "$dir/light-warm-100rps.txt"
   stop_cluster
+  WORKER_FLAGS=()
+  stop_containerd
   tools/fsched-plot "$dir/light-cold" "$dir/light-prewarmed" "$dir/light-warm" "$dir/heavy-cold" \
     "$dir/heavy-prewarmed" "$dir/heavy-warm" --out "$dir"
 }
@@ -190,11 +202,14 @@ cpu_priority() {
 mkdir -p "$OUT"
 for e in "${experiments[@]}"; do
   case "$e" in
-    overhead | seed000 | seed001 | seed002 | replay | containers) echo "== $e"; "$e" ;;
+    overhead | seed000 | seed001 | seed002 | replay) echo "== $e"; "$e" ;;
+    containers) echo "== $e"; containers runc ;;
+    containers-containerd) echo "== $e"; containers containerd ;;
     cpu-priority) echo "== $e"; cpu_priority ;;
     *)
       echo "evaluate: unknown experiment '$e'" \
-        "(overhead seed000 seed001 seed002 replay containers cpu-priority)" >&2
+        "(overhead seed000 seed001 seed002 replay containers containers-containerd" \
+        "cpu-priority)" >&2
       exit 2
       ;;
   esac

@@ -168,6 +168,7 @@ absl::Status Container::Start() {
 Container::CallResult Container::Call(const ExecRequest& request, const RunControl& control) {
   CallResult out;
   ExecResult& r = out.result;
+  served_ = true;
   shim::Request call;
   call.argv = request.argv;
   call.env = ContainerEnv(request.env);

@@ -1,5 +1,5 @@
 // One OCI container whose init is fsched-shim, run by a ContainerEngine
-// (runc or containerd): created ahead (pre-warmed), started on demand, then
+// (runc or containerd): made ahead (pre-warmed), started at the latest on demand, then
 // serving calls one at a time over its stdin/stdout until it is destroyed.
 // Cold, pre-warmed and warm invocations are the same object at different
 // points of its life.
@@ -63,7 +63,8 @@ class Container final : public PooledInstance {
   /// The container killed and deleted, its bundle removed. Idempotent.
   void Destroy();
 
-  bool started() const override { return started_; }
+  bool served() const override { return served_; }
+  bool started() const { return started_; }
   const std::string& id() const { return instance_.id; }
   const std::string& cgroup() const { return cgroup_; }
   /// The last lines the engine and the shim wrote to stderr (for error messages).
@@ -86,6 +87,7 @@ class Container final : public PooledInstance {
   Fd child_stdio_[3];  // the shim's ends, held until the engine has started it
   std::string reply_buffer_;
   bool started_ = false;
+  bool served_ = false;
   bool destroyed_ = false;
 };
 

@@ -30,6 +30,10 @@ class ContainerEngine {
  public:
   virtual ~ContainerEngine() = default;
   virtual std::string_view name() const = 0;
+  /// Whether pre-warmed containers are started ahead, not only created: where
+  /// starting is most of a cold start (containerd's task and shim), not where
+  /// it is cheap (`runc start`).
+  virtual bool prewarm_starts() const = 0;
 
   /// FAILED_PRECONDITION, with what to do, where this engine cannot run here.
   virtual absl::Status Check() const = 0;

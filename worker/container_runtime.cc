@@ -174,9 +174,9 @@ ExecResult ContainerRuntime::Run(const ExecRequest& request, const RunControl& c
   }
   DestroyLater(std::move(stale));
   for (int attempt = 0;; ++attempt) {
-    const v1::ExecutionMode mode = container == nullptr   ? v1::EXECUTION_MODE_COLD
-                                   : container->started() ? v1::EXECUTION_MODE_WARM
-                                                          : v1::EXECUTION_MODE_PREWARMED;
+    const v1::ExecutionMode mode = container == nullptr  ? v1::EXECUTION_MODE_COLD
+                                   : container->served() ? v1::EXECUTION_MODE_WARM
+                                                         : v1::EXECUTION_MODE_PREWARMED;
     if (attempt == 0 && mode != v1::EXECUTION_MODE_WARM && function.warm().prewarmed() > 0) {
       Prewarm(function, function.warm().prewarmed());  // keep the pre-created ones topped up
     }
@@ -230,7 +230,7 @@ void ContainerRuntime::Keep(const v1::FunctionSpec& function,
                             std::unique_ptr<Container> container) {
   // keep_alive is how long a used instance idles; a pre-created one waits
   // for its first call however long that takes (evict and the budget still apply).
-  const absl::Duration keep_alive = !container->started() ? absl::InfiniteDuration()
+  const absl::Duration keep_alive = !container->served() ? absl::InfiniteDuration()
                                     : function.warm().has_keep_alive()
                                         ? FromProto(function.warm().keep_alive())
                                         : options_.default_keep_alive;
@@ -267,8 +267,11 @@ void ContainerRuntime::Prewarm(const v1::FunctionSpec& function, uint32_t count)
     DestroyLater(std::move(stale));
     for (size_t i = have; i < count; ++i) {
       absl::StatusOr<std::unique_ptr<Container>> c = NewContainer(function);
-      if (!c.ok()) {
-        FSCHED_LOG(kWarning, "cannot pre-warm %s: %s", function.name(), c.status().message());
+      absl::Status started =
+          c.ok() && options_.engine->prewarm_starts() ? (*c)->Start() : c.status();
+      if (!started.ok()) {
+        FSCHED_LOG(kWarning, "cannot pre-warm %s: %s", function.name(), started.message());
+        if (c.ok()) DestroyLater(std::move(*c));
         return;
       }
       Keep(function, std::move(*c));

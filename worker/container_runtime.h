@@ -1,9 +1,9 @@
 // Runs functions in OCI containers through a ContainerEngine (runc, or
 // containerd for image-based functions), in three modes: cold (a container
-// made for the call), pre-warmed (created ahead, started on demand) and warm
-// (a started container reused). Idle instances live in a WarmPool; one
-// background thread creates pre-warmed instances, expires idle ones and
-// destroys used ones, so no slot waits for a container's removal.
+// made for the call), pre-warmed (made ahead and never used: created, or
+// with containerd also started) and warm (a container that served a call). Idle instances live in a
+// WarmPool; one background thread creates pre-warmed instances, expires idle ones and destroys used
+// ones, so no slot waits for a container's removal.
 #pragma once
 
 #include <atomic>

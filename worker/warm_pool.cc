@@ -17,7 +17,7 @@ std::unique_ptr<PooledInstance> WarmPool::Take(const std::string& key) {
   for (auto it = idle_.end(); it != idle_.begin();) {
     --it;
     if (it->entry.key != key) continue;
-    if (it->entry.instance->started()) return Remove(it);
+    if (it->entry.instance->served()) return Remove(it);
     if (prewarmed == idle_.end()) prewarmed = it;
   }
   return prewarmed == idle_.end() ? nullptr : Remove(prewarmed);
@@ -78,7 +78,7 @@ WarmPool::Evicted WarmPool::Clear() {
 
 std::vector<v1::WarmInstance> WarmPool::Snapshot() const {
   std::map<std::pair<std::string, bool>, uint32_t> counts;
-  for (const Idle& idle : idle_) ++counts[{idle.entry.function, idle.entry.instance->started()}];
+  for (const Idle& idle : idle_) ++counts[{idle.entry.function, idle.entry.instance->served()}];
   std::vector<v1::WarmInstance> out;
   for (const auto& [key, count] : counts) {
     v1::WarmInstance& w = out.emplace_back();

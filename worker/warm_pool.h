@@ -19,7 +19,8 @@ namespace fsched::worker {
 class PooledInstance {
  public:
   virtual ~PooledInstance() = default;
-  virtual bool started() const = 0;
+  /// True once it has served a call (warm); false while pre-warmed.
+  virtual bool served() const = 0;
 };
 
 class WarmPool {

@@ -9,7 +9,8 @@ FSCHED_PIDS=()
 [ -n "${WORKER_FLAGS+x}" ] || WORKER_FLAGS=()
 stop_cluster() {
   for p in "${FSCHED_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  # Only ours: a script may run other daemons (containerd) in the background.
+  for p in "${FSCHED_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   FSCHED_PIDS=()
 }
 trap stop_cluster EXIT

@@ -7,7 +7,7 @@ namespace {
 
 struct FakeInstance : PooledInstance {
   FakeInstance(int id, bool started) : id(id), is_started(started) {}
-  bool started() const override { return is_started; }
+  bool served() const override { return is_started; }
   int id;
   bool is_started;
 };
