@@ -3,30 +3,21 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "worker/kernel_files.h"
 
 namespace fsched::worker {
 namespace {
 
 namespace fs = std::filesystem;
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // "key value" lines (memory.oom_control, memory.events): the value of `key`.
 absl::StatusOr<uint64_t> KeyedValue(const std::string& path, absl::string_view key) {
-  absl::StatusOr<std::string> text = ReadFile(path);
+  absl::StatusOr<std::string> text = ReadKernelFile(path);
   if (!text.ok()) return text.status();
   for (absl::string_view line : absl::StrSplit(*text, '\n')) {
     std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(line, ' ');
@@ -37,21 +28,13 @@ absl::StatusOr<uint64_t> KeyedValue(const std::string& path, absl::string_view k
 }
 
 absl::StatusOr<uint64_t> SingleValue(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadFile(path);
+  absl::StatusOr<std::string> text = ReadKernelFile(path);
   if (!text.ok()) return text.status();
   uint64_t value = 0;
   if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &value)) {
     return absl::InternalError(absl::StrCat(path, " does not hold a number"));
   }
   return value;
-}
-
-absl::Status WriteFile(const std::string& path, absl::string_view value) {
-  std::ofstream out(path);
-  out << value;
-  out.flush();
-  if (!out) return absl::FailedPreconditionError(absl::StrCat("cannot write ", path));
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -81,8 +64,8 @@ uint64_t Cgroups::SharesToWeight(uint64_t shares) {
 
 absl::Status Cgroups::SetCpuShares(absl::string_view cgroup, uint64_t shares) const {
   if (unified_)
-    return WriteFile(Path("", cgroup, "cpu.weight"), absl::StrCat(SharesToWeight(shares)));
-  return WriteFile(Path("cpu", cgroup, "cpu.shares"), absl::StrCat(shares));
+    return WriteKernelFile(Path("", cgroup, "cpu.weight"), absl::StrCat(SharesToWeight(shares)));
+  return WriteKernelFile(Path("cpu", cgroup, "cpu.shares"), absl::StrCat(shares));
 }
 
 absl::StatusOr<uint64_t> Cgroups::CpuShares(absl::string_view cgroup) const {
@@ -91,7 +74,7 @@ absl::StatusOr<uint64_t> Cgroups::CpuShares(absl::string_view cgroup) const {
 }
 
 absl::Status Cgroups::SetPidsMax(absl::string_view cgroup, uint64_t max) const {
-  return WriteFile(Path(unified_ ? "" : "pids", cgroup, "pids.max"), absl::StrCat(max));
+  return WriteKernelFile(Path(unified_ ? "" : "pids", cgroup, "pids.max"), absl::StrCat(max));
 }
 
 void Cgroups::RemoveIfEmpty(absl::string_view cgroup) const {

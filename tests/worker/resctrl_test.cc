@@ -1,0 +1,192 @@
+// The resctrl allocator against a fake tree laid out like the kernel's
+// /sys/fs/resctrl: what it reads, the exact files it writes, CLOSIDs running
+// out, and the error paths.
+#include "worker/resctrl.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_format.h"
+
+namespace fsched::worker {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
+
+std::string Read(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void Write(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path) << text;
+}
+
+class ResctrlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::path(::testing::TempDir()) / ("resctrl-" + std::to_string(getpid()));
+    fs::remove_all(root_);
+    Tree("fffff", 4, 1, "0");
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  // A 20-way L3 on two sockets with `closids` CLOSIDs, as the kernel shows it.
+  void Tree(const std::string& cbm, int closids, int min_bits, const std::string& shareable) {
+    Write(root_ / "info" / "L3" / "cbm_mask", cbm + "\n");
+    Write(root_ / "info" / "L3" / "num_closids", absl::StrFormat("%d\n", closids));
+    Write(root_ / "info" / "L3" / "min_cbm_bits", absl::StrFormat("%d\n", min_bits));
+    Write(root_ / "info" / "L3" / "shareable_bits", shareable + "\n");
+    Write(root_ / "info" / "last_cmd_status", "ok\n");
+    Write(root_ / "schemata", "    L3:0=" + cbm + ";1=" + cbm + "\n    MB:0=100;1=100\n");
+    Write(root_ / "tasks", "1\n");
+  }
+
+  std::string Group(uint64_t mask) { return absl::StrFormat("fsched-%d-%x", getpid(), mask); }
+
+  std::unique_ptr<ResctrlAllocator> Allocator() {
+    absl::StatusOr<std::unique_ptr<ResctrlAllocator>> a = ResctrlAllocator::Create(root_.string());
+    EXPECT_TRUE(a.ok()) << a.status();
+    return a.ok() ? std::move(*a) : nullptr;
+  }
+
+  fs::path root_;
+};
+
+TEST_F(ResctrlTest, ReadsTheL3Description) {
+  absl::StatusOr<L3Info> info = ReadL3Info(root_.string());
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->cbm_mask, 0xfffffu);
+  EXPECT_EQ(info->ways, 20u);
+  EXPECT_EQ(info->num_closids, 4u);
+  EXPECT_EQ(info->min_cbm_bits, 1u);
+  EXPECT_THAT(info->cache_ids, ::testing::ElementsAre(0u, 1u));
+  EXPECT_EQ(SchemataLine(0xf0, *info), "L3:0=f0;1=f0\n");
+}
+
+TEST_F(ResctrlTest, NotMountedOrNoL3IsAClearPrecondition) {
+  absl::StatusOr<L3Info> info = ReadL3Info((root_ / "absent").string());
+  EXPECT_EQ(info.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(info.status().message()), HasSubstr("mount -t resctrl"));
+  fs::remove_all(root_ / "info" / "L3");
+  fs::create_directories(root_ / "info" / "MB");
+  info = ReadL3Info(root_.string());
+  EXPECT_EQ(info.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(info.status().message()), HasSubstr("no L3 allocation"));
+  EXPECT_FALSE(ResctrlAllocator::Create(root_.string()).ok());
+}
+
+TEST_F(ResctrlTest, OnlyContiguousMasksOfEnoughWaysAreValid) {
+  L3Info info = *ReadL3Info(root_.string());
+  EXPECT_TRUE(ValidateMask(0xff0, info).ok());
+  EXPECT_EQ(ValidateMask(0x505, info).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(ValidateMask(0x505, info).message()), HasSubstr("contiguous"));
+  EXPECT_EQ(ValidateMask(0x100000, info).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateMask(0, info).code(), absl::StatusCode::kInvalidArgument);
+  info.min_cbm_bits = 2;
+  EXPECT_EQ(ValidateMask(0x8, info).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ResctrlTest, EachInvocationGetsItsOwnContiguousWaysAndTheTreeIsLeftClean) {
+  std::unique_ptr<ResctrlAllocator> allocator = Allocator();
+  ASSERT_NE(allocator, nullptr);
+  const CacheGrant a = allocator->Allocate("a", 4);
+  const CacheGrant b = allocator->Allocate("b", 8);
+  const CacheGrant c = allocator->Allocate("c", 2);
+  EXPECT_EQ(a.mask, 0xfu);
+  EXPECT_EQ(b.mask, 0xff0u);
+  EXPECT_EQ(c.mask, 0x3000u);
+  for (const CacheGrant& g : {a, b, c}) {
+    EXPECT_FALSE(g.shared);
+    EXPECT_TRUE(ValidateMask(g.mask, allocator->info()).ok());
+    EXPECT_EQ(Read(root_ / g.group / "schemata"),
+              absl::StrFormat("L3:0=%x;1=%x\n", g.mask, g.mask));
+  }
+  EXPECT_EQ(a.group, Group(0xf));
+  EXPECT_EQ(allocator->free_ways(), 6u);
+  ASSERT_TRUE(allocator->AddTask("a", 4242).ok());
+  ASSERT_TRUE(allocator->AddTask("a", 4243).ok());
+  EXPECT_EQ(Read(root_ / a.group / "tasks"), "4242\n4243\n");
+  EXPECT_TRUE(allocator->AddTask("no-such-invocation", 1).ok());  // no group: nothing to do
+
+  // More than is free: the longest free run, a smaller partition of its own.
+  allocator->Release("b");
+  EXPECT_FALSE(fs::exists(root_ / b.group));
+  const CacheGrant d = allocator->Allocate("d", 12);
+  EXPECT_EQ(d.ways, 8u);
+  EXPECT_EQ(d.mask, 0xff0u);
+
+  for (const char* id : {"a", "c", "d"}) allocator->Release(id);
+  EXPECT_EQ(allocator->free_ways(), 20u);
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(root_)) left.push_back(e.path().filename());
+  EXPECT_THAT(left, UnorderedElementsAre("info", "schemata", "tasks"));
+}
+
+TEST_F(ResctrlTest, WhenClosidsRunOutAnInvocationSharesTheNearestGroup) {
+  std::unique_ptr<ResctrlAllocator> allocator = Allocator();  // 4 CLOSIDs: 3 groups
+  ASSERT_NE(allocator, nullptr);
+  allocator->Allocate("a", 2);
+  allocator->Allocate("b", 6);
+  allocator->Allocate("c", 10);
+  const CacheGrant d = allocator->Allocate("d", 5);
+  EXPECT_TRUE(d.shared);
+  EXPECT_EQ(d.ways, 6u);  // the nearest group at least as large
+  EXPECT_EQ(d.group, Group(0xfc));
+  EXPECT_THAT(allocator->Groups()[d.group], UnorderedElementsAre("b", "d"));
+  allocator->Release("b");  // d still uses the group
+  EXPECT_TRUE(fs::exists(root_ / d.group));
+  allocator->Release("d");
+  EXPECT_FALSE(fs::exists(root_ / d.group));
+  EXPECT_EQ(allocator->Groups().size(), 2u);
+}
+
+TEST_F(ResctrlTest, AvoidsWaysSharedWithDevices) {
+  Tree("fffff", 8, 2, "f");  // the lowest four ways are shared with I/O
+  std::unique_ptr<ResctrlAllocator> allocator = Allocator();
+  ASSERT_NE(allocator, nullptr);
+  EXPECT_EQ(allocator->Allocate("a", 4).mask, 0xf0u);
+  EXPECT_EQ(allocator->Allocate("b", 1).mask, 0x300u);  // min_cbm_bits 2
+}
+
+TEST_F(ResctrlTest, ARefusedGroupMeansNoPartitionNotAFailedInvocation) {
+  std::unique_ptr<ResctrlAllocator> allocator = Allocator();
+  ASSERT_NE(allocator, nullptr);
+  // The kernel refuses the schemata (here: it is a directory, so the write fails).
+  fs::create_directories(root_ / Group(0xf) / "schemata");
+  const CacheGrant g = allocator->Allocate("a", 4);
+  EXPECT_EQ(g.ways, 0u);
+  EXPECT_TRUE(g.group.empty());
+  EXPECT_TRUE(allocator->AddTask("a", 7).ok());
+  allocator->Release("a");
+}
+
+TEST_F(ResctrlTest, RemovesGroupsThatAWorkerThatDiedLeftAndOnlyThose) {
+  Write(root_ / "fsched-999999999-f" / "schemata", "L3:0=f;1=f\n");
+  Write(root_ / "fsched-999999999-f" / "tasks", "");
+  Write(root_ / absl::StrFormat("fsched-%d-f0", getppid()) / "tasks", "");  // alive
+  fs::create_directories(root_ / "someone-else");
+  {
+    std::unique_ptr<ResctrlAllocator> allocator = Allocator();
+    ASSERT_NE(allocator, nullptr);
+    EXPECT_FALSE(fs::exists(root_ / "fsched-999999999-f"));
+    EXPECT_TRUE(fs::exists(root_ / absl::StrFormat("fsched-%d-f0", getppid())));
+    EXPECT_TRUE(fs::exists(root_ / "someone-else"));
+    EXPECT_EQ(allocator->Allocate("a", 3).group, Group(0x7));
+    EXPECT_TRUE(fs::exists(root_ / Group(0x7)));
+  }
+  EXPECT_FALSE(fs::exists(root_ / Group(0x7)));  // removed with the allocator
+}
+
+}  // namespace
+}  // namespace fsched::worker

@@ -1,0 +1,22 @@
+// Reading and writing the kernel's control files (cgroups, resctrl): one
+// write() per value, as those files expect, and errno kept in the status,
+// because the kernel's refusals (EINVAL, ENOSPC, ESRCH) mean different things.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace fsched::worker {
+
+/// The whole file; NOT_FOUND when it cannot be opened.
+absl::StatusOr<std::string> ReadKernelFile(const std::string& path);
+
+/// Writes `value` in one write(). `create` makes the file if absent and
+/// appends (fake trees in tests; the kernel's files always exist). Errors carry errno:
+/// NOT_FOUND (ENOENT), INVALID_ARGUMENT (EINVAL), RESOURCE_EXHAUSTED (ENOSPC),
+/// NOT_FOUND too for ESRCH (no such process), FAILED_PRECONDITION otherwise.
+absl::Status WriteKernelFile(const std::string& path, absl::string_view value, bool create = false);
+
+}  // namespace fsched::worker

@@ -1,0 +1,317 @@
+#include "worker/resctrl.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/log.h"
+#include "worker/kernel_files.h"
+
+namespace fsched::worker {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kGroupPrefix[] = "fsched-";
+
+absl::StatusOr<uint64_t> ReadHex(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadKernelFile(path);
+  if (!text.ok()) return text.status();
+  uint64_t value = 0;
+  if (!absl::SimpleHexAtoi(absl::StripAsciiWhitespace(*text), &value)) {
+    return absl::FailedPreconditionError(absl::StrCat(path, " does not hold a hex mask"));
+  }
+  return value;
+}
+
+absl::StatusOr<uint32_t> ReadDecimal(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadKernelFile(path);
+  if (!text.ok()) return text.status();
+  uint32_t value = 0;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &value)) {
+    return absl::FailedPreconditionError(absl::StrCat(path, " does not hold a number"));
+  }
+  return value;
+}
+
+// The pid in a group name "fsched-<pid>-<mask>", or 0.
+pid_t OwnerOf(absl::string_view name) {
+  if (!absl::ConsumePrefix(&name, kGroupPrefix)) return 0;
+  int pid = 0;
+  return absl::SimpleAtoi(name.substr(0, name.find('-')), &pid) ? pid : 0;
+}
+
+bool Alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+
+}  // namespace
+
+absl::StatusOr<L3Info> ReadL3Info(const std::string& root) {
+  const std::string l3 = root + "/info/L3";
+  struct stat st {};
+  if (::stat(root.c_str(), &st) != 0 || ::stat((root + "/info").c_str(), &st) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("resctrl is not mounted at ", root, " (mount -t resctrl resctrl ", root,
+                     "; the CPU and kernel must support cache allocation)"));
+  }
+  if (::stat(l3.c_str(), &st) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("resctrl at ", root,
+                     " offers no L3 allocation (no info/L3: no L3 CAT, or mounted with "
+                     "-o cdp, which fsched does not use)"));
+  }
+  L3Info info;
+  absl::StatusOr<uint64_t> mask = ReadHex(l3 + "/cbm_mask");
+  absl::StatusOr<uint32_t> closids = ReadDecimal(l3 + "/num_closids");
+  absl::StatusOr<uint32_t> min_bits = ReadDecimal(l3 + "/min_cbm_bits");
+  for (const absl::Status& s : {mask.status(), closids.status(), min_bits.status()}) {
+    if (!s.ok()) return absl::FailedPreconditionError(s.message());
+  }
+  info.cbm_mask = *mask;
+  info.ways = static_cast<uint32_t>(std::popcount(info.cbm_mask));
+  info.num_closids = *closids;
+  info.min_cbm_bits = std::max<uint32_t>(*min_bits, 1);
+  // Older kernels have no shareable_bits: nothing is shared then.
+  if (absl::StatusOr<uint64_t> shareable = ReadHex(l3 + "/shareable_bits"); shareable.ok()) {
+    info.shareable_bits = *shareable;
+  }
+  if (info.ways == 0 || info.num_closids < 2) {
+    return absl::FailedPreconditionError(absl::StrCat("resctrl at ", root,
+                                                      " leaves nothing to allocate (", info.ways,
+                                                      " ways, ", info.num_closids, " CLOSIDs)"));
+  }
+  // The root group's "L3:0=fffff;1=fffff" names the cache ids.
+  absl::StatusOr<std::string> schemata = ReadKernelFile(root + "/schemata");
+  if (!schemata.ok()) return absl::FailedPreconditionError(schemata.status().message());
+  for (absl::string_view line : absl::StrSplit(*schemata, '\n')) {
+    line = absl::StripAsciiWhitespace(line);
+    if (!absl::ConsumePrefix(&line, "L3:")) continue;
+    for (absl::string_view entry : absl::StrSplit(line, ';', absl::SkipWhitespace())) {
+      uint32_t id = 0;
+      if (absl::SimpleAtoi(absl::StripAsciiWhitespace(entry.substr(0, entry.find('='))), &id)) {
+        info.cache_ids.push_back(id);
+      }
+    }
+  }
+  if (info.cache_ids.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(root, "/schemata has no L3 line: no cache to partition"));
+  }
+  return info;
+}
+
+absl::Status ValidateMask(uint64_t mask, const L3Info& info) {
+  if (mask == 0 || (mask & ~info.cbm_mask) != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "cache mask %x is empty or outside the usable ways %x", mask, info.cbm_mask));
+  }
+  const uint64_t low = mask >> std::countr_zero(mask);
+  if ((low & (low + 1)) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("cache mask %x is not one contiguous run of ways", mask));
+  }
+  if (static_cast<uint32_t>(std::popcount(mask)) < info.min_cbm_bits) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "cache mask %x has fewer than the %d ways the hardware needs", mask, info.min_cbm_bits));
+  }
+  return absl::OkStatus();
+}
+
+std::string SchemataLine(uint64_t mask, const L3Info& info) {
+  std::vector<std::string> entries;
+  for (uint32_t id : info.cache_ids) entries.push_back(absl::StrFormat("%d=%x", id, mask));
+  return absl::StrCat("L3:", absl::StrJoin(entries, ";"), "\n");
+}
+
+absl::StatusOr<std::unique_ptr<ResctrlAllocator>> ResctrlAllocator::Create(
+    const std::string& root) {
+  absl::StatusOr<L3Info> info = ReadL3Info(root);
+  if (!info.ok()) return info.status();
+  std::unique_ptr<ResctrlAllocator> allocator(new ResctrlAllocator(root, std::move(*info)));
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(root, ec)) {
+    const std::string name = entry.path().filename().string();
+    const pid_t owner = OwnerOf(name);
+    if (owner == 0 || (owner != getpid() && Alive(owner))) continue;
+    FSCHED_LOG(kInfo, "removing resctrl group %s left by a worker that died", name);
+    allocator->RemoveGroup(name);
+  }
+  return allocator;
+}
+
+ResctrlAllocator::~ResctrlAllocator() {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, group] : groups_) RemoveGroup(name);
+}
+
+uint64_t ResctrlAllocator::UsedMask() const {
+  uint64_t used = 0;
+  for (const auto& [name, group] : groups_) used |= group.mask;
+  return used;
+}
+
+uint32_t ResctrlAllocator::free_ways() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<uint32_t>(std::popcount(info_.cbm_mask & ~UsedMask()));
+}
+
+uint64_t ResctrlAllocator::FindRun(uint32_t ways, uint64_t used) const {
+  if (ways == 0 || ways > 64) return 0;
+  const uint64_t run = ways == 64 ? ~0ull : (1ull << ways) - 1;
+  uint64_t best = 0;
+  int best_shared = 65;
+  for (uint32_t start = 0; start + ways <= 64; ++start) {
+    const uint64_t mask = run << start;
+    if ((mask & ~info_.cbm_mask) != 0 || (mask & used) != 0) continue;
+    const int shared = std::popcount(mask & info_.shareable_bits);
+    if (shared < best_shared) {
+      best = mask;
+      best_shared = shared;
+    }
+  }
+  return best;
+}
+
+std::string ResctrlAllocator::LastCommandStatus() const {
+  absl::StatusOr<std::string> text = ReadKernelFile(root_ + "/info/last_cmd_status");
+  return text.ok() ? std::string(absl::StripAsciiWhitespace(*text)) : std::string();
+}
+
+absl::Status ResctrlAllocator::CreateGroup(const std::string& name, uint64_t mask) const {
+  const std::string dir = absl::StrCat(root_, "/", name);
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    const int error = errno;
+    const std::string message =
+        absl::StrCat("cannot create resctrl group ", dir, ": ", std::strerror(error));
+    return error == ENOSPC ? absl::ResourceExhaustedError(message)
+                           : absl::FailedPreconditionError(message);
+  }
+  // The kernel makes schemata and tasks in a new group; a fake tree needs them made.
+  if (absl::Status s = WriteKernelFile(dir + "/schemata", SchemataLine(mask, info_), true);
+      !s.ok()) {
+    const std::string why = LastCommandStatus();
+    RemoveGroup(name);
+    return absl::FailedPreconditionError(
+        absl::StrCat(s.message(), why.empty() ? "" : absl::StrCat(" (resctrl: ", why, ")")));
+  }
+  return absl::OkStatus();
+}
+
+void ResctrlAllocator::RemoveGroup(const std::string& name) const {
+  const std::string dir = absl::StrCat(root_, "/", name);
+  // resctrl removes a group with its files and moves its tasks back to the
+  // default group; a plain directory (a fake tree) needs its files removed.
+  if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return;
+  if (errno == ENOTEMPTY || errno == EEXIST) {
+    std::error_code ec;
+    for (const auto& file : fs::directory_iterator(dir, ec)) {
+      if (file.is_regular_file(ec)) fs::remove(file.path(), ec);
+    }
+    if (::rmdir(dir.c_str()) == 0) return;
+  }
+  FSCHED_LOG(kWarning, "cannot remove resctrl group %s: %s", dir, std::strerror(errno));
+}
+
+CacheGrant ResctrlAllocator::Allocate(const std::string& invocation, uint32_t ways) {
+  CacheGrant grant;
+  if (ways == 0) return grant;
+  Release(invocation);  // one grant per invocation
+  ways = std::clamp(ways, info_.min_cbm_bits, info_.ways);
+  absl::MutexLock lock(&mu_);
+  const uint64_t used = UsedMask();
+  const size_t groups_left = closids_exhausted_ ? 0 : info_.num_closids - 1 - groups_.size();
+  uint64_t mask = 0;
+  if (groups_left > 0) {
+    // The ways asked for if a run of them is free, else the longest free run
+    // that the hardware accepts: a smaller partition of its own.
+    for (uint32_t w = ways; w >= info_.min_cbm_bits && mask == 0; --w) mask = FindRun(w, used);
+  }
+  if (mask != 0) {
+    const std::string name = absl::StrFormat("%s%d-%x", kGroupPrefix, getpid(), mask);
+    absl::Status created = CreateGroup(name, mask);
+    if (created.ok()) {
+      groups_[name] = Group{mask, {invocation}};
+      group_of_[invocation] = name;
+      grant.ways = static_cast<uint32_t>(std::popcount(mask));
+      grant.mask = mask;
+      grant.group = name;
+      return grant;
+    }
+    // Someone else took the CLOSIDs (another resctrl user): share from now on.
+    if (created.code() == absl::StatusCode::kResourceExhausted) closids_exhausted_ = true;
+    FSCHED_LOG(kWarning, "invocation %s: %s", invocation, created.message());
+  }
+  // Share the group whose way count is nearest to the request, preferring
+  // one at least as large.
+  const Group* best = nullptr;
+  std::string best_name;
+  for (const auto& [name, group] : groups_) {
+    const auto have = static_cast<int64_t>(std::popcount(group.mask));
+    const int64_t distance = have >= ways ? have - ways : (ways - have) * 64;
+    const auto best_have = best ? static_cast<int64_t>(std::popcount(best->mask)) : 0;
+    const int64_t best_distance = best == nullptr     ? INT64_MAX
+                                  : best_have >= ways ? best_have - ways
+                                                      : (ways - best_have) * 64;
+    if (distance < best_distance) {
+      best = &group;
+      best_name = name;
+    }
+  }
+  if (best == nullptr) return grant;  // nothing to share: the default group
+  groups_[best_name].users.insert(invocation);
+  group_of_[invocation] = best_name;
+  grant.ways = static_cast<uint32_t>(std::popcount(best->mask));
+  grant.mask = best->mask;
+  grant.shared = true;
+  grant.group = best_name;
+  return grant;
+}
+
+absl::Status ResctrlAllocator::AddTask(const std::string& invocation, pid_t pid) {
+  std::string group;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = group_of_.find(invocation);
+    if (it == group_of_.end()) return absl::OkStatus();
+    group = it->second;
+  }
+  absl::Status s =
+      WriteKernelFile(absl::StrCat(root_, "/", group, "/tasks"), absl::StrCat(pid, "\n"), true);
+  if (s.code() == absl::StatusCode::kNotFound && !absl::StrContains(s.message(), "open")) {
+    return absl::OkStatus();  // ESRCH: the process already ended
+  }
+  return s;
+}
+
+void ResctrlAllocator::Release(const std::string& invocation) {
+  absl::MutexLock lock(&mu_);
+  auto it = group_of_.find(invocation);
+  if (it == group_of_.end()) return;
+  auto group = groups_.find(it->second);
+  group_of_.erase(it);
+  if (group == groups_.end()) return;
+  group->second.users.erase(invocation);
+  if (!group->second.users.empty()) return;
+  RemoveGroup(group->first);
+  groups_.erase(group);
+}
+
+std::map<std::string, std::set<std::string>> ResctrlAllocator::Groups() const {
+  absl::MutexLock lock(&mu_);
+  std::map<std::string, std::set<std::string>> out;
+  for (const auto& [name, group] : groups_) out[name] = group.users;
+  return out;
+}
+
+}  // namespace fsched::worker
