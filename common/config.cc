@@ -174,11 +174,12 @@ absl::Status ParseScheduler(const YAML::Node& root, Config* config) {
 absl::Status ParseWorker(const YAML::Node& root, Config* config) {
   const YAML::Node n = root["worker"];
   if (!n) return absl::OkStatus();
-  RETURN_IF_ERROR(CheckKeys(
-      n, "worker",
-      {"master", "slots", "runtime", "runc", "shim", "containerd", "containerd_address",
-       "containerd_namespace", "keep_alive", "warm_memory_bytes", "cpu_priority", "container_uid",
-       "container_gid", "output_limit_bytes", "reconnect_min", "reconnect_max"}));
+  RETURN_IF_ERROR(
+      CheckKeys(n, "worker",
+                {"master", "slots", "runtime", "runc", "shim", "containerd", "containerd_address",
+                 "containerd_namespace", "resctrl", "resctrl_root", "keep_alive",
+                 "warm_memory_bytes", "cpu_priority", "container_uid", "container_gid",
+                 "output_limit_bytes", "reconnect_min", "reconnect_max"}));
   WorkerConfig& w = config->worker;
   RETURN_IF_ERROR(ReadString(n, "master", "worker.", &w.master));
   RETURN_IF_ERROR(ReadUint(n, "slots", "worker.", &w.slots));
@@ -188,6 +189,8 @@ absl::Status ParseWorker(const YAML::Node& root, Config* config) {
   RETURN_IF_ERROR(ReadString(n, "containerd", "worker.", &w.containerd));
   RETURN_IF_ERROR(ReadString(n, "containerd_address", "worker.", &w.containerd_address));
   RETURN_IF_ERROR(ReadString(n, "containerd_namespace", "worker.", &w.containerd_namespace));
+  RETURN_IF_ERROR(ReadString(n, "resctrl", "worker.", &w.resctrl));
+  RETURN_IF_ERROR(ReadString(n, "resctrl_root", "worker.", &w.resctrl_root));
   RETURN_IF_ERROR(ReadDuration(n, "keep_alive", "worker.", &w.keep_alive));
   RETURN_IF_ERROR(ReadBytes(n, "warm_memory_bytes", "worker.", &w.warm_memory_bytes));
   RETURN_IF_ERROR(ReadBool(n, "cpu_priority", "worker.", &w.cpu_priority));
@@ -357,6 +360,12 @@ absl::Status ValidateConfig(const Config& config) {
   if (config.worker.runc != "auto" && config.worker.runc != "on" && config.worker.runc != "off") {
     return Invalid("worker.runc", "must be auto, on or off");
   }
+  if (const std::string& r = config.worker.resctrl; r != "auto" && r != "on" && r != "off") {
+    return Invalid("worker.resctrl", "must be auto, on or off");
+  }
+  if (config.worker.resctrl_root.empty() || config.worker.resctrl_root[0] != '/') {
+    return Invalid("worker.resctrl_root", "must be an absolute path");
+  }
   if (const std::string& c = config.worker.containerd; c != "auto" && c != "on" && c != "off") {
     return Invalid("worker.containerd", "must be auto, on or off");
   }
@@ -442,6 +451,8 @@ std::string ConfigToYaml(const Config& config) {
   out << YAML::Key << "containerd" << YAML::Value << w.containerd;
   out << YAML::Key << "containerd_address" << YAML::Value << w.containerd_address;
   out << YAML::Key << "containerd_namespace" << YAML::Value << w.containerd_namespace;
+  out << YAML::Key << "resctrl" << YAML::Value << w.resctrl;
+  out << YAML::Key << "resctrl_root" << YAML::Value << w.resctrl_root;
   out << YAML::Key << "keep_alive" << YAML::Value << dur(w.keep_alive);
   out << YAML::Key << "warm_memory_bytes" << YAML::Value << w.warm_memory_bytes;
   out << YAML::Key << "cpu_priority" << YAML::Value << (w.cpu_priority ? "true" : "false");

@@ -67,8 +67,12 @@ struct WorkerConfig {
   // The containerd runtime (image-based functions): auto, on or off, like runc.
   std::string containerd = "auto";
   std::string containerd_address =
-      "/run/containerd/containerd.sock";          // K3s: /run/k3s/containerd/containerd.sock
-  std::string containerd_namespace = "fsched";    // images must be in this namespace
+      "/run/containerd/containerd.sock";        // K3s: /run/k3s/containerd/containerd.sock
+  std::string containerd_namespace = "fsched";  // images must be in this namespace
+  // LLC partitions through resctrl: auto (where it is mounted with L3
+  // allocation, the reason logged where not), on (refuse to start without), off.
+  std::string resctrl = "auto";
+  std::string resctrl_root = "/sys/fs/resctrl";
   absl::Duration keep_alive = absl::Minutes(10);  // idle warm containers, unless the function says
   uint64_t warm_memory_bytes = 1ull << 30;        // budget for idle warm containers
   // Shortest-remaining-first CPU weights among running containers (ALPS).

@@ -60,6 +60,16 @@ absl::StatusOr<HostLoad> HostMonitor::Sample() {
   return load;
 }
 
+uint64_t HostMonitor::L3CacheBytes() {
+  // "32768K"
+  std::ifstream in("/sys/devices/system/cpu/cpu0/cache/index3/size");
+  uint64_t size = 0;
+  char unit = 0;
+  if (!(in >> size)) return 0;
+  in >> unit;
+  return unit == 'K' ? size << 10 : unit == 'M' ? size << 20 : size;
+}
+
 uint32_t HostMonitor::Cores() {
   const long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? static_cast<uint32_t>(n) : 1;

@@ -28,6 +28,8 @@ class HostMonitor {
 
   /// Number of online CPUs (from sysconf; at least 1).
   static uint32_t Cores();
+  /// Size of CPU 0's last-level (L3) cache from sysfs; 0 where unknown.
+  static uint64_t L3CacheBytes();
 
  private:
   const std::string root_;

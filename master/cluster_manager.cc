@@ -70,6 +70,7 @@ absl::StatusOr<ClusterManager::Session> ClusterManager::Register(
     if (was_dead) {
       record.in_flight.clear();  // already re-queued when it was declared dead
       record.paused = 0;
+      record.info.set_cache_ways_reserved(0);
       ToProto(now, record.info.mutable_joined());
     }
     record.orphans.clear();
@@ -239,9 +240,14 @@ absl::Status ClusterManager::Assign(const std::string& worker_id, v1::Assignment
       preemptible_.erase({victim->predicted_end, worker_id, assignment.preempts()});
     }
     Record::Flight& flight = record.in_flight[assignment.invocation_id()];
-    flight = {assignment.attempt(), now,
+    flight = {assignment.attempt(),
+              now,
               now + absl::Seconds(std::max(assignment.predicted_seconds(), 0.0)),
-              assignment.preempts(), false};
+              assignment.preempts(),
+              false,
+              assignment.cache_ways()};
+    record.info.set_cache_ways_reserved(record.info.cache_ways_reserved() +
+                                        assignment.cache_ways());
     // Frozen once at most, and a preemptor is never frozen: no cascades.
     if (record.info.capacity().freeze_supported() && victim == nullptr &&
         assignment.predicted_seconds() > 0) {
@@ -280,6 +286,8 @@ bool ClusterManager::Release(const std::string& worker_id, const std::string& in
       --record.paused;
     }
   }
+  const uint32_t reserved = record.info.cache_ways_reserved();
+  record.info.set_cache_ways_reserved(reserved - std::min(reserved, flight->second.cache_ways));
   record.in_flight.erase(flight);
   Reindex(worker_id, record);
   record.responses.emplace_back(now, response);
@@ -356,6 +364,7 @@ std::vector<InFlight> ClusterManager::Tick() {
       record.info.set_state(v1::WORKER_STATE_DEAD);
       for (const auto& [inv, flight] : record.in_flight) lost.push_back({inv, flight.attempt});
       record.in_flight.clear();
+      record.info.set_cache_ways_reserved(0);
       record.paused = 0;
       record.orphans.clear();
       if (record.stream) to_close.push_back(std::move(record.stream));
@@ -422,6 +431,19 @@ v1::WorkerInfo ClusterManager::Snapshot(const Record& record) const {
   v1::WorkerInfo info = record.info;
   info.set_slots_used(record.used());
   return info;
+}
+
+ClusterManager::CacheTotals ClusterManager::GetCacheTotals() const {
+  absl::MutexLock lock(&mu_);
+  CacheTotals totals;
+  for (const auto& [id, record] : workers_) {
+    if (!Ready(record)) continue;
+    const uint32_t ways = record.info.capacity().cache_ways();
+    const uint32_t reserved = record.info.cache_ways_reserved();
+    totals.free_ways += ways > reserved ? ways - reserved : 0;
+    totals.max_ways = std::max(totals.max_ways, ways);
+  }
+  return totals;
 }
 
 std::vector<v1::WorkerInfo> ClusterManager::List() const {

@@ -124,6 +124,11 @@ class ClusterManager {
     uint32_t slots_used = 0;
   };
   Totals GetTotals() const;
+  struct CacheTotals {
+    uint32_t free_ways = 0;  // over ready workers with cache partitions
+    uint32_t max_ways = 0;   // the most ways one of them has
+  };
+  CacheTotals GetCacheTotals() const;
 
  private:
   struct Record {
@@ -137,6 +142,7 @@ class ClusterManager {
       absl::Time predicted_end;  // dispatched + predicted run time
       std::string preempts;      // the invocation this one froze, if any
       bool paused = false;       // frozen by a preemptor: holds no slot
+      uint32_t cache_ways = 0;   // reserved on the worker until the result
     };
     absl::flat_hash_map<std::string, Flight> in_flight;  // by invocation id
     // Dispatch-to-result times over the response window, with a running sum so

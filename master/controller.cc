@@ -89,6 +89,15 @@ absl::Status Controller::ValidateRequest(const v1::InvokeRequest& request) const
     return absl::InvalidArgumentError(
         absl::StrCat("architecture ", request.architecture(), " is unknown"));
   }
+  if (request.cache_ways() > 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cache_ways ", request.cache_ways(), " is more than 64 ways"));
+  }
+  if (!request.worker_id().empty() && options_.worker_ready &&
+      !options_.worker_ready(request.worker_id())) {
+    return absl::FailedPreconditionError(absl::StrCat("worker '", request.worker_id().substr(0, 80),
+                                                      "' is not a ready worker of this cluster"));
+  }
   if (FromProto(request.timeout()) < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("timeout is negative");
   }
@@ -108,7 +117,8 @@ absl::StatusOr<std::string> Controller::Submit(const v1::InvokeRequest& request,
   const absl::Time now = clock_->Now();
   ASSIGN_OR_RETURN(const std::string id,
                    table_->Create(function.spec(), request, timeout, now, std::move(on_done)));
-  if (absl::Status queued = scheduler_->Enqueue(id, function.spec(), request.input_size());
+  if (absl::Status queued = scheduler_->Enqueue(
+          id, {function.spec(), request.input_size(), request.worker_id(), request.cache_ways()});
       !queued.ok()) {
     table_->Discard(id);
     return queued;

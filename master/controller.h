@@ -33,6 +33,8 @@ class Controller {
     std::function<void(const std::string& name)> on_deleted;
     // Whether a root filesystem archive was uploaded (checked at registration). Optional.
     std::function<bool(const std::string& digest)> rootfs_exists;
+    // Whether a worker is ready (checked for invocations pinned to one). Optional.
+    std::function<bool(const std::string& worker_id)> worker_ready;
   };
 
   Controller(Options options, FunctionRegistry* registry, InvocationTable* table,

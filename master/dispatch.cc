@@ -15,6 +15,8 @@ DispatchDecision NextDispatch(QueueOrder& order, PlacementPolicy& placement,
   request.function = next->function;
   request.runtime = next->runtime;
   request.predicted_seconds = next->predicted_seconds;
+  request.cache_ways = next->cache_ways;
+  request.worker_id = next->worker_id;
   PlacementResult placed = placement.Place(request, workers);
   switch (placed.kind) {
     case PlacementResult::Kind::kRetryLater:

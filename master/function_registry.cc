@@ -78,6 +78,11 @@ absl::Status ValidateFunctionSpec(const v1::FunctionSpec& spec, const FunctionLi
     return absl::InvalidArgumentError(absl::StrCat("spec.limits.memory_bytes ", lim.memory_bytes(),
                                                    " is below 4 MiB (0 means no limit)"));
   }
+  // A capacity bitmask is at most 64 bits wide; real L3 caches have 8 to 20 ways.
+  if (lim.cache_ways() > 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec.limits.cache_ways ", lim.cache_ways(), " is more than 64 ways"));
+  }
   const v1::WarmPolicy& warm = spec.warm();
   if (FromProto(warm.keep_alive()) < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("spec.warm.keep_alive is negative");

@@ -48,6 +48,9 @@ absl::StatusOr<std::unique_ptr<FunctionStore>> FunctionStore::Open(const std::st
                           "  body BLOB NOT NULL);",
                           "CREATE TABLE IF NOT EXISTS runtime_models ("
                           "  name TEXT PRIMARY KEY,"
+                          "  body BLOB NOT NULL);",
+                          "CREATE TABLE IF NOT EXISTS llc_profiles ("
+                          "  name TEXT PRIMARY KEY,"
                           "  body BLOB NOT NULL);"}) {
     if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
       return absl::FailedPreconditionError(
@@ -119,24 +122,65 @@ absl::Status FunctionStore::PutModels(const std::vector<v1::RuntimeModel>& model
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<v1::RuntimeModel>> FunctionStore::LoadModels() {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::vector<std::string>> FunctionStore::LoadRows(const char* table) {
   Statement st;
-  if (sqlite3_prepare_v2(db_, "SELECT body FROM runtime_models;", -1, &st.stmt, nullptr) !=
-      SQLITE_OK) {
-    return SqliteError(db_, "prepare model select");
+  if (sqlite3_prepare_v2(db_, absl::StrCat("SELECT body FROM ", table, ";").c_str(), -1, &st.stmt,
+                         nullptr) != SQLITE_OK) {
+    return SqliteError(db_, absl::StrCat("prepare select from ", table));
   }
-  std::vector<v1::RuntimeModel> out;
+  std::vector<std::string> out;
   int rc;
   while ((rc = sqlite3_step(st.stmt)) == SQLITE_ROW) {
-    v1::RuntimeModel model;
-    if (!model.ParseFromArray(sqlite3_column_blob(st.stmt, 0), sqlite3_column_bytes(st.stmt, 0))) {
-      return absl::DataLossError("a stored runtime model is corrupt");
-    }
-    out.push_back(std::move(model));
+    out.emplace_back(static_cast<const char*>(sqlite3_column_blob(st.stmt, 0)),
+                     static_cast<size_t>(sqlite3_column_bytes(st.stmt, 0)));
   }
-  if (rc != SQLITE_DONE) return SqliteError(db_, "read runtime models");
+  if (rc != SQLITE_DONE) return SqliteError(db_, absl::StrCat("read ", table));
   return out;
+}
+
+absl::Status FunctionStore::PutRow(const char* table, const std::string& key,
+                                   const std::string& body) {
+  Statement st;
+  if (sqlite3_prepare_v2(
+          db_, absl::StrCat("INSERT OR REPLACE INTO ", table, "(name, body) VALUES(?, ?);").c_str(),
+          -1, &st.stmt, nullptr) != SQLITE_OK) {
+    return SqliteError(db_, absl::StrCat("prepare insert into ", table));
+  }
+  sqlite3_bind_text(st.stmt, 1, key.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_blob(st.stmt, 2, body.data(), static_cast<int>(body.size()), SQLITE_TRANSIENT);
+  if (sqlite3_step(st.stmt) != SQLITE_DONE) {
+    return SqliteError(db_, absl::StrCat("store into ", table));
+  }
+  return absl::OkStatus();
+}
+
+template <typename Message>
+absl::StatusOr<std::vector<Message>> ParseRows(absl::StatusOr<std::vector<std::string>> rows,
+                                               const char* what) {
+  if (!rows.ok()) return rows.status();
+  std::vector<Message> out(rows->size());
+  for (size_t i = 0; i < rows->size(); ++i) {
+    if (!out[i].ParseFromString((*rows)[i])) {
+      return absl::DataLossError(absl::StrCat("a stored ", what, " is corrupt"));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::RuntimeModel>> FunctionStore::LoadModels() {
+  absl::MutexLock lock(&mu_);
+  return ParseRows<v1::RuntimeModel>(LoadRows("runtime_models"), "runtime model");
+}
+
+absl::Status FunctionStore::PutLlcProfile(const v1::LlcProfile& profile) {
+  absl::MutexLock lock(&mu_);
+  return PutRow("llc_profiles", absl::StrCat(profile.function(), "@", profile.input_size()),
+                profile.SerializeAsString());
+}
+
+absl::StatusOr<std::vector<v1::LlcProfile>> FunctionStore::LoadLlcProfiles() {
+  absl::MutexLock lock(&mu_);
+  return ParseRows<v1::LlcProfile>(LoadRows("llc_profiles"), "cache profile");
 }
 
 absl::StatusOr<std::vector<v1::Function>> FunctionStore::LoadAll() {

@@ -30,8 +30,17 @@ class FunctionStore {
   absl::Status PutModels(const std::vector<v1::RuntimeModel>& models);
   absl::StatusOr<std::vector<v1::RuntimeModel>> LoadModels();
 
+  /// The LLC predictor's benchmark curves, one per function and input size.
+  absl::Status PutLlcProfile(const v1::LlcProfile& profile);
+  absl::StatusOr<std::vector<v1::LlcProfile>> LoadLlcProfiles();
+
  private:
   explicit FunctionStore(sqlite3* db) : db_(db) {}
+  // Rows of a (key TEXT PRIMARY KEY, body BLOB) table.
+  absl::Status PutRow(const char* table, const std::string& key, const std::string& body)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::vector<std::string>> LoadRows(const char* table)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;
   sqlite3* db_ ABSL_GUARDED_BY(mu_);

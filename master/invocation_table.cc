@@ -211,7 +211,9 @@ absl::StatusOr<InvocationTable::Admission> InvocationTable::AdmissionOf(
   if (it == records_.end()) {
     return absl::NotFoundError(absl::StrCat("invocation '", id.substr(0, 80), "' is unknown"));
   }
-  return Admission{it->second.spec, it->second.request.input_size()};
+  const v1::InvokeRequest& request = it->second.request;
+  return Admission{it->second.spec, request.input_size(), request.worker_id(),
+                   request.cache_ways()};
 }
 
 absl::Status InvocationTable::AddWaiter(const std::string& id, InvocationCallback done) {

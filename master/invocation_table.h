@@ -64,6 +64,8 @@ class InvocationTable {
   struct Admission {
     v1::FunctionSpec spec;
     double input_size = 0;
+    std::string worker_id;    // pinned to this worker; empty = any
+    uint32_t cache_ways = 0;  // asked for this call; 0 = the function's or predicted
   };
   absl::StatusOr<Admission> AdmissionOf(const std::string& id) const;
   /// Calls `done` when the invocation finishes (at once if it has, or if the

@@ -63,6 +63,10 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
                                               m->registry_.get(), m->predictor_.get(), m->clock_,
                                               std::move(order), std::move(placement));
   m->scheduler_->set_order_options(order_options);
+  m->llc_ = std::make_unique<LlcPredictor>();
+  ASSIGN_OR_RETURN(std::vector<v1::LlcProfile> profiles, m->store_->LoadLlcProfiles());
+  for (const v1::LlcProfile& profile : profiles) m->llc_->Import(profile);
+  m->scheduler_->set_llc_predictor(m->llc_.get());
 
   Controller::Options controller_options;
   controller_options.max_payload_bytes = config.scheduler.max_payload_bytes;
@@ -79,6 +83,10 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
   };
   controller_options.rootfs_exists = [self](const std::string& digest) {
     return self->rootfs_->Has(digest);
+  };
+  controller_options.worker_ready = [self](const std::string& worker_id) {
+    absl::StatusOr<v1::WorkerInfo> w = self->cluster_->Get(worker_id);
+    return w.ok() && w->state() == v1::WORKER_STATE_READY;
   };
   controller_options.on_deleted = [self](const std::string& name) {
     v1::MasterMessage evict;

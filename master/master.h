@@ -58,6 +58,7 @@ class Master {
   std::unique_ptr<ClusterManager> cluster_;
   std::unique_ptr<InvocationTable> table_;
   std::unique_ptr<RuntimePredictor> predictor_;
+  std::unique_ptr<LlcPredictor> llc_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<Controller> controller_;
   std::unique_ptr<ControllerService> controller_service_;

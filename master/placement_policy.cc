@@ -31,6 +31,7 @@ std::vector<const WorkerView*> EligibleWorkers(const PlacementRequest& request,
   std::vector<const WorkerView*> eligible;
   bool any_supports = false, any_memory_full = false;
   for (const WorkerView& w : workers) {
+    if (!request.worker_id.empty() && w.id != request.worker_id) continue;
     if (!SupportsRuntime(w, request.runtime)) continue;
     any_supports = true;
     if (w.memory_percent >= kMemoryFullPercent) {

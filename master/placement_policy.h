@@ -44,6 +44,7 @@ struct PlacementRequest {
   v1::RuntimeKind runtime = v1::RUNTIME_KIND_UNSPECIFIED;
   double predicted_seconds = 0;
   uint32_t cache_ways = 0;
+  std::string worker_id;  // only this worker may take it; empty = any
 };
 
 struct PlacementResult {

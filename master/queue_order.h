@@ -23,6 +23,8 @@ struct PendingInvocation {
   uint64_t sequence = 0;         // arrival order, for stable ties
   v1::RuntimeKind runtime = v1::RUNTIME_KIND_UNSPECIFIED;
   double input_size = 0;
+  uint32_t cache_ways = 0;  // LLC ways it should get (0 = no partition)
+  std::string worker_id;    // pinned to this worker; empty = any
 };
 
 class QueueOrder {

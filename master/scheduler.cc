@@ -21,14 +21,28 @@ Scheduler::Scheduler(Options options, ClusterManager* cluster, InvocationTable* 
       order_(std::move(order)),
       placement_(std::move(placement)) {}
 
-PendingInvocation Scheduler::MakePending(const std::string& id, const v1::FunctionSpec& spec,
-                                         double input_size) {
+PendingInvocation Scheduler::MakePending(const std::string& id,
+                                         const InvocationTable::Admission& admission) {
+  const v1::FunctionSpec& spec = admission.spec;
+  const double input_size = admission.input_size;
   PendingInvocation pending;
+  pending.worker_id = admission.worker_id;
   pending.id = id;
   pending.function = spec.name();
   pending.runtime = spec.runtime();
   pending.input_size = input_size;
   pending.predicted_seconds = predictor_->PredictSeconds(spec.name(), input_size);
+  pending.cache_ways = admission.cache_ways > 0 ? admission.cache_ways : spec.limits().cache_ways();
+  if (pending.cache_ways == 0 && llc_ != nullptr) {
+    // The ways the LLC predictor gives it, with the cache free in the cluster
+    // now as the measure of generosity; none while it is not ready.
+    const ClusterManager::CacheTotals cache = cluster_->GetCacheTotals();
+    if (cache.max_ways > 0) {
+      absl::StatusOr<LlcPredictor::Prediction> p = llc_->Predict(
+          spec.name(), input_size, cache.free_ways, std::min<uint32_t>(10, cache.max_ways));
+      if (p.ok()) pending.cache_ways = p->ways;
+    }
+  }
   return pending;
 }
 
@@ -39,14 +53,14 @@ void Scheduler::PushLocked(PendingInvocation pending, absl::Time now) {
   order_->Push(std::move(pending));
 }
 
-absl::Status Scheduler::Enqueue(const std::string& id, const v1::FunctionSpec& spec,
-                                double input_size) {
+absl::Status Scheduler::Enqueue(const std::string& id,
+                                const InvocationTable::Admission& admission) {
   absl::MutexLock lock(&mu_);
   if (order_->size() >= options_.max_queue) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "the queue holds ", order_->size(), " invocations (scheduler.max_queue); retry later"));
   }
-  PushLocked(MakePending(id, spec, input_size), clock_->Now());
+  PushLocked(MakePending(id, admission), clock_->Now());
   PumpLocked();
   return absl::OkStatus();
 }
@@ -80,6 +94,9 @@ void Scheduler::PumpLocked() {
         table_->StartAttempt(pending.id, chosen, std::string(order_->name()),
                              std::string(placement_->name()), pending.predicted_seconds, now);
     if (!assignment) continue;  // cancelled or rejected while queued
+    // Never more than the worker has free: the cache is not over-committed.
+    const uint32_t ways = std::min(pending.cache_ways, chosen.cache_ways_free);
+    assignment->set_cache_ways(ways);
     const absl::Status sent = cluster_->Assign(chosen.id, std::move(*assignment));
     if (!sent.ok()) {
       table_->Unstart(pending.id);
@@ -88,6 +105,7 @@ void Scheduler::PumpLocked() {
       workers = cluster_->WorkersWithRoom();
       continue;
     }
+    chosen.cache_ways_free -= ways;
     if (--chosen.free_slots == 0) workers.erase(workers.begin() + decision.worker);
   }
   if (options_.preemption && order_->size() > 0) PreemptLocked(now);
@@ -140,12 +158,16 @@ void Scheduler::OnResult(const std::string& worker_id, v1::InvocationResult resu
   const absl::Duration execution = FromProto(result.timings().execution());
   const v1::Outcome outcome = result.outcome();
   const double input_size = result.input_size();
+  const uint32_t cache_ways = result.cache_ways();
   if (table_->Complete(id, attempt, std::move(result), clock_->Now())) {
     registry_->RecordExecution(function, execution, outcome == v1::OUTCOME_OK);
     // Only runs that ended by themselves say how long the function takes; a
     // timeout or cancel is a censored sample and a start failure no sample at all.
     if (outcome == v1::OUTCOME_OK || outcome == v1::OUTCOME_NONZERO_EXIT) {
       predictor_->Observe(function, input_size, absl::ToDoubleSeconds(execution));
+      if (llc_ != nullptr && cache_ways > 0) {
+        llc_->Observe(function, cache_ways, absl::ToDoubleSeconds(execution));
+      }
     }
   }
   Pump();
@@ -161,7 +183,7 @@ void Scheduler::OnLost(const std::vector<InFlight>& lost) {
     if (action != InvocationTable::LossAction::kRequeue) continue;
     auto admission = table_->AdmissionOf(flight.invocation_id);
     if (!admission.ok()) continue;
-    PushLocked(MakePending(flight.invocation_id, admission->spec, admission->input_size), now);
+    PushLocked(MakePending(flight.invocation_id, *admission), now);
   }
   PumpLocked();
 }

@@ -15,6 +15,7 @@
 #include "master/cluster_manager.h"
 #include "master/function_registry.h"
 #include "master/invocation_table.h"
+#include "master/llc_predictor.h"
 #include "master/placement_policy.h"
 #include "master/queue_order.h"
 #include "master/runtime_predictor.h"
@@ -37,7 +38,7 @@ class Scheduler {
 
   /// Queues a created invocation, ordered by its predicted run time.
   /// RESOURCE_EXHAUSTED when the queue is full.
-  absl::Status Enqueue(const std::string& id, const v1::FunctionSpec& spec, double input_size);
+  absl::Status Enqueue(const std::string& id, const InvocationTable::Admission& admission);
   /// Places queued invocations while workers have free slots.
   void Pump();
   /// A worker reported a result.
@@ -56,6 +57,9 @@ class Scheduler {
   absl::Status SetPolicy(const std::string& queue_order, const std::string& placement);
   /// Parameters for orders created later (from config).
   void set_order_options(const QueueOrderOptions& options);
+  /// Predicts cache ways for functions without a fixed limits.cache_ways
+  /// (not owned; set before the first Enqueue).
+  void set_llc_predictor(LlcPredictor* llc) { llc_ = llc; }
   std::pair<std::string, std::string> Policy() const;
   size_t queued() const;
 
@@ -65,8 +69,8 @@ class Scheduler {
   /// With the queue still non-empty after placement: freezes the running
   /// invocations that the head of the queue beats by more than the preempt gap.
   void PreemptLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  PendingInvocation MakePending(const std::string& id, const v1::FunctionSpec& spec,
-                                double input_size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PendingInvocation MakePending(const std::string& id, const InvocationTable::Admission& admission)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
   ClusterManager* const cluster_;
@@ -74,6 +78,7 @@ class Scheduler {
   FunctionRegistry* const registry_;
   RuntimePredictor* const predictor_;
   Clock* const clock_;
+  LlcPredictor* llc_ = nullptr;
 
   mutable absl::Mutex mu_;
   std::unique_ptr<QueueOrder> order_ ABSL_GUARDED_BY(mu_);

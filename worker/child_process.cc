@@ -122,6 +122,7 @@ ExecResult RunChild(const ChildSpec& spec, const RunControl& control, const Chil
         spec.working_dir.empty() ? "" : absl::StrCat(" (working_dir '", spec.working_dir, "')"));
     return result;
   }
+  if (hooks.started) hooks.started(pid);
 
   SetNonBlocking(stdin_write.get());
   SetNonBlocking(stdout_read.get());

@@ -33,6 +33,8 @@ struct ChildHooks {
   std::function<void(pid_t)> kill;
   /// Replaces SIGSTOP/SIGCONT of the process group when set.
   std::function<void(pid_t, bool freeze)> freeze;
+  /// Called with the child's PID right after it is spawned.
+  std::function<void(pid_t)> started;
 };
 
 /// posix_spawnp of `argv` with `env` (the whole environment) in its own process

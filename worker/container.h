@@ -66,6 +66,8 @@ class Container final : public PooledInstance {
   bool served() const override { return served_; }
   bool started() const { return started_; }
   const std::string& id() const { return instance_.id; }
+  /// Host PID of the shim; -1 until started (runc: created).
+  pid_t init_pid() const { return instance_.init_pid; }
   const std::string& cgroup() const { return cgroup_; }
   /// The last lines the engine and the shim wrote to stderr (for error messages).
   std::string LogTail() const;

@@ -199,6 +199,7 @@ ExecResult ContainerRuntime::Run(const ExecRequest& request, const RunControl& c
       running_[request.invocation_id] = {container->cgroup(), request.predicted_seconds,
                                          absl::Now()};
     }
+    if (request.on_start) request.on_start(container->init_pid());
     Container::CallResult call = container->Call(request, control);
     {
       absl::MutexLock lock(&mu_);

@@ -1,6 +1,7 @@
 #include "worker/executor.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "common/proto_time.h"
 
 namespace fsched::worker {
@@ -117,7 +118,7 @@ v1::InvocationResult Executor::Execute(const Job& job) {
   result.set_attempts(a.attempt());
   result.set_hops(a.hops());
   result.set_architecture(a.architecture());
-  result.set_cache_ways(a.cache_ways());
+  result.set_cache_ways(0);  // what the call really got, set below
   result.set_input_size(a.input_size());
 
   auto runtime = runtimes_.find(a.function().runtime());
@@ -140,8 +141,19 @@ v1::InvocationResult Executor::Execute(const Job& job) {
   const uint64_t limit = a.function().limits().output_limit_bytes();
   request.output_limit_bytes = limit > 0 ? limit : options_.output_limit_bytes;
   request.predicted_seconds = a.predicted_seconds();
+  CacheGrant grant;
+  if (options_.cache != nullptr && a.cache_ways() > 0) {
+    grant = options_.cache->Allocate(a.invocation_id(), a.cache_ways());
+    request.on_start = [cache = options_.cache, id = a.invocation_id()](pid_t pid) {
+      if (absl::Status s = cache->AddTask(id, pid); !s.ok()) {
+        FSCHED_LOG(kWarning, "invocation %s runs without its cache partition: %s", id, s.message());
+      }
+    };
+  }
 
   ExecResult exec = runtime->second->Run(request, *job.control);
+  if (options_.cache != nullptr) options_.cache->Release(a.invocation_id());
+  result.set_cache_ways(grant.ways);
   result.set_outcome(exec.outcome);
   result.set_exit_code(exec.exit_code);
   result.set_term_signal(exec.term_signal);

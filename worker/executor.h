@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "fsched/v1/link.pb.h"
+#include "worker/resctrl.h"
 #include "worker/runtime.h"
 
 namespace fsched::worker {
@@ -27,6 +28,7 @@ class Executor {
     uint32_t slots = 1;
     uint64_t output_limit_bytes = 1024 * 1024;
     absl::Duration default_timeout = absl::Seconds(60);
+    CacheAllocator* cache = nullptr;  // LLC partitions; null where there is no CAT
   };
 
   /// `runtimes` maps each supported kind to its runtime (not owned); the entry

@@ -29,6 +29,10 @@ ABSL_FLAG(std::string, containerd, "",
           "auto | on | off: the containerd container runtime; overrides config");
 ABSL_FLAG(std::string, containerd_address, "",
           "containerd's socket (K3s: /run/k3s/containerd/containerd.sock); overrides config");
+ABSL_FLAG(std::string, resctrl, "",
+          "auto | on | off: LLC partitions through resctrl; overrides config");
+ABSL_FLAG(std::string, resctrl_root, "",
+          "where resctrl is mounted (default /sys/fs/resctrl); overrides config");
 ABSL_FLAG(std::string, cpu_priority, "",
           "on | off: shortest-remaining-first CPU weights among containers; overrides config");
 
@@ -67,6 +71,8 @@ int main(int argc, char** argv) {
   if (auto v = absl::GetFlag(FLAGS_state_dir); !v.empty()) config.state_dir = v;
   if (auto v = absl::GetFlag(FLAGS_runc); !v.empty()) config.worker.runc = v;
   if (auto v = absl::GetFlag(FLAGS_containerd); !v.empty()) config.worker.containerd = v;
+  if (auto v = absl::GetFlag(FLAGS_resctrl); !v.empty()) config.worker.resctrl = v;
+  if (auto v = absl::GetFlag(FLAGS_resctrl_root); !v.empty()) config.worker.resctrl_root = v;
   if (auto v = absl::GetFlag(FLAGS_containerd_address); !v.empty()) {
     config.worker.containerd_address = v;
   }

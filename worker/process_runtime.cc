@@ -34,7 +34,9 @@ ExecResult ProcessRuntime::Run(const ExecRequest& request, const RunControl& con
   spec.output_limit_bytes = request.output_limit_bytes;
   // The default hooks act on the child's process group: SIGSTOP/SIGCONT to
   // freeze, SIGKILL to stop.
-  return RunChild(spec, control);
+  ChildHooks hooks;
+  hooks.started = request.on_start;
+  return RunChild(spec, control, hooks);
 }
 
 }  // namespace fsched::worker

@@ -1,9 +1,12 @@
-// How a worker runs one function invocation. One implementation per file pair
-// (process now; runc and containerd later), chosen per function's runtime kind.
+// How a worker runs one function invocation. One implementation per runtime
+// kind (process, runc, containerd), chosen per function.
 #pragma once
+
+#include <sys/types.h>
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -24,6 +27,10 @@ struct ExecRequest {
   absl::Duration timeout = absl::Seconds(60);
   uint64_t output_limit_bytes = 1024 * 1024;  // per stream
   double predicted_seconds = 0;               // the master's estimate of the run; 0 = none
+  // Called with the host PID of the process that runs the call (a container's
+  // shim) before the call's work starts; its children inherit what it is given
+  // (the cache partition).
+  std::function<void(pid_t)> on_start;
 };
 
 struct ExecResult {

@@ -106,11 +106,29 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
       {v1::RUNTIME_KIND_UNSPECIFIED, fallback},
       {v1::RUNTIME_KIND_PROCESS, &node->process_runtime_}};
   for (ContainerRuntime* runtime : node->ContainerRuntimes()) runtimes[runtime->kind()] = runtime;
+  if (config.worker.resctrl == "off") {
+    node->cache_unavailable_ = "worker.resctrl is off";
+  } else if (absl::StatusOr<std::unique_ptr<ResctrlAllocator>> cache =
+                 ResctrlAllocator::Create(config.worker.resctrl_root);
+             cache.ok()) {
+    node->cache_ = std::move(*cache);
+    FSCHED_LOG(kInfo, "cache partitions on: %d L3 ways, %d CLOSIDs at %s",
+               node->cache_->total_ways(), node->cache_->info().num_closids,
+               config.worker.resctrl_root);
+  } else if (config.worker.resctrl == "on") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cache partitions are required (worker.resctrl: on) but unavailable: ",
+                     cache.status().message()));
+  } else {
+    node->cache_unavailable_ = std::string(cache.status().message());
+    FSCHED_LOG(kInfo, "cache partitions off: %s", node->cache_unavailable_);
+  }
   const uint32_t slots = config.worker.slots > 0 ? config.worker.slots : HostMonitor::Cores();
   Executor::Options exec_options;
   exec_options.slots = slots;
   exec_options.output_limit_bytes = config.worker.output_limit_bytes;
   exec_options.default_timeout = config.scheduler.default_timeout;
+  exec_options.cache = node->cache_.get();
   node->executor_ = std::make_unique<Executor>(exec_options, std::move(runtimes));
   MasterLink::Options link_options;
   link_options.zone = config.node.zone;
@@ -187,8 +205,13 @@ v1::WorkerCapacity WorkerNode::Capacity() {
   for (v1::RuntimeKind kind : executor_->Kinds()) capacity.add_runtimes(kind);
   capacity.set_freeze_supported(true);  // process groups by signal, containers by runc pause
   capacity.set_cpu_weights_supported(cpu_priority_ != nullptr);
-  capacity.set_cat_supported(false);
-  capacity.set_cat_unsupported_reason("this worker version does not manage resctrl");
+  capacity.set_cat_supported(cache_ != nullptr);
+  if (cache_ != nullptr) {
+    capacity.set_cache_ways(cache_->total_ways());
+    capacity.set_cache_bytes(HostMonitor::L3CacheBytes());
+  } else {
+    capacity.set_cat_unsupported_reason(cache_unavailable_);
+  }
   utsname uts{};
   if (uname(&uts) == 0) capacity.set_kernel(absl::StrCat(uts.sysname, " ", uts.release));
   return capacity;
@@ -208,6 +231,7 @@ v1::WorkerLoad WorkerNode::Load() {
     FSCHED_LOG(kWarning, "cannot sample host load: %s", host.status().message());
   }
   load.set_running(static_cast<uint32_t>(executor_->Running().size()));
+  if (cache_ != nullptr) load.set_cache_ways_free(cache_->free_ways());
   for (ContainerRuntime* runtime : ContainerRuntimes()) {
     for (v1::WarmInstance& warm : runtime->WarmSet()) *load.add_warm() = std::move(warm);
   }

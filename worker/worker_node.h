@@ -13,6 +13,7 @@
 #include "worker/executor.h"
 #include "worker/master_link.h"
 #include "worker/process_runtime.h"
+#include "worker/resctrl.h"
 #include "worker/worker_service.h"
 
 namespace fsched::worker {
@@ -45,6 +46,8 @@ class WorkerNode {
   HostMonitor host_;
   ProcessRuntime process_runtime_;
   Cgroups cgroups_;                            // the host's, at /sys/fs/cgroup
+  std::unique_ptr<ResctrlAllocator> cache_;    // null without resctrl (or with it off)
+  std::string cache_unavailable_;              // why there is none
   std::unique_ptr<RootfsCache> rootfs_cache_;  // root filesystems by digest, from the master
   // Each null where its engine cannot run containers here (or is off).
   std::unique_ptr<ContainerRuntime> runc_runtime_;
