@@ -9,9 +9,9 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_format.h"
+#include "tests/worker/fake_resctrl.h"
 
 namespace fsched::worker {
 namespace {
@@ -20,12 +20,7 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 
-std::string Read(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string Read(const fs::path& path) { return testing::ReadText(path.string()); }
 
 void Write(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());
@@ -43,13 +38,7 @@ class ResctrlTest : public ::testing::Test {
 
   // A 20-way L3 on two sockets with `closids` CLOSIDs, as the kernel shows it.
   void Tree(const std::string& cbm, int closids, int min_bits, const std::string& shareable) {
-    Write(root_ / "info" / "L3" / "cbm_mask", cbm + "\n");
-    Write(root_ / "info" / "L3" / "num_closids", absl::StrFormat("%d\n", closids));
-    Write(root_ / "info" / "L3" / "min_cbm_bits", absl::StrFormat("%d\n", min_bits));
-    Write(root_ / "info" / "L3" / "shareable_bits", shareable + "\n");
-    Write(root_ / "info" / "last_cmd_status", "ok\n");
-    Write(root_ / "schemata", "    L3:0=" + cbm + ";1=" + cbm + "\n    MB:0=100;1=100\n");
-    Write(root_ / "tasks", "1\n");
+    testing::MakeFakeResctrl(root_.string(), cbm, closids, min_bits, shareable);
   }
 
   std::string Group(uint64_t mask) { return absl::StrFormat("fsched-%d-%x", getpid(), mask); }
