@@ -53,7 +53,96 @@ class UploadRootfsReactor final : public grpc::ServerReadReactor<v1::UploadRootf
   v1::UploadRootfsChunk chunk_;
 };
 
+// A task archive: the name in the first chunk, the bytes a tar archive (its
+// "ustar" magic at offset 257 is checked before anything is kept).
+class UploadTaskReactor final : public grpc::ServerReadReactor<v1::UploadTaskChunk> {
+ public:
+  UploadTaskReactor(const RootfsStore* store, TaskFlow* tasks, v1::Task* response)
+      : tasks_(tasks), response_(response) {
+    absl::StatusOr<std::unique_ptr<RootfsStore::Upload>> upload = store->Begin();
+    if (!upload.ok()) {
+      Finish(ToGrpcStatus(upload.status()));
+      return;
+    }
+    upload_ = std::move(*upload);
+    StartRead(&chunk_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the client finished sending
+      absl::Status s = CheckTar(true);
+      absl::StatusOr<v1::Rootfs> stored =
+          s.ok() ? upload_->Commit() : absl::StatusOr<v1::Rootfs>(s);
+      absl::StatusOr<v1::Task> task =
+          stored.ok() ? tasks_->Create(name_, *stored) : absl::StatusOr<v1::Task>(stored.status());
+      if (task.ok()) *response_ = std::move(*task);
+      Finish(ToGrpcStatus(task.status()));
+      return;
+    }
+    if (first_) name_ = chunk_.name();
+    first_ = false;
+    if (head_.size() < kTarHead) head_.append(chunk_.data().substr(0, kTarHead - head_.size()));
+    absl::Status s = CheckTar(false);
+    if (s.ok()) s = upload_->Append(chunk_.data());
+    if (!s.ok()) {
+      Finish(ToGrpcStatus(s));
+      return;
+    }
+    StartRead(&chunk_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  static constexpr size_t kTarHead = 263;
+  absl::Status CheckTar(bool complete) const {
+    if (head_.size() < kTarHead && !complete) return absl::OkStatus();
+    if (head_.size() >= kTarHead && head_.compare(257, 5, "ustar") == 0) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        "a task is a tar archive of its files (tar -C DIR -cf task.tar .); this upload is not one");
+  }
+
+  TaskFlow* const tasks_;
+  v1::Task* const response_;
+  std::unique_ptr<RootfsStore::Upload> upload_;
+  v1::UploadTaskChunk chunk_;
+  bool first_ = true;
+  std::string name_;
+  std::string head_;
+};
+
 }  // namespace
+
+grpc::ServerReadReactor<v1::UploadTaskChunk>* ControllerService::UploadTask(
+    grpc::CallbackServerContext*, v1::Task* response) {
+  return new UploadTaskReactor(rootfs_, tasks_, response);
+}
+
+grpc::ServerUnaryReactor* ControllerService::BenchmarkTask(grpc::CallbackServerContext* ctx,
+                                                           const v1::BenchmarkTaskRequest* request,
+                                                           v1::BenchmarkTaskResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  absl::Status started = tasks_->Benchmark(
+      *request, [reactor, response](absl::StatusOr<v1::BenchmarkTaskResponse> done) {
+        if (done.ok()) *response = std::move(*done);
+        reactor->Finish(ToGrpcStatus(done.status()));
+      });
+  if (!started.ok()) reactor->Finish(ToGrpcStatus(started));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControllerService::RunTask(grpc::CallbackServerContext* ctx,
+                                                     const v1::RunTaskRequest* request,
+                                                     v1::RunTaskResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  absl::Status started =
+      tasks_->Run(*request, [reactor, response](absl::StatusOr<v1::RunTaskResponse> done) {
+        if (done.ok()) *response = std::move(*done);
+        reactor->Finish(ToGrpcStatus(done.status()));
+      });
+  if (!started.ok()) reactor->Finish(ToGrpcStatus(started));
+  return reactor;
+}
 
 grpc::ServerReadReactor<v1::UploadRootfsChunk>* ControllerService::UploadRootfs(
     grpc::CallbackServerContext*, v1::Rootfs* response) {

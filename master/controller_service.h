@@ -4,13 +4,14 @@
 #include "fsched/v1/controller.grpc.pb.h"
 #include "master/controller.h"
 #include "master/rootfs_store.h"
+#include "master/task_flow.h"
 
 namespace fsched::master {
 
 class ControllerService final : public v1::Controller::CallbackService {
  public:
-  ControllerService(Controller* controller, const RootfsStore* rootfs)
-      : controller_(controller), rootfs_(rootfs) {}
+  ControllerService(Controller* controller, const RootfsStore* rootfs, TaskFlow* tasks)
+      : controller_(controller), rootfs_(rootfs), tasks_(tasks) {}
 
   grpc::ServerUnaryReactor* RegisterFunction(grpc::CallbackServerContext* ctx,
                                              const v1::RegisterFunctionRequest* request,
@@ -44,10 +45,19 @@ class ControllerService final : public v1::Controller::CallbackService {
   grpc::ServerUnaryReactor* CancelInvocation(grpc::CallbackServerContext* ctx,
                                              const v1::CancelInvocationRequest* request,
                                              v1::Invocation* response) override;
+  grpc::ServerReadReactor<v1::UploadTaskChunk>* UploadTask(grpc::CallbackServerContext* ctx,
+                                                           v1::Task* response) override;
+  grpc::ServerUnaryReactor* BenchmarkTask(grpc::CallbackServerContext* ctx,
+                                          const v1::BenchmarkTaskRequest* request,
+                                          v1::BenchmarkTaskResponse* response) override;
+  grpc::ServerUnaryReactor* RunTask(grpc::CallbackServerContext* ctx,
+                                    const v1::RunTaskRequest* request,
+                                    v1::RunTaskResponse* response) override;
 
  private:
   Controller* const controller_;
   const RootfsStore* const rootfs_;
+  TaskFlow* const tasks_;
 };
 
 }  // namespace fsched::master

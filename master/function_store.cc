@@ -51,6 +51,9 @@ absl::StatusOr<std::unique_ptr<FunctionStore>> FunctionStore::Open(const std::st
                           "  body BLOB NOT NULL);",
                           "CREATE TABLE IF NOT EXISTS llc_profiles ("
                           "  name TEXT PRIMARY KEY,"
+                          "  body BLOB NOT NULL);",
+                          "CREATE TABLE IF NOT EXISTS tasks ("
+                          "  name TEXT PRIMARY KEY,"
                           "  body BLOB NOT NULL);"}) {
     if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
       return absl::FailedPreconditionError(
@@ -176,6 +179,16 @@ absl::Status FunctionStore::PutLlcProfile(const v1::LlcProfile& profile) {
   absl::MutexLock lock(&mu_);
   return PutRow("llc_profiles", absl::StrCat(profile.function(), "@", profile.input_size()),
                 profile.SerializeAsString());
+}
+
+absl::Status FunctionStore::PutTask(const std::string& task_id, const std::string& task) {
+  absl::MutexLock lock(&mu_);
+  return PutRow("tasks", task_id, task);
+}
+
+absl::StatusOr<std::vector<std::string>> FunctionStore::LoadTasks() {
+  absl::MutexLock lock(&mu_);
+  return LoadRows("tasks");
 }
 
 absl::StatusOr<std::vector<v1::LlcProfile>> FunctionStore::LoadLlcProfiles() {

@@ -34,6 +34,10 @@ class FunctionStore {
   absl::Status PutLlcProfile(const v1::LlcProfile& profile);
   absl::StatusOr<std::vector<v1::LlcProfile>> LoadLlcProfiles();
 
+  /// Uploaded tasks (serialized v1::Task), by task id.
+  absl::Status PutTask(const std::string& task_id, const std::string& task);
+  absl::StatusOr<std::vector<std::string>> LoadTasks();
+
  private:
   explicit FunctionStore(sqlite3* db) : db_(db) {}
   // Rows of a (key TEXT PRIMARY KEY, body BLOB) table.

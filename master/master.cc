@@ -96,9 +96,12 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
   m->controller_ = std::make_unique<Controller>(controller_options, m->registry_.get(),
                                                 m->table_.get(), m->scheduler_.get(),
                                                 m->predictor_.get(), m->timers_.get(), m->clock_);
+  m->tasks_ = std::make_unique<TaskFlow>(m->controller_.get(), m->store_.get(), m->llc_.get(),
+                                         m->cluster_.get());
+  RETURN_IF_ERROR(m->tasks_->Load());
 
   m->controller_service_ =
-      std::make_unique<ControllerService>(m->controller_.get(), m->rootfs_.get());
+      std::make_unique<ControllerService>(m->controller_.get(), m->rootfs_.get(), m->tasks_.get());
   ClusterService::Options cluster_service_options;
   cluster_service_options.join_token = config.cluster.join_token;
   cluster_service_options.add_worker_timeout = config.cluster.add_worker_timeout;

@@ -61,6 +61,7 @@ class Master {
   std::unique_ptr<LlcPredictor> llc_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<Controller> controller_;
+  std::unique_ptr<TaskFlow> tasks_;
   std::unique_ptr<ControllerService> controller_service_;
   std::unique_ptr<ClusterService> cluster_service_;
   std::unique_ptr<AdminService> admin_service_;

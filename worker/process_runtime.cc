@@ -29,6 +29,23 @@ ExecResult ProcessRuntime::Run(const ExecRequest& request, const RunControl& con
   spec.env.push_back(absl::StrCat("FSCHED_INVOCATION_ID=", request.invocation_id));
   spec.env.push_back(absl::StrCat("FSCHED_FUNCTION=", request.function.name()));
   spec.working_dir = request.working_dir;
+  if (const std::string& digest = request.function.rootfs_digest(); !digest.empty()) {
+    absl::StatusOr<std::string> dir =
+        archives_ != nullptr ? archives_->Get(digest)
+                             : absl::FailedPreconditionError(absl::StrCat(
+                                   "function ", request.function.name(), " names archive ", digest,
+                                   ", and this worker has no master to fetch it from"));
+    if (!dir.ok()) {
+      ExecResult result;
+      result.outcome = v1::OUTCOME_START_FAILED;
+      result.message = std::string(dir.status().message());
+      return result;
+    }
+    spec.working_dir =
+        spec.working_dir.empty() || spec.working_dir[0] != '/'
+            ? absl::StrCat(*dir, spec.working_dir.empty() ? "" : "/", spec.working_dir)
+            : spec.working_dir;
+  }
   spec.stdin_data = request.stdin_data;
   spec.timeout = request.timeout;
   spec.output_limit_bytes = request.output_limit_bytes;

@@ -1,8 +1,11 @@
 // Runs a function as a child process of the worker: posix_spawn of its argv in
 // its own process group, payload on stdin, stdout/stderr captured up to a cap,
-// killed (whole group) at its timeout, CPU time from wait4.
+// killed (whole group) at its timeout, CPU time from wait4. A function that
+// names an archive (rootfs_digest: tasks do) runs in the directory where the
+// worker unpacked it.
 #pragma once
 
+#include "worker/rootfs_cache.h"
 #include "worker/runtime.h"
 
 namespace fsched::worker {
@@ -13,6 +16,11 @@ class ProcessRuntime final : public Runtime {
   v1::RuntimeKind kind() const override { return v1::RUNTIME_KIND_PROCESS; }
   ExecResult Run(const ExecRequest& request, const RunControl& control) override;
   bool can_freeze() const override { return true; }
+  /// Where archives named by digest come from (not owned; null = none).
+  void set_archives(RootfsCache* archives) { archives_ = archives; }
+
+ private:
+  RootfsCache* archives_ = nullptr;
 };
 
 }  // namespace fsched::worker

@@ -60,13 +60,14 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
   WorkerNode* self = node.get();
   std::error_code ec;
   const fs::path state = fs::absolute(config.state_dir, ec).lexically_normal();
-  if (config.worker.runc != "off" || config.worker.containerd != "off") {
-    node->rootfs_cache_ =
-        std::make_unique<RootfsCache>((state / "rootfs-cache").string(),
-                                      [self](const std::string& digest, const std::string& path) {
-                                        return self->link_->FetchRootfs(digest, path);
-                                      });
-  }
+  // Archives by digest: root filesystems of containers, and the files of
+  // process functions (tasks) that name one.
+  node->rootfs_cache_ =
+      std::make_unique<RootfsCache>((state / "rootfs-cache").string(),
+                                    [self](const std::string& digest, const std::string& path) {
+                                      return self->link_->FetchRootfs(digest, path);
+                                    });
+  node->process_runtime_.set_archives(node->rootfs_cache_.get());
   {
     ContainerRuntime::Options options = RuntimeOptions(config, "containers");
     RuncEngine::Options runc;
