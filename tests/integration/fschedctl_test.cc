@@ -5,6 +5,7 @@
 #include "absl/strings/strip.h"
 #include "common/sha256.h"
 #include "tests/integration/cluster_fixture.h"
+#include "tests/worker/fake_resctrl.h"
 
 namespace fsched {
 namespace {
@@ -93,6 +94,38 @@ TEST_F(FschedctlTest, UploadsAndListsRootfsArchives) {
   r = Ctl({"register", "ghost", "--rootfs", "sha256:" + std::string(64, 'a'), "--", "true"});
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("FAILED_PRECONDITION"));
+}
+
+TEST_F(FschedctlTest, RunsTheTaskFlowAndShowsTheCache) {
+  worker::testing::MakeFakeResctrl(dir_ + "/resctrl");  // 20 ways
+  worker_flags_ = {"--resctrl_root", dir_ + "/resctrl"};
+  StartMaster();
+  StartWorker("w1", 2);
+  WaitForReady({"w1"});
+  testing::WriteFile(dir_ + "/run.sh", "echo \"rows: $1\"\n");
+  ASSERT_EQ(std::system(("tar -C " + dir_ + " -cf " + dir_ + "/task.tar run.sh").c_str()), 0);
+
+  Run r = Ctl({"task", "upload", "rows", dir_ + "/task.tar"});
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string id(absl::StripAsciiWhitespace(r.output));
+  EXPECT_TRUE(id.starts_with("task-")) << id;
+  r = Ctl({"task", "run", id, "--size", "50", "--", "sh", "run.sh", "50"});
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("FAILED_PRECONDITION"));
+  EXPECT_THAT(r.output, HasSubstr("benchmark it"));
+  r = Ctl({"task", "benchmark", id, "--size", "50", "--max_ways", "3", "--", "sh", "run.sh", "50"});
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("WAYS"));
+  EXPECT_THAT(r.output, HasSubstr("fit: t(x) ="));
+  r = Ctl({"task", "run", id, "--size", "50", "--", "sh", "run.sh", "50"});
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("benchmarked, "));
+  EXPECT_THAT(r.output, HasSubstr("rows: 50"));
+  r = Ctl({"workers"});
+  EXPECT_THAT(r.output, HasSubstr("CACHE WAYS"));
+  EXPECT_THAT(r.output, HasSubstr("0/20"));
+  r = Ctl({"task", "frobnicate"});
+  EXPECT_EQ(r.code, 2) << r.output;
 }
 
 }  // namespace

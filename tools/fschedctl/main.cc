@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -64,6 +65,13 @@ ABSL_FLAG(std::string, keep_alive, "",
 ABSL_FLAG(int, max_instances, 0, "register: cap of idle warm containers per worker (0 = none)");
 ABSL_FLAG(int, prewarmed, 0, "register: containers kept pre-created on every runc worker");
 ABSL_FLAG(bool, network, false, "register: give the container the host's network");
+ABSL_FLAG(
+    int, cache_ways, 0,
+    "register: LLC ways for every call (0 = the LLC predictor's); invoke/submit: for this call");
+ABSL_FLAG(double, size, 0, "invoke/submit/task: the input size (for the predictors)");
+ABSL_FLAG(int, max_ways, 0, "task benchmark: benchmark at 1..N cache ways (0 = min(10, usable))");
+ABSL_FLAG(std::string, worker, "",
+          "invoke/submit/task benchmark: run only on this worker (default: the master chooses)");
 
 namespace {
 
@@ -84,6 +92,11 @@ Invocations:
   invoke NAME [--payload S | --payload-file F] [-- ARGS...]   run and print the result
   submit NAME [--payload S | --payload-file F] [-- ARGS...]   queue and print the id
   get ID | wait ID [--timeout 30s] | cancel ID
+Tasks (Fsched's flow: LLC ways from benchmark curves):
+  task upload NAME FILE.tar                   store a task (a tar of its files); prints its id
+  task benchmark ID --size S [--max_ways N] [--worker W] -- CMD [ARGS...]
+                                              run it at 1..N cache ways; prints the curve
+  task run ID --size S -- CMD [ARGS...]       run it with the predicted ways
 Workers:
   workers                                     list workers with capacity and load
   add-worker HOST:PORT | drain ID | remove-worker ID [--force]
@@ -193,6 +206,7 @@ class Cli {
     if (cmd == "invoke" || cmd == "submit") return Invoke(rest, cmd == "submit");
     if (cmd == "get" || cmd == "wait" || cmd == "cancel") return Invocation(cmd, rest);
     if (cmd == "workers") return Workers();
+    if (cmd == "task") return Task(rest);
     if (cmd == "add-worker" || cmd == "drain" || cmd == "remove-worker") return WorkerOp(cmd, rest);
     if (cmd == "load") return Load();
     if (cmd == "config") return ConfigCmd();
@@ -274,6 +288,8 @@ class Cli {
       spec->mutable_limits()->set_memory_bytes(*bytes);
     }
     spec->mutable_limits()->set_cpu_cores(absl::GetFlag(FLAGS_cpus));
+    if (absl::GetFlag(FLAGS_cache_ways) < 0) return Usage("--cache_ways must not be negative");
+    spec->mutable_limits()->set_cache_ways(static_cast<uint32_t>(absl::GetFlag(FLAGS_cache_ways)));
     if (const std::string k = absl::GetFlag(FLAGS_keep_alive); !k.empty()) {
       auto d = ParseDurationText(k);
       if (!d.ok()) return Usage(absl::StrCat("--keep_alive: ", d.status().message()));
@@ -382,6 +398,10 @@ class Cli {
     v1::InvokeRequest req;
     req.set_function(args[0]);
     for (size_t i = 1; i < args.size(); ++i) req.add_args(args[i]);
+    if (absl::GetFlag(FLAGS_cache_ways) < 0) return Usage("--cache_ways must not be negative");
+    req.set_cache_ways(static_cast<uint32_t>(absl::GetFlag(FLAGS_cache_ways)));
+    req.set_input_size(absl::GetFlag(FLAGS_size));
+    req.set_worker_id(absl::GetFlag(FLAGS_worker));
     auto payload = ReadPayload();
     if (!payload.ok()) return Usage(std::string(payload.status().message()));
     req.set_payload(*payload);
@@ -412,6 +432,80 @@ class Cli {
       PrintResult(resp);
     }
     return resp.outcome() == v1::OUTCOME_OK ? 0 : 3;
+  }
+
+  int Task(const std::vector<std::string>& args) {
+    if (args.empty()) return Usage("task needs upload, benchmark or run");
+    const std::string& verb = args[0];
+    if (verb == "upload") {
+      if (args.size() != 3) return Usage("task upload needs NAME and FILE.tar");
+      std::ifstream in(args[2], std::ios::binary);
+      if (!in) return Usage(absl::StrCat("cannot read ", args[2]));
+      grpc::ClientContext ctx;
+      SetDeadline(&ctx, RpcTimeout(absl::Minutes(30)));
+      v1::Task resp;
+      std::unique_ptr<grpc::ClientWriter<v1::UploadTaskChunk>> writer =
+          controller()->UploadTask(&ctx, &resp);
+      v1::UploadTaskChunk chunk;
+      chunk.set_name(args[1]);
+      std::string buffer(1 << 20, '\0');
+      while (in) {
+        in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        chunk.set_data(buffer.data(), static_cast<size_t>(in.gcount()));
+        if (chunk.data().empty()) break;
+        if (!writer->Write(chunk)) break;  // the master ended the call; Finish says why
+        chunk.clear_name();
+      }
+      writer->WritesDone();
+      grpc::Status s = writer->Finish();
+      if (!s.ok()) return RpcFailed("UploadTask", s);
+      if (absl::GetFlag(FLAGS_json)) return PrintJson(resp), 0;
+      std::cout << resp.task_id() << "\n";
+      return 0;
+    }
+    if (verb != "benchmark" && verb != "run") {
+      return Usage(absl::StrCat("task ", verb, ": not upload, benchmark or run"));
+    }
+    if (args.size() < 3) return Usage(absl::StrCat("task ", verb, " needs ID -- CMD [ARGS...]"));
+    if (absl::GetFlag(FLAGS_max_ways) < 0) return Usage("--max_ways must not be negative");
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, RpcTimeout(absl::Minutes(30)));
+    grpc::Status s;
+    if (verb == "benchmark") {
+      v1::BenchmarkTaskRequest req;
+      req.set_task_id(args[1]);
+      for (size_t i = 2; i < args.size(); ++i) req.add_command(args[i]);
+      req.set_input_size(absl::GetFlag(FLAGS_size));
+      req.set_max_ways(static_cast<uint32_t>(absl::GetFlag(FLAGS_max_ways)));
+      req.set_worker_id(absl::GetFlag(FLAGS_worker));
+      v1::BenchmarkTaskResponse resp;
+      s = controller()->BenchmarkTask(&ctx, req, &resp);
+      if (!s.ok()) return RpcFailed("BenchmarkTask", s);
+      if (absl::GetFlag(FLAGS_json)) return PrintJson(resp), 0;
+      std::cout << resp.message() << "\n";
+      std::vector<std::vector<std::string>> rows = {{"WAYS", "TIME", "FIT"}};
+      for (const v1::BenchmarkPoint& p : resp.points()) {
+        const double fit = resp.fit_a() + resp.fit_b() / (1 + std::sqrt(p.ways() - 1.0));
+        rows.push_back(
+            {absl::StrCat(p.ways()), Ms(p.time()), absl::StrFormat("%.2fms", fit * 1000.0)});
+      }
+      PrintTable(rows);
+      std::cout << absl::StrFormat("fit: t(x) = %.6gs + %.6gs / (1 + sqrt(x - 1))\n", resp.fit_a(),
+                                   resp.fit_b());
+      return 0;
+    }
+    v1::RunTaskRequest req;
+    req.set_task_id(args[1]);
+    for (size_t i = 2; i < args.size(); ++i) req.add_command(args[i]);
+    req.set_input_size(absl::GetFlag(FLAGS_size));
+    v1::RunTaskResponse resp;
+    s = controller()->RunTask(&ctx, req, &resp);
+    if (!s.ok()) return RpcFailed("RunTask", s);
+    if (absl::GetFlag(FLAGS_json)) return PrintJson(resp), 0;
+    std::cout << ShortEnum(v1::TaskRunMode_Name(resp.mode()), "TASK_RUN_MODE_") << ", "
+              << resp.cache_ways() << " cache ways\n";
+    PrintResult(resp.result());
+    return resp.result().outcome() == v1::OUTCOME_OK ? 0 : 3;
   }
 
   int Invocation(const std::string& cmd, const std::vector<std::string>& args) {
@@ -462,9 +556,9 @@ class Cli {
     grpc::Status s = cluster()->ListWorkers(&ctx, v1::ListWorkersRequest(), &resp);
     if (!s.ok()) return RpcFailed("ListWorkers", s);
     if (absl::GetFlag(FLAGS_json)) return PrintJson(resp), 0;
-    std::vector<std::vector<std::string>> rows = {{"ID", "STATE", "ADDRESS", "ZONE", "SLOTS",
-                                                   "CORES", "MEMORY", "LOAD1", "CPU%", "MEM%",
-                                                   "DONE", "RUNTIMES", "IDLE INSTANCES"}};
+    std::vector<std::vector<std::string>> rows = {
+        {"ID", "STATE", "ADDRESS", "ZONE", "SLOTS", "CORES", "MEMORY", "LOAD1", "CPU%", "MEM%",
+         "DONE", "RUNTIMES", "CACHE WAYS", "IDLE INSTANCES"}};
     for (const v1::WorkerInfo& w : resp.workers()) {
       std::vector<std::string> runtimes, warm;
       for (int kind : w.capacity().runtimes()) {
@@ -475,15 +569,20 @@ class Cli {
         warm.push_back(absl::StrCat(i.function(), ":", i.count(),
                                     i.mode() == v1::EXECUTION_MODE_WARM ? "w" : "p"));
       }
-      rows.push_back(
-          {w.id(), ShortEnum(v1::WorkerState_Name(w.state()), "WORKER_STATE_"), w.address(),
-           w.zone(), absl::StrCat(w.slots_used(), "/", w.capacity().slots()),
-           absl::StrCat(w.capacity().cores()),
-           absl::StrFormat("%.1fGiB", w.capacity().memory_bytes() / 1073741824.0),
-           absl::StrFormat("%.2f", w.load().load1()),
-           absl::StrFormat("%.0f", w.load().cpu_percent()),
-           absl::StrFormat("%.0f", w.load().memory_percent()), absl::StrCat(w.completed()),
-           absl::StrJoin(runtimes, ","), warm.empty() ? "-" : absl::StrJoin(warm, " ")});
+      rows.push_back({w.id(), ShortEnum(v1::WorkerState_Name(w.state()), "WORKER_STATE_"),
+                      w.address(), w.zone(),
+                      absl::StrCat(w.slots_used(), "/", w.capacity().slots()),
+                      absl::StrCat(w.capacity().cores()),
+                      absl::StrFormat("%.1fGiB", w.capacity().memory_bytes() / 1073741824.0),
+                      absl::StrFormat("%.2f", w.load().load1()),
+                      absl::StrFormat("%.0f", w.load().cpu_percent()),
+                      absl::StrFormat("%.0f", w.load().memory_percent()),
+                      absl::StrCat(w.completed()), absl::StrJoin(runtimes, ","),
+                      // reserved/total, as the master accounts for them
+                      w.capacity().cat_supported()
+                          ? absl::StrCat(w.cache_ways_reserved(), "/", w.capacity().cache_ways())
+                          : "-",
+                      warm.empty() ? "-" : absl::StrJoin(warm, " ")});
     }
     PrintTable(rows);
     return 0;
