@@ -268,5 +268,46 @@ TEST(SimulatorCliTest, PrintsATableAndJsonAndItsSpeed) {
   EXPECT_NE(json.find("\"target_utilisation\": 0.5"), std::string::npos) << json;
 }
 
+TEST(CacheModelTest, SlowdownFollowsTheCurveAndPartitioningsDiffer) {
+  const CacheCurve matrix{"matrix", 0.3, 2.0, 8, 0.5};
+  EXPECT_DOUBLE_EQ(CacheSlowdown(matrix, 20, 20), 1.0);
+  EXPECT_NEAR(CacheSlowdown(matrix, 1, 20), 2.3 / (0.3 + 2.0 / (1 + std::sqrt(19.0))), 1e-12);
+  EXPECT_GT(CacheSlowdown(matrix, 2, 20), CacheSlowdown(matrix, 5, 20));
+
+  // One worker, two slots: a matrix job, then at the same instant a streaming
+  // job. Shared by footprint, each gets its share of the footprints running
+  // when it starts (the matrix job alone: its 8; the stream 20·20/28); split
+  // equally 10 each; partitioned, what the benchmark curves ask for.
+  const std::vector<CacheCurve> curves = {matrix, {"stream", 0.97, 0.03, 20, 0.2}};
+  SimulationOptions options;
+  options.workers = 1;
+  options.slots = 2;
+  options.cold_start_seconds = 0;
+  options.queue_order = "fifo";
+  options.cache.curves = curves;
+  std::map<std::string, SimulationResult> results;
+  for (const char* p : {"none", "equal", "predicted"}) {
+    options.cache.partitioning = p;
+    ListSource source({{0.0, 1.0, 0}, {0.0, 1.0, 1}}, 2);
+    absl::StatusOr<SimulationResult> r = Simulate(options, source);
+    ASSERT_TRUE(r.ok()) << r.status();
+    results[p] = *r;
+  }
+  EXPECT_NEAR(results["none"].mean_cache_ways, (8 + 20.0 * 20 / 28) / 2, 1e-9);
+  EXPECT_NEAR(results["equal"].mean_cache_ways, 10, 1e-9);
+  // The prediction gives the matrix job several ways and the stream few, never
+  // more than the worker has.
+  EXPECT_LE(results["predicted"].mean_cache_ways * 2, 20);
+  EXPECT_GT(results["predicted"].mean_cache_ways, 1);
+
+  options.cache.partitioning = "fair";
+  ListSource source({{0.0, 1.0, 0}}, 2);
+  EXPECT_EQ(Simulate(options, source).status().code(), absl::StatusCode::kInvalidArgument);
+  options.cache.partitioning = "none";
+  options.cache.curves.pop_back();  // one curve for two functions
+  ListSource again({{0.0, 1.0, 0}}, 2);
+  EXPECT_EQ(Simulate(options, again).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace fsched::sim

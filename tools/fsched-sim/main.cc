@@ -27,6 +27,13 @@ ABSL_FLAG(std::string, trace, "",
           "an Azure Functions 2019 directory (invocations.csv + durations.csv) or a 2021 CSV file");
 ABSL_FLAG(std::string, mmc, "",
           "instead of a trace: RATE,MEAN_S,COUNT for Poisson arrivals with exponential durations");
+ABSL_FLAG(std::string, cache_mix, "",
+          "instead of a trace: RATE,COUNT Poisson arrivals of four cache-sensitive synthetic "
+          "functions (docs/cache.md), for comparing cache partitioning");
+ABSL_FLAG(std::string, partitioning, "",
+          "cache partitionings to compare: none, equal, predicted (default with --cache_mix: "
+          "all three; otherwise no cache model)");
+ABSL_FLAG(uint32_t, cache_ways, 20, "LLC ways per simulated worker (with --partitioning)");
 ABSL_FLAG(std::string, orders, "fifo,srtf,aging-srtf,srtf-v5", "queue orders to compare");
 ABSL_FLAG(std::string, placement, "", "placement policy; overrides scheduler.placement");
 ABSL_FLAG(std::string, utilization, "",
@@ -60,14 +67,20 @@ absl::StatusOr<std::vector<double>> ParseList(const std::string& text, const cha
   return values;
 }
 
-// The loaded workload: a trace, or M/M/c when `mmc` is set.
+// The loaded workload: a trace, M/M/c when `mmc` is set, or the cache mix.
 struct Workload {
   std::string name;
   workload::LoadedTrace trace;
-  std::vector<double> mmc;  // rate, mean, count
+  std::vector<double> mmc;        // rate, mean, count
+  std::vector<double> cache_mix;  // rate, count
   double offered_load = 0;
 
   std::unique_ptr<workload::ArrivalSource> Source(double time_scale, uint64_t seed) const {
+    if (!cache_mix.empty()) {
+      return std::make_unique<sim::CacheMixSource>(sim::SyntheticCacheMix(),
+                                                   cache_mix[0] / time_scale,
+                                                   static_cast<uint64_t>(cache_mix[1]), seed);
+    }
     if (!mmc.empty()) {
       return std::make_unique<workload::PoissonSource>(mmc[0] / time_scale, mmc[1],
                                                        static_cast<uint64_t>(mmc[2]), seed);
@@ -76,8 +89,21 @@ struct Workload {
   }
 };
 
-absl::StatusOr<Workload> LoadWorkload(const std::string& trace, const std::string& mmc) {
+absl::StatusOr<Workload> LoadWorkload(const std::string& trace, const std::string& mmc,
+                                      const std::string& cache_mix) {
   Workload w;
+  if (!cache_mix.empty()) {
+    auto values = ParseList(cache_mix, "cache_mix");
+    if (!values.ok()) return values.status();
+    if (values->size() != 2) {
+      return absl::InvalidArgumentError("--cache_mix wants RATE,COUNT, e.g. 40,20000");
+    }
+    w.cache_mix = *values;
+    w.name = absl::StrCat("cache mix rate ", w.cache_mix[0]);
+    w.offered_load =
+        sim::CacheMixSource(sim::SyntheticCacheMix(), w.cache_mix[0], 0, 0).offered_load();
+    return w;
+  }
   if (!mmc.empty()) {
     auto values = ParseList(mmc, "mmc");
     if (!values.ok()) return values.status();
@@ -131,7 +157,8 @@ int main(int argc, char** argv) {
       absl::StrSplit(absl::GetFlag(FLAGS_orders), ',', absl::SkipWhitespace());
   if (orders.empty()) return Fail("--orders is empty");
 
-  auto workload = LoadWorkload(absl::GetFlag(FLAGS_trace), absl::GetFlag(FLAGS_mmc));
+  auto workload = LoadWorkload(absl::GetFlag(FLAGS_trace), absl::GetFlag(FLAGS_mmc),
+                               absl::GetFlag(FLAGS_cache_mix));
   if (!workload.ok()) return Fail(std::string(workload.status().message()));
 
   sim::SimulationOptions options;
@@ -148,21 +175,40 @@ int main(int argc, char** argv) {
   options.oracle = absl::GetFlag(FLAGS_oracle);
   options.seed = absl::GetFlag(FLAGS_seed);
   const uint32_t capacity = options.workers * options.slots;
+  std::vector<std::string> partitionings =
+      absl::StrSplit(absl::GetFlag(FLAGS_partitioning), ',', absl::SkipWhitespace());
+  if (partitionings.empty()) {
+    partitionings = workload->cache_mix.empty()
+                        ? std::vector<std::string>{"off"}
+                        : std::vector<std::string>{"none", "equal", "predicted"};
+  }
+  for (const std::string& p : partitionings) {
+    if (absl::Status s = sim::ValidatePartitioning(p); !s.ok())
+      return Fail(std::string(s.message()));
+    if (p != "off" && workload->cache_mix.empty()) {
+      return Fail("--partitioning needs the cache curves of --cache_mix");
+    }
+  }
+  options.cache.ways = absl::GetFlag(FLAGS_cache_ways);
+  if (!workload->cache_mix.empty()) options.cache.curves = sim::SyntheticCacheMix();
 
   std::vector<sim::RunRecord> runs;
   uint64_t simulated = 0;
   double wall = 0;
   for (double u : *utilisations) {
     const double scale = u > 0 ? workload::TimeScaleFor(workload->offered_load, capacity, u) : 1;
-    for (const std::string& order : orders) {
-      options.queue_order = order;
-      auto source = workload->Source(scale, options.seed);
-      auto result = sim::Simulate(options, *source);
-      if (!result.ok()) return Fail(std::string(result.status().message()));
-      simulated += result->invocations;
-      wall += result->wall_seconds;
-      runs.push_back({workload->name, u, scale, options.workers, options.slots, options.oracle,
-                      options.cold_start_seconds, *std::move(result)});
+    for (const std::string& partitioning : partitionings) {
+      options.cache.partitioning = partitioning;
+      for (const std::string& order : orders) {
+        options.queue_order = order;
+        auto source = workload->Source(scale, options.seed);
+        auto result = sim::Simulate(options, *source);
+        if (!result.ok()) return Fail(std::string(result.status().message()));
+        simulated += result->invocations;
+        wall += result->wall_seconds;
+        runs.push_back({workload->name, u, scale, options.workers, options.slots, options.oracle,
+                        options.cold_start_seconds, *std::move(result)});
+      }
     }
   }
 

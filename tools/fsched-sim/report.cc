@@ -33,6 +33,11 @@ std::string FormatTable(const std::vector<RunRecord>& runs) {
       "%-5s %-5s %-11s %-13s %11s %8s %8s %8s %8s %9s %9s %7s %8s %6s %6s %10s\n", "util", "real",
       "order", "placement", "invocations", "mean_s", "p50_s", "p99_s", "wait_s", "slowdown",
       "max_wait", ">max_w", "thru/s", "cold", "mdape", "sim_inv/s");
+  bool cache = false;
+  for (const RunRecord& run : runs) cache |= run.result.partitioning != "off";
+  if (cache) {
+    out.insert(out.find('\n'), absl::StrFormat(" %-9s %5s %7s", "cache", "ways", "cache_x"));
+  }
   for (const RunRecord& run : runs) {
     const SimulationResult& r = run.result;
     const double speed = r.wall_seconds > 0 ? r.invocations / r.wall_seconds : 0;
@@ -46,6 +51,10 @@ std::string FormatTable(const std::vector<RunRecord>& runs) {
                   r.p50_response, r.p99_response, r.mean_wait, r.mean_slowdown, r.max_wait,
                   Percent(r.over_max_wait_fraction), r.throughput, Percent(r.cold_start_fraction),
                   Percent(r.predictor_mdape_tsi), speed));
+    if (cache) {
+      out.insert(out.size() - 1, absl::StrFormat(" %-9s %5.1f %7.2f", r.partitioning,
+                                                 r.mean_cache_ways, r.mean_cache_slowdown));
+    }
   }
   return out;
 }
@@ -79,6 +88,9 @@ std::string FormatJson(const std::vector<RunRecord>& runs) {
                     ", \"max_queue\": ", r.max_queue,
                     ", \"predictor_mdape_tsi\": ", JsonNumber(r.predictor_mdape_tsi),
                     ", \"predictor_mdape_tsu\": ", JsonNumber(r.predictor_mdape_tsu),
+                    ", \"cache_partitioning\": ", JsonString(r.partitioning),
+                    ", \"mean_cache_ways\": ", JsonNumber(r.mean_cache_ways),
+                    ", \"mean_cache_slowdown\": ", JsonNumber(r.mean_cache_slowdown),
                     ", \"wall_s\": ", JsonNumber(r.wall_seconds), "}");
   }
   return out + "\n]}\n";

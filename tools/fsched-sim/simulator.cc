@@ -7,6 +7,7 @@
 #include <deque>
 #include <limits>
 #include <queue>
+#include <random>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -43,12 +44,17 @@ class Simulation {
         names_(arrivals.functions()),
         predictor_(options.predictor),
         track_warm_(placement_->name().starts_with("warm-first")),
-        max_wait_seconds_(absl::ToDoubleSeconds(options.order_options.max_wait)) {
+        max_wait_seconds_(absl::ToDoubleSeconds(options.order_options.max_wait)),
+        cache_(options.cache.partitioning != "off") {
     views_.resize(options.workers);
     for (uint32_t w = 0; w < options.workers; ++w) {
       views_[w].id = absl::StrCat("w", w);
       views_[w].slots = views_[w].free_slots = options.slots;
+      if (cache_) views_[w].cache_ways_free = options.cache.ways;
     }
+    footprints_.assign(options.workers, 0);
+    free_cache_ways_ = cache_ ? uint64_t{options.cache.ways} * options.workers : 0;
+    if (options.cache.partitioning == "predicted") BenchmarkFunctions();
     idle_.assign(options.workers, std::vector<std::vector<double>>(names_.size()));
     recent_.resize(options.workers);
     recent_sum_.assign(options.workers, 0);
@@ -86,7 +92,51 @@ class Simulation {
     double duration = 0;
     uint32_t function = 0;
     uint32_t worker = 0;
+    uint32_t want_ways = 0;  // the LLC predictor's answer at arrival
+    uint32_t ways = 0;       // partition held while it runs
   };
+
+  // What BenchmarkTask would measure: each function alone at 1..N ways, with
+  // noise, fitted by the master's own LLC predictor.
+  void BenchmarkFunctions() {
+    std::mt19937_64 rng(options_.seed);
+    std::normal_distribution<double> noise(0, options_.cache.benchmark_noise);
+    const uint32_t n = std::min<uint32_t>(10, options_.cache.ways);
+    for (size_t f = 0; f < names_.size(); ++f) {
+      const CacheCurve& curve = options_.cache.curves[f];
+      std::vector<std::pair<uint32_t, double>> points;
+      for (uint32_t x = 1; x <= n; ++x) {
+        points.emplace_back(x, curve.mean_seconds * CacheSlowdown(curve, x, options_.cache.ways) *
+                                   (1 + noise(rng)));
+      }
+      (void)llc_.AddBenchmark(names_[f], 0, points);
+    }
+  }
+
+  // The ways the job runs with, and its worker's cache bookkeeping.
+  double TakeCache(Job& job, WorkerView& view, uint32_t worker) {
+    const CacheModel& m = options_.cache;
+    const CacheCurve& curve = m.curves[job.function];
+    if (m.partitioning == "none") {
+      footprints_[worker] += curve.footprint;
+      return std::min<double>(curve.footprint,
+                              static_cast<double>(m.ways) * curve.footprint / footprints_[worker]);
+    }
+    if (m.partitioning == "equal") return std::max(1u, m.ways / options_.slots);
+    job.ways = std::min(job.want_ways, view.cache_ways_free);
+    view.cache_ways_free -= job.ways;
+    free_cache_ways_ -= job.ways;
+    // With no ways left it runs in the default group, squeezed into one way.
+    return std::max(1u, job.ways);
+  }
+
+  void ReturnCache(const Job& job, WorkerView& view, uint32_t worker) {
+    if (options_.cache.partitioning == "none") {
+      footprints_[worker] -= options_.cache.curves[job.function].footprint;
+    }
+    view.cache_ways_free += job.ways;
+    free_cache_ways_ += job.ways;
+  }
   struct Completion {
     double time;
     uint32_t job;
@@ -106,6 +156,8 @@ class Simulation {
     job.arrival = arrival.time;
     job.duration = arrival.duration;
     job.function = arrival.function;
+    job.ways = 0;
+    job.want_ways = 0;
 
     PendingInvocation pending;
     pending.id = std::to_string(index);  // unique among live jobs, which is all the order needs
@@ -123,6 +175,13 @@ class Simulation {
         errors_tsu_.push_back(
             static_cast<float>(std::abs(estimate.tsu - arrival.duration) / arrival.duration));
       }
+    }
+    if (options_.cache.partitioning == "predicted") {
+      absl::StatusOr<master::LlcPredictor::Prediction> p =
+          llc_.Predict(pending.function, 0, static_cast<uint32_t>(free_cache_ways_),
+                       std::min<uint32_t>(10, options_.cache.ways));
+      job.want_ways = p.ok() ? p->ways : 0;
+      pending.cache_ways = job.want_ways;
     }
     order_->Push(std::move(pending));
     max_queue_ = std::max<uint64_t>(max_queue_, order_->size());
@@ -164,6 +223,14 @@ class Simulation {
     }
     if (track_warm_) SetWarm(worker, job.function);
 
+    if (cache_) {
+      const double ways = TakeCache(job, view, worker);
+      const double slowdown =
+          CacheSlowdown(options_.cache.curves[job.function], ways, options_.cache.ways);
+      job.duration *= slowdown;
+      cache_ways_sum_ += ways;
+      cache_slowdown_sum_ += slowdown;
+    }
     const double wait = now - job.arrival;
     waits_.push_back(static_cast<float>(wait));
     wait_sum_ += wait;
@@ -176,6 +243,7 @@ class Simulation {
     const Job job = jobs_[index];
     free_jobs_.push_back(index);
     WorkerView& view = views_[job.worker];
+    if (cache_) ReturnCache(job, view, job.worker);
     ++view.free_slots;
     ++free_slots_;
     view.load1 = view.slots - view.free_slots;
@@ -252,6 +320,11 @@ class Simulation {
     const double nan = std::numeric_limits<double>::quiet_NaN();
     r.predictor_mdape_tsi = options_.oracle ? nan : Percentile(errors_tsi_, 0.5);
     r.predictor_mdape_tsu = options_.oracle ? nan : Percentile(errors_tsu_, 0.5);
+    r.partitioning = options_.cache.partitioning;
+    if (cache_) {
+      r.mean_cache_ways = cache_ways_sum_ / n;
+      r.mean_cache_slowdown = cache_slowdown_sum_ / n;
+    }
     return r;
   }
 
@@ -263,6 +336,11 @@ class Simulation {
   master::RuntimePredictor predictor_;
   const bool track_warm_;  // only warm-first reads the warm lists; keeping them costs time
   const double max_wait_seconds_;
+  const bool cache_;  // the cache model is on
+  master::LlcPredictor llc_;
+  std::vector<uint64_t> footprints_;  // [worker]: of its running jobs ("none")
+  uint64_t free_cache_ways_ = 0;      // over all workers ("predicted")
+  double cache_ways_sum_ = 0, cache_slowdown_sum_ = 0;
 
   std::vector<WorkerView> views_;
   std::vector<std::vector<std::vector<double>>> idle_;  // [worker][function]: expiry, oldest first
@@ -289,6 +367,13 @@ absl::StatusOr<SimulationResult> Simulate(const SimulationOptions& options,
   if (options.workers == 0 || options.slots == 0) {
     return absl::InvalidArgumentError(
         "the simulated cluster needs at least one worker and one slot");
+  }
+  if (absl::Status s = ValidatePartitioning(options.cache.partitioning); !s.ok()) return s;
+  if (options.cache.partitioning != "off" &&
+      (options.cache.curves.size() != arrivals.functions().size() || options.cache.ways == 0 ||
+       options.cache.ways > 64)) {
+    return absl::InvalidArgumentError(
+        "the cache model needs one curve per function and 1 to 64 ways per worker");
   }
   auto order = master::MakeQueueOrder(options.queue_order, options.order_options);
   if (!order.ok()) return order.status();

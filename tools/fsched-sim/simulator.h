@@ -8,8 +8,10 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "master/llc_predictor.h"
 #include "master/queue_order.h"
 #include "master/runtime_predictor.h"
+#include "tools/fsched-sim/cache_model.h"
 #include "tools/workload/workload.h"
 
 namespace fsched::sim {
@@ -30,6 +32,7 @@ struct SimulationOptions {
   master::RuntimePredictor::Options predictor;
   bool oracle = false;  // order by true durations instead of predictions
   uint64_t seed = 1;    // for placement policies that draw at random
+  CacheModel cache;     // partitioning "off": no cache model
 };
 
 struct SimulationResult {
@@ -54,12 +57,16 @@ struct SimulationResult {
   // duration, at dispatch time; NaN in oracle mode.
   double predictor_mdape_tsi = 0;
   double predictor_mdape_tsu = 0;
+  std::string partitioning;        // the cache model's, "off" without one
+  double mean_cache_ways = 0;      // ways a job had, on average
+  double mean_cache_slowdown = 1;  // its time over its time with the whole cache
   double wall_seconds = 0;
 };
 
 /// Runs `arrivals` to completion.
-/// \return INVALID_ARGUMENT for an unknown queue order or placement policy, or
-///         a cluster with no slots.
+/// \return INVALID_ARGUMENT for an unknown queue order, placement policy or
+///         cache partitioning, a cluster with no slots, or cache curves that do
+///         not match the functions.
 absl::StatusOr<SimulationResult> Simulate(const SimulationOptions& options,
                                           ArrivalSource& arrivals);
 
