@@ -6,7 +6,7 @@
 #   scripts/evaluate.sh                 every experiment (about 29 minutes)
 #   scripts/evaluate.sh seed000 replay  only those
 # Experiments: overhead seed000 seed001 seed002 replay containers
-#              containers-containerd cpu-priority
+#              containers-containerd cpu-priority cache
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -21,7 +21,8 @@ OUT=results/evaluation
 BENCH=build/tools/fsched-bench/fsched-bench
 experiments=("$@")
 [ ${#experiments[@]} -gt 0 ] ||
-  experiments=(overhead seed000 seed001 seed002 replay containers containers-containerd cpu-priority)
+  experiments=(overhead seed000 seed001 seed002 replay containers containers-containerd cpu-priority
+    cache)
 
 # A function that sleeps for its first argument: service time without CPU
 # work, so two cores can host many slots and the scheduler, not the CPU, is
@@ -199,6 +200,21 @@ cpu_priority() {
   tools/fsched-plot "$dir/off" "$dir/on" --out "$dir"
 }
 
+# Seed 003 (Fsched) in fsched-sim: four cache-sensitive synthetic functions,
+# no partitions against an equal split against the LLC predictor's
+# partitions, with ways plentiful (4 slots) and scarce (8 slots) per worker.
+cache() {
+  local dir=$OUT/cache slots
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  cmake --build build -j "$(nproc)" --target fsched-sim >/dev/null
+  for slots in 4 8; do
+    build/tools/fsched-sim/fsched-sim --cache_mix $((25 * slots)),50000 --workers 10 \
+      --slots "$slots" --orders aging-srtf --placement cache-fit --utilization 0.5,0.7,0.8 \
+      --zero_cold_start | tee "$dir/slots-$slots.txt"
+  done
+}
+
 mkdir -p "$OUT"
 for e in "${experiments[@]}"; do
   case "$e" in
@@ -206,10 +222,11 @@ for e in "${experiments[@]}"; do
     containers) echo "== $e"; containers runc ;;
     containers-containerd) echo "== $e"; containers containerd ;;
     cpu-priority) echo "== $e"; cpu_priority ;;
+    cache) echo "== $e"; cache ;;
     *)
       echo "evaluate: unknown experiment '$e'" \
         "(overhead seed000 seed001 seed002 replay containers containers-containerd" \
-        "cpu-priority)" >&2
+        "cpu-priority cache)" >&2
       exit 2
       ;;
   esac
