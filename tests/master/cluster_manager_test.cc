@@ -96,6 +96,33 @@ TEST_F(ClusterManagerTest, SlotsAreReservedAndReleased) {
   EXPECT_EQ(cluster_.Get("w1")->completed(), 1u);
 }
 
+TEST_F(ClusterManagerTest, CacheWaysAreReservedUntilTheResultOrTheWorkersDeath) {
+  v1::Register reg = MakeRegister("w1", 4, "token");
+  reg.mutable_capacity()->set_cat_supported(true);
+  reg.mutable_capacity()->set_cache_ways(20);
+  v1::Welcome welcome;
+  ASSERT_TRUE(cluster_.Register(reg, std::make_shared<FakeWorkerStream>(), &welcome).ok());
+  v1::Assignment a = A("i1"), b = A("i2");
+  a.set_cache_ways(6);
+  b.set_cache_ways(4);
+  ASSERT_TRUE(cluster_.Assign("w1", a).ok());
+  ASSERT_TRUE(cluster_.Assign("w1", b).ok());
+  EXPECT_EQ(cluster_.Get("w1")->cache_ways_reserved(), 10u);
+  EXPECT_EQ(cluster_.WorkersWithRoom()[0].cache_ways_free, 10u);
+  ClusterManager::CacheTotals totals = cluster_.GetCacheTotals();
+  EXPECT_EQ(totals.free_ways, 10u);
+  EXPECT_EQ(totals.max_ways, 20u);
+  EXPECT_FALSE(cluster_.Release("w1", "i1", 7));  // a stale result releases nothing
+  EXPECT_EQ(cluster_.Get("w1")->cache_ways_reserved(), 10u);
+  ASSERT_TRUE(cluster_.Release("w1", "i1", 1));
+  EXPECT_EQ(cluster_.Get("w1")->cache_ways_reserved(), 4u);
+  // A worker that dies gives back what its lost invocations held.
+  clock_.Advance(absl::Seconds(4));
+  ASSERT_EQ(cluster_.Tick().size(), 1u);
+  EXPECT_EQ(cluster_.Get("w1")->cache_ways_reserved(), 0u);
+  EXPECT_EQ(cluster_.GetCacheTotals().free_ways, 0u);  // not ready: not counted
+}
+
 TEST_F(ClusterManagerTest, SilentWorkerDiesAndItsWorkIsReturned) {
   auto session = Join("w1", 2);
   Join("w2", 2);
