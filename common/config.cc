@@ -202,6 +202,25 @@ absl::Status ParseWorker(const YAML::Node& root, Config* config) {
   return absl::OkStatus();
 }
 
+absl::Status ParseTailScheduler(const YAML::Node& root, Config* config) {
+  const YAML::Node n = root["tail_scheduler"];
+  if (!n) return absl::OkStatus();
+  RETURN_IF_ERROR(CheckKeys(
+      n, "tail_scheduler",
+      {"soft_d2f_threshold", "hard_d2f_threshold", "soft_f2c_threshold", "hard_f2c_threshold",
+       "min_samples", "sample_interval", "offload_load_threshold"}));
+  TailSchedulerConfig& t = config->tail_scheduler;
+  const std::string where = "tail_scheduler.";
+  RETURN_IF_ERROR(ReadDouble(n, "soft_d2f_threshold", where, &t.soft_d2f));
+  RETURN_IF_ERROR(ReadDouble(n, "hard_d2f_threshold", where, &t.hard_d2f));
+  RETURN_IF_ERROR(ReadDouble(n, "soft_f2c_threshold", where, &t.soft_f2c));
+  RETURN_IF_ERROR(ReadDouble(n, "hard_f2c_threshold", where, &t.hard_f2c));
+  RETURN_IF_ERROR(ReadUint(n, "min_samples", where, &t.min_samples));
+  RETURN_IF_ERROR(ReadDuration(n, "sample_interval", where, &t.sample_interval));
+  RETURN_IF_ERROR(ReadDouble(n, "offload_load_threshold", where, &t.offload_load_threshold));
+  return absl::OkStatus();
+}
+
 absl::Status ParseSimulator(const YAML::Node& root, Config* config) {
   const YAML::Node n = root["simulator"];
   if (!n) return absl::OkStatus();
@@ -295,11 +314,7 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text) {
     RETURN_IF_ERROR(ParseWorker(root, &config));
     RETURN_IF_ERROR(ParseSimulator(root, &config));
     RETURN_IF_ERROR(ParseTopology(root, &config));
-    if (root["tail_scheduler"]) {
-      return Invalid("tail_scheduler",
-                     "dynamic-architecture thresholds are not read by this version yet; "
-                     "remove the block");
-    }
+    RETURN_IF_ERROR(ParseTailScheduler(root, &config));
   } catch (const YAML::Exception& e) {
     // yaml-cpp reports type mismatches by exception; they stop at this boundary.
     return absl::InvalidArgumentError(absl::StrCat("config: ", e.what()));
@@ -321,6 +336,32 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
   return config;
 }
 
+absl::Status ValidateTailScheduler(const TailSchedulerConfig& t) {
+  for (double v : {t.soft_d2f, t.hard_d2f, t.soft_f2c, t.hard_f2c}) {
+    if (!(v >= 1)) {
+      return absl::InvalidArgumentError(
+          "tail-ratio thresholds are P95/P50 ratios: each must be at least 1");
+    }
+  }
+  if (t.soft_d2f >= t.hard_d2f) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("soft_d2f ", t.soft_d2f, " must be below hard_d2f ", t.hard_d2f));
+  }
+  if (t.soft_f2c >= t.hard_f2c) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("soft_f2c ", t.soft_f2c, " must be below hard_f2c ", t.hard_f2c));
+  }
+  if (t.min_samples < 2) return absl::InvalidArgumentError("min_samples must be at least 2");
+  if (t.sample_interval < absl::Milliseconds(100)) {
+    return absl::InvalidArgumentError("sample_interval must be at least 100ms");
+  }
+  if (!(t.offload_load_threshold > 0) || t.offload_load_threshold > 1) {
+    return absl::InvalidArgumentError(
+        "offload_load_threshold is the busy fraction of slots: above 0, at most 1");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateConfig(const Config& config) {
   if (!kRoles.count(config.node.role)) {
     return Invalid("node.role",
@@ -330,6 +371,9 @@ absl::Status ValidateConfig(const Config& config) {
     return Invalid("architecture",
                    absl::StrCat("'", config.architecture,
                                 "' is not one of centralized, federated, decentralized, dynamic"));
+  }
+  if (absl::Status s = ValidateTailScheduler(config.tail_scheduler); !s.ok()) {
+    return Invalid("tail_scheduler", std::string(s.message()));
   }
   if (config.listen.find(':') == std::string::npos) {
     return Invalid("listen", absl::StrCat("'", config.listen, "' is not host:port"));
@@ -468,6 +512,16 @@ std::string ConfigToYaml(const Config& config) {
   out << YAML::Key << "slots" << YAML::Value << sim.slots;
   out << YAML::Key << "cold_start" << YAML::Value << dur(sim.cold_start);
   out << YAML::Key << "keep_alive" << YAML::Value << dur(sim.keep_alive);
+  out << YAML::EndMap;
+  const TailSchedulerConfig& t = config.tail_scheduler;
+  out << YAML::Key << "tail_scheduler" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "soft_d2f_threshold" << YAML::Value << t.soft_d2f;
+  out << YAML::Key << "hard_d2f_threshold" << YAML::Value << t.hard_d2f;
+  out << YAML::Key << "soft_f2c_threshold" << YAML::Value << t.soft_f2c;
+  out << YAML::Key << "hard_f2c_threshold" << YAML::Value << t.hard_f2c;
+  out << YAML::Key << "min_samples" << YAML::Value << t.min_samples;
+  out << YAML::Key << "sample_interval" << YAML::Value << dur(t.sample_interval);
+  out << YAML::Key << "offload_load_threshold" << YAML::Value << t.offload_load_threshold;
   out << YAML::EndMap;
   out << YAML::Key << "topology" << YAML::Value << YAML::BeginSeq;
   for (const TopologyEntry& e : config.topology) {

@@ -92,6 +92,23 @@ struct SimulatorConfig {
   absl::Duration keep_alive = absl::Minutes(10);        // an idle instance stays warm this long
 };
 
+/// The dynamic architecture selector's thresholds (seed 001's tail_scheduler
+/// block, which the seed never read): tail ratios P95/P50 where traffic starts
+/// (soft) and finishes (hard) moving decentralized -> federated (d2f) and
+/// federated -> centralized (f2c).
+struct TailSchedulerConfig {
+  double soft_d2f = 1.5, hard_d2f = 2.5;
+  double soft_f2c = 1.7, hard_f2c = 2.7;
+  uint32_t min_samples = 10;                          // per window before a ratio counts
+  absl::Duration sample_interval = absl::Seconds(2);  // between ratio updates
+  double offload_load_threshold = 0.8;                // busy fraction of slots before offloading
+};
+
+/// INVALID_ARGUMENT (naming the field) unless every ratio is at least 1, each
+/// soft is below its hard, min_samples >= 2, the interval >= 100 ms and the
+/// offload threshold in (0, 1].
+absl::Status ValidateTailScheduler(const TailSchedulerConfig& t);
+
 struct Config {
   std::string architecture = "centralized";
   NodeConfig node;
@@ -104,6 +121,7 @@ struct Config {
   SchedulerConfig scheduler;
   WorkerConfig worker;
   SimulatorConfig simulator;
+  TailSchedulerConfig tail_scheduler;
   std::vector<TopologyEntry> topology;
 };
 

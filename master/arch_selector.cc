@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace fsched::master {
 namespace {
@@ -30,28 +31,7 @@ absl::Status ApplyThresholds(const v1::Thresholds& update, ArchThresholds* thres
   if (update.has_offload_load_threshold()) {
     next.offload_load_threshold = update.offload_load_threshold();
   }
-  for (double v : {next.soft_d2f, next.hard_d2f, next.soft_f2c, next.hard_f2c}) {
-    if (!(v >= 1)) {
-      return absl::InvalidArgumentError(
-          "tail-ratio thresholds are P95/P50 ratios: each must be at least 1");
-    }
-  }
-  if (next.soft_d2f >= next.hard_d2f) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("soft_d2f ", next.soft_d2f, " must be below hard_d2f ", next.hard_d2f));
-  }
-  if (next.soft_f2c >= next.hard_f2c) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("soft_f2c ", next.soft_f2c, " must be below hard_f2c ", next.hard_f2c));
-  }
-  if (next.min_samples < 2) return absl::InvalidArgumentError("min_samples must be at least 2");
-  if (next.sample_interval < absl::Milliseconds(100)) {
-    return absl::InvalidArgumentError("sample_interval_seconds must be at least 0.1");
-  }
-  if (!(next.offload_load_threshold > 0) || next.offload_load_threshold > 1) {
-    return absl::InvalidArgumentError(
-        "offload_load_threshold is the busy fraction of slots: above 0, at most 1");
-  }
+  RETURN_IF_ERROR(ValidateTailScheduler(next));
   *thresholds = next;
   return absl::OkStatus();
 }

@@ -25,23 +25,17 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/config.h"
 #include "common/quantiles.h"
 #include "fsched/v1/admin.pb.h"
 #include "fsched/v1/types.pb.h"
 
 namespace fsched::master {
 
-struct ArchThresholds {
-  double soft_d2f = 1.5, hard_d2f = 2.5;
-  double soft_f2c = 1.7, hard_f2c = 2.7;
-  uint32_t min_samples = 10;
-  absl::Duration sample_interval = absl::Seconds(2);
-  double offload_load_threshold = 0.8;  // read by the router (fraction of slots busy)
-};
+using ArchThresholds = TailSchedulerConfig;
 
 /// Applies the fields `update` sets. INVALID_ARGUMENT (and `thresholds`
-/// unchanged) when the result would have soft ≥ hard, a non-positive value, or
-/// an interval under 100 ms.
+/// unchanged) when the result breaks ValidateTailScheduler's rules.
 absl::Status ApplyThresholds(const v1::Thresholds& update, ArchThresholds* thresholds);
 v1::Thresholds ToProto(const ArchThresholds& thresholds);
 

@@ -70,7 +70,10 @@ TEST(ConfigTest, BadValuesAreRejectedWithTheirKey) {
       {"scheduler: {max_attempts: 0}", "max_attempts"},
       {"topology: [{id: a}]", "topology[0]"},
       {"node: [1, 2]", "node"},
-      {"tail_scheduler: {soft_d2f_threshold: 1.5}", "tail_scheduler"},
+      {"tail_scheduler: {soft_d2f_threshold: 3.0}", "tail_scheduler"},
+      {"tail_scheduler: {min_samples: 1}", "tail_scheduler"},
+      {"tail_scheduler: {sample_interval: often}", "tail_scheduler.sample_interval"},
+      {"tail_scheduler: {soft_threshold: 1.2}", "tail_scheduler"},
       {"scheduler: {aging_rate: -1}", "scheduler.aging_rate"},
       {"scheduler: {aging_rate: quick}", "scheduler.aging_rate"},
       {"scheduler: {predictor_history: 1}", "predictor_history"},
@@ -181,6 +184,30 @@ TEST(ConfigTest, TheReadmeExampleLoads) {
   EXPECT_EQ(config->worker.runc, "auto");
   EXPECT_EQ(config->worker.warm_memory_bytes, 1ull << 30);
   EXPECT_TRUE(config->worker.cpu_priority);
+  EXPECT_EQ(config->tail_scheduler.soft_f2c, 1.7);
+  EXPECT_EQ(config->tail_scheduler.sample_interval, absl::Seconds(2));
+}
+
+// Seed 001's tail_scheduler block, which the seed itself never read.
+TEST(ConfigTest, ReadsTheSeedsTailSchedulerBlock) {
+  absl::StatusOr<Config> config = ParseConfig(R"(
+tail_scheduler:
+  soft_d2f_threshold: 1.2
+  hard_d2f_threshold: 2.0
+  soft_f2c_threshold: 1.7
+  hard_f2c_threshold: 2.7
+  min_samples: 20
+  sample_interval: 5
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->tail_scheduler.soft_d2f, 1.2);
+  EXPECT_EQ(config->tail_scheduler.hard_d2f, 2.0);
+  EXPECT_EQ(config->tail_scheduler.min_samples, 20u);
+  EXPECT_EQ(config->tail_scheduler.sample_interval, absl::Seconds(5));
+  EXPECT_EQ(config->tail_scheduler.offload_load_threshold, 0.8);  // left out: default
+  absl::StatusOr<Config> again = ParseConfig(ConfigToYaml(*config));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->tail_scheduler.min_samples, 20u);
 }
 
 }  // namespace
