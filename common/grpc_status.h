@@ -6,6 +6,7 @@
 #include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace fsched {
 
@@ -14,5 +15,13 @@ absl::Status FromGrpcStatus(const grpc::Status& status);
 
 /// Finishes a unary callback RPC at once with `status` (its response already filled).
 grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* ctx, const absl::Status& status);
+
+/// Finishes a unary callback RPC with `result`: its value as the response, or its error.
+template <typename T, typename Out>
+grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* ctx, absl::StatusOr<T> result,
+                                     Out* response) {
+  if (result.ok()) *response = std::move(*result);
+  return FinishUnary(ctx, result.status());
+}
 
 }  // namespace fsched

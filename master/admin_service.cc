@@ -72,4 +72,25 @@ grpc::ServerUnaryReactor* AdminService::SetSchedulingPolicy(grpc::CallbackServer
   return FinishUnary(ctx, set);
 }
 
+grpc::ServerUnaryReactor* AdminService::GetArchMetrics(grpc::CallbackServerContext* ctx,
+                                                       const v1::GetArchMetricsRequest* request,
+                                                       v1::GetArchMetricsResponse* response) {
+  *response = s_.routing->Metrics(request->function());
+  return FinishUnary(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* AdminService::SetArchitecture(grpc::CallbackServerContext* ctx,
+                                                        const v1::SetArchitectureRequest* request,
+                                                        v1::SetArchitectureResponse* response) {
+  absl::StatusOr<v1::Architecture> set = s_.routing->SetArchitecture(request->architecture());
+  if (set.ok()) response->set_architecture(*set);
+  return FinishUnary(ctx, set.status());
+}
+
+grpc::ServerUnaryReactor* AdminService::UpdateThresholds(grpc::CallbackServerContext* ctx,
+                                                         const v1::UpdateThresholdsRequest* request,
+                                                         v1::Thresholds* response) {
+  return FinishWith(ctx, s_.routing->UpdateThresholds(request->thresholds()), response);
+}
+
 }  // namespace fsched::master

@@ -1,7 +1,6 @@
-// gRPC adapter for fsched.v1.Admin: load, configuration, durations and the
-// run-time scheduling policy. The architecture RPCs (GetArchMetrics,
-// SetArchitecture, UpdateThresholds) belong to the routing work (issue 7); this
-// class does not override them, so gRPC's generated base class refuses them.
+// gRPC adapter for fsched.v1.Admin: load, configuration, durations, the
+// run-time scheduling policy, and the architecture (metrics, setting it,
+// thresholds) over RoutingState.
 #pragma once
 
 #include <string>
@@ -12,6 +11,7 @@
 #include "master/controller.h"
 #include "master/function_registry.h"
 #include "master/invocation_table.h"
+#include "master/routing_state.h"
 #include "master/scheduler.h"
 
 namespace fsched::master {
@@ -27,6 +27,7 @@ class AdminService final : public v1::Admin::CallbackService {
     InvocationTable* table;
     Controller* controller;
     HostMonitor* host;
+    RoutingState* routing;
   };
   explicit AdminService(Sources sources) : s_(std::move(sources)) {}
 
@@ -45,6 +46,15 @@ class AdminService final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* SetSchedulingPolicy(grpc::CallbackServerContext* ctx,
                                                 const v1::SchedulingPolicy* request,
                                                 v1::SchedulingPolicy* response) override;
+  grpc::ServerUnaryReactor* GetArchMetrics(grpc::CallbackServerContext* ctx,
+                                           const v1::GetArchMetricsRequest* request,
+                                           v1::GetArchMetricsResponse* response) override;
+  grpc::ServerUnaryReactor* SetArchitecture(grpc::CallbackServerContext* ctx,
+                                            const v1::SetArchitectureRequest* request,
+                                            v1::SetArchitectureResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateThresholds(grpc::CallbackServerContext* ctx,
+                                             const v1::UpdateThresholdsRequest* request,
+                                             v1::Thresholds* response) override;
 
  private:
   const Sources s_;

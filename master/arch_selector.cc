@@ -36,7 +36,7 @@ absl::Status ApplyThresholds(const v1::Thresholds& update, ArchThresholds* thres
   return absl::OkStatus();
 }
 
-v1::Thresholds ToProto(const ArchThresholds& t) {
+v1::Thresholds ThresholdsProto(const ArchThresholds& t) {
   v1::Thresholds out;
   out.set_soft_d2f(t.soft_d2f);
   out.set_hard_d2f(t.hard_d2f);

@@ -37,7 +37,7 @@ using ArchThresholds = TailSchedulerConfig;
 /// Applies the fields `update` sets. INVALID_ARGUMENT (and `thresholds`
 /// unchanged) when the result breaks ValidateTailScheduler's rules.
 absl::Status ApplyThresholds(const v1::Thresholds& update, ArchThresholds* thresholds);
-v1::Thresholds ToProto(const ArchThresholds& thresholds);
+v1::Thresholds ThresholdsProto(const ArchThresholds& thresholds);
 
 /// 0 below `soft`, 1 above `hard`, linear between.
 double Ramp(double r, double soft, double hard);

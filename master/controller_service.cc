@@ -6,13 +6,6 @@
 namespace fsched::master {
 namespace {
 
-template <typename T, typename Out>
-grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* ctx, absl::StatusOr<T> result,
-                                     Out* response) {
-  if (result.ok()) *response = std::move(*result);
-  return FinishUnary(ctx, result.status());
-}
-
 // Streams one archive into the store: each chunk is hashed and written as it
 // arrives; the archive exists only once the client has sent everything and the
 // digest checks out.

@@ -26,6 +26,10 @@ using InvocationCallback = std::function<void(const v1::Invocation&)>;
 class InvocationTable {
  public:
   explicit InvocationTable(size_t retained_results) : retained_(retained_results) {}
+  /// Called with every result Complete records (set before the first one).
+  void set_on_complete(std::function<void(const v1::InvocationResult&)> on_complete) {
+    on_complete_ = std::move(on_complete);
+  }
 
   /// Records a new invocation in state QUEUED. `on_done` (may be empty) runs
   /// once with the finished invocation (or as it stands, see Close). \return
@@ -100,6 +104,7 @@ class InvocationTable {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const size_t retained_;
+  std::function<void(const v1::InvocationResult&)> on_complete_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Record> records_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> finished_order_ ABSL_GUARDED_BY(mu_);

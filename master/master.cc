@@ -39,6 +39,13 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
   cluster_options.heartbeat_timeout = config.cluster.heartbeat_timeout;
   m->cluster_ = std::make_unique<ClusterManager>(cluster_options, m->clock_);
   m->table_ = std::make_unique<InvocationTable>(config.scheduler.retained_results);
+  m->routing_ = std::make_unique<RoutingState>(config.tail_scheduler, m->clock_);
+  if (absl::StatusOr<v1::Architecture> a = m->routing_->SetArchitecture(config.architecture);
+      !a.ok()) {
+    return absl::Status(a.status().code(), absl::StrCat("architecture: ", a.status().message()));
+  }
+  m->table_->set_on_complete(
+      [routing = m->routing_.get()](const v1::InvocationResult& r) { routing->Record(r); });
   RuntimePredictor::Options predictor_options;
   predictor_options.history = config.scheduler.predictor_history;
   predictor_options.default_estimate = config.scheduler.default_estimate;
@@ -133,6 +140,7 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
   sources.table = m->table_.get();
   sources.controller = m->controller_.get();
   sources.host = &m->host_;
+  sources.routing = m->routing_.get();
   m->admin_service_ = std::make_unique<AdminService>(std::move(sources));
   return m;
 }

@@ -57,6 +57,7 @@ class Master {
   std::unique_ptr<FunctionRegistry> registry_;
   std::unique_ptr<ClusterManager> cluster_;
   std::unique_ptr<InvocationTable> table_;
+  std::unique_ptr<RoutingState> routing_;
   std::unique_ptr<RuntimePredictor> predictor_;
   std::unique_ptr<LlcPredictor> llc_;
   std::unique_ptr<Scheduler> scheduler_;

@@ -128,5 +128,39 @@ TEST_F(FschedctlTest, RunsTheTaskFlowAndShowsTheCache) {
   EXPECT_EQ(r.code, 2) << r.output;
 }
 
+TEST_F(FschedctlTest, ShowsAndSetsTheArchitectureAndItsThresholds) {
+  StartMaster();
+  StartWorker("w1", 2);
+  WaitForReady({"w1"});
+  ASSERT_EQ(Ctl({"register", "echo", "--", "cat"}).code, 0);
+  for (int i = 0; i < 12; ++i) ASSERT_EQ(Ctl({"invoke", "echo", "--payload", "x"}).code, 0);
+
+  Run r = Ctl({"arch", "echo"});
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("architecture: centralized"));
+  EXPECT_THAT(r.output, ::testing::ContainsRegex("echo +centralized +12 "));
+  r = Ctl({"--json", "arch"});
+  EXPECT_THAT(r.output, HasSubstr("\"samples\": \"12\""));
+
+  r = Ctl({"arch", "set", "mesh"});
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("INVALID_ARGUMENT"));
+  r = Ctl({"arch", "set", "federated"});
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("FAILED_PRECONDITION"));
+  r = Ctl({"arch", "set", "centralized"});
+  EXPECT_EQ(r.code, 0) << r.output;
+
+  r = Ctl({"arch", "thresholds", "--soft_d2f", "1.2"});
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("decentralized->federated: soft 1.2, hard 2.5"));
+  r = Ctl({"arch", "thresholds", "--soft_f2c", "9"});  // above hard_f2c
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("soft_f2c 9 must be below hard_f2c 2.7"));
+  r = Ctl({"arch", "thresholds"});  // unchanged by the refused update
+  EXPECT_THAT(r.output, HasSubstr("soft 1.2, hard 2.5"));
+  EXPECT_THAT(r.output, HasSubstr("soft 1.7, hard 2.7"));
+}
+
 }  // namespace
 }  // namespace fsched

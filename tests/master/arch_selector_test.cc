@@ -141,7 +141,7 @@ TEST(ArchSelectorTest, ThresholdsUpdateFieldByFieldAndRefuseNonsense) {
   update.Clear();
   update.set_offload_load_threshold(1.5);
   EXPECT_EQ(ApplyThresholds(update, &th).code(), absl::StatusCode::kInvalidArgument);
-  const v1::Thresholds round = ToProto(th);
+  const v1::Thresholds round = ThresholdsProto(th);
   EXPECT_EQ(round.soft_d2f(), 1.2);
   EXPECT_EQ(round.min_samples(), 10u);
 }

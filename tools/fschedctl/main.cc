@@ -69,6 +69,15 @@ ABSL_FLAG(
     int, cache_ways, 0,
     "register: LLC ways for every call (0 = the LLC predictor's); invoke/submit: for this call");
 ABSL_FLAG(double, size, 0, "invoke/submit/task: the input size (for the predictors)");
+ABSL_FLAG(std::string, soft_d2f, "", "arch thresholds: soft decentralized->federated tail ratio");
+ABSL_FLAG(std::string, hard_d2f, "", "arch thresholds: hard decentralized->federated tail ratio");
+ABSL_FLAG(std::string, soft_f2c, "", "arch thresholds: soft federated->centralized tail ratio");
+ABSL_FLAG(std::string, hard_f2c, "", "arch thresholds: hard federated->centralized tail ratio");
+ABSL_FLAG(std::string, min_samples, "",
+          "arch thresholds: samples per window before a ratio counts");
+ABSL_FLAG(std::string, sample_interval, "", "arch thresholds: seconds between ratio updates");
+ABSL_FLAG(std::string, offload_load_threshold, "",
+          "arch thresholds: busy fraction of slots before offloading");
 ABSL_FLAG(int, max_ways, 0, "task benchmark: benchmark at 1..N cache ways (0 = min(10, usable))");
 ABSL_FLAG(std::string, worker, "",
           "invoke/submit/task benchmark: run only on this worker (default: the master chooses)");
@@ -102,6 +111,10 @@ Workers:
   add-worker HOST:PORT | drain ID | remove-worker ID [--force]
 Administration:
   load | config | durations [FUNCTION] | policy [--queue_order X] [--placement Y]
+  arch [FUNCTION]                             the architecture, per-architecture tail windows, ratios
+  arch set centralized|federated|decentralized|dynamic
+  arch thresholds [--soft_d2f X --hard_d2f X --soft_f2c X --hard_f2c X --min_samples N
+                   --sample_interval S --offload_load_threshold F]   show or change (others kept)
 
 Exit status: 0 on success, 1 when the RPC failed (the message says why),
 2 for a usage error, 3 when an invoked function did not succeed.)";
@@ -212,6 +225,7 @@ class Cli {
     if (cmd == "config") return ConfigCmd();
     if (cmd == "durations") return Durations(rest);
     if (cmd == "policy") return Policy();
+    if (cmd == "arch") return Arch(rest);
     return Usage(absl::StrCat("unknown command '", cmd, "'"));
   }
 
@@ -688,6 +702,93 @@ class Cli {
     if (absl::GetFlag(FLAGS_json)) return PrintJson(resp), 0;
     std::cout << "queue order: " << resp.queue_order() << "\nplacement:   " << resp.placement()
               << "\n";
+    return 0;
+  }
+
+  int Arch(const std::vector<std::string>& args) {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, RpcTimeout(absl::Seconds(30)));
+    grpc::Status s;
+    if (!args.empty() && args[0] == "set") {
+      if (args.size() != 2) return Usage("arch set needs one of centralized, federated, ...");
+      v1::SetArchitectureRequest req;
+      req.set_architecture(args[1]);
+      v1::SetArchitectureResponse resp;
+      s = admin()->SetArchitecture(&ctx, req, &resp);
+      if (!s.ok()) return RpcFailed("SetArchitecture", s);
+      if (absl::GetFlag(FLAGS_json)) return PrintJson(resp), 0;
+      std::cout << "architecture: "
+                << ShortEnum(v1::Architecture_Name(resp.architecture()), "ARCHITECTURE_") << "\n";
+      return 0;
+    }
+    if (!args.empty() && args[0] == "thresholds") {
+      v1::UpdateThresholdsRequest req;
+      v1::Thresholds* t = req.mutable_thresholds();
+      struct Field {
+        const absl::Flag<std::string>* flag;
+        const char* name;
+        std::function<void(double)> set;
+      };
+      const Field fields[] = {
+          {&FLAGS_soft_d2f, "soft_d2f", [t](double v) { t->set_soft_d2f(v); }},
+          {&FLAGS_hard_d2f, "hard_d2f", [t](double v) { t->set_hard_d2f(v); }},
+          {&FLAGS_soft_f2c, "soft_f2c", [t](double v) { t->set_soft_f2c(v); }},
+          {&FLAGS_hard_f2c, "hard_f2c", [t](double v) { t->set_hard_f2c(v); }},
+          {&FLAGS_min_samples, "min_samples",
+           [t](double v) { t->set_min_samples(static_cast<uint32_t>(v)); }},
+          {&FLAGS_sample_interval, "sample_interval",
+           [t](double v) { t->set_sample_interval_seconds(v); }},
+          {&FLAGS_offload_load_threshold, "offload_load_threshold",
+           [t](double v) { t->set_offload_load_threshold(v); }},
+      };
+      for (const Field& f : fields) {
+        const std::string text = absl::GetFlag(*f.flag);
+        if (text.empty()) continue;
+        double v = 0;
+        if (!absl::SimpleAtod(text, &v) || v < 0) {
+          return Usage(absl::StrCat("--", f.name, " '", text, "' is not a non-negative number"));
+        }
+        f.set(v);
+      }
+      v1::Thresholds resp;
+      s = admin()->UpdateThresholds(&ctx, req, &resp);
+      if (!s.ok()) return RpcFailed("UpdateThresholds", s);
+      if (absl::GetFlag(FLAGS_json)) return PrintJson(resp), 0;
+      std::cout << absl::StrFormat(
+          "decentralized->federated: soft %g, hard %g\nfederated->centralized:   soft %g, hard "
+          "%g\nmin samples %d, sample interval %gs, offload load threshold %g\n",
+          resp.soft_d2f(), resp.hard_d2f(), resp.soft_f2c(), resp.hard_f2c(), resp.min_samples(),
+          resp.sample_interval_seconds(), resp.offload_load_threshold());
+      return 0;
+    }
+    if (args.size() > 1) return Usage("arch takes at most a FUNCTION, or set / thresholds");
+    v1::GetArchMetricsRequest req;
+    if (!args.empty()) req.set_function(args[0]);
+    v1::GetArchMetricsResponse resp;
+    s = admin()->GetArchMetrics(&ctx, req, &resp);
+    if (!s.ok()) return RpcFailed("GetArchMetrics", s);
+    if (absl::GetFlag(FLAGS_json)) return PrintJson(resp), 0;
+    std::cout << "architecture: "
+              << ShortEnum(v1::Architecture_Name(resp.architecture()), "ARCHITECTURE_") << "\n";
+    std::vector<std::vector<std::string>> rows = {
+        {"FUNCTION", "ARCHITECTURE", "SAMPLES", "P50", "P95", "P95/P50", "MEAN", "SHARE"}};
+    for (const v1::FunctionArchMetrics& f : resp.functions()) {
+      for (const v1::ArchWindow& w : f.windows()) {
+        const double share =
+            w.architecture() == v1::ARCHITECTURE_CENTRALIZED ? f.ratios().centralized()
+            : w.architecture() == v1::ARCHITECTURE_FEDERATED ? f.ratios().federated()
+                                                             : f.ratios().decentralized();
+        rows.push_back({f.function(),
+                        ShortEnum(v1::Architecture_Name(w.architecture()), "ARCHITECTURE_"),
+                        absl::StrCat(w.samples()), absl::StrFormat("%.2fms", w.p50_seconds() * 1e3),
+                        absl::StrFormat("%.2fms", w.p95_seconds() * 1e3),
+                        absl::StrFormat("%.2f", w.tail_ratio()),
+                        absl::StrFormat("%.2fms", w.mean_seconds() * 1e3),
+                        // The dynamic selector's share, reported only where it routes.
+                        f.has_ratios() ? absl::StrFormat("%.2f", share) : std::string("-")});
+      }
+    }
+    PrintTable(rows);
     return 0;
   }
 
