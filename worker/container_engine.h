@@ -10,8 +10,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
-#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "worker/oci_spec.h"
 
 namespace fsched::worker {
@@ -52,9 +53,12 @@ class ContainerEngine {
   /// The container's cgroup path (the same in every v1 hierarchy).
   virtual std::string Cgroup(const std::string& id) const = 0;
 
+  /// The ids of the containers the engine holds (those of other workers too).
+  virtual absl::StatusOr<std::vector<std::string>> ListIds() const = 0;
+
   /// Removes every container whose id starts with `id_prefix`: what a worker
   /// that died left behind.
-  virtual void RemoveLeftovers(const std::string& id_prefix) const = 0;
+  void RemoveLeftovers(const std::string& id_prefix) const;
 };
 
 }  // namespace fsched::worker

@@ -186,16 +186,10 @@ void ContainerdEngine::Remove(EngineInstance& instance) const {
   RemovalStep(Command({"containers", "delete", instance.id}), instance.id);
 }
 
-void ContainerdEngine::RemoveLeftovers(const std::string& id_prefix) const {
+absl::StatusOr<std::vector<std::string>> ContainerdEngine::ListIds() const {
   absl::StatusOr<std::string> ids = RunTool(Command({"containers", "list", "--quiet"}));
-  if (!ids.ok()) return;
-  for (absl::string_view id : absl::StrSplit(*ids, '\n', absl::SkipWhitespace())) {
-    if (!absl::StartsWith(id, id_prefix)) continue;
-    FSCHED_LOG(kInfo, "removing container %s left by a worker that died", id);
-    EngineInstance leftover;
-    leftover.id = std::string(id);
-    Remove(leftover);
-  }
+  if (!ids.ok()) return ids.status();
+  return absl::StrSplit(*ids, '\n', absl::SkipWhitespace());
 }
 
 }  // namespace fsched::worker

@@ -34,7 +34,7 @@ class ContainerdEngine final : public ContainerEngine {
   absl::Status Freeze(const EngineInstance& instance, bool frozen) const override;
   void Remove(EngineInstance& instance) const override;
   std::string Cgroup(const std::string& id) const override;
-  void RemoveLeftovers(const std::string& id_prefix) const override;
+  absl::StatusOr<std::vector<std::string>> ListIds() const override;
 
   /// The `ctr` arguments that create `instance` from `spec` (tests check them).
   std::vector<std::string> CreateCommand(const ContainerSpec& spec,

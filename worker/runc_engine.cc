@@ -81,16 +81,10 @@ void RuncEngine::Remove(EngineInstance& instance) const {
   }
 }
 
-void RuncEngine::RemoveLeftovers(const std::string& id_prefix) const {
+absl::StatusOr<std::vector<std::string>> RuncEngine::ListIds() const {
   absl::StatusOr<std::string> ids = RunTool(Command({"list", "--quiet"}));
-  if (!ids.ok()) return;  // no state directory yet: nothing was left
-  for (absl::string_view id : absl::StrSplit(*ids, '\n', absl::SkipWhitespace())) {
-    if (!absl::StartsWith(id, id_prefix)) continue;
-    FSCHED_LOG(kInfo, "removing container %s left by a worker that died", id);
-    EngineInstance leftover;
-    leftover.id = std::string(id);
-    Remove(leftover);
-  }
+  if (!ids.ok()) return ids.status();
+  return absl::StrSplit(*ids, '\n', absl::SkipWhitespace());
 }
 
 }  // namespace fsched::worker

@@ -27,7 +27,7 @@ class RuncEngine final : public ContainerEngine {
   absl::Status Freeze(const EngineInstance& instance, bool frozen) const override;
   void Remove(EngineInstance& instance) const override;
   std::string Cgroup(const std::string& id) const override;
-  void RemoveLeftovers(const std::string& id_prefix) const override;
+  absl::StatusOr<std::vector<std::string>> ListIds() const override;
 
  private:
   std::vector<std::string> Command(std::initializer_list<std::string> args) const;
