@@ -289,7 +289,10 @@ TEST_P(ContainerRuntimeTest, TimesOutCancelsAndFreezes) {
   pauser.join();
   EXPECT_EQ(r.outcome, v1::OUTCOME_OK) << r.message;
   EXPECT_EQ(r.stdout_data, "thawed\n");
-  EXPECT_GE(r.paused, absl::Milliseconds(800));
+  // Of the second frozen, the engine's own pause and resume take a share (a
+  // ctr process each with containerd: 100 ms and more on a loaded machine).
+  EXPECT_GE(r.paused, absl::Milliseconds(500));
+  EXPECT_LE(r.paused, absl::Milliseconds(1500));
   // A call that was killed takes its container with it: each of these was cold.
   EXPECT_EQ(r.mode, v1::EXECUTION_MODE_COLD);
   runtime_->WaitIdle();
