@@ -172,6 +172,15 @@ bool LlcPredictor::HasProfile(const std::string& function) const {
   return it != profiles_.end() && !it->second.empty();
 }
 
+bool LlcPredictor::CanPredict(const std::string& function) const {
+  absl::MutexLock lock(&mu_);
+  if (auto it = profiles_.find(function); it != profiles_.end() && !it->second.empty()) {
+    return true;
+  }
+  auto seen = observed_.find(function);
+  return seen != observed_.end() && !seen->second.empty() && !profiles_.empty();
+}
+
 std::vector<double> LlcPredictor::BenchmarkedSizes(const std::string& function) const {
   absl::MutexLock lock(&mu_);
   std::vector<double> out;

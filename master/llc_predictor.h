@@ -66,6 +66,8 @@ class LlcPredictor {
   absl::StatusOr<Prediction> Predict(const std::string& function, double input_size,
                                      uint32_t free_ways_in_cluster, uint32_t max_ways) const;
   bool HasProfile(const std::string& function) const;
+  /// Whether Predict could answer for `function` (a cheap check before it).
+  bool CanPredict(const std::string& function) const;
   std::vector<double> BenchmarkedSizes(const std::string& function) const;
 
   std::vector<v1::LlcProfile> Profiles() const;

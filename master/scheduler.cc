@@ -33,7 +33,8 @@ PendingInvocation Scheduler::MakePending(const std::string& id,
   pending.input_size = input_size;
   pending.predicted_seconds = predictor_->PredictSeconds(spec.name(), input_size);
   pending.cache_ways = admission.cache_ways > 0 ? admission.cache_ways : spec.limits().cache_ways();
-  if (pending.cache_ways == 0 && llc_ != nullptr) {
+  // Only functions the predictor knows cost a look at the cluster's cache.
+  if (pending.cache_ways == 0 && llc_ != nullptr && llc_->CanPredict(spec.name())) {
     // The ways the LLC predictor gives it, with the cache free in the cluster
     // now as the measure of generosity; none while it is not ready.
     const ClusterManager::CacheTotals cache = cluster_->GetCacheTotals();

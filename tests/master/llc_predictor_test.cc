@@ -79,12 +79,14 @@ TEST(LlcFitTest, RefusesPointsItCannotFit) {
 
 TEST(LlcPredictorTest, BenchmarkedThenScaledThenBorrowedThenNotReady) {
   LlcPredictor p;
+  EXPECT_FALSE(p.CanPredict("matrix"));
   absl::StatusOr<LlcPredictor::Prediction> none = p.Predict("matrix", 100, 20, 10);
   EXPECT_EQ(none.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(none.status().message()), HasSubstr("benchmark it first"));
 
   ASSERT_TRUE(p.AddBenchmark("matrix", 100, Curve(0.5, 2.0, 10, 0, 1)).ok());
   ASSERT_TRUE(p.AddBenchmark("stream", 100, Curve(1.0, 0.1, 10, 0, 1)).ok());
+  EXPECT_TRUE(p.CanPredict("matrix"));
   absl::StatusOr<LlcPredictor::Prediction> exact = p.Predict("matrix", 100, 20, 10);
   ASSERT_TRUE(exact.ok());
   EXPECT_TRUE(exact->benchmarked);
@@ -101,8 +103,10 @@ TEST(LlcPredictorTest, BenchmarkedThenScaledThenBorrowedThenNotReady) {
   EXPECT_THAT(p.BenchmarkedSizes("matrix"), ::testing::ElementsAre(100, 1000));
 
   // Never benchmarked, but observed: the profile whose curve fits the observations.
+  EXPECT_FALSE(p.CanPredict("fresh"));
   p.Observe("fresh", 2, 1.0 + 0.1 / 2);
   p.Observe("fresh", 8, 1.0 + 0.1 / (1 + std::sqrt(7.0)));
+  EXPECT_TRUE(p.CanPredict("fresh"));
   absl::StatusOr<LlcPredictor::Prediction> borrowed = p.Predict("fresh", 0, 20, 10);
   ASSERT_TRUE(borrowed.ok()) << borrowed.status();
   EXPECT_FALSE(borrowed->benchmarked);
