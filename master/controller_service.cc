@@ -6,19 +6,36 @@
 namespace fsched::master {
 namespace {
 
-// Streams one archive into the store: each chunk is hashed and written as it
-// arrives; the archive exists only once the client has sent everything and the
-// digest checks out.
-class UploadRootfsReactor final : public grpc::ServerReadReactor<v1::UploadRootfsChunk> {
+// What both archive uploads share: an upload into the store, begun once the
+// derived reactor is fully built (a read may complete on another thread), and
+// the reactor's own deletion.
+template <typename Chunk>
+class ArchiveUploadReactor : public grpc::ServerReadReactor<Chunk> {
  public:
-  UploadRootfsReactor(const RootfsStore* store, v1::Rootfs* response) : response_(response) {
+  void OnDone() override { delete this; }
+
+ protected:
+  void Begin(const RootfsStore* store) {
     absl::StatusOr<std::unique_ptr<RootfsStore::Upload>> upload = store->Begin();
     if (!upload.ok()) {
-      Finish(ToGrpcStatus(upload.status()));
+      this->Finish(ToGrpcStatus(upload.status()));
       return;
     }
     upload_ = std::move(*upload);
-    StartRead(&chunk_);
+    this->StartRead(&chunk_);
+  }
+
+  std::unique_ptr<RootfsStore::Upload> upload_;
+  Chunk chunk_;
+};
+
+// Streams one archive into the store: each chunk is hashed and written as it
+// arrives; the archive exists only once the client has sent everything and the
+// digest checks out.
+class UploadRootfsReactor final : public ArchiveUploadReactor<v1::UploadRootfsChunk> {
+ public:
+  UploadRootfsReactor(const RootfsStore* store, v1::Rootfs* response) : response_(response) {
+    Begin(store);
   }
 
   void OnReadDone(bool ok) override {
@@ -38,27 +55,17 @@ class UploadRootfsReactor final : public grpc::ServerReadReactor<v1::UploadRootf
     StartRead(&chunk_);
   }
 
-  void OnDone() override { delete this; }
-
  private:
   v1::Rootfs* const response_;
-  std::unique_ptr<RootfsStore::Upload> upload_;
-  v1::UploadRootfsChunk chunk_;
 };
 
 // A task archive: the name in the first chunk, the bytes a tar archive (its
 // "ustar" magic at offset 257 is checked before anything is kept).
-class UploadTaskReactor final : public grpc::ServerReadReactor<v1::UploadTaskChunk> {
+class UploadTaskReactor final : public ArchiveUploadReactor<v1::UploadTaskChunk> {
  public:
   UploadTaskReactor(const RootfsStore* store, TaskFlow* tasks, v1::Task* response)
       : tasks_(tasks), response_(response) {
-    absl::StatusOr<std::unique_ptr<RootfsStore::Upload>> upload = store->Begin();
-    if (!upload.ok()) {
-      Finish(ToGrpcStatus(upload.status()));
-      return;
-    }
-    upload_ = std::move(*upload);
-    StartRead(&chunk_);
+    Begin(store);
   }
 
   void OnReadDone(bool ok) override {
@@ -84,8 +91,6 @@ class UploadTaskReactor final : public grpc::ServerReadReactor<v1::UploadTaskChu
     StartRead(&chunk_);
   }
 
-  void OnDone() override { delete this; }
-
  private:
   static constexpr size_t kTarHead = 263;
   absl::Status CheckTar(bool complete) const {
@@ -97,8 +102,6 @@ class UploadTaskReactor final : public grpc::ServerReadReactor<v1::UploadTaskChu
 
   TaskFlow* const tasks_;
   v1::Task* const response_;
-  std::unique_ptr<RootfsStore::Upload> upload_;
-  v1::UploadTaskChunk chunk_;
   bool first_ = true;
   std::string name_;
   std::string head_;

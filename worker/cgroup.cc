@@ -27,16 +27,6 @@ absl::StatusOr<uint64_t> KeyedValue(const std::string& path, absl::string_view k
   return absl::NotFoundError(absl::StrCat(path, " has no ", key, " line (kernel too old?)"));
 }
 
-absl::StatusOr<uint64_t> SingleValue(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadKernelFile(path);
-  if (!text.ok()) return text.status();
-  uint64_t value = 0;
-  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &value)) {
-    return absl::InternalError(absl::StrCat(path, " does not hold a number"));
-  }
-  return value;
-}
-
 }  // namespace
 
 Cgroups::Cgroups(std::string root) : root_(std::move(root)) {
@@ -69,8 +59,8 @@ absl::Status Cgroups::SetCpuShares(absl::string_view cgroup, uint64_t shares) co
 }
 
 absl::StatusOr<uint64_t> Cgroups::CpuShares(absl::string_view cgroup) const {
-  if (unified_) return SingleValue(Path("", cgroup, "cpu.weight"));
-  return SingleValue(Path("cpu", cgroup, "cpu.shares"));
+  if (unified_) return ReadKernelNumber(Path("", cgroup, "cpu.weight"));
+  return ReadKernelNumber(Path("cpu", cgroup, "cpu.shares"));
 }
 
 absl::Status Cgroups::SetPidsMax(absl::string_view cgroup, uint64_t max) const {

@@ -55,7 +55,7 @@ absl::StatusOr<std::unique_ptr<Container>> Container::Create(const ContainerOpti
                                                              const v1::FunctionSpec& function,
                                                              const std::string& root,
                                                              const std::string& id) {
-  const bool image = options.engine->name() == "containerd";
+  const bool image = options.engine->uses_images();
   std::error_code ec;
   if (!image && (!fs::path(root).is_absolute() || !fs::is_directory(root, ec))) {
     return absl::FailedPreconditionError(absl::StrCat(

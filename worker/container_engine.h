@@ -31,6 +31,9 @@ class ContainerEngine {
  public:
   virtual ~ContainerEngine() = default;
   virtual std::string_view name() const = 0;
+  /// Whether a container's root comes from an image the engine holds
+  /// (EngineInstance::image) rather than a directory (ContainerSpec::rootfs).
+  virtual bool uses_images() const = 0;
   /// Whether pre-warmed containers are started ahead, not only created: where
   /// starting is most of a cold start (containerd's task and shim), not where
   /// it is cheap (`runc start`).

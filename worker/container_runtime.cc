@@ -129,7 +129,7 @@ ContainerRuntime::~ContainerRuntime() {
 }
 
 absl::StatusOr<std::string> ContainerRuntime::Root(const v1::FunctionSpec& function) const {
-  if (options_.kind == v1::RUNTIME_KIND_CONTAINERD) {
+  if (options_.engine->uses_images()) {
     if (function.image().empty()) {
       return absl::FailedPreconditionError(absl::StrCat(
           "function ", function.name(), " names no image (the containerd runtime runs images)"));

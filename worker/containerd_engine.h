@@ -27,6 +27,7 @@ class ContainerdEngine final : public ContainerEngine {
 
   std::string_view name() const override { return "containerd"; }
   bool prewarm_starts() const override { return true; }
+  bool uses_images() const override { return true; }
   absl::Status Check() const override;
   absl::Status Create(const ContainerSpec& spec, EngineInstance& instance,
                       const int stdio[3]) const override;

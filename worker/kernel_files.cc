@@ -8,7 +8,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "worker/fd.h"
 
 namespace fsched::worker {
@@ -37,6 +39,18 @@ absl::StatusOr<std::string> ReadKernelFile(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+absl::StatusOr<uint64_t> ReadKernelNumber(const std::string& path, int base) {
+  absl::StatusOr<std::string> text = ReadKernelFile(path);
+  if (!text.ok()) return text.status();
+  const absl::string_view digits = absl::StripAsciiWhitespace(*text);
+  uint64_t value = 0;
+  if (!(base == 16 ? absl::SimpleHexAtoi(digits, &value) : absl::SimpleAtoi(digits, &value))) {
+    return absl::InternalError(
+        absl::StrCat(path, " does not hold a ", base == 16 ? "hex " : "", "number"));
+  }
+  return value;
 }
 
 absl::Status WriteKernelFile(const std::string& path, absl::string_view value, bool create) {

@@ -3,6 +3,7 @@
 // because the kernel's refusals (EINVAL, ENOSPC, ESRCH) mean different things.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -12,6 +13,10 @@ namespace fsched::worker {
 
 /// The whole file; NOT_FOUND when it cannot be opened.
 absl::StatusOr<std::string> ReadKernelFile(const std::string& path);
+
+/// The one number a file holds (trailing newline allowed), in `base` 10 or 16
+/// (resctrl's masks). NOT_FOUND when unreadable, INTERNAL when not a number.
+absl::StatusOr<uint64_t> ReadKernelNumber(const std::string& path, int base = 10);
 
 /// Writes `value` in one write(). `create` makes the file if absent and
 /// appends (fake trees in tests; the kernel's files always exist). Errors carry errno:

@@ -26,26 +26,6 @@ namespace fs = std::filesystem;
 
 constexpr char kGroupPrefix[] = "fsched-";
 
-absl::StatusOr<uint64_t> ReadHex(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadKernelFile(path);
-  if (!text.ok()) return text.status();
-  uint64_t value = 0;
-  if (!absl::SimpleHexAtoi(absl::StripAsciiWhitespace(*text), &value)) {
-    return absl::FailedPreconditionError(absl::StrCat(path, " does not hold a hex mask"));
-  }
-  return value;
-}
-
-absl::StatusOr<uint32_t> ReadDecimal(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadKernelFile(path);
-  if (!text.ok()) return text.status();
-  uint32_t value = 0;
-  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &value)) {
-    return absl::FailedPreconditionError(absl::StrCat(path, " does not hold a number"));
-  }
-  return value;
-}
-
 // The pid in a group name "fsched-<pid>-<mask>", or 0.
 pid_t OwnerOf(absl::string_view name) {
   if (!absl::ConsumePrefix(&name, kGroupPrefix)) return 0;
@@ -72,18 +52,19 @@ absl::StatusOr<L3Info> ReadL3Info(const std::string& root) {
                      "-o cdp, which fsched does not use)"));
   }
   L3Info info;
-  absl::StatusOr<uint64_t> mask = ReadHex(l3 + "/cbm_mask");
-  absl::StatusOr<uint32_t> closids = ReadDecimal(l3 + "/num_closids");
-  absl::StatusOr<uint32_t> min_bits = ReadDecimal(l3 + "/min_cbm_bits");
+  absl::StatusOr<uint64_t> mask = ReadKernelNumber(l3 + "/cbm_mask", 16);
+  absl::StatusOr<uint64_t> closids = ReadKernelNumber(l3 + "/num_closids");
+  absl::StatusOr<uint64_t> min_bits = ReadKernelNumber(l3 + "/min_cbm_bits");
   for (const absl::Status& s : {mask.status(), closids.status(), min_bits.status()}) {
     if (!s.ok()) return absl::FailedPreconditionError(s.message());
   }
   info.cbm_mask = *mask;
   info.ways = static_cast<uint32_t>(std::popcount(info.cbm_mask));
-  info.num_closids = *closids;
-  info.min_cbm_bits = std::max<uint32_t>(*min_bits, 1);
+  info.num_closids = static_cast<uint32_t>(*closids);
+  info.min_cbm_bits = std::max<uint32_t>(static_cast<uint32_t>(*min_bits), 1);
   // Older kernels have no shareable_bits: nothing is shared then.
-  if (absl::StatusOr<uint64_t> shareable = ReadHex(l3 + "/shareable_bits"); shareable.ok()) {
+  if (absl::StatusOr<uint64_t> shareable = ReadKernelNumber(l3 + "/shareable_bits", 16);
+      shareable.ok()) {
     info.shareable_bits = *shareable;
   }
   if (info.ways == 0 || info.num_closids < 2) {

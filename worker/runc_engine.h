@@ -20,6 +20,7 @@ class RuncEngine final : public ContainerEngine {
 
   std::string_view name() const override { return "runc"; }
   bool prewarm_starts() const override { return false; }
+  bool uses_images() const override { return false; }
   absl::Status Check() const override;
   absl::Status Create(const ContainerSpec& spec, EngineInstance& instance,
                       const int stdio[3]) const override;
