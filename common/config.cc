@@ -115,8 +115,9 @@ absl::Status ReadBool(const YAML::Node& parent, const char* key, const std::stri
 absl::Status ParseNode(const YAML::Node& root, Config* config) {
   const YAML::Node n = root["node"];
   if (!n) return absl::OkStatus();
-  RETURN_IF_ERROR(CheckKeys(n, "node", {"id", "role", "zone", "labels"}));
+  RETURN_IF_ERROR(CheckKeys(n, "node", {"id", "role", "zone", "parent", "labels"}));
   RETURN_IF_ERROR(ReadString(n, "id", "node.", &config->node.id));
+  RETURN_IF_ERROR(ReadString(n, "parent", "node.", &config->node.parent));
   RETURN_IF_ERROR(ReadString(n, "role", "node.", &config->node.role));
   RETURN_IF_ERROR(ReadString(n, "zone", "node.", &config->node.zone));
   if (const YAML::Node labels = n["labels"]) {
@@ -221,6 +222,27 @@ absl::Status ParseTailScheduler(const YAML::Node& root, Config* config) {
   return absl::OkStatus();
 }
 
+absl::Status ParseNetworkEmulation(const YAML::Node& root, Config* config) {
+  const YAML::Node n = root["network_emulation"];
+  if (!n) return absl::OkStatus();
+  RETURN_IF_ERROR(CheckKeys(n, "network_emulation", {"same_zone", "cross_zone", "cloud", "nodes"}));
+  NetworkEmulationConfig& e = config->network_emulation;
+  const std::string where = "network_emulation.";
+  RETURN_IF_ERROR(ReadDuration(n, "same_zone", where, &e.same_zone));
+  RETURN_IF_ERROR(ReadDuration(n, "cross_zone", where, &e.cross_zone));
+  RETURN_IF_ERROR(ReadDuration(n, "cloud", where, &e.cloud));
+  if (const YAML::Node nodes = n["nodes"]) {
+    if (!nodes.IsMap()) return Invalid("network_emulation.nodes", "expected node id: delay");
+    for (const auto& kv : nodes) {
+      const std::string id = kv.first.as<std::string>();
+      absl::StatusOr<absl::Duration> d = ParseDurationText(kv.second.as<std::string>());
+      if (!d.ok()) return Invalid("network_emulation.nodes." + id, std::string(d.status().message()));
+      e.nodes[id] = *d;
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseSimulator(const YAML::Node& root, Config* config) {
   const YAML::Node n = root["simulator"];
   if (!n) return absl::OkStatus();
@@ -301,7 +323,7 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text) {
     RETURN_IF_ERROR(CheckKeys(root, "",
                               {"architecture", "node", "listen", "advertise_address", "state_dir",
                                "port_file", "log_level", "cluster", "scheduler", "worker",
-                               "simulator", "topology", "tail_scheduler"}));
+                               "simulator", "topology", "tail_scheduler", "network_emulation"}));
     RETURN_IF_ERROR(ReadString(root, "architecture", "", &config.architecture));
     RETURN_IF_ERROR(ReadString(root, "listen", "", &config.listen));
     RETURN_IF_ERROR(ReadString(root, "advertise_address", "", &config.advertise_address));
@@ -315,6 +337,7 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text) {
     RETURN_IF_ERROR(ParseSimulator(root, &config));
     RETURN_IF_ERROR(ParseTopology(root, &config));
     RETURN_IF_ERROR(ParseTailScheduler(root, &config));
+    RETURN_IF_ERROR(ParseNetworkEmulation(root, &config));
   } catch (const YAML::Exception& e) {
     // yaml-cpp reports type mismatches by exception; they stop at this boundary.
     return absl::InvalidArgumentError(absl::StrCat("config: ", e.what()));
@@ -366,6 +389,22 @@ absl::Status ValidateConfig(const Config& config) {
   if (!kRoles.count(config.node.role)) {
     return Invalid("node.role",
                    absl::StrCat("'", config.node.role, "' is not one of master, edge, worker"));
+  }
+  if (config.node.role == "edge" && config.node.parent.empty()) {
+    return Invalid("node.parent", "a zone master (role edge) needs its cloud master's host:port");
+  }
+  if (!config.node.parent.empty() && config.node.role != "edge") {
+    return Invalid("node.parent", "only a zone master (role edge) has a parent");
+  }
+  if (!config.node.parent.empty() && config.node.parent.find(':') == std::string::npos) {
+    return Invalid("node.parent", absl::StrCat("'", config.node.parent, "' is not host:port"));
+  }
+  {
+    const NetworkEmulationConfig& e = config.network_emulation;
+    bool negative = e.same_zone < absl::ZeroDuration() || e.cross_zone < absl::ZeroDuration() ||
+                    e.cloud < absl::ZeroDuration();
+    for (const auto& [id, d] : e.nodes) negative = negative || d < absl::ZeroDuration();
+    if (negative) return Invalid("network_emulation", "delays must not be negative");
   }
   if (!kArchitectures.count(config.architecture)) {
     return Invalid("architecture",
@@ -451,6 +490,7 @@ std::string ConfigToYaml(const Config& config) {
   out << YAML::Key << "id" << YAML::Value << config.node.id;
   out << YAML::Key << "role" << YAML::Value << config.node.role;
   out << YAML::Key << "zone" << YAML::Value << config.node.zone;
+  out << YAML::Key << "parent" << YAML::Value << config.node.parent;
   out << YAML::Key << "labels" << YAML::Value << YAML::BeginMap;
   for (const auto& [k, v] : config.node.labels) out << YAML::Key << k << YAML::Value << v;
   out << YAML::EndMap << YAML::EndMap;
@@ -523,6 +563,14 @@ std::string ConfigToYaml(const Config& config) {
   out << YAML::Key << "sample_interval" << YAML::Value << dur(t.sample_interval);
   out << YAML::Key << "offload_load_threshold" << YAML::Value << t.offload_load_threshold;
   out << YAML::EndMap;
+  const NetworkEmulationConfig& net = config.network_emulation;
+  out << YAML::Key << "network_emulation" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "same_zone" << YAML::Value << dur(net.same_zone);
+  out << YAML::Key << "cross_zone" << YAML::Value << dur(net.cross_zone);
+  out << YAML::Key << "cloud" << YAML::Value << dur(net.cloud);
+  out << YAML::Key << "nodes" << YAML::Value << YAML::BeginMap;
+  for (const auto& [id, d] : net.nodes) out << YAML::Key << id << YAML::Value << dur(d);
+  out << YAML::EndMap << YAML::EndMap;
   out << YAML::Key << "topology" << YAML::Value << YAML::BeginSeq;
   for (const TopologyEntry& e : config.topology) {
     out << YAML::BeginMap << YAML::Key << "id" << YAML::Value << e.id << YAML::Key << "address"

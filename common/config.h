@@ -17,7 +17,22 @@ struct NodeConfig {
   std::string id;               // empty = derived from host name (and port for workers)
   std::string role = "master";  // master | edge | worker
   std::string zone = "default";
+  // A zone (edge) master's parent: the cloud master it announces itself to and
+  // mirrors functions from. Required for role edge, refused otherwise.
+  std::string parent;
   std::map<std::string, std::string> labels;
+};
+
+/// Delay added to each request fsched forwards between its nodes, to make a
+/// one-machine topology behave like a distributed one (seed 001's testbed:
+/// 10 ms in a zone, 20 ms across zones, 60 ms to the cloud). An emulation: the
+/// sender waits half before sending and half before returning the answer; the
+/// master-to-worker assignment stream is not delayed. All zero = off.
+struct NetworkEmulationConfig {
+  absl::Duration same_zone;
+  absl::Duration cross_zone;
+  absl::Duration cloud;  // to or from the cloud master
+  std::map<std::string, absl::Duration> nodes;  // per peer (node id); overrides the above
 };
 
 struct TopologyEntry {
@@ -122,6 +137,7 @@ struct Config {
   WorkerConfig worker;
   SimulatorConfig simulator;
   TailSchedulerConfig tail_scheduler;
+  NetworkEmulationConfig network_emulation;
   std::vector<TopologyEntry> topology;
 };
 

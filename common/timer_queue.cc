@@ -19,6 +19,15 @@ void TimerQueue::RunAt(absl::Time when, std::function<void()> callback) {
   changed_.Signal();
 }
 
+void TimerQueue::Flush() {
+  std::multimap<absl::Time, std::function<void()>> due;
+  {
+    absl::MutexLock lock(&mu_);
+    due.swap(due_);
+  }
+  for (auto& [when, callback] : due) callback();
+}
+
 void TimerQueue::Loop() {
   absl::MutexLock lock(&mu_);
   while (!stop_) {

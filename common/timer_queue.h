@@ -22,6 +22,9 @@ class TimerQueue {
   /// Runs `callback` on the timer thread at or soon after `when`. Callbacks must
   /// be short; they run one at a time.
   void RunAt(absl::Time when, std::function<void()> callback);
+  /// Runs every callback not yet due now, on the caller's thread (for owners
+  /// that must answer everything before they stop).
+  void Flush();
 
  private:
   void Loop();

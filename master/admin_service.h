@@ -11,7 +11,7 @@
 #include "master/controller.h"
 #include "master/function_registry.h"
 #include "master/invocation_table.h"
-#include "master/routing_state.h"
+#include "routing/routing_state.h"
 #include "master/scheduler.h"
 
 namespace fsched::master {
@@ -27,7 +27,7 @@ class AdminService final : public v1::Admin::CallbackService {
     InvocationTable* table;
     Controller* controller;
     HostMonitor* host;
-    RoutingState* routing;
+    routing::RoutingState* routing;
   };
   explicit AdminService(Sources sources) : s_(std::move(sources)) {}
 

@@ -337,6 +337,50 @@ void ClusterManager::SendTo(const std::string& worker_id, const v1::MasterMessag
   stream->Send(message);
 }
 
+std::vector<v1::Peer> ClusterManager::ReadyPeers() const {
+  std::vector<v1::Peer> out;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, record] : workers_) {
+    if (!Ready(record) || record.info.address().empty()) continue;
+    v1::Peer& peer = out.emplace_back();
+    peer.set_worker_id(id);
+    peer.set_address(record.info.address());
+    peer.set_zone(record.info.zone());
+    peer.set_role("worker");
+  }
+  return out;
+}
+
+bool ClusterManager::PushMembership(const std::vector<v1::Peer>& masters, bool force) {
+  std::vector<v1::Peer> peers = ReadyPeers();
+  std::sort(peers.begin(), peers.end(),
+            [](const v1::Peer& a, const v1::Peer& b) { return a.worker_id() < b.worker_id(); });
+  std::string described;
+  for (const v1::Peer& p : peers) described += p.SerializeAsString() + "|";
+  described += "#";
+  for (const v1::Peer& p : masters) described += p.SerializeAsString() + "|";
+  std::vector<std::pair<std::shared_ptr<WorkerStream>, v1::MasterMessage>> sends;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!force && described == pushed_membership_) return false;
+    pushed_membership_ = std::move(described);
+    for (const v1::Peer& self : peers) {
+      auto it = workers_.find(self.worker_id());
+      if (it == workers_.end() || !it->second.stream) continue;
+      v1::MasterMessage message;
+      v1::Membership* m = message.mutable_membership();
+      for (const v1::Peer& p : peers) {
+        if (m->peers_size() >= kMaxWelcomePeers) break;
+        if (p.worker_id() != self.worker_id() && p.zone() == self.zone()) *m->add_peers() = p;
+      }
+      for (const v1::Peer& p : masters) *m->add_masters() = p;
+      sends.emplace_back(it->second.stream, std::move(message));
+    }
+  }
+  for (auto& [stream, message] : sends) stream->Send(message);
+  return true;
+}
+
 void ClusterManager::Broadcast(const v1::MasterMessage& message, v1::RuntimeKind runtime) {
   std::vector<std::shared_ptr<WorkerStream>> streams;
   {

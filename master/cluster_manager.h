@@ -104,6 +104,13 @@ class ClusterManager {
   /// Sends `message` to every ready worker that offers `runtime` (best effort).
   void Broadcast(const v1::MasterMessage& message, v1::RuntimeKind runtime);
 
+  /// Ready workers as routing peers (id, address, zone).
+  std::vector<v1::Peer> ReadyPeers() const;
+  /// Sends every ready worker its membership (same-zone peers, at most 64,
+  /// and `masters`) when the ready set or `masters` changed since the last
+  /// push, or when `force`. \return whether it sent.
+  bool PushMembership(const std::vector<v1::Peer>& masters, bool force = false);
+
   /// Marks workers silent for longer than the heartbeat timeout dead and
   /// returns what they were running; also fails expired AwaitWorker calls.
   std::vector<InFlight> Tick();
@@ -191,6 +198,7 @@ class ClusterManager {
   absl::btree_set<PreemptKey> preemptible_ ABSL_GUARDED_BY(mu_);
   std::vector<Awaiter> awaiters_ ABSL_GUARDED_BY(mu_);
   uint64_t next_session_ ABSL_GUARDED_BY(mu_) = 1;
+  std::string pushed_membership_ ABSL_GUARDED_BY(mu_);  // what the last push described
 };
 
 }  // namespace fsched::master

@@ -95,4 +95,28 @@ grpc::ServerUnaryReactor* ClusterService::GetWorker(grpc::CallbackServerContext*
   return FinishUnary(ctx, info.status());
 }
 
+grpc::ServerUnaryReactor* ClusterService::AnnounceZone(grpc::CallbackServerContext* ctx,
+                                                       const v1::AnnounceZoneRequest* request,
+                                                       v1::ZoneDirectory* response) {
+  if (!options_.join_token.empty() && request->join_token() != options_.join_token) {
+    return FinishUnary(ctx, absl::UnauthenticatedError(
+                                "wrong join token: a zone master presents the cloud master's "
+                                "cluster.join_token"));
+  }
+  if (options_.zones == nullptr) {
+    return FinishUnary(ctx, absl::FailedPreconditionError(
+                                "this is a zone master: point node.parent at the cloud master"));
+  }
+  absl::Status announced = options_.zones->Announce(*request);
+  if (announced.ok()) *response = options_.zones->List();
+  return FinishUnary(ctx, announced);
+}
+
+grpc::ServerUnaryReactor* ClusterService::ListMasters(grpc::CallbackServerContext* ctx,
+                                                      const v1::ListMastersRequest*,
+                                                      v1::ZoneDirectory* response) {
+  if (options_.masters) *response = options_.masters();
+  return FinishUnary(ctx, absl::OkStatus());
+}
+
 }  // namespace fsched::master

@@ -2,11 +2,13 @@
 // which re-queues what a force-removed worker was running).
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "fsched/v1/cluster.grpc.pb.h"
 #include "master/cluster_manager.h"
 #include "master/scheduler.h"
+#include "master/zone_directory.h"
 
 namespace fsched::master {
 
@@ -15,6 +17,10 @@ class ClusterService final : public v1::Cluster::CallbackService {
   struct Options {
     std::string join_token;  // passed to workers asked to join
     absl::Duration add_worker_timeout = absl::Seconds(10);
+    // A cloud master keeps the zone directory; a zone master (null here)
+    // refuses announcements. `masters` answers ListMasters on both.
+    ZoneDirectory* zones = nullptr;
+    std::function<v1::ZoneDirectory()> masters;
   };
   ClusterService(Options options, ClusterManager* cluster, Scheduler* scheduler)
       : options_(std::move(options)), cluster_(cluster), scheduler_(scheduler) {}
@@ -37,6 +43,12 @@ class ClusterService final : public v1::Cluster::CallbackService {
   grpc::ServerUnaryReactor* GetWorker(grpc::CallbackServerContext* ctx,
                                       const v1::GetWorkerRequest* request,
                                       v1::WorkerInfo* response) override;
+  grpc::ServerUnaryReactor* AnnounceZone(grpc::CallbackServerContext* ctx,
+                                         const v1::AnnounceZoneRequest* request,
+                                         v1::ZoneDirectory* response) override;
+  grpc::ServerUnaryReactor* ListMasters(grpc::CallbackServerContext* ctx,
+                                        const v1::ListMastersRequest* request,
+                                        v1::ZoneDirectory* response) override;
 
  private:
   const Options options_;

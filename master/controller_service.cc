@@ -2,9 +2,17 @@
 
 #include "common/grpc_status.h"
 #include "common/proto_time.h"
+#include "absl/strings/str_cat.h"
 
 namespace fsched::master {
 namespace {
+
+absl::Status MirroredHere(const std::string& parent) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "this is a zone master: functions are registered at the cloud master ", parent,
+      " and mirrored to every zone"));
+}
+
 
 // What both archive uploads share: an upload into the store, begun once the
 // derived reactor is fully built (a read may complete on another thread), and
@@ -155,6 +163,7 @@ grpc::ServerUnaryReactor* ControllerService::ListRootfs(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* ControllerService::RegisterFunction(
     grpc::CallbackServerContext* ctx, const v1::RegisterFunctionRequest* request,
     v1::Function* response) {
+  if (!mirrors_.empty()) return FinishUnary(ctx, MirroredHere(mirrors_));
   return FinishWith(ctx, controller_->RegisterFunction(*request), response);
 }
 
@@ -174,6 +183,7 @@ grpc::ServerUnaryReactor* ControllerService::ListFunctions(grpc::CallbackServerC
 grpc::ServerUnaryReactor* ControllerService::DeleteFunction(
     grpc::CallbackServerContext* ctx, const v1::DeleteFunctionRequest* request,
     v1::DeleteFunctionResponse*) {
+  if (!mirrors_.empty()) return FinishUnary(ctx, MirroredHere(mirrors_));
   return FinishUnary(ctx, controller_->DeleteFunction(request->name()));
 }
 
@@ -181,6 +191,14 @@ grpc::ServerUnaryReactor* ControllerService::Invoke(grpc::CallbackServerContext*
                                                     const v1::InvokeRequest* request,
                                                     v1::InvocationResult* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (router_ != nullptr) {
+    router_->Route(*request, routing::RoutingDeadline(*ctx),
+                   [reactor, response](absl::StatusOr<v1::InvocationResult> result) {
+                     if (result.ok()) *response = std::move(*result);
+                     reactor->Finish(ToGrpcStatus(result.status()));
+                   });
+    return reactor;
+  }
   // The response and reactor stay valid until Finish; the callback runs exactly once.
   auto id = controller_->Submit(*request, [reactor, response](const v1::Invocation& done) {
     if (done.state() != v1::INVOCATION_STATE_DONE) {

@@ -3,6 +3,7 @@
 
 #include "fsched/v1/controller.grpc.pb.h"
 #include "master/controller.h"
+#include "routing/router.h"
 #include "master/rootfs_store.h"
 #include "master/task_flow.h"
 
@@ -12,6 +13,12 @@ class ControllerService final : public v1::Controller::CallbackService {
  public:
   ControllerService(Controller* controller, const RootfsStore* rootfs, TaskFlow* tasks)
       : controller_(controller), rootfs_(rootfs), tasks_(tasks) {}
+
+  /// Invoke goes through this router (architectures, offload); null = always here.
+  void set_router(routing::Router* router) { router_ = router; }
+  /// A zone master: functions are registered at the cloud master `parent` and
+  /// mirrored here, so registering or deleting here is refused.
+  void set_mirrors(std::string parent) { mirrors_ = std::move(parent); }
 
   grpc::ServerUnaryReactor* RegisterFunction(grpc::CallbackServerContext* ctx,
                                              const v1::RegisterFunctionRequest* request,
@@ -58,6 +65,8 @@ class ControllerService final : public v1::Controller::CallbackService {
   Controller* const controller_;
   const RootfsStore* const rootfs_;
   TaskFlow* const tasks_;
+  routing::Router* router_ = nullptr;
+  std::string mirrors_;
 };
 
 }  // namespace fsched::master

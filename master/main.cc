@@ -17,6 +17,12 @@ ABSL_FLAG(std::string, listen, "",
 ABSL_FLAG(std::string, state_dir, "", "directory for durable state; overrides config");
 ABSL_FLAG(std::string, join_token, "", "token workers must present; overrides config");
 ABSL_FLAG(std::string, node_id, "", "this master's id; overrides config");
+ABSL_FLAG(std::string, role, "", "master (the cloud master) | edge (a zone master); overrides config");
+ABSL_FLAG(std::string, zone, "", "this master's zone; overrides config");
+ABSL_FLAG(std::string, parent, "", "a zone master's cloud master host:port; overrides config");
+ABSL_FLAG(std::string, architecture, "",
+          "centralized | federated | decentralized | dynamic: how requests entering here are "
+          "routed; overrides config");
 ABSL_FLAG(std::string, port_file, "", "write the bound port to this file once serving");
 ABSL_FLAG(std::string, log_level, "", "debug | info | warning | error; overrides config");
 
@@ -49,7 +55,16 @@ int main(int argc, char** argv) {
   if (auto v = absl::GetFlag(FLAGS_port_file); !v.empty()) config.port_file = v;
   if (auto v = absl::GetFlag(FLAGS_log_level); !v.empty()) config.log_level = v;
   if (config.node.role == "worker") config.node.role = "master";
-  if (config.node.id.empty()) config.node.id = "master";
+  if (auto v = absl::GetFlag(FLAGS_role); !v.empty()) config.node.role = v;
+  if (auto v = absl::GetFlag(FLAGS_zone); !v.empty()) config.node.zone = v;
+  if (auto v = absl::GetFlag(FLAGS_parent); !v.empty()) config.node.parent = v;
+  if (auto v = absl::GetFlag(FLAGS_architecture); !v.empty()) config.architecture = v;
+  if (config.node.role == "worker") {
+    return Fail("--role worker: run fsched-worker for a worker; a master is master or edge");
+  }
+  if (config.node.id.empty()) {
+    config.node.id = config.node.role == "edge" ? "edge-" + config.node.zone : "master";
+  }
   if (absl::Status valid = fsched::ValidateConfig(config); !valid.ok()) {
     return Fail(std::string(valid.message()));
   }

@@ -39,13 +39,11 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
   cluster_options.heartbeat_timeout = config.cluster.heartbeat_timeout;
   m->cluster_ = std::make_unique<ClusterManager>(cluster_options, m->clock_);
   m->table_ = std::make_unique<InvocationTable>(config.scheduler.retained_results);
-  m->routing_ = std::make_unique<RoutingState>(config.tail_scheduler, m->clock_);
+  m->routing_ = std::make_unique<routing::RoutingState>(config.tail_scheduler, m->clock_);
   if (absl::StatusOr<v1::Architecture> a = m->routing_->SetArchitecture(config.architecture);
       !a.ok()) {
     return absl::Status(a.status().code(), absl::StrCat("architecture: ", a.status().message()));
   }
-  m->table_->set_on_complete(
-      [routing = m->routing_.get()](const v1::InvocationResult& r) { routing->Record(r); });
   RuntimePredictor::Options predictor_options;
   predictor_options.history = config.scheduler.predictor_history;
   predictor_options.default_estimate = config.scheduler.default_estimate;
@@ -89,7 +87,9 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
     }
   };
   controller_options.rootfs_exists = [self](const std::string& digest) {
-    return self->rootfs_->Has(digest);
+    // A zone master mirrors functions the cloud master checked; its workers
+    // fetch root filesystems from the cloud master.
+    return self->is_zone_master() || self->rootfs_->Has(digest);
   };
   controller_options.worker_ready = [self](const std::string& worker_id) {
     absl::StatusOr<v1::WorkerInfo> w = self->cluster_->Get(worker_id);
@@ -109,9 +109,42 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
 
   m->controller_service_ =
       std::make_unique<ControllerService>(m->controller_.get(), m->rootfs_.get(), m->tasks_.get());
+  if (m->is_zone_master()) {
+    m->controller_service_->set_mirrors(config.node.parent);
+  } else {
+    m->zones_ = std::make_unique<ZoneDirectory>(config.cluster.heartbeat_timeout, m->clock_);
+  }
+  routing::Router::Options router_options;
+  router_options.self.id = config.node.id;
+  router_options.self.zone = config.node.zone;
+  router_options.self.role = m->is_zone_master() ? routing::NodeRole::kEdge : routing::NodeRole::kCloud;
+  router_options.emulation = config.network_emulation;
+  router_options.view = [self] { return self->View(); };
+  router_options.load = [self] { return self->ZoneLoad(); };
+  router_options.serve_here = [self](const v1::InvokeRequest& request, routing::Router::Done done) {
+    auto shared_done = std::make_shared<routing::Router::Done>(std::move(done));
+    absl::StatusOr<std::string> id =
+        self->controller_->Submit(request, [shared_done](const v1::Invocation& finished) {
+          if (finished.state() != v1::INVOCATION_STATE_DONE) {
+            (*shared_done)(absl::UnavailableError(
+                absl::StrCat("the master shut down before invocation ", finished.id(),
+                             " finished; its result is lost with this master")));
+            return;
+          }
+          (*shared_done)(finished.result());
+        });
+    if (!id.ok()) (*shared_done)(id.status());
+  };
+  m->router_ = std::make_unique<routing::Router>(std::move(router_options), m->routing_.get(),
+                                                 m->clock_);
+  m->controller_service_->set_router(m->router_.get());
   ClusterService::Options cluster_service_options;
   cluster_service_options.join_token = config.cluster.join_token;
   cluster_service_options.add_worker_timeout = config.cluster.add_worker_timeout;
+  cluster_service_options.zones = m->zones_.get();
+  cluster_service_options.masters = [self] {
+    return self->zones_ ? self->zones_->List() : self->parent_->directory();
+  };
   m->cluster_service_ = std::make_unique<ClusterService>(cluster_service_options, m->cluster_.get(),
                                                          m->scheduler_.get());
   WorkerLinkService::Parts link_parts;
@@ -153,6 +186,25 @@ absl::Status Master::Start() {
   advertise_ = config_.advertise_address.empty() ? WithPort(config_.listen, port_)
                                                  : config_.advertise_address;
   cluster_service_->set_advertise_address(advertise_);
+  if (zones_) {
+    v1::Peer self;
+    self.set_worker_id(config_.node.id);
+    self.set_address(advertise_);
+    self.set_zone(config_.node.zone);
+    self.set_role("cloud");
+    zones_->SetSelf(std::move(self));
+  } else {
+    ParentLink::Options parent;
+    parent.parent = config_.node.parent;
+    parent.self.set_node_id(config_.node.id);
+    parent.self.set_zone(config_.node.zone);
+    parent.self.set_address(advertise_);
+    parent.self.set_join_token(config_.cluster.join_token);
+    parent.interval = config_.cluster.heartbeat_interval;
+    parent_ = std::make_unique<ParentLink>(std::move(parent), controller_.get());
+    parent_->Start();
+  }
+  RefreshRouting();
   housekeeping_ = std::thread([this] { Housekeeping(); });
   FSCHED_LOG(kInfo, "master %s serving on port %d (advertised as %s), %d functions registered",
              config_.node.id, port_, advertise_, registry_->List().size());
@@ -168,12 +220,46 @@ void Master::Housekeeping() {
     absl::SleepFor(period);
     scheduler_->OnLost(cluster_->Tick());
     scheduler_->ExpireQueued();
+    RefreshRouting();
     if (absl::Now() >= next_persist) {
       PersistModels();
       next_persist = absl::Now() + absl::Seconds(5);
     }
   }
   PersistModels();
+}
+
+void Master::RefreshRouting() {
+  const v1::ZoneDirectory directory = zones_ ? zones_->List() : parent_->directory();
+  std::vector<v1::Peer> masters(directory.masters().begin(), directory.masters().end());
+  routing::RouteView view;
+  for (const v1::Peer& peer : masters) {
+    const routing::NodeRef node = routing::FromPeer(peer);
+    if (node.id == config_.node.id) continue;
+    if (node.role == routing::NodeRole::kCloud) view.cloud = node;
+    if (node.role == routing::NodeRole::kEdge) view.zone_masters.push_back(node);
+  }
+  if (is_zone_master() && !view.cloud) {
+    // Before the parent first answers, its address is still known from config.
+    view.cloud = routing::NodeRef{"cloud", config_.node.parent, "", routing::NodeRole::kCloud};
+  }
+  for (const v1::Peer& peer : cluster_->ReadyPeers()) view.workers.push_back(routing::FromPeer(peer));
+  {
+    absl::MutexLock lock(&view_mu_);
+    view_ = std::move(view);
+  }
+  cluster_->PushMembership(masters);
+}
+
+routing::RouteView Master::View() {
+  absl::MutexLock lock(&view_mu_);
+  return view_;
+}
+
+double Master::ZoneLoad() {
+  const ClusterManager::Totals totals = cluster_->GetTotals();
+  if (totals.slots == 0) return 1.0;  // no worker: anywhere else is better
+  return static_cast<double>(totals.slots_used + scheduler_->queued()) / totals.slots;
 }
 
 void Master::PersistModels() {
@@ -188,8 +274,10 @@ void Master::PersistModels() {
 
 void Master::Shutdown() {
   if (stopping_.exchange(true)) return;
+  if (parent_) parent_->Stop();
   // Calls waiting for results would hold the server's shutdown open forever.
   if (table_) table_->Close();
+  if (router_) router_->Shutdown();
   if (server_.server) server_.server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
   if (housekeeping_.joinable()) housekeeping_.join();
 }

@@ -24,7 +24,10 @@
 #include "master/rootfs_store.h"
 #include "master/runtime_predictor.h"
 #include "master/scheduler.h"
+#include "master/parent_link.h"
 #include "master/worker_link_service.h"
+#include "master/zone_directory.h"
+#include "routing/router.h"
 
 namespace fsched::master {
 
@@ -45,6 +48,12 @@ class Master {
  private:
   explicit Master(const Config& config) : config_(config) {}
   void Housekeeping();
+  /// The masters and workers this node can route to, refreshed by housekeeping;
+  /// membership is pushed to workers when it changes.
+  void RefreshRouting();
+  routing::RouteView View();
+  double ZoneLoad();
+  bool is_zone_master() const { return config_.node.role == "edge"; }
   /// Writes what the predictor learned since the last call.
   void PersistModels();
 
@@ -57,7 +66,12 @@ class Master {
   std::unique_ptr<FunctionRegistry> registry_;
   std::unique_ptr<ClusterManager> cluster_;
   std::unique_ptr<InvocationTable> table_;
-  std::unique_ptr<RoutingState> routing_;
+  std::unique_ptr<routing::RoutingState> routing_;
+  std::unique_ptr<routing::Router> router_;
+  std::unique_ptr<ZoneDirectory> zones_;   // cloud master
+  std::unique_ptr<ParentLink> parent_;     // zone master
+  absl::Mutex view_mu_;
+  routing::RouteView view_ ABSL_GUARDED_BY(view_mu_);
   std::unique_ptr<RuntimePredictor> predictor_;
   std::unique_ptr<LlcPredictor> llc_;
   std::unique_ptr<Scheduler> scheduler_;

@@ -37,18 +37,41 @@ absl::Status Executor::Submit(v1::Assignment assignment, Done done) {
   }
   uint32_t running = 0;  // frozen invocations hold no slot
   for (const auto& [id, active] : active_) running += active.control->paused.load() ? 0 : 1;
-  if (running - (victim != nullptr ? 1 : 0) >= options_.slots) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("all ", options_.slots, " slots of this worker are busy"));
+  if (running - (victim != nullptr ? 1 : 0) >= options_.slots + options_.max_waiting) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "all ", options_.slots, " slots of this worker are busy",
+        options_.max_waiting > 0 ? absl::StrCat(" and ", options_.max_waiting, " calls wait") : ""));
   }
   if (victim != nullptr) {
     victim->control->paused.store(true);
     resumes_[assignment.invocation_id()] = assignment.preempts();
   }
   auto control = std::make_shared<RunControl>();
-  active_[assignment.invocation_id()] = {control, CanFreeze(assignment)};
-  pending_.push_back({std::move(assignment), std::move(done), std::move(control)});
+  active_[assignment.invocation_id()] = {control, CanFreeze(assignment), false};
+  if (victim != nullptr) {
+    // It takes the frozen one's slot now, ahead of anything waiting.
+    pending_.push_front({std::move(assignment), std::move(done), std::move(control)});
+  } else {
+    pending_.push_back({std::move(assignment), std::move(done), std::move(control)});
+  }
   return absl::OkStatus();
+}
+
+bool Executor::CanStartNext() const {
+  if (pending_.empty()) return false;
+  if (resumes_.contains(pending_.front().assignment.invocation_id())) return true;
+  uint32_t executing = 0;
+  for (const auto& [id, active] : active_) {
+    executing += active.started && !active.control->paused.load() ? 1 : 0;
+  }
+  return executing < options_.slots;
+}
+
+double Executor::Busy() const {
+  absl::MutexLock lock(&mu_);
+  uint32_t busy = 0;
+  for (const auto& [id, active] : active_) busy += active.control->paused.load() ? 0 : 1;
+  return options_.slots == 0 ? 1.0 : static_cast<double>(busy) / options_.slots;
 }
 
 bool Executor::Cancel(const std::string& invocation_id) {
@@ -86,12 +109,15 @@ void Executor::SlotLoop() {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
           +[](Executor* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-            return self->stop_ || !self->pending_.empty();
+            return self->stop_ || self->CanStartNext();
           },
           this));
-      if (pending_.empty()) return;  // stopping
+      // Stopping drains what waits too (cancelled by the destructor, so each
+      // is answered at once rather than dropped).
+      if (pending_.empty()) return;
       job = std::move(pending_.front());
       pending_.pop_front();
+      active_[job.assignment.invocation_id()].started = true;
     }
     v1::InvocationResult result = Execute(job);
     {

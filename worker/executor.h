@@ -1,5 +1,7 @@
-// Runs assignments on a fixed pool of slot threads. The master never sends
-// more than `slots` at once; the executor enforces it as well. An assignment
+// Runs assignments on a fixed pool of slot threads, at most `slots` at once.
+// A master never sends more than `slots`, but a worker may serve several
+// masters (the cloud and its zone master) and direct requests (decentralized
+// routing), so up to `max_waiting` more wait here, first come first served. An assignment
 // that preempts a running invocation freezes it and takes its slot; the frozen
 // one resumes when its preemptor ends (so up to 2·slots threads may be busy).
 #pragma once
@@ -29,6 +31,7 @@ class Executor {
     uint64_t output_limit_bytes = 1024 * 1024;
     absl::Duration default_timeout = absl::Seconds(60);
     CacheAllocator* cache = nullptr;  // LLC partitions; null where there is no CAT
+    uint32_t max_waiting = 0;         // accepted beyond the slots, to wait for one
   };
 
   /// `runtimes` maps each supported kind to its runtime (not owned); the entry
@@ -37,7 +40,8 @@ class Executor {
   /// Cancels what runs and joins the slot threads.
   ~Executor();
 
-  /// Starts an assignment. RESOURCE_EXHAUSTED when every slot is busy;
+  /// Starts an assignment. RESOURCE_EXHAUSTED when every slot is busy and
+  /// max_waiting wait already;
   /// ALREADY_EXISTS for an invocation that is already running here. With
   /// `preempts` set, that invocation (if still running, not frozen, and on a
   /// runtime that can freeze) is frozen first and its slot used.
@@ -47,6 +51,8 @@ class Executor {
   bool Cancel(const std::string& invocation_id);
   std::vector<std::string> Running() const;
   uint32_t slots() const { return options_.slots; }
+  /// Running and waiting invocations (frozen ones excluded) over the slots.
+  double Busy() const;
   std::vector<v1::RuntimeKind> Kinds() const;
 
  private:
@@ -66,7 +72,9 @@ class Executor {
   struct Active {
     std::shared_ptr<RunControl> control;
     bool can_freeze = false;
+    bool started = false;  // taken by a slot thread (else waiting)
   };
+  bool CanStartNext() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::flat_hash_map<std::string, Active> active_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::string> resumes_
       ABSL_GUARDED_BY(mu_);  // preemptor -> frozen

@@ -15,6 +15,9 @@
 
 ABSL_FLAG(std::string, config, "", "YAML configuration file (defaults are embedded)");
 ABSL_FLAG(std::string, master, "", "master address host:port; overrides config worker.master");
+ABSL_FLAG(std::string, architecture, "",
+          "centralized | federated | decentralized | dynamic: how requests entering at this "
+          "worker are routed; overrides config");
 ABSL_FLAG(std::string, listen, "",
           "host:port for this worker's service (port 0 = any); overrides config");
 ABSL_FLAG(std::string, join_token, "", "the cluster's join token; overrides config");
@@ -62,6 +65,7 @@ int main(int argc, char** argv) {
     config.node.role = "worker";
   }
   if (auto v = absl::GetFlag(FLAGS_master); !v.empty()) config.worker.master = v;
+  if (auto v = absl::GetFlag(FLAGS_architecture); !v.empty()) config.architecture = v;
   if (auto v = absl::GetFlag(FLAGS_listen); !v.empty()) config.listen = v;
   if (auto v = absl::GetFlag(FLAGS_join_token); !v.empty()) config.cluster.join_token = v;
   if (auto v = absl::GetFlag(FLAGS_node_id); !v.empty()) config.node.id = v;

@@ -50,9 +50,10 @@ void MasterLink::Stop() {
   if (context_) context_->TryCancel();
 }
 
-absl::Status MasterLink::SetMaster(const std::string& address, const std::string& join_token) {
+absl::Status MasterLink::SetMaster(const std::string& address, const std::string& join_token,
+                                   bool move) {
   absl::MutexLock lock(&mu_);
-  if (!master_address_.empty() && connected_ && master_address_ != address) {
+  if (!move && !master_address_.empty() && connected_ && master_address_ != address) {
     return absl::FailedPreconditionError(
         absl::StrCat("this worker is a member of the master at ", master_address_,
                      "; remove it there before adding it elsewhere"));
@@ -271,8 +272,7 @@ void MasterLink::OnMasterMessage(const v1::MasterMessage& message) {
       if (options_.on_evict) options_.on_evict(message.evict());
       break;
     case v1::MasterMessage::kMembership:
-      // Routing ignores peers until decentralized mode.
-      FSCHED_LOG(kDebug, "ignoring master message %d", static_cast<int>(message.kind_case()));
+      if (options_.on_membership) options_.on_membership(message.membership());
       break;
     case v1::MasterMessage::kWelcome:
     case v1::MasterMessage::KIND_NOT_SET:

@@ -29,6 +29,8 @@ class MasterLink {
     // The master's pre-warm and evict commands (ignored when unset).
     std::function<void(const v1::Prewarm&)> on_prewarm;
     std::function<void(const v1::Evict&)> on_evict;
+    // The master's membership pushes: peers and the federation's masters.
+    std::function<void(const v1::Membership&)> on_membership;
   };
   using CapacityFn = std::function<v1::WorkerCapacity()>;
   using LoadFn = std::function<v1::WorkerLoad()>;
@@ -44,8 +46,10 @@ class MasterLink {
   void Start(const std::string& worker_id, const std::string& own_address);
 
   /// Points the link at a master (empty = none) and (re)connects. FAILED_PRECONDITION
-  /// when already attached to a different master.
-  absl::Status SetMaster(const std::string& address, const std::string& join_token);
+  /// when already attached to a different master, unless `move` (a zone link
+  /// following its zone master to a new address).
+  absl::Status SetMaster(const std::string& address, const std::string& join_token,
+                         bool move = false);
   void Stop();
   /// Stops and waits for the link's threads: no assignment arrives after it.
   /// Results may still be handed in (they wait in the backlog).

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/proto_time.h"
 #include "common/status_macros.h"
 #include "worker/containerd_engine.h"
 #include "worker/runc_engine.h"
@@ -130,6 +131,9 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
   exec_options.output_limit_bytes = config.worker.output_limit_bytes;
   exec_options.default_timeout = config.scheduler.default_timeout;
   exec_options.cache = node->cache_.get();
+  // Two masters (cloud and zone) and direct calls share the slots; what
+  // exceeds them waits here rather than failing.
+  exec_options.max_waiting = 4 * slots;
   node->executor_ = std::make_unique<Executor>(exec_options, std::move(runtimes));
   MasterLink::Options link_options;
   link_options.zone = config.node.zone;
@@ -148,9 +152,20 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
       for (ContainerRuntime* runtime : containers) runtime->Evict(evict.function());
     };
   }
+  link_options.on_membership = [self](const v1::Membership& m) { self->OnMembership(m); };
   node->link_ = std::make_unique<MasterLink>(
       link_options, node->executor_.get(), [self] { return self->Capacity(); },
+      [self] { return self->Load(); }, fatal);
+  node->zone_link_ = std::make_unique<MasterLink>(
+      link_options, node->executor_.get(), [self] { return self->Capacity(); },
       [self] { return self->Load(); }, std::move(fatal));
+  node->functions_ = std::make_unique<FunctionSource>([self] { return self->MasterAddresses(); });
+  node->routing_ = std::make_unique<routing::RoutingState>(config.tail_scheduler,
+                                                           RealClock::Get());
+  if (absl::StatusOr<v1::Architecture> a = node->routing_->SetArchitecture(config.architecture);
+      !a.ok()) {
+    return absl::Status(a.status().code(), absl::StrCat("architecture: ", a.status().message()));
+  }
   if (!config.worker.master.empty()) {
     RETURN_IF_ERROR(node->link_->SetMaster(config.worker.master, config.cluster.join_token));
   }
@@ -171,6 +186,20 @@ absl::Status WorkerNode::Start() {
     worker_id_ = absl::StrCat(host, "-", port_);
   }
   link_->Start(worker_id_, address);
+  zone_link_->Start(worker_id_, address);
+  routing::Router::Options router_options;
+  router_options.self = {worker_id_, address, config_.node.zone, routing::NodeRole::kWorker};
+  router_options.emulation = config_.network_emulation;
+  router_options.view = [this] { return View(); };
+  router_options.load = [this] { return executor_->Busy(); };
+  router_options.serve_here = [this](const v1::InvokeRequest& request,
+                                     routing::Router::Done done) {
+    ServeHere(request, std::move(done));
+  };
+  router_options.seed = static_cast<uint64_t>(port_);
+  router_ = std::make_unique<routing::Router>(std::move(router_options), routing_.get(),
+                                              RealClock::Get());
+  service_->set_router(router_.get());
   FSCHED_LOG(kInfo, "worker %s serving on %s with %d slots; master %s", worker_id_, address,
              executor_->slots(),
              config_.worker.master.empty() ? "(none: waiting for Join)" : config_.worker.master);
@@ -178,7 +207,9 @@ absl::Status WorkerNode::Start() {
 }
 
 void WorkerNode::Shutdown() {
+  if (router_) router_->Shutdown();
   if (link_) link_->Stop();
+  if (zone_link_) zone_link_->Stop();
   if (server_.server) {
     server_.server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
     server_.server.reset();
@@ -191,11 +222,104 @@ WorkerNode::~WorkerNode() {
   // itself outlives the executor and the runtimes, whose last results and
   // root filesystem fetches still go through it.
   if (link_) link_->Join();
+  if (zone_link_) zone_link_->Join();
   executor_.reset();
   cpu_priority_.reset();
   runc_runtime_.reset();  // after the executor: no call is running in a container now
   containerd_runtime_.reset();
+  zone_link_.reset();
   link_.reset();
+}
+
+void WorkerNode::OnMembership(const v1::Membership& membership) {
+  std::string zone_master;
+  {
+    absl::MutexLock lock(&membership_mu_);
+    // Both masters push; peers are this zone's either way. A push without
+    // masters (a zone master not yet heard back from its parent) keeps the
+    // masters known from the other.
+    *membership_.mutable_peers() = membership.peers();
+    if (membership.masters_size() > 0) *membership_.mutable_masters() = membership.masters();
+    for (const v1::Peer& m : membership_.masters()) {
+      if (m.role() == "edge" && m.zone() == config_.node.zone) zone_master = m.address();
+    }
+  }
+  if (!zone_master.empty() && zone_master != zone_link_->master_address()) {
+    FSCHED_LOG(kInfo, "joining zone %s's master at %s", config_.node.zone, zone_master);
+    if (absl::Status s = zone_link_->SetMaster(zone_master, config_.cluster.join_token, true);
+        !s.ok()) {
+      FSCHED_LOG(kWarning, "cannot join zone master %s: %s", zone_master, s.message());
+    }
+  }
+}
+
+routing::RouteView WorkerNode::View() {
+  routing::RouteView view;
+  absl::MutexLock lock(&membership_mu_);
+  for (const v1::Peer& peer : membership_.masters()) {
+    routing::NodeRef node = routing::FromPeer(peer);
+    if (node.role == routing::NodeRole::kCloud) view.cloud = node;
+    if (node.role != routing::NodeRole::kEdge) continue;
+    if (node.zone == config_.node.zone) view.zone_master = node;
+    view.zone_masters.push_back(std::move(node));
+  }
+  if (!view.cloud && !link_->master_address().empty()) {
+    // Joined, but no membership yet: the master it joined stands in for the cloud.
+    view.cloud = routing::NodeRef{"master", link_->master_address(), "", routing::NodeRole::kCloud};
+  }
+  for (const v1::Peer& peer : membership_.peers()) view.workers.push_back(routing::FromPeer(peer));
+  return view;
+}
+
+std::vector<std::string> WorkerNode::MasterAddresses() {
+  std::vector<std::string> out;
+  if (std::string zone = zone_link_->master_address(); !zone.empty()) out.push_back(zone);
+  if (std::string cloud = link_->master_address(); !cloud.empty()) out.push_back(cloud);
+  return out;
+}
+
+void WorkerNode::ServeHere(const v1::InvokeRequest& request, routing::Router::Done done) {
+  if (request.payload().size() > config_.scheduler.max_payload_bytes) {
+    done(absl::InvalidArgumentError(absl::StrCat("payload is ", request.payload().size(),
+                                                 " bytes; the limit is ",
+                                                 config_.scheduler.max_payload_bytes)));
+    return;
+  }
+  functions_->Get(request.function(),
+                  [this, request, done = std::move(done)](absl::StatusOr<v1::FunctionSpec> spec) {
+                    if (!spec.ok()) {
+                      done(spec.status());
+                      return;
+                    }
+                    RunWith(request, *spec, std::move(done));
+                  });
+}
+
+void WorkerNode::RunWith(const v1::InvokeRequest& request, const v1::FunctionSpec& spec,
+                         routing::Router::Done done) {
+  v1::Assignment a;
+  a.set_invocation_id(absl::StrCat("direct-", worker_id_, "-", direct_calls_.fetch_add(1) + 1));
+  a.set_attempt(1);
+  *a.mutable_function() = spec;
+  a.set_payload(request.payload());
+  *a.mutable_args() = request.args();
+  if (request.has_timeout()) {
+    *a.mutable_timeout() = request.timeout();
+  } else if (spec.limits().has_timeout()) {
+    *a.mutable_timeout() = spec.limits().timeout();
+  }
+  a.set_cache_ways(request.cache_ways() > 0 ? request.cache_ways() : spec.limits().cache_ways());
+  a.set_hops(request.hops());
+  a.set_architecture(request.architecture());
+  a.set_input_size(request.input_size());
+  ToProto(absl::Now(), a.mutable_submitted());
+  auto shared_done = std::make_shared<routing::Router::Done>(std::move(done));
+  absl::Status accepted = executor_->Submit(std::move(a), [this, shared_done](v1::InvocationResult r) {
+    r.set_worker_id(worker_id_);
+    r.set_zone(config_.node.zone);
+    (*shared_done)(std::move(r));
+  });
+  if (!accepted.ok()) (*shared_done)(accepted);
 }
 
 v1::WorkerCapacity WorkerNode::Capacity() {

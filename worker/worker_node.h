@@ -2,6 +2,7 @@
 // its own gRPC service.
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -10,7 +11,9 @@
 #include "common/rpc.h"
 #include "common/server.h"
 #include "worker/container_runtime.h"
+#include "routing/router.h"
 #include "worker/executor.h"
+#include "worker/function_source.h"
 #include "worker/master_link.h"
 #include "worker/process_runtime.h"
 #include "worker/resctrl.h"
@@ -40,6 +43,14 @@ class WorkerNode {
   v1::WorkerLoad Load();
   void Status(v1::WorkerStatus* out);
   std::vector<ContainerRuntime*> ContainerRuntimes() const;
+  /// A master pushed membership: keep it, and follow this zone's master.
+  void OnMembership(const v1::Membership& membership);
+  routing::RouteView View();
+  std::vector<std::string> MasterAddresses();
+  /// Runs a routed request on this worker's executor.
+  void ServeHere(const v1::InvokeRequest& request, routing::Router::Done done);
+  void RunWith(const v1::InvokeRequest& request, const v1::FunctionSpec& spec,
+               routing::Router::Done done);
 
   Config config_;
   std::string worker_id_;
@@ -55,7 +66,14 @@ class WorkerNode {
   std::unique_ptr<CpuPriorityLoop>
       cpu_priority_;  // with containers, unless worker.cpu_priority is off
   std::unique_ptr<Executor> executor_;
-  std::unique_ptr<MasterLink> link_;
+  std::unique_ptr<MasterLink> link_;       // to the master it joined (the cloud master)
+  std::unique_ptr<MasterLink> zone_link_;  // to its zone's master, once membership names one
+  std::unique_ptr<FunctionSource> functions_;
+  std::unique_ptr<routing::RoutingState> routing_;
+  std::unique_ptr<routing::Router> router_;
+  absl::Mutex membership_mu_;
+  v1::Membership membership_ ABSL_GUARDED_BY(membership_mu_);
+  std::atomic<uint64_t> direct_calls_{0};
   std::unique_ptr<WorkerService> service_;
   RunningServer server_;
   int port_ = 0;

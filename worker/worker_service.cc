@@ -27,4 +27,20 @@ grpc::ServerUnaryReactor* WorkerService::GetStatus(grpc::CallbackServerContext* 
   return FinishUnary(ctx, absl::OkStatus());
 }
 
+grpc::ServerUnaryReactor* WorkerService::Invoke(grpc::CallbackServerContext* ctx,
+                                                const v1::InvokeRequest* request,
+                                                v1::InvocationResult* response) {
+  routing::Router* router = router_.load();
+  if (router == nullptr) {
+    return FinishUnary(ctx, absl::UnavailableError("the worker is still starting; retry"));
+  }
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  router->Route(*request, routing::RoutingDeadline(*ctx),
+                [reactor, response](absl::StatusOr<v1::InvocationResult> result) {
+                  if (result.ok()) *response = std::move(*result);
+                  reactor->Finish(ToGrpcStatus(result.status()));
+                });
+  return reactor;
+}
+
 }  // namespace fsched::worker

@@ -1,13 +1,13 @@
-// gRPC adapter for fsched.v1.Worker: Join (what Cluster.AddWorker calls) and
-// GetStatus. Worker.Invoke (direct entry and peer offload) belongs to the
-// routing work (issue 7); this class does not override it yet, so gRPC's
-// generated base class refuses it.
+// gRPC adapter for fsched.v1.Worker: Join (what Cluster.AddWorker calls),
+// GetStatus, and Invoke (direct entry and peer offload, through the router).
 #pragma once
 
+#include <atomic>
 #include <functional>
 
 #include "fsched/v1/worker.grpc.pb.h"
 #include "worker/executor.h"
+#include "routing/router.h"
 #include "worker/master_link.h"
 
 namespace fsched::worker {
@@ -22,10 +22,17 @@ class WorkerService final : public v1::Worker::CallbackService {
   grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* ctx,
                                       const v1::GetStatusRequest* request,
                                       v1::WorkerStatus* response) override;
+  grpc::ServerUnaryReactor* Invoke(grpc::CallbackServerContext* ctx,
+                                   const v1::InvokeRequest* request,
+                                   v1::InvocationResult* response) override;
+
+  /// Set once the worker knows its id (after binding); until then Invoke is UNAVAILABLE.
+  void set_router(routing::Router* router) { router_.store(router); }
 
  private:
   MasterLink* const link_;
   const StatusFn status_;
+  std::atomic<routing::Router*> router_{nullptr};
 };
 
 }  // namespace fsched::worker

@@ -1,13 +1,13 @@
 // The dynamic architecture selector: ramps, rate gates, smoothing, the
 // weighted draw, live thresholds and what it reports.
-#include "master/arch_selector.h"
+#include "routing/arch_selector.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-namespace fsched::master {
+namespace fsched::routing {
 namespace {
 
 using ::testing::HasSubstr;
@@ -166,4 +166,4 @@ TEST(ArchSelectorTest, MetricsReportWindowsRatiosAndRates) {
 }
 
 }  // namespace
-}  // namespace fsched::master
+}  // namespace fsched::routing

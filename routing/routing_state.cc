@@ -1,9 +1,8 @@
-#include "master/routing_state.h"
+#include "routing/routing_state.h"
 
 #include "absl/strings/str_cat.h"
-#include "common/proto_time.h"
 
-namespace fsched::master {
+namespace fsched::routing {
 
 v1::Architecture ArchitectureNamed(const std::string& name) {
   if (name == "centralized") return v1::ARCHITECTURE_CENTRALIZED;
@@ -11,6 +10,21 @@ v1::Architecture ArchitectureNamed(const std::string& name) {
   if (name == "decentralized") return v1::ARCHITECTURE_DECENTRALIZED;
   if (name == "dynamic") return v1::ARCHITECTURE_DYNAMIC;
   return v1::ARCHITECTURE_UNSPECIFIED;
+}
+
+std::string ArchitectureName(v1::Architecture architecture) {
+  switch (architecture) {
+    case v1::ARCHITECTURE_CENTRALIZED:
+      return "centralized";
+    case v1::ARCHITECTURE_FEDERATED:
+      return "federated";
+    case v1::ARCHITECTURE_DECENTRALIZED:
+      return "decentralized";
+    case v1::ARCHITECTURE_DYNAMIC:
+      return "dynamic";
+    default:
+      return "unspecified";
+  }
 }
 
 v1::Architecture RoutingState::architecture() const {
@@ -25,12 +39,6 @@ absl::StatusOr<v1::Architecture> RoutingState::SetArchitecture(const std::string
         absl::StrCat("architecture '", name.substr(0, 40),
                      "' is not one of centralized, federated, decentralized, dynamic"));
   }
-  if (a != v1::ARCHITECTURE_CENTRALIZED) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        name,
-        " routing needs zone masters and worker peers, which this fsched version does not "
-        "have yet; this master routes centralized"));
-  }
   absl::MutexLock lock(&mu_);
   architecture_ = a;
   return a;
@@ -42,13 +50,23 @@ absl::StatusOr<v1::Thresholds> RoutingState::UpdateThresholds(const v1::Threshol
   return ThresholdsProto(selector_.thresholds());
 }
 
-void RoutingState::Record(const v1::InvocationResult& result) {
-  if (result.outcome() != v1::OUTCOME_OK) return;  // a failure's time says nothing of routing
-  v1::Architecture a = result.architecture();
+TailSchedulerConfig RoutingState::thresholds() const {
   absl::MutexLock lock(&mu_);
-  if (a == v1::ARCHITECTURE_UNSPECIFIED || a == v1::ARCHITECTURE_DYNAMIC) a = architecture_;
-  selector_.Record(result.function(), a, absl::ToDoubleSeconds(FromProto(result.timings().total())),
-                   clock_->Now());
+  return selector_.thresholds();
+}
+
+v1::Architecture RoutingState::Resolve(const std::string& function, v1::Architecture requested) {
+  absl::MutexLock lock(&mu_);
+  const v1::Architecture a =
+      requested == v1::ARCHITECTURE_UNSPECIFIED ? architecture_ : requested;
+  if (a != v1::ARCHITECTURE_DYNAMIC) return a;
+  return selector_.Choose(function, clock_->Now());
+}
+
+void RoutingState::Record(const std::string& function, v1::Architecture architecture,
+                          double seconds) {
+  absl::MutexLock lock(&mu_);
+  selector_.Record(function, architecture, seconds, clock_->Now());
 }
 
 v1::GetArchMetricsResponse RoutingState::Metrics(const std::string& function) {
@@ -64,4 +82,4 @@ v1::GetArchMetricsResponse RoutingState::Metrics(const std::string& function) {
   return out;
 }
 
-}  // namespace fsched::master
+}  // namespace fsched::routing

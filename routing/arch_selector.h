@@ -30,7 +30,7 @@
 #include "fsched/v1/admin.pb.h"
 #include "fsched/v1/types.pb.h"
 
-namespace fsched::master {
+namespace fsched::routing {
 
 using ArchThresholds = TailSchedulerConfig;
 
@@ -88,4 +88,4 @@ class ArchSelector {
   std::map<std::string, FunctionState> functions_;
 };
 
-}  // namespace fsched::master
+}  // namespace fsched::routing

@@ -1,4 +1,4 @@
-#include "master/arch_selector.h"
+#include "routing/arch_selector.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
-namespace fsched::master {
+namespace fsched::routing {
 namespace {
 
 constexpr absl::Duration kRateWindow = absl::Seconds(10);
@@ -164,4 +164,4 @@ std::vector<v1::FunctionArchMetrics> ArchSelector::Metrics(const std::string& fu
   return out;
 }
 
-}  // namespace fsched::master
+}  // namespace fsched::routing

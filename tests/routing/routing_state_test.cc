@@ -1,48 +1,44 @@
-// The master's architecture state: names, what this master can route by,
-// thresholds, and windows fed from finished invocations.
-#include "master/routing_state.h"
+// A node's architecture state: names, resolution of a request's architecture,
+// thresholds, and windows fed from requests that entered at the node.
+#include "routing/routing_state.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "common/proto_time.h"
 
-namespace fsched::master {
+namespace fsched::routing {
 namespace {
 
 using ::testing::HasSubstr;
 
-v1::InvocationResult Finished(const std::string& function, double seconds,
-                              v1::Outcome outcome = v1::OUTCOME_OK) {
-  v1::InvocationResult r;
-  r.set_function(function);
-  r.set_outcome(outcome);
-  ToProto(absl::Seconds(seconds), r.mutable_timings()->mutable_total());
-  return r;
-}
-
-TEST(RoutingStateTest, NamesArchitecturesAndRefusesWhatItCannotRoute) {
+TEST(RoutingStateTest, NamesArchitecturesAndResolvesRequests) {
   ManualClock clock(absl::FromUnixSeconds(100));
   RoutingState routing(TailSchedulerConfig{}, &clock);
   EXPECT_EQ(routing.architecture(), v1::ARCHITECTURE_CENTRALIZED);
   absl::StatusOr<v1::Architecture> set = routing.SetArchitecture("mesh");
   EXPECT_EQ(set.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(set.status().message()), HasSubstr("centralized, federated"));
-  set = routing.SetArchitecture("federated");
-  EXPECT_EQ(set.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(std::string(set.status().message()), HasSubstr("zone masters"));
-  EXPECT_EQ(routing.SetArchitecture("centralized").value(), v1::ARCHITECTURE_CENTRALIZED);
+  EXPECT_EQ(routing.architecture(), v1::ARCHITECTURE_CENTRALIZED);  // unchanged by a bad name
+  EXPECT_EQ(routing.SetArchitecture("federated").value(), v1::ARCHITECTURE_FEDERATED);
+  // A request's own architecture wins; none means the node's.
+  EXPECT_EQ(routing.Resolve("f", v1::ARCHITECTURE_UNSPECIFIED), v1::ARCHITECTURE_FEDERATED);
+  EXPECT_EQ(routing.Resolve("f", v1::ARCHITECTURE_CENTRALIZED), v1::ARCHITECTURE_CENTRALIZED);
+  // Dynamic draws from the selector, which starts all decentralized (seed 001).
+  EXPECT_EQ(routing.SetArchitecture("dynamic").value(), v1::ARCHITECTURE_DYNAMIC);
+  EXPECT_EQ(routing.Resolve("f", v1::ARCHITECTURE_UNSPECIFIED), v1::ARCHITECTURE_DECENTRALIZED);
+  EXPECT_EQ(routing.Resolve("f", v1::ARCHITECTURE_DYNAMIC), v1::ARCHITECTURE_DECENTRALIZED);
   EXPECT_EQ(ArchitectureNamed("dynamic"), v1::ARCHITECTURE_DYNAMIC);
+  EXPECT_EQ(ArchitectureName(v1::ARCHITECTURE_FEDERATED), "federated");
 }
 
-TEST(RoutingStateTest, FinishedInvocationsFillTheServingArchitecturesWindow) {
+TEST(RoutingStateTest, RecordedRequestsFillTheirArchitecturesWindow) {
   ManualClock clock(absl::FromUnixSeconds(100));
   RoutingState routing(TailSchedulerConfig{}, &clock);
   for (int i = 0; i < 20; ++i) {
-    routing.Record(Finished("f", i % 10 == 0 ? 0.5 : 0.1));
+    routing.Record("f", v1::ARCHITECTURE_CENTRALIZED, i % 10 == 0 ? 0.5 : 0.1);
     clock.Advance(absl::Milliseconds(100));
   }
-  routing.Record(Finished("f", 9, v1::OUTCOME_TIMEOUT));  // failures are not routing samples
+  routing.Record("f", v1::ARCHITECTURE_DYNAMIC, 9);  // not an architecture a request runs by
   const v1::GetArchMetricsResponse m = routing.Metrics("f");
   EXPECT_EQ(m.architecture(), v1::ARCHITECTURE_CENTRALIZED);
   ASSERT_EQ(m.functions_size(), 1);
@@ -75,4 +71,4 @@ TEST(RoutingStateTest, ThresholdsChangeFieldByFieldOrNotAtAll) {
 }
 
 }  // namespace
-}  // namespace fsched::master
+}  // namespace fsched::routing

@@ -1,0 +1,113 @@
+#include "routing/forwarder.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/rpc.h"
+
+namespace fsched::routing {
+
+struct Forwarder::Call {
+  NodeRef target;
+  v1::InvokeRequest request;
+  v1::InvocationResult result;
+  grpc::ClientContext context;
+  absl::Time deadline;
+  absl::Duration half_delay;
+  Done done;
+};
+
+bool TryElsewhere(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:         // unreachable, or shut down mid-call
+    case grpc::StatusCode::CANCELLED:           // the target's server cancelled it (stopping)
+    case grpc::StatusCode::UNIMPLEMENTED:       // not a node that routes
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:  // its queue is full
+      return true;
+    default:
+      return false;
+  }
+}
+
+Forwarder::Stubs* Forwarder::StubsFor(const std::string& address) {
+  auto [it, inserted] = stubs_.try_emplace(address);
+  if (inserted) {
+    it->second.channel = MakeChannel(address);
+    it->second.controller = v1::Controller::NewStub(it->second.channel);
+    it->second.worker = v1::Worker::NewStub(it->second.channel);
+  }
+  return &it->second;
+}
+
+void Forwarder::Forward(const NodeRef& target, v1::InvokeRequest request, absl::Time deadline,
+                        Done done) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) {
+      done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "this node is shutting down"),
+           v1::InvocationResult());
+      return;
+    }
+  }
+  auto call = std::make_shared<Call>();
+  call->target = target;
+  call->request = std::move(request);
+  call->deadline = deadline;
+  call->half_delay = delays_.To(target) / 2;
+  call->done = std::move(done);
+  if (call->half_delay <= absl::ZeroDuration()) {
+    Send(std::move(call));
+    return;
+  }
+  timers_->RunAt(absl::Now() + call->half_delay, [this, call] { Send(call); });
+}
+
+void Forwarder::Send(std::shared_ptr<Call> call) {
+  Stubs* stubs = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      stubs = StubsFor(call->target.address);
+      in_flight_.insert(&call->context);
+    }
+  }
+  if (stubs == nullptr) {
+    call->done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "this node is shutting down"),
+               v1::InvocationResult());
+    return;
+  }
+  call->context.set_deadline(absl::ToChronoTime(call->deadline));
+  auto on_answer = [this, call](grpc::Status status) { Answer(call, status); };
+  if (call->target.role == NodeRole::kWorker) {
+    stubs->worker->async()->Invoke(&call->context, &call->request, &call->result, on_answer);
+  } else {
+    stubs->controller->async()->Invoke(&call->context, &call->request, &call->result, on_answer);
+  }
+}
+
+void Forwarder::Answer(std::shared_ptr<Call> call, const grpc::Status& status) {
+  bool stopping;
+  {
+    absl::MutexLock lock(&mu_);
+    in_flight_.erase(&call->context);
+    stopping = stopping_;
+  }
+  grpc::Status answer = status;
+  if (!status.ok()) {
+    answer = grpc::Status(status.error_code(),
+                          absl::StrCat(RoleName(call->target.role), " ", call->target.id, " (",
+                                       call->target.address, "): ", status.error_message()));
+  }
+  if (stopping || call->half_delay <= absl::ZeroDuration()) {
+    call->done(answer, std::move(call->result));
+    return;
+  }
+  timers_->RunAt(absl::Now() + call->half_delay,
+                 [call, answer] { call->done(answer, std::move(call->result)); });
+}
+
+void Forwarder::Shutdown() {
+  absl::MutexLock lock(&mu_);
+  stopping_ = true;
+  for (grpc::ClientContext* context : in_flight_) context->TryCancel();
+}
+
+}  // namespace fsched::routing

@@ -1,0 +1,59 @@
+// Sends a request on to another fsched node: Controller.Invoke on a master,
+// Worker.Invoke on a worker, asynchronously (no thread waits on it). With
+// network emulation on, half the link's delay passes before the request
+// leaves and half before its answer is handed back.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/synchronization/mutex.h"
+#include "common/timer_queue.h"
+#include "fsched/v1/controller.grpc.pb.h"
+#include "fsched/v1/worker.grpc.pb.h"
+#include "routing/topology.h"
+
+namespace fsched::routing {
+
+class Forwarder {
+ public:
+  using Done = std::function<void(const grpc::Status&, v1::InvocationResult)>;
+
+  Forwarder(LinkDelays delays, TimerQueue* timers) : delays_(std::move(delays)), timers_(timers) {}
+  ~Forwarder() { Shutdown(); }
+
+  /// Calls `done` exactly once (UNAVAILABLE after Shutdown).
+  void Forward(const NodeRef& target, v1::InvokeRequest request, absl::Time deadline, Done done);
+  /// Cancels forwards in flight; later ones fail at once.
+  void Shutdown();
+
+ private:
+  struct Call;
+  struct Stubs {
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<v1::Controller::Stub> controller;
+    std::unique_ptr<v1::Worker::Stub> worker;
+  };
+  Stubs* StubsFor(const std::string& address) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Send(std::shared_ptr<Call> call);
+  void Answer(std::shared_ptr<Call> call, const grpc::Status& status);
+
+  const LinkDelays delays_;
+  TimerQueue* const timers_;
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<std::string, Stubs> stubs_ ABSL_GUARDED_BY(mu_);
+  std::set<grpc::ClientContext*> in_flight_ ABSL_GUARDED_BY(mu_);
+};
+
+/// Whether a forward's failure means "try another target" (it never reached a
+/// node able to serve it, or that node was full or went away) rather than an
+/// answer about the request itself.
+bool TryElsewhere(const grpc::Status& status);
+
+}  // namespace fsched::routing

@@ -1,0 +1,47 @@
+#include "routing/route_plan.h"
+
+namespace fsched::routing {
+namespace {
+
+std::vector<NodeRef> Unvisited(std::vector<NodeRef> nodes, const std::set<std::string>& visited) {
+  std::vector<NodeRef> out;
+  for (NodeRef& n : nodes) {
+    if (!visited.count(n.id) && !n.address.empty()) out.push_back(std::move(n));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<NodeRef> PlanRoute(const RouteInput& in, const RouteView& view,
+                               const std::set<std::string>& visited, const OrderFn& order) {
+  if (in.hops >= kMaxHops) return {};
+  const bool busy = in.load >= in.offload_threshold;
+  auto cloud = [&]() -> std::vector<NodeRef> {
+    if (!view.cloud) return {};
+    return Unvisited({*view.cloud}, visited);
+  };
+  switch (in.architecture) {
+    case v1::ARCHITECTURE_CENTRALIZED:
+      return in.self == NodeRole::kCloud ? std::vector<NodeRef>{} : cloud();
+    case v1::ARCHITECTURE_FEDERATED: {
+      if (in.self == NodeRole::kEdge && !busy) return {};
+      std::vector<NodeRef> others = view.zone_masters;
+      if (in.self == NodeRole::kWorker && view.zone_master) {
+        // Its own zone master first; the others only when that one fails.
+        std::erase_if(others, [&](const NodeRef& n) { return n.id == view.zone_master->id; });
+        std::vector<NodeRef> out = Unvisited({*view.zone_master}, visited);
+        for (NodeRef& n : order(Unvisited(std::move(others), visited))) out.push_back(std::move(n));
+        return out;
+      }
+      return order(Unvisited(std::move(others), visited));
+    }
+    case v1::ARCHITECTURE_DECENTRALIZED:
+      if (in.self == NodeRole::kWorker && !busy) return {};
+      return order(Unvisited(view.workers, visited));
+    default:
+      return {};
+  }
+}
+
+}  // namespace fsched::routing

@@ -1,0 +1,53 @@
+// One routing decision (seed 001's architectures, DESIGN.md): given where a
+// request is, by which architecture it is routed, after how many hops and how
+// busy this node is, the targets to forward it to, in the order to try them.
+// Empty means serve here; serving here is also what follows when every target
+// fails, so a request is never dropped for want of a reachable peer.
+//
+//   node     centralized       federated                           decentralized
+//   cloud    serve here        a zone master (1/latency)           a worker (1/latency)
+//   zone     the cloud master  here under the offload threshold,   a worker of the zone
+//                              else another zone (1/latency)
+//   worker   the cloud master  its zone master, then other zones   here under the threshold,
+//                                                                  else a peer (1/latency)
+//
+// At hop ≥ 2 every node serves where it is, and no node already on the
+// request's route is a target, so a request cannot loop.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "fsched/v1/types.pb.h"
+#include "routing/topology.h"
+
+namespace fsched::routing {
+
+inline constexpr uint32_t kMaxHops = 2;
+
+/// The nodes this one can forward to right now.
+struct RouteView {
+  std::optional<NodeRef> cloud;           // none at the cloud master itself
+  std::optional<NodeRef> zone_master;     // this zone's master (at workers)
+  std::vector<NodeRef> zone_masters;      // every live zone master but this node
+  std::vector<NodeRef> workers;           // a master's workers, or a worker's peers
+};
+
+struct RouteInput {
+  NodeRole self = NodeRole::kWorker;
+  v1::Architecture architecture = v1::ARCHITECTURE_CENTRALIZED;  // concrete, not dynamic
+  uint32_t hops = 0;                      // the request's hop count here
+  double load = 0;                        // busy fraction of this node's (or zone's) slots
+  double offload_threshold = 0.8;
+};
+
+using OrderFn = std::function<std::vector<NodeRef>(std::vector<NodeRef>)>;
+
+/// The targets to try, in order; `visited` are node ids already on the route.
+std::vector<NodeRef> PlanRoute(const RouteInput& in, const RouteView& view,
+                               const std::set<std::string>& visited, const OrderFn& order);
+
+}  // namespace fsched::routing

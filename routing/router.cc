@@ -1,0 +1,140 @@
+#include "routing/router.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/grpc_status.h"
+
+namespace fsched::routing {
+
+absl::Time RoutingDeadline(const grpc::ServerContextBase& ctx) {
+  const absl::Time cap = absl::Now() + absl::Minutes(20);
+  const auto deadline = ctx.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) return cap;
+  return std::min(cap, absl::FromChrono(deadline));
+}
+
+struct Router::Flight {
+  v1::InvokeRequest request;  // as forwarded: this node on its route
+  absl::Time deadline;
+  absl::Time started;
+  bool entered_here = false;
+  std::vector<NodeRef> targets;
+  size_t next = 0;
+  std::vector<std::string> skipped;  // targets that failed to answer, with why
+  Done done;
+};
+
+Router::Router(Options options, RoutingState* state, Clock* clock)
+    : options_(std::move(options)),
+      state_(state),
+      clock_(clock),
+      latency_(clock, options_.seed),
+      forwarder_(LinkDelays(options_.emulation, options_.self), &timers_) {}
+
+Router::~Router() { Shutdown(); }
+
+void Router::Shutdown() {
+  if (stopping_.exchange(true)) return;
+  forwarder_.Shutdown();
+  timers_.Flush();
+}
+
+void Router::Route(v1::InvokeRequest request, absl::Time deadline, Done done) {
+  if (stopping_.load()) {
+    done(absl::UnavailableError(absl::StrCat(options_.self.id, " is shutting down")));
+    return;
+  }
+  if (request.function().empty()) {
+    done(absl::InvalidArgumentError("function is required"));
+    return;
+  }
+  if (!v1::Architecture_IsValid(request.architecture())) {
+    done(absl::InvalidArgumentError(
+        absl::StrCat("architecture ", request.architecture(),
+                     " is unknown: use centralized, federated, decentralized or dynamic")));
+    return;
+  }
+  auto flight = std::make_shared<Flight>();
+  flight->entered_here = request.route().empty();
+  flight->started = clock_->Now();
+  flight->deadline = deadline;
+  flight->done = std::move(done);
+  // A forwarded request arrives with a concrete architecture; one entering
+  // here (or a client's own "dynamic" sent on) is resolved at this node.
+  const v1::Architecture architecture =
+      state_->Resolve(request.function(), request.architecture());
+  request.set_architecture(architecture);
+  std::set<std::string> visited(request.route().begin(), request.route().end());
+  visited.insert(options_.self.id);
+  request.add_route(options_.self.id);
+  RouteInput in;
+  in.self = options_.self.role;
+  in.architecture = architecture;
+  in.hops = request.hops();
+  in.load = options_.load ? options_.load() : 0;
+  in.offload_threshold = state_->thresholds().offload_load_threshold;
+  flight->targets = PlanRoute(in, options_.view ? options_.view() : RouteView{}, visited,
+                              [this](std::vector<NodeRef> t) { return latency_.Order(std::move(t)); });
+  flight->request = std::move(request);
+  Attempt(std::move(flight));
+}
+
+void Router::Attempt(std::shared_ptr<Flight> flight) {
+  if (stopping_.load()) {
+    Finish(flight, absl::UnavailableError(
+                       absl::StrCat(options_.self.id, " shut down while routing this request")));
+    return;
+  }
+  if (flight->next >= flight->targets.size()) {
+    options_.serve_here(flight->request, [this, flight](absl::StatusOr<v1::InvocationResult> r) {
+      if (r.ok()) {
+        r->set_architecture(flight->request.architecture());
+        r->set_hops(flight->request.hops());
+        *r->mutable_route() = flight->request.route();
+      }
+      Finish(flight, std::move(r));
+    });
+    return;
+  }
+  const NodeRef target = flight->targets[flight->next++];
+  v1::InvokeRequest forwarded = flight->request;
+  forwarded.set_hops(flight->request.hops() + 1);
+  const absl::Time sent = clock_->Now();
+  const uint32_t hop = forwarded.hops();
+  forwarder_.Forward(target, std::move(forwarded), flight->deadline,
+                     [this, flight, target, sent, hop](const grpc::Status& status,
+                                                       v1::InvocationResult result) {
+                       if (status.ok()) {
+                         latency_.Record(target.id, clock_->Now() - sent, hop);
+                         Finish(flight, std::move(result));
+                         return;
+                       }
+                       if (TryElsewhere(status)) {
+                         latency_.MarkDown(target.id);
+                         flight->skipped.push_back(status.error_message());
+                         Attempt(flight);
+                         return;
+                       }
+                       Finish(flight, FromGrpcStatus(status));
+                     });
+}
+
+void Router::Finish(std::shared_ptr<Flight> flight, absl::StatusOr<v1::InvocationResult> result) {
+  if (flight->entered_here && result.ok()) {
+    result->set_entry_node(options_.self.id);
+    if (result->outcome() == v1::OUTCOME_OK) {
+      state_->Record(result->function(), result->architecture(),
+                     absl::ToDoubleSeconds(clock_->Now() - flight->started));
+    }
+  }
+  if (!result.ok() && !flight->skipped.empty()) {
+    result = absl::Status(result.status().code(),
+                          absl::StrCat(result.status().message(), " (after skipping ",
+                                       absl::StrJoin(flight->skipped, "; "), ")"));
+  }
+  flight->done(std::move(result));
+}
+
+}  // namespace fsched::routing

@@ -1,0 +1,69 @@
+// Routes one request at one node (cloud master, zone master or worker): picks
+// its architecture where it enters (dynamic: the selector's draw), plans the
+// targets (route_plan.h), forwards to each in turn while they fail to answer,
+// and otherwise serves it here. The answer says where it ran (worker, zone,
+// route), by which architecture and after how many hops. Requests that
+// entered here are timed end to end for the architecture selector.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+
+#include <grpcpp/server_context.h>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/timer_queue.h"
+#include "fsched/v1/types.pb.h"
+#include "routing/forwarder.h"
+#include "routing/route_plan.h"
+#include "routing/routing_state.h"
+#include "routing/target_latency.h"
+
+namespace fsched::routing {
+
+/// The deadline a routed request carries on: its client's, at most 20 minutes away.
+absl::Time RoutingDeadline(const grpc::ServerContextBase& ctx);
+
+class Router {
+ public:
+  using Done = std::function<void(absl::StatusOr<v1::InvocationResult>)>;
+  struct Options {
+    NodeRef self;
+    NetworkEmulationConfig emulation;
+    std::function<RouteView()> view;  // who this node can forward to now
+    std::function<double()> load;     // busy fraction of this node's (zone's) slots
+    // Runs the request here (its architecture concrete); calls done exactly once.
+    std::function<void(const v1::InvokeRequest&, Done)> serve_here;
+    uint64_t seed = 1;
+  };
+
+  Router(Options options, RoutingState* state, Clock* clock);
+  ~Router();
+
+  /// Calls `done` exactly once. INVALID_ARGUMENT for a request without a
+  /// function or with an unknown architecture; the serving node's error otherwise.
+  void Route(v1::InvokeRequest request, absl::Time deadline, Done done);
+  /// Answers every request still being forwarded (UNAVAILABLE) and refuses new ones.
+  void Shutdown();
+
+  RoutingState* state() const { return state_; }
+  TargetLatency* latency() { return &latency_; }
+
+ private:
+  struct Flight;
+  void Attempt(std::shared_ptr<Flight> flight);
+  void Finish(std::shared_ptr<Flight> flight, absl::StatusOr<v1::InvocationResult> result);
+
+  const Options options_;
+  RoutingState* const state_;
+  Clock* const clock_;
+  TargetLatency latency_;
+  TimerQueue timers_;
+  Forwarder forwarder_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace fsched::routing

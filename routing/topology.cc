@@ -1,0 +1,47 @@
+#include "routing/topology.h"
+
+namespace fsched::routing {
+
+NodeRole PeerRole(const v1::Peer& peer) {
+  if (peer.role() == "cloud") return NodeRole::kCloud;
+  if (peer.role() == "edge") return NodeRole::kEdge;
+  return NodeRole::kWorker;
+}
+
+NodeRef FromPeer(const v1::Peer& peer) {
+  return NodeRef{peer.worker_id(), peer.address(), peer.zone(), PeerRole(peer)};
+}
+
+const char* RoleName(NodeRole role) {
+  switch (role) {
+    case NodeRole::kCloud:
+      return "cloud";
+    case NodeRole::kEdge:
+      return "edge";
+    case NodeRole::kWorker:
+      break;
+  }
+  return "worker";
+}
+
+v1::Peer ToPeer(const NodeRef& node) {
+  v1::Peer peer;
+  peer.set_worker_id(node.id);
+  peer.set_address(node.address);
+  peer.set_zone(node.zone);
+  peer.set_role(RoleName(node.role));
+  return peer;
+}
+
+absl::Duration LinkDelays::To(const NodeRef& target) const {
+  if (auto it = config_.nodes.find(target.id); it != config_.nodes.end()) return it->second;
+  if (target.role == NodeRole::kCloud || self_.role == NodeRole::kCloud) return config_.cloud;
+  return target.zone == self_.zone ? config_.same_zone : config_.cross_zone;
+}
+
+bool LinkDelays::enabled() const {
+  return config_.same_zone > absl::ZeroDuration() || config_.cross_zone > absl::ZeroDuration() ||
+         config_.cloud > absl::ZeroDuration() || !config_.nodes.empty();
+}
+
+}  // namespace fsched::routing

@@ -1,0 +1,108 @@
+// The routing decision for each node role and architecture (DESIGN.md table in
+// route_plan.h), the hop limit, loop freedom and the offload threshold.
+#include "routing/route_plan.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace fsched::routing {
+namespace {
+
+NodeRef Node(const std::string& id, NodeRole role, const std::string& zone) {
+  return NodeRef{id, id + ":1", zone, role};
+}
+
+std::vector<std::string> Ids(const std::vector<NodeRef>& nodes) {
+  std::vector<std::string> out;
+  for (const NodeRef& n : nodes) out.push_back(n.id);
+  return out;
+}
+
+// Keeps the given order, so tests see exactly what the plan chose.
+std::vector<NodeRef> Same(std::vector<NodeRef> nodes) { return nodes; }
+
+class RoutePlanTest : public ::testing::Test {
+ protected:
+  RoutePlanTest() {
+    worker_view_.cloud = Node("cloud", NodeRole::kCloud, "c");
+    worker_view_.zone_master = Node("edge-a", NodeRole::kEdge, "a");
+    worker_view_.zone_masters = {Node("edge-a", NodeRole::kEdge, "a"),
+                                 Node("edge-b", NodeRole::kEdge, "b")};
+    worker_view_.workers = {Node("w-a2", NodeRole::kWorker, "a")};
+    edge_view_.cloud = worker_view_.cloud;
+    edge_view_.zone_masters = {Node("edge-b", NodeRole::kEdge, "b")};
+    edge_view_.workers = {Node("w-a1", NodeRole::kWorker, "a"), Node("w-a2", NodeRole::kWorker, "a")};
+    cloud_view_.zone_masters = worker_view_.zone_masters;
+    cloud_view_.workers = {Node("w-a1", NodeRole::kWorker, "a"), Node("w-b1", NodeRole::kWorker, "b")};
+  }
+  std::vector<std::string> Plan(NodeRole self, v1::Architecture a, uint32_t hops, double load,
+                                const RouteView& view, std::set<std::string> visited = {}) {
+    RouteInput in;
+    in.self = self;
+    in.architecture = a;
+    in.hops = hops;
+    in.load = load;
+    in.offload_threshold = 0.8;
+    return Ids(PlanRoute(in, view, visited, Same));
+  }
+  RouteView worker_view_, edge_view_, cloud_view_;
+};
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+TEST_F(RoutePlanTest, CentralizedGoesToTheCloudWhichServesItself) {
+  EXPECT_THAT(Plan(NodeRole::kWorker, v1::ARCHITECTURE_CENTRALIZED, 0, 0, worker_view_),
+              ElementsAre("cloud"));
+  EXPECT_THAT(Plan(NodeRole::kEdge, v1::ARCHITECTURE_CENTRALIZED, 0, 0, edge_view_),
+              ElementsAre("cloud"));
+  EXPECT_THAT(Plan(NodeRole::kCloud, v1::ARCHITECTURE_CENTRALIZED, 1, 1, cloud_view_), IsEmpty());
+}
+
+TEST_F(RoutePlanTest, FederatedUsesTheZoneMasterAndOffloadsOnlyWhenBusy) {
+  EXPECT_THAT(Plan(NodeRole::kWorker, v1::ARCHITECTURE_FEDERATED, 0, 0, worker_view_),
+              ElementsAre("edge-a", "edge-b"));  // own zone first, the other as fallback
+  EXPECT_THAT(Plan(NodeRole::kEdge, v1::ARCHITECTURE_FEDERATED, 1, 0.5, edge_view_), IsEmpty());
+  EXPECT_THAT(Plan(NodeRole::kEdge, v1::ARCHITECTURE_FEDERATED, 1, 0.8, edge_view_),
+              ElementsAre("edge-b"));
+  EXPECT_THAT(Plan(NodeRole::kCloud, v1::ARCHITECTURE_FEDERATED, 0, 0, cloud_view_),
+              ElementsAre("edge-a", "edge-b"));
+}
+
+TEST_F(RoutePlanTest, DecentralizedRunsLocallyUnderTheThresholdElseOnAPeer) {
+  EXPECT_THAT(Plan(NodeRole::kWorker, v1::ARCHITECTURE_DECENTRALIZED, 0, 0.79, worker_view_),
+              IsEmpty());
+  EXPECT_THAT(Plan(NodeRole::kWorker, v1::ARCHITECTURE_DECENTRALIZED, 0, 0.8, worker_view_),
+              ElementsAre("w-a2"));
+  EXPECT_THAT(Plan(NodeRole::kEdge, v1::ARCHITECTURE_DECENTRALIZED, 0, 0, edge_view_),
+              ElementsAre("w-a1", "w-a2"));
+}
+
+TEST_F(RoutePlanTest, HopTwoServesWhereItIsWhateverTheLoad) {
+  for (v1::Architecture a : {v1::ARCHITECTURE_CENTRALIZED, v1::ARCHITECTURE_FEDERATED,
+                             v1::ARCHITECTURE_DECENTRALIZED}) {
+    EXPECT_THAT(Plan(NodeRole::kWorker, a, 2, 1.0, worker_view_), IsEmpty());
+    EXPECT_THAT(Plan(NodeRole::kEdge, a, 2, 1.0, edge_view_), IsEmpty());
+  }
+}
+
+TEST_F(RoutePlanTest, NodesAlreadyOnTheRouteAreNeverTargets) {
+  // edge-b offloaded to edge-a's zone; edge-a, busy too, must not send it back.
+  RouteView view = edge_view_;
+  EXPECT_THAT(Plan(NodeRole::kEdge, v1::ARCHITECTURE_FEDERATED, 1, 0.9, view, {"edge-b"}),
+              IsEmpty());
+  EXPECT_THAT(Plan(NodeRole::kWorker, v1::ARCHITECTURE_DECENTRALIZED, 1, 0.9, worker_view_,
+                   {"w-a2"}),
+              IsEmpty());
+  EXPECT_THAT(Plan(NodeRole::kWorker, v1::ARCHITECTURE_CENTRALIZED, 1, 0, worker_view_, {"cloud"}),
+              IsEmpty());
+}
+
+TEST_F(RoutePlanTest, MissingMastersMeanServingHere) {
+  RouteView lone;  // a single-master cluster seen from a worker with no membership yet
+  EXPECT_THAT(Plan(NodeRole::kWorker, v1::ARCHITECTURE_CENTRALIZED, 0, 0, lone), IsEmpty());
+  EXPECT_THAT(Plan(NodeRole::kWorker, v1::ARCHITECTURE_FEDERATED, 0, 0, lone), IsEmpty());
+}
+
+}  // namespace
+}  // namespace fsched::routing

@@ -1,0 +1,97 @@
+#include "worker/function_source.h"
+
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/rpc.h"
+
+namespace fsched::worker {
+
+struct FunctionSource::Lookup {
+  std::string name;
+  std::vector<std::string> masters;
+  size_t next = 0;
+  std::vector<std::string> failures;
+  std::unique_ptr<grpc::ClientContext> attempt;  // a fresh one per master asked
+  v1::GetFunctionRequest request;
+  v1::Function response;
+  Done done;
+};
+
+v1::Controller::Stub* FunctionSource::StubFor(const std::string& address) {
+  absl::MutexLock lock(&mu_);
+  std::unique_ptr<v1::Controller::Stub>& stub = stubs_[address];
+  if (!stub) stub = v1::Controller::NewStub(MakeChannel(address));
+  return stub.get();
+}
+
+void FunctionSource::Get(const std::string& name, Done done) {
+  std::optional<v1::FunctionSpec> fresh;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = known_.find(name);
+    if (it != known_.end() && absl::Now() - it->second.fetched < fresh_for_) {
+      fresh = it->second.spec;
+    }
+  }
+  if (fresh) {
+    done(std::move(*fresh));
+    return;
+  }
+  auto lookup = std::make_shared<Lookup>();
+  lookup->name = name;
+  lookup->masters = masters_();
+  lookup->request.set_name(name);
+  lookup->done = std::move(done);
+  Ask(std::move(lookup));
+}
+
+void FunctionSource::Ask(std::shared_ptr<Lookup> lookup) {
+  if (lookup->next >= lookup->masters.size()) {
+    std::optional<v1::FunctionSpec> stale;
+    {
+      absl::MutexLock lock(&mu_);
+      if (auto it = known_.find(lookup->name); it != known_.end()) stale = it->second.spec;
+    }
+    if (stale) {
+      lookup->done(std::move(*stale));
+    } else if (lookup->masters.empty()) {
+      lookup->done(absl::UnavailableError(
+          "this worker has no master yet to look the function up at; retry once it has joined"));
+    } else {
+      lookup->done(absl::UnavailableError(absl::StrCat("no master answered for function '",
+                                                       lookup->name, "': ",
+                                                       absl::StrJoin(lookup->failures, "; "))));
+    }
+    return;
+  }
+  const std::string address = lookup->masters[lookup->next++];
+  lookup->attempt = std::make_unique<grpc::ClientContext>();
+  lookup->attempt->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  lookup->response.Clear();
+  StubFor(address)->async()->GetFunction(
+      lookup->attempt.get(), &lookup->request, &lookup->response,
+      [this, lookup, address](grpc::Status status) {
+        if (status.ok()) {
+          {
+            absl::MutexLock lock(&mu_);
+            known_[lookup->name] = {lookup->response.spec(), absl::Now()};
+          }
+          lookup->done(lookup->response.spec());
+          return;
+        }
+        if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+          {
+            absl::MutexLock lock(&mu_);
+            known_.erase(lookup->name);
+          }
+          lookup->done(absl::NotFoundError(status.error_message()));
+          return;
+        }
+        lookup->failures.push_back(absl::StrCat(address, ": ", status.error_message()));
+        Ask(lookup);
+      });
+}
+
+}  // namespace fsched::worker
