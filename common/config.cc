@@ -49,14 +49,19 @@ absl::Status ReadString(const YAML::Node& parent, const char* key, const std::st
 }
 
 absl::Status ReadDuration(const YAML::Node& parent, const char* key, const std::string& where,
-                          absl::Duration* out) {
+                          absl::Duration* out, bool zero_allowed = false) {
   std::string text;
   const YAML::Node node = parent[key];
   if (!node) return absl::OkStatus();
   RETURN_IF_ERROR(ReadString(parent, key, where, &text));
   auto parsed = ParseDurationText(text);
   if (!parsed.ok()) return Invalid(where + key, std::string(parsed.status().message()));
-  if (*parsed <= absl::ZeroDuration()) return Invalid(where + key, "must be positive");
+  if (zero_allowed && *parsed < absl::ZeroDuration()) {
+    return Invalid(where + key, "must not be negative");
+  }
+  if (!zero_allowed && *parsed <= absl::ZeroDuration()) {
+    return Invalid(where + key, "must be positive");
+  }
   *out = *parsed;
   return absl::OkStatus();
 }
@@ -228,9 +233,9 @@ absl::Status ParseNetworkEmulation(const YAML::Node& root, Config* config) {
   RETURN_IF_ERROR(CheckKeys(n, "network_emulation", {"same_zone", "cross_zone", "cloud", "nodes"}));
   NetworkEmulationConfig& e = config->network_emulation;
   const std::string where = "network_emulation.";
-  RETURN_IF_ERROR(ReadDuration(n, "same_zone", where, &e.same_zone));
-  RETURN_IF_ERROR(ReadDuration(n, "cross_zone", where, &e.cross_zone));
-  RETURN_IF_ERROR(ReadDuration(n, "cloud", where, &e.cloud));
+  RETURN_IF_ERROR(ReadDuration(n, "same_zone", where, &e.same_zone, true));
+  RETURN_IF_ERROR(ReadDuration(n, "cross_zone", where, &e.cross_zone, true));
+  RETURN_IF_ERROR(ReadDuration(n, "cloud", where, &e.cloud, true));
   if (const YAML::Node nodes = n["nodes"]) {
     if (!nodes.IsMap()) return Invalid("network_emulation.nodes", "expected node id: delay");
     for (const auto& kv : nodes) {

@@ -529,6 +529,7 @@ ClusterManager::Totals ClusterManager::GetTotals() const {
     ++totals.ready;
     totals.slots += record.info.capacity().slots();
     totals.slots_used += record.used();
+    totals.busy += std::max(record.used(), record.info.load().running());
   }
   return totals;
 }

@@ -129,6 +129,9 @@ class ClusterManager {
     uint32_t ready = 0;
     uint32_t slots = 0;
     uint32_t slots_used = 0;
+    // Calls the workers run or hold, as they last reported, where that is more
+    // than this master assigned (other masters and direct calls share them).
+    uint32_t busy = 0;
   };
   Totals GetTotals() const;
   struct CacheTotals {

@@ -259,7 +259,7 @@ routing::RouteView Master::View() {
 double Master::ZoneLoad() {
   const ClusterManager::Totals totals = cluster_->GetTotals();
   if (totals.slots == 0) return 1.0;  // no worker: anywhere else is better
-  return static_cast<double>(totals.slots_used + scheduler_->queued()) / totals.slots;
+  return static_cast<double>(totals.busy + scheduler_->queued()) / totals.slots;
 }
 
 void Master::PersistModels() {

@@ -25,7 +25,7 @@ TEST(ConfigTest, EmptyDocumentYieldsDefaults) {
 TEST(ConfigTest, ParsesEveryBlock) {
   auto config = ParseConfig(R"(
 architecture: federated
-node: {id: edge-1, role: edge, zone: zone-a, labels: {rack: r1}}
+node: {id: edge-1, role: edge, zone: zone-a, parent: "10.0.1.100:7000", labels: {rack: r1}}
 listen: 0.0.0.0:7000
 state_dir: /tmp/state
 cluster: {join_token: s3cret, heartbeat_interval: 250ms, heartbeat_timeout: 2s}
@@ -208,6 +208,41 @@ tail_scheduler:
   absl::StatusOr<Config> again = ParseConfig(ConfigToYaml(*config));
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->tail_scheduler.min_samples, 20u);
+}
+
+TEST(ConfigTest, ZoneMastersNeedAParentAndOnlyThey) {
+  auto config = ParseConfig("node: {role: edge, zone: a}");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr("node.parent"));
+  config = ParseConfig("node: {role: master, parent: \"cloud:1\"}");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr("only a zone master"));
+  config = ParseConfig("node: {role: edge, zone: a, parent: cloud}");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr("not host:port"));
+  config = ParseConfig("node: {role: edge, zone: a, parent: \"cloud:7000\"}");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->node.parent, "cloud:7000");
+}
+
+TEST(ConfigTest, NetworkEmulationDelaysAreReadAndRendered) {
+  auto config = ParseConfig(R"(
+network_emulation: {same_zone: 10ms, cross_zone: 20ms, cloud: 60ms, nodes: {edge-b: 35ms}}
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->network_emulation.same_zone, absl::Milliseconds(10));
+  EXPECT_EQ(config->network_emulation.cloud, absl::Milliseconds(60));
+  EXPECT_EQ(config->network_emulation.nodes.at("edge-b"), absl::Milliseconds(35));
+  auto again = ParseConfig(ConfigToYaml(*config));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->network_emulation.cross_zone, absl::Milliseconds(20));
+  EXPECT_EQ(again->network_emulation.nodes.at("edge-b"), absl::Milliseconds(35));
+  config = ParseConfig("network_emulation: {cloud: -5ms}");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr("network_emulation.cloud"));
+  config = ParseConfig("network_emulation: {nodes: {w1: soon}}");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr("network_emulation.nodes.w1"));
 }
 
 }  // namespace
