@@ -14,6 +14,7 @@ namespace fsched::bench {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 Sample Answered(int level, const std::string& function, double latency,
                 v1::Outcome outcome = v1::OUTCOME_OK) {
@@ -118,6 +119,28 @@ TEST(SummarizeRunTest, SplitsByExecutionModeAndMeasuresOverhead) {
   EXPECT_THAT(FormatJson("x", false, groups), HasSubstr("\"mode\": \"cold\""));
 }
 
+TEST(SummarizeRunTest, DeadlineMissesCountLateAndFailedCalls) {
+  std::vector<Sample> samples;
+  for (int i = 1; i <= 8; ++i) samples.push_back(Answered(0, "f", i / 10.0));  // 0.1 .. 0.8 s
+  Sample failed = Answered(0, "f", 0.05);
+  failed.result.set_outcome(v1::OUTCOME_NONZERO_EXIT);
+  samples.push_back(failed);
+  Sample lost = Answered(0, "f", 0.01);
+  lost.rpc_code = 14;  // UNAVAILABLE
+  samples.push_back(lost);
+  // Over 0.5 s: 0.6, 0.7, 0.8; plus the two failures -> 5 of 10.
+  std::vector<GroupStats> groups = SummarizeRun(samples, absl::Milliseconds(500));
+  ASSERT_FALSE(groups.empty());
+  EXPECT_EQ(groups[0].deadline_missed, 5);
+  EXPECT_DOUBLE_EQ(groups[0].deadline_miss_rate, 0.5);
+  EXPECT_THAT(FormatSummary(groups), HasSubstr("deadline 500 ms missed by 5 (50.00 %)"));
+  EXPECT_THAT(FormatJson("x", false, groups), HasSubstr("\"deadline_miss_rate\": 0.5"));
+  // Without a deadline nothing is counted or printed.
+  groups = SummarizeRun(samples);
+  EXPECT_EQ(groups[0].deadline_missed, 0);
+  EXPECT_THAT(FormatSummary(groups), Not(HasSubstr("deadline")));
+}
+
 TEST(FormatTest, RunAllOutAndJsonCarryTheFigures) {
   std::vector<Sample> samples;
   for (int i = 1; i <= 4; ++i) samples.push_back(Answered(0, "f", i / 10.0));
@@ -157,7 +180,7 @@ TEST(WriteResultsTest, WritesEveryFileAndEscapesCsvFields) {
   EXPECT_THAT(csv, HasSubstr(",ok,"));
   // The header and each row have the same number of fields (outside quotes).
   const std::string header = csv.substr(0, csv.find('\n'));
-  EXPECT_EQ(std::count(header.begin(), header.end(), ','), 31);
+  EXPECT_EQ(std::count(header.begin(), header.end(), ','), 33);
 
   EXPECT_EQ(WriteResults("/proc/no-such-dir/x", "x", false, samples, {}).code(),
             absl::StatusCode::kUnavailable);

@@ -85,7 +85,7 @@ void Record(Sample* s, const grpc::Status& status, Progress* progress) {
 }
 
 // One blocking call into `s`.
-void InvokeInto(v1::Controller::Stub* stub, const RequestTemplate& request, uint32_t function,
+void InvokeInto(InvokeTargets* targets, const RequestTemplate& request, uint32_t function,
                 InFlight* calls, Progress* progress, Sample* s) {
   const v1::InvokeRequest req = request.Make(s->index, function, -1);
   s->function = req.function();
@@ -95,7 +95,7 @@ void InvokeInto(v1::Controller::Stub* stub, const RequestTemplate& request, uint
   s->sent = true;
   s->sent_at = absl::Now();
   progress->Sent();
-  const grpc::Status status = stub->Invoke(&ctx, req, &s->result);
+  const grpc::Status status = targets->Invoke(s->index, &ctx, req, &s->result);
   calls->Remove(&ctx);
   Record(s, status, progress);
 }
@@ -178,7 +178,7 @@ void Progress::Draw(bool final) {
   std::fflush(stderr);
 }
 
-std::vector<Sample> RunOpenLevel(v1::Controller::Stub* stub, const RequestTemplate& request,
+std::vector<Sample> RunOpenLevel(InvokeTargets* targets, const RequestTemplate& request,
                                  const LevelPlan& plan, int level, int first_index,
                                  absl::Duration max_lag, Progress* progress,
                                  OpenLevelReport* report) {
@@ -231,7 +231,7 @@ std::vector<Sample> RunOpenLevel(v1::Controller::Stub* stub, const RequestTempla
       ++outstanding;
     }
     progress->Sent();
-    stub->async()->Invoke(&raw->ctx, &raw->request, &s.result,
+    targets->AsyncInvoke(s.index, &raw->ctx, &raw->request, &s.result,
                           [&s, raw, &mu, &outstanding, progress](grpc::Status status) {
                             Record(&s, status, progress);
                             absl::MutexLock lock(&mu);
@@ -273,7 +273,7 @@ std::vector<Sample> RunOpenLevel(v1::Controller::Stub* stub, const RequestTempla
   return samples;
 }
 
-std::vector<Sample> RunClosedStage(v1::Controller::Stub* stub, const RequestTemplate& request,
+std::vector<Sample> RunClosedStage(InvokeTargets* targets, const RequestTemplate& request,
                                    const StageOptions& stage, int level, int first_index,
                                    Progress* progress) {
   const std::string shape = absl::StrFormat("%d user%s", stage.users, stage.users == 1 ? "" : "s");
@@ -303,7 +303,7 @@ std::vector<Sample> RunClosedStage(v1::Controller::Stub* stub, const RequestTemp
         s.shape = shape;
         s.users = stage.users;
         s.warmup = warmup;
-        InvokeInto(stub, request, f, &calls, progress, &s);
+        InvokeInto(targets, request, f, &calls, progress, &s);
       }
     });
   }
@@ -319,7 +319,7 @@ std::vector<Sample> RunClosedStage(v1::Controller::Stub* stub, const RequestTemp
   return samples;
 }
 
-std::vector<Sample> RunCycles(v1::Controller::Stub* stub, const RequestTemplate& request,
+std::vector<Sample> RunCycles(InvokeTargets* targets, const RequestTemplate& request,
                               int cycles, int level, int first_index, Progress* progress) {
   const std::string shape = absl::StrFormat("%d cycles", cycles);
   const int per_cycle = static_cast<int>(request.functions.size());
@@ -333,7 +333,7 @@ std::vector<Sample> RunCycles(v1::Controller::Stub* stub, const RequestTemplate&
       s.index = first_index + static_cast<int>(samples.size()) - 1;
       s.level = level;
       s.shape = shape;
-      InvokeInto(stub, request, static_cast<uint32_t>(f), &calls, progress, &s);
+      InvokeInto(targets, request, static_cast<uint32_t>(f), &calls, progress, &s);
     }
   }
   progress->EndLevel();

@@ -16,6 +16,7 @@
 #include "fsched/v1/controller.grpc.pb.h"
 #include "tools/fsched-bench/plan.h"
 #include "tools/fsched-bench/results.h"
+#include "tools/fsched-bench/targets.h"
 
 namespace fsched::bench {
 
@@ -84,7 +85,7 @@ struct OpenLevelReport {
 
 /// Sends `plan` on schedule. Returns one Sample per planned call (unsent ones
 /// marked, when interrupted).
-std::vector<Sample> RunOpenLevel(v1::Controller::Stub* stub, const RequestTemplate& request,
+std::vector<Sample> RunOpenLevel(InvokeTargets* targets, const RequestTemplate& request,
                                  const LevelPlan& plan, int level, int first_index,
                                  absl::Duration max_lag, Progress* progress,
                                  OpenLevelReport* report);
@@ -98,12 +99,12 @@ struct StageOptions {
 
 /// A closed-loop stage: each user sends its next call when its last one is
 /// answered, cycling through the functions (user u starts at function u).
-std::vector<Sample> RunClosedStage(v1::Controller::Stub* stub, const RequestTemplate& request,
+std::vector<Sample> RunClosedStage(InvokeTargets* targets, const RequestTemplate& request,
                                    const StageOptions& stage, int level, int first_index,
                                    Progress* progress);
 
 /// `cycles` rounds, one call at a time: every function in order, then again.
-std::vector<Sample> RunCycles(v1::Controller::Stub* stub, const RequestTemplate& request,
+std::vector<Sample> RunCycles(InvokeTargets* targets, const RequestTemplate& request,
                               int cycles, int level, int first_index, Progress* progress);
 
 }  // namespace fsched::bench

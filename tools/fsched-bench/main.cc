@@ -28,6 +28,13 @@ ABSL_FLAG(std::string, config, "",
           "experiment file: YAML whose keys are these flags (e.g. rates: [2, 5, 15]); flags on "
           "the command line override it");
 ABSL_FLAG(std::string, master, "127.0.0.1:50051", "master address host:port");
+ABSL_FLAG(std::string, entry, "master",
+          "where calls enter: master (Controller.Invoke) or worker (Worker.Invoke, routed by "
+          "the worker: seed 001's entry at an edge node)");
+ABSL_FLAG(std::vector<std::string>, entries, {},
+          "entry addresses host:port, taken in turn per call; empty = --master");
+ABSL_FLAG(absl::Duration, deadline, absl::ZeroDuration(),
+          "report the share of calls that fail or answer later than this (0 = not reported)");
 ABSL_FLAG(std::string, function, "",
           "function(s) to invoke, comma-separated (required); several are mixed: chosen at "
           "random per arrival (open loop), in turn per user (closed loop), in order (cycles), "
@@ -250,13 +257,20 @@ int main(int argc, char** argv) {
   if (label.empty()) label = workload_name;
 
   bench::InstallInterruptHandler();
-  auto stub = v1::Controller::NewStub(MakeChannel(absl::GetFlag(FLAGS_master)));
+  std::vector<std::string> entries = absl::GetFlag(FLAGS_entries);
+  if (entries.empty()) entries.push_back(absl::GetFlag(FLAGS_master));
+  auto targets = bench::InvokeTargets::Create(absl::GetFlag(FLAGS_entry), entries);
+  if (!targets.ok()) return Usage(std::string(targets.status().message()));
+  if (absl::GetFlag(FLAGS_deadline) < absl::ZeroDuration()) {
+    return Usage("--deadline cannot be negative");
+  }
+  const absl::Duration deadline = absl::GetFlag(FLAGS_deadline);
   bench::Progress progress;
   std::vector<bench::Sample> all;
   bool fell_behind = false;
   const auto print_level = [&](const std::vector<bench::Sample>& samples,
                                const std::string& extra) {
-    std::cout << bench::FormatSummary(bench::SummarizeRun(samples)) << extra << std::flush;
+    std::cout << bench::FormatSummary(bench::SummarizeRun(samples, deadline)) << extra << std::flush;
   };
   const auto keep = [&](std::vector<bench::Sample> samples) {
     all.insert(all.end(), std::make_move_iterator(samples.begin()),
@@ -267,7 +281,7 @@ int main(int argc, char** argv) {
     if (bench::Interrupted()) break;
     bench::OpenLevelReport report;
     auto samples =
-        bench::RunOpenLevel(stub.get(), request, plan, level++, static_cast<int>(all.size()),
+        bench::RunOpenLevel(targets->get(), request, plan, level++, static_cast<int>(all.size()),
                             absl::GetFlag(FLAGS_max_lag), &progress, &report);
     int sent = 0;
     for (const auto& s : samples) sent += s.sent;
@@ -292,13 +306,13 @@ int main(int argc, char** argv) {
   for (int users : stages) {
     if (bench::Interrupted()) break;
     stage.users = users;
-    auto samples = bench::RunClosedStage(stub.get(), request, stage, level++,
+    auto samples = bench::RunClosedStage(targets->get(), request, stage, level++,
                                          static_cast<int>(all.size()), &progress);
     print_level(samples, "");
     keep(std::move(samples));
   }
   if (cycles > 0) {
-    auto samples = bench::RunCycles(stub.get(), request, cycles, level++,
+    auto samples = bench::RunCycles(targets->get(), request, cycles, level++,
                                     static_cast<int>(all.size()), &progress);
     print_level(samples, "");
     keep(std::move(samples));
@@ -307,7 +321,7 @@ int main(int argc, char** argv) {
   const bool interrupted = bench::Interrupted();
   if (interrupted) std::cout << "interrupted: stopped sending; calls in flight were cancelled\n";
   if (const std::string dir = absl::GetFlag(FLAGS_out); !dir.empty()) {
-    const auto groups = bench::SummarizeRun(all);
+    const auto groups = bench::SummarizeRun(all, deadline);
     if (absl::Status written = bench::WriteResults(dir, label, interrupted, all, groups);
         !written.ok()) {
       std::cerr << "fsched-bench: " << written.message() << "\n";

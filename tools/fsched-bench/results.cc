@@ -11,6 +11,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_format.h"
 #include "common/proto_time.h"
 #include "common/quantiles.h"
@@ -35,8 +36,9 @@ std::string Short(const std::string& enum_name, std::string_view prefix) {
 double UnixSeconds(absl::Time t) { return absl::ToDoubleSeconds(t - absl::UnixEpoch()); }
 
 GroupStats Stats(const std::vector<const Sample*>& group, const std::string& function,
-                 const std::string& mode = "") {
+                 double deadline, const std::string& mode = "") {
   GroupStats g;
+  g.deadline = deadline;
   g.function = function;
   g.mode = mode;
   const Sample& first = *group.front();
@@ -57,6 +59,10 @@ GroupStats Stats(const std::vector<const Sample*>& group, const std::string& fun
       continue;
     }
     ++g.count;
+    if (deadline > 0 && (s->rpc_code != 0 || s->result.outcome() != v1::OUTCOME_OK ||
+                         s->client_latency > deadline)) {
+      ++g.deadline_missed;
+    }
     begin = std::min(begin, s->sent_at);
     end = std::max(end, s->sent_at + absl::Seconds(s->client_latency));
     if (s->rpc_code != 0) {
@@ -80,6 +86,7 @@ GroupStats Stats(const std::vector<const Sample*>& group, const std::string& fun
     }
   }
   if (g.count > 0) g.elapsed = absl::ToDoubleSeconds(end - begin);
+  if (g.count > 0) g.deadline_miss_rate = static_cast<double>(g.deadline_missed) / g.count;
   if (g.elapsed > 0) g.throughput = g.succeeded / g.elapsed;
   if (!latencies.empty()) {
     const double n = static_cast<double>(latencies.size());
@@ -109,7 +116,7 @@ std::string Title(const GroupStats& g) {
 
 // Appends one group per execution mode, when calls were served in more than one.
 void AddModeGroups(const std::vector<const Sample*>& members, const std::string& function,
-                   std::vector<GroupStats>* out) {
+                   double deadline, std::vector<GroupStats>* out) {
   std::map<int, std::vector<const Sample*>> per_mode;  // by enum value: cold, prewarmed, warm
   for (const Sample* s : members) {
     if (s->warmup || s->abandoned || s->result.mode() == v1::EXECUTION_MODE_UNSPECIFIED) continue;
@@ -118,30 +125,32 @@ void AddModeGroups(const std::vector<const Sample*>& members, const std::string&
   if (per_mode.size() < 2) return;
   for (const auto& [mode, group] : per_mode) {
     out->push_back(Stats(
-        group, function,
+        group, function, deadline,
         Short(v1::ExecutionMode_Name(static_cast<v1::ExecutionMode>(mode)), "EXECUTION_MODE_")));
   }
 }
 
 }  // namespace
 
-std::vector<GroupStats> SummarizeRun(const std::vector<Sample>& samples) {
+std::vector<GroupStats> SummarizeRun(const std::vector<Sample>& samples,
+                                     absl::Duration deadline_duration) {
+  const double deadline = absl::ToDoubleSeconds(deadline_duration);
   std::map<int, std::vector<const Sample*>> levels;
   for (const Sample& s : samples) {
     if (s.sent) levels[s.level].push_back(&s);
   }
   std::vector<GroupStats> out;
   for (const auto& [level, members] : levels) {
-    out.push_back(Stats(members, ""));
+    out.push_back(Stats(members, "", deadline));
     std::map<std::string, std::vector<const Sample*>> per_function;
     for (const Sample* s : members) per_function[s->function].push_back(s);
     if (per_function.size() < 2) {
-      AddModeGroups(members, "", &out);
+      AddModeGroups(members, "", deadline, &out);
       continue;
     }
     for (const auto& [function, group] : per_function) {
-      out.push_back(Stats(group, function));
-      AddModeGroups(group, function, &out);
+      out.push_back(Stats(group, function, deadline));
+      AddModeGroups(group, function, deadline, &out);
     }
   }
   return out;
@@ -167,6 +176,10 @@ std::string FormatSummary(const std::vector<GroupStats>& groups) {
         indent, g.mean * 1e3, g.p50 * 1e3, g.p90 * 1e3, g.p95 * 1e3, g.p99 * 1e3, g.max * 1e3,
         indent, g.queue_wait_mean * 1e3, g.cold_start_mean * 1e3, g.execution_mean * 1e3, indent,
         g.overhead_p50 * 1e3, g.overhead_p99 * 1e3);
+    if (g.deadline > 0) {
+      absl::StrAppendFormat(&out, "%s  deadline %.0f ms missed by %d (%.2f %%)\n", indent,
+                            g.deadline * 1e3, g.deadline_missed, g.deadline_miss_rate * 100);
+    }
     if (!g.first_failure.empty()) {
       absl::StrAppend(&out, indent, "  first failure: ", g.first_failure, "\n");
     }
@@ -221,6 +234,11 @@ std::string FormatJson(const std::string& label, bool interrupted,
     auto& overhead = *f["overhead_s"].mutable_struct_value()->mutable_fields();
     overhead["p50"].set_number_value(g.overhead_p50);
     overhead["p99"].set_number_value(g.overhead_p99);
+    if (g.deadline > 0) {
+      f["deadline_s"].set_number_value(g.deadline);
+      f["deadline_missed"].set_number_value(g.deadline_missed);
+      f["deadline_miss_rate"].set_number_value(g.deadline_miss_rate);
+    }
   }
   std::string json;
   google::protobuf::util::JsonPrintOptions options;
@@ -237,7 +255,7 @@ absl::Status WriteCsv(const std::string& path, const std::vector<Sample>& sample
          "sent_unix_s,send_lag_s,invocation_id,worker,zone,architecture,mode,queue_order,"
          "placement,outcome,exit_code,attempts,hops,cache_ways,queue_wait_s,cold_start_s,"
          "execution_s,paused_s,total_s,client_latency_s,cpu_percent_at_dispatch,"
-         "memory_percent_at_dispatch,rpc_status\n";
+         "memory_percent_at_dispatch,rpc_status,entry,route\n";
   for (const Sample& s : samples) {
     if (!s.sent) continue;
     const v1::InvocationResult& r = s.result;
@@ -260,7 +278,8 @@ absl::Status WriteCsv(const std::string& path, const std::vector<Sample>& sample
                            ToSeconds(t.cold_start()), ToSeconds(t.execution()),
                            ToSeconds(t.paused()), ToSeconds(t.total()), s.client_latency,
                            r.cpu_percent_at_dispatch(), r.memory_percent_at_dispatch())
-        << "," << s.rpc_code << "\n";
+        << "," << s.rpc_code << "," << CsvField(r.entry_node()) << ","
+        << CsvField(absl::StrJoin(r.route(), ">")) << "\n";
   }
   out.close();
   if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", path));

@@ -48,6 +48,10 @@ struct GroupStats {
   double queue_wait_mean = 0, cold_start_mean = 0, execution_mean = 0;
   // What the platform adds: client latency minus the function's own execution.
   double overhead_p50 = 0, overhead_p99 = 0;
+  // With a deadline: counted calls that failed or answered later than it.
+  double deadline = 0;  // seconds; 0 = none given
+  int deadline_missed = 0;
+  double deadline_miss_rate = 0;
   std::string first_failure;
 };
 
@@ -55,7 +59,9 @@ struct GroupStats {
 /// more than one, and by execution mode within those when calls were served
 /// in more than one mode. Levels come out in run order, then functions by
 /// name, then modes (cold, prewarmed, warm).
-std::vector<GroupStats> SummarizeRun(const std::vector<Sample>& samples);
+/// With `deadline` > 0, also the share of calls that missed it (failed or late).
+std::vector<GroupStats> SummarizeRun(const std::vector<Sample>& samples,
+                                     absl::Duration deadline = absl::ZeroDuration());
 
 /// Human-readable block per level (functions indented under it).
 std::string FormatSummary(const std::vector<GroupStats>& groups);
