@@ -73,17 +73,26 @@ seed000() {
     --out "$dir/15rps"
 }
 
-# Seed 001 (tail-latency-aware routing): closed-loop stages of 2 to 40 users
-# with a warm-up excluded from each stage.
+# Seed 001 (tail-latency aware architectures): its testbed's topology on one
+# machine (a cloud master, two zones of a zone master and two 4-slot workers,
+# links emulated at 10 ms in a zone, 20 ms across, 60 ms to the cloud), calls
+# entering at the four workers in turn, closed loop at 2 to 40 users, per
+# architecture and dynamic. Deadline 500 ms (5x the 100 ms service time).
 seed001() {
   local dir=$OUT/seed001
   rm -rf "$dir"
-  start_cluster "$dir/centralized/cluster" 2 8
-  register_sleep io 0.1
-  $BENCH --master "$MASTER" --function io --concurrency 2,5,10,20,40 --stage_duration 20s \
-    --warmup 5s --label centralized --out "$dir/centralized" | tee "$dir/centralized.txt"
-  stop_cluster
-  tools/fsched-plot "$dir/centralized" --out "$dir"
+  local net="network_emulation: {same_zone: 10ms, cross_zone: 20ms, cloud: 60ms}"
+  for arch in centralized federated decentralized dynamic; do
+    start_federation "$dir/$arch/cluster" 4 "$net"
+    register_sleep io 0.1
+    wait_mirrored 1
+    $BENCH --entry worker --entries "$WORKER_ADDRESSES" --function io --architecture "$arch" \
+      --concurrency 2,5,10,20,40 --stage_duration 15s --warmup 3s --deadline 500ms \
+      --label "$arch" --out "$dir/$arch" | tee "$dir/$arch.txt"
+    stop_cluster
+  done
+  tools/fsched-plot "$dir/centralized" "$dir/federated" "$dir/decentralized" "$dir/dynamic" \
+    --out "$dir"
 }
 
 # Seed 002 (FaaS scheduler testbed): 100 sequential cycles of a light and a

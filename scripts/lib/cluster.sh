@@ -4,6 +4,11 @@
 # WORKER_FLAGS (an array, optional) adds flags to every worker.
 # sets MASTER (host:port) and CTL (an fschedctl command line). Logs and state
 # go under DIR. Needs the binaries in build/.
+#   start_federation DIR SLOTS [CONFIG_YAML]
+# seed 001's topology: a cloud master, zones a and b each with a zone master
+# and two workers (a1 a2 b1 b2), every node reading CONFIG_YAML (e.g. its
+# network_emulation block). Sets MASTER (the cloud), CTL, ZONE_MASTERS and
+# WORKER_ADDRESSES (comma-separated host:port lists).
 
 FSCHED_PIDS=()
 [ -n "${WORKER_FLAGS+x}" ] || WORKER_FLAGS=()
@@ -52,5 +57,69 @@ start_cluster() {
     sleep 0.05
   done
   echo "cluster: workers did not become ready; see $dir/*.log" >&2
+  exit 1
+}
+
+_start_node() {  # dir name port-file-stem args...
+  local dir=$1 name=$2
+  shift 2
+  "$@" --port_file "$dir/$name.port" >"$dir/$name.log" 2>&1 &
+  FSCHED_PIDS+=($!)
+  _wait_port "$dir/$name.port" $! "$dir"
+}
+
+_ready_count() {  # master
+  build/tools/fschedctl --master "$1" --json workers | grep -c WORKER_STATE_READY || true
+}
+
+start_federation() {
+  local dir=$1 slots=$2 config=${3:-}
+  mkdir -p "$dir"
+  local token=local-$RANDOM$RANDOM
+  printf '%s\n' "$config" >"$dir/node.yaml"
+  _start_node "$dir" cloud build/master/fsched-master --config "$dir/node.yaml" \
+    --listen 127.0.0.1:0 --state_dir "$dir/cloud-state" --join_token "$token" --node_id cloud
+  MASTER=127.0.0.1:$(cat "$dir/cloud.port")
+  CTL="build/tools/fschedctl --master $MASTER"
+  ZONE_MASTERS="" WORKER_ADDRESSES=""
+  local zone n
+  for zone in a b; do
+    _start_node "$dir" "edge-$zone" build/master/fsched-master --config "$dir/node.yaml" \
+      --listen 127.0.0.1:0 --state_dir "$dir/edge-$zone-state" --join_token "$token" \
+      --node_id "edge-$zone" --role edge --zone "$zone" --parent "$MASTER"
+    ZONE_MASTERS+="${ZONE_MASTERS:+,}127.0.0.1:$(cat "$dir/edge-$zone.port")"
+  done
+  for zone in a b; do
+    for n in 1 2; do
+      _start_node "$dir" "$zone$n" build/worker/fsched-worker --config "$dir/node.yaml" \
+        --master "$MASTER" --join_token "$token" --node_id "$zone$n" --zone "$zone" \
+        --slots "$slots" --state_dir "$dir/worker-state" "${WORKER_FLAGS[@]}"
+      WORKER_ADDRESSES+="${WORKER_ADDRESSES:+,}127.0.0.1:$(cat "$dir/$zone$n.port")"
+    done
+  done
+  local zm
+  for _ in $(seq 1 200); do
+    local ok=1
+    [ "$(_ready_count "$MASTER")" = 4 ] || ok=0
+    for zm in ${ZONE_MASTERS//,/ }; do [ "$(_ready_count "$zm")" = 2 ] || ok=0; done
+    [ $ok = 1 ] && return 0
+    sleep 0.1
+  done
+  echo "federation: workers did not join their masters; see $dir/*.log" >&2
+  exit 1
+}
+
+# Until every zone master has mirrored the cloud's COUNT functions.
+wait_mirrored() {  # count
+  local zm
+  for _ in $(seq 1 100); do
+    local ok=1
+    for zm in ${ZONE_MASTERS//,/ }; do
+      [ "$(build/tools/fschedctl --master "$zm" --json functions | grep -c '"name"')" -ge "$1" ] || ok=0
+    done
+    [ $ok = 1 ] && return 0
+    sleep 0.1
+  done
+  echo "federation: zone masters did not mirror the functions" >&2
   exit 1
 }
