@@ -1,6 +1,7 @@
 #include "master/admin_service.h"
 
 #include "common/grpc_status.h"
+#include "routing/arch_admin.h"
 
 namespace fsched::master {
 
@@ -75,22 +76,19 @@ grpc::ServerUnaryReactor* AdminService::SetSchedulingPolicy(grpc::CallbackServer
 grpc::ServerUnaryReactor* AdminService::GetArchMetrics(grpc::CallbackServerContext* ctx,
                                                        const v1::GetArchMetricsRequest* request,
                                                        v1::GetArchMetricsResponse* response) {
-  *response = s_.routing->Metrics(request->function());
-  return FinishUnary(ctx, absl::OkStatus());
+  return routing::ServeArchMetrics(s_.routing, ctx, request, response);
 }
 
 grpc::ServerUnaryReactor* AdminService::SetArchitecture(grpc::CallbackServerContext* ctx,
                                                         const v1::SetArchitectureRequest* request,
                                                         v1::SetArchitectureResponse* response) {
-  absl::StatusOr<v1::Architecture> set = s_.routing->SetArchitecture(request->architecture());
-  if (set.ok()) response->set_architecture(*set);
-  return FinishUnary(ctx, set.status());
+  return routing::ServeSetArchitecture(s_.routing, ctx, request, response);
 }
 
 grpc::ServerUnaryReactor* AdminService::UpdateThresholds(grpc::CallbackServerContext* ctx,
                                                          const v1::UpdateThresholdsRequest* request,
                                                          v1::Thresholds* response) {
-  return FinishWith(ctx, s_.routing->UpdateThresholds(request->thresholds()), response);
+  return routing::ServeUpdateThresholds(s_.routing, ctx, request, response);
 }
 
 }  // namespace fsched::master

@@ -171,11 +171,19 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
   }
   node->service_ = std::make_unique<WorkerService>(
       node->link_.get(), [self](v1::WorkerStatus* out) { self->Status(out); });
+  WorkerAdminService::Sources admin;
+  admin.node_id = config.node.id;
+  admin.zone = config.node.zone;
+  admin.config_yaml = ConfigToYaml(config);
+  admin.routing = node->routing_.get();
+  admin.load = [self] { return self->Load(); };
+  admin.slots = [self] { return self->executor_->slots(); };
+  node->admin_service_ = std::make_unique<WorkerAdminService>(std::move(admin));
   return node;
 }
 
 absl::Status WorkerNode::Start() {
-  ASSIGN_OR_RETURN(server_, StartServer(config_.listen, {service_.get()}));
+  ASSIGN_OR_RETURN(server_, StartServer(config_.listen, {service_.get(), admin_service_.get()}));
   port_ = server_.port;
   const std::string address = config_.advertise_address.empty() ? WithPort(config_.listen, port_)
                                                                 : config_.advertise_address;
@@ -185,6 +193,7 @@ absl::Status WorkerNode::Start() {
     gethostname(host, sizeof(host) - 1);
     worker_id_ = absl::StrCat(host, "-", port_);
   }
+  admin_service_->set_node_id(worker_id_);
   link_->Start(worker_id_, address);
   zone_link_->Start(worker_id_, address);
   routing::Router::Options router_options;

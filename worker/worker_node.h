@@ -17,6 +17,7 @@
 #include "worker/master_link.h"
 #include "worker/process_runtime.h"
 #include "worker/resctrl.h"
+#include "worker/worker_admin_service.h"
 #include "worker/worker_service.h"
 
 namespace fsched::worker {
@@ -75,6 +76,7 @@ class WorkerNode {
   v1::Membership membership_ ABSL_GUARDED_BY(membership_mu_);
   std::atomic<uint64_t> direct_calls_{0};
   std::unique_ptr<WorkerService> service_;
+  std::unique_ptr<WorkerAdminService> admin_service_;
   RunningServer server_;
   int port_ = 0;
 };

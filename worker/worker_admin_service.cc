@@ -1,0 +1,48 @@
+#include "worker/worker_admin_service.h"
+
+#include "common/grpc_status.h"
+#include "routing/arch_admin.h"
+
+namespace fsched::worker {
+
+grpc::ServerUnaryReactor* WorkerAdminService::GetLoad(grpc::CallbackServerContext* ctx,
+                                                      const v1::GetLoadRequest*,
+                                                      v1::GetLoadResponse* response) {
+  response->set_node_id(s_.node_id);
+  *response->mutable_node() = s_.load();
+  response->set_workers_ready(1);
+  response->set_slots_total(s_.slots());
+  response->set_slots_used(std::min(response->node().running(), s_.slots()));
+  response->set_running(response->node().running());
+  return FinishUnary(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* WorkerAdminService::GetConfiguration(
+    grpc::CallbackServerContext* ctx, const v1::GetConfigurationRequest*,
+    v1::GetConfigurationResponse* response) {
+  response->set_node_id(s_.node_id);
+  response->set_role("worker");
+  response->set_zone(s_.zone);
+  response->set_effective_config_yaml(s_.config_yaml);
+  return FinishUnary(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* WorkerAdminService::GetArchMetrics(
+    grpc::CallbackServerContext* ctx, const v1::GetArchMetricsRequest* request,
+    v1::GetArchMetricsResponse* response) {
+  return routing::ServeArchMetrics(s_.routing, ctx, request, response);
+}
+
+grpc::ServerUnaryReactor* WorkerAdminService::SetArchitecture(
+    grpc::CallbackServerContext* ctx, const v1::SetArchitectureRequest* request,
+    v1::SetArchitectureResponse* response) {
+  return routing::ServeSetArchitecture(s_.routing, ctx, request, response);
+}
+
+grpc::ServerUnaryReactor* WorkerAdminService::UpdateThresholds(
+    grpc::CallbackServerContext* ctx, const v1::UpdateThresholdsRequest* request,
+    v1::Thresholds* response) {
+  return routing::ServeUpdateThresholds(s_.routing, ctx, request, response);
+}
+
+}  // namespace fsched::worker

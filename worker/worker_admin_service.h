@@ -1,0 +1,50 @@
+// fsched.v1.Admin as a worker serves it: it is an entry node too (seed 001),
+// so its architecture, the dynamic selector's windows and ratios, and its
+// thresholds are read and set here like a master's. Load is this worker's
+// (host and slots); configuration is its effective config. Durations and
+// scheduling policies belong to masters and stay UNIMPLEMENTED here.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "fsched/v1/admin.grpc.pb.h"
+#include "routing/routing_state.h"
+
+namespace fsched::worker {
+
+class WorkerAdminService final : public v1::Admin::CallbackService {
+ public:
+  struct Sources {
+    std::string node_id;  // empty until the worker knows its id
+    std::string zone;
+    std::string config_yaml;
+    routing::RoutingState* routing = nullptr;
+    std::function<v1::WorkerLoad()> load;
+    std::function<uint32_t()> slots;
+  };
+  explicit WorkerAdminService(Sources sources) : s_(std::move(sources)) {}
+  /// Before the worker publishes its port (port file, log), so no call races it.
+  void set_node_id(std::string id) { s_.node_id = std::move(id); }
+
+  grpc::ServerUnaryReactor* GetLoad(grpc::CallbackServerContext* ctx,
+                                    const v1::GetLoadRequest* request,
+                                    v1::GetLoadResponse* response) override;
+  grpc::ServerUnaryReactor* GetConfiguration(grpc::CallbackServerContext* ctx,
+                                             const v1::GetConfigurationRequest* request,
+                                             v1::GetConfigurationResponse* response) override;
+  grpc::ServerUnaryReactor* GetArchMetrics(grpc::CallbackServerContext* ctx,
+                                           const v1::GetArchMetricsRequest* request,
+                                           v1::GetArchMetricsResponse* response) override;
+  grpc::ServerUnaryReactor* SetArchitecture(grpc::CallbackServerContext* ctx,
+                                            const v1::SetArchitectureRequest* request,
+                                            v1::SetArchitectureResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateThresholds(grpc::CallbackServerContext* ctx,
+                                             const v1::UpdateThresholdsRequest* request,
+                                             v1::Thresholds* response) override;
+
+ private:
+  Sources s_;
+};
+
+}  // namespace fsched::worker
