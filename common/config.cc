@@ -19,6 +19,7 @@ namespace fsched {
 namespace {
 
 const std::set<std::string> kRoles = {"master", "edge", "worker"};
+const std::set<std::string> kTopologyRoles = {"cloud-controller", "edge-controller", "worker"};
 const std::set<std::string> kArchitectures = {"centralized", "federated", "decentralized",
                                               "dynamic"};
 
@@ -275,6 +276,11 @@ absl::Status ParseTopology(const YAML::Node& root, Config* config) {
     if (entry.id.empty() || entry.address.empty()) {
       return Invalid(where, "needs both id and address");
     }
+    if (!kTopologyRoles.count(entry.role)) {
+      return Invalid(where + ".role", absl::StrCat("'", entry.role,
+                                                   "' is not one of cloud-controller, "
+                                                   "edge-controller, worker"));
+    }
     config->topology.push_back(std::move(entry));
   }
   return absl::OkStatus();
@@ -343,6 +349,7 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text) {
     RETURN_IF_ERROR(ParseTopology(root, &config));
     RETURN_IF_ERROR(ParseTailScheduler(root, &config));
     RETURN_IF_ERROR(ParseNetworkEmulation(root, &config));
+    ApplyTopology(&config);
   } catch (const YAML::Exception& e) {
     // yaml-cpp reports type mismatches by exception; they stop at this boundary.
     return absl::InvalidArgumentError(absl::StrCat("config: ", e.what()));
@@ -388,6 +395,23 @@ absl::Status ValidateTailScheduler(const TailSchedulerConfig& t) {
         "offload_load_threshold is the busy fraction of slots: above 0, at most 1");
   }
   return absl::OkStatus();
+}
+
+void ApplyTopology(Config* config) {
+  const TopologyEntry* cloud = nullptr;
+  for (const TopologyEntry& e : config->topology) {
+    if (e.role == "cloud-controller" && cloud == nullptr) cloud = &e;
+    if (config->node.id.empty() || e.id != config->node.id) continue;
+    if (config->node.zone == "default" && !e.zone.empty()) config->node.zone = e.zone;
+    if (e.role == "edge-controller" && config->node.role == "master") config->node.role = "edge";
+  }
+  if (cloud == nullptr) return;
+  if (config->node.role == "edge" && config->node.parent.empty()) {
+    config->node.parent = cloud->address;
+  }
+  if (config->node.role == "worker" && config->worker.master.empty()) {
+    config->worker.master = cloud->address;
+  }
 }
 
 absl::Status ValidateConfig(const Config& config) {

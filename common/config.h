@@ -151,6 +151,12 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path);
 /// Checks cross-field rules (after flags were applied).
 absl::Status ValidateConfig(const Config& config);
 
+/// Seed 001's architecture.yaml: the same topology list on every node. The
+/// entry whose id is node.id gives this node's zone (when unset) and, for a
+/// master, its role; the cloud controller's address becomes a zone master's
+/// parent and a worker's master where those are unset. Call after flags.
+void ApplyTopology(Config* config);
+
 /// Renders the effective configuration; the join token is redacted.
 std::string ConfigToYaml(const Config& config);
 

@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   if (auto v = absl::GetFlag(FLAGS_zone); !v.empty()) config.node.zone = v;
   if (auto v = absl::GetFlag(FLAGS_parent); !v.empty()) config.node.parent = v;
   if (auto v = absl::GetFlag(FLAGS_architecture); !v.empty()) config.architecture = v;
+  fsched::ApplyTopology(&config);
   if (config.node.role == "worker") {
     return Fail("--role worker: run fsched-worker for a worker; a master is master or edge");
   }

@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   if (auto v = absl::GetFlag(FLAGS_join_token); !v.empty()) config.cluster.join_token = v;
   if (auto v = absl::GetFlag(FLAGS_node_id); !v.empty()) config.node.id = v;
   if (auto v = absl::GetFlag(FLAGS_zone); !v.empty()) config.node.zone = v;
+  fsched::ApplyTopology(&config);
   if (auto v = absl::GetFlag(FLAGS_port_file); !v.empty()) config.port_file = v;
   if (auto v = absl::GetFlag(FLAGS_log_level); !v.empty()) config.log_level = v;
   if (auto v = absl::GetFlag(FLAGS_state_dir); !v.empty()) config.state_dir = v;

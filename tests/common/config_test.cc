@@ -245,5 +245,35 @@ network_emulation: {same_zone: 10ms, cross_zone: 20ms, cloud: 60ms, nodes: {edge
   EXPECT_THAT(std::string(config.status().message()), HasSubstr("network_emulation.nodes.w1"));
 }
 
+TEST(ConfigTest, TheSharedTopologyGivesEachNodeItsZoneRoleAndMasters) {
+  const std::string topology = R"(
+topology:
+  - {id: cloud-1, address: "10.0.1.100:50051", role: cloud-controller, zone: us-west-1}
+  - {id: edge-1, address: "10.0.2.100:50051", role: edge-controller, zone: us-west-1}
+  - {id: node-1, address: "10.0.2.101:50052", role: worker, zone: us-west-1}
+)";
+  auto edge = ParseConfig("node: {id: edge-1}\n" + topology);
+  ASSERT_TRUE(edge.ok()) << edge.status();
+  EXPECT_EQ(edge->node.role, "edge");
+  EXPECT_EQ(edge->node.zone, "us-west-1");
+  EXPECT_EQ(edge->node.parent, "10.0.1.100:50051");
+  // A worker (its role set by fsched-worker) finds its master there too.
+  auto worker = ParseConfig("node: {id: node-1}\n" + topology);
+  ASSERT_TRUE(worker.ok()) << worker.status();
+  worker->node.role = "worker";
+  ApplyTopology(&*worker);
+  EXPECT_EQ(worker->worker.master, "10.0.1.100:50051");
+  // What the node's own config says wins.
+  auto pinned = ParseConfig("node: {id: node-1, zone: z9}\nworker: {master: \"m:1\"}\n" + topology);
+  ASSERT_TRUE(pinned.ok()) << pinned.status();
+  pinned->node.role = "worker";
+  ApplyTopology(&*pinned);
+  EXPECT_EQ(pinned->node.zone, "z9");
+  EXPECT_EQ(pinned->worker.master, "m:1");
+  auto bad = ParseConfig("topology: [{id: x, address: \"h:1\", role: boss}]");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("topology[0].role"));
+}
+
 }  // namespace
 }  // namespace fsched
