@@ -86,13 +86,21 @@ seed001() {
     start_federation "$dir/$arch/cluster" 4 "$net"
     register_sleep io 0.1
     wait_mirrored 1
+    # The selector's state at one entry node (worker a1), every 2 s.
+    local a1=${WORKER_ADDRESSES%%,*} sampler
+    while :; do
+      echo "$(date +%s.%N) $(build/tools/fschedctl --master "$a1" --json arch io | tr -d '\n')"
+      sleep 2
+    done >"$dir/$arch/ratios.jsonl" 2>/dev/null &
+    sampler=$!
     $BENCH --entry worker --entries "$WORKER_ADDRESSES" --function io --architecture "$arch" \
       --concurrency 2,5,10,20,40 --stage_duration 15s --warmup 3s --deadline 500ms \
       --label "$arch" --out "$dir/$arch" | tee "$dir/$arch.txt"
+    kill $sampler
     stop_cluster
   done
   tools/fsched-plot "$dir/centralized" "$dir/federated" "$dir/decentralized" "$dir/dynamic" \
-    --out "$dir"
+    --ratios "$dir/dynamic/ratios.jsonl" --out "$dir"
 }
 
 # Seed 002 (FaaS scheduler testbed): 100 sequential cycles of a light and a
