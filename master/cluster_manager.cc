@@ -351,6 +351,23 @@ std::vector<v1::Peer> ClusterManager::ReadyPeers() const {
   return out;
 }
 
+namespace {
+
+// What one worker is told: its zone's other ready workers (bounded) and the masters.
+v1::MasterMessage MembershipFor(const v1::Peer& self, const std::vector<v1::Peer>& peers,
+                                const std::vector<v1::Peer>& masters) {
+  v1::MasterMessage message;
+  v1::Membership* m = message.mutable_membership();
+  for (const v1::Peer& p : peers) {
+    if (m->peers_size() >= kMaxWelcomePeers) break;
+    if (p.worker_id() != self.worker_id() && p.zone() == self.zone()) *m->add_peers() = p;
+  }
+  for (const v1::Peer& p : masters) *m->add_masters() = p;
+  return message;
+}
+
+}  // namespace
+
 bool ClusterManager::PushMembership(const std::vector<v1::Peer>& masters, bool force) {
   std::vector<v1::Peer> peers = ReadyPeers();
   std::sort(peers.begin(), peers.end(),
@@ -367,18 +384,19 @@ bool ClusterManager::PushMembership(const std::vector<v1::Peer>& masters, bool f
     for (const v1::Peer& self : peers) {
       auto it = workers_.find(self.worker_id());
       if (it == workers_.end() || !it->second.stream) continue;
-      v1::MasterMessage message;
-      v1::Membership* m = message.mutable_membership();
-      for (const v1::Peer& p : peers) {
-        if (m->peers_size() >= kMaxWelcomePeers) break;
-        if (p.worker_id() != self.worker_id() && p.zone() == self.zone()) *m->add_peers() = p;
-      }
-      for (const v1::Peer& p : masters) *m->add_masters() = p;
-      sends.emplace_back(it->second.stream, std::move(message));
+      sends.emplace_back(it->second.stream, MembershipFor(self, peers, masters));
     }
   }
   for (auto& [stream, message] : sends) stream->Send(message);
   return true;
+}
+
+void ClusterManager::SendMembership(const std::string& worker_id,
+                                    const std::vector<v1::Peer>& masters) {
+  const std::vector<v1::Peer> peers = ReadyPeers();
+  for (const v1::Peer& self : peers) {
+    if (self.worker_id() == worker_id) SendTo(worker_id, MembershipFor(self, peers, masters));
+  }
 }
 
 void ClusterManager::Broadcast(const v1::MasterMessage& message, v1::RuntimeKind runtime) {

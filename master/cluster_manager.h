@@ -110,6 +110,8 @@ class ClusterManager {
   /// and `masters`) when the ready set or `masters` changed since the last
   /// push, or when `force`. \return whether it sent.
   bool PushMembership(const std::vector<v1::Peer>& masters, bool force = false);
+  /// The same, to one worker now (it just joined: a restarted worker knows nothing).
+  void SendMembership(const std::string& worker_id, const std::vector<v1::Peer>& masters);
 
   /// Marks workers silent for longer than the heartbeat timeout dead and
   /// returns what they were running; also fails expired AwaitWorker calls.

@@ -155,6 +155,7 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
   link_parts.join_token = config.cluster.join_token;
   link_parts.register_timeout = config.cluster.register_timeout;
   link_parts.on_joined = [self](const std::string& worker_id) {
+    self->cluster_->SendMembership(worker_id, self->Masters());
     for (const v1::Function& function : self->registry_->List()) {
       if (const auto prewarm = PrewarmCommand(function.spec())) {
         self->cluster_->SendTo(worker_id, *prewarm);  // a worker without the runtime ignores it
@@ -229,9 +230,13 @@ void Master::Housekeeping() {
   PersistModels();
 }
 
-void Master::RefreshRouting() {
+std::vector<v1::Peer> Master::Masters() {
   const v1::ZoneDirectory directory = zones_ ? zones_->List() : parent_->directory();
-  std::vector<v1::Peer> masters(directory.masters().begin(), directory.masters().end());
+  return {directory.masters().begin(), directory.masters().end()};
+}
+
+void Master::RefreshRouting() {
+  const std::vector<v1::Peer> masters = Masters();
   routing::RouteView view;
   for (const v1::Peer& peer : masters) {
     const routing::NodeRef node = routing::FromPeer(peer);

@@ -51,6 +51,8 @@ class Master {
   /// The masters and workers this node can route to, refreshed by housekeeping;
   /// membership is pushed to workers when it changes.
   void RefreshRouting();
+  /// The federation's live masters (this one included) as last known.
+  std::vector<v1::Peer> Masters();
   routing::RouteView View();
   double ZoneLoad();
   bool is_zone_master() const { return config_.node.role == "edge"; }

@@ -298,6 +298,21 @@ TEST_F(ArchitecturesTest, KillingAZoneMasterMidRunLosesNoAcceptedRequest) {
   EXPECT_GT(via_b_after_kill.load(), 0);  // zone a's entries were served by zone b
 }
 
+TEST_F(ArchitecturesTest, ARestartedWorkerIsToldItsZoneMasterAgain) {
+  StartFederation(1);
+  workers_["b2"]->Signal(SIGKILL);
+  workers_["b2"]->Wait(absl::Seconds(5));
+  workers_.erase("b2");
+  worker_flags_ = {"--zone", "b"};
+  StartWorker("b2", 1);
+  // Nothing else changed in the federation: only the push on joining tells it.
+  WaitForZone("b", {"b1", "b2"});
+  v1::InvocationResult r;
+  grpc::Status s = AtWorker("b2", Request("echo", v1::ARCHITECTURE_FEDERATED), &r);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_THAT(Route(r), ElementsAre("b2", "edge-b"));
+}
+
 TEST_F(ArchitecturesTest, BadRequestsAndMisplacedCallsGetClearErrors) {
   StartFederation(1);
   v1::InvocationResult r;

@@ -63,6 +63,7 @@ class ClusterTest : public ::testing::Test {
   Process* StartWorker(const std::string& id, int slots, const std::string& token = kToken,
                        const std::string& master = "") {
     const std::string port_file = dir_ + "/" + id + ".port";
+    std::remove(port_file.c_str());  // a restarted worker must not be found at its old port
     std::vector<std::string> argv = {FSCHED_WORKER_BIN, "--node_id",           id,
                                      "--slots",         std::to_string(slots), "--listen",
                                      "127.0.0.1:0",     "--port_file",         port_file,
