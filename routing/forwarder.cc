@@ -67,6 +67,7 @@ void Forwarder::Send(std::shared_ptr<Call> call) {
     if (!stopping_) {
       stubs = StubsFor(call->target.address);
       in_flight_.insert(&call->context);
+      ++answering_;
     }
   }
   if (stubs == nullptr) {
@@ -96,12 +97,23 @@ void Forwarder::Answer(std::shared_ptr<Call> call, const grpc::Status& status) {
                           absl::StrCat(RoleName(call->target.role), " ", call->target.id, " (",
                                        call->target.address, "): ", status.error_message()));
   }
-  if (stopping || call->half_delay <= absl::ZeroDuration()) {
+  auto hand_back = [this, call, answer] {
     call->done(answer, std::move(call->result));
+    absl::MutexLock lock(&mu_);
+    --answering_;
+  };
+  if (stopping || call->half_delay <= absl::ZeroDuration()) {
+    hand_back();
     return;
   }
-  timers_->RunAt(absl::Now() + call->half_delay,
-                 [call, answer] { call->done(answer, std::move(call->result)); });
+  timers_->RunAt(absl::Now() + call->half_delay, std::move(hand_back));
+}
+
+void Forwarder::WaitIdle(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(
+                           +[](int* n) { return *n == 0; }, &answering_),
+                       timeout);
 }
 
 void Forwarder::Shutdown() {

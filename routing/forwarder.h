@@ -25,12 +25,18 @@ class Forwarder {
   using Done = std::function<void(const grpc::Status&, v1::InvocationResult)>;
 
   Forwarder(LinkDelays delays, TimerQueue* timers) : delays_(std::move(delays)), timers_(timers) {}
-  ~Forwarder() { Shutdown(); }
+  ~Forwarder() {
+    Shutdown();
+    WaitIdle(absl::Seconds(5));
+  }
 
   /// Calls `done` exactly once (UNAVAILABLE after Shutdown).
   void Forward(const NodeRef& target, v1::InvokeRequest request, absl::Time deadline, Done done);
   /// Cancels forwards in flight; later ones fail at once.
   void Shutdown();
+  /// Waits (at most `timeout`) until no forward is in flight or being answered,
+  /// so the owner can be destroyed after it.
+  void WaitIdle(absl::Duration timeout);
 
  private:
   struct Call;
@@ -49,6 +55,7 @@ class Forwarder {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::map<std::string, Stubs> stubs_ ABSL_GUARDED_BY(mu_);
   std::set<grpc::ClientContext*> in_flight_ ABSL_GUARDED_BY(mu_);
+  int answering_ ABSL_GUARDED_BY(mu_) = 0;  // sent and not yet handed back
 };
 
 /// Whether a forward's failure means "try another target" (it never reached a

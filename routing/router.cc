@@ -38,7 +38,8 @@ Router::~Router() { Shutdown(); }
 void Router::Shutdown() {
   if (stopping_.exchange(true)) return;
   forwarder_.Shutdown();
-  timers_.Flush();
+  timers_.Flush();  // delayed sends fail at once; delayed answers are handed back
+  forwarder_.WaitIdle(absl::Seconds(5));
 }
 
 void Router::Route(v1::InvokeRequest request, absl::Time deadline, Done done) {

@@ -26,6 +26,13 @@ v1::Controller::Stub* FunctionSource::StubFor(const std::string& address) {
   return stub.get();
 }
 
+FunctionSource::~FunctionSource() {
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(
+                           +[](int* n) { return *n == 0; }, &asking_),
+                       absl::Seconds(10));
+}
+
 void FunctionSource::Get(const std::string& name, Done done) {
   std::optional<v1::FunctionSpec> fresh;
   {
@@ -60,9 +67,9 @@ void FunctionSource::Ask(std::shared_ptr<Lookup> lookup) {
       lookup->done(absl::UnavailableError(
           "this worker has no master yet to look the function up at; retry once it has joined"));
     } else {
-      lookup->done(absl::UnavailableError(absl::StrCat("no master answered for function '",
-                                                       lookup->name, "': ",
-                                                       absl::StrJoin(lookup->failures, "; "))));
+      lookup->done(
+          absl::UnavailableError(absl::StrCat("no master answered for function '", lookup->name,
+                                              "': ", absl::StrJoin(lookup->failures, "; "))));
     }
     return;
   }
@@ -70,28 +77,38 @@ void FunctionSource::Ask(std::shared_ptr<Lookup> lookup) {
   lookup->attempt = std::make_unique<grpc::ClientContext>();
   lookup->attempt->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
   lookup->response.Clear();
-  StubFor(address)->async()->GetFunction(
-      lookup->attempt.get(), &lookup->request, &lookup->response,
-      [this, lookup, address](grpc::Status status) {
-        if (status.ok()) {
-          {
-            absl::MutexLock lock(&mu_);
-            known_[lookup->name] = {lookup->response.spec(), absl::Now()};
-          }
-          lookup->done(lookup->response.spec());
-          return;
-        }
-        if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
-          {
-            absl::MutexLock lock(&mu_);
-            known_.erase(lookup->name);
-          }
-          lookup->done(absl::NotFoundError(status.error_message()));
-          return;
-        }
-        lookup->failures.push_back(absl::StrCat(address, ": ", status.error_message()));
-        Ask(lookup);
-      });
+  {
+    absl::MutexLock lock(&mu_);
+    ++asking_;
+  }
+  StubFor(address)->async()->GetFunction(lookup->attempt.get(), &lookup->request, &lookup->response,
+                                         [this, lookup, address](grpc::Status status) {
+                                           Answered(lookup, address, status);
+                                           absl::MutexLock lock(&mu_);
+                                           --asking_;
+                                         });
+}
+
+void FunctionSource::Answered(std::shared_ptr<Lookup> lookup, const std::string& address,
+                              const grpc::Status& status) {
+  if (status.ok()) {
+    {
+      absl::MutexLock lock(&mu_);
+      known_[lookup->name] = {lookup->response.spec(), absl::Now()};
+    }
+    lookup->done(lookup->response.spec());
+    return;
+  }
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+    {
+      absl::MutexLock lock(&mu_);
+      known_.erase(lookup->name);
+    }
+    lookup->done(absl::NotFoundError(status.error_message()));
+    return;
+  }
+  lookup->failures.push_back(absl::StrCat(address, ": ", status.error_message()));
+  Ask(lookup);
 }
 
 }  // namespace fsched::worker

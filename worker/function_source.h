@@ -26,6 +26,8 @@ class FunctionSource {
 
   explicit FunctionSource(MastersFn masters, absl::Duration fresh_for = absl::Seconds(5))
       : masters_(std::move(masters)), fresh_for_(fresh_for) {}
+  /// Waits for lookups in flight (each attempt has a 2 s deadline).
+  ~FunctionSource();
 
   /// Calls `done` exactly once: the spec, NOT_FOUND when a master says the
   /// function does not exist, UNAVAILABLE when none answered and none is known.
@@ -34,6 +36,8 @@ class FunctionSource {
  private:
   struct Lookup;
   void Ask(std::shared_ptr<Lookup> lookup);
+  void Answered(std::shared_ptr<Lookup> lookup, const std::string& address,
+                const grpc::Status& status);
   v1::Controller::Stub* StubFor(const std::string& address);
 
   const MastersFn masters_;
@@ -45,6 +49,7 @@ class FunctionSource {
   };
   std::map<std::string, Known> known_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::unique_ptr<v1::Controller::Stub>> stubs_ ABSL_GUARDED_BY(mu_);
+  int asking_ ABSL_GUARDED_BY(mu_) = 0;  // RPCs in flight
 };
 
 }  // namespace fsched::worker

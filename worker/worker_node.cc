@@ -217,6 +217,13 @@ absl::Status WorkerNode::Start() {
 
 void WorkerNode::Shutdown() {
   if (router_) router_->Shutdown();
+  {
+    // Direct calls hold their callers' RPCs open: end them (CANCELLED) so the
+    // server's shutdown does not wait for the functions.
+    absl::MutexLock lock(&direct_mu_);
+    stopping_direct_ = true;
+    for (const std::string& id : direct_running_) executor_->Cancel(id);
+  }
   if (link_) link_->Stop();
   if (zone_link_) zone_link_->Stop();
   if (server_.server) {
@@ -232,6 +239,7 @@ WorkerNode::~WorkerNode() {
   // root filesystem fetches still go through it.
   if (link_) link_->Join();
   if (zone_link_) zone_link_->Join();
+  functions_.reset();  // waits for lookups in flight, which may still start calls
   executor_.reset();
   cpu_priority_.reset();
   runc_runtime_.reset();  // after the executor: no call is running in a container now
@@ -307,7 +315,8 @@ void WorkerNode::ServeHere(const v1::InvokeRequest& request, routing::Router::Do
 void WorkerNode::RunWith(const v1::InvokeRequest& request, const v1::FunctionSpec& spec,
                          routing::Router::Done done) {
   v1::Assignment a;
-  a.set_invocation_id(absl::StrCat("direct-", worker_id_, "-", direct_calls_.fetch_add(1) + 1));
+  const std::string id = absl::StrCat("direct-", worker_id_, "-", direct_calls_.fetch_add(1) + 1);
+  a.set_invocation_id(id);
   a.set_attempt(1);
   *a.mutable_function() = spec;
   a.set_payload(request.payload());
@@ -323,11 +332,24 @@ void WorkerNode::RunWith(const v1::InvokeRequest& request, const v1::FunctionSpe
   a.set_input_size(request.input_size());
   ToProto(absl::Now(), a.mutable_submitted());
   auto shared_done = std::make_shared<routing::Router::Done>(std::move(done));
-  absl::Status accepted = executor_->Submit(std::move(a), [this, shared_done](v1::InvocationResult r) {
-    r.set_worker_id(worker_id_);
-    r.set_zone(config_.node.zone);
-    (*shared_done)(std::move(r));
-  });
+  absl::Status accepted;
+  {
+    absl::MutexLock lock(&direct_mu_);
+    if (stopping_direct_) {
+      accepted = absl::UnavailableError("this worker is shutting down");
+    } else {
+      accepted = executor_->Submit(std::move(a), [this, id, shared_done](v1::InvocationResult r) {
+        {
+          absl::MutexLock lock(&direct_mu_);
+          direct_running_.erase(id);
+        }
+        r.set_worker_id(worker_id_);
+        r.set_zone(config_.node.zone);
+        (*shared_done)(std::move(r));
+      });
+      if (accepted.ok()) direct_running_.insert(id);
+    }
+  }
   if (!accepted.ok()) (*shared_done)(accepted);
 }
 

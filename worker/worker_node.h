@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <memory>
+#include <set>
 
 #include "absl/status/statusor.h"
 #include "common/config.h"
@@ -75,6 +76,9 @@ class WorkerNode {
   absl::Mutex membership_mu_;
   v1::Membership membership_ ABSL_GUARDED_BY(membership_mu_);
   std::atomic<uint64_t> direct_calls_{0};
+  absl::Mutex direct_mu_;
+  bool stopping_direct_ ABSL_GUARDED_BY(direct_mu_) = false;
+  std::set<std::string> direct_running_ ABSL_GUARDED_BY(direct_mu_);
   std::unique_ptr<WorkerService> service_;
   std::unique_ptr<WorkerAdminService> admin_service_;
   RunningServer server_;
