@@ -74,8 +74,9 @@ v1::GetArchMetricsResponse RoutingState::Metrics(const std::string& function) {
   absl::MutexLock lock(&mu_);
   out.set_architecture(architecture_);
   for (v1::FunctionArchMetrics& m : selector_.Metrics(function, clock_->Now())) {
-    // The selector's ratios route requests only under the dynamic architecture.
-    if (architecture_ != v1::ARCHITECTURE_DYNAMIC) m.clear_ratios();
+    // The ratios mean something once they routed requests: this node is dynamic,
+    // or requests that asked for dynamic were drawn (each draw logs the rate).
+    if (architecture_ != v1::ARCHITECTURE_DYNAMIC && m.rate_log_size() == 0) m.clear_ratios();
     *out.add_functions() = std::move(m);
   }
   *out.mutable_thresholds() = ThresholdsProto(selector_.thresholds());

@@ -54,6 +54,17 @@ TEST(RoutingStateTest, RecordedRequestsFillTheirArchitecturesWindow) {
   EXPECT_EQ(routing.Metrics("f").functions(0).windows(0).samples(), 0u);
 }
 
+TEST(RoutingStateTest, RatiosShowWhenRequestsAskedForDynamicOnANodeThatIsNot) {
+  ManualClock clock(absl::FromUnixSeconds(100));
+  RoutingState routing(TailSchedulerConfig{}, &clock);  // centralized
+  routing.Record("f", v1::ARCHITECTURE_CENTRALIZED, 0.1);
+  EXPECT_FALSE(routing.Metrics("f").functions(0).has_ratios());
+  EXPECT_EQ(routing.Resolve("f", v1::ARCHITECTURE_DYNAMIC), v1::ARCHITECTURE_DECENTRALIZED);
+  const v1::GetArchMetricsResponse m = routing.Metrics("f");
+  ASSERT_TRUE(m.functions(0).has_ratios());
+  EXPECT_EQ(m.functions(0).ratios().decentralized(), 1.0);
+}
+
 TEST(RoutingStateTest, ThresholdsChangeFieldByFieldOrNotAtAll) {
   ManualClock clock(absl::FromUnixSeconds(100));
   RoutingState routing(TailSchedulerConfig{}, &clock);
