@@ -242,7 +242,8 @@ absl::Status ParseNetworkEmulation(const YAML::Node& root, Config* config) {
     for (const auto& kv : nodes) {
       const std::string id = kv.first.as<std::string>();
       absl::StatusOr<absl::Duration> d = ParseDurationText(kv.second.as<std::string>());
-      if (!d.ok()) return Invalid("network_emulation.nodes." + id, std::string(d.status().message()));
+      if (!d.ok())
+        return Invalid("network_emulation.nodes." + id, std::string(d.status().message()));
       e.nodes[id] = *d;
     }
   }

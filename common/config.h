@@ -31,7 +31,7 @@ struct NodeConfig {
 struct NetworkEmulationConfig {
   absl::Duration same_zone;
   absl::Duration cross_zone;
-  absl::Duration cloud;  // to or from the cloud master
+  absl::Duration cloud;                         // to or from the cloud master
   std::map<std::string, absl::Duration> nodes;  // per peer (node id); overrides the above
 };
 

@@ -11,8 +11,8 @@
 #include "master/controller.h"
 #include "master/function_registry.h"
 #include "master/invocation_table.h"
-#include "routing/routing_state.h"
 #include "master/scheduler.h"
+#include "routing/routing_state.h"
 
 namespace fsched::master {
 

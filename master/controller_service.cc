@@ -1,18 +1,17 @@
 #include "master/controller_service.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/proto_time.h"
-#include "absl/strings/str_cat.h"
 
 namespace fsched::master {
 namespace {
 
 absl::Status MirroredHere(const std::string& parent) {
-  return absl::FailedPreconditionError(absl::StrCat(
-      "this is a zone master: functions are registered at the cloud master ", parent,
-      " and mirrored to every zone"));
+  return absl::FailedPreconditionError(
+      absl::StrCat("this is a zone master: functions are registered at the cloud master ", parent,
+                   " and mirrored to every zone"));
 }
-
 
 // What both archive uploads share: an upload into the store, begun once the
 // derived reactor is fully built (a read may complete on another thread), and

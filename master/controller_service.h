@@ -3,9 +3,9 @@
 
 #include "fsched/v1/controller.grpc.pb.h"
 #include "master/controller.h"
-#include "routing/router.h"
 #include "master/rootfs_store.h"
 #include "master/task_flow.h"
+#include "routing/router.h"
 
 namespace fsched::master {
 

@@ -17,7 +17,8 @@ ABSL_FLAG(std::string, listen, "",
 ABSL_FLAG(std::string, state_dir, "", "directory for durable state; overrides config");
 ABSL_FLAG(std::string, join_token, "", "token workers must present; overrides config");
 ABSL_FLAG(std::string, node_id, "", "this master's id; overrides config");
-ABSL_FLAG(std::string, role, "", "master (the cloud master) | edge (a zone master); overrides config");
+ABSL_FLAG(std::string, role, "",
+          "master (the cloud master) | edge (a zone master); overrides config");
 ABSL_FLAG(std::string, zone, "", "this master's zone; overrides config");
 ABSL_FLAG(std::string, parent, "", "a zone master's cloud master host:port; overrides config");
 ABSL_FLAG(std::string, architecture, "",

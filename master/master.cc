@@ -117,7 +117,8 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
   routing::Router::Options router_options;
   router_options.self.id = config.node.id;
   router_options.self.zone = config.node.zone;
-  router_options.self.role = m->is_zone_master() ? routing::NodeRole::kEdge : routing::NodeRole::kCloud;
+  router_options.self.role =
+      m->is_zone_master() ? routing::NodeRole::kEdge : routing::NodeRole::kCloud;
   router_options.emulation = config.network_emulation;
   router_options.view = [self] { return self->View(); };
   router_options.load = [self] { return self->ZoneLoad(); };
@@ -135,8 +136,8 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
         });
     if (!id.ok()) (*shared_done)(id.status());
   };
-  m->router_ = std::make_unique<routing::Router>(std::move(router_options), m->routing_.get(),
-                                                 m->clock_);
+  m->router_ =
+      std::make_unique<routing::Router>(std::move(router_options), m->routing_.get(), m->clock_);
   m->controller_service_->set_router(m->router_.get());
   ClusterService::Options cluster_service_options;
   cluster_service_options.join_token = config.cluster.join_token;
@@ -248,7 +249,8 @@ void Master::RefreshRouting() {
     // Before the parent first answers, its address is still known from config.
     view.cloud = routing::NodeRef{"cloud", config_.node.parent, "", routing::NodeRole::kCloud};
   }
-  for (const v1::Peer& peer : cluster_->ReadyPeers()) view.workers.push_back(routing::FromPeer(peer));
+  for (const v1::Peer& peer : cluster_->ReadyPeers())
+    view.workers.push_back(routing::FromPeer(peer));
   {
     absl::MutexLock lock(&view_mu_);
     view_ = std::move(view);

@@ -21,10 +21,10 @@
 #include "master/function_registry.h"
 #include "master/function_store.h"
 #include "master/invocation_table.h"
+#include "master/parent_link.h"
 #include "master/rootfs_store.h"
 #include "master/runtime_predictor.h"
 #include "master/scheduler.h"
-#include "master/parent_link.h"
 #include "master/worker_link_service.h"
 #include "master/zone_directory.h"
 #include "routing/router.h"
@@ -70,8 +70,8 @@ class Master {
   std::unique_ptr<InvocationTable> table_;
   std::unique_ptr<routing::RoutingState> routing_;
   std::unique_ptr<routing::Router> router_;
-  std::unique_ptr<ZoneDirectory> zones_;   // cloud master
-  std::unique_ptr<ParentLink> parent_;     // zone master
+  std::unique_ptr<ZoneDirectory> zones_;  // cloud master
+  std::unique_ptr<ParentLink> parent_;    // zone master
   absl::Mutex view_mu_;
   routing::RouteView view_ ABSL_GUARDED_BY(view_mu_);
   std::unique_ptr<RuntimePredictor> predictor_;

@@ -14,7 +14,9 @@ ParentLink::ParentLink(Options options, Controller* controller)
   functions_ = v1::Controller::NewStub(channel);
 }
 
-void ParentLink::Start() { thread_ = std::thread([this] { Loop(); }); }
+void ParentLink::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void ParentLink::Stop() {
   {

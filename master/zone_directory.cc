@@ -16,8 +16,8 @@ absl::Status ZoneDirectory::Announce(const v1::AnnounceZoneRequest& a) {
     return absl::InvalidArgumentError("a zone master announces its node_id and zone");
   }
   if (a.address().find(':') == std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("zone master ", a.node_id(), ": address '", a.address(), "' is not host:port"));
+    return absl::InvalidArgumentError(absl::StrCat("zone master ", a.node_id(), ": address '",
+                                                   a.address(), "' is not host:port"));
   }
   absl::MutexLock lock(&mu_);
   if (a.node_id() == self_.worker_id()) {

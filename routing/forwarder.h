@@ -4,13 +4,13 @@
 // leaves and half before its answer is handed back.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <functional>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/synchronization/mutex.h"
 #include "common/timer_queue.h"

@@ -30,17 +30,17 @@ inline constexpr uint32_t kMaxHops = 2;
 
 /// The nodes this one can forward to right now.
 struct RouteView {
-  std::optional<NodeRef> cloud;           // none at the cloud master itself
-  std::optional<NodeRef> zone_master;     // this zone's master (at workers)
-  std::vector<NodeRef> zone_masters;      // every live zone master but this node
-  std::vector<NodeRef> workers;           // a master's workers, or a worker's peers
+  std::optional<NodeRef> cloud;        // none at the cloud master itself
+  std::optional<NodeRef> zone_master;  // this zone's master (at workers)
+  std::vector<NodeRef> zone_masters;   // every live zone master but this node
+  std::vector<NodeRef> workers;        // a master's workers, or a worker's peers
 };
 
 struct RouteInput {
   NodeRole self = NodeRole::kWorker;
   v1::Architecture architecture = v1::ARCHITECTURE_CENTRALIZED;  // concrete, not dynamic
-  uint32_t hops = 0;                      // the request's hop count here
-  double load = 0;                        // busy fraction of this node's (or zone's) slots
+  uint32_t hops = 0;                                             // the request's hop count here
+  double load = 0;  // busy fraction of this node's (or zone's) slots
   double offload_threshold = 0.8;
 };
 

@@ -64,8 +64,7 @@ void Router::Route(v1::InvokeRequest request, absl::Time deadline, Done done) {
   flight->done = std::move(done);
   // A forwarded request arrives with a concrete architecture; one entering
   // here (or a client's own "dynamic" sent on) is resolved at this node.
-  const v1::Architecture architecture =
-      state_->Resolve(request.function(), request.architecture());
+  const v1::Architecture architecture = state_->Resolve(request.function(), request.architecture());
   request.set_architecture(architecture);
   std::set<std::string> visited(request.route().begin(), request.route().end());
   visited.insert(options_.self.id);
@@ -76,8 +75,9 @@ void Router::Route(v1::InvokeRequest request, absl::Time deadline, Done done) {
   in.hops = request.hops();
   in.load = options_.load ? options_.load() : 0;
   in.offload_threshold = state_->thresholds().offload_load_threshold;
-  flight->targets = PlanRoute(in, options_.view ? options_.view() : RouteView{}, visited,
-                              [this](std::vector<NodeRef> t) { return latency_.Order(std::move(t)); });
+  flight->targets =
+      PlanRoute(in, options_.view ? options_.view() : RouteView{}, visited,
+                [this](std::vector<NodeRef> t) { return latency_.Order(std::move(t)); });
   flight->request = std::move(request);
   Attempt(std::move(flight));
 }
@@ -104,22 +104,22 @@ void Router::Attempt(std::shared_ptr<Flight> flight) {
   forwarded.set_hops(flight->request.hops() + 1);
   const absl::Time sent = clock_->Now();
   const uint32_t hop = forwarded.hops();
-  forwarder_.Forward(target, std::move(forwarded), flight->deadline,
-                     [this, flight, target, sent, hop](const grpc::Status& status,
-                                                       v1::InvocationResult result) {
-                       if (status.ok()) {
-                         latency_.Record(target.id, clock_->Now() - sent, hop);
-                         Finish(flight, std::move(result));
-                         return;
-                       }
-                       if (TryElsewhere(status)) {
-                         latency_.MarkDown(target.id);
-                         flight->skipped.push_back(status.error_message());
-                         Attempt(flight);
-                         return;
-                       }
-                       Finish(flight, FromGrpcStatus(status));
-                     });
+  forwarder_.Forward(
+      target, std::move(forwarded), flight->deadline,
+      [this, flight, target, sent, hop](const grpc::Status& status, v1::InvocationResult result) {
+        if (status.ok()) {
+          latency_.Record(target.id, clock_->Now() - sent, hop);
+          Finish(flight, std::move(result));
+          return;
+        }
+        if (TryElsewhere(status)) {
+          latency_.MarkDown(target.id);
+          flight->skipped.push_back(status.error_message());
+          Attempt(flight);
+          return;
+        }
+        Finish(flight, FromGrpcStatus(status));
+      });
 }
 
 void Router::Finish(std::shared_ptr<Flight> flight, absl::StatusOr<v1::InvocationResult> result) {

@@ -6,11 +6,11 @@
 // entered here are timed end to end for the architecture selector.
 #pragma once
 
+#include <grpcpp/server_context.h>
+
 #include <atomic>
 #include <functional>
 #include <memory>
-
-#include <grpcpp/server_context.h>
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"

@@ -57,8 +57,7 @@ TailSchedulerConfig RoutingState::thresholds() const {
 
 v1::Architecture RoutingState::Resolve(const std::string& function, v1::Architecture requested) {
   absl::MutexLock lock(&mu_);
-  const v1::Architecture a =
-      requested == v1::ARCHITECTURE_UNSPECIFIED ? architecture_ : requested;
+  const v1::Architecture a = requested == v1::ARCHITECTURE_UNSPECIFIED ? architecture_ : requested;
   if (a != v1::ARCHITECTURE_DYNAMIC) return a;
   return selector_.Choose(function, clock_->Now());
 }

@@ -40,7 +40,8 @@ absl::Status Executor::Submit(v1::Assignment assignment, Done done) {
   if (running - (victim != nullptr ? 1 : 0) >= options_.slots + options_.max_waiting) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "all ", options_.slots, " slots of this worker are busy",
-        options_.max_waiting > 0 ? absl::StrCat(" and ", options_.max_waiting, " calls wait") : ""));
+        options_.max_waiting > 0 ? absl::StrCat(" and ", options_.max_waiting, " calls wait")
+                                 : ""));
   }
   if (victim != nullptr) {
     victim->control->paused.store(true);

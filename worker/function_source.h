@@ -5,13 +5,13 @@
 // is used; otherwise the call fails UNAVAILABLE naming the masters tried.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"

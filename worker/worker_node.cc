@@ -160,8 +160,7 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
       link_options, node->executor_.get(), [self] { return self->Capacity(); },
       [self] { return self->Load(); }, std::move(fatal));
   node->functions_ = std::make_unique<FunctionSource>([self] { return self->MasterAddresses(); });
-  node->routing_ = std::make_unique<routing::RoutingState>(config.tail_scheduler,
-                                                           RealClock::Get());
+  node->routing_ = std::make_unique<routing::RoutingState>(config.tail_scheduler, RealClock::Get());
   if (absl::StatusOr<v1::Architecture> a = node->routing_->SetArchitecture(config.architecture);
       !a.ok()) {
     return absl::Status(a.status().code(), absl::StrCat("architecture: ", a.status().message()));
@@ -201,8 +200,7 @@ absl::Status WorkerNode::Start() {
   router_options.emulation = config_.network_emulation;
   router_options.view = [this] { return View(); };
   router_options.load = [this] { return executor_->Busy(); };
-  router_options.serve_here = [this](const v1::InvokeRequest& request,
-                                     routing::Router::Done done) {
+  router_options.serve_here = [this](const v1::InvokeRequest& request, routing::Router::Done done) {
     ServeHere(request, std::move(done));
   };
   router_options.seed = static_cast<uint64_t>(port_);

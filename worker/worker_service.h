@@ -6,8 +6,8 @@
 #include <functional>
 
 #include "fsched/v1/worker.grpc.pb.h"
-#include "worker/executor.h"
 #include "routing/router.h"
+#include "worker/executor.h"
 #include "worker/master_link.h"
 
 namespace fsched::worker {

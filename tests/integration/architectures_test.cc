@@ -129,7 +129,8 @@ class ArchitecturesTest : public ClusterTest {
     while (absl::Now() < deadline) {
       grpc::ClientContext ctx;
       v1::WorkerStatus status;
-      if (stub->GetStatus(&ctx, v1::GetStatusRequest(), &status).ok() && status.running_size() > 0) {
+      if (stub->GetStatus(&ctx, v1::GetStatusRequest(), &status).ok() &&
+          status.running_size() > 0) {
         return;
       }
       absl::SleepFor(absl::Milliseconds(20));

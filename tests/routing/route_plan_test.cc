@@ -31,9 +31,11 @@ class RoutePlanTest : public ::testing::Test {
     worker_view_.workers = {Node("w-a2", NodeRole::kWorker, "a")};
     edge_view_.cloud = worker_view_.cloud;
     edge_view_.zone_masters = {Node("edge-b", NodeRole::kEdge, "b")};
-    edge_view_.workers = {Node("w-a1", NodeRole::kWorker, "a"), Node("w-a2", NodeRole::kWorker, "a")};
+    edge_view_.workers = {Node("w-a1", NodeRole::kWorker, "a"),
+                          Node("w-a2", NodeRole::kWorker, "a")};
     cloud_view_.zone_masters = worker_view_.zone_masters;
-    cloud_view_.workers = {Node("w-a1", NodeRole::kWorker, "a"), Node("w-b1", NodeRole::kWorker, "b")};
+    cloud_view_.workers = {Node("w-a1", NodeRole::kWorker, "a"),
+                           Node("w-b1", NodeRole::kWorker, "b")};
   }
   std::vector<std::string> Plan(NodeRole self, v1::Architecture a, uint32_t hops, double load,
                                 const RouteView& view, std::set<std::string> visited = {}) {
@@ -79,8 +81,8 @@ TEST_F(RoutePlanTest, DecentralizedRunsLocallyUnderTheThresholdElseOnAPeer) {
 }
 
 TEST_F(RoutePlanTest, HopTwoServesWhereItIsWhateverTheLoad) {
-  for (v1::Architecture a : {v1::ARCHITECTURE_CENTRALIZED, v1::ARCHITECTURE_FEDERATED,
-                             v1::ARCHITECTURE_DECENTRALIZED}) {
+  for (v1::Architecture a :
+       {v1::ARCHITECTURE_CENTRALIZED, v1::ARCHITECTURE_FEDERATED, v1::ARCHITECTURE_DECENTRALIZED}) {
     EXPECT_THAT(Plan(NodeRole::kWorker, a, 2, 1.0, worker_view_), IsEmpty());
     EXPECT_THAT(Plan(NodeRole::kEdge, a, 2, 1.0, edge_view_), IsEmpty());
   }
@@ -91,9 +93,9 @@ TEST_F(RoutePlanTest, NodesAlreadyOnTheRouteAreNeverTargets) {
   RouteView view = edge_view_;
   EXPECT_THAT(Plan(NodeRole::kEdge, v1::ARCHITECTURE_FEDERATED, 1, 0.9, view, {"edge-b"}),
               IsEmpty());
-  EXPECT_THAT(Plan(NodeRole::kWorker, v1::ARCHITECTURE_DECENTRALIZED, 1, 0.9, worker_view_,
-                   {"w-a2"}),
-              IsEmpty());
+  EXPECT_THAT(
+      Plan(NodeRole::kWorker, v1::ARCHITECTURE_DECENTRALIZED, 1, 0.9, worker_view_, {"w-a2"}),
+      IsEmpty());
   EXPECT_THAT(Plan(NodeRole::kWorker, v1::ARCHITECTURE_CENTRALIZED, 1, 0, worker_view_, {"cloud"}),
               IsEmpty());
 }

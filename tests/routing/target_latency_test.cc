@@ -40,7 +40,8 @@ TEST(TargetLatencyTest, UnseenFirstThenFasterMoreOftenAndDownLast) {
   EXPECT_EQ(latency.Order({Node("fast"), Node("slow")}).back().id, "fast");
   clock.Advance(TargetLatency::kDownFor + absl::Seconds(1));
   int fast_again = 0;
-  for (int i = 0; i < 100; ++i) fast_again += latency.Order({Node("fast"), Node("slow")})[0].id == "fast";
+  for (int i = 0; i < 100; ++i)
+    fast_again += latency.Order({Node("fast"), Node("slow")})[0].id == "fast";
   EXPECT_GT(fast_again, 70);
   // Measurements older than the window no longer count: both are unseen again.
   clock.Advance(TargetLatency::kWindow);

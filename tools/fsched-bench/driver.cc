@@ -232,12 +232,12 @@ std::vector<Sample> RunOpenLevel(InvokeTargets* targets, const RequestTemplate& 
     }
     progress->Sent();
     targets->AsyncInvoke(s.index, &raw->ctx, &raw->request, &s.result,
-                          [&s, raw, &mu, &outstanding, progress](grpc::Status status) {
-                            Record(&s, status, progress);
-                            absl::MutexLock lock(&mu);
-                            raw->done = true;
-                            --outstanding;
-                          });
+                         [&s, raw, &mu, &outstanding, progress](grpc::Status status) {
+                           Record(&s, status, progress);
+                           absl::MutexLock lock(&mu);
+                           raw->done = true;
+                           --outstanding;
+                         });
   }
   absl::MutexLock lock(&mu);
   if (Interrupted()) {
@@ -319,8 +319,8 @@ std::vector<Sample> RunClosedStage(InvokeTargets* targets, const RequestTemplate
   return samples;
 }
 
-std::vector<Sample> RunCycles(InvokeTargets* targets, const RequestTemplate& request,
-                              int cycles, int level, int first_index, Progress* progress) {
+std::vector<Sample> RunCycles(InvokeTargets* targets, const RequestTemplate& request, int cycles,
+                              int level, int first_index, Progress* progress) {
   const std::string shape = absl::StrFormat("%d cycles", cycles);
   const int per_cycle = static_cast<int>(request.functions.size());
   progress->StartLevel(shape, static_cast<int64_t>(cycles) * per_cycle, absl::ZeroDuration());

@@ -104,7 +104,7 @@ std::vector<Sample> RunClosedStage(InvokeTargets* targets, const RequestTemplate
                                    Progress* progress);
 
 /// `cycles` rounds, one call at a time: every function in order, then again.
-std::vector<Sample> RunCycles(InvokeTargets* targets, const RequestTemplate& request,
-                              int cycles, int level, int first_index, Progress* progress);
+std::vector<Sample> RunCycles(InvokeTargets* targets, const RequestTemplate& request, int cycles,
+                              int level, int first_index, Progress* progress);
 
 }  // namespace fsched::bench

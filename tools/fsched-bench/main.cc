@@ -270,7 +270,8 @@ int main(int argc, char** argv) {
   bool fell_behind = false;
   const auto print_level = [&](const std::vector<bench::Sample>& samples,
                                const std::string& extra) {
-    std::cout << bench::FormatSummary(bench::SummarizeRun(samples, deadline)) << extra << std::flush;
+    std::cout << bench::FormatSummary(bench::SummarizeRun(samples, deadline)) << extra
+              << std::flush;
   };
   const auto keep = [&](std::vector<bench::Sample> samples) {
     all.insert(all.end(), std::make_move_iterator(samples.begin()),

@@ -3,12 +3,12 @@
 // taken in turn by call index, so a run can enter a topology at every node.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "fsched/v1/controller.grpc.pb.h"
