@@ -1,5 +1,6 @@
 #include "worker/worker_admin_service.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "routing/arch_admin.h"
 
@@ -25,6 +26,32 @@ grpc::ServerUnaryReactor* WorkerAdminService::GetConfiguration(
   response->set_zone(s_.zone);
   response->set_effective_config_yaml(s_.config_yaml);
   return FinishUnary(ctx, absl::OkStatus());
+}
+
+absl::Status WorkerAdminService::KeptByMasters(const char* what) const {
+  const std::string master = s_.master ? s_.master() : "";
+  return absl::FailedPreconditionError(
+      absl::StrCat(what, " are kept by masters, not workers: ask ",
+                   master.empty() ? "this worker's master (it has joined none yet)"
+                                  : "the master at " + master));
+}
+
+grpc::ServerUnaryReactor* WorkerAdminService::GetDurations(grpc::CallbackServerContext* ctx,
+                                                           const v1::GetDurationsRequest*,
+                                                           v1::GetDurationsResponse*) {
+  return FinishUnary(ctx, KeptByMasters("function durations"));
+}
+
+grpc::ServerUnaryReactor* WorkerAdminService::GetSchedulingPolicy(
+    grpc::CallbackServerContext* ctx, const v1::GetSchedulingPolicyRequest*,
+    v1::SchedulingPolicy*) {
+  return FinishUnary(ctx, KeptByMasters("scheduling policies"));
+}
+
+grpc::ServerUnaryReactor* WorkerAdminService::SetSchedulingPolicy(grpc::CallbackServerContext* ctx,
+                                                                  const v1::SchedulingPolicy*,
+                                                                  v1::SchedulingPolicy*) {
+  return FinishUnary(ctx, KeptByMasters("scheduling policies"));
 }
 
 grpc::ServerUnaryReactor* WorkerAdminService::GetArchMetrics(

@@ -2,7 +2,8 @@
 // so its architecture, the dynamic selector's windows and ratios, and its
 // thresholds are read and set here like a master's. Load is this worker's
 // (host and slots); configuration is its effective config. Durations and
-// scheduling policies belong to masters and stay UNIMPLEMENTED here.
+// scheduling policies are kept by masters: asked here, they are refused with
+// FAILED_PRECONDITION naming the master to ask.
 #pragma once
 
 #include <functional>
@@ -22,6 +23,7 @@ class WorkerAdminService final : public v1::Admin::CallbackService {
     routing::RoutingState* routing = nullptr;
     std::function<v1::WorkerLoad()> load;
     std::function<uint32_t()> slots;
+    std::function<std::string()> master;  // the master this worker joined ("" = none yet)
   };
   explicit WorkerAdminService(Sources sources) : s_(std::move(sources)) {}
   /// Before the worker publishes its port (port file, log), so no call races it.
@@ -33,6 +35,15 @@ class WorkerAdminService final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* GetConfiguration(grpc::CallbackServerContext* ctx,
                                              const v1::GetConfigurationRequest* request,
                                              v1::GetConfigurationResponse* response) override;
+  grpc::ServerUnaryReactor* GetDurations(grpc::CallbackServerContext* ctx,
+                                         const v1::GetDurationsRequest* request,
+                                         v1::GetDurationsResponse* response) override;
+  grpc::ServerUnaryReactor* GetSchedulingPolicy(grpc::CallbackServerContext* ctx,
+                                                const v1::GetSchedulingPolicyRequest* request,
+                                                v1::SchedulingPolicy* response) override;
+  grpc::ServerUnaryReactor* SetSchedulingPolicy(grpc::CallbackServerContext* ctx,
+                                                const v1::SchedulingPolicy* request,
+                                                v1::SchedulingPolicy* response) override;
   grpc::ServerUnaryReactor* GetArchMetrics(grpc::CallbackServerContext* ctx,
                                            const v1::GetArchMetricsRequest* request,
                                            v1::GetArchMetricsResponse* response) override;
@@ -44,6 +55,7 @@ class WorkerAdminService final : public v1::Admin::CallbackService {
                                              v1::Thresholds* response) override;
 
  private:
+  absl::Status KeptByMasters(const char* what) const;
   Sources s_;
 };
 

@@ -177,6 +177,7 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
   admin.routing = node->routing_.get();
   admin.load = [self] { return self->Load(); };
   admin.slots = [self] { return self->executor_->slots(); };
+  admin.master = [self] { return self->link_->master_address(); };
   node->admin_service_ = std::make_unique<WorkerAdminService>(std::move(admin));
   return node;
 }
@@ -268,7 +269,7 @@ void WorkerNode::OnMembership(const v1::Membership& membership) {
   }
 }
 
-routing::RouteView WorkerNode::View() {
+std::shared_ptr<const routing::RouteView> WorkerNode::View() {
   routing::RouteView view;
   absl::MutexLock lock(&membership_mu_);
   for (const v1::Peer& peer : membership_.masters()) {
@@ -283,7 +284,7 @@ routing::RouteView WorkerNode::View() {
     view.cloud = routing::NodeRef{"master", link_->master_address(), "", routing::NodeRole::kCloud};
   }
   for (const v1::Peer& peer : membership_.peers()) view.workers.push_back(routing::FromPeer(peer));
-  return view;
+  return std::make_shared<const routing::RouteView>(std::move(view));
 }
 
 std::vector<std::string> WorkerNode::MasterAddresses() {

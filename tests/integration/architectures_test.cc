@@ -267,6 +267,12 @@ TEST_F(ArchitecturesTest, DynamicResolvesToAConcreteArchitectureAndIsMeasured) {
   set.set_architecture("mesh");
   EXPECT_EQ(worker_admin->SetArchitecture(&bctx, set, &answer).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+  // What masters keep is refused with the master to ask.
+  grpc::ClientContext dctx;
+  v1::GetDurationsResponse durations;
+  grpc::Status kept = worker_admin->GetDurations(&dctx, v1::GetDurationsRequest(), &durations);
+  EXPECT_EQ(kept.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(kept.error_message(), HasSubstr(master_address_));
 }
 
 TEST_F(ArchitecturesTest, KillingAZoneMasterMidRunLosesNoAcceptedRequest) {
