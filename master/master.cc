@@ -253,12 +253,12 @@ void Master::RefreshRouting() {
     view.workers.push_back(routing::FromPeer(peer));
   {
     absl::MutexLock lock(&view_mu_);
-    view_ = std::move(view);
+    view_ = std::make_shared<const routing::RouteView>(std::move(view));
   }
   cluster_->PushMembership(masters);
 }
 
-routing::RouteView Master::View() {
+std::shared_ptr<const routing::RouteView> Master::View() {
   absl::MutexLock lock(&view_mu_);
   return view_;
 }

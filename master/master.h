@@ -53,7 +53,7 @@ class Master {
   void RefreshRouting();
   /// The federation's live masters (this one included) as last known.
   std::vector<v1::Peer> Masters();
-  routing::RouteView View();
+  std::shared_ptr<const routing::RouteView> View();
   double ZoneLoad();
   bool is_zone_master() const { return config_.node.role == "edge"; }
   /// Writes what the predictor learned since the last call.
@@ -73,7 +73,8 @@ class Master {
   std::unique_ptr<ZoneDirectory> zones_;  // cloud master
   std::unique_ptr<ParentLink> parent_;    // zone master
   absl::Mutex view_mu_;
-  routing::RouteView view_ ABSL_GUARDED_BY(view_mu_);
+  std::shared_ptr<const routing::RouteView> view_ ABSL_GUARDED_BY(view_mu_) =
+      std::make_shared<routing::RouteView>();
   std::unique_ptr<RuntimePredictor> predictor_;
   std::unique_ptr<LlcPredictor> llc_;
   std::unique_ptr<Scheduler> scheduler_;

@@ -13,6 +13,16 @@ std::vector<NodeRef> Unvisited(std::vector<NodeRef> nodes, const std::set<std::s
 
 }  // namespace
 
+bool ServesHereRegardless(NodeRole self, v1::Architecture architecture, uint32_t hops) {
+  return hops >= kMaxHops ||
+         (self == NodeRole::kCloud && architecture == v1::ARCHITECTURE_CENTRALIZED);
+}
+
+bool PlanReadsLoad(NodeRole self, v1::Architecture architecture) {
+  return (self == NodeRole::kEdge && architecture == v1::ARCHITECTURE_FEDERATED) ||
+         (self == NodeRole::kWorker && architecture == v1::ARCHITECTURE_DECENTRALIZED);
+}
+
 std::vector<NodeRef> PlanRoute(const RouteInput& in, const RouteView& view,
                                const std::set<std::string>& visited, const OrderFn& order) {
   if (in.hops >= kMaxHops) return {};

@@ -46,6 +46,13 @@ struct RouteInput {
 
 using OrderFn = std::function<std::vector<NodeRef>(std::vector<NodeRef>)>;
 
+/// Whether the plan is "serve here" whatever the view and load (the cloud's
+/// centralized requests, hop limit reached), so callers can skip gathering them.
+bool ServesHereRegardless(NodeRole self, v1::Architecture architecture, uint32_t hops);
+/// Whether the plan reads RouteInput::load (a zone's federated, a worker's
+/// decentralized requests); the load is not free to compute at a master.
+bool PlanReadsLoad(NodeRole self, v1::Architecture architecture);
+
 /// The targets to try, in order; `visited` are node ids already on the route.
 std::vector<NodeRef> PlanRoute(const RouteInput& in, const RouteView& view,
                                const std::set<std::string>& visited, const OrderFn& order);

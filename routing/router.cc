@@ -69,15 +69,19 @@ void Router::Route(v1::InvokeRequest request, absl::Time deadline, Done done) {
   std::set<std::string> visited(request.route().begin(), request.route().end());
   visited.insert(options_.self.id);
   request.add_route(options_.self.id);
-  RouteInput in;
-  in.self = options_.self.role;
-  in.architecture = architecture;
-  in.hops = request.hops();
-  in.load = options_.load ? options_.load() : 0;
-  in.offload_threshold = state_->thresholds().offload_load_threshold;
-  flight->targets =
-      PlanRoute(in, options_.view ? options_.view() : RouteView{}, visited,
-                [this](std::vector<NodeRef> t) { return latency_.Order(std::move(t)); });
+  const NodeRole self = options_.self.role;
+  if (!ServesHereRegardless(self, architecture, request.hops())) {
+    RouteInput in;
+    in.self = self;
+    in.architecture = architecture;
+    in.hops = request.hops();
+    if (PlanReadsLoad(self, architecture) && options_.load) in.load = options_.load();
+    in.offload_threshold = state_->thresholds().offload_load_threshold;
+    const std::shared_ptr<const RouteView> view = options_.view ? options_.view() : nullptr;
+    flight->targets =
+        PlanRoute(in, view ? *view : RouteView{}, visited,
+                  [this](std::vector<NodeRef> t) { return latency_.Order(std::move(t)); });
+  }
   flight->request = std::move(request);
   Attempt(std::move(flight));
 }

@@ -33,8 +33,10 @@ class Router {
   struct Options {
     NodeRef self;
     NetworkEmulationConfig emulation;
-    std::function<RouteView()> view;  // who this node can forward to now
-    std::function<double()> load;     // busy fraction of this node's (zone's) slots
+    // Who this node can forward to now: a snapshot, shared so a request does
+    // not copy the worker list.
+    std::function<std::shared_ptr<const RouteView>()> view;
+    std::function<double()> load;  // busy fraction of this node's (zone's) slots
     // Runs the request here (its architecture concrete); calls done exactly once.
     std::function<void(const v1::InvokeRequest&, Done)> serve_here;
     uint64_t seed = 1;

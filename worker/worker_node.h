@@ -47,7 +47,7 @@ class WorkerNode {
   std::vector<ContainerRuntime*> ContainerRuntimes() const;
   /// A master pushed membership: keep it, and follow this zone's master.
   void OnMembership(const v1::Membership& membership);
-  routing::RouteView View();
+  std::shared_ptr<const routing::RouteView> View();
   std::vector<std::string> MasterAddresses();
   /// Runs a routed request on this worker's executor.
   void ServeHere(const v1::InvokeRequest& request, routing::Router::Done done);

@@ -100,6 +100,33 @@ TEST_F(RoutePlanTest, NodesAlreadyOnTheRouteAreNeverTargets) {
               IsEmpty());
 }
 
+TEST_F(RoutePlanTest, ShortcutsAgreeWithThePlan) {
+  // Where the plan serves here regardless, it does so with any view and load.
+  for (NodeRole self : {NodeRole::kCloud, NodeRole::kEdge, NodeRole::kWorker}) {
+    const RouteView& view = self == NodeRole::kCloud  ? cloud_view_
+                            : self == NodeRole::kEdge ? edge_view_
+                                                      : worker_view_;
+    for (v1::Architecture a : {v1::ARCHITECTURE_CENTRALIZED, v1::ARCHITECTURE_FEDERATED,
+                               v1::ARCHITECTURE_DECENTRALIZED}) {
+      for (uint32_t hops : {0u, 1u, 2u}) {
+        const bool busy_differs =
+            !Plan(self, a, hops, 0.0, view).empty() || !Plan(self, a, hops, 1.0, view).empty();
+        if (ServesHereRegardless(self, a, hops)) {
+          EXPECT_FALSE(busy_differs) << static_cast<int>(self) << " " << a << " " << hops;
+        }
+        // The load matters only where the plan says it reads it.
+        if (!PlanReadsLoad(self, a)) {
+          EXPECT_EQ(Plan(self, a, hops, 0.0, view), Plan(self, a, hops, 1.0, view));
+        }
+      }
+    }
+  }
+  EXPECT_TRUE(ServesHereRegardless(NodeRole::kCloud, v1::ARCHITECTURE_CENTRALIZED, 0));
+  EXPECT_FALSE(ServesHereRegardless(NodeRole::kCloud, v1::ARCHITECTURE_FEDERATED, 0));
+  EXPECT_TRUE(PlanReadsLoad(NodeRole::kEdge, v1::ARCHITECTURE_FEDERATED));
+  EXPECT_FALSE(PlanReadsLoad(NodeRole::kCloud, v1::ARCHITECTURE_DECENTRALIZED));
+}
+
 TEST_F(RoutePlanTest, MissingMastersMeanServingHere) {
   RouteView lone;  // a single-master cluster seen from a worker with no membership yet
   EXPECT_THAT(Plan(NodeRole::kWorker, v1::ARCHITECTURE_CENTRALIZED, 0, 0, lone), IsEmpty());
