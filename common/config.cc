@@ -262,6 +262,17 @@ absl::Status ParseSimulator(const YAML::Node& root, Config* config) {
   return absl::OkStatus();
 }
 
+absl::Status ParseMetrics(const YAML::Node& root, Config* config) {
+  const YAML::Node n = root["metrics"];
+  if (!n) return absl::OkStatus();
+  RETURN_IF_ERROR(CheckKeys(n, "metrics", {"listen", "port_file", "max_function_labels"}));
+  MetricsConfig& m = config->metrics;
+  RETURN_IF_ERROR(ReadString(n, "listen", "metrics.", &m.listen));
+  RETURN_IF_ERROR(ReadString(n, "port_file", "metrics.", &m.port_file));
+  RETURN_IF_ERROR(ReadUint(n, "max_function_labels", "metrics.", &m.max_function_labels));
+  return absl::OkStatus();
+}
+
 absl::Status ParseTopology(const YAML::Node& root, Config* config) {
   const YAML::Node n = root["topology"];
   if (!n) return absl::OkStatus();
@@ -335,7 +346,8 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text) {
     RETURN_IF_ERROR(CheckKeys(root, "",
                               {"architecture", "node", "listen", "advertise_address", "state_dir",
                                "port_file", "log_level", "cluster", "scheduler", "worker",
-                               "simulator", "topology", "tail_scheduler", "network_emulation"}));
+                               "simulator", "topology", "tail_scheduler", "network_emulation",
+                               "metrics"}));
     RETURN_IF_ERROR(ReadString(root, "architecture", "", &config.architecture));
     RETURN_IF_ERROR(ReadString(root, "listen", "", &config.listen));
     RETURN_IF_ERROR(ReadString(root, "advertise_address", "", &config.advertise_address));
@@ -350,6 +362,7 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text) {
     RETURN_IF_ERROR(ParseTopology(root, &config));
     RETURN_IF_ERROR(ParseTailScheduler(root, &config));
     RETURN_IF_ERROR(ParseNetworkEmulation(root, &config));
+    RETURN_IF_ERROR(ParseMetrics(root, &config));
     ApplyTopology(&config);
   } catch (const YAML::Exception& e) {
     // yaml-cpp reports type mismatches by exception; they stop at this boundary.
@@ -446,6 +459,13 @@ absl::Status ValidateConfig(const Config& config) {
   }
   if (config.listen.find(':') == std::string::npos) {
     return Invalid("listen", absl::StrCat("'", config.listen, "' is not host:port"));
+  }
+  if (!config.metrics.listen.empty() && config.metrics.listen.find(':') == std::string::npos) {
+    return Invalid("metrics.listen", absl::StrCat("'", config.metrics.listen,
+                                                  "' is not host:port (empty turns metrics off)"));
+  }
+  if (config.metrics.max_function_labels == 0) {
+    return Invalid("metrics.max_function_labels", "must be at least 1");
   }
   LogLevel level;
   if (!ParseLogLevel(config.log_level, &level)) {
@@ -592,6 +612,12 @@ std::string ConfigToYaml(const Config& config) {
   out << YAML::Key << "min_samples" << YAML::Value << t.min_samples;
   out << YAML::Key << "sample_interval" << YAML::Value << dur(t.sample_interval);
   out << YAML::Key << "offload_load_threshold" << YAML::Value << t.offload_load_threshold;
+  out << YAML::EndMap;
+  const MetricsConfig& metrics = config.metrics;
+  out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "listen" << YAML::Value << metrics.listen;
+  out << YAML::Key << "port_file" << YAML::Value << metrics.port_file;
+  out << YAML::Key << "max_function_labels" << YAML::Value << metrics.max_function_labels;
   out << YAML::EndMap;
   const NetworkEmulationConfig& net = config.network_emulation;
   out << YAML::Key << "network_emulation" << YAML::Value << YAML::BeginMap;

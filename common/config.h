@@ -124,6 +124,14 @@ struct TailSchedulerConfig {
 /// offload threshold in (0, 1].
 absl::Status ValidateTailScheduler(const TailSchedulerConfig& t);
 
+/// The Prometheus endpoint every process serves (http://listen/metrics).
+struct MetricsConfig {
+  std::string listen = "127.0.0.1:0";  // host:port; port 0 = any free port; empty = off
+  std::string port_file;               // if set, the bound metrics port is written there
+  // Distinct function names used as label values; later ones are counted under "_other".
+  uint32_t max_function_labels = 200;
+};
+
 struct Config {
   std::string architecture = "centralized";
   NodeConfig node;
@@ -138,6 +146,7 @@ struct Config {
   SimulatorConfig simulator;
   TailSchedulerConfig tail_scheduler;
   NetworkEmulationConfig network_emulation;
+  MetricsConfig metrics;
   std::vector<TopologyEntry> topology;
 };
 

@@ -4,6 +4,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "common/log.h"
+#include "common/rpc.h"
+#include "common/status_macros.h"
 
 namespace fsched {
 
@@ -12,6 +14,14 @@ void ConfigureLogging(const Config& config, const std::string& tag) {
   ParseLogLevel(config.log_level, &level);
   SetLogLevel(level);
   SetLogTag(tag);
+}
+
+absl::Status WriteServingPorts(const Config& config, int port, int metrics_port) {
+  if (!config.port_file.empty()) RETURN_IF_ERROR(WritePortFile(config.port_file, port));
+  if (!config.metrics.port_file.empty() && metrics_port != 0) {
+    RETURN_IF_ERROR(WritePortFile(config.metrics.port_file, metrics_port));
+  }
+  return absl::OkStatus();
 }
 
 sigset_t BlockTerminationSignals() {

@@ -5,12 +5,17 @@
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "common/config.h"
 
 namespace fsched {
 
 /// Applies config.log_level (already validated) and the log tag.
 void ConfigureLogging(const Config& config, const std::string& tag);
+
+/// Writes the bound gRPC port to config.port_file and the metrics port to
+/// config.metrics.port_file, where those are set (metrics_port 0 = metrics off).
+absl::Status WriteServingPorts(const Config& config, int port, int metrics_port);
 
 /// Blocks SIGINT and SIGTERM for this thread and every thread it starts later,
 /// and ignores SIGPIPE. Call before any thread exists. \return the set to wait on.

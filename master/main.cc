@@ -25,6 +25,9 @@ ABSL_FLAG(std::string, architecture, "",
           "centralized | federated | decentralized | dynamic: how requests entering here are "
           "routed; overrides config");
 ABSL_FLAG(std::string, port_file, "", "write the bound port to this file once serving");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port of the Prometheus endpoint (port 0 = any; \"off\" = none); overrides config");
+ABSL_FLAG(std::string, metrics_port_file, "", "write the bound metrics port to this file");
 ABSL_FLAG(std::string, log_level, "", "debug | info | warning | error; overrides config");
 
 namespace {
@@ -55,6 +58,10 @@ int main(int argc, char** argv) {
   if (auto v = absl::GetFlag(FLAGS_node_id); !v.empty()) config.node.id = v;
   if (auto v = absl::GetFlag(FLAGS_port_file); !v.empty()) config.port_file = v;
   if (auto v = absl::GetFlag(FLAGS_log_level); !v.empty()) config.log_level = v;
+  if (auto v = absl::GetFlag(FLAGS_metrics_listen); !v.empty()) {
+    config.metrics.listen = v == "off" ? "" : v;
+  }
+  if (auto v = absl::GetFlag(FLAGS_metrics_port_file); !v.empty()) config.metrics.port_file = v;
   if (config.node.role == "worker") config.node.role = "master";
   if (auto v = absl::GetFlag(FLAGS_role); !v.empty()) config.node.role = v;
   if (auto v = absl::GetFlag(FLAGS_zone); !v.empty()) config.node.zone = v;
@@ -79,11 +86,10 @@ int main(int argc, char** argv) {
   if (absl::Status started = (*master)->Start(); !started.ok()) {
     return Fail(std::string(started.message()));
   }
-  if (!config.port_file.empty()) {
-    if (absl::Status written = fsched::WritePortFile(config.port_file, (*master)->port());
-        !written.ok()) {
-      return Fail(std::string(written.message()));
-    }
+  if (absl::Status written =
+          fsched::WriteServingPorts(config, (*master)->port(), (*master)->metrics_port());
+      !written.ok()) {
+    return Fail(std::string(written.message()));
   }
   std::cout << "fsched-master listening on " << (*master)->advertise_address() << std::endl;
 

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "routing/routing_metrics.h"
 
 namespace fsched::master {
 namespace {
@@ -122,6 +123,11 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
   router_options.emulation = config.network_emulation;
   router_options.view = [self] { return self->View(); };
   router_options.load = [self] { return self->ZoneLoad(); };
+  router_options.on_entry_done = [self](v1::Architecture architecture,
+                                        const absl::StatusOr<v1::InvocationResult>& result,
+                                        absl::Duration elapsed) {
+    if (self->metrics_) self->metrics_->routing()->OnEntryDone(architecture, result, elapsed);
+  };
   router_options.serve_here = [self](const v1::InvokeRequest& request, routing::Router::Done done) {
     auto shared_done = std::make_shared<routing::Router::Done>(std::move(done));
     absl::StatusOr<std::string> id =
@@ -181,6 +187,22 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
 }
 
 absl::Status Master::Start() {
+  // Metrics first: every result and routed request from the first one is counted.
+  if (!config_.metrics.listen.empty()) {
+    MasterMetrics::Sources sources;
+    sources.node_id = config_.node.id;
+    sources.role = is_zone_master() ? "edge" : "cloud";
+    sources.zone = config_.node.zone;
+    sources.cluster = cluster_.get();
+    sources.scheduler = scheduler_.get();
+    sources.table = table_.get();
+    sources.registry = registry_.get();
+    sources.routing = routing_.get();
+    ASSIGN_OR_RETURN(metrics_, MasterMetrics::Start(config_.metrics, std::move(sources)));
+    MasterMetrics* metrics = metrics_.get();
+    table_->set_on_complete(
+        [metrics](const v1::InvocationResult& result) { metrics->OnComplete(result); });
+  }
   ASSIGN_OR_RETURN(server_,
                    StartServer(config_.listen, {controller_service_.get(), cluster_service_.get(),
                                                 admin_service_.get(), link_service_.get()}));
@@ -210,6 +232,7 @@ absl::Status Master::Start() {
   housekeeping_ = std::thread([this] { Housekeeping(); });
   FSCHED_LOG(kInfo, "master %s serving on port %d (advertised as %s), %d functions registered",
              config_.node.id, port_, advertise_, registry_->List().size());
+  if (metrics_) FSCHED_LOG(kInfo, "metrics on port %d (/metrics)", metrics_->port());
   return absl::OkStatus();
 }
 
@@ -281,6 +304,7 @@ void Master::PersistModels() {
 
 void Master::Shutdown() {
   if (stopping_.exchange(true)) return;
+  if (metrics_) metrics_->StopServing();
   if (parent_) parent_->Stop();
   // Calls waiting for results would hold the server's shutdown open forever.
   if (table_) table_->Close();

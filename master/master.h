@@ -21,6 +21,7 @@
 #include "master/function_registry.h"
 #include "master/function_store.h"
 #include "master/invocation_table.h"
+#include "master/master_metrics.h"
 #include "master/parent_link.h"
 #include "master/rootfs_store.h"
 #include "master/runtime_predictor.h"
@@ -43,6 +44,8 @@ class Master {
   /// Stops accepting, finishes in-flight RPCs briefly, and stops housekeeping.
   void Shutdown();
   int port() const { return port_; }
+  /// The bound metrics port; 0 when metrics are off.
+  int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
   const std::string& advertise_address() const { return advertise_; }
 
  private:
@@ -60,6 +63,9 @@ class Master {
   void PersistModels();
 
   Config config_;
+  // Declared first, so destroyed last: the components record into it until
+  // their own threads are gone. Its endpoint stops in Shutdown.
+  std::unique_ptr<MasterMetrics> metrics_;  // null when metrics.listen is empty
   Clock* clock_ = RealClock::Get();
   HostMonitor host_;
   std::unique_ptr<TimerQueue> timers_;

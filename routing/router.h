@@ -39,6 +39,11 @@ class Router {
     std::function<double()> load;  // busy fraction of this node's (zone's) slots
     // Runs the request here (its architecture concrete); calls done exactly once.
     std::function<void(const v1::InvokeRequest&, Done)> serve_here;
+    // A request that entered at this node was answered (its architecture
+    // resolved), after `elapsed`. Optional; for metrics.
+    std::function<void(v1::Architecture, const absl::StatusOr<v1::InvocationResult>&,
+                       absl::Duration elapsed)>
+        on_entry_done;
     uint64_t seed = 1;
   };
 

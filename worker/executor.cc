@@ -133,8 +133,14 @@ void Executor::SlotLoop() {
         resumes_.erase(resume);
       }
     }
+    if (options_.on_finished) options_.on_finished(result);
     job.done(std::move(result));
   }
+}
+
+size_t Executor::Waiting() const {
+  absl::MutexLock lock(&mu_);
+  return pending_.size();
 }
 
 v1::InvocationResult Executor::Execute(const Job& job) {

@@ -32,6 +32,8 @@ class Executor {
     absl::Duration default_timeout = absl::Seconds(60);
     CacheAllocator* cache = nullptr;  // LLC partitions; null where there is no CAT
     uint32_t max_waiting = 0;         // accepted beyond the slots, to wait for one
+    // Sees every result before its `done` (on the slot thread). Optional; for metrics.
+    std::function<void(const v1::InvocationResult&)> on_finished;
   };
 
   /// `runtimes` maps each supported kind to its runtime (not owned); the entry
@@ -50,6 +52,8 @@ class Executor {
   /// Stops a running invocation (its result says CANCELLED). False if unknown.
   bool Cancel(const std::string& invocation_id);
   std::vector<std::string> Running() const;
+  /// Accepted invocations waiting for a slot.
+  size_t Waiting() const;
   uint32_t slots() const { return options_.slots; }
   /// Running and waiting invocations (frozen ones excluded) over the slots.
   double Busy() const;

@@ -25,6 +25,9 @@ ABSL_FLAG(std::string, node_id, "", "this worker's id (default: hostname-port); 
 ABSL_FLAG(std::string, zone, "", "this worker's zone; overrides config");
 ABSL_FLAG(int, slots, -1, "concurrent invocations (0 = number of cores); overrides config");
 ABSL_FLAG(std::string, port_file, "", "write the bound port to this file once serving");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port of the Prometheus endpoint (port 0 = any; \"off\" = none); overrides config");
+ABSL_FLAG(std::string, metrics_port_file, "", "write the bound metrics port to this file");
 ABSL_FLAG(std::string, log_level, "", "debug | info | warning | error; overrides config");
 ABSL_FLAG(std::string, state_dir, "", "where containers' state and bundles live; overrides config");
 ABSL_FLAG(std::string, runc, "", "auto | on | off: the runc container runtime; overrides config");
@@ -73,6 +76,10 @@ int main(int argc, char** argv) {
   fsched::ApplyTopology(&config);
   if (auto v = absl::GetFlag(FLAGS_port_file); !v.empty()) config.port_file = v;
   if (auto v = absl::GetFlag(FLAGS_log_level); !v.empty()) config.log_level = v;
+  if (auto v = absl::GetFlag(FLAGS_metrics_listen); !v.empty()) {
+    config.metrics.listen = v == "off" ? "" : v;
+  }
+  if (auto v = absl::GetFlag(FLAGS_metrics_port_file); !v.empty()) config.metrics.port_file = v;
   if (auto v = absl::GetFlag(FLAGS_state_dir); !v.empty()) config.state_dir = v;
   if (auto v = absl::GetFlag(FLAGS_runc); !v.empty()) config.worker.runc = v;
   if (auto v = absl::GetFlag(FLAGS_containerd); !v.empty()) config.worker.containerd = v;
@@ -105,11 +112,10 @@ int main(int argc, char** argv) {
     return Fail(std::string(started.message()));
   }
   fsched::SetLogTag((*node)->worker_id());
-  if (!config.port_file.empty()) {
-    if (absl::Status written = fsched::WritePortFile(config.port_file, (*node)->port());
-        !written.ok()) {
-      return Fail(std::string(written.message()));
-    }
+  if (absl::Status written =
+          fsched::WriteServingPorts(config, (*node)->port(), (*node)->metrics_port());
+      !written.ok()) {
+    return Fail(std::string(written.message()));
   }
   std::cout << "fsched-worker " << (*node)->worker_id() << " listening on port " << (*node)->port()
             << std::endl;

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
+#include "routing/routing_metrics.h"
 #include "worker/containerd_engine.h"
 #include "worker/runc_engine.h"
 
@@ -134,6 +135,9 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
   // Two masters (cloud and zone) and direct calls share the slots; what
   // exceeds them waits here rather than failing.
   exec_options.max_waiting = 4 * slots;
+  exec_options.on_finished = [self](const v1::InvocationResult& result) {
+    if (self->metrics_) self->metrics_->OnFinished(result);
+  };
   node->executor_ = std::make_unique<Executor>(exec_options, std::move(runtimes));
   MasterLink::Options link_options;
   link_options.zone = config.node.zone;
@@ -193,6 +197,18 @@ absl::Status WorkerNode::Start() {
     gethostname(host, sizeof(host) - 1);
     worker_id_ = absl::StrCat(host, "-", port_);
   }
+  // Before the link starts: every call from the first assignment is counted.
+  if (!config_.metrics.listen.empty()) {
+    WorkerMetrics::Sources sources;
+    sources.node_id = worker_id_;
+    sources.zone = config_.node.zone;
+    sources.executor = executor_.get();
+    sources.cache = cache_.get();
+    sources.load = [this] { return ScrapeLoad(); };
+    sources.connected = [this] { return link_->connected(); };
+    sources.routing = routing_.get();
+    ASSIGN_OR_RETURN(metrics_, WorkerMetrics::Start(config_.metrics, std::move(sources)));
+  }
   admin_service_->set_node_id(worker_id_);
   link_->Start(worker_id_, address);
   zone_link_->Start(worker_id_, address);
@@ -205,16 +221,23 @@ absl::Status WorkerNode::Start() {
     ServeHere(request, std::move(done));
   };
   router_options.seed = static_cast<uint64_t>(port_);
+  router_options.on_entry_done = [this](v1::Architecture architecture,
+                                        const absl::StatusOr<v1::InvocationResult>& result,
+                                        absl::Duration elapsed) {
+    if (metrics_) metrics_->routing()->OnEntryDone(architecture, result, elapsed);
+  };
   router_ = std::make_unique<routing::Router>(std::move(router_options), routing_.get(),
                                               RealClock::Get());
   service_->set_router(router_.get());
   FSCHED_LOG(kInfo, "worker %s serving on %s with %d slots; master %s", worker_id_, address,
              executor_->slots(),
              config_.worker.master.empty() ? "(none: waiting for Join)" : config_.worker.master);
+  if (metrics_) FSCHED_LOG(kInfo, "metrics on port %d (/metrics)", metrics_->port());
   return absl::OkStatus();
 }
 
 void WorkerNode::Shutdown() {
+  if (metrics_) metrics_->StopServing();
   if (router_) router_->Shutdown();
   {
     // Direct calls hold their callers' RPCs open: end them (CANCELLED) so the
@@ -372,19 +395,46 @@ v1::WorkerCapacity WorkerNode::Capacity() {
   return capacity;
 }
 
+namespace {
+
+void SetHost(const HostLoad& host, v1::WorkerLoad* load) {
+  load->set_load1(host.load1);
+  load->set_load5(host.load5);
+  load->set_load15(host.load15);
+  load->set_cpu_percent(host.cpu_percent);
+  load->set_memory_percent(host.memory_percent);
+  load->set_memory_available_bytes(host.memory_available_bytes);
+}
+
+}  // namespace
+
 v1::WorkerLoad WorkerNode::Load() {
-  v1::WorkerLoad load;
-  auto host = host_.Sample();
+  v1::WorkerLoad load = CallsLoad();
+  absl::StatusOr<HostLoad> host = host_.Sample();
   if (host.ok()) {
-    load.set_load1(host->load1);
-    load.set_load5(host->load5);
-    load.set_load15(host->load15);
-    load.set_cpu_percent(host->cpu_percent);
-    load.set_memory_percent(host->memory_percent);
-    load.set_memory_available_bytes(host->memory_available_bytes);
+    SetHost(*host, &load);
+    absl::MutexLock lock(&host_mu_);
+    last_host_ = *host;
   } else {
     FSCHED_LOG(kWarning, "cannot sample host load: %s", host.status().message());
   }
+  return load;
+}
+
+v1::WorkerLoad WorkerNode::ScrapeLoad() {
+  {
+    absl::MutexLock lock(&host_mu_);
+    if (last_host_) {
+      v1::WorkerLoad load = CallsLoad();
+      SetHost(*last_host_, &load);
+      return load;
+    }
+  }
+  return Load();  // no heartbeat sampled yet: this is the first sample
+}
+
+v1::WorkerLoad WorkerNode::CallsLoad() {
+  v1::WorkerLoad load;
   load.set_running(static_cast<uint32_t>(executor_->Running().size()));
   if (cache_ != nullptr) load.set_cache_ways_free(cache_->free_ways());
   for (ContainerRuntime* runtime : ContainerRuntimes()) {

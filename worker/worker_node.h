@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "absl/status/statusor.h"
@@ -19,6 +20,7 @@
 #include "worker/process_runtime.h"
 #include "worker/resctrl.h"
 #include "worker/worker_admin_service.h"
+#include "worker/worker_metrics.h"
 #include "worker/worker_service.h"
 
 namespace fsched::worker {
@@ -37,12 +39,19 @@ class WorkerNode {
   absl::Status Start();
   void Shutdown();
   int port() const { return port_; }
+  /// The bound metrics port; 0 when metrics are off.
+  int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
   const std::string& worker_id() const { return worker_id_; }
 
  private:
   explicit WorkerNode(const Config& config) : config_(config) {}
   v1::WorkerCapacity Capacity();
+  /// Samples the host (the CPU share is since the previous sample) and reports it with the calls.
   v1::WorkerLoad Load();
+  /// Load() as last sampled for a heartbeat, with current calls: a scrape
+  /// must not move the heartbeat's CPU baseline.
+  v1::WorkerLoad ScrapeLoad();
+  v1::WorkerLoad CallsLoad();
   void Status(v1::WorkerStatus* out);
   std::vector<ContainerRuntime*> ContainerRuntimes() const;
   /// A master pushed membership: keep it, and follow this zone's master.
@@ -55,8 +64,13 @@ class WorkerNode {
                routing::Router::Done done);
 
   Config config_;
+  // Declared first, so destroyed last: the executor and router record into
+  // it until their threads are gone. Its endpoint stops in Shutdown.
+  std::unique_ptr<WorkerMetrics> metrics_;  // null when metrics.listen is empty
   std::string worker_id_;
   HostMonitor host_;
+  absl::Mutex host_mu_;
+  std::optional<HostLoad> last_host_ ABSL_GUARDED_BY(host_mu_);
   ProcessRuntime process_runtime_;
   Cgroups cgroups_;                            // the host's, at /sys/fs/cgroup
   std::unique_ptr<ResctrlAllocator> cache_;    // null without resctrl (or with it off)

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "absl/synchronization/notification.h"
 #include "common/proto_time.h"
 #include "worker/process_runtime.h"
@@ -26,8 +28,16 @@ class ExecutorTest : public ::testing::Test {
  protected:
   ExecutorTest()
       : executor_(
-            {.slots = 2, .output_limit_bytes = 1024},
+            Options(&finished_),
             {{v1::RUNTIME_KIND_UNSPECIFIED, &runtime_}, {v1::RUNTIME_KIND_PROCESS, &runtime_}}) {}
+  static Executor::Options Options(std::atomic<int>* finished) {
+    Executor::Options options;
+    options.slots = 2;
+    options.output_limit_bytes = 1024;
+    options.on_finished = [finished](const v1::InvocationResult&) { ++*finished; };
+    return options;
+  }
+  std::atomic<int> finished_{0};
   ProcessRuntime runtime_;
   Executor executor_;
 };
@@ -37,9 +47,11 @@ TEST_F(ExecutorTest, RunsAssignmentsAndEchoesTheirIdentity) {
   v1::InvocationResult result;
   v1::Assignment a = Assign("i1", {"/bin/echo"});
   a.add_args("hello");
+  int finished_before_done = -1;
   ASSERT_TRUE(executor_
                   .Submit(a,
                           [&](v1::InvocationResult r) {
+                            finished_before_done = finished_.load();
                             result = std::move(r);
                             done.Notify();
                           })
@@ -51,6 +63,7 @@ TEST_F(ExecutorTest, RunsAssignmentsAndEchoesTheirIdentity) {
   EXPECT_EQ(result.outcome(), v1::OUTCOME_OK);
   EXPECT_EQ(result.stdout(), "hello\n");
   EXPECT_GT(ToSeconds(result.timings().execution()), 0);
+  EXPECT_EQ(finished_before_done, 1);  // on_finished saw it before done
 }
 
 TEST_F(ExecutorTest, RefusesBeyondItsSlotsAndDuplicates) {

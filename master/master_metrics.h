@@ -1,0 +1,63 @@
+// A master's Prometheus metrics: every finished invocation (count by outcome,
+// end-to-end / queue-wait / cold-start / execution histograms, run-time
+// prediction error), and the cluster as it stands at each scrape (queue,
+// workers by state, slots, per-worker load, cache ways, warm instances).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/config.h"
+#include "fsched/v1/types.pb.h"
+
+namespace fsched {
+class MetricsEndpoint;
+class LabelCap;
+}  // namespace fsched
+
+namespace fsched::routing {
+class RoutingMetrics;
+class RoutingState;
+}  // namespace fsched::routing
+
+namespace fsched::master {
+
+class ClusterManager;
+class FunctionRegistry;
+class InvocationTable;
+class Scheduler;
+
+class MasterMetrics {
+ public:
+  struct Sources {
+    std::string node_id, role, zone;
+    ClusterManager* cluster = nullptr;
+    Scheduler* scheduler = nullptr;
+    InvocationTable* table = nullptr;
+    FunctionRegistry* registry = nullptr;
+    routing::RoutingState* routing = nullptr;
+  };
+  /// Serves config.listen. UNAVAILABLE / INVALID_ARGUMENT as MetricsEndpoint::Start.
+  static absl::StatusOr<std::unique_ptr<MasterMetrics>> Start(const MetricsConfig& config,
+                                                              Sources sources);
+  ~MasterMetrics();
+
+  /// InvocationTable's on_complete: one finished invocation.
+  void OnComplete(const v1::InvocationResult& result);
+  routing::RoutingMetrics* routing() { return routing_.get(); }
+  int port() const;
+  /// Stops the HTTP endpoint; recording stays safe until destruction.
+  void StopServing();
+
+ private:
+  struct Families;
+  MasterMetrics() = default;
+  std::unique_ptr<LabelCap> functions_;
+  std::unique_ptr<LabelCap> workers_;
+  std::unique_ptr<MetricsEndpoint> endpoint_;
+  std::unique_ptr<Families> families_;
+  std::unique_ptr<routing::RoutingMetrics> routing_;
+};
+
+}  // namespace fsched::master

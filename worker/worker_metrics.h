@@ -1,0 +1,60 @@
+// A worker's Prometheus metrics: each execution (count by function, mode and
+// outcome; cold-start and execution histograms), and at each scrape its slots,
+// running and waiting calls, warm instances, cache ways and host load.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/config.h"
+#include "fsched/v1/types.pb.h"
+
+namespace fsched {
+class MetricsEndpoint;
+class LabelCap;
+}  // namespace fsched
+
+namespace fsched::routing {
+class RoutingMetrics;
+class RoutingState;
+}  // namespace fsched::routing
+
+namespace fsched::worker {
+
+class Executor;
+class CacheAllocator;
+
+class WorkerMetrics {
+ public:
+  struct Sources {
+    std::string node_id, zone;
+    Executor* executor = nullptr;
+    CacheAllocator* cache = nullptr;  // null without cache partitions
+    std::function<v1::WorkerLoad()> load;
+    std::function<bool()> connected;  // to the master it joined
+    routing::RoutingState* routing = nullptr;
+  };
+  /// Serves config.listen. UNAVAILABLE / INVALID_ARGUMENT as MetricsEndpoint::Start.
+  static absl::StatusOr<std::unique_ptr<WorkerMetrics>> Start(const MetricsConfig& config,
+                                                              Sources sources);
+  ~WorkerMetrics();
+
+  /// Executor::Options::on_finished: one execution on this worker.
+  void OnFinished(const v1::InvocationResult& result);
+  routing::RoutingMetrics* routing() { return routing_.get(); }
+  int port() const;
+  /// Stops the HTTP endpoint; recording stays safe until destruction.
+  void StopServing();
+
+ private:
+  struct Families;
+  WorkerMetrics() = default;
+  std::unique_ptr<LabelCap> functions_;
+  std::unique_ptr<MetricsEndpoint> endpoint_;
+  std::unique_ptr<Families> families_;
+  std::unique_ptr<routing::RoutingMetrics> routing_;
+};
+
+}  // namespace fsched::worker
