@@ -245,6 +245,28 @@ network_emulation: {same_zone: 10ms, cross_zone: 20ms, cloud: 60ms, nodes: {edge
   EXPECT_THAT(std::string(config.status().message()), HasSubstr("network_emulation.nodes.w1"));
 }
 
+TEST(ConfigTest, MetricsEndpointIsOnByDefaultAndConfigurable) {
+  auto config = ParseConfig("");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->metrics.listen, "127.0.0.1:0");
+  config = ParseConfig("metrics: {listen: '0.0.0.0:9464', port_file: m.port, max_function_labels: 5}");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->metrics.listen, "0.0.0.0:9464");
+  EXPECT_EQ(config->metrics.port_file, "m.port");
+  EXPECT_EQ(config->metrics.max_function_labels, 5u);
+  auto again = ParseConfig(ConfigToYaml(*config));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->metrics.listen, "0.0.0.0:9464");
+  EXPECT_EQ(again->metrics.max_function_labels, 5u);
+  EXPECT_TRUE(ParseConfig("metrics: {listen: ''}").ok());  // off
+  for (const char* bad : {"metrics: {listen: nowhere}", "metrics: {max_function_labels: 0}",
+                          "metrics: {lisen: ':1'}"}) {
+    config = ParseConfig(bad);
+    ASSERT_FALSE(config.ok()) << bad;
+    EXPECT_THAT(std::string(config.status().message()), HasSubstr("metrics.")) << bad;
+  }
+}
+
 TEST(ConfigTest, TheSharedTopologyGivesEachNodeItsZoneRoleAndMasters) {
   const std::string topology = R"(
 topology:
