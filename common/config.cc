@@ -273,6 +273,18 @@ absl::Status ParseMetrics(const YAML::Node& root, Config* config) {
   return absl::OkStatus();
 }
 
+absl::Status ParseTls(const YAML::Node& root, Config* config) {
+  const YAML::Node n = root["tls"];
+  if (!n) return absl::OkStatus();
+  RETURN_IF_ERROR(CheckKeys(n, "tls", {"cert", "key", "ca", "require_client_cert"}));
+  TlsConfig& t = config->tls;
+  RETURN_IF_ERROR(ReadString(n, "cert", "tls.", &t.cert));
+  RETURN_IF_ERROR(ReadString(n, "key", "tls.", &t.key));
+  RETURN_IF_ERROR(ReadString(n, "ca", "tls.", &t.ca));
+  RETURN_IF_ERROR(ReadBool(n, "require_client_cert", "tls.", &t.require_client_cert));
+  return absl::OkStatus();
+}
+
 absl::Status ParseTopology(const YAML::Node& root, Config* config) {
   const YAML::Node n = root["topology"];
   if (!n) return absl::OkStatus();
@@ -347,7 +359,7 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text) {
                               {"architecture", "node", "listen", "advertise_address", "state_dir",
                                "port_file", "log_level", "cluster", "scheduler", "worker",
                                "simulator", "topology", "tail_scheduler", "network_emulation",
-                               "metrics"}));
+                               "metrics", "tls"}));
     RETURN_IF_ERROR(ReadString(root, "architecture", "", &config.architecture));
     RETURN_IF_ERROR(ReadString(root, "listen", "", &config.listen));
     RETURN_IF_ERROR(ReadString(root, "advertise_address", "", &config.advertise_address));
@@ -363,6 +375,7 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text) {
     RETURN_IF_ERROR(ParseTailScheduler(root, &config));
     RETURN_IF_ERROR(ParseNetworkEmulation(root, &config));
     RETURN_IF_ERROR(ParseMetrics(root, &config));
+    RETURN_IF_ERROR(ParseTls(root, &config));
     ApplyTopology(&config);
   } catch (const YAML::Exception& e) {
     // yaml-cpp reports type mismatches by exception; they stop at this boundary.
@@ -463,6 +476,13 @@ absl::Status ValidateConfig(const Config& config) {
   if (!config.metrics.listen.empty() && config.metrics.listen.find(':') == std::string::npos) {
     return Invalid("metrics.listen", absl::StrCat("'", config.metrics.listen,
                                                   "' is not host:port (empty turns metrics off)"));
+  }
+  if (config.tls.enabled() && (config.tls.cert.empty() || config.tls.key.empty())) {
+    return Invalid("tls", "a node serves and dials with one identity: give tls.cert and tls.key");
+  }
+  if (config.tls.require_client_cert && config.tls.ca.empty()) {
+    return Invalid("tls.require_client_cert",
+                   "needs tls.ca, the CA client certificates must be signed by");
   }
   if (config.metrics.max_function_labels == 0) {
     return Invalid("metrics.max_function_labels", "must be at least 1");
@@ -612,6 +632,14 @@ std::string ConfigToYaml(const Config& config) {
   out << YAML::Key << "min_samples" << YAML::Value << t.min_samples;
   out << YAML::Key << "sample_interval" << YAML::Value << dur(t.sample_interval);
   out << YAML::Key << "offload_load_threshold" << YAML::Value << t.offload_load_threshold;
+  out << YAML::EndMap;
+  const TlsConfig& tls = config.tls;
+  out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "cert" << YAML::Value << tls.cert;
+  out << YAML::Key << "key" << YAML::Value << tls.key;
+  out << YAML::Key << "ca" << YAML::Value << tls.ca;
+  out << YAML::Key << "require_client_cert" << YAML::Value
+      << (tls.require_client_cert ? "true" : "false");
   out << YAML::EndMap;
   const MetricsConfig& metrics = config.metrics;
   out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;

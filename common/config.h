@@ -132,6 +132,16 @@ struct MetricsConfig {
   uint32_t max_function_labels = 200;
 };
 
+/// TLS for every gRPC server and channel of a process (off while cert is empty).
+struct TlsConfig {
+  std::string cert;  // PEM certificate chain this process presents (server, and client for mTLS)
+  std::string key;   // its PEM private key
+  std::string ca;    // PEM CA bundle peers are verified against; empty = the system's roots
+  // Servers refuse clients without a certificate signed by `ca` (mutual TLS).
+  bool require_client_cert = false;
+  bool enabled() const { return !cert.empty() || !ca.empty(); }
+};
+
 struct Config {
   std::string architecture = "centralized";
   NodeConfig node;
@@ -147,6 +157,7 @@ struct Config {
   TailSchedulerConfig tail_scheduler;
   NetworkEmulationConfig network_emulation;
   MetricsConfig metrics;
+  TlsConfig tls;
   std::vector<TopologyEntry> topology;
 };
 

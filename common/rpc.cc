@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/transport_security.h"
 
 namespace fsched {
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
@@ -16,7 +17,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
   // Reconnect quickly after a peer restarts; the worker adds its own backoff on top.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(target, ChannelCredentials(), args);
 }
 
 absl::Status WritePortFile(const std::string& path, int port) {

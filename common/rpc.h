@@ -18,7 +18,8 @@ inline constexpr int kKeepaliveTimeMs = 10000;
 inline constexpr int kKeepaliveTimeoutMs = 5000;
 inline constexpr int kServerMinPingIntervalMs = 5000;
 
-/// An insecure channel with client keepalive matching StartServer's policy.
+/// A channel with client keepalive matching StartServer's policy, over TLS
+/// once UseTls was called (transport_security.h), plain TCP otherwise.
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target);
 
 /// Writes `port` followed by a newline to `path` atomically (write + rename),

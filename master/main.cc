@@ -9,6 +9,7 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "common/rpc.h"
+#include "common/transport_security.h"
 #include "master/master.h"
 
 ABSL_FLAG(std::string, config, "", "YAML configuration file (defaults are embedded)");
@@ -76,6 +77,11 @@ int main(int argc, char** argv) {
   }
   if (absl::Status valid = fsched::ValidateConfig(config); !valid.ok()) {
     return Fail(std::string(valid.message()));
+  }
+  if (config.tls.enabled()) {
+    if (absl::Status tls = fsched::UseTls(config.tls); !tls.ok()) {
+      return Fail(std::string(tls.message()));
+    }
   }
   fsched::ConfigureLogging(config, config.node.id);
 

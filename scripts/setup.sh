@@ -10,7 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-matplotlib
   runc busybox-static containerd
-  prometheus
+  prometheus openssl
 )
 
 missing=()

@@ -11,6 +11,7 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "common/rpc.h"
+#include "common/transport_security.h"
 #include "worker/worker_node.h"
 
 ABSL_FLAG(std::string, config, "", "YAML configuration file (defaults are embedded)");
@@ -95,6 +96,11 @@ int main(int argc, char** argv) {
   if (int slots = absl::GetFlag(FLAGS_slots); slots >= 0) config.worker.slots = slots;
   if (absl::Status valid = fsched::ValidateConfig(config); !valid.ok()) {
     return Fail(std::string(valid.message()));
+  }
+  if (config.tls.enabled()) {
+    if (absl::Status tls = fsched::UseTls(config.tls); !tls.ok()) {
+      return Fail(std::string(tls.message()));
+    }
   }
   fsched::ConfigureLogging(config, config.node.id.empty() ? "fsched-worker" : config.node.id);
 

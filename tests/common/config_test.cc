@@ -267,6 +267,25 @@ TEST(ConfigTest, MetricsEndpointIsOnByDefaultAndConfigurable) {
   }
 }
 
+TEST(ConfigTest, TlsNeedsCertAndKeyTogetherAndACaForClientCertificates) {
+  auto config = ParseConfig("tls: {cert: a.crt, key: a.key, ca: ca.crt, require_client_cert: true}");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->tls.enabled());
+  EXPECT_TRUE(config->tls.require_client_cert);
+  auto again = ParseConfig(ConfigToYaml(*config));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->tls.ca, "ca.crt");
+  EXPECT_TRUE(again->tls.require_client_cert);
+  EXPECT_FALSE(ParseConfig("").value().tls.enabled());
+  for (const char* bad : {"tls: {cert: a.crt}", "tls: {ca: ca.crt}",
+                          "tls: {cert: a.crt, key: a.key, require_client_cert: true}",
+                          "tls: {certificate: a.crt}"}) {
+    config = ParseConfig(bad);
+    ASSERT_FALSE(config.ok()) << bad;
+    EXPECT_THAT(std::string(config.status().message()), HasSubstr("tls")) << bad;
+  }
+}
+
 TEST(ConfigTest, TheSharedTopologyGivesEachNodeItsZoneRoleAndMasters) {
   const std::string topology = R"(
 topology:

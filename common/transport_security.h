@@ -1,0 +1,30 @@
+// Transport security for every gRPC server and channel of one process: plain
+// TCP by default, TLS (optionally mutual) once UseTls is called. Process-wide
+// because a node's servers and its dials to other nodes share one identity;
+// StartServer and MakeChannel read it, so no call site chooses credentials.
+#pragma once
+
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/security/server_credentials.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "common/config.h"
+
+namespace fsched {
+
+
+/// Reads the files and makes every later StartServer serve TLS and every
+/// later MakeChannel dial TLS. A client-only process (fschedctl) may leave
+/// cert and key empty unless the servers require client certificates.
+/// NOT_FOUND naming an unreadable file; INVALID_ARGUMENT for a cert without
+/// its key (or the reverse), or require_client_cert without a CA.
+absl::Status UseTls(const TlsConfig& files);
+
+bool TlsEnabled();
+std::shared_ptr<grpc::ServerCredentials> ServerCredentials();
+std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials();
+
+}  // namespace fsched
