@@ -276,12 +276,14 @@ absl::Status ParseMetrics(const YAML::Node& root, Config* config) {
 absl::Status ParseTls(const YAML::Node& root, Config* config) {
   const YAML::Node n = root["tls"];
   if (!n) return absl::OkStatus();
-  RETURN_IF_ERROR(CheckKeys(n, "tls", {"cert", "key", "ca", "require_client_cert"}));
+  RETURN_IF_ERROR(
+      CheckKeys(n, "tls", {"cert", "key", "ca", "require_client_cert", "server_name"}));
   TlsConfig& t = config->tls;
   RETURN_IF_ERROR(ReadString(n, "cert", "tls.", &t.cert));
   RETURN_IF_ERROR(ReadString(n, "key", "tls.", &t.key));
   RETURN_IF_ERROR(ReadString(n, "ca", "tls.", &t.ca));
   RETURN_IF_ERROR(ReadBool(n, "require_client_cert", "tls.", &t.require_client_cert));
+  RETURN_IF_ERROR(ReadString(n, "server_name", "tls.", &t.server_name));
   return absl::OkStatus();
 }
 
@@ -640,6 +642,7 @@ std::string ConfigToYaml(const Config& config) {
   out << YAML::Key << "ca" << YAML::Value << tls.ca;
   out << YAML::Key << "require_client_cert" << YAML::Value
       << (tls.require_client_cert ? "true" : "false");
+  out << YAML::Key << "server_name" << YAML::Value << tls.server_name;
   out << YAML::EndMap;
   const MetricsConfig& metrics = config.metrics;
   out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;

@@ -139,6 +139,10 @@ struct TlsConfig {
   std::string ca;    // PEM CA bundle peers are verified against; empty = the system's roots
   // Servers refuse clients without a certificate signed by `ca` (mutual TLS).
   bool require_client_cert = false;
+  // The name every peer's certificate is checked for, instead of the address
+  // dialled: nodes are dialled by pod IP, so in Kubernetes one cluster-wide
+  // name (a SAN in every node's certificate) stands in. Empty = the address.
+  std::string server_name;
   bool enabled() const { return !cert.empty() || !ca.empty(); }
 };
 

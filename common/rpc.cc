@@ -17,6 +17,9 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
   // Reconnect quickly after a peer restarts; the worker adds its own backoff on top.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  if (const std::string name = TlsServerName(); !name.empty()) {
+    args.SetSslTargetNameOverride(name);
+  }
   return grpc::CreateCustomChannel(target, ChannelCredentials(), args);
 }
 

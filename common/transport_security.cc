@@ -12,6 +12,7 @@ namespace {
 struct Credentials {
   std::shared_ptr<grpc::ServerCredentials> server;
   std::shared_ptr<grpc::ChannelCredentials> channel;
+  std::string server_name;
 };
 
 absl::Mutex& CredentialsMutex() {
@@ -21,7 +22,7 @@ absl::Mutex& CredentialsMutex() {
 
 Credentials& Current() ABSL_EXCLUSIVE_LOCKS_REQUIRED(CredentialsMutex()) {
   static Credentials* current = new Credentials{grpc::InsecureServerCredentials(),
-                                                grpc::InsecureChannelCredentials()};
+                                                grpc::InsecureChannelCredentials(), ""};
   return *current;
 }
 
@@ -77,6 +78,7 @@ absl::Status UseTls(const TlsConfig& files) {
   absl::MutexLock lock(&CredentialsMutex());
   if (next.server) Current().server = next.server;
   Current().channel = next.channel;
+  Current().server_name = files.server_name;
   Enabled() = true;
   return absl::OkStatus();
 }
@@ -94,6 +96,11 @@ std::shared_ptr<grpc::ServerCredentials> ServerCredentials() {
 std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials() {
   absl::MutexLock lock(&CredentialsMutex());
   return Current().channel;
+}
+
+std::string TlsServerName() {
+  absl::MutexLock lock(&CredentialsMutex());
+  return Current().server_name;
 }
 
 }  // namespace fsched

@@ -26,5 +26,7 @@ absl::Status UseTls(const TlsConfig& files);
 bool TlsEnabled();
 std::shared_ptr<grpc::ServerCredentials> ServerCredentials();
 std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials();
+/// tls.server_name: the name peers' certificates are checked for; empty = the address.
+std::string TlsServerName();
 
 }  // namespace fsched

@@ -14,13 +14,15 @@ class TlsTest : public ClusterTest {
   void SetUp() override {
     ClusterTest::SetUp();
     pki_ = dir_ + "/pki";
-    for (const char* name : {"master", "w1", "w2", "client"}) MakeCert(pki_, name);
-    MakeCert(dir_ + "/rogue-pki", "rogue");  // another CA altogether
+    // Every node's certificate also names the cluster ("fsched"), which the
+    // workers check peers against (tls.server_name), as in Kubernetes.
+    for (const char* name : {"master", "w1", "w2", "client"}) MakeCert(pki_, name, "fsched");
+    MakeCert(dir_ + "/rogue-pki", "rogue", "fsched");  // another CA altogether
   }
 
-  void MakeCert(const std::string& dir, const std::string& name) {
+  void MakeCert(const std::string& dir, const std::string& name, const std::string& san) {
     const int code = RunToEnd({"/bin/bash", std::string(FSCHED_SOURCE_DIR) + "/scripts/gen-certs.sh",
-                               dir, name},
+                               dir, name, san},
                               dir_ + "/gen-certs.log");
     ASSERT_EQ(code, 0) << testing::ReadFile(dir_ + "/gen-certs.log");
   }
@@ -40,7 +42,9 @@ class TlsTest : public ClusterTest {
   // A worker config file holding its TLS identity (flags give the rest).
   std::string WorkerConfig(const std::string& dir, const std::string& name) {
     const std::string path = dir_ + "/" + name + ".yaml";
-    testing::WriteFile(path, TlsBlock(dir, name));
+    std::string block = TlsBlock(dir, name);
+    block.insert(block.rfind('}'), ", server_name: fsched");
+    testing::WriteFile(path, block);
     return path;
   }
 
@@ -92,6 +96,15 @@ TEST_F(TlsTest, OnlyAWorkerWithTheClustersCertificateAndTokenJoins) {
   worker_flags_ = {"--config", rogue_config};
   Process* rogue = StartWorker("rogue", 1);
   ASSERT_NE(rogue, nullptr);
+  // The right certificate, but checking the master for a name its certificate
+  // lacks (tls.server_name): this worker refuses the master.
+  const std::string misnamed_config = dir_ + "/misnamed.yaml";
+  std::string misnamed = TlsBlock(pki_, "w2");
+  misnamed.insert(misnamed.rfind('}'), ", server_name: not-the-cluster");
+  testing::WriteFile(misnamed_config, misnamed);
+  worker_flags_ = {"--config", misnamed_config};
+  Process* misnamed_worker = StartWorker("misnamed", 1);
+  ASSERT_NE(misnamed_worker, nullptr);
   // A certificate from the right CA but the wrong token: refused, and it exits.
   worker_flags_ = {"--config", WorkerConfig(pki_, "w2")};
   Process* w2 = StartWorker("w2", 1, "not-the-token");
@@ -100,6 +113,7 @@ TEST_F(TlsTest, OnlyAWorkerWithTheClustersCertificateAndTokenJoins) {
   EXPECT_THAT(Read(w2->log_path()), HasSubstr("refused"));
   absl::SleepFor(absl::Seconds(2));
   EXPECT_TRUE(rogue->running());
+  EXPECT_TRUE(misnamed_worker->running());
   std::vector<std::string> ids;
   for (const v1::WorkerInfo& w : ListWorkers()) ids.push_back(w.id());
   EXPECT_THAT(ids, ::testing::ElementsAre("w1"));
