@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <set>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "fsched/v1/worker.grpc.pb.h"
 #include "tests/fixtures/http_get.h"
 #include "tests/integration/cluster_fixture.h"
 
@@ -168,6 +170,50 @@ TEST_F(MetricsTest, MasterAndWorkerExportWhatHappenedAndPrometheusScrapesIt) {
   EXPECT_EQ(invocations, kHello) << testing::ReadFile(dir_ + "/prometheus.log");
   EXPECT_EQ(executions, kHello);
   EXPECT_EQ(up, 2);
+
+  // Calls entering at the worker: centralized ones are forwarded to the
+  // master, dynamic ones make the selector draw ratios.
+  auto worker = v1::Worker::NewStub(MakeChannel(absl::StrCat("127.0.0.1:", worker_ports_["w1"])));
+  for (const v1::Architecture architecture :
+       {v1::ARCHITECTURE_CENTRALIZED, v1::ARCHITECTURE_CENTRALIZED, v1::ARCHITECTURE_DYNAMIC,
+        v1::ARCHITECTURE_DYNAMIC, v1::ARCHITECTURE_DYNAMIC}) {
+    v1::InvokeRequest request;
+    request.set_function("hello");
+    request.set_architecture(architecture);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    ASSERT_TRUE(worker->Invoke(&ctx, request, &result).ok());
+  }
+  const std::string worker_after = Scrape(*worker_metrics);
+  EXPECT_THAT(worker_after,
+              HasSubstr("fsched_forwarded_requests_total{architecture=\"centralized\"} 2"));
+  EXPECT_THAT(worker_after, HasSubstr("fsched_arch_ratio{architecture=\"decentralized\","
+                                      "function=\"hello\"}"));
+  ExpectPromtoolAccepts(worker_after, "worker-after");
+
+  // Every fsched metric the Grafana dashboard queries is one these processes export.
+  const std::string exported = Scrape(*master_metrics) + worker_after;
+  const std::string dashboard =
+      testing::ReadFile(std::string(FSCHED_SOURCE_DIR) + "/charts/fsched/dashboards/fsched-overview.json");
+  ASSERT_FALSE(dashboard.empty());
+  std::set<std::string> queried;
+  for (size_t at = dashboard.find("fsched_"); at != std::string::npos;
+       at = dashboard.find("fsched_", at + 1)) {
+    size_t end = at;
+    while (end < dashboard.size() && (std::isalnum(static_cast<unsigned char>(dashboard[end])) ||
+                                      dashboard[end] == '_')) {
+      ++end;
+    }
+    queried.insert(dashboard.substr(at, end - at));
+    at = end;
+  }
+  EXPECT_GE(queried.size(), 20u);
+  for (const std::string& name : queried) {
+    // A sample line starts with the name, then labels or a space.
+    const bool found = exported.find("\n" + name + "{") != std::string::npos ||
+                       exported.find("\n" + name + " ") != std::string::npos;
+    EXPECT_TRUE(found) << "the dashboard queries " << name << ", which no process exports";
+  }
 }
 
 TEST_F(MetricsTest, AMetricsAddressThatCannotBeUsedStopsTheProcessWithTheReason) {
