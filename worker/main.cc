@@ -25,6 +25,8 @@ ABSL_FLAG(std::string, join_token, "", "the cluster's join token; overrides conf
 ABSL_FLAG(std::string, node_id, "", "this worker's id (default: hostname-port); overrides config");
 ABSL_FLAG(std::string, zone, "", "this worker's zone; overrides config");
 ABSL_FLAG(int, slots, -1, "concurrent invocations (0 = number of cores); overrides config");
+ABSL_FLAG(std::string, advertise_address, "",
+          "host:port other nodes reach this one at (e.g. the pod IP); overrides config");
 ABSL_FLAG(std::string, port_file, "", "write the bound port to this file once serving");
 ABSL_FLAG(std::string, metrics_listen, "",
           "host:port of the Prometheus endpoint (port 0 = any; \"off\" = none); overrides config");
@@ -76,6 +78,7 @@ int main(int argc, char** argv) {
   if (auto v = absl::GetFlag(FLAGS_zone); !v.empty()) config.node.zone = v;
   fsched::ApplyTopology(&config);
   if (auto v = absl::GetFlag(FLAGS_port_file); !v.empty()) config.port_file = v;
+  if (auto v = absl::GetFlag(FLAGS_advertise_address); !v.empty()) config.advertise_address = v;
   if (auto v = absl::GetFlag(FLAGS_log_level); !v.empty()) config.log_level = v;
   if (auto v = absl::GetFlag(FLAGS_metrics_listen); !v.empty()) {
     config.metrics.listen = v == "off" ? "" : v;
