@@ -121,6 +121,8 @@ TEST_F(ChartTest, DefaultsRenderAMasterWithStateAndAPrivilegedWorkerDaemonSet) {
   const YAML::Node master_pod = master["spec"]["template"]["spec"];
   const YAML::Node m = master_pod["containers"][0];
   EXPECT_EQ(m["readinessProbe"]["grpc"]["port"].as<int>(), 50051);
+  EXPECT_TRUE(master_pod["securityContext"]["runAsNonRoot"].as<bool>());
+  EXPECT_EQ(master_pod["securityContext"]["fsGroup"].as<int>(), 65532);
   EXPECT_EQ(m["livenessProbe"]["grpc"]["port"].as<int>(), 50051);
   EXPECT_EQ(Mounts(m).at("/var/lib/fsched"), "state");
   EXPECT_EQ(Volume(master_pod, "state")["persistentVolumeClaim"]["claimName"].as<std::string>(),
