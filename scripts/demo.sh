@@ -30,6 +30,11 @@ build/tools/fsched-bench/fsched-bench --master "$MASTER" --function sha256 --req
   --concurrency 1,4 --payload "request {i}" --label demo --out "$RUN"
 echo "== plots"
 tools/fsched-plot "$RUN"
+echo "== metrics: Prometheus text at http://127.0.0.1:$(cat "$RUN/master.metrics-port")/metrics (master)" \
+  "and :$(cat "$RUN/worker-1.metrics-port")/metrics (worker-1); a few lines:"
+scrape_metrics "$(cat "$RUN/master.metrics-port")" \
+  '^fsched_(invocations_total|invocation_duration_seconds_(count|sum)|workers\{state="ready"|slots )'
+scrape_metrics "$(cat "$RUN/worker-1.metrics-port")" '^fsched_worker_executions_total'
 
 if $CTL workers | grep -q runc; then
   echo "== the same function in a runc container (busybox root filesystem, one pre-created)"

@@ -40,14 +40,16 @@ start_cluster() {
     config_flag=(--config "$dir/master.yaml")
   fi
   build/master/fsched-master "${config_flag[@]}" --listen 127.0.0.1:0 --port_file "$dir/master.port" \
-    --state_dir "$dir/state" --join_token "$token" >"$dir/master.log" 2>&1 &
+    --metrics_port_file "$dir/master.metrics-port" --state_dir "$dir/state" --join_token "$token" \
+    >"$dir/master.log" 2>&1 &
   FSCHED_PIDS+=($!)
   _wait_port "$dir/master.port" $! "$dir"
   MASTER=127.0.0.1:$(cat "$dir/master.port")
   local w
   for w in $(seq 1 "$workers"); do
     build/worker/fsched-worker --master "$MASTER" --join_token "$token" --node_id "worker-$w" \
-      --slots "$slots" --port_file "$dir/worker-$w.port" --state_dir "$dir/state" "${WORKER_FLAGS[@]}" >"$dir/worker-$w.log" 2>&1 &
+      --slots "$slots" --port_file "$dir/worker-$w.port" --metrics_port_file "$dir/worker-$w.metrics-port" \
+      --state_dir "$dir/state" "${WORKER_FLAGS[@]}" >"$dir/worker-$w.log" 2>&1 &
     FSCHED_PIDS+=($!)
     _wait_port "$dir/worker-$w.port" $! "$dir"
   done
@@ -58,6 +60,16 @@ start_cluster() {
   done
   echo "cluster: workers did not become ready; see $dir/*.log" >&2
   exit 1
+}
+
+# Prints the lines of a process' Prometheus metrics that match a regex.
+#   scrape_metrics PORT REGEX
+scrape_metrics() {
+  python3 - "$1" "$2" <<'PY'
+import re, sys, urllib.request
+text = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=10).read().decode()
+print("\n".join(l for l in text.splitlines() if not l.startswith("#") and re.search(sys.argv[2], l)))
+PY
 }
 
 _start_node() {  # dir name port-file-stem args...
