@@ -276,8 +276,7 @@ absl::Status ParseMetrics(const YAML::Node& root, Config* config) {
 absl::Status ParseTls(const YAML::Node& root, Config* config) {
   const YAML::Node n = root["tls"];
   if (!n) return absl::OkStatus();
-  RETURN_IF_ERROR(
-      CheckKeys(n, "tls", {"cert", "key", "ca", "require_client_cert", "server_name"}));
+  RETURN_IF_ERROR(CheckKeys(n, "tls", {"cert", "key", "ca", "require_client_cert", "server_name"}));
   TlsConfig& t = config->tls;
   RETURN_IF_ERROR(ReadString(n, "cert", "tls.", &t.cert));
   RETURN_IF_ERROR(ReadString(n, "key", "tls.", &t.key));
@@ -357,11 +356,11 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text) {
   }
   if (!root || root.IsNull()) return config;
   try {
-    RETURN_IF_ERROR(CheckKeys(root, "",
-                              {"architecture", "node", "listen", "advertise_address", "state_dir",
-                               "port_file", "log_level", "cluster", "scheduler", "worker",
-                               "simulator", "topology", "tail_scheduler", "network_emulation",
-                               "metrics", "tls"}));
+    RETURN_IF_ERROR(
+        CheckKeys(root, "",
+                  {"architecture", "node", "listen", "advertise_address", "state_dir", "port_file",
+                   "log_level", "cluster", "scheduler", "worker", "simulator", "topology",
+                   "tail_scheduler", "network_emulation", "metrics", "tls"}));
     RETURN_IF_ERROR(ReadString(root, "architecture", "", &config.architecture));
     RETURN_IF_ERROR(ReadString(root, "listen", "", &config.listen));
     RETURN_IF_ERROR(ReadString(root, "advertise_address", "", &config.advertise_address));

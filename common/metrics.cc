@@ -1,10 +1,9 @@
 #include "common/metrics.h"
 
+#include <netdb.h>
 #include <prometheus/collectable.h>
 #include <prometheus/exposer.h>
 #include <prometheus/metric_family.h>
-
-#include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,9 +13,9 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "absl/strings/str_cat.h"
 
 namespace fsched {
 namespace {
@@ -79,8 +78,7 @@ std::string EnumLabel(const std::string& name, const std::string& prefix) {
 }
 
 prometheus::Histogram::BucketBoundaries LatencyBuckets() {
-  return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,  0.25, 0.5,
-          1,     2.5,    5,     10,   25,    50,   100,  300};
+  return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 300};
 }
 
 class MetricsEndpoint::ScrapeGauges : public prometheus::Collectable {

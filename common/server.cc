@@ -4,8 +4,8 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
-#include "common/transport_security.h"
 #include "common/rpc.h"
+#include "common/transport_security.h"
 
 namespace fsched {
 

@@ -21,8 +21,8 @@ absl::Mutex& CredentialsMutex() {
 }
 
 Credentials& Current() ABSL_EXCLUSIVE_LOCKS_REQUIRED(CredentialsMutex()) {
-  static Credentials* current = new Credentials{grpc::InsecureServerCredentials(),
-                                                grpc::InsecureChannelCredentials(), ""};
+  static Credentials* current =
+      new Credentials{grpc::InsecureServerCredentials(), grpc::InsecureChannelCredentials(), ""};
   return *current;
 }
 

@@ -15,7 +15,6 @@
 
 namespace fsched {
 
-
 /// Reads the files and makes every later StartServer serve TLS and every
 /// later MakeChannel dial TLS. A client-only process (fschedctl) may leave
 /// cert and key empty unless the servers require client certificates.

@@ -34,8 +34,8 @@ void CollectCluster(const MasterMetrics::Sources& s, LabelCap* workers, GaugeWri
           {{"node", s.node_id}, {"role", s.role}, {"zone", s.zone}}, 1);
   out.Add("fsched_queue_length", "Invocations waiting in this master's queue", {},
           static_cast<double>(s.scheduler->queued()));
-  out.Add("fsched_running_invocations", "Invocations this master has assigned and not finished",
-          {}, static_cast<double>(s.table->running()));
+  out.Add("fsched_running_invocations", "Invocations this master has assigned and not finished", {},
+          static_cast<double>(s.table->running()));
   out.Add("fsched_functions", "Functions registered", {},
           static_cast<double>(s.registry->List().size()));
   const ClusterManager::Totals totals = s.cluster->GetTotals();
@@ -83,16 +83,14 @@ void CollectCluster(const MasterMetrics::Sources& s, LabelCap* workers, GaugeWri
       std::map<std::string, std::string> with_mode = labels;
       with_mode["mode"] = EnumLabel(v1::ExecutionMode_Name(mode), "EXECUTION_MODE_");
       out.Add("fsched_cluster_worker_warm_instances",
-              "Idle instances the worker keeps (prewarmed: never ran; warm: ran before)",
-              with_mode, warm[mode]);
+              "Idle instances the worker keeps (prewarmed: never ran; warm: ran before)", with_mode,
+              warm[mode]);
     }
   }
-  for (const v1::WorkerState state :
-       {v1::WORKER_STATE_READY, v1::WORKER_STATE_DRAINING, v1::WORKER_STATE_DISCONNECTED,
-        v1::WORKER_STATE_DEAD}) {
+  for (const v1::WorkerState state : {v1::WORKER_STATE_READY, v1::WORKER_STATE_DRAINING,
+                                      v1::WORKER_STATE_DISCONNECTED, v1::WORKER_STATE_DEAD}) {
     out.Add("fsched_workers", "Workers known to this master, by state",
-            {{"state", EnumLabel(v1::WorkerState_Name(state), "WORKER_STATE_")}},
-            by_state[state]);
+            {{"state", EnumLabel(v1::WorkerState_Name(state), "WORKER_STATE_")}}, by_state[state]);
   }
 }
 
@@ -114,8 +112,9 @@ absl::StatusOr<std::unique_ptr<MasterMetrics>> MasterMetrics::Start(const Metric
                                .Register(registry);
   families->executions = &prometheus::BuildCounter()
                               .Name("fsched_executions_total")
-                              .Help("Invocations that ran, by function and how their instance "
-                                    "started (cold, prewarmed, warm)")
+                              .Help(
+                                  "Invocations that ran, by function and how their instance "
+                                  "started (cold, prewarmed, warm)")
                               .Register(registry);
   families->total = &prometheus::BuildHistogram()
                          .Name("fsched_invocation_duration_seconds")
@@ -135,12 +134,13 @@ absl::StatusOr<std::unique_ptr<MasterMetrics>> MasterMetrics::Start(const Metric
                              .Register(registry);
   families->prediction_error = &prometheus::BuildHistogram()
                                     .Name("fsched_runtime_prediction_error_seconds")
-                                    .Help("|predicted - measured| execution time of the "
-                                          "run-time predictor, per function")
+                                    .Help(
+                                        "|predicted - measured| execution time of the "
+                                        "run-time predictor, per function")
                                     .Register(registry);
   m->families_ = std::move(families);
   m->routing_ = std::make_unique<routing::RoutingMetrics>(m->endpoint_.get(), sources.routing,
-                                                           m->functions_.get());
+                                                          m->functions_.get());
   LabelCap* workers = m->workers_.get();
   m->endpoint_->AddGauges(
       [sources, workers](GaugeWriter& out) { CollectCluster(sources, workers, out); });

@@ -140,8 +140,7 @@ void Router::Finish(std::shared_ptr<Flight> flight, absl::StatusOr<v1::Invocatio
                                        absl::StrJoin(flight->skipped, "; "), ")"));
   }
   if (flight->entered_here && options_.on_entry_done) {
-    options_.on_entry_done(flight->request.architecture(), result,
-                           clock_->Now() - flight->started);
+    options_.on_entry_done(flight->request.architecture(), result, clock_->Now() - flight->started);
   }
   flight->done(std::move(result));
 }

@@ -24,9 +24,8 @@ std::string StatusLabel(const absl::Status& status) {
 
 void CollectSelector(RoutingState* state, LabelCap* functions, GaugeWriter& out) {
   const v1::GetArchMetricsResponse metrics = state->Metrics("");
-  for (const v1::Architecture a :
-       {v1::ARCHITECTURE_CENTRALIZED, v1::ARCHITECTURE_FEDERATED, v1::ARCHITECTURE_DECENTRALIZED,
-        v1::ARCHITECTURE_DYNAMIC}) {
+  for (const v1::Architecture a : {v1::ARCHITECTURE_CENTRALIZED, v1::ARCHITECTURE_FEDERATED,
+                                   v1::ARCHITECTURE_DECENTRALIZED, v1::ARCHITECTURE_DYNAMIC}) {
     out.Add("fsched_architecture", "1 for the architecture requests entering here are routed by",
             {{"architecture", ArchitectureName(a)}}, metrics.architecture() == a ? 1 : 0);
   }
@@ -61,14 +60,14 @@ void CollectSelector(RoutingState* state, LabelCap* functions, GaugeWriter& out)
 
 }  // namespace
 
-RoutingMetrics::RoutingMetrics(MetricsEndpoint* endpoint, RoutingState* state,
-                               LabelCap* functions)
+RoutingMetrics::RoutingMetrics(MetricsEndpoint* endpoint, RoutingState* state, LabelCap* functions)
     : families_(std::make_unique<Families>()) {
   prometheus::Registry& registry = endpoint->registry();
   families_->requests = &prometheus::BuildCounter()
                              .Name("fsched_routed_requests_total")
-                             .Help("Requests that entered at this node, by the architecture "
-                                   "that routed them and their gRPC outcome")
+                             .Help(
+                                 "Requests that entered at this node, by the architecture "
+                                 "that routed them and their gRPC outcome")
                              .Register(registry);
   families_->forwarded = &prometheus::BuildCounter()
                               .Name("fsched_forwarded_requests_total")
@@ -80,12 +79,12 @@ RoutingMetrics::RoutingMetrics(MetricsEndpoint* endpoint, RoutingState* state,
                          .Register(registry);
   families_->latency = &prometheus::BuildHistogram()
                             .Name("fsched_entry_latency_seconds")
-                            .Help("End-to-end time of requests that entered here, as their "
-                                  "clients see it (the selector's measure)")
+                            .Help(
+                                "End-to-end time of requests that entered here, as their "
+                                "clients see it (the selector's measure)")
                             .Register(registry);
-  endpoint->AddGauges([state, functions](GaugeWriter& out) {
-    CollectSelector(state, functions, out);
-  });
+  endpoint->AddGauges(
+      [state, functions](GaugeWriter& out) { CollectSelector(state, functions, out); });
 }
 
 RoutingMetrics::~RoutingMetrics() = default;

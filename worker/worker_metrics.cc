@@ -70,8 +70,9 @@ absl::StatusOr<std::unique_ptr<WorkerMetrics>> WorkerMetrics::Start(const Metric
   auto families = std::make_unique<Families>();
   families->executions = &prometheus::BuildCounter()
                               .Name("fsched_worker_executions_total")
-                              .Help("Calls this worker ran, by function, how their instance "
-                                    "started (cold, prewarmed, warm) and outcome")
+                              .Help(
+                                  "Calls this worker ran, by function, how their instance "
+                                  "started (cold, prewarmed, warm) and outcome")
                               .Register(registry);
   families->cold_start = &prometheus::BuildHistogram()
                               .Name("fsched_worker_cold_start_seconds")
@@ -83,7 +84,7 @@ absl::StatusOr<std::unique_ptr<WorkerMetrics>> WorkerMetrics::Start(const Metric
                              .Register(registry);
   m->families_ = std::move(families);
   m->routing_ = std::make_unique<routing::RoutingMetrics>(m->endpoint_.get(), sources.routing,
-                                                           m->functions_.get());
+                                                          m->functions_.get());
   m->endpoint_->AddGauges([sources](GaugeWriter& out) { CollectWorker(sources, out); });
   return m;
 }
@@ -98,9 +99,10 @@ void WorkerMetrics::StopServing() { endpoint_->Stop(); }
 
 void WorkerMetrics::OnFinished(const v1::InvocationResult& result) {
   const std::string function = functions_->Value(result.function());
-  const std::string mode = result.mode() == v1::EXECUTION_MODE_UNSPECIFIED
-                               ? "none"
-                               : EnumLabel(v1::ExecutionMode_Name(result.mode()), "EXECUTION_MODE_");
+  const std::string mode =
+      result.mode() == v1::EXECUTION_MODE_UNSPECIFIED
+          ? "none"
+          : EnumLabel(v1::ExecutionMode_Name(result.mode()), "EXECUTION_MODE_");
   families_->executions
       ->Add({{"function", function},
              {"mode", mode},

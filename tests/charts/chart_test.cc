@@ -105,8 +105,7 @@ TEST_F(ChartTest, LintsStrictlyWithDefaultAndNonDefaultValues) {
 TEST_F(ChartTest, DefaultsRenderAMasterWithStateAndAPrivilegedWorkerDaemonSet) {
   const auto objects = Render({});
   EXPECT_EQ(Kinds(objects), (std::set<std::string>{"ConfigMap", "Deployment", "DaemonSet",
-                                                    "PersistentVolumeClaim", "Secret",
-                                                    "Service"}));
+                                                   "PersistentVolumeClaim", "Secret", "Service"}));
   for (const auto& [key, doc] : objects) {
     EXPECT_EQ(doc["metadata"]["labels"]["app.kubernetes.io/name"].as<std::string>(), "fsched")
         << key;
@@ -136,8 +135,7 @@ TEST_F(ChartTest, DefaultsRenderAMasterWithStateAndAPrivilegedWorkerDaemonSet) {
 
   // The Service selects the master pods and exposes gRPC and metrics.
   const YAML::Node service = objects.at("Service/rel-fsched-master");
-  EXPECT_EQ(service["spec"]["selector"]["app.kubernetes.io/component"].as<std::string>(),
-            "master");
+  EXPECT_EQ(service["spec"]["selector"]["app.kubernetes.io/component"].as<std::string>(), "master");
   std::set<std::string> ports;
   for (const YAML::Node& p : service["spec"]["ports"]) ports.insert(p["name"].as<std::string>());
   EXPECT_EQ(ports, (std::set<std::string>{"grpc", "metrics"}));
@@ -151,8 +149,7 @@ TEST_F(ChartTest, DefaultsRenderAMasterWithStateAndAPrivilegedWorkerDaemonSet) {
   EXPECT_EQ(mounts.count("/sys/fs/cgroup"), 1u);
   EXPECT_EQ(mounts.count("/sys/fs/resctrl"), 1u);
   EXPECT_EQ(mounts.count("/run/k3s/containerd/containerd.sock"), 1u);
-  EXPECT_EQ(Volume(worker_pod, "resctrl")["hostPath"]["path"].as<std::string>(),
-            "/sys/fs/resctrl");
+  EXPECT_EQ(Volume(worker_pod, "resctrl")["hostPath"]["path"].as<std::string>(), "/sys/fs/resctrl");
   EXPECT_EQ(Volume(worker_pod, "containerd-socket")["hostPath"]["type"].as<std::string>(),
             "Socket");
   EXPECT_EQ(w["readinessProbe"]["grpc"]["port"].as<int>(), 50052);
@@ -185,16 +182,16 @@ TEST_F(ChartTest, DefaultsRenderAMasterWithStateAndAPrivilegedWorkerDaemonSet) {
 TEST_F(ChartTest, NonDefaultValuesTurnCatOffTlsOnAndAServiceMonitorOn) {
   const auto objects =
       Render({"-f", std::string(FSCHED_SOURCE_DIR) + "/tests/charts/values-nondefault.yaml"});
-  EXPECT_EQ(Kinds(objects), (std::set<std::string>{"ConfigMap", "Deployment", "DaemonSet",
-                                                    "Secret", "Service", "ServiceMonitor"}));
+  EXPECT_EQ(Kinds(objects), (std::set<std::string>{"ConfigMap", "Deployment", "DaemonSet", "Secret",
+                                                   "Service", "ServiceMonitor"}));
   EXPECT_FALSE(objects.count("Secret/rel-fsched-tls"));  // the existing Secret is used
 
   const YAML::Node monitor = objects.at("ServiceMonitor/rel-fsched");
   EXPECT_EQ(monitor["metadata"]["labels"]["release"].as<std::string>(), "kube-prometheus-stack");
   EXPECT_EQ(monitor["spec"]["endpoints"][0]["port"].as<std::string>(), "metrics");
-  EXPECT_EQ(monitor["spec"]["selector"]["matchLabels"]["app.kubernetes.io/instance"]
-                .as<std::string>(),
-            "rel");
+  EXPECT_EQ(
+      monitor["spec"]["selector"]["matchLabels"]["app.kubernetes.io/instance"].as<std::string>(),
+      "rel");
 
   const YAML::Node worker_pod =
       objects.at("DaemonSet/rel-fsched-worker")["spec"]["template"]["spec"];
@@ -235,19 +232,18 @@ TEST_F(ChartTest, NonDefaultValuesTurnCatOffTlsOnAndAServiceMonitorOn) {
 }
 
 TEST_F(ChartTest, TlsFromPemValuesBecomesTheChartsOwnSecret) {
-  const int made = testing::Process::Start({"/bin/bash",
-                                            std::string(FSCHED_SOURCE_DIR) +
-                                                "/scripts/gen-certs.sh",
-                                            dir_ + "/pki", "node", "fsched"},
-                                           dir_ + "/gen.log")
+  const int made = testing::Process::Start(
+                       {"/bin/bash", std::string(FSCHED_SOURCE_DIR) + "/scripts/gen-certs.sh",
+                        dir_ + "/pki", "node", "fsched"},
+                       dir_ + "/gen.log")
                        .value()
                        ->Wait(absl::Seconds(60))
                        .value_or(-1);
   ASSERT_EQ(made, 0) << testing::ReadFile(dir_ + "/gen.log");
-  const auto objects = Render({"--set", "tls.enabled=true", "--set-file",
-                               "tls.cert=" + dir_ + "/pki/node.crt", "--set-file",
-                               "tls.key=" + dir_ + "/pki/node.key", "--set-file",
-                               "tls.ca=" + dir_ + "/pki/ca.crt"});
+  const auto objects =
+      Render({"--set", "tls.enabled=true", "--set-file", "tls.cert=" + dir_ + "/pki/node.crt",
+              "--set-file", "tls.key=" + dir_ + "/pki/node.key", "--set-file",
+              "tls.ca=" + dir_ + "/pki/ca.crt"});
   const YAML::Node secret = objects.at("Secret/rel-fsched-tls");
   for (const char* key : {"tls.crt", "tls.key", "ca.crt"}) {
     EXPECT_FALSE(secret["data"][key].as<std::string>().empty()) << key;

@@ -249,7 +249,8 @@ TEST(ConfigTest, MetricsEndpointIsOnByDefaultAndConfigurable) {
   auto config = ParseConfig("");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->metrics.listen, "127.0.0.1:0");
-  config = ParseConfig("metrics: {listen: '0.0.0.0:9464', port_file: m.port, max_function_labels: 5}");
+  config =
+      ParseConfig("metrics: {listen: '0.0.0.0:9464', port_file: m.port, max_function_labels: 5}");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->metrics.listen, "0.0.0.0:9464");
   EXPECT_EQ(config->metrics.port_file, "m.port");
@@ -268,7 +269,8 @@ TEST(ConfigTest, MetricsEndpointIsOnByDefaultAndConfigurable) {
 }
 
 TEST(ConfigTest, TlsNeedsCertAndKeyTogetherAndACaForClientCertificates) {
-  auto config = ParseConfig("tls: {cert: a.crt, key: a.key, ca: ca.crt, require_client_cert: true}");
+  auto config =
+      ParseConfig("tls: {cert: a.crt, key: a.key, ca: ca.crt, require_client_cert: true}");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_TRUE(config->tls.enabled());
   EXPECT_TRUE(config->tls.require_client_cert);
@@ -277,9 +279,9 @@ TEST(ConfigTest, TlsNeedsCertAndKeyTogetherAndACaForClientCertificates) {
   EXPECT_EQ(again->tls.ca, "ca.crt");
   EXPECT_TRUE(again->tls.require_client_cert);
   EXPECT_FALSE(ParseConfig("").value().tls.enabled());
-  for (const char* bad : {"tls: {cert: a.crt}", "tls: {ca: ca.crt}",
-                          "tls: {cert: a.crt, key: a.key, require_client_cert: true}",
-                          "tls: {certificate: a.crt}"}) {
+  for (const char* bad :
+       {"tls: {cert: a.crt}", "tls: {ca: ca.crt}",
+        "tls: {cert: a.crt, key: a.key, require_client_cert: true}", "tls: {certificate: a.crt}"}) {
     config = ParseConfig(bad);
     ASSERT_FALSE(config.ok()) << bad;
     EXPECT_THAT(std::string(config.status().message()), HasSubstr("tls")) << bad;

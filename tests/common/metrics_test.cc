@@ -36,8 +36,7 @@ TEST(MetricsEndpointTest, RefusesAnAddressThatIsNotHostPort) {
 }
 
 TEST(MetricsEndpointTest, ServesCountersHistogramsAndScrapeTimeGauges) {
-  absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint =
-      MetricsEndpoint::Start("127.0.0.1:0");
+  absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint = MetricsEndpoint::Start("127.0.0.1:0");
   ASSERT_TRUE(endpoint.ok()) << endpoint.status();
   MetricsEndpoint& metrics = **endpoint;
   ASSERT_GT(metrics.port(), 0);

@@ -81,8 +81,8 @@ class MetricsTest : public ClusterTest {
 };
 
 TEST_F(MetricsTest, MasterAndWorkerExportWhatHappenedAndPrometheusScrapesIt) {
-  StartMaster(absl::StrCat("metrics: {port_file: ", dir_,
-                           "/master.metrics, max_function_labels: 2}\n"));
+  StartMaster(
+      absl::StrCat("metrics: {port_file: ", dir_, "/master.metrics, max_function_labels: 2}\n"));
   worker_flags_ = {"--metrics_port_file", dir_ + "/w1.metrics"};
   StartWorker("w1", 2);
   WaitForReady({"w1"});
@@ -106,21 +106,23 @@ TEST_F(MetricsTest, MasterAndWorkerExportWhatHappenedAndPrometheusScrapesIt) {
   ASSERT_TRUE(Invoke("third", "", &result).ok());  // beyond the 2-function label cap
 
   const std::string master_text = Scrape(*master_metrics);
-  EXPECT_THAT(master_text, HasSubstr(absl::StrCat(
-                               "fsched_invocations_total{function=\"hello\",outcome=\"ok\"} ",
-                               kHello)));
   EXPECT_THAT(master_text,
-              HasSubstr("fsched_invocations_total{function=\"broken\",outcome=\"nonzero_exit\"} 1"));
+              HasSubstr(absl::StrCat("fsched_invocations_total{function=\"hello\",outcome=\"ok\"} ",
+                                     kHello)));
+  EXPECT_THAT(
+      master_text,
+      HasSubstr("fsched_invocations_total{function=\"broken\",outcome=\"nonzero_exit\"} 1"));
   EXPECT_THAT(master_text,
               HasSubstr("fsched_invocations_total{function=\"_other\",outcome=\"ok\"} 1"));
   EXPECT_THAT(master_text, Not(HasSubstr("function=\"third\"")));
-  EXPECT_THAT(master_text, HasSubstr(absl::StrCat(
-                               "fsched_invocation_duration_seconds_count{function=\"hello\"} ",
-                               kHello)));
+  EXPECT_THAT(master_text,
+              HasSubstr(absl::StrCat(
+                  "fsched_invocation_duration_seconds_count{function=\"hello\"} ", kHello)));
   EXPECT_THAT(master_text, HasSubstr("fsched_workers{state=\"ready\"} 1"));
   EXPECT_THAT(master_text, HasSubstr("fsched_slots 2"));
   EXPECT_THAT(master_text, HasSubstr("fsched_queue_length 0"));
-  EXPECT_THAT(master_text, HasSubstr("fsched_cluster_worker_slots{worker=\"w1\",zone=\"default\"} 2"));
+  EXPECT_THAT(master_text,
+              HasSubstr("fsched_cluster_worker_slots{worker=\"w1\",zone=\"default\"} 2"));
   EXPECT_THAT(master_text, HasSubstr("fsched_architecture{architecture=\"centralized\"} 1"));
   EXPECT_THAT(master_text, HasSubstr("fsched_routed_requests_total{architecture=\"centralized\","
                                      "code=\"ok\"} 9"));
@@ -148,11 +150,11 @@ TEST_F(MetricsTest, MasterAndWorkerExportWhatHappenedAndPrometheusScrapesIt) {
                                   "  - job_name: fsched-worker\n"
                                   "    static_configs: [{targets: ['127.0.0.1:",
                                   *worker_metrics, "']}]\n"));
-  auto prometheus = Process::Start(
-      {"/usr/bin/prometheus", "--config.file=" + dir_ + "/prometheus.yml",
-       "--storage.tsdb.path=" + dir_ + "/tsdb",
-       absl::StrCat("--web.listen-address=127.0.0.1:", prometheus_port)},
-      dir_ + "/prometheus.log");
+  auto prometheus =
+      Process::Start({"/usr/bin/prometheus", "--config.file=" + dir_ + "/prometheus.yml",
+                      "--storage.tsdb.path=" + dir_ + "/tsdb",
+                      absl::StrCat("--web.listen-address=127.0.0.1:", prometheus_port)},
+                     dir_ + "/prometheus.log");
   ASSERT_TRUE(prometheus.ok()) << prometheus.status();
   std::optional<double> invocations, executions, up;
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
@@ -193,15 +195,15 @@ TEST_F(MetricsTest, MasterAndWorkerExportWhatHappenedAndPrometheusScrapesIt) {
 
   // Every fsched metric the Grafana dashboard queries is one these processes export.
   const std::string exported = Scrape(*master_metrics) + worker_after;
-  const std::string dashboard =
-      testing::ReadFile(std::string(FSCHED_SOURCE_DIR) + "/charts/fsched/dashboards/fsched-overview.json");
+  const std::string dashboard = testing::ReadFile(std::string(FSCHED_SOURCE_DIR) +
+                                                  "/charts/fsched/dashboards/fsched-overview.json");
   ASSERT_FALSE(dashboard.empty());
   std::set<std::string> queried;
   for (size_t at = dashboard.find("fsched_"); at != std::string::npos;
        at = dashboard.find("fsched_", at + 1)) {
     size_t end = at;
-    while (end < dashboard.size() && (std::isalnum(static_cast<unsigned char>(dashboard[end])) ||
-                                      dashboard[end] == '_')) {
+    while (end < dashboard.size() &&
+           (std::isalnum(static_cast<unsigned char>(dashboard[end])) || dashboard[end] == '_')) {
       ++end;
     }
     queried.insert(dashboard.substr(at, end - at));

@@ -21,9 +21,9 @@ class TlsTest : public ClusterTest {
   }
 
   void MakeCert(const std::string& dir, const std::string& name, const std::string& san) {
-    const int code = RunToEnd({"/bin/bash", std::string(FSCHED_SOURCE_DIR) + "/scripts/gen-certs.sh",
-                               dir, name, san},
-                              dir_ + "/gen-certs.log");
+    const int code = RunToEnd(
+        {"/bin/bash", std::string(FSCHED_SOURCE_DIR) + "/scripts/gen-certs.sh", dir, name, san},
+        dir_ + "/gen-certs.log");
     ASSERT_EQ(code, 0) << testing::ReadFile(dir_ + "/gen-certs.log");
   }
 
@@ -124,16 +124,16 @@ TEST_F(TlsTest, OnlyAWorkerWithTheClustersCertificateAndTokenJoins) {
             grpc::StatusCode::UNAVAILABLE);
   grpc::SslCredentialsOptions no_client_cert;
   no_client_cert.pem_root_certs = Read(pki_ + "/ca.crt");
-  EXPECT_FALSE(ListWith(grpc::CreateChannel(master_address_, grpc::SslCredentials(no_client_cert)))
-                   .ok());
+  EXPECT_FALSE(
+      ListWith(grpc::CreateChannel(master_address_, grpc::SslCredentials(no_client_cert))).ok());
 
   // fschedctl with the operator's certificate.
   const std::string log = dir_ + "/ctl.log";
-  EXPECT_EQ(RunToEnd({FSCHED_CTL_BIN, "--master", master_address_, "--tls_ca", pki_ + "/ca.crt",
-                      "--tls_cert", pki_ + "/client.crt", "--tls_key", pki_ + "/client.key",
-                      "workers"},
-                     log),
-            0)
+  EXPECT_EQ(
+      RunToEnd({FSCHED_CTL_BIN, "--master", master_address_, "--tls_ca", pki_ + "/ca.crt",
+                "--tls_cert", pki_ + "/client.crt", "--tls_key", pki_ + "/client.key", "workers"},
+               log),
+      0)
       << Read(log);
   EXPECT_THAT(Read(log), HasSubstr("w1"));
   EXPECT_EQ(RunToEnd({FSCHED_CTL_BIN, "--master", master_address_, "workers"}, dir_ + "/plain.log"),
@@ -142,8 +142,9 @@ TEST_F(TlsTest, OnlyAWorkerWithTheClustersCertificateAndTokenJoins) {
 
 TEST_F(TlsTest, AMissingCertificateFileStopsTheMasterWithItsPath) {
   const std::string config = dir_ + "/bad.yaml";
-  testing::WriteFile(config, MasterConfig(absl::StrCat("tls: {cert: ", dir_, "/nope.crt, key: ",
-                                                       pki_, "/master.key}\n")));
+  testing::WriteFile(
+      config,
+      MasterConfig(absl::StrCat("tls: {cert: ", dir_, "/nope.crt, key: ", pki_, "/master.key}\n")));
   auto master = Process::Start({FSCHED_MASTER_BIN, "--config", config}, dir_ + "/bad.log");
   ASSERT_TRUE(master.ok());
   EXPECT_EQ((*master)->Wait(absl::Seconds(20)), 2);

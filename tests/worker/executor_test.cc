@@ -27,9 +27,8 @@ v1::Assignment Assign(const std::string& id, std::vector<std::string> command,
 class ExecutorTest : public ::testing::Test {
  protected:
   ExecutorTest()
-      : executor_(
-            Options(&finished_),
-            {{v1::RUNTIME_KIND_UNSPECIFIED, &runtime_}, {v1::RUNTIME_KIND_PROCESS, &runtime_}}) {}
+      : executor_(Options(&finished_), {{v1::RUNTIME_KIND_UNSPECIFIED, &runtime_},
+                                        {v1::RUNTIME_KIND_PROCESS, &runtime_}}) {}
   static Executor::Options Options(std::atomic<int>* finished) {
     Executor::Options options;
     options.slots = 2;
