@@ -5,10 +5,12 @@
 
 #include "common/metrics.h"
 #include "common/proto_time.h"
+#include "common/status_macros.h"
 #include "master/cluster_manager.h"
 #include "master/function_registry.h"
 #include "master/invocation_table.h"
 #include "master/scheduler.h"
+#include "routing/node_metrics.h"
 #include "routing/routing_metrics.h"
 
 namespace fsched::master {
@@ -30,8 +32,6 @@ struct MasterMetrics::Families {
 namespace {
 
 void CollectCluster(const MasterMetrics::Sources& s, LabelCap* workers, GaugeWriter& out) {
-  out.Add("fsched_node_info", "1, labelled with this node's id, role and zone",
-          {{"node", s.node_id}, {"role", s.role}, {"zone", s.zone}}, 1);
   out.Add("fsched_queue_length", "Invocations waiting in this master's queue", {},
           static_cast<double>(s.scheduler->queued()));
   out.Add("fsched_running_invocations", "Invocations this master has assigned and not finished", {},
@@ -73,12 +73,7 @@ void CollectCluster(const MasterMetrics::Sources& s, LabelCap* workers, GaugeWri
     out.Add("fsched_cluster_worker_cache_ways_reserved",
             "LLC ways this master reserved on the worker for running calls", labels,
             w.cache_ways_reserved());
-    std::array<double, 4> warm{};
-    for (const v1::WarmInstance& instance : w.load().warm()) {
-      if (instance.mode() >= 0 && static_cast<size_t>(instance.mode()) < warm.size()) {
-        ++warm[instance.mode()];
-      }
-    }
+    const std::array<double, 4> warm = routing::CountByMode(w.load().warm());
     for (const v1::ExecutionMode mode : {v1::EXECUTION_MODE_PREWARMED, v1::EXECUTION_MODE_WARM}) {
       std::map<std::string, std::string> with_mode = labels;
       with_mode["mode"] = EnumLabel(v1::ExecutionMode_Name(mode), "EXECUTION_MODE_");
@@ -99,12 +94,11 @@ void CollectCluster(const MasterMetrics::Sources& s, LabelCap* workers, GaugeWri
 absl::StatusOr<std::unique_ptr<MasterMetrics>> MasterMetrics::Start(const MetricsConfig& config,
                                                                     Sources sources) {
   std::unique_ptr<MasterMetrics> m(new MasterMetrics());
-  m->functions_ = std::make_unique<LabelCap>(config.max_function_labels);
+  ASSIGN_OR_RETURN(
+      m->node_, routing::NodeMetrics::Start(config, {sources.node_id, sources.role, sources.zone},
+                                            sources.routing));
   m->workers_ = std::make_unique<LabelCap>(kMaxWorkerLabels);
-  absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint = MetricsEndpoint::Start(config.listen);
-  if (!endpoint.ok()) return endpoint.status();
-  m->endpoint_ = std::move(*endpoint);
-  prometheus::Registry& registry = m->endpoint_->registry();
+  prometheus::Registry& registry = m->node_->endpoint().registry();
   auto families = std::make_unique<Families>();
   families->invocations = &prometheus::BuildCounter()
                                .Name("fsched_invocations_total")
@@ -139,24 +133,24 @@ absl::StatusOr<std::unique_ptr<MasterMetrics>> MasterMetrics::Start(const Metric
                                         "run-time predictor, per function")
                                     .Register(registry);
   m->families_ = std::move(families);
-  m->routing_ = std::make_unique<routing::RoutingMetrics>(m->endpoint_.get(), sources.routing,
-                                                          m->functions_.get());
   LabelCap* workers = m->workers_.get();
-  m->endpoint_->AddGauges(
+  m->node_->endpoint().AddGauges(
       [sources, workers](GaugeWriter& out) { CollectCluster(sources, workers, out); });
   return m;
 }
 
 MasterMetrics::~MasterMetrics() {
-  endpoint_.reset();  // no scrape may run while the rest goes away
+  node_.reset();  // no scrape may run while the rest goes away
 }
 
-int MasterMetrics::port() const { return endpoint_->port(); }
+int MasterMetrics::port() const { return node_->port(); }
 
-void MasterMetrics::StopServing() { endpoint_->Stop(); }
+void MasterMetrics::StopServing() { node_->StopServing(); }
+
+routing::RoutingMetrics* MasterMetrics::routing() { return &node_->routing(); }
 
 void MasterMetrics::OnComplete(const v1::InvocationResult& result) {
-  const std::string function = functions_->Value(result.function());
+  const std::string function = node_->functions().Value(result.function());
   families_->invocations
       ->Add({{"function", function},
              {"outcome", EnumLabel(v1::Outcome_Name(result.outcome()), "OUTCOME_")}})

@@ -12,11 +12,11 @@
 #include "fsched/v1/types.pb.h"
 
 namespace fsched {
-class MetricsEndpoint;
 class LabelCap;
 }  // namespace fsched
 
 namespace fsched::routing {
+class NodeMetrics;
 class RoutingMetrics;
 class RoutingState;
 }  // namespace fsched::routing
@@ -45,7 +45,7 @@ class MasterMetrics {
 
   /// InvocationTable's on_complete: one finished invocation.
   void OnComplete(const v1::InvocationResult& result);
-  routing::RoutingMetrics* routing() { return routing_.get(); }
+  routing::RoutingMetrics* routing();
   int port() const;
   /// Stops the HTTP endpoint; recording stays safe until destruction.
   void StopServing();
@@ -53,11 +53,9 @@ class MasterMetrics {
  private:
   struct Families;
   MasterMetrics() = default;
-  std::unique_ptr<LabelCap> functions_;
+  std::unique_ptr<routing::NodeMetrics> node_;
   std::unique_ptr<LabelCap> workers_;
-  std::unique_ptr<MetricsEndpoint> endpoint_;
   std::unique_ptr<Families> families_;
-  std::unique_ptr<routing::RoutingMetrics> routing_;
 };
 
 }  // namespace fsched::master

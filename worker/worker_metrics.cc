@@ -4,6 +4,8 @@
 
 #include "common/metrics.h"
 #include "common/proto_time.h"
+#include "common/status_macros.h"
+#include "routing/node_metrics.h"
 #include "routing/routing_metrics.h"
 #include "worker/executor.h"
 #include "worker/resctrl.h"
@@ -19,8 +21,6 @@ struct WorkerMetrics::Families {
 namespace {
 
 void CollectWorker(const WorkerMetrics::Sources& s, GaugeWriter& out) {
-  out.Add("fsched_node_info", "1, labelled with this node's id, role and zone",
-          {{"node", s.node_id}, {"role", "worker"}, {"zone", s.zone}}, 1);
   out.Add("fsched_worker_master_connected", "1 while the stream to the master is up", {},
           s.connected() ? 1 : 0);
   const size_t accepted = s.executor->Running().size();
@@ -38,12 +38,7 @@ void CollectWorker(const WorkerMetrics::Sources& s, GaugeWriter& out) {
   out.Add("fsched_worker_memory_available_bytes", "Host memory available", {},
           static_cast<double>(load.memory_available_bytes()));
   out.Add("fsched_worker_load1", "Host 1-minute load average", {}, load.load1());
-  std::array<double, 4> warm{};
-  for (const v1::WarmInstance& instance : load.warm()) {
-    if (instance.mode() >= 0 && static_cast<size_t>(instance.mode()) < warm.size()) {
-      ++warm[instance.mode()];
-    }
-  }
+  const std::array<double, 4> warm = routing::CountByMode(load.warm());
   for (const v1::ExecutionMode mode : {v1::EXECUTION_MODE_PREWARMED, v1::EXECUTION_MODE_WARM}) {
     out.Add("fsched_worker_warm_instances",
             "Idle instances kept (prewarmed: never ran; warm: ran before)",
@@ -62,11 +57,10 @@ void CollectWorker(const WorkerMetrics::Sources& s, GaugeWriter& out) {
 absl::StatusOr<std::unique_ptr<WorkerMetrics>> WorkerMetrics::Start(const MetricsConfig& config,
                                                                     Sources sources) {
   std::unique_ptr<WorkerMetrics> m(new WorkerMetrics());
-  m->functions_ = std::make_unique<LabelCap>(config.max_function_labels);
-  absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint = MetricsEndpoint::Start(config.listen);
-  if (!endpoint.ok()) return endpoint.status();
-  m->endpoint_ = std::move(*endpoint);
-  prometheus::Registry& registry = m->endpoint_->registry();
+  ASSIGN_OR_RETURN(m->node_,
+                   routing::NodeMetrics::Start(config, {sources.node_id, "worker", sources.zone},
+                                               sources.routing));
+  prometheus::Registry& registry = m->node_->endpoint().registry();
   auto families = std::make_unique<Families>();
   families->executions = &prometheus::BuildCounter()
                               .Name("fsched_worker_executions_total")
@@ -83,22 +77,22 @@ absl::StatusOr<std::unique_ptr<WorkerMetrics>> WorkerMetrics::Start(const Metric
                              .Help("Wall time inside the function on this worker")
                              .Register(registry);
   m->families_ = std::move(families);
-  m->routing_ = std::make_unique<routing::RoutingMetrics>(m->endpoint_.get(), sources.routing,
-                                                          m->functions_.get());
-  m->endpoint_->AddGauges([sources](GaugeWriter& out) { CollectWorker(sources, out); });
+  m->node_->endpoint().AddGauges([sources](GaugeWriter& out) { CollectWorker(sources, out); });
   return m;
 }
 
 WorkerMetrics::~WorkerMetrics() {
-  endpoint_.reset();  // no scrape may run while the rest goes away
+  node_.reset();  // no scrape may run while the rest goes away
 }
 
-int WorkerMetrics::port() const { return endpoint_->port(); }
+int WorkerMetrics::port() const { return node_->port(); }
 
-void WorkerMetrics::StopServing() { endpoint_->Stop(); }
+void WorkerMetrics::StopServing() { node_->StopServing(); }
+
+routing::RoutingMetrics* WorkerMetrics::routing() { return &node_->routing(); }
 
 void WorkerMetrics::OnFinished(const v1::InvocationResult& result) {
-  const std::string function = functions_->Value(result.function());
+  const std::string function = node_->functions().Value(result.function());
   const std::string mode =
       result.mode() == v1::EXECUTION_MODE_UNSPECIFIED
           ? "none"

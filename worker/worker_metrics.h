@@ -11,12 +11,8 @@
 #include "common/config.h"
 #include "fsched/v1/types.pb.h"
 
-namespace fsched {
-class MetricsEndpoint;
-class LabelCap;
-}  // namespace fsched
-
 namespace fsched::routing {
+class NodeMetrics;
 class RoutingMetrics;
 class RoutingState;
 }  // namespace fsched::routing
@@ -43,7 +39,7 @@ class WorkerMetrics {
 
   /// Executor::Options::on_finished: one execution on this worker.
   void OnFinished(const v1::InvocationResult& result);
-  routing::RoutingMetrics* routing() { return routing_.get(); }
+  routing::RoutingMetrics* routing();
   int port() const;
   /// Stops the HTTP endpoint; recording stays safe until destruction.
   void StopServing();
@@ -51,10 +47,8 @@ class WorkerMetrics {
  private:
   struct Families;
   WorkerMetrics() = default;
-  std::unique_ptr<LabelCap> functions_;
-  std::unique_ptr<MetricsEndpoint> endpoint_;
+  std::unique_ptr<routing::NodeMetrics> node_;
   std::unique_ptr<Families> families_;
-  std::unique_ptr<routing::RoutingMetrics> routing_;
 };
 
 }  // namespace fsched::worker
