@@ -17,7 +17,7 @@
 #include "common/daemon.h"
 #include "common/flag_file.h"
 #include "common/rpc.h"
-#include "common/transport_security.h"
+#include "common/tls_flags.h"
 #include "fsched/v1/cluster.grpc.pb.h"
 #include "tools/fsched-bench/arrivals.h"
 #include "tools/fsched-bench/driver.h"
@@ -28,10 +28,6 @@
 ABSL_FLAG(std::string, config, "",
           "experiment file: YAML whose keys are these flags (e.g. rates: [2, 5, 15]); flags on "
           "the command line override it");
-ABSL_FLAG(std::string, tls_ca, "",
-          "TLS: CA bundle (PEM) the servers' certificates are checked against; turns TLS on");
-ABSL_FLAG(std::string, tls_cert, "", "TLS: client certificate (PEM), where servers require one");
-ABSL_FLAG(std::string, tls_key, "", "TLS: the client certificate's private key (PEM)");
 ABSL_FLAG(std::string, master, "127.0.0.1:50051", "master address host:port");
 ABSL_FLAG(std::string, entry, "master",
           "where calls enter: master (Controller.Invoke) or worker (Worker.Invoke, routed by "
@@ -197,13 +193,7 @@ int main(int argc, char** argv) {
   }
   absl::ParseCommandLine(argc, argv);
   DisableLockCycleDetection();
-  if (!absl::GetFlag(FLAGS_tls_ca).empty() || !absl::GetFlag(FLAGS_tls_cert).empty()) {
-    TlsConfig tls;
-    tls.ca = absl::GetFlag(FLAGS_tls_ca);
-    tls.cert = absl::GetFlag(FLAGS_tls_cert);
-    tls.key = absl::GetFlag(FLAGS_tls_key);
-    if (absl::Status used = UseTls(tls); !used.ok()) return Usage(std::string(used.message()));
-  }
+  if (absl::Status tls = ApplyTlsFlags(); !tls.ok()) return Usage(std::string(tls.message()));
 
   bench::RequestTemplate request;
   for (absl::string_view f :

@@ -24,7 +24,7 @@
 #include "common/proto_time.h"
 #include "common/rpc.h"
 #include "common/sha256.h"
-#include "common/transport_security.h"
+#include "common/tls_flags.h"
 #include "fsched/v1/admin.grpc.pb.h"
 #include "fsched/v1/cluster.grpc.pb.h"
 #include "fsched/v1/controller.grpc.pb.h"
@@ -32,10 +32,6 @@
 ABSL_FLAG(std::string, config, "",
           "YAML file of flag values (e.g. master: 10.0.0.1:50051); the command line overrides it");
 ABSL_FLAG(std::string, master, "127.0.0.1:50051", "master address host:port");
-ABSL_FLAG(std::string, tls_ca, "",
-          "TLS: CA bundle (PEM) the servers' certificates are checked against; turns TLS on");
-ABSL_FLAG(std::string, tls_cert, "", "TLS: client certificate (PEM), where servers require one");
-ABSL_FLAG(std::string, tls_key, "", "TLS: the client certificate's private key (PEM)");
 ABSL_FLAG(bool, json, false, "print responses as JSON");
 ABSL_FLAG(std::string, rpc_timeout, "",
           "deadline for each call (default 30s; invoke: function timeout + 60s)");
@@ -814,13 +810,7 @@ int main(int argc, char** argv) {
   }
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   std::vector<std::string> args(positional.begin() + 1, positional.end());
-  if (!absl::GetFlag(FLAGS_tls_ca).empty() || !absl::GetFlag(FLAGS_tls_cert).empty()) {
-    TlsConfig tls;
-    tls.ca = absl::GetFlag(FLAGS_tls_ca);
-    tls.cert = absl::GetFlag(FLAGS_tls_cert);
-    tls.key = absl::GetFlag(FLAGS_tls_key);
-    if (absl::Status used = UseTls(tls); !used.ok()) return Usage(std::string(used.message()));
-  }
+  if (absl::Status tls = ApplyTlsFlags(); !tls.ok()) return Usage(std::string(tls.message()));
   if (args.empty()) return Usage("no command given");
   return Cli(absl::GetFlag(FLAGS_master)).Run(args);
 }
