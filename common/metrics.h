@@ -64,7 +64,7 @@ class GaugeWriter {
 std::string EnumLabel(const std::string& name, const std::string& prefix);
 
 /// Latency buckets in seconds: 1 ms to 5 min, about 2.5x apart.
-prometheus::Histogram::BucketBoundaries LatencyBuckets();
+const prometheus::Histogram::BucketBoundaries& LatencyBuckets();
 
 class MetricsEndpoint {
  public:

@@ -96,7 +96,8 @@ void RoutingMetrics::OnEntryDone(v1::Architecture architecture,
   families_->requests->Add({{"architecture", arch}, {"code", StatusLabel(result.status())}})
       .Increment();
   if (!result.ok()) return;
-  families_->hops->Add({{"architecture", arch}}, prometheus::Histogram::BucketBoundaries{0, 1, 2})
+  static const auto* const hop_buckets = new prometheus::Histogram::BucketBoundaries{0, 1, 2};
+  families_->hops->Add({{"architecture", arch}}, *hop_buckets)
       .Observe(result->hops());
   if (result->route_size() > 1) families_->forwarded->Add({{"architecture", arch}}).Increment();
   families_->latency->Add({{"architecture", arch}}, LatencyBuckets())
