@@ -422,15 +422,15 @@ v1::WorkerLoad WorkerNode::Load() {
 }
 
 v1::WorkerLoad WorkerNode::ScrapeLoad() {
+  std::optional<HostLoad> host;
   {
     absl::MutexLock lock(&host_mu_);
-    if (last_host_) {
-      v1::WorkerLoad load = CallsLoad();
-      SetHost(*last_host_, &load);
-      return load;
-    }
+    host = last_host_;
   }
-  return Load();  // no heartbeat sampled yet: this is the first sample
+  if (!host) return Load();  // no heartbeat sampled yet: this is the first sample
+  v1::WorkerLoad load = CallsLoad();
+  SetHost(*host, &load);
+  return load;
 }
 
 v1::WorkerLoad WorkerNode::CallsLoad() {
