@@ -252,6 +252,25 @@ TEST_F(ChartTest, TlsFromPemValuesBecomesTheChartsOwnSecret) {
   EXPECT_EQ(Volume(pod, "tls")["secret"]["secretName"].as<std::string>(), "rel-fsched-tls");
 }
 
+TEST_F(ChartTest, NotesGiveFschedctlAndGrpcurlCommandsForTheInstall) {
+  // A client-side dry run renders NOTES.txt without a cluster.
+  HelmRun run = Helm({"install", "--dry-run=client", "rel", kChart, "--namespace", "fsched"});
+  ASSERT_EQ(run.code, 0) << run.output;
+  const std::string notes = run.output.substr(run.output.find("NOTES:"));
+  EXPECT_THAT(notes, HasSubstr("kubectl -n fsched port-forward svc/rel-fsched-master 50051:50051"));
+  EXPECT_THAT(notes, HasSubstr("fschedctl --master 127.0.0.1:50051 $TLS workers"));
+  EXPECT_THAT(notes, HasSubstr("grpcurl -plaintext 127.0.0.1:50051 fsched.v1.Cluster/ListWorkers"));
+  EXPECT_THAT(notes, HasSubstr("Secret rel-fsched-join-token"));
+
+  run = Helm({"install", "--dry-run=client", "rel", kChart, "--namespace", "fsched", "--set",
+              "tls.enabled=true", "--set", "tls.existingSecret=certs"});
+  ASSERT_EQ(run.code, 0) << run.output;
+  const std::string tls_notes = run.output.substr(run.output.find("NOTES:"));
+  EXPECT_THAT(tls_notes, HasSubstr("--tls_ca ca.crt --tls_cert client.crt --tls_key client.key"));
+  EXPECT_THAT(tls_notes, HasSubstr("grpcurl -cacert ca.crt -cert client.crt -key client.key "
+                                   "-servername fsched 127.0.0.1:50051 list"));
+}
+
 TEST_F(ChartTest, BadValuesAreRefusedNamingTheValue) {
   struct Case {
     std::vector<std::string> args;
