@@ -27,10 +27,10 @@ v1::InvocationResult Result(int function) {
 
 // One finished invocation recorded, over `functions` distinct function labels.
 void BM_RecordInvocation(benchmark::State& state) {
-  routing::RoutingState routing(TailSchedulerConfig{}, RealClock::Get());
+  routing::RoutingState routing(DefaultConfig<TailSchedulerConfig>(), RealClock::Get());
   MasterMetrics::Sources sources;  // the gauges' sources are read only on scrape
   sources.routing = &routing;
-  MetricsConfig config;
+  const MetricsConfig config = DefaultConfig<MetricsConfig>();
   auto metrics = MasterMetrics::Start(config, sources);
   if (!metrics.ok()) {
     state.SkipWithError(std::string(metrics.status().message()).c_str());

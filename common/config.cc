@@ -1,317 +1,653 @@
 #include "common/config.h"
 
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/duration.pb.h>
+#include <google/protobuf/util/json_util.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
-#include <set>
+#include <map>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "common/log.h"
+#include "absl/strings/str_split.h"
+#include "common/proto_time.h"
 #include "common/status_macros.h"
+#include "fsched/config/v1/options.pb.h"
 
 namespace fsched {
 namespace {
 
-const std::set<std::string> kRoles = {"master", "edge", "worker"};
-const std::set<std::string> kTopologyRoles = {"cloud-controller", "edge-controller", "worker"};
-const std::set<std::string> kArchitectures = {"centralized", "federated", "decentralized",
-                                              "dynamic"};
+using config::v1::FieldRules;
+using google::protobuf::Descriptor;
+using google::protobuf::EnumDescriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
 
-absl::Status Invalid(const std::string& where, const std::string& what) {
-  return absl::InvalidArgumentError(absl::StrCat("config: ", where, ": ", what));
+const FieldRules& RulesOf(const FieldDescriptor* f) {
+  return f->options().GetExtension(config::v1::rules);
 }
 
-absl::Status CheckKeys(const YAML::Node& node, const std::string& where,
-                       const std::set<std::string>& allowed) {
-  if (!node.IsMap()) return Invalid(where, "expected a mapping");
-  for (const auto& kv : node) {
+bool IsDuration(const FieldDescriptor* f) {
+  return f->type() == FieldDescriptor::TYPE_MESSAGE &&
+         f->message_type() == google::protobuf::Duration::descriptor();
+}
+
+bool IsSection(const FieldDescriptor* f) {
+  return f->type() == FieldDescriptor::TYPE_MESSAGE && !IsDuration(f) && !f->is_map();
+}
+
+std::string Join(absl::string_view path, absl::string_view key) {
+  return path.empty() ? std::string(key) : absl::StrCat(path, ".", key);
+}
+
+absl::Status Invalid(absl::string_view where, absl::string_view what) {
+  return absl::InvalidArgumentError(where.empty() ? std::string(what)
+                                                  : absl::StrCat(where, ": ", what));
+}
+
+std::string EnumPrefix(const EnumDescriptor* type) {
+  // "NodeRole" -> "NODE_ROLE_": the prefix every value of the enum carries.
+  std::string prefix;
+  for (char c : type->name()) {
+    if (absl::ascii_isupper(static_cast<unsigned char>(c)) && !prefix.empty()) prefix += '_';
+    prefix += absl::ascii_toupper(static_cast<unsigned char>(c));
+  }
+  return prefix + "_";
+}
+
+std::string EnumChoices(const EnumDescriptor* type) {
+  std::vector<std::string> names;
+  for (int i = 0; i < type->value_count(); ++i) {
+    if (type->value(i)->number() != 0) {
+      names.push_back(ConfigEnumName(type, type->value(i)->number()));
+    }
+  }
+  if (names.size() < 2) return absl::StrJoin(names, "");
+  return absl::StrCat(absl::StrJoin(names.begin(), names.end() - 1, ", "), " or ", names.back());
+}
+
+std::string JsonString(absl::string_view text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (c < 0x20) {
+          out += absl::StrFormat("\\u%04x", c);
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// proto3's JSON form of a Duration: seconds with up to nine decimals and an 's'.
+std::string DurationJson(absl::Duration d) {
+  google::protobuf::Duration proto;
+  ToProto(d, &proto);
+  const bool negative = proto.seconds() < 0 || proto.nanos() < 0;
+  return absl::StrFormat("\"%s%d.%09ds\"", negative ? "-" : "", std::llabs(proto.seconds()),
+                         std::abs(proto.nanos()));
+}
+
+// Turns the merged YAML tree into proto3 JSON, checking keys and the syntax of
+// every scalar on the way so that errors name the YAML path. Ranges are checked
+// afterwards, on the typed message (CheckFieldRules), one implementation for
+// files, flags and values set in code.
+class YamlToJson {
+ public:
+  absl::Status Section(const YAML::Node& node, const Descriptor* type, const std::string& path,
+                       std::string* out) {
+    if (!node.IsMap()) return Invalid(path.empty() ? "config" : path, "expected a mapping");
+    std::vector<std::string> parts;
+    for (const auto& kv : node) {
+      const std::string key = kv.first.as<std::string>();
+      const FieldDescriptor* f = type->FindFieldByName(key);
+      if (f == nullptr) {
+        std::vector<std::string> allowed;
+        for (int i = 0; i < type->field_count(); ++i) allowed.push_back(type->field(i)->name());
+        std::sort(allowed.begin(), allowed.end());
+        return Invalid(Join(path, key),
+                       absl::StrCat("unknown key (allowed: ", absl::StrJoin(allowed, ", "), ")"));
+      }
+      std::string value;
+      RETURN_IF_ERROR(Field(kv.second, f, Join(path, key), &value));
+      parts.push_back(absl::StrCat(JsonString(key), ":", value));
+    }
+    *out = absl::StrCat("{", absl::StrJoin(parts, ","), "}");
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status Field(const YAML::Node& node, const FieldDescriptor* f, const std::string& path,
+                     std::string* out) {
+    if (f->is_map()) {
+      if (!node.IsMap()) return Invalid(path, "expected a mapping");
+      const FieldDescriptor* value_field = f->message_type()->map_value();
+      std::vector<std::string> parts;
+      for (const auto& kv : node) {
+        const std::string key = kv.first.as<std::string>();
+        std::string value;
+        RETURN_IF_ERROR(Value(kv.second, value_field, RulesOf(f), Join(path, key), &value));
+        parts.push_back(absl::StrCat(JsonString(key), ":", value));
+      }
+      *out = absl::StrCat("{", absl::StrJoin(parts, ","), "}");
+      return absl::OkStatus();
+    }
+    if (f->is_repeated()) {
+      if (!node.IsSequence()) return Invalid(path, "expected a list");
+      std::vector<std::string> parts;
+      for (size_t i = 0; i < node.size(); ++i) {
+        std::string value;
+        RETURN_IF_ERROR(Value(node[i], f, RulesOf(f), absl::StrCat(path, "[", i, "]"), &value));
+        parts.push_back(std::move(value));
+      }
+      *out = absl::StrCat("[", absl::StrJoin(parts, ","), "]");
+      return absl::OkStatus();
+    }
+    return Value(node, f, RulesOf(f), path, out);
+  }
+
+  // One value of f's type (an element, for lists and maps).
+  absl::Status Value(const YAML::Node& node, const FieldDescriptor* f, const FieldRules& rules,
+                     const std::string& path, std::string* out) {
+    if (f->type() == FieldDescriptor::TYPE_MESSAGE && !IsDuration(f)) {
+      return Section(node, f->message_type(), path, out);
+    }
+    if (!node.IsScalar()) {
+      return Invalid(path, absl::StrCat("expected ", Expected(f, rules)));
+    }
+    const std::string text = node.as<std::string>();
+    if (IsDuration(f)) {
+      absl::StatusOr<absl::Duration> d = ParseDurationText(text);
+      if (!d.ok()) return Invalid(path, d.status().message());
+      *out = DurationJson(*d);
+      return absl::OkStatus();
+    }
+    switch (f->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_STRING:
+        *out = JsonString(text);
+        return absl::OkStatus();
+      case FieldDescriptor::CPPTYPE_BOOL:
+        if (text != "true" && text != "false") {
+          return Invalid(path, absl::StrCat("'", text, "' is not true or false"));
+        }
+        *out = text;
+        return absl::OkStatus();
+      case FieldDescriptor::CPPTYPE_INT32:
+      case FieldDescriptor::CPPTYPE_INT64: {
+        int64_t v = 0;
+        const int64_t max = f->cpp_type() == FieldDescriptor::CPPTYPE_INT32
+                                ? std::numeric_limits<int32_t>::max()
+                                : std::numeric_limits<int64_t>::max();
+        if (!absl::SimpleAtoi(text, &v) || v > max || v < -max - 1) {
+          return Invalid(path, absl::StrCat("'", text, "' is not an integer"));
+        }
+        *out = absl::StrCat(v);
+        return absl::OkStatus();
+      }
+      case FieldDescriptor::CPPTYPE_UINT32:
+      case FieldDescriptor::CPPTYPE_UINT64: {
+        uint64_t v = 0;
+        if (rules.bytes()) {
+          absl::StatusOr<uint64_t> size = ParseByteSize(text);
+          if (!size.ok()) return Invalid(path, size.status().message());
+          v = *size;
+        } else if (!absl::SimpleAtoi(text, &v)) {
+          return Invalid(path, absl::StrCat("'", text, "' is not a non-negative integer"));
+        }
+        if (f->cpp_type() == FieldDescriptor::CPPTYPE_UINT32 &&
+            v > std::numeric_limits<uint32_t>::max()) {
+          return Invalid(path, absl::StrCat("'", text, "' is too large"));
+        }
+        *out = absl::StrCat(v);
+        return absl::OkStatus();
+      }
+      case FieldDescriptor::CPPTYPE_DOUBLE:
+      case FieldDescriptor::CPPTYPE_FLOAT: {
+        double v = 0;
+        if (!absl::SimpleAtod(text, &v) || !std::isfinite(v)) {
+          return Invalid(path, absl::StrCat("'", text, "' is not a number"));
+        }
+        *out = absl::StrFormat("%.17g", v);
+        return absl::OkStatus();
+      }
+      case FieldDescriptor::CPPTYPE_ENUM: {
+        const EnumDescriptor* type = f->enum_type();
+        std::string name = EnumPrefix(type);
+        for (char c : text)
+          name += c == '-' ? '_' : absl::ascii_toupper(static_cast<unsigned char>(c));
+        const auto* value = type->FindValueByName(name);
+        const bool written_as_named =
+            text.find('_') == std::string::npos && absl::AsciiStrToLower(text) == text;
+        if (value == nullptr || value->number() == 0 || !written_as_named) {
+          return Invalid(path, absl::StrCat("'", text, "' is not one of ", EnumChoices(type)));
+        }
+        *out = JsonString(value->name());
+        return absl::OkStatus();
+      }
+      case FieldDescriptor::CPPTYPE_MESSAGE:
+        break;
+    }
+    return absl::InternalError(absl::StrCat(path, ": a field type the config loader cannot read"));
+  }
+
+  static std::string Expected(const FieldDescriptor* f, const FieldRules& rules) {
+    if (IsDuration(f)) return "a duration";
+    switch (f->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_STRING:
+        return "a string";
+      case FieldDescriptor::CPPTYPE_BOOL:
+        return "true or false";
+      case FieldDescriptor::CPPTYPE_ENUM:
+        return absl::StrCat("one of ", EnumChoices(f->enum_type()));
+      default:
+        return rules.bytes() ? "a byte size" : "a number";
+    }
+  }
+};
+
+// The schema's defaults as a YAML tree, so that they go through exactly the
+// parsing and checks a file does.
+YAML::Node DefaultsTree(const Descriptor* type) {
+  YAML::Node tree(YAML::NodeType::Map);
+  for (int i = 0; i < type->field_count(); ++i) {
+    const FieldDescriptor* f = type->field(i);
+    if (f->is_repeated()) continue;
+    if (IsSection(f)) {
+      YAML::Node section = DefaultsTree(f->message_type());
+      if (section.size() > 0) tree[f->name()] = section;
+    } else if (!RulesOf(f).default_value().empty()) {
+      tree[f->name()] = RulesOf(f).default_value();
+    }
+  }
+  return tree;
+}
+
+// `overlay` over `base`: maps merge key by key; anything else replaces.
+YAML::Node Merge(const YAML::Node& base, const YAML::Node& overlay) {
+  if (!base.IsMap() || !overlay.IsMap()) return YAML::Clone(overlay);
+  YAML::Node merged = YAML::Clone(base);
+  for (const auto& kv : overlay) {
     const std::string key = kv.first.as<std::string>();
-    if (!allowed.count(key)) {
-      return Invalid(where.empty() ? key : where + "." + key,
-                     absl::StrCat("unknown key (allowed: ", absl::StrJoin(allowed, ", "), ")"));
+    merged[key] = base[key] ? Merge(base[key], kv.second) : YAML::Clone(kv.second);
+  }
+  return merged;
+}
+
+absl::Status ApplyOverride(const ConfigOverride& o, YAML::Node* tree) {
+  const std::vector<std::string> keys = absl::StrSplit(o.path, '.');
+  YAML::Node node = *tree;
+  for (size_t i = 0; i + 1 < keys.size(); ++i) {
+    if (!node[keys[i]] || !node[keys[i]].IsMap()) {
+      if (node[keys[i]] && !node[keys[i]].IsNull()) {
+        return Invalid(absl::StrJoin(keys.begin(), keys.begin() + i + 1, "."),
+                       "expected a mapping");
+      }
+      node[keys[i]] = YAML::Node(YAML::NodeType::Map);
+    }
+    node.reset(node[keys[i]]);
+  }
+  node[keys.back()] = o.value;
+  return absl::OkStatus();
+}
+
+// Bounds are written as in YAML, so they parse the way a value of the field does.
+absl::StatusOr<double> BoundOf(const FieldDescriptor* f, const std::string& text) {
+  if (IsDuration(f)) {
+    ASSIGN_OR_RETURN(absl::Duration d, ParseDurationText(text));
+    return absl::ToDoubleSeconds(d);
+  }
+  if (RulesOf(f).bytes()) {
+    ASSIGN_OR_RETURN(uint64_t v, ParseByteSize(text));
+    return static_cast<double>(v);
+  }
+  double v = 0;
+  if (!absl::SimpleAtod(text, &v)) return absl::InternalError("bad bound");
+  return v;
+}
+
+absl::Status CheckRange(const FieldDescriptor* f, const FieldRules& rules, double value,
+                        const std::string& path) {
+  if (IsDuration(f) && rules.min().empty()) {
+    if (value <= 0) return Invalid(path, "must be positive");
+    return absl::OkStatus();
+  }
+  if (!rules.min().empty()) {
+    absl::StatusOr<double> min = BoundOf(f, rules.min());
+    if (!min.ok()) return Invalid(path, "the schema's min does not parse");
+    if (rules.min_exclusive() && !(value > *min)) {
+      return Invalid(path, absl::StrCat("must be above ", rules.min()));
+    }
+    if (!(value >= *min)) {
+      return Invalid(path, IsDuration(f) && *min == 0
+                               ? std::string("must not be negative")
+                               : absl::StrCat("must be at least ", rules.min()));
     }
   }
-  return absl::OkStatus();
-}
-
-absl::Status ReadString(const YAML::Node& parent, const char* key, const std::string& where,
-                        std::string* out) {
-  const YAML::Node node = parent[key];
-  if (!node) return absl::OkStatus();
-  if (!node.IsScalar()) return Invalid(where + key, "expected a string");
-  *out = node.as<std::string>();
-  return absl::OkStatus();
-}
-
-absl::Status ReadDuration(const YAML::Node& parent, const char* key, const std::string& where,
-                          absl::Duration* out, bool zero_allowed = false) {
-  std::string text;
-  const YAML::Node node = parent[key];
-  if (!node) return absl::OkStatus();
-  RETURN_IF_ERROR(ReadString(parent, key, where, &text));
-  auto parsed = ParseDurationText(text);
-  if (!parsed.ok()) return Invalid(where + key, std::string(parsed.status().message()));
-  if (zero_allowed && *parsed < absl::ZeroDuration()) {
-    return Invalid(where + key, "must not be negative");
-  }
-  if (!zero_allowed && *parsed <= absl::ZeroDuration()) {
-    return Invalid(where + key, "must be positive");
-  }
-  *out = *parsed;
-  return absl::OkStatus();
-}
-
-absl::Status ReadBytes(const YAML::Node& parent, const char* key, const std::string& where,
-                       uint64_t* out) {
-  std::string text;
-  if (!parent[key]) return absl::OkStatus();
-  RETURN_IF_ERROR(ReadString(parent, key, where, &text));
-  auto parsed = ParseByteSize(text);
-  if (!parsed.ok()) return Invalid(where + key, std::string(parsed.status().message()));
-  *out = *parsed;
-  return absl::OkStatus();
-}
-
-template <typename Int>
-absl::Status ReadUint(const YAML::Node& parent, const char* key, const std::string& where,
-                      Int* out) {
-  std::string text;
-  if (!parent[key]) return absl::OkStatus();
-  RETURN_IF_ERROR(ReadString(parent, key, where, &text));
-  uint64_t value = 0;
-  if (!absl::SimpleAtoi(text, &value) || value > std::numeric_limits<Int>::max()) {
-    return Invalid(where + key, absl::StrCat("'", text, "' is not a non-negative integer"));
-  }
-  *out = static_cast<Int>(value);
-  return absl::OkStatus();
-}
-
-absl::Status ReadDouble(const YAML::Node& parent, const char* key, const std::string& where,
-                        double* out) {
-  std::string text;
-  if (!parent[key]) return absl::OkStatus();
-  RETURN_IF_ERROR(ReadString(parent, key, where, &text));
-  if (!absl::SimpleAtod(text, out) || !std::isfinite(*out)) {
-    return Invalid(where + key, absl::StrCat("'", text, "' is not a number"));
+  if (!rules.max().empty()) {
+    absl::StatusOr<double> max = BoundOf(f, rules.max());
+    if (!max.ok()) return Invalid(path, "the schema's max does not parse");
+    if (!(value <= *max)) return Invalid(path, absl::StrCat("must be at most ", rules.max()));
   }
   return absl::OkStatus();
 }
 
-absl::Status ReadBool(const YAML::Node& parent, const char* key, const std::string& where,
-                      bool* out) {
-  std::string text;
-  if (!parent[key]) return absl::OkStatus();
-  RETURN_IF_ERROR(ReadString(parent, key, where, &text));
-  if (text == "true") {
-    *out = true;
-  } else if (text == "false") {
-    *out = false;
-  } else {
-    return Invalid(where + key, absl::StrCat("'", text, "' is not true or false"));
+absl::Status CheckFormat(config::v1::Format format, const std::string& text,
+                         const std::string& path) {
+  switch (format) {
+    case config::v1::FORMAT_HOST_PORT_OR_EMPTY:
+      if (text.empty()) return absl::OkStatus();
+      if (text.find(':') == std::string::npos) {
+        return Invalid(path, absl::StrCat("'", text, "' is not host:port (empty turns it off)"));
+      }
+      return absl::OkStatus();
+    case config::v1::FORMAT_HOST_PORT:
+      if (text.find(':') == std::string::npos) {
+        return Invalid(path, absl::StrCat("'", text, "' is not host:port"));
+      }
+      return absl::OkStatus();
+    case config::v1::FORMAT_ABSOLUTE_PATH:
+      if (text.empty() || text[0] != '/') return Invalid(path, "must be an absolute path");
+      return absl::OkStatus();
+    case config::v1::FORMAT_NAME:
+      if (text.empty() ||
+          text.find_first_not_of(
+              "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+              std::string::npos) {
+        return Invalid(path, "must be a non-empty name of letters, digits, '.', '_' and '-'");
+      }
+      return absl::OkStatus();
+    default:
+      return absl::OkStatus();
   }
-  return absl::OkStatus();
 }
 
-absl::Status ParseNode(const YAML::Node& root, Config* config) {
-  const YAML::Node n = root["node"];
-  if (!n) return absl::OkStatus();
-  RETURN_IF_ERROR(CheckKeys(n, "node", {"id", "role", "zone", "parent", "labels"}));
-  RETURN_IF_ERROR(ReadString(n, "id", "node.", &config->node.id));
-  RETURN_IF_ERROR(ReadString(n, "parent", "node.", &config->node.parent));
-  RETURN_IF_ERROR(ReadString(n, "role", "node.", &config->node.role));
-  RETURN_IF_ERROR(ReadString(n, "zone", "node.", &config->node.zone));
-  if (const YAML::Node labels = n["labels"]) {
-    if (!labels.IsMap()) return Invalid("node.labels", "expected a mapping of strings");
-    for (const auto& kv : labels) {
-      config->node.labels[kv.first.as<std::string>()] = kv.second.as<std::string>();
+// Checks one value of f (an element, for lists and maps) held at index (or -1).
+absl::Status CheckValue(const Message& message, const FieldDescriptor* f, int index,
+                        const FieldRules& rules, const std::string& path) {
+  const Reflection* r = message.GetReflection();
+  const bool repeated = index >= 0;
+  if (f->type() == FieldDescriptor::TYPE_MESSAGE) {
+    const Message& value =
+        repeated ? r->GetRepeatedMessage(message, f, index) : r->GetMessage(message, f);
+    if (!IsDuration(f)) return CheckFieldRules(value, path);
+    return CheckRange(
+        f, rules,
+        absl::ToDoubleSeconds(FromProto(static_cast<const google::protobuf::Duration&>(value))),
+        path);
+  }
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING: {
+      const std::string v =
+          repeated ? r->GetRepeatedString(message, f, index) : r->GetString(message, f);
+      if (rules.required() && v.empty()) return Invalid(path, "is required");
+      return CheckFormat(rules.format(), v, path);
+    }
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      const int v =
+          repeated ? r->GetRepeatedEnumValue(message, f, index) : r->GetEnumValue(message, f);
+      if (v == 0 && rules.required()) {
+        return Invalid(path, absl::StrCat("is required: one of ", EnumChoices(f->enum_type())));
+      }
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_INT32:
+      return CheckRange(f, rules,
+                        repeated ? r->GetRepeatedInt32(message, f, index) : r->GetInt32(message, f),
+                        path);
+    case FieldDescriptor::CPPTYPE_INT64:
+      return CheckRange(f, rules,
+                        static_cast<double>(repeated ? r->GetRepeatedInt64(message, f, index)
+                                                     : r->GetInt64(message, f)),
+                        path);
+    case FieldDescriptor::CPPTYPE_UINT32:
+      return CheckRange(
+          f, rules, repeated ? r->GetRepeatedUInt32(message, f, index) : r->GetUInt32(message, f),
+          path);
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return CheckRange(f, rules,
+                        static_cast<double>(repeated ? r->GetRepeatedUInt64(message, f, index)
+                                                     : r->GetUInt64(message, f)),
+                        path);
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      return CheckRange(
+          f, rules, repeated ? r->GetRepeatedDouble(message, f, index) : r->GetDouble(message, f),
+          path);
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      return CheckRange(f, rules,
+                        repeated ? r->GetRepeatedFloat(message, f, index) : r->GetFloat(message, f),
+                        path);
+    default:
+      return absl::OkStatus();
+  }
+}
+
+void EmitValue(const Message& message, const FieldDescriptor* f, int index, YAML::Emitter* out);
+
+void EmitMessage(const Message& message, YAML::Emitter* out) {
+  const Descriptor* type = message.GetDescriptor();
+  const Reflection* r = message.GetReflection();
+  *out << YAML::BeginMap;
+  for (int i = 0; i < type->field_count(); ++i) {
+    const FieldDescriptor* f = type->field(i);
+    *out << YAML::Key << f->name() << YAML::Value;
+    if (f->is_map()) {
+      *out << YAML::BeginMap;
+      // Sorted, so the output is the same from run to run.
+      std::map<std::string, const Message*> entries;
+      for (int j = 0; j < r->FieldSize(message, f); ++j) {
+        const Message& entry = r->GetRepeatedMessage(message, f, j);
+        entries[entry.GetReflection()->GetString(entry, entry.GetDescriptor()->map_key())] = &entry;
+      }
+      for (const auto& [key, entry] : entries) {
+        *out << YAML::Key << key << YAML::Value;
+        EmitValue(*entry, entry->GetDescriptor()->map_value(), -1, out);
+      }
+      *out << YAML::EndMap;
+    } else if (f->is_repeated()) {
+      *out << YAML::BeginSeq;
+      for (int j = 0; j < r->FieldSize(message, f); ++j) EmitValue(message, f, j, out);
+      *out << YAML::EndSeq;
+    } else {
+      EmitValue(message, f, -1, out);
     }
   }
-  return absl::OkStatus();
+  *out << YAML::EndMap;
 }
 
-absl::Status ParseCluster(const YAML::Node& root, Config* config) {
-  const YAML::Node n = root["cluster"];
-  if (!n) return absl::OkStatus();
-  RETURN_IF_ERROR(CheckKeys(n, "cluster",
-                            {"join_token", "heartbeat_interval", "heartbeat_timeout",
-                             "register_timeout", "add_worker_timeout", "max_rootfs_bytes"}));
-  ClusterConfig& c = config->cluster;
-  RETURN_IF_ERROR(ReadString(n, "join_token", "cluster.", &c.join_token));
-  RETURN_IF_ERROR(ReadDuration(n, "heartbeat_interval", "cluster.", &c.heartbeat_interval));
-  RETURN_IF_ERROR(ReadDuration(n, "heartbeat_timeout", "cluster.", &c.heartbeat_timeout));
-  RETURN_IF_ERROR(ReadDuration(n, "register_timeout", "cluster.", &c.register_timeout));
-  RETURN_IF_ERROR(ReadDuration(n, "add_worker_timeout", "cluster.", &c.add_worker_timeout));
-  RETURN_IF_ERROR(ReadBytes(n, "max_rootfs_bytes", "cluster.", &c.max_rootfs_bytes));
-  return absl::OkStatus();
-}
-
-absl::Status ParseScheduler(const YAML::Node& root, Config* config) {
-  const YAML::Node n = root["scheduler"];
-  if (!n) return absl::OkStatus();
-  RETURN_IF_ERROR(CheckKeys(
-      n, "scheduler",
-      {"queue_order", "placement", "default_timeout", "max_timeout", "queue_timeout", "max_queue",
-       "max_payload_bytes", "retained_results", "max_attempts", "aging_rate", "max_wait",
-       "default_estimate", "predictor_history", "preemption", "preempt_gap"}));
-  SchedulerConfig& s = config->scheduler;
-  RETURN_IF_ERROR(ReadString(n, "queue_order", "scheduler.", &s.queue_order));
-  RETURN_IF_ERROR(ReadString(n, "placement", "scheduler.", &s.placement));
-  RETURN_IF_ERROR(ReadDuration(n, "default_timeout", "scheduler.", &s.default_timeout));
-  RETURN_IF_ERROR(ReadDuration(n, "max_timeout", "scheduler.", &s.max_timeout));
-  RETURN_IF_ERROR(ReadDuration(n, "queue_timeout", "scheduler.", &s.queue_timeout));
-  RETURN_IF_ERROR(ReadUint(n, "max_queue", "scheduler.", &s.max_queue));
-  RETURN_IF_ERROR(ReadBytes(n, "max_payload_bytes", "scheduler.", &s.max_payload_bytes));
-  RETURN_IF_ERROR(ReadUint(n, "retained_results", "scheduler.", &s.retained_results));
-  RETURN_IF_ERROR(ReadUint(n, "max_attempts", "scheduler.", &s.max_attempts));
-  RETURN_IF_ERROR(ReadDouble(n, "aging_rate", "scheduler.", &s.aging_rate));
-  RETURN_IF_ERROR(ReadDuration(n, "max_wait", "scheduler.", &s.max_wait));
-  RETURN_IF_ERROR(ReadDuration(n, "default_estimate", "scheduler.", &s.default_estimate));
-  RETURN_IF_ERROR(ReadUint(n, "predictor_history", "scheduler.", &s.predictor_history));
-  RETURN_IF_ERROR(ReadBool(n, "preemption", "scheduler.", &s.preemption));
-  RETURN_IF_ERROR(ReadDuration(n, "preempt_gap", "scheduler.", &s.preempt_gap));
-  return absl::OkStatus();
-}
-
-absl::Status ParseWorker(const YAML::Node& root, Config* config) {
-  const YAML::Node n = root["worker"];
-  if (!n) return absl::OkStatus();
-  RETURN_IF_ERROR(
-      CheckKeys(n, "worker",
-                {"master", "slots", "runtime", "runc", "shim", "containerd", "containerd_address",
-                 "containerd_namespace", "resctrl", "resctrl_root", "keep_alive",
-                 "warm_memory_bytes", "cpu_priority", "container_uid", "container_gid",
-                 "output_limit_bytes", "reconnect_min", "reconnect_max"}));
-  WorkerConfig& w = config->worker;
-  RETURN_IF_ERROR(ReadString(n, "master", "worker.", &w.master));
-  RETURN_IF_ERROR(ReadUint(n, "slots", "worker.", &w.slots));
-  RETURN_IF_ERROR(ReadString(n, "runtime", "worker.", &w.runtime));
-  RETURN_IF_ERROR(ReadString(n, "runc", "worker.", &w.runc));
-  RETURN_IF_ERROR(ReadString(n, "shim", "worker.", &w.shim));
-  RETURN_IF_ERROR(ReadString(n, "containerd", "worker.", &w.containerd));
-  RETURN_IF_ERROR(ReadString(n, "containerd_address", "worker.", &w.containerd_address));
-  RETURN_IF_ERROR(ReadString(n, "containerd_namespace", "worker.", &w.containerd_namespace));
-  RETURN_IF_ERROR(ReadString(n, "resctrl", "worker.", &w.resctrl));
-  RETURN_IF_ERROR(ReadString(n, "resctrl_root", "worker.", &w.resctrl_root));
-  RETURN_IF_ERROR(ReadDuration(n, "keep_alive", "worker.", &w.keep_alive));
-  RETURN_IF_ERROR(ReadBytes(n, "warm_memory_bytes", "worker.", &w.warm_memory_bytes));
-  RETURN_IF_ERROR(ReadBool(n, "cpu_priority", "worker.", &w.cpu_priority));
-  RETURN_IF_ERROR(ReadUint(n, "container_uid", "worker.", &w.container_uid));
-  RETURN_IF_ERROR(ReadUint(n, "container_gid", "worker.", &w.container_gid));
-  RETURN_IF_ERROR(ReadBytes(n, "output_limit_bytes", "worker.", &w.output_limit_bytes));
-  RETURN_IF_ERROR(ReadDuration(n, "reconnect_min", "worker.", &w.reconnect_min));
-  RETURN_IF_ERROR(ReadDuration(n, "reconnect_max", "worker.", &w.reconnect_max));
-  return absl::OkStatus();
-}
-
-absl::Status ParseTailScheduler(const YAML::Node& root, Config* config) {
-  const YAML::Node n = root["tail_scheduler"];
-  if (!n) return absl::OkStatus();
-  RETURN_IF_ERROR(CheckKeys(
-      n, "tail_scheduler",
-      {"soft_d2f_threshold", "hard_d2f_threshold", "soft_f2c_threshold", "hard_f2c_threshold",
-       "min_samples", "sample_interval", "offload_load_threshold"}));
-  TailSchedulerConfig& t = config->tail_scheduler;
-  const std::string where = "tail_scheduler.";
-  RETURN_IF_ERROR(ReadDouble(n, "soft_d2f_threshold", where, &t.soft_d2f));
-  RETURN_IF_ERROR(ReadDouble(n, "hard_d2f_threshold", where, &t.hard_d2f));
-  RETURN_IF_ERROR(ReadDouble(n, "soft_f2c_threshold", where, &t.soft_f2c));
-  RETURN_IF_ERROR(ReadDouble(n, "hard_f2c_threshold", where, &t.hard_f2c));
-  RETURN_IF_ERROR(ReadUint(n, "min_samples", where, &t.min_samples));
-  RETURN_IF_ERROR(ReadDuration(n, "sample_interval", where, &t.sample_interval));
-  RETURN_IF_ERROR(ReadDouble(n, "offload_load_threshold", where, &t.offload_load_threshold));
-  return absl::OkStatus();
-}
-
-absl::Status ParseNetworkEmulation(const YAML::Node& root, Config* config) {
-  const YAML::Node n = root["network_emulation"];
-  if (!n) return absl::OkStatus();
-  RETURN_IF_ERROR(CheckKeys(n, "network_emulation", {"same_zone", "cross_zone", "cloud", "nodes"}));
-  NetworkEmulationConfig& e = config->network_emulation;
-  const std::string where = "network_emulation.";
-  RETURN_IF_ERROR(ReadDuration(n, "same_zone", where, &e.same_zone, true));
-  RETURN_IF_ERROR(ReadDuration(n, "cross_zone", where, &e.cross_zone, true));
-  RETURN_IF_ERROR(ReadDuration(n, "cloud", where, &e.cloud, true));
-  if (const YAML::Node nodes = n["nodes"]) {
-    if (!nodes.IsMap()) return Invalid("network_emulation.nodes", "expected node id: delay");
-    for (const auto& kv : nodes) {
-      const std::string id = kv.first.as<std::string>();
-      absl::StatusOr<absl::Duration> d = ParseDurationText(kv.second.as<std::string>());
-      if (!d.ok())
-        return Invalid("network_emulation.nodes." + id, std::string(d.status().message()));
-      e.nodes[id] = *d;
+void EmitValue(const Message& message, const FieldDescriptor* f, int index, YAML::Emitter* out) {
+  const Reflection* r = message.GetReflection();
+  const bool repeated = index >= 0;
+  if (f->type() == FieldDescriptor::TYPE_MESSAGE) {
+    const Message& value =
+        repeated ? r->GetRepeatedMessage(message, f, index) : r->GetMessage(message, f);
+    if (IsDuration(f)) {
+      *out << absl::FormatDuration(
+          FromProto(static_cast<const google::protobuf::Duration&>(value)));
+    } else {
+      EmitMessage(value, out);
     }
+    return;
   }
-  return absl::OkStatus();
-}
-
-absl::Status ParseSimulator(const YAML::Node& root, Config* config) {
-  const YAML::Node n = root["simulator"];
-  if (!n) return absl::OkStatus();
-  RETURN_IF_ERROR(CheckKeys(n, "simulator", {"workers", "slots", "cold_start", "keep_alive"}));
-  SimulatorConfig& sim = config->simulator;
-  RETURN_IF_ERROR(ReadUint(n, "workers", "simulator.", &sim.workers));
-  RETURN_IF_ERROR(ReadUint(n, "slots", "simulator.", &sim.slots));
-  RETURN_IF_ERROR(ReadDuration(n, "cold_start", "simulator.", &sim.cold_start));
-  RETURN_IF_ERROR(ReadDuration(n, "keep_alive", "simulator.", &sim.keep_alive));
-  return absl::OkStatus();
-}
-
-absl::Status ParseMetrics(const YAML::Node& root, Config* config) {
-  const YAML::Node n = root["metrics"];
-  if (!n) return absl::OkStatus();
-  RETURN_IF_ERROR(CheckKeys(n, "metrics", {"listen", "port_file", "max_function_labels"}));
-  MetricsConfig& m = config->metrics;
-  RETURN_IF_ERROR(ReadString(n, "listen", "metrics.", &m.listen));
-  RETURN_IF_ERROR(ReadString(n, "port_file", "metrics.", &m.port_file));
-  RETURN_IF_ERROR(ReadUint(n, "max_function_labels", "metrics.", &m.max_function_labels));
-  return absl::OkStatus();
-}
-
-absl::Status ParseTls(const YAML::Node& root, Config* config) {
-  const YAML::Node n = root["tls"];
-  if (!n) return absl::OkStatus();
-  RETURN_IF_ERROR(CheckKeys(n, "tls", {"cert", "key", "ca", "require_client_cert", "server_name"}));
-  TlsConfig& t = config->tls;
-  RETURN_IF_ERROR(ReadString(n, "cert", "tls.", &t.cert));
-  RETURN_IF_ERROR(ReadString(n, "key", "tls.", &t.key));
-  RETURN_IF_ERROR(ReadString(n, "ca", "tls.", &t.ca));
-  RETURN_IF_ERROR(ReadBool(n, "require_client_cert", "tls.", &t.require_client_cert));
-  RETURN_IF_ERROR(ReadString(n, "server_name", "tls.", &t.server_name));
-  return absl::OkStatus();
-}
-
-absl::Status ParseTopology(const YAML::Node& root, Config* config) {
-  const YAML::Node n = root["topology"];
-  if (!n) return absl::OkStatus();
-  if (!n.IsSequence()) return Invalid("topology", "expected a list of nodes");
-  for (size_t i = 0; i < n.size(); ++i) {
-    const std::string where = absl::StrCat("topology[", i, "]");
-    RETURN_IF_ERROR(CheckKeys(n[i], where, {"id", "address", "role", "zone"}));
-    TopologyEntry entry;
-    RETURN_IF_ERROR(ReadString(n[i], "id", where + ".", &entry.id));
-    RETURN_IF_ERROR(ReadString(n[i], "address", where + ".", &entry.address));
-    RETURN_IF_ERROR(ReadString(n[i], "role", where + ".", &entry.role));
-    RETURN_IF_ERROR(ReadString(n[i], "zone", where + ".", &entry.zone));
-    if (entry.id.empty() || entry.address.empty()) {
-      return Invalid(where, "needs both id and address");
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING: {
+      const std::string v =
+          repeated ? r->GetRepeatedString(message, f, index) : r->GetString(message, f);
+      *out << (RulesOf(f).secret() && !v.empty() ? std::string("<redacted>") : v);
+      return;
     }
-    if (!kTopologyRoles.count(entry.role)) {
-      return Invalid(where + ".role", absl::StrCat("'", entry.role,
-                                                   "' is not one of cloud-controller, "
-                                                   "edge-controller, worker"));
+    case FieldDescriptor::CPPTYPE_BOOL:
+      *out << ((repeated ? r->GetRepeatedBool(message, f, index) : r->GetBool(message, f))
+                   ? "true"
+                   : "false");
+      return;
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      const int v =
+          repeated ? r->GetRepeatedEnumValue(message, f, index) : r->GetEnumValue(message, f);
+      *out << (v == 0 ? std::string("") : ConfigEnumName(f->enum_type(), v));
+      return;
     }
-    config->topology.push_back(std::move(entry));
+    case FieldDescriptor::CPPTYPE_INT32:
+      *out << (repeated ? r->GetRepeatedInt32(message, f, index) : r->GetInt32(message, f));
+      return;
+    case FieldDescriptor::CPPTYPE_INT64:
+      *out << (repeated ? r->GetRepeatedInt64(message, f, index) : r->GetInt64(message, f));
+      return;
+    case FieldDescriptor::CPPTYPE_UINT32:
+      *out << (repeated ? r->GetRepeatedUInt32(message, f, index) : r->GetUInt32(message, f));
+      return;
+    case FieldDescriptor::CPPTYPE_UINT64:
+      *out << (repeated ? r->GetRepeatedUInt64(message, f, index) : r->GetUInt64(message, f));
+      return;
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      *out << absl::StrFormat(
+          "%.17g", repeated ? r->GetRepeatedDouble(message, f, index) : r->GetDouble(message, f));
+      return;
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      *out << (repeated ? r->GetRepeatedFloat(message, f, index) : r->GetFloat(message, f));
+      return;
+    default:
+      return;
   }
-  return absl::OkStatus();
 }
 
 }  // namespace
+
+std::string ConfigEnumName(const EnumDescriptor* type, int value) {
+  const auto* v = type->FindValueByNumber(value);
+  if (v == nullptr) return absl::StrCat(value);
+  std::string name = v->name();
+  const std::string prefix = EnumPrefix(type);
+  if (absl::StartsWith(name, prefix)) name = name.substr(prefix.size());
+  for (char& c : name) c = c == '_' ? '-' : absl::ascii_tolower(static_cast<unsigned char>(c));
+  return name;
+}
+
+absl::Status ReadYamlInto(absl::string_view yaml_text, const std::vector<ConfigOverride>& overrides,
+                          Message* out) {
+  std::string json;
+  try {
+    YAML::Node user;
+    try {
+      user = YAML::Load(std::string(yaml_text));
+    } catch (const YAML::Exception& e) {
+      return absl::InvalidArgumentError(absl::StrCat("config: not valid YAML: ", e.what()));
+    }
+    YAML::Node tree = DefaultsTree(out->GetDescriptor());
+    if (user && !user.IsNull()) {
+      if (!user.IsMap()) return Invalid("config", "expected a mapping of keys to values");
+      tree = Merge(tree, user);
+    }
+    for (const ConfigOverride& o : overrides) {
+      absl::Status applied = ApplyOverride(o, &tree);
+      if (!applied.ok()) return Invalid("config", applied.message());
+    }
+    absl::Status converted = YamlToJson().Section(tree, out->GetDescriptor(), "", &json);
+    if (!converted.ok()) return Invalid("config", converted.message());
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp reports type mismatches by exception; they stop at this boundary.
+    return absl::InvalidArgumentError(absl::StrCat("config: ", e.what()));
+  }
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  out->Clear();
+  if (auto parsed = google::protobuf::util::JsonStringToMessage(json, out, options); !parsed.ok()) {
+    return absl::InternalError(absl::StrCat("config: the loader wrote JSON the schema refused (",
+                                            parsed.message().as_string(), "): ", json));
+  }
+  if (absl::Status checked = CheckFieldRules(*out); !checked.ok()) {
+    return Invalid("config", checked.message());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckFieldRules(const Message& message, absl::string_view where) {
+  const Descriptor* type = message.GetDescriptor();
+  const Reflection* r = message.GetReflection();
+  for (int i = 0; i < type->field_count(); ++i) {
+    const FieldDescriptor* f = type->field(i);
+    const FieldRules& rules = RulesOf(f);
+    const std::string path = Join(where, f->name());
+    if (f->is_map()) {
+      const FieldDescriptor* value_field = f->message_type()->map_value();
+      for (int j = 0; j < r->FieldSize(message, f); ++j) {
+        const Message& entry = r->GetRepeatedMessage(message, f, j);
+        const std::string key =
+            entry.GetReflection()->GetString(entry, entry.GetDescriptor()->map_key());
+        RETURN_IF_ERROR(CheckValue(entry, value_field, -1, rules, Join(path, key)));
+      }
+    } else if (f->is_repeated()) {
+      for (int j = 0; j < r->FieldSize(message, f); ++j) {
+        RETURN_IF_ERROR(CheckValue(message, f, j, rules, absl::StrCat(path, "[", j, "]")));
+      }
+    } else {
+      RETURN_IF_ERROR(CheckValue(message, f, -1, rules, path));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void FillConfigDefaults(Message* message) {
+  if (absl::Status s = ReadYamlInto("", {}, message); !s.ok()) {
+    std::fprintf(stderr, "fsched: the config schema's defaults do not load: %s\n",
+                 std::string(s.message()).c_str());
+    std::abort();
+  }
+}
+
+absl::StatusOr<Config> ParseConfig(absl::string_view yaml_text,
+                                   const std::vector<ConfigOverride>& overrides) {
+  Config config;
+  RETURN_IF_ERROR(ReadYamlInto(yaml_text, overrides, &config));
+  return config;
+}
+
+absl::StatusOr<Config> LoadConfigFile(const std::string& path,
+                                      const std::vector<ConfigOverride>& overrides) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("config: cannot read '", path, "'"));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  auto config = ParseConfig(buffer.str(), overrides);
+  if (!config.ok()) {
+    return absl::Status(config.status().code(),
+                        absl::StrCat(path, ": ", config.status().message()));
+  }
+  return config;
+}
+
+std::string ConfigToYaml(const Message& message) {
+  YAML::Emitter out;
+  EmitMessage(message, &out);
+  return std::string(out.c_str()) + "\n";
+}
 
 absl::StatusOr<absl::Duration> ParseDurationText(const std::string& text) {
   const std::string trimmed(absl::StripAsciiWhitespace(text));
@@ -344,327 +680,6 @@ absl::StatusOr<uint64_t> ParseByteSize(const std::string& text) {
         absl::StrCat("'", text, "' has an unknown unit (use B, KiB, MiB, GiB, KB, MB, GB)"));
   }
   return value * it->second;
-}
-
-absl::StatusOr<Config> ParseConfig(const std::string& yaml_text) {
-  Config config;
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("config: not valid YAML: ", e.what()));
-  }
-  if (!root || root.IsNull()) return config;
-  try {
-    RETURN_IF_ERROR(
-        CheckKeys(root, "",
-                  {"architecture", "node", "listen", "advertise_address", "state_dir", "port_file",
-                   "log_level", "cluster", "scheduler", "worker", "simulator", "topology",
-                   "tail_scheduler", "network_emulation", "metrics", "tls"}));
-    RETURN_IF_ERROR(ReadString(root, "architecture", "", &config.architecture));
-    RETURN_IF_ERROR(ReadString(root, "listen", "", &config.listen));
-    RETURN_IF_ERROR(ReadString(root, "advertise_address", "", &config.advertise_address));
-    RETURN_IF_ERROR(ReadString(root, "state_dir", "", &config.state_dir));
-    RETURN_IF_ERROR(ReadString(root, "port_file", "", &config.port_file));
-    RETURN_IF_ERROR(ReadString(root, "log_level", "", &config.log_level));
-    RETURN_IF_ERROR(ParseNode(root, &config));
-    RETURN_IF_ERROR(ParseCluster(root, &config));
-    RETURN_IF_ERROR(ParseScheduler(root, &config));
-    RETURN_IF_ERROR(ParseWorker(root, &config));
-    RETURN_IF_ERROR(ParseSimulator(root, &config));
-    RETURN_IF_ERROR(ParseTopology(root, &config));
-    RETURN_IF_ERROR(ParseTailScheduler(root, &config));
-    RETURN_IF_ERROR(ParseNetworkEmulation(root, &config));
-    RETURN_IF_ERROR(ParseMetrics(root, &config));
-    RETURN_IF_ERROR(ParseTls(root, &config));
-    ApplyTopology(&config);
-  } catch (const YAML::Exception& e) {
-    // yaml-cpp reports type mismatches by exception; they stop at this boundary.
-    return absl::InvalidArgumentError(absl::StrCat("config: ", e.what()));
-  }
-  RETURN_IF_ERROR(ValidateConfig(config));
-  return config;
-}
-
-absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("config: cannot read '", path, "'"));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  auto config = ParseConfig(buffer.str());
-  if (!config.ok()) {
-    return absl::Status(config.status().code(),
-                        absl::StrCat(path, ": ", config.status().message()));
-  }
-  return config;
-}
-
-absl::Status ValidateTailScheduler(const TailSchedulerConfig& t) {
-  for (double v : {t.soft_d2f, t.hard_d2f, t.soft_f2c, t.hard_f2c}) {
-    if (!(v >= 1)) {
-      return absl::InvalidArgumentError(
-          "tail-ratio thresholds are P95/P50 ratios: each must be at least 1");
-    }
-  }
-  if (t.soft_d2f >= t.hard_d2f) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("soft_d2f ", t.soft_d2f, " must be below hard_d2f ", t.hard_d2f));
-  }
-  if (t.soft_f2c >= t.hard_f2c) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("soft_f2c ", t.soft_f2c, " must be below hard_f2c ", t.hard_f2c));
-  }
-  if (t.min_samples < 2) return absl::InvalidArgumentError("min_samples must be at least 2");
-  if (t.sample_interval < absl::Milliseconds(100)) {
-    return absl::InvalidArgumentError("sample_interval must be at least 100ms");
-  }
-  if (!(t.offload_load_threshold > 0) || t.offload_load_threshold > 1) {
-    return absl::InvalidArgumentError(
-        "offload_load_threshold is the busy fraction of slots: above 0, at most 1");
-  }
-  return absl::OkStatus();
-}
-
-void ApplyTopology(Config* config) {
-  const TopologyEntry* cloud = nullptr;
-  for (const TopologyEntry& e : config->topology) {
-    if (e.role == "cloud-controller" && cloud == nullptr) cloud = &e;
-    if (config->node.id.empty() || e.id != config->node.id) continue;
-    if (config->node.zone == "default" && !e.zone.empty()) config->node.zone = e.zone;
-    if (e.role == "edge-controller" && config->node.role == "master") config->node.role = "edge";
-  }
-  if (cloud == nullptr) return;
-  if (config->node.role == "edge" && config->node.parent.empty()) {
-    config->node.parent = cloud->address;
-  }
-  if (config->node.role == "worker" && config->worker.master.empty()) {
-    config->worker.master = cloud->address;
-  }
-}
-
-absl::Status ValidateConfig(const Config& config) {
-  if (!kRoles.count(config.node.role)) {
-    return Invalid("node.role",
-                   absl::StrCat("'", config.node.role, "' is not one of master, edge, worker"));
-  }
-  if (config.node.role == "edge" && config.node.parent.empty()) {
-    return Invalid("node.parent", "a zone master (role edge) needs its cloud master's host:port");
-  }
-  if (!config.node.parent.empty() && config.node.role != "edge") {
-    return Invalid("node.parent", "only a zone master (role edge) has a parent");
-  }
-  if (!config.node.parent.empty() && config.node.parent.find(':') == std::string::npos) {
-    return Invalid("node.parent", absl::StrCat("'", config.node.parent, "' is not host:port"));
-  }
-  {
-    const NetworkEmulationConfig& e = config.network_emulation;
-    bool negative = e.same_zone < absl::ZeroDuration() || e.cross_zone < absl::ZeroDuration() ||
-                    e.cloud < absl::ZeroDuration();
-    for (const auto& [id, d] : e.nodes) negative = negative || d < absl::ZeroDuration();
-    if (negative) return Invalid("network_emulation", "delays must not be negative");
-  }
-  if (!kArchitectures.count(config.architecture)) {
-    return Invalid("architecture",
-                   absl::StrCat("'", config.architecture,
-                                "' is not one of centralized, federated, decentralized, dynamic"));
-  }
-  if (absl::Status s = ValidateTailScheduler(config.tail_scheduler); !s.ok()) {
-    return Invalid("tail_scheduler", std::string(s.message()));
-  }
-  if (config.listen.find(':') == std::string::npos) {
-    return Invalid("listen", absl::StrCat("'", config.listen, "' is not host:port"));
-  }
-  if (!config.metrics.listen.empty() && config.metrics.listen.find(':') == std::string::npos) {
-    return Invalid("metrics.listen", absl::StrCat("'", config.metrics.listen,
-                                                  "' is not host:port (empty turns metrics off)"));
-  }
-  if (config.tls.enabled() && (config.tls.cert.empty() || config.tls.key.empty())) {
-    return Invalid("tls", "a node serves and dials with one identity: give tls.cert and tls.key");
-  }
-  if (config.tls.require_client_cert && config.tls.ca.empty()) {
-    return Invalid("tls.require_client_cert",
-                   "needs tls.ca, the CA client certificates must be signed by");
-  }
-  if (config.metrics.max_function_labels == 0) {
-    return Invalid("metrics.max_function_labels", "must be at least 1");
-  }
-  LogLevel level;
-  if (!ParseLogLevel(config.log_level, &level)) {
-    return Invalid("log_level", absl::StrCat("'", config.log_level,
-                                             "' is not one of debug, info, warning, error"));
-  }
-  const ClusterConfig& c = config.cluster;
-  if (c.heartbeat_timeout <= c.heartbeat_interval) {
-    return Invalid("cluster.heartbeat_timeout", "must be longer than cluster.heartbeat_interval");
-  }
-  const SchedulerConfig& s = config.scheduler;
-  if (s.default_timeout > s.max_timeout) {
-    return Invalid("scheduler.default_timeout", "must not exceed scheduler.max_timeout");
-  }
-  if (s.max_attempts == 0) return Invalid("scheduler.max_attempts", "must be at least 1");
-  if (s.max_queue == 0) return Invalid("scheduler.max_queue", "must be at least 1");
-  if (s.aging_rate < 0) return Invalid("scheduler.aging_rate", "must not be negative");
-  if (s.predictor_history < 2) {
-    return Invalid("scheduler.predictor_history", "must be at least 2");
-  }
-  if (config.worker.slots > 4096) return Invalid("worker.slots", "must be at most 4096");
-  if (config.worker.runtime != "process" && config.worker.runtime != "runc") {
-    return Invalid("worker.runtime", "must be process or runc");
-  }
-  if (config.worker.runc != "auto" && config.worker.runc != "on" && config.worker.runc != "off") {
-    return Invalid("worker.runc", "must be auto, on or off");
-  }
-  if (const std::string& r = config.worker.resctrl; r != "auto" && r != "on" && r != "off") {
-    return Invalid("worker.resctrl", "must be auto, on or off");
-  }
-  if (config.worker.resctrl_root.empty() || config.worker.resctrl_root[0] != '/') {
-    return Invalid("worker.resctrl_root", "must be an absolute path");
-  }
-  if (const std::string& c = config.worker.containerd; c != "auto" && c != "on" && c != "off") {
-    return Invalid("worker.containerd", "must be auto, on or off");
-  }
-  if (config.worker.containerd_namespace.empty() ||
-      config.worker.containerd_namespace.find_first_not_of(
-          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
-          std::string::npos) {
-    return Invalid("worker.containerd_namespace",
-                   "must be a non-empty name of letters, digits, '.', '_' and '-'");
-  }
-  if (config.worker.runtime == "runc" && config.worker.runc == "off") {
-    return Invalid("worker.runtime", "is runc but worker.runc is off");
-  }
-  if (config.worker.reconnect_min > config.worker.reconnect_max) {
-    return Invalid("worker.reconnect_min", "must not exceed worker.reconnect_max");
-  }
-  const SimulatorConfig& sim = config.simulator;
-  if (sim.workers == 0 || sim.workers > 100000) {
-    return Invalid("simulator.workers", "must be between 1 and 100000");
-  }
-  if (sim.slots == 0 || sim.slots > 4096) {
-    return Invalid("simulator.slots", "must be between 1 and 4096");
-  }
-  if (sim.cold_start < absl::ZeroDuration()) {
-    return Invalid("simulator.cold_start", "must not be negative");
-  }
-  if (sim.keep_alive < absl::ZeroDuration()) {
-    return Invalid("simulator.keep_alive", "must not be negative");
-  }
-  return absl::OkStatus();
-}
-
-std::string ConfigToYaml(const Config& config) {
-  auto dur = [](absl::Duration d) { return absl::FormatDuration(d); };
-  YAML::Emitter out;
-  out << YAML::BeginMap;
-  out << YAML::Key << "architecture" << YAML::Value << config.architecture;
-  out << YAML::Key << "node" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "id" << YAML::Value << config.node.id;
-  out << YAML::Key << "role" << YAML::Value << config.node.role;
-  out << YAML::Key << "zone" << YAML::Value << config.node.zone;
-  out << YAML::Key << "parent" << YAML::Value << config.node.parent;
-  out << YAML::Key << "labels" << YAML::Value << YAML::BeginMap;
-  for (const auto& [k, v] : config.node.labels) out << YAML::Key << k << YAML::Value << v;
-  out << YAML::EndMap << YAML::EndMap;
-  out << YAML::Key << "listen" << YAML::Value << config.listen;
-  out << YAML::Key << "advertise_address" << YAML::Value << config.advertise_address;
-  out << YAML::Key << "state_dir" << YAML::Value << config.state_dir;
-  out << YAML::Key << "log_level" << YAML::Value << config.log_level;
-  const ClusterConfig& c = config.cluster;
-  out << YAML::Key << "cluster" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "join_token" << YAML::Value << (c.join_token.empty() ? "" : "<redacted>");
-  out << YAML::Key << "heartbeat_interval" << YAML::Value << dur(c.heartbeat_interval);
-  out << YAML::Key << "heartbeat_timeout" << YAML::Value << dur(c.heartbeat_timeout);
-  out << YAML::Key << "register_timeout" << YAML::Value << dur(c.register_timeout);
-  out << YAML::Key << "add_worker_timeout" << YAML::Value << dur(c.add_worker_timeout);
-  out << YAML::Key << "max_rootfs_bytes" << YAML::Value << c.max_rootfs_bytes;
-  out << YAML::EndMap;
-  const SchedulerConfig& s = config.scheduler;
-  out << YAML::Key << "scheduler" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "queue_order" << YAML::Value << s.queue_order;
-  out << YAML::Key << "placement" << YAML::Value << s.placement;
-  out << YAML::Key << "default_timeout" << YAML::Value << dur(s.default_timeout);
-  out << YAML::Key << "max_timeout" << YAML::Value << dur(s.max_timeout);
-  out << YAML::Key << "queue_timeout" << YAML::Value << dur(s.queue_timeout);
-  out << YAML::Key << "max_queue" << YAML::Value << s.max_queue;
-  out << YAML::Key << "max_payload_bytes" << YAML::Value << s.max_payload_bytes;
-  out << YAML::Key << "retained_results" << YAML::Value << s.retained_results;
-  out << YAML::Key << "max_attempts" << YAML::Value << s.max_attempts;
-  out << YAML::Key << "aging_rate" << YAML::Value << s.aging_rate;
-  out << YAML::Key << "max_wait" << YAML::Value << dur(s.max_wait);
-  out << YAML::Key << "default_estimate" << YAML::Value << dur(s.default_estimate);
-  out << YAML::Key << "predictor_history" << YAML::Value << s.predictor_history;
-  out << YAML::Key << "preemption" << YAML::Value << (s.preemption ? "true" : "false");
-  out << YAML::Key << "preempt_gap" << YAML::Value << dur(s.preempt_gap);
-  out << YAML::EndMap;
-  const WorkerConfig& w = config.worker;
-  out << YAML::Key << "worker" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "master" << YAML::Value << w.master;
-  out << YAML::Key << "slots" << YAML::Value << w.slots;
-  out << YAML::Key << "runtime" << YAML::Value << w.runtime;
-  out << YAML::Key << "runc" << YAML::Value << w.runc;
-  out << YAML::Key << "shim" << YAML::Value << w.shim;
-  out << YAML::Key << "containerd" << YAML::Value << w.containerd;
-  out << YAML::Key << "containerd_address" << YAML::Value << w.containerd_address;
-  out << YAML::Key << "containerd_namespace" << YAML::Value << w.containerd_namespace;
-  out << YAML::Key << "resctrl" << YAML::Value << w.resctrl;
-  out << YAML::Key << "resctrl_root" << YAML::Value << w.resctrl_root;
-  out << YAML::Key << "keep_alive" << YAML::Value << dur(w.keep_alive);
-  out << YAML::Key << "warm_memory_bytes" << YAML::Value << w.warm_memory_bytes;
-  out << YAML::Key << "cpu_priority" << YAML::Value << (w.cpu_priority ? "true" : "false");
-  out << YAML::Key << "container_uid" << YAML::Value << w.container_uid;
-  out << YAML::Key << "container_gid" << YAML::Value << w.container_gid;
-  out << YAML::Key << "output_limit_bytes" << YAML::Value << w.output_limit_bytes;
-  out << YAML::Key << "reconnect_min" << YAML::Value << dur(w.reconnect_min);
-  out << YAML::Key << "reconnect_max" << YAML::Value << dur(w.reconnect_max);
-  out << YAML::EndMap;
-  const SimulatorConfig& sim = config.simulator;
-  out << YAML::Key << "simulator" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "workers" << YAML::Value << sim.workers;
-  out << YAML::Key << "slots" << YAML::Value << sim.slots;
-  out << YAML::Key << "cold_start" << YAML::Value << dur(sim.cold_start);
-  out << YAML::Key << "keep_alive" << YAML::Value << dur(sim.keep_alive);
-  out << YAML::EndMap;
-  const TailSchedulerConfig& t = config.tail_scheduler;
-  out << YAML::Key << "tail_scheduler" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "soft_d2f_threshold" << YAML::Value << t.soft_d2f;
-  out << YAML::Key << "hard_d2f_threshold" << YAML::Value << t.hard_d2f;
-  out << YAML::Key << "soft_f2c_threshold" << YAML::Value << t.soft_f2c;
-  out << YAML::Key << "hard_f2c_threshold" << YAML::Value << t.hard_f2c;
-  out << YAML::Key << "min_samples" << YAML::Value << t.min_samples;
-  out << YAML::Key << "sample_interval" << YAML::Value << dur(t.sample_interval);
-  out << YAML::Key << "offload_load_threshold" << YAML::Value << t.offload_load_threshold;
-  out << YAML::EndMap;
-  const TlsConfig& tls = config.tls;
-  out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "cert" << YAML::Value << tls.cert;
-  out << YAML::Key << "key" << YAML::Value << tls.key;
-  out << YAML::Key << "ca" << YAML::Value << tls.ca;
-  out << YAML::Key << "require_client_cert" << YAML::Value
-      << (tls.require_client_cert ? "true" : "false");
-  out << YAML::Key << "server_name" << YAML::Value << tls.server_name;
-  out << YAML::EndMap;
-  const MetricsConfig& metrics = config.metrics;
-  out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "listen" << YAML::Value << metrics.listen;
-  out << YAML::Key << "port_file" << YAML::Value << metrics.port_file;
-  out << YAML::Key << "max_function_labels" << YAML::Value << metrics.max_function_labels;
-  out << YAML::EndMap;
-  const NetworkEmulationConfig& net = config.network_emulation;
-  out << YAML::Key << "network_emulation" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "same_zone" << YAML::Value << dur(net.same_zone);
-  out << YAML::Key << "cross_zone" << YAML::Value << dur(net.cross_zone);
-  out << YAML::Key << "cloud" << YAML::Value << dur(net.cloud);
-  out << YAML::Key << "nodes" << YAML::Value << YAML::BeginMap;
-  for (const auto& [id, d] : net.nodes) out << YAML::Key << id << YAML::Value << dur(d);
-  out << YAML::EndMap << YAML::EndMap;
-  out << YAML::Key << "topology" << YAML::Value << YAML::BeginSeq;
-  for (const TopologyEntry& e : config.topology) {
-    out << YAML::BeginMap << YAML::Key << "id" << YAML::Value << e.id << YAML::Key << "address"
-        << YAML::Value << e.address << YAML::Key << "role" << YAML::Value << e.role << YAML::Key
-        << "zone" << YAML::Value << e.zone << YAML::EndMap;
-  }
-  out << YAML::EndSeq << YAML::EndMap;
-  return std::string(out.c_str()) + "\n";
 }
 
 }  // namespace fsched

@@ -9,17 +9,10 @@
 
 namespace fsched {
 
-void ConfigureLogging(const Config& config, const std::string& tag) {
-  LogLevel level = LogLevel::kInfo;
-  ParseLogLevel(config.log_level, &level);
-  SetLogLevel(level);
-  SetLogTag(tag);
-}
-
 absl::Status WriteServingPorts(const Config& config, int port, int metrics_port) {
-  if (!config.port_file.empty()) RETURN_IF_ERROR(WritePortFile(config.port_file, port));
-  if (!config.metrics.port_file.empty() && metrics_port != 0) {
-    RETURN_IF_ERROR(WritePortFile(config.metrics.port_file, metrics_port));
+  if (!config.port_file().empty()) RETURN_IF_ERROR(WritePortFile(config.port_file(), port));
+  if (!config.metrics().port_file().empty() && metrics_port != 0) {
+    RETURN_IF_ERROR(WritePortFile(config.metrics().port_file(), metrics_port));
   }
   return absl::OkStatus();
 }

@@ -10,9 +10,6 @@
 
 namespace fsched {
 
-/// Applies config.log_level (already validated) and the log tag.
-void ConfigureLogging(const Config& config, const std::string& tag);
-
 /// Writes the bound gRPC port to config.port_file and the metrics port to
 /// config.metrics.port_file, where those are set (metrics_port 0 = metrics off).
 absl::Status WriteServingPorts(const Config& config, int port, int metrics_port);

@@ -14,10 +14,10 @@ namespace fsched {
 
 absl::Status ApplyTlsFlags() {
   TlsConfig tls;
-  tls.ca = absl::GetFlag(FLAGS_tls_ca);
-  tls.cert = absl::GetFlag(FLAGS_tls_cert);
-  tls.key = absl::GetFlag(FLAGS_tls_key);
-  if (tls.ca.empty() && tls.cert.empty()) return absl::OkStatus();
+  tls.set_ca(absl::GetFlag(FLAGS_tls_ca));
+  tls.set_cert(absl::GetFlag(FLAGS_tls_cert));
+  tls.set_key(absl::GetFlag(FLAGS_tls_key));
+  if (!TlsConfigured(tls)) return absl::OkStatus();
   return UseTls(tls);
 }
 

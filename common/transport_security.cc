@@ -48,18 +48,18 @@ absl::Status ReadPem(const std::string& path, const char* what, std::string* out
 }  // namespace
 
 absl::Status UseTls(const TlsConfig& files) {
-  if (files.cert.empty() != files.key.empty()) {
+  if (files.cert().empty() != files.key().empty()) {
     return absl::InvalidArgumentError(
         "tls.cert and tls.key go together: give both (or neither, for a client-only process)");
   }
-  if (files.require_client_cert && files.ca.empty()) {
+  if (files.require_client_cert() && files.ca().empty()) {
     return absl::InvalidArgumentError(
         "tls.require_client_cert needs tls.ca, the CA client certificates must be signed by");
   }
   std::string cert, key, ca;
-  if (absl::Status s = ReadPem(files.cert, "cert", &cert); !s.ok()) return s;
-  if (absl::Status s = ReadPem(files.key, "key", &key); !s.ok()) return s;
-  if (absl::Status s = ReadPem(files.ca, "ca", &ca); !s.ok()) return s;
+  if (absl::Status s = ReadPem(files.cert(), "cert", &cert); !s.ok()) return s;
+  if (absl::Status s = ReadPem(files.key(), "key", &key); !s.ok()) return s;
+  if (absl::Status s = ReadPem(files.ca(), "ca", &ca); !s.ok()) return s;
 
   grpc::SslCredentialsOptions channel_options;
   channel_options.pem_root_certs = ca;
@@ -69,8 +69,8 @@ absl::Status UseTls(const TlsConfig& files) {
   next.channel = grpc::SslCredentials(channel_options);
   if (!cert.empty()) {
     grpc::SslServerCredentialsOptions server_options(
-        files.require_client_cert ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
-                                  : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+        files.require_client_cert() ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                    : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
     server_options.pem_root_certs = ca;
     server_options.pem_key_cert_pairs.push_back({key, cert});
     next.server = grpc::SslServerCredentials(server_options);
@@ -78,10 +78,12 @@ absl::Status UseTls(const TlsConfig& files) {
   absl::MutexLock lock(&CredentialsMutex());
   if (next.server) Current().server = next.server;
   Current().channel = next.channel;
-  Current().server_name = files.server_name;
+  Current().server_name = files.server_name();
   Enabled() = true;
   return absl::OkStatus();
 }
+
+bool TlsConfigured(const TlsConfig& files) { return !files.cert().empty() || !files.ca().empty(); }
 
 bool TlsEnabled() {
   absl::MutexLock lock(&CredentialsMutex());

@@ -22,6 +22,9 @@ namespace fsched {
 /// its key (or the reverse), or require_client_cert without a CA.
 absl::Status UseTls(const TlsConfig& files);
 
+/// Whether the files turn TLS on (a certificate or a CA given).
+bool TlsConfigured(const TlsConfig& files);
+
 bool TlsEnabled();
 std::shared_ptr<grpc::ServerCredentials> ServerCredentials();
 std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials();

@@ -39,7 +39,7 @@ class Master {
   static absl::StatusOr<std::unique_ptr<Master>> Create(const Config& config);
   ~Master();
 
-  /// Binds config.listen and starts serving and the housekeeping thread.
+  /// Binds config.listen() and starts serving and the housekeeping thread.
   absl::Status Start();
   /// Stops accepting, finishes in-flight RPCs briefly, and stops housekeeping.
   void Shutdown();
@@ -58,7 +58,7 @@ class Master {
   std::vector<v1::Peer> Masters();
   std::shared_ptr<const routing::RouteView> View();
   double ZoneLoad();
-  bool is_zone_master() const { return config_.node.role == "edge"; }
+  bool is_zone_master() const { return config_.node().role() == config::v1::NODE_ROLE_EDGE; }
   /// Writes what the predictor learned since the last call.
   void PersistModels();
 

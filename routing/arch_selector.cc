@@ -4,7 +4,9 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "common/proto_time.h"
 #include "common/status_macros.h"
+#include "routing/routing_config.h"
 
 namespace fsched::routing {
 namespace {
@@ -20,16 +22,16 @@ double Sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 absl::Status ApplyThresholds(const v1::Thresholds& update, ArchThresholds* thresholds) {
   ArchThresholds next = *thresholds;
-  if (update.has_soft_d2f()) next.soft_d2f = update.soft_d2f();
-  if (update.has_hard_d2f()) next.hard_d2f = update.hard_d2f();
-  if (update.has_soft_f2c()) next.soft_f2c = update.soft_f2c();
-  if (update.has_hard_f2c()) next.hard_f2c = update.hard_f2c();
-  if (update.has_min_samples()) next.min_samples = update.min_samples();
+  if (update.has_soft_d2f()) next.set_soft_d2f_threshold(update.soft_d2f());
+  if (update.has_hard_d2f()) next.set_hard_d2f_threshold(update.hard_d2f());
+  if (update.has_soft_f2c()) next.set_soft_f2c_threshold(update.soft_f2c());
+  if (update.has_hard_f2c()) next.set_hard_f2c_threshold(update.hard_f2c());
+  if (update.has_min_samples()) next.set_min_samples(update.min_samples());
   if (update.has_sample_interval_seconds()) {
-    next.sample_interval = absl::Seconds(update.sample_interval_seconds());
+    ToProto(absl::Seconds(update.sample_interval_seconds()), next.mutable_sample_interval());
   }
   if (update.has_offload_load_threshold()) {
-    next.offload_load_threshold = update.offload_load_threshold();
+    next.set_offload_load_threshold(update.offload_load_threshold());
   }
   RETURN_IF_ERROR(ValidateTailScheduler(next));
   *thresholds = next;
@@ -38,13 +40,13 @@ absl::Status ApplyThresholds(const v1::Thresholds& update, ArchThresholds* thres
 
 v1::Thresholds ThresholdsProto(const ArchThresholds& t) {
   v1::Thresholds out;
-  out.set_soft_d2f(t.soft_d2f);
-  out.set_hard_d2f(t.hard_d2f);
-  out.set_soft_f2c(t.soft_f2c);
-  out.set_hard_f2c(t.hard_f2c);
-  out.set_min_samples(t.min_samples);
-  out.set_sample_interval_seconds(absl::ToDoubleSeconds(t.sample_interval));
-  out.set_offload_load_threshold(t.offload_load_threshold);
+  out.set_soft_d2f(t.soft_d2f_threshold());
+  out.set_hard_d2f(t.hard_d2f_threshold());
+  out.set_soft_f2c(t.soft_f2c_threshold());
+  out.set_hard_f2c(t.hard_f2c_threshold());
+  out.set_min_samples(t.min_samples());
+  out.set_sample_interval_seconds(ToSeconds(t.sample_interval()));
+  out.set_offload_load_threshold(t.offload_load_threshold());
   return out;
 }
 
@@ -98,19 +100,22 @@ void ArchSelector::Update(absl::Time now) {
 }
 
 void ArchSelector::UpdateFunction(FunctionState& state, absl::Time now) {
-  state.next_update = now + thresholds_.sample_interval;
+  state.next_update = now + FromProto(thresholds_.sample_interval());
   double tail[kArchitectures] = {0, 0, 0};  // 0: not enough samples to say
   for (int i = 0; i < kArchitectures; ++i) {
     state.windows[i].Expire(now);
-    if (state.windows[i].size() < thresholds_.min_samples) continue;
+    if (state.windows[i].size() < thresholds_.min_samples()) continue;
     const Summary s = Summarize(state.windows[i].Values());
     if (s.p50 > 0) tail[i] = s.p95 / s.p50;
   }
   const double rate = Rate(state, now);
-  const double fed_w =
-      rate >= kFederatedRateGate ? Ramp(tail[2], thresholds_.soft_d2f, thresholds_.hard_d2f) : 0;
+  const double fed_w = rate >= kFederatedRateGate ? Ramp(tail[2], thresholds_.soft_d2f_threshold(),
+                                                         thresholds_.hard_d2f_threshold())
+                                                  : 0;
   const double cen_w =
-      rate >= kCentralizedRateGate ? Ramp(tail[1], thresholds_.soft_f2c, thresholds_.hard_f2c) : 0;
+      rate >= kCentralizedRateGate
+          ? Ramp(tail[1], thresholds_.soft_f2c_threshold(), thresholds_.hard_f2c_threshold())
+          : 0;
   Ratios target;
   target.centralized = cen_w * fed_w;
   target.federated = fed_w - target.centralized;

@@ -49,7 +49,7 @@ class ArchSelector {
   };
 
   explicit ArchSelector(ArchThresholds thresholds, uint64_t seed = 1)
-      : thresholds_(thresholds), rng_(seed) {}
+      : thresholds_(std::move(thresholds)), rng_(seed) {}
 
   /// A request for `function` arrives: the architecture to route it by.
   v1::Architecture Choose(const std::string& function, absl::Time now);

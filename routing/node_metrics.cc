@@ -9,8 +9,9 @@ absl::StatusOr<std::unique_ptr<NodeMetrics>> NodeMetrics::Start(const MetricsCon
                                                                 Identity identity,
                                                                 RoutingState* routing) {
   std::unique_ptr<NodeMetrics> m(new NodeMetrics());
-  m->functions_ = std::make_unique<LabelCap>(config.max_function_labels);
-  absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint = MetricsEndpoint::Start(config.listen);
+  m->functions_ = std::make_unique<LabelCap>(config.max_function_labels());
+  absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint =
+      MetricsEndpoint::Start(config.listen());
   if (!endpoint.ok()) return endpoint.status();
   m->endpoint_ = std::move(*endpoint);
   m->routing_ = std::make_unique<RoutingMetrics>(m->endpoint_.get(), routing, m->functions_.get());

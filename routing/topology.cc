@@ -1,5 +1,7 @@
 #include "routing/topology.h"
 
+#include "common/proto_time.h"
+
 namespace fsched::routing {
 
 NodeRole PeerRole(const v1::Peer& peer) {
@@ -34,14 +36,19 @@ v1::Peer ToPeer(const NodeRef& node) {
 }
 
 absl::Duration LinkDelays::To(const NodeRef& target) const {
-  if (auto it = config_.nodes.find(target.id); it != config_.nodes.end()) return it->second;
-  if (target.role == NodeRole::kCloud || self_.role == NodeRole::kCloud) return config_.cloud;
-  return target.zone == self_.zone ? config_.same_zone : config_.cross_zone;
+  if (auto it = config_.nodes().find(target.id); it != config_.nodes().end()) {
+    return FromProto(it->second);
+  }
+  if (target.role == NodeRole::kCloud || self_.role == NodeRole::kCloud) {
+    return FromProto(config_.cloud());
+  }
+  return FromProto(target.zone == self_.zone ? config_.same_zone() : config_.cross_zone());
 }
 
 bool LinkDelays::enabled() const {
-  return config_.same_zone > absl::ZeroDuration() || config_.cross_zone > absl::ZeroDuration() ||
-         config_.cloud > absl::ZeroDuration() || !config_.nodes.empty();
+  return FromProto(config_.same_zone()) > absl::ZeroDuration() ||
+         FromProto(config_.cross_zone()) > absl::ZeroDuration() ||
+         FromProto(config_.cloud()) > absl::ZeroDuration() || !config_.nodes().empty();
 }
 
 }  // namespace fsched::routing

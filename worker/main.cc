@@ -5,34 +5,18 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/strings/numbers.h"
-#include "common/config.h"
 #include "common/daemon.h"
+#include "common/daemon_config.h"
 #include "common/log.h"
 #include "common/rpc.h"
-#include "common/transport_security.h"
+#include "routing/routing_config.h"
+#include "worker/worker_config.h"
 #include "worker/worker_node.h"
 
-ABSL_FLAG(std::string, config, "", "YAML configuration file (defaults are embedded)");
+// The flags every daemon shares (--config, --listen, --node_id, ...) are in
+// common/daemon_flags.cc; these are the worker's own.
 ABSL_FLAG(std::string, master, "", "master address host:port; overrides config worker.master");
-ABSL_FLAG(std::string, architecture, "",
-          "centralized | federated | decentralized | dynamic: how requests entering at this "
-          "worker are routed; overrides config");
-ABSL_FLAG(std::string, listen, "",
-          "host:port for this worker's service (port 0 = any); overrides config");
-ABSL_FLAG(std::string, join_token, "", "the cluster's join token; overrides config");
-ABSL_FLAG(std::string, node_id, "", "this worker's id (default: hostname-port); overrides config");
-ABSL_FLAG(std::string, zone, "", "this worker's zone; overrides config");
 ABSL_FLAG(int, slots, -1, "concurrent invocations (0 = number of cores); overrides config");
-ABSL_FLAG(std::string, advertise_address, "",
-          "host:port other nodes reach this one at (e.g. the pod IP); overrides config");
-ABSL_FLAG(std::string, port_file, "", "write the bound port to this file once serving");
-ABSL_FLAG(std::string, metrics_listen, "",
-          "host:port of the Prometheus endpoint (port 0 = any; \"off\" = none); overrides config");
-ABSL_FLAG(std::string, metrics_port_file, "", "write the bound metrics port to this file");
-ABSL_FLAG(std::string, log_level, "", "debug | info | warning | error; overrides config");
-ABSL_FLAG(std::string, state_dir, "", "where containers' state and bundles live; overrides config");
 ABSL_FLAG(std::string, runc, "", "auto | on | off: the runc container runtime; overrides config");
 ABSL_FLAG(std::string, containerd, "",
           "auto | on | off: the containerd container runtime; overrides config");
@@ -55,57 +39,38 @@ int Fail(const std::string& reason, int code = 2) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  fsched::SetDaemonUsage(
       "fsched-worker [--config FILE] [--master HOST:PORT] [--listen HOST:PORT] [--slots N] ...\n"
       "Joins an fsched master and runs the functions it assigns.");
   absl::ParseCommandLine(argc, argv);
   fsched::DisableLockCycleDetection();
 
-  fsched::Config config;
-  config.node.role = "worker";
-  config.listen = "127.0.0.1:0";
-  if (const std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
-    auto loaded = fsched::LoadConfigFile(path);
-    if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
-    config = *loaded;
-    config.node.role = "worker";
-  }
-  if (auto v = absl::GetFlag(FLAGS_master); !v.empty()) config.worker.master = v;
-  if (auto v = absl::GetFlag(FLAGS_architecture); !v.empty()) config.architecture = v;
-  if (auto v = absl::GetFlag(FLAGS_listen); !v.empty()) config.listen = v;
-  if (auto v = absl::GetFlag(FLAGS_join_token); !v.empty()) config.cluster.join_token = v;
-  if (auto v = absl::GetFlag(FLAGS_node_id); !v.empty()) config.node.id = v;
-  if (auto v = absl::GetFlag(FLAGS_zone); !v.empty()) config.node.zone = v;
-  fsched::ApplyTopology(&config);
-  if (auto v = absl::GetFlag(FLAGS_port_file); !v.empty()) config.port_file = v;
-  if (auto v = absl::GetFlag(FLAGS_advertise_address); !v.empty()) config.advertise_address = v;
-  if (auto v = absl::GetFlag(FLAGS_log_level); !v.empty()) config.log_level = v;
-  if (auto v = absl::GetFlag(FLAGS_metrics_listen); !v.empty()) {
-    config.metrics.listen = v == "off" ? "" : v;
-  }
-  if (auto v = absl::GetFlag(FLAGS_metrics_port_file); !v.empty()) config.metrics.port_file = v;
-  if (auto v = absl::GetFlag(FLAGS_state_dir); !v.empty()) config.state_dir = v;
-  if (auto v = absl::GetFlag(FLAGS_runc); !v.empty()) config.worker.runc = v;
-  if (auto v = absl::GetFlag(FLAGS_containerd); !v.empty()) config.worker.containerd = v;
-  if (auto v = absl::GetFlag(FLAGS_resctrl); !v.empty()) config.worker.resctrl = v;
-  if (auto v = absl::GetFlag(FLAGS_resctrl_root); !v.empty()) config.worker.resctrl_root = v;
-  if (auto v = absl::GetFlag(FLAGS_containerd_address); !v.empty()) {
-    config.worker.containerd_address = v;
-  }
+  // A worker started without a file listens on any free port; with one, where the file says.
+  fsched::DaemonConfigRequest request{
+      fsched::config::v1::NODE_ROLE_WORKER, {}, {{"listen", "127.0.0.1:0"}}, {}};
+  request.Override("worker.master", absl::GetFlag(FLAGS_master));
+  request.Override("worker.runc", absl::GetFlag(FLAGS_runc));
+  request.Override("worker.containerd", absl::GetFlag(FLAGS_containerd));
+  request.Override("worker.containerd_address", absl::GetFlag(FLAGS_containerd_address));
+  request.Override("worker.resctrl", absl::GetFlag(FLAGS_resctrl));
+  request.Override("worker.resctrl_root", absl::GetFlag(FLAGS_resctrl_root));
   if (auto v = absl::GetFlag(FLAGS_cpu_priority); !v.empty()) {
     if (v != "on" && v != "off") return Fail("--cpu_priority must be on or off");
-    config.worker.cpu_priority = v == "on";
+    request.Override("worker.cpu_priority", v == "on" ? "true" : "false");
   }
-  if (int slots = absl::GetFlag(FLAGS_slots); slots >= 0) config.worker.slots = slots;
-  if (absl::Status valid = fsched::ValidateConfig(config); !valid.ok()) {
-    return Fail(std::string(valid.message()));
+  if (int slots = absl::GetFlag(FLAGS_slots); slots >= 0) {
+    request.Override("worker.slots", std::to_string(slots));
   }
-  if (config.tls.enabled()) {
-    if (absl::Status tls = fsched::UseTls(config.tls); !tls.ok()) {
-      return Fail(std::string(tls.message()));
-    }
+  request.section_rules = {fsched::routing::ValidateRoutingConfig,
+                           fsched::worker::ValidateWorkerConfig};
+  absl::StatusOr<fsched::Config> loaded = fsched::LoadDaemonConfig(request);
+  if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
+  const fsched::Config& config = *loaded;
+  if (absl::Status applied = fsched::ApplyDaemonConfig(
+          config, config.node().id().empty() ? "fsched-worker" : config.node().id());
+      !applied.ok()) {
+    return Fail(std::string(applied.message()));
   }
-  fsched::ConfigureLogging(config, config.node.id.empty() ? "fsched-worker" : config.node.id);
 
   const sigset_t signals = fsched::BlockTerminationSignals();
 

@@ -21,31 +21,31 @@ namespace fs = std::filesystem;
 ContainerRuntime::Options RuntimeOptions(const Config& config, const std::string& subdir) {
   ContainerRuntime::Options o;
   std::error_code ec;
-  o.state_dir = (fs::absolute(config.state_dir, ec) / subdir).lexically_normal().string();
-  o.shim_path = config.worker.shim;
+  o.state_dir = (fs::absolute(config.state_dir(), ec) / subdir).lexically_normal().string();
+  o.shim_path = config.worker().shim();
   if (o.shim_path.empty()) {
     // Installed and built alike, the shim sits next to fsched-worker.
     o.shim_path = (fs::read_symlink("/proc/self/exe", ec).parent_path() / "fsched-shim").string();
   }
-  o.default_keep_alive = config.worker.keep_alive;
-  o.warm_memory_budget = config.worker.warm_memory_bytes;
-  o.uid = config.worker.container_uid;
-  o.gid = config.worker.container_gid;
+  o.default_keep_alive = FromProto(config.worker().keep_alive());
+  o.warm_memory_budget = config.worker().warm_memory_bytes();
+  o.uid = config.worker().container_uid();
+  o.gid = config.worker().container_gid();
   return o;
 }
 
 // The runtime where `mode` allows it and the engine runs here; an error only
 // where it is required.
-absl::Status MakeContainerRuntime(const std::string& mode, bool required,
+absl::Status MakeContainerRuntime(config::v1::Switch mode, bool required,
                                   ContainerRuntime::Options options,
                                   std::unique_ptr<ContainerRuntime>* out) {
-  if (mode == "off" && !required) return absl::OkStatus();
+  if (mode == config::v1::SWITCH_OFF && !required) return absl::OkStatus();
   const std::string engine(options.engine->name());
   absl::StatusOr<std::unique_ptr<ContainerRuntime>> runtime =
       ContainerRuntime::Create(std::move(options));
   if (runtime.ok()) {
     *out = std::move(*runtime);
-  } else if (mode == "on" || required) {
+  } else if (mode == config::v1::SWITCH_ON || required) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the ", engine, " runtime is required but unavailable: ", runtime.status().message()));
   } else {
@@ -61,7 +61,7 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
   std::unique_ptr<WorkerNode> node(new WorkerNode(config));
   WorkerNode* self = node.get();
   std::error_code ec;
-  const fs::path state = fs::absolute(config.state_dir, ec).lexically_normal();
+  const fs::path state = fs::absolute(config.state_dir(), ec).lexically_normal();
   // Archives by digest: root filesystems of containers, and the files of
   // process functions (tasks) that name one.
   node->rootfs_cache_ =
@@ -77,22 +77,23 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
     options.engine = std::make_shared<RuncEngine>(std::move(runc));
     options.kind = v1::RUNTIME_KIND_RUNC;
     options.rootfs_cache = node->rootfs_cache_.get();
-    RETURN_IF_ERROR(MakeContainerRuntime(config.worker.runc, config.worker.runtime == "runc",
+    RETURN_IF_ERROR(MakeContainerRuntime(config.worker().runc(),
+                                         config.worker().runtime() == v1::RUNTIME_KIND_RUNC,
                                          std::move(options), &node->runc_runtime_));
   }
   {
     ContainerRuntime::Options options = RuntimeOptions(config, "containerd");
     ContainerdEngine::Options containerd;
-    containerd.address = config.worker.containerd_address;
-    containerd.ns = config.worker.containerd_namespace;
+    containerd.address = config.worker().containerd_address();
+    containerd.ns = config.worker().containerd_namespace();
     containerd.cgroups = &node->cgroups_;
     options.engine = std::make_shared<ContainerdEngine>(std::move(containerd));
     options.kind = v1::RUNTIME_KIND_CONTAINERD;
-    RETURN_IF_ERROR(MakeContainerRuntime(config.worker.containerd, false, std::move(options),
+    RETURN_IF_ERROR(MakeContainerRuntime(config.worker().containerd(), false, std::move(options),
                                          &node->containerd_runtime_));
   }
   if (std::vector<ContainerRuntime*> containers = node->ContainerRuntimes();
-      !containers.empty() && config.worker.cpu_priority) {
+      !containers.empty() && config.worker().cpu_priority()) {
     node->cpu_priority_ =
         std::make_unique<CpuPriorityLoop>(CpuPriorityOptions{}, &node->cgroups_, [containers] {
           std::vector<RunningFunction> running;
@@ -102,23 +103,23 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
           return running;
         });
   }
-  Runtime* const fallback = config.worker.runtime == "runc"
+  Runtime* const fallback = config.worker().runtime() == v1::RUNTIME_KIND_RUNC
                                 ? static_cast<Runtime*>(node->runc_runtime_.get())
                                 : &node->process_runtime_;
   absl::flat_hash_map<v1::RuntimeKind, Runtime*> runtimes = {
       {v1::RUNTIME_KIND_UNSPECIFIED, fallback},
       {v1::RUNTIME_KIND_PROCESS, &node->process_runtime_}};
   for (ContainerRuntime* runtime : node->ContainerRuntimes()) runtimes[runtime->kind()] = runtime;
-  if (config.worker.resctrl == "off") {
+  if (config.worker().resctrl() == config::v1::SWITCH_OFF) {
     node->cache_unavailable_ = "worker.resctrl is off";
   } else if (absl::StatusOr<std::unique_ptr<ResctrlAllocator>> cache =
-                 ResctrlAllocator::Create(config.worker.resctrl_root);
+                 ResctrlAllocator::Create(config.worker().resctrl_root());
              cache.ok()) {
     node->cache_ = std::move(*cache);
     FSCHED_LOG(kInfo, "cache partitions on: %d L3 ways, %d CLOSIDs at %s",
                node->cache_->total_ways(), node->cache_->info().num_closids,
-               config.worker.resctrl_root);
-  } else if (config.worker.resctrl == "on") {
+               config.worker().resctrl_root());
+  } else if (config.worker().resctrl() == config::v1::SWITCH_ON) {
     return absl::FailedPreconditionError(
         absl::StrCat("cache partitions are required (worker.resctrl: on) but unavailable: ",
                      cache.status().message()));
@@ -126,11 +127,12 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
     node->cache_unavailable_ = std::string(cache.status().message());
     FSCHED_LOG(kInfo, "cache partitions off: %s", node->cache_unavailable_);
   }
-  const uint32_t slots = config.worker.slots > 0 ? config.worker.slots : HostMonitor::Cores();
+  const uint32_t slots =
+      config.worker().slots() > 0 ? config.worker().slots() : HostMonitor::Cores();
   Executor::Options exec_options;
   exec_options.slots = slots;
-  exec_options.output_limit_bytes = config.worker.output_limit_bytes;
-  exec_options.default_timeout = config.scheduler.default_timeout;
+  exec_options.output_limit_bytes = config.worker().output_limit_bytes();
+  exec_options.default_timeout = FromProto(config.scheduler().default_timeout());
   exec_options.cache = node->cache_.get();
   // Two masters (cloud and zone) and direct calls share the slots; what
   // exceeds them waits here rather than failing.
@@ -140,10 +142,10 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
   };
   node->executor_ = std::make_unique<Executor>(exec_options, std::move(runtimes));
   MasterLink::Options link_options;
-  link_options.zone = config.node.zone;
-  link_options.labels = config.node.labels;
-  link_options.reconnect_min = config.worker.reconnect_min;
-  link_options.reconnect_max = config.worker.reconnect_max;
+  link_options.zone = config.node().zone();
+  link_options.labels = {config.node().labels().begin(), config.node().labels().end()};
+  link_options.reconnect_min = FromProto(config.worker().reconnect_min());
+  link_options.reconnect_max = FromProto(config.worker().reconnect_max());
   if (std::vector<ContainerRuntime*> containers = node->ContainerRuntimes(); !containers.empty()) {
     link_options.on_prewarm = [containers](const v1::Prewarm& prewarm) {
       for (ContainerRuntime* runtime : containers) {
@@ -164,19 +166,22 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
       link_options, node->executor_.get(), [self] { return self->Capacity(); },
       [self] { return self->Load(); }, std::move(fatal));
   node->functions_ = std::make_unique<FunctionSource>([self] { return self->MasterAddresses(); });
-  node->routing_ = std::make_unique<routing::RoutingState>(config.tail_scheduler, RealClock::Get());
-  if (absl::StatusOr<v1::Architecture> a = node->routing_->SetArchitecture(config.architecture);
+  node->routing_ =
+      std::make_unique<routing::RoutingState>(config.tail_scheduler(), RealClock::Get());
+  if (absl::StatusOr<v1::Architecture> a =
+          node->routing_->SetArchitecture(ConfigEnumName(config.architecture()));
       !a.ok()) {
     return absl::Status(a.status().code(), absl::StrCat("architecture: ", a.status().message()));
   }
-  if (!config.worker.master.empty()) {
-    RETURN_IF_ERROR(node->link_->SetMaster(config.worker.master, config.cluster.join_token));
+  if (!config.worker().master().empty()) {
+    RETURN_IF_ERROR(
+        node->link_->SetMaster(config.worker().master(), config.cluster().join_token()));
   }
   node->service_ = std::make_unique<WorkerService>(
       node->link_.get(), [self](v1::WorkerStatus* out) { self->Status(out); });
   WorkerAdminService::Sources admin;
-  admin.node_id = config.node.id;
-  admin.zone = config.node.zone;
+  admin.node_id = config.node().id();
+  admin.zone = config.node().zone();
   admin.config_yaml = ConfigToYaml(config);
   admin.routing = node->routing_.get();
   admin.load = [self] { return self->Load(); };
@@ -187,34 +192,35 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
 }
 
 absl::Status WorkerNode::Start() {
-  ASSIGN_OR_RETURN(server_, StartServer(config_.listen, {service_.get(), admin_service_.get()}));
+  ASSIGN_OR_RETURN(server_, StartServer(config_.listen(), {service_.get(), admin_service_.get()}));
   port_ = server_.port;
-  const std::string address = config_.advertise_address.empty() ? WithPort(config_.listen, port_)
-                                                                : config_.advertise_address;
-  worker_id_ = config_.node.id;
+  const std::string address = config_.advertise_address().empty()
+                                  ? WithPort(config_.listen(), port_)
+                                  : config_.advertise_address();
+  worker_id_ = config_.node().id();
   if (worker_id_.empty()) {
     char host[256] = {};
     gethostname(host, sizeof(host) - 1);
     worker_id_ = absl::StrCat(host, "-", port_);
   }
   // Before the link starts: every call from the first assignment is counted.
-  if (!config_.metrics.listen.empty()) {
+  if (!config_.metrics().listen().empty()) {
     WorkerMetrics::Sources sources;
     sources.node_id = worker_id_;
-    sources.zone = config_.node.zone;
+    sources.zone = config_.node().zone();
     sources.executor = executor_.get();
     sources.cache = cache_.get();
     sources.load = [this] { return ScrapeLoad(); };
     sources.connected = [this] { return link_->connected(); };
     sources.routing = routing_.get();
-    ASSIGN_OR_RETURN(metrics_, WorkerMetrics::Start(config_.metrics, std::move(sources)));
+    ASSIGN_OR_RETURN(metrics_, WorkerMetrics::Start(config_.metrics(), std::move(sources)));
   }
   admin_service_->set_node_id(worker_id_);
   link_->Start(worker_id_, address);
   zone_link_->Start(worker_id_, address);
   routing::Router::Options router_options;
-  router_options.self = {worker_id_, address, config_.node.zone, routing::NodeRole::kWorker};
-  router_options.emulation = config_.network_emulation;
+  router_options.self = {worker_id_, address, config_.node().zone(), routing::NodeRole::kWorker};
+  router_options.emulation = config_.network_emulation();
   router_options.view = [this] { return View(); };
   router_options.load = [this] { return executor_->Busy(); };
   router_options.serve_here = [this](const v1::InvokeRequest& request, routing::Router::Done done) {
@@ -229,9 +235,10 @@ absl::Status WorkerNode::Start() {
   router_ = std::make_unique<routing::Router>(std::move(router_options), routing_.get(),
                                               RealClock::Get());
   service_->set_router(router_.get());
-  FSCHED_LOG(kInfo, "worker %s serving on %s with %d slots; master %s", worker_id_, address,
-             executor_->slots(),
-             config_.worker.master.empty() ? "(none: waiting for Join)" : config_.worker.master);
+  FSCHED_LOG(
+      kInfo, "worker %s serving on %s with %d slots; master %s", worker_id_, address,
+      executor_->slots(),
+      config_.worker().master().empty() ? "(none: waiting for Join)" : config_.worker().master());
   if (metrics_) FSCHED_LOG(kInfo, "metrics on port %d (/metrics)", metrics_->port());
   return absl::OkStatus();
 }
@@ -280,12 +287,12 @@ void WorkerNode::OnMembership(const v1::Membership& membership) {
     *membership_.mutable_peers() = membership.peers();
     if (membership.masters_size() > 0) *membership_.mutable_masters() = membership.masters();
     for (const v1::Peer& m : membership_.masters()) {
-      if (m.role() == "edge" && m.zone() == config_.node.zone) zone_master = m.address();
+      if (m.role() == "edge" && m.zone() == config_.node().zone()) zone_master = m.address();
     }
   }
   if (!zone_master.empty() && zone_master != zone_link_->master_address()) {
-    FSCHED_LOG(kInfo, "joining zone %s's master at %s", config_.node.zone, zone_master);
-    if (absl::Status s = zone_link_->SetMaster(zone_master, config_.cluster.join_token, true);
+    FSCHED_LOG(kInfo, "joining zone %s's master at %s", config_.node().zone(), zone_master);
+    if (absl::Status s = zone_link_->SetMaster(zone_master, config_.cluster().join_token(), true);
         !s.ok()) {
       FSCHED_LOG(kWarning, "cannot join zone master %s: %s", zone_master, s.message());
     }
@@ -299,7 +306,7 @@ std::shared_ptr<const routing::RouteView> WorkerNode::View() {
     routing::NodeRef node = routing::FromPeer(peer);
     if (node.role == routing::NodeRole::kCloud) view.cloud = node;
     if (node.role != routing::NodeRole::kEdge) continue;
-    if (node.zone == config_.node.zone) view.zone_master = node;
+    if (node.zone == config_.node().zone()) view.zone_master = node;
     view.zone_masters.push_back(std::move(node));
   }
   if (!view.cloud && !link_->master_address().empty()) {
@@ -318,10 +325,10 @@ std::vector<std::string> WorkerNode::MasterAddresses() {
 }
 
 void WorkerNode::ServeHere(const v1::InvokeRequest& request, routing::Router::Done done) {
-  if (request.payload().size() > config_.scheduler.max_payload_bytes) {
+  if (request.payload().size() > config_.scheduler().max_payload_bytes()) {
     done(absl::InvalidArgumentError(absl::StrCat("payload is ", request.payload().size(),
                                                  " bytes; the limit is ",
-                                                 config_.scheduler.max_payload_bytes)));
+                                                 config_.scheduler().max_payload_bytes())));
     return;
   }
   functions_->Get(request.function(),
@@ -366,7 +373,7 @@ void WorkerNode::RunWith(const v1::InvokeRequest& request, const v1::FunctionSpe
           direct_running_.erase(id);
         }
         r.set_worker_id(worker_id_);
-        r.set_zone(config_.node.zone);
+        r.set_zone(config_.node().zone());
         (*shared_done)(std::move(r));
       });
       if (accepted.ok()) direct_running_.insert(id);

@@ -35,7 +35,7 @@ class WorkerNode {
   static absl::StatusOr<std::unique_ptr<WorkerNode>> Create(const Config& config, FatalFn fatal);
   ~WorkerNode();
 
-  /// Binds config.listen, then starts the master link (if a master is configured).
+  /// Binds config.listen(), then starts the master link (if a master is configured).
   absl::Status Start();
   void Shutdown();
   int port() const { return port_; }

@@ -12,6 +12,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/config.h"
+#include "common/proto_time.h"
+#include "common/transport_security.h"
+#include "tests/fixtures/config_rules.h"
 #include "tests/integration/process_fixture.h"
 
 namespace fsched {
@@ -85,7 +88,10 @@ class ChartTest : public ::testing::Test {
   static Config ParsedConfig(const std::map<std::string, YAML::Node>& objects,
                              const std::string& file) {
     const YAML::Node data = objects.at("ConfigMap/rel-fsched-config")["data"];
-    absl::StatusOr<Config> config = ParseConfig(data[file].as<std::string>());
+    // Each file as the process that reads it loads it, with every rule it applies.
+    const config::v1::NodeRole role =
+        file == "worker.yaml" ? config::v1::NODE_ROLE_WORKER : config::v1::NODE_ROLE_MASTER;
+    absl::StatusOr<Config> config = testing::LoadAsProcess(data[file].as<std::string>(), role);
     EXPECT_TRUE(config.ok()) << file << ": " << config.status() << "\n" << data[file];
     return config.ok() ? *config : Config();
   }
@@ -160,14 +166,14 @@ TEST_F(ChartTest, DefaultsRenderAMasterWithStateAndAPrivilegedWorkerDaemonSet) {
 
   // The configs the pods read are valid fsched configs saying what the chart means.
   const Config master_config = ParsedConfig(objects, "master.yaml");
-  EXPECT_EQ(master_config.state_dir, "/var/lib/fsched");
-  EXPECT_EQ(master_config.metrics.listen, "0.0.0.0:9464");
-  EXPECT_EQ(master_config.advertise_address, "rel-fsched-master.fsched.svc:50051");
-  EXPECT_FALSE(master_config.tls.enabled());
+  EXPECT_EQ(master_config.state_dir(), "/var/lib/fsched");
+  EXPECT_EQ(master_config.metrics().listen(), "0.0.0.0:9464");
+  EXPECT_EQ(master_config.advertise_address(), "rel-fsched-master.fsched.svc:50051");
+  EXPECT_FALSE(TlsConfigured(master_config.tls()));
   const Config worker_config = ParsedConfig(objects, "worker.yaml");
-  EXPECT_EQ(worker_config.worker.master, "rel-fsched-master.fsched.svc:50051");
-  EXPECT_EQ(worker_config.worker.resctrl, "auto");
-  EXPECT_EQ(worker_config.worker.containerd_address, "/run/k3s/containerd/containerd.sock");
+  EXPECT_EQ(worker_config.worker().master(), "rel-fsched-master.fsched.svc:50051");
+  EXPECT_EQ(worker_config.worker().resctrl(), config::v1::SWITCH_AUTO);
+  EXPECT_EQ(worker_config.worker().containerd_address(), "/run/k3s/containerd/containerd.sock");
 
   // The dashboard ConfigMap is labelled for Grafana's sidecar and holds the dashboard file.
   const YAML::Node dashboards = objects.at("ConfigMap/rel-fsched-dashboards");
@@ -215,20 +221,20 @@ TEST_F(ChartTest, NonDefaultValuesTurnCatOffTlsOnAndAServiceMonitorOn) {
             "Y2hhcnQtdGVzdC10b2tlbg==");  // base64 of the token given
 
   const Config master_config = ParsedConfig(objects, "master.yaml");
-  EXPECT_EQ(master_config.architecture, "dynamic");
-  EXPECT_EQ(master_config.scheduler.placement, "cache-fit");
-  EXPECT_EQ(master_config.scheduler.queue_order, "fifo");  // master.config over config
-  EXPECT_EQ(master_config.cluster.heartbeat_interval, absl::Seconds(2));
-  EXPECT_EQ(master_config.tls.cert, "/etc/fsched/tls/tls.crt");
-  EXPECT_TRUE(master_config.tls.require_client_cert);
-  EXPECT_EQ(master_config.tls.server_name, "fsched.example");
+  EXPECT_EQ(master_config.architecture(), v1::ARCHITECTURE_DYNAMIC);
+  EXPECT_EQ(master_config.scheduler().placement(), "cache-fit");
+  EXPECT_EQ(master_config.scheduler().queue_order(), "fifo");  // master.config over config
+  EXPECT_EQ(FromProto(master_config.cluster().heartbeat_interval()), absl::Seconds(2));
+  EXPECT_EQ(master_config.tls().cert(), "/etc/fsched/tls/tls.crt");
+  EXPECT_TRUE(master_config.tls().require_client_cert());
+  EXPECT_EQ(master_config.tls().server_name(), "fsched.example");
   const Config worker_config = ParsedConfig(objects, "worker.yaml");
-  EXPECT_EQ(worker_config.worker.resctrl, "off");
-  EXPECT_EQ(worker_config.worker.containerd, "off");
-  EXPECT_EQ(worker_config.worker.slots, 8u);
-  EXPECT_EQ(worker_config.node.zone, "rack-a");
-  EXPECT_EQ(worker_config.scheduler.queue_order, "aging-srtf");  // master-only override
-  EXPECT_EQ(worker_config.tls.ca, "/etc/fsched/tls/ca.crt");
+  EXPECT_EQ(worker_config.worker().resctrl(), config::v1::SWITCH_OFF);
+  EXPECT_EQ(worker_config.worker().containerd(), config::v1::SWITCH_OFF);
+  EXPECT_EQ(worker_config.worker().slots(), 8u);
+  EXPECT_EQ(worker_config.node().zone(), "rack-a");
+  EXPECT_EQ(worker_config.scheduler().queue_order(), "aging-srtf");  // master-only override
+  EXPECT_EQ(worker_config.tls().ca(), "/etc/fsched/tls/ca.crt");
 }
 
 TEST_F(ChartTest, TlsFromPemValuesBecomesTheChartsOwnSecret) {

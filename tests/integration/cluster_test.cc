@@ -623,5 +623,40 @@ TEST_F(ClusterTest, BenchRefusesBadWorkloadFlagsInOneLine) {
   }
 }
 
+// Daemon flags are overrides of config keys: a bad value stops the process
+// before it serves, in one line naming the key, exactly as in a file.
+TEST_F(ClusterTest, DaemonsRefuseBadFlagsAndFilesInOneLineNamingTheKey) {
+  {
+    std::ofstream config(dir_ + "/shared.yaml");
+    config << "cluster: {heartbeat_interval: 5s, heartbeat_timeout: 1s}\n";
+  }
+  const struct {
+    std::vector<std::string> argv;
+    const char* message;
+  } cases[] = {
+      {{FSCHED_MASTER_BIN, "--role", "boss"},
+       "node.role: 'boss' is not one of master, edge or worker"},
+      {{FSCHED_MASTER_BIN, "--role", "worker"}, "run fsched-worker for a worker"},
+      {{FSCHED_MASTER_BIN, "--role", "edge", "--zone", "a"}, "node.parent"},
+      {{FSCHED_MASTER_BIN, "--listen", "nowhere"}, "listen: 'nowhere' is not host:port"},
+      {{FSCHED_MASTER_BIN, "--log_level", "loud"}, "log_level"},
+      {{FSCHED_MASTER_BIN, "--config", dir_ + "/shared.yaml"}, "cluster.heartbeat_timeout"},
+      {{FSCHED_WORKER_BIN, "--runc", "sometimes"}, "worker.runc: 'sometimes' is not one of auto"},
+      {{FSCHED_WORKER_BIN, "--resctrl_root", "relative/path"}, "worker.resctrl_root"},
+      {{FSCHED_WORKER_BIN, "--slots", "5000"}, "worker.slots: must be at most 4096"},
+      {{FSCHED_WORKER_BIN, "--architecture", "mesh"}, "architecture: 'mesh'"},
+  };
+  int n = 0;
+  for (const auto& c : cases) {
+    const std::string log = dir_ + "/bad-daemon-" + std::to_string(n++) + ".log";
+    auto process = Process::Start(c.argv, log);
+    ASSERT_TRUE(process.ok());
+    EXPECT_EQ((*process)->Wait(absl::Seconds(30)), 2) << c.message;
+    const std::string text = testing::ReadFile(log);
+    EXPECT_THAT(text, HasSubstr(c.message));
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  }
+}
+
 }  // namespace
 }  // namespace fsched

@@ -45,7 +45,7 @@ TEST(ArchSelectorTest, RampIsZeroBelowSoftOneAboveHardLinearBetween) {
 }
 
 TEST(ArchSelectorTest, StaysDecentralizedWhileTailsAreShortOrTrafficIsLight) {
-  ArchSelector s(ArchThresholds{});
+  ArchSelector s(DefaultConfig<ArchThresholds>());
   std::map<v1::Architecture, int> chosen;
   absl::Time t = Drive(
       s, kStart, 30, 10, [](v1::Architecture, int) { return 0.1; }, &chosen);
@@ -58,7 +58,7 @@ TEST(ArchSelectorTest, StaysDecentralizedWhileTailsAreShortOrTrafficIsLight) {
 }
 
 TEST(ArchSelectorTest, ALongDecentralizedTailMovesTrafficToFederatedSmoothly) {
-  ArchSelector s(ArchThresholds{});
+  ArchSelector s(DefaultConfig<ArchThresholds>());
   const auto latency = [](v1::Architecture a, int n) {
     return a == v1::ARCHITECTURE_DECENTRALIZED ? Tail(n) : 0.1;
   };
@@ -87,7 +87,7 @@ TEST(ArchSelectorTest, ALongDecentralizedTailMovesTrafficToFederatedSmoothly) {
 }
 
 TEST(ArchSelectorTest, LongTailsEverywhereMoveTrafficToCentralizedAboveItsRateGate) {
-  ArchSelector s(ArchThresholds{});
+  ArchSelector s(DefaultConfig<ArchThresholds>());
   // 1 req/s: past the federated gate, under the centralized one.
   absl::Time t = Drive(s, kStart, 60, 1, [](v1::Architecture, int n) { return Tail(n); });
   EXPECT_GT(s.ratios("f").federated, 0.9);
@@ -100,9 +100,9 @@ TEST(ArchSelectorTest, LongTailsEverywhereMoveTrafficToCentralizedAboveItsRateGa
 }
 
 TEST(ArchSelectorTest, DrawsFollowTheRatios) {
-  ArchThresholds th;
-  th.soft_d2f = 1.5;
-  th.hard_d2f = 9.0;  // a tail ratio of 10 ramps fully; of 5.25, half
+  ArchThresholds th = DefaultConfig<ArchThresholds>();
+  th.set_soft_d2f_threshold(1.5);
+  th.set_hard_d2f_threshold(9.0);  // a tail ratio of 10 ramps fully; of 5.25, half
   ArchSelector s(th, 7);
   // P95/P50 = 5.25 for decentralized: fed_w = 0.5 at steady state.
   const auto latency = [](v1::Architecture a, int n) {
@@ -122,19 +122,19 @@ TEST(ArchSelectorTest, DrawsFollowTheRatios) {
 }
 
 TEST(ArchSelectorTest, ThresholdsUpdateFieldByFieldAndRefuseNonsense) {
-  ArchThresholds th;
+  ArchThresholds th = DefaultConfig<ArchThresholds>();
   v1::Thresholds update;
   update.set_soft_d2f(1.2);
   ASSERT_TRUE(ApplyThresholds(update, &th).ok());
-  EXPECT_EQ(th.soft_d2f, 1.2);
-  EXPECT_EQ(th.hard_d2f, 2.5);  // left out: kept
-  EXPECT_EQ(th.min_samples, 10u);
+  EXPECT_EQ(th.soft_d2f_threshold(), 1.2);
+  EXPECT_EQ(th.hard_d2f_threshold(), 2.5);  // left out: kept
+  EXPECT_EQ(th.min_samples(), 10u);
   update.Clear();
   update.set_soft_f2c(3.0);  // above hard_f2c 2.7
   const absl::Status bad = ApplyThresholds(update, &th);
   EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(bad.message()), HasSubstr("soft_f2c"));
-  EXPECT_EQ(th.soft_f2c, 1.7);  // unchanged
+  EXPECT_EQ(th.soft_f2c_threshold(), 1.7);  // unchanged
   update.Clear();
   update.set_sample_interval_seconds(0.01);
   EXPECT_EQ(ApplyThresholds(update, &th).code(), absl::StatusCode::kInvalidArgument);
@@ -147,7 +147,7 @@ TEST(ArchSelectorTest, ThresholdsUpdateFieldByFieldAndRefuseNonsense) {
 }
 
 TEST(ArchSelectorTest, MetricsReportWindowsRatiosAndRates) {
-  ArchSelector s(ArchThresholds{});
+  ArchSelector s(DefaultConfig<ArchThresholds>());
   const absl::Time t = Drive(s, kStart, 20, 5, [](v1::Architecture a, int n) {
     return a == v1::ARCHITECTURE_FEDERATED ? Tail(n) : 0.2;
   });

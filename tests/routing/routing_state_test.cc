@@ -12,7 +12,7 @@ using ::testing::HasSubstr;
 
 TEST(RoutingStateTest, NamesArchitecturesAndResolvesRequests) {
   ManualClock clock(absl::FromUnixSeconds(100));
-  RoutingState routing(TailSchedulerConfig{}, &clock);
+  RoutingState routing(DefaultConfig<TailSchedulerConfig>(), &clock);
   EXPECT_EQ(routing.architecture(), v1::ARCHITECTURE_CENTRALIZED);
   absl::StatusOr<v1::Architecture> set = routing.SetArchitecture("mesh");
   EXPECT_EQ(set.status().code(), absl::StatusCode::kInvalidArgument);
@@ -32,7 +32,7 @@ TEST(RoutingStateTest, NamesArchitecturesAndResolvesRequests) {
 
 TEST(RoutingStateTest, RecordedRequestsFillTheirArchitecturesWindow) {
   ManualClock clock(absl::FromUnixSeconds(100));
-  RoutingState routing(TailSchedulerConfig{}, &clock);
+  RoutingState routing(DefaultConfig<TailSchedulerConfig>(), &clock);
   for (int i = 0; i < 20; ++i) {
     routing.Record("f", v1::ARCHITECTURE_CENTRALIZED, i % 10 == 0 ? 0.5 : 0.1);
     clock.Advance(absl::Milliseconds(100));
@@ -55,7 +55,7 @@ TEST(RoutingStateTest, RecordedRequestsFillTheirArchitecturesWindow) {
 
 TEST(RoutingStateTest, RatiosShowWhenRequestsAskedForDynamicOnANodeThatIsNot) {
   ManualClock clock(absl::FromUnixSeconds(100));
-  RoutingState routing(TailSchedulerConfig{}, &clock);  // centralized
+  RoutingState routing(DefaultConfig<TailSchedulerConfig>(), &clock);  // centralized
   routing.Record("f", v1::ARCHITECTURE_CENTRALIZED, 0.1);
   EXPECT_FALSE(routing.Metrics("f").functions(0).has_ratios());
   EXPECT_EQ(routing.Resolve("f", v1::ARCHITECTURE_DYNAMIC), v1::ARCHITECTURE_DECENTRALIZED);
@@ -66,7 +66,7 @@ TEST(RoutingStateTest, RatiosShowWhenRequestsAskedForDynamicOnANodeThatIsNot) {
 
 TEST(RoutingStateTest, ThresholdsChangeFieldByFieldOrNotAtAll) {
   ManualClock clock(absl::FromUnixSeconds(100));
-  RoutingState routing(TailSchedulerConfig{}, &clock);
+  RoutingState routing(DefaultConfig<TailSchedulerConfig>(), &clock);
   v1::Thresholds update;
   update.set_hard_d2f(3.0);
   absl::StatusOr<v1::Thresholds> t = routing.UpdateThresholds(update);

@@ -3,15 +3,17 @@
 
 #include <gtest/gtest.h>
 
+#include "common/proto_time.h"
+
 namespace fsched::routing {
 namespace {
 
 TEST(LinkDelaysTest, SeedTestbedDelaysByRoleAndZone) {
   NetworkEmulationConfig net;
-  net.same_zone = absl::Milliseconds(10);
-  net.cross_zone = absl::Milliseconds(20);
-  net.cloud = absl::Milliseconds(60);
-  net.nodes["w-slow"] = absl::Milliseconds(35);
+  ToProto(absl::Milliseconds(10), net.mutable_same_zone());
+  ToProto(absl::Milliseconds(20), net.mutable_cross_zone());
+  ToProto(absl::Milliseconds(60), net.mutable_cloud());
+  ToProto(absl::Milliseconds(35), &(*net.mutable_nodes())["w-slow"]);
   const NodeRef worker{"w-a1", "h:1", "a", NodeRole::kWorker};
   LinkDelays from_worker(net, worker);
   EXPECT_TRUE(from_worker.enabled());

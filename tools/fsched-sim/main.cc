@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "common/config.h"
 #include "common/daemon.h"
+#include "common/proto_time.h"
 #include "tools/fsched-sim/report.h"
 #include "tools/fsched-sim/simulator.h"
 #include "tools/workload/azure_trace.h"
@@ -135,18 +136,22 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   DisableLockCycleDetection();
 
-  Config config;
-  if (const std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
-    auto loaded = LoadConfigFile(path);
-    if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
-    config = *loaded;
+  // Flags are overrides of config keys, checked like the file's values.
+  std::vector<ConfigOverride> overrides;
+  if (auto v = absl::GetFlag(FLAGS_workers); v != 0) {
+    overrides.push_back({"simulator.workers", absl::StrCat(v)});
   }
-  if (auto v = absl::GetFlag(FLAGS_workers); v != 0) config.simulator.workers = v;
-  if (auto v = absl::GetFlag(FLAGS_slots); v != 0) config.simulator.slots = v;
-  if (auto v = absl::GetFlag(FLAGS_placement); !v.empty()) config.scheduler.placement = v;
-  if (absl::Status valid = ValidateConfig(config); !valid.ok()) {
-    return Fail(std::string(valid.message()));
+  if (auto v = absl::GetFlag(FLAGS_slots); v != 0) {
+    overrides.push_back({"simulator.slots", absl::StrCat(v)});
   }
+  if (auto v = absl::GetFlag(FLAGS_placement); !v.empty()) {
+    overrides.push_back({"scheduler.placement", v});
+  }
+  const std::string path = absl::GetFlag(FLAGS_config);
+  absl::StatusOr<Config> loaded =
+      path.empty() ? ParseConfig("", overrides) : LoadConfigFile(path, overrides);
+  if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
+  const Config& config = *loaded;
   auto utilisations = ParseList(absl::GetFlag(FLAGS_utilization), "utilization");
   if (!utilisations.ok()) return Fail(std::string(utilisations.status().message()));
   if (utilisations->empty()) utilisations->push_back(0);
@@ -162,16 +167,18 @@ int main(int argc, char** argv) {
   if (!workload.ok()) return Fail(std::string(workload.status().message()));
 
   sim::SimulationOptions options;
-  options.workers = config.simulator.workers;
-  options.slots = config.simulator.slots;
+  const SimulatorConfig& simulator = config.simulator();
+  const SchedulerConfig& scheduler = config.scheduler();
+  options.workers = simulator.workers();
+  options.slots = simulator.slots();
   options.cold_start_seconds =
-      absl::GetFlag(FLAGS_zero_cold_start) ? 0 : absl::ToDoubleSeconds(config.simulator.cold_start);
-  options.keep_alive_seconds = absl::ToDoubleSeconds(config.simulator.keep_alive);
-  options.placement = config.scheduler.placement;
-  options.order_options.aging_rate = config.scheduler.aging_rate;
-  options.order_options.max_wait = config.scheduler.max_wait;
-  options.predictor.default_estimate = config.scheduler.default_estimate;
-  options.predictor.history = config.scheduler.predictor_history;
+      absl::GetFlag(FLAGS_zero_cold_start) ? 0 : ToSeconds(simulator.cold_start());
+  options.keep_alive_seconds = ToSeconds(simulator.keep_alive());
+  options.placement = scheduler.placement();
+  options.order_options.aging_rate = scheduler.aging_rate();
+  options.order_options.max_wait = FromProto(scheduler.max_wait());
+  options.predictor.default_estimate = FromProto(scheduler.default_estimate());
+  options.predictor.history = scheduler.predictor_history();
   options.oracle = absl::GetFlag(FLAGS_oracle);
   options.seed = absl::GetFlag(FLAGS_seed);
   const uint32_t capacity = options.workers * options.slots;

@@ -1,0 +1,71 @@
+#include "common/daemon_config.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/transport_security.h"
+
+namespace fsched {
+namespace {
+
+using config::v1::NODE_ROLE_EDGE;
+using config::v1::NODE_ROLE_MASTER;
+using config::v1::NODE_ROLE_WORKER;
+
+absl::Status Invalid(const std::string& where, const std::string& what) {
+  return absl::InvalidArgumentError(absl::StrCat("config: ", where, ": ", what));
+}
+
+}  // namespace
+
+absl::Status ValidateDaemonConfig(const Config& config) {
+  const NodeConfig& node = config.node();
+  if (node.role() == NODE_ROLE_EDGE && node.parent().empty()) {
+    return Invalid("node.parent", "a zone master (role edge) needs its cloud master's host:port");
+  }
+  if (!node.parent().empty() && node.role() != NODE_ROLE_EDGE) {
+    return Invalid("node.parent", "only a zone master (role edge) has a parent");
+  }
+  if (!node.parent().empty() && node.parent().find(':') == std::string::npos) {
+    return Invalid("node.parent", absl::StrCat("'", node.parent(), "' is not host:port"));
+  }
+  const TlsConfig& tls = config.tls();
+  if (TlsConfigured(tls) && (tls.cert().empty() || tls.key().empty())) {
+    return Invalid("tls", "a node serves and dials with one identity: give tls.cert and tls.key");
+  }
+  if (tls.require_client_cert() && tls.ca().empty()) {
+    return Invalid("tls.require_client_cert",
+                   "needs tls.ca, the CA client certificates must be signed by");
+  }
+  return absl::OkStatus();
+}
+
+void ApplyTopology(Config* config) {
+  NodeConfig* node = config->mutable_node();
+  const TopologyEntry* cloud = nullptr;
+  for (const TopologyEntry& e : config->topology()) {
+    if (e.role() == config::v1::TOPOLOGY_ROLE_CLOUD_CONTROLLER && cloud == nullptr) cloud = &e;
+    if (node->id().empty() || e.id() != node->id()) continue;
+    if (node->zone() == "default" && !e.zone().empty()) node->set_zone(e.zone());
+    if (e.role() == config::v1::TOPOLOGY_ROLE_EDGE_CONTROLLER && node->role() == NODE_ROLE_MASTER) {
+      node->set_role(NODE_ROLE_EDGE);
+    }
+  }
+  if (cloud == nullptr) return;
+  if (node->role() == NODE_ROLE_EDGE && node->parent().empty()) node->set_parent(cloud->address());
+  if (node->role() == NODE_ROLE_WORKER && config->worker().master().empty()) {
+    config->mutable_worker()->set_master(cloud->address());
+  }
+}
+
+absl::Status ApplyDaemonConfig(const Config& config, const std::string& log_tag) {
+  if (TlsConfigured(config.tls())) {
+    if (absl::Status tls = UseTls(config.tls()); !tls.ok()) return tls;
+  }
+  LogLevel level = LogLevel::kInfo;
+  ParseLogLevel(ConfigEnumName(config.log_level()), &level);
+  SetLogLevel(level);
+  SetLogTag(log_tag);
+  return absl::OkStatus();
+}
+
+}  // namespace fsched

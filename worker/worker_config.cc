@@ -1,0 +1,22 @@
+#include "worker/worker_config.h"
+
+#include "common/proto_time.h"
+
+namespace fsched::worker {
+
+absl::Status ValidateWorkerConfig(const Config& config) {
+  const WorkerConfig& w = config.worker();
+  if (w.runtime() != v1::RUNTIME_KIND_PROCESS && w.runtime() != v1::RUNTIME_KIND_RUNC) {
+    return absl::InvalidArgumentError("config: worker.runtime: must be process or runc");
+  }
+  if (w.runtime() == v1::RUNTIME_KIND_RUNC && w.runc() == config::v1::SWITCH_OFF) {
+    return absl::InvalidArgumentError("config: worker.runtime: is runc but worker.runc is off");
+  }
+  if (FromProto(w.reconnect_min()) > FromProto(w.reconnect_max())) {
+    return absl::InvalidArgumentError(
+        "config: worker.reconnect_min: must not exceed worker.reconnect_max");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace fsched::worker
