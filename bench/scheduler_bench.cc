@@ -14,6 +14,7 @@
 #include "master/cluster_manager.h"
 #include "master/controller.h"
 #include "master/scheduler.h"
+#include "scheduling/policy_factory.h"
 
 namespace fsched::master {
 namespace {
@@ -36,12 +37,14 @@ struct Cluster {
     registry = std::move(*FunctionRegistry::Create(store.get(), FunctionLimits(), &clock));
     cluster = std::make_unique<ClusterManager>(ClusterManager::Options(), &clock);
     table = std::make_unique<InvocationTable>(1000);
-    predictor = std::make_unique<RuntimePredictor>(RuntimePredictor::Options());
+    predictor =
+        std::make_unique<scheduling::RuntimePredictor>(scheduling::RuntimePredictor::Options());
     Scheduler::Options options;
     options.max_queue = workers + queued + 1000;
-    scheduler = std::make_unique<Scheduler>(
-        options, cluster.get(), table.get(), registry.get(), predictor.get(), &clock,
-        std::move(*MakeQueueOrder(order)), std::move(*MakePlacementPolicy(placement)));
+    scheduler = std::make_unique<Scheduler>(options, cluster.get(), table.get(), registry.get(),
+                                            predictor.get(), &clock,
+                                            std::move(*scheduling::MakeQueueOrder(order)),
+                                            std::move(*scheduling::MakePlacementPolicy(placement)));
     for (int f = 0; f < 16; ++f) {
       spec.set_name("fn-" + std::to_string(f));
       spec.add_command("true");
@@ -80,7 +83,7 @@ struct Cluster {
   std::unique_ptr<FunctionRegistry> registry;
   std::unique_ptr<ClusterManager> cluster;
   std::unique_ptr<InvocationTable> table;
-  std::unique_ptr<RuntimePredictor> predictor;
+  std::unique_ptr<scheduling::RuntimePredictor> predictor;
   std::unique_ptr<Scheduler> scheduler;
   std::vector<std::shared_ptr<LastAssignmentStream>> streams;
 };

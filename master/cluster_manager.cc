@@ -147,8 +147,8 @@ void ClusterManager::Disconnected(const Session& session) {
              record.in_flight.size());
 }
 
-WorkerView ClusterManager::View(const Record& record) {
-  WorkerView view;
+scheduling::WorkerView ClusterManager::View(const Record& record) {
+  scheduling::WorkerView view;
   const v1::WorkerInfo& info = record.info;
   view.id = info.id();
   view.zone = info.zone();
@@ -183,9 +183,9 @@ void ClusterManager::Reindex(const std::string& id, const Record& record) {
   }
 }
 
-std::vector<WorkerView> ClusterManager::ReadyWorkers() const {
+std::vector<scheduling::WorkerView> ClusterManager::ReadyWorkers() const {
   absl::MutexLock lock(&mu_);
-  std::vector<WorkerView> out;
+  std::vector<scheduling::WorkerView> out;
   out.reserve(workers_.size());
   for (const auto& [id, record] : workers_) {
     if (Ready(record)) out.push_back(View(record));
@@ -193,9 +193,9 @@ std::vector<WorkerView> ClusterManager::ReadyWorkers() const {
   return out;
 }
 
-std::vector<WorkerView> ClusterManager::WorkersWithRoom() const {
+std::vector<scheduling::WorkerView> ClusterManager::WorkersWithRoom() const {
   absl::MutexLock lock(&mu_);
-  std::vector<WorkerView> out;
+  std::vector<scheduling::WorkerView> out;
   out.reserve(with_room_.size());
   for (const std::string& id : with_room_) out.push_back(View(workers_.at(id)));
   return out;
@@ -204,7 +204,7 @@ std::vector<WorkerView> ClusterManager::WorkersWithRoom() const {
 bool ClusterManager::AnyReadySupports(v1::RuntimeKind runtime) const {
   absl::MutexLock lock(&mu_);
   for (const auto& [id, record] : workers_) {
-    if (Ready(record) && SupportsRuntime(View(record), runtime)) return true;
+    if (Ready(record) && scheduling::SupportsRuntime(View(record), runtime)) return true;
   }
   return false;
 }
@@ -404,7 +404,8 @@ void ClusterManager::Broadcast(const v1::MasterMessage& message, v1::RuntimeKind
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [id, record] : workers_) {
-      if (Ready(record) && SupportsRuntime(View(record), runtime)) streams.push_back(record.stream);
+      if (Ready(record) && scheduling::SupportsRuntime(View(record), runtime))
+        streams.push_back(record.stream);
     }
   }
   for (const auto& stream : streams) stream->Send(message);

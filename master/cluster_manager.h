@@ -21,7 +21,7 @@
 #include "common/clock.h"
 #include "fsched/v1/link.pb.h"
 #include "fsched/v1/types.pb.h"
-#include "master/placement_policy.h"
+#include "scheduling/placement_policy.h"
 
 namespace fsched::master {
 
@@ -42,7 +42,7 @@ struct InFlight {
 
 /// A running invocation that may be frozen so a shorter one can take its slot.
 struct PreemptionCandidate {
-  WorkerView worker;
+  scheduling::WorkerView worker;
   std::string invocation_id;
   absl::Duration remaining;  // predicted
 };
@@ -77,10 +77,10 @@ class ClusterManager {
   void Disconnected(const Session& session);
 
   /// Ready (not draining, connected) workers.
-  std::vector<WorkerView> ReadyWorkers() const;
+  std::vector<scheduling::WorkerView> ReadyWorkers() const;
   /// Ready workers with at least one free slot: what placement chooses among.
   /// Kept as an index, so a saturated cluster costs O(free workers), not O(workers).
-  std::vector<WorkerView> WorkersWithRoom() const;
+  std::vector<scheduling::WorkerView> WorkersWithRoom() const;
   /// True if some ready worker (full or not) offers `runtime`.
   bool AnyReadySupports(v1::RuntimeKind runtime) const;
   /// Reserves a slot on the worker and sends the assignment.
@@ -180,7 +180,7 @@ class ClusterManager {
   /// Puts the worker in or out of with_room_ after any change to it.
   void Reindex(const std::string& id, const Record& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static bool Ready(const Record& record);
-  static WorkerView View(const Record& record);
+  static scheduling::WorkerView View(const Record& record);
 
   const Options options_;
   Clock* const clock_;

@@ -12,8 +12,8 @@
 namespace fsched::master {
 
 Controller::Controller(Options options, FunctionRegistry* registry, InvocationTable* table,
-                       Scheduler* scheduler, RuntimePredictor* predictor, TimerQueue* timers,
-                       Clock* clock)
+                       Scheduler* scheduler, scheduling::RuntimePredictor* predictor,
+                       TimerQueue* timers, Clock* clock)
     : options_(options),
       registry_(registry),
       table_(table),

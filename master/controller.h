@@ -38,7 +38,8 @@ class Controller {
   };
 
   Controller(Options options, FunctionRegistry* registry, InvocationTable* table,
-             Scheduler* scheduler, RuntimePredictor* predictor, TimerQueue* timers, Clock* clock);
+             Scheduler* scheduler, scheduling::RuntimePredictor* predictor, TimerQueue* timers,
+             Clock* clock);
 
   absl::StatusOr<v1::Function> RegisterFunction(const v1::RegisterFunctionRequest& request);
   absl::StatusOr<v1::Function> GetFunction(const std::string& name);
@@ -68,7 +69,7 @@ class Controller {
   FunctionRegistry* const registry_;
   InvocationTable* const table_;
   Scheduler* const scheduler_;
-  RuntimePredictor* const predictor_;
+  scheduling::RuntimePredictor* const predictor_;
   TimerQueue* const timers_;
   Clock* const clock_;
   absl::Mutex rate_mu_;

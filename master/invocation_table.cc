@@ -35,7 +35,7 @@ void InvocationTable::Discard(const std::string& id) {
 }
 
 std::optional<v1::Assignment> InvocationTable::StartAttempt(
-    const std::string& id, const WorkerView& worker, const std::string& queue_order,
+    const std::string& id, const scheduling::WorkerView& worker, const std::string& queue_order,
     const std::string& placement, double predicted_seconds, absl::Time now) {
   absl::MutexLock lock(&mu_);
   auto it = records_.find(id);

@@ -17,7 +17,7 @@
 #include "absl/time/time.h"
 #include "fsched/v1/link.pb.h"
 #include "fsched/v1/types.pb.h"
-#include "master/placement_policy.h"
+#include "scheduling/placement_policy.h"
 
 namespace fsched::master {
 
@@ -42,7 +42,8 @@ class InvocationTable {
 
   /// Moves a QUEUED invocation to RUNNING on `worker` and builds its assignment.
   /// nullopt if it is no longer queued (cancelled, finished).
-  std::optional<v1::Assignment> StartAttempt(const std::string& id, const WorkerView& worker,
+  std::optional<v1::Assignment> StartAttempt(const std::string& id,
+                                             const scheduling::WorkerView& worker,
                                              const std::string& queue_order,
                                              const std::string& placement, double predicted_seconds,
                                              absl::Time now);

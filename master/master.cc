@@ -7,6 +7,7 @@
 #include "common/proto_time.h"
 #include "common/status_macros.h"
 #include "routing/routing_metrics.h"
+#include "scheduling/policy_factory.h"
 
 namespace fsched::master {
 namespace {
@@ -47,20 +48,20 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
       !a.ok()) {
     return absl::Status(a.status().code(), absl::StrCat("architecture: ", a.status().message()));
   }
-  RuntimePredictor::Options predictor_options;
+  scheduling::RuntimePredictor::Options predictor_options;
   predictor_options.history = config.scheduler().predictor_history();
   predictor_options.default_estimate = FromProto(config.scheduler().default_estimate());
-  m->predictor_ = std::make_unique<RuntimePredictor>(predictor_options);
+  m->predictor_ = std::make_unique<scheduling::RuntimePredictor>(predictor_options);
   ASSIGN_OR_RETURN(std::vector<v1::RuntimeModel> models, m->store_->LoadModels());
   for (const v1::RuntimeModel& model : models) m->predictor_->Import(model);
 
-  QueueOrderOptions order_options;
+  scheduling::QueueOrderOptions order_options;
   order_options.aging_rate = config.scheduler().aging_rate();
   order_options.max_wait = FromProto(config.scheduler().max_wait());
-  ASSIGN_OR_RETURN(std::unique_ptr<QueueOrder> order,
-                   MakeQueueOrder(config.scheduler().queue_order(), order_options));
-  ASSIGN_OR_RETURN(std::unique_ptr<PlacementPolicy> placement,
-                   MakePlacementPolicy(config.scheduler().placement()));
+  ASSIGN_OR_RETURN(std::unique_ptr<scheduling::QueueOrder> order,
+                   scheduling::MakeQueueOrder(config.scheduler().queue_order(), order_options));
+  ASSIGN_OR_RETURN(std::unique_ptr<scheduling::PlacementPolicy> placement,
+                   scheduling::MakePlacementPolicy(config.scheduler().placement()));
   Scheduler::Options scheduler_options;
   scheduler_options.queue_timeout = FromProto(config.scheduler().queue_timeout());
   scheduler_options.max_queue = config.scheduler().max_queue();
@@ -71,7 +72,7 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
                                               m->registry_.get(), m->predictor_.get(), m->clock_,
                                               std::move(order), std::move(placement));
   m->scheduler_->set_order_options(order_options);
-  m->llc_ = std::make_unique<LlcPredictor>();
+  m->llc_ = std::make_unique<scheduling::LlcPredictor>();
   ASSIGN_OR_RETURN(std::vector<v1::LlcProfile> profiles, m->store_->LoadLlcProfiles());
   for (const v1::LlcProfile& profile : profiles) m->llc_->Import(profile);
   m->scheduler_->set_llc_predictor(m->llc_.get());

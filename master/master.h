@@ -24,11 +24,11 @@
 #include "master/master_metrics.h"
 #include "master/parent_link.h"
 #include "master/rootfs_store.h"
-#include "master/runtime_predictor.h"
 #include "master/scheduler.h"
 #include "master/worker_link_service.h"
 #include "master/zone_directory.h"
 #include "routing/router.h"
+#include "scheduling/runtime_predictor.h"
 
 namespace fsched::master {
 
@@ -81,8 +81,8 @@ class Master {
   absl::Mutex view_mu_;
   std::shared_ptr<const routing::RouteView> view_ ABSL_GUARDED_BY(view_mu_) =
       std::make_shared<routing::RouteView>();
-  std::unique_ptr<RuntimePredictor> predictor_;
-  std::unique_ptr<LlcPredictor> llc_;
+  std::unique_ptr<scheduling::RuntimePredictor> predictor_;
+  std::unique_ptr<scheduling::LlcPredictor> llc_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<Controller> controller_;
   std::unique_ptr<TaskFlow> tasks_;

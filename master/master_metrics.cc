@@ -4,13 +4,13 @@
 #include <cmath>
 
 #include "common/metrics.h"
+#include "common/node_metrics.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
 #include "master/cluster_manager.h"
 #include "master/function_registry.h"
 #include "master/invocation_table.h"
 #include "master/scheduler.h"
-#include "routing/node_metrics.h"
 #include "routing/routing_metrics.h"
 
 namespace fsched::master {
@@ -73,7 +73,7 @@ void CollectCluster(const MasterMetrics::Sources& s, LabelCap* workers, GaugeWri
     out.Add("fsched_cluster_worker_cache_ways_reserved",
             "LLC ways this master reserved on the worker for running calls", labels,
             w.cache_ways_reserved());
-    const std::array<double, 4> warm = routing::CountByMode(w.load().warm());
+    const std::array<double, 4> warm = CountByMode(w.load().warm());
     for (const v1::ExecutionMode mode : {v1::EXECUTION_MODE_PREWARMED, v1::EXECUTION_MODE_WARM}) {
       std::map<std::string, std::string> with_mode = labels;
       with_mode["mode"] = EnumLabel(v1::ExecutionMode_Name(mode), "EXECUTION_MODE_");
@@ -94,9 +94,10 @@ void CollectCluster(const MasterMetrics::Sources& s, LabelCap* workers, GaugeWri
 absl::StatusOr<std::unique_ptr<MasterMetrics>> MasterMetrics::Start(const MetricsConfig& config,
                                                                     Sources sources) {
   std::unique_ptr<MasterMetrics> m(new MasterMetrics());
-  ASSIGN_OR_RETURN(
-      m->node_, routing::NodeMetrics::Start(config, {sources.node_id, sources.role, sources.zone},
-                                            sources.routing));
+  ASSIGN_OR_RETURN(m->node_,
+                   NodeMetrics::Start(config, {sources.node_id, sources.role, sources.zone}));
+  m->routing_ = std::make_unique<routing::RoutingMetrics>(&m->node_->endpoint(), sources.routing,
+                                                          &m->node_->functions());
   m->workers_ = std::make_unique<LabelCap>(kMaxWorkerLabels);
   prometheus::Registry& registry = m->node_->endpoint().registry();
   auto families = std::make_unique<Families>();
@@ -147,7 +148,7 @@ int MasterMetrics::port() const { return node_->port(); }
 
 void MasterMetrics::StopServing() { node_->StopServing(); }
 
-routing::RoutingMetrics* MasterMetrics::routing() { return &node_->routing(); }
+routing::RoutingMetrics* MasterMetrics::routing() { return routing_.get(); }
 
 void MasterMetrics::OnComplete(const v1::InvocationResult& result) {
   const std::string function = node_->functions().Value(result.function());

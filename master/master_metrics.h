@@ -13,10 +13,10 @@
 
 namespace fsched {
 class LabelCap;
+class NodeMetrics;
 }  // namespace fsched
 
 namespace fsched::routing {
-class NodeMetrics;
 class RoutingMetrics;
 class RoutingState;
 }  // namespace fsched::routing
@@ -53,7 +53,8 @@ class MasterMetrics {
  private:
   struct Families;
   MasterMetrics() = default;
-  std::unique_ptr<routing::NodeMetrics> node_;
+  std::unique_ptr<NodeMetrics> node_;
+  std::unique_ptr<routing::RoutingMetrics> routing_;
   std::unique_ptr<LabelCap> workers_;
   std::unique_ptr<Families> families_;
 };

@@ -5,13 +5,15 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/proto_time.h"
-#include "master/dispatch.h"
+#include "scheduling/dispatch.h"
+#include "scheduling/policy_factory.h"
 
 namespace fsched::master {
 
 Scheduler::Scheduler(Options options, ClusterManager* cluster, InvocationTable* table,
-                     FunctionRegistry* registry, RuntimePredictor* predictor, Clock* clock,
-                     std::unique_ptr<QueueOrder> order, std::unique_ptr<PlacementPolicy> placement)
+                     FunctionRegistry* registry, scheduling::RuntimePredictor* predictor,
+                     Clock* clock, std::unique_ptr<scheduling::QueueOrder> order,
+                     std::unique_ptr<scheduling::PlacementPolicy> placement)
     : options_(options),
       cluster_(cluster),
       table_(table),
@@ -21,11 +23,11 @@ Scheduler::Scheduler(Options options, ClusterManager* cluster, InvocationTable* 
       order_(std::move(order)),
       placement_(std::move(placement)) {}
 
-PendingInvocation Scheduler::MakePending(const std::string& id,
-                                         const InvocationTable::Admission& admission) {
+scheduling::PendingInvocation Scheduler::MakePending(const std::string& id,
+                                                     const InvocationTable::Admission& admission) {
   const v1::FunctionSpec& spec = admission.spec;
   const double input_size = admission.input_size;
-  PendingInvocation pending;
+  scheduling::PendingInvocation pending;
   pending.worker_id = admission.worker_id;
   pending.id = id;
   pending.function = spec.name();
@@ -39,7 +41,7 @@ PendingInvocation Scheduler::MakePending(const std::string& id,
     // now as the measure of generosity; none while it is not ready.
     const ClusterManager::CacheTotals cache = cluster_->GetCacheTotals();
     if (cache.max_ways > 0) {
-      absl::StatusOr<LlcPredictor::Prediction> p = llc_->Predict(
+      absl::StatusOr<scheduling::LlcPredictor::Prediction> p = llc_->Predict(
           spec.name(), input_size, cache.free_ways, std::min<uint32_t>(10, cache.max_ways));
       if (p.ok()) pending.cache_ways = p->ways;
     }
@@ -47,7 +49,7 @@ PendingInvocation Scheduler::MakePending(const std::string& id,
   return pending;
 }
 
-void Scheduler::PushLocked(PendingInvocation pending, absl::Time now) {
+void Scheduler::PushLocked(scheduling::PendingInvocation pending, absl::Time now) {
   pending.enqueued = now;
   pending.sequence = next_sequence_++;
   deadlines_.push_back({now + options_.queue_timeout, pending.sequence, pending.id});
@@ -75,22 +77,23 @@ void Scheduler::PumpLocked() {
   const absl::Time now = clock_->Now();
   // Only workers with a free slot: in a saturated cluster that is the one that
   // just reported, so a dispatch does not cost a walk over every worker.
-  std::vector<WorkerView> workers = cluster_->WorkersWithRoom();
+  std::vector<scheduling::WorkerView> workers = cluster_->WorkersWithRoom();
   // Each failed send refreshes the snapshot; bounded so a flapping worker cannot spin us.
   int refreshes = 0;
   const auto any_capable = [&](v1::RuntimeKind runtime) {
     return cluster_->AnyReadySupports(runtime);
   };
   while (!workers.empty()) {
-    DispatchDecision decision = NextDispatch(*order_, *placement_, workers, now, any_capable);
-    if (decision.kind == DispatchDecision::Kind::kIdle) break;
-    PendingInvocation& pending = decision.pending;
-    if (decision.kind == DispatchDecision::Kind::kPark) {
+    scheduling::DispatchDecision decision =
+        scheduling::NextDispatch(*order_, *placement_, workers, now, any_capable);
+    if (decision.kind == scheduling::DispatchDecision::Kind::kIdle) break;
+    scheduling::PendingInvocation& pending = decision.pending;
+    if (decision.kind == scheduling::DispatchDecision::Kind::kPark) {
       FSCHED_LOG(kDebug, "parking %s: %s", pending.id, decision.reason);
       parked_.push_back(std::move(pending));
       continue;
     }
-    WorkerView& chosen = workers[decision.worker];
+    scheduling::WorkerView& chosen = workers[decision.worker];
     std::optional<v1::Assignment> assignment =
         table_->StartAttempt(pending.id, chosen, std::string(order_->name()),
                              std::string(placement_->name()), pending.predicted_seconds, now);
@@ -115,15 +118,15 @@ void Scheduler::PumpLocked() {
 void Scheduler::PreemptLocked(absl::Time now) {
   // Bounded per pump: each step freezes one invocation on some worker.
   for (int step = 0; step < 8; ++step) {
-    const PendingInvocation* head = order_->Peek(now);
+    const scheduling::PendingInvocation* head = order_->Peek(now);
     if (head == nullptr) return;
     std::optional<PreemptionCandidate> victim = cluster_->LongestPreemptible(now);
     if (!victim ||
         victim->remaining - absl::Seconds(head->predicted_seconds) <= options_.preempt_gap ||
-        !SupportsRuntime(victim->worker, head->runtime)) {
+        !scheduling::SupportsRuntime(victim->worker, head->runtime)) {
       return;
     }
-    PendingInvocation pending = *order_->Pop();
+    scheduling::PendingInvocation pending = *order_->Pop();
     std::optional<v1::Assignment> assignment =
         table_->StartAttempt(pending.id, victim->worker, std::string(order_->name()),
                              std::string(placement_->name()), pending.predicted_seconds, now);
@@ -192,9 +195,9 @@ void Scheduler::OnLost(const std::vector<InFlight>& lost) {
 void Scheduler::OnWorkerJoined() {
   absl::MutexLock lock(&mu_);
   const absl::Time now = clock_->Now();
-  std::vector<PendingInvocation> parked = std::move(parked_);
+  std::vector<scheduling::PendingInvocation> parked = std::move(parked_);
   parked_.clear();
-  for (PendingInvocation& p : parked) PushLocked(std::move(p), now);
+  for (scheduling::PendingInvocation& p : parked) PushLocked(std::move(p), now);
   PumpLocked();
 }
 
@@ -206,16 +209,17 @@ void Scheduler::ExpireQueued() {
     while (!deadlines_.empty() && deadlines_.front().at <= now) {
       const QueueDeadline& d = deadlines_.front();
       // A re-queued invocation has a later deadline of its own: match the sequence.
-      const PendingInvocation* queued = order_->Find(d.id);
+      const scheduling::PendingInvocation* queued = order_->Find(d.id);
       if (queued != nullptr && queued->sequence == d.sequence) {
         order_->Remove(d.id);
         expired.push_back(d.id);
       }
       deadlines_.pop_front();
     }
-    auto parked_end = std::partition(
-        parked_.begin(), parked_.end(),
-        [&](const PendingInvocation& p) { return p.enqueued + options_.queue_timeout > now; });
+    auto parked_end =
+        std::partition(parked_.begin(), parked_.end(), [&](const scheduling::PendingInvocation& p) {
+          return p.enqueued + options_.queue_timeout > now;
+        });
     for (auto it = parked_end; it != parked_.end(); ++it) expired.push_back(it->id);
     parked_.erase(parked_end, parked_.end());
   }
@@ -235,7 +239,7 @@ absl::StatusOr<v1::Invocation> Scheduler::Cancel(const std::string& id) {
       was_queued = true;
     } else {
       auto it = std::find_if(parked_.begin(), parked_.end(),
-                             [&](const PendingInvocation& p) { return p.id == id; });
+                             [&](const scheduling::PendingInvocation& p) { return p.id == id; });
       if (it != parked_.end()) {
         parked_.erase(it);
         was_queued = true;
@@ -251,20 +255,20 @@ absl::StatusOr<v1::Invocation> Scheduler::Cancel(const std::string& id) {
 }
 
 absl::Status Scheduler::SetPolicy(const std::string& queue_order, const std::string& placement) {
-  std::unique_ptr<QueueOrder> new_order;
-  std::unique_ptr<PlacementPolicy> new_placement;
-  QueueOrderOptions order_options;
+  std::unique_ptr<scheduling::QueueOrder> new_order;
+  std::unique_ptr<scheduling::PlacementPolicy> new_placement;
+  scheduling::QueueOrderOptions order_options;
   {
     absl::MutexLock lock(&mu_);
     order_options = order_options_;
   }
   if (!queue_order.empty()) {
-    auto made = MakeQueueOrder(queue_order, order_options);
+    auto made = scheduling::MakeQueueOrder(queue_order, order_options);
     if (!made.ok()) return made.status();
     new_order = std::move(*made);
   }
   if (!placement.empty()) {
-    auto made = MakePlacementPolicy(placement);
+    auto made = scheduling::MakePlacementPolicy(placement);
     if (!made.ok()) return made.status();
     new_placement = std::move(*made);
   }
@@ -281,7 +285,7 @@ absl::Status Scheduler::SetPolicy(const std::string& queue_order, const std::str
   return absl::OkStatus();
 }
 
-void Scheduler::set_order_options(const QueueOrderOptions& options) {
+void Scheduler::set_order_options(const scheduling::QueueOrderOptions& options) {
   absl::MutexLock lock(&mu_);
   order_options_ = options;
 }

@@ -15,10 +15,10 @@
 #include "master/cluster_manager.h"
 #include "master/function_registry.h"
 #include "master/invocation_table.h"
-#include "master/llc_predictor.h"
-#include "master/placement_policy.h"
-#include "master/queue_order.h"
-#include "master/runtime_predictor.h"
+#include "scheduling/llc_predictor.h"
+#include "scheduling/placement_policy.h"
+#include "scheduling/queue_order.h"
+#include "scheduling/runtime_predictor.h"
 
 namespace fsched::master {
 
@@ -33,8 +33,9 @@ class Scheduler {
   };
 
   Scheduler(Options options, ClusterManager* cluster, InvocationTable* table,
-            FunctionRegistry* registry, RuntimePredictor* predictor, Clock* clock,
-            std::unique_ptr<QueueOrder> order, std::unique_ptr<PlacementPolicy> placement);
+            FunctionRegistry* registry, scheduling::RuntimePredictor* predictor, Clock* clock,
+            std::unique_ptr<scheduling::QueueOrder> order,
+            std::unique_ptr<scheduling::PlacementPolicy> placement);
 
   /// Queues a created invocation, ordered by its predicted run time.
   /// RESOURCE_EXHAUSTED when the queue is full.
@@ -56,36 +57,38 @@ class Scheduler {
   /// invocations move to the new order. INVALID_ARGUMENT for an unknown name.
   absl::Status SetPolicy(const std::string& queue_order, const std::string& placement);
   /// Parameters for orders created later (from config).
-  void set_order_options(const QueueOrderOptions& options);
+  void set_order_options(const scheduling::QueueOrderOptions& options);
   /// Predicts cache ways for functions without a fixed limits.cache_ways
   /// (not owned; set before the first Enqueue).
-  void set_llc_predictor(LlcPredictor* llc) { llc_ = llc; }
+  void set_llc_predictor(scheduling::LlcPredictor* llc) { llc_ = llc; }
   std::pair<std::string, std::string> Policy() const;
   size_t queued() const;
 
  private:
-  void PushLocked(PendingInvocation pending, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PushLocked(scheduling::PendingInvocation pending, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   /// With the queue still non-empty after placement: freezes the running
   /// invocations that the head of the queue beats by more than the preempt gap.
   void PreemptLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  PendingInvocation MakePending(const std::string& id, const InvocationTable::Admission& admission)
+  scheduling::PendingInvocation MakePending(const std::string& id,
+                                            const InvocationTable::Admission& admission)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
   ClusterManager* const cluster_;
   InvocationTable* const table_;
   FunctionRegistry* const registry_;
-  RuntimePredictor* const predictor_;
+  scheduling::RuntimePredictor* const predictor_;
   Clock* const clock_;
-  LlcPredictor* llc_ = nullptr;
+  scheduling::LlcPredictor* llc_ = nullptr;
 
   mutable absl::Mutex mu_;
-  std::unique_ptr<QueueOrder> order_ ABSL_GUARDED_BY(mu_);
-  std::unique_ptr<PlacementPolicy> placement_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<scheduling::QueueOrder> order_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<scheduling::PlacementPolicy> placement_ ABSL_GUARDED_BY(mu_);
   // Invocations no ready worker can run (e.g. an unsupported runtime), parked so
   // they do not block the queue; re-queued when a worker joins.
-  std::vector<PendingInvocation> parked_ ABSL_GUARDED_BY(mu_);
+  std::vector<scheduling::PendingInvocation> parked_ ABSL_GUARDED_BY(mu_);
   // Queue deadlines in enqueue order (one timeout for all, so this is sorted);
   // entries whose sequence no longer matches the queued entry are stale and skipped.
   struct QueueDeadline {
@@ -95,7 +98,7 @@ class Scheduler {
   };
   std::deque<QueueDeadline> deadlines_ ABSL_GUARDED_BY(mu_);
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 0;
-  QueueOrderOptions order_options_ ABSL_GUARDED_BY(mu_);
+  scheduling::QueueOrderOptions order_options_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace fsched::master

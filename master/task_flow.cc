@@ -230,7 +230,7 @@ absl::Status TaskFlow::Run(const v1::RunTaskRequest& request, RunDone done) {
   ASSIGN_OR_RETURN(v1::Task task, Get(request.task_id()));
   RETURN_IF_ERROR(ValidateCommand(request.command(), request.input_size()));
   const ClusterManager::CacheTotals cache = cluster_->GetCacheTotals();
-  absl::StatusOr<LlcPredictor::Prediction> prediction =
+  absl::StatusOr<scheduling::LlcPredictor::Prediction> prediction =
       llc_->Predict(FunctionOf(task), request.input_size(), cache.free_ways,
                     std::min(kMaxBenchmarkWays, cache.max_ways));
   if (!prediction.ok()) {

@@ -22,13 +22,14 @@
 #include "master/cluster_manager.h"
 #include "master/controller.h"
 #include "master/function_store.h"
-#include "master/llc_predictor.h"
+#include "scheduling/llc_predictor.h"
 
 namespace fsched::master {
 
 class TaskFlow {
  public:
-  TaskFlow(Controller* controller, FunctionStore* store, LlcPredictor* llc, ClusterManager* cluster)
+  TaskFlow(Controller* controller, FunctionStore* store, scheduling::LlcPredictor* llc,
+           ClusterManager* cluster)
       : controller_(controller), store_(store), llc_(llc), cluster_(cluster) {}
 
   /// Loads the tasks the store holds.
@@ -59,7 +60,7 @@ class TaskFlow {
 
   Controller* const controller_;
   FunctionStore* const store_;
-  LlcPredictor* const llc_;
+  scheduling::LlcPredictor* const llc_;
   ClusterManager* const cluster_;
   mutable absl::Mutex mu_;
   std::map<std::string, v1::Task> tasks_ ABSL_GUARDED_BY(mu_);

@@ -3,9 +3,9 @@
 #include <array>
 
 #include "common/metrics.h"
+#include "common/node_metrics.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
-#include "routing/node_metrics.h"
 #include "routing/routing_metrics.h"
 #include "worker/executor.h"
 #include "worker/resctrl.h"
@@ -38,7 +38,7 @@ void CollectWorker(const WorkerMetrics::Sources& s, GaugeWriter& out) {
   out.Add("fsched_worker_memory_available_bytes", "Host memory available", {},
           static_cast<double>(load.memory_available_bytes()));
   out.Add("fsched_worker_load1", "Host 1-minute load average", {}, load.load1());
-  const std::array<double, 4> warm = routing::CountByMode(load.warm());
+  const std::array<double, 4> warm = CountByMode(load.warm());
   for (const v1::ExecutionMode mode : {v1::EXECUTION_MODE_PREWARMED, v1::EXECUTION_MODE_WARM}) {
     out.Add("fsched_worker_warm_instances",
             "Idle instances kept (prewarmed: never ran; warm: ran before)",
@@ -57,9 +57,9 @@ void CollectWorker(const WorkerMetrics::Sources& s, GaugeWriter& out) {
 absl::StatusOr<std::unique_ptr<WorkerMetrics>> WorkerMetrics::Start(const MetricsConfig& config,
                                                                     Sources sources) {
   std::unique_ptr<WorkerMetrics> m(new WorkerMetrics());
-  ASSIGN_OR_RETURN(m->node_,
-                   routing::NodeMetrics::Start(config, {sources.node_id, "worker", sources.zone},
-                                               sources.routing));
+  ASSIGN_OR_RETURN(m->node_, NodeMetrics::Start(config, {sources.node_id, "worker", sources.zone}));
+  m->routing_ = std::make_unique<routing::RoutingMetrics>(&m->node_->endpoint(), sources.routing,
+                                                          &m->node_->functions());
   prometheus::Registry& registry = m->node_->endpoint().registry();
   auto families = std::make_unique<Families>();
   families->executions = &prometheus::BuildCounter()
@@ -89,7 +89,7 @@ int WorkerMetrics::port() const { return node_->port(); }
 
 void WorkerMetrics::StopServing() { node_->StopServing(); }
 
-routing::RoutingMetrics* WorkerMetrics::routing() { return &node_->routing(); }
+routing::RoutingMetrics* WorkerMetrics::routing() { return routing_.get(); }
 
 void WorkerMetrics::OnFinished(const v1::InvocationResult& result) {
   const std::string function = node_->functions().Value(result.function());

@@ -11,8 +11,11 @@
 #include "common/config.h"
 #include "fsched/v1/types.pb.h"
 
-namespace fsched::routing {
+namespace fsched {
 class NodeMetrics;
+}  // namespace fsched
+
+namespace fsched::routing {
 class RoutingMetrics;
 class RoutingState;
 }  // namespace fsched::routing
@@ -47,7 +50,8 @@ class WorkerMetrics {
  private:
   struct Families;
   WorkerMetrics() = default;
-  std::unique_ptr<routing::NodeMetrics> node_;
+  std::unique_ptr<NodeMetrics> node_;
+  std::unique_ptr<routing::RoutingMetrics> routing_;
   std::unique_ptr<Families> families_;
 };
 

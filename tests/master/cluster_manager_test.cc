@@ -151,7 +151,7 @@ TEST_F(ClusterManagerTest, ResponseTimesOverTheWindowReachThePlacementView) {
   ASSERT_TRUE(cluster_.Release("w1", "i1", 1));
   clock_.Advance(absl::Milliseconds(200));
   ASSERT_TRUE(cluster_.Release("w1", "i2", 1));
-  WorkerView view = cluster_.ReadyWorkers()[0];
+  scheduling::WorkerView view = cluster_.ReadyWorkers()[0];
   EXPECT_EQ(view.response_samples, 2u);
   EXPECT_NEAR(view.mean_response_seconds, (0.1 + 0.3) / 2, 1e-9);
   clock_.Advance(absl::Seconds(59.95));  // i1's sample (at 0.1 s) leaves the 60 s window

@@ -11,6 +11,7 @@
 #include "common/timer_queue.h"
 #include "master/controller.h"
 #include "master/scheduler.h"
+#include "scheduling/policy_factory.h"
 #include "tests/master/fake_worker_stream.h"
 
 namespace fsched::master::testing {
@@ -27,11 +28,12 @@ class SchedulerFixture : public ::testing::Test {
     cluster_options.heartbeat_timeout = absl::Seconds(3);
     cluster_ = std::make_unique<ClusterManager>(cluster_options, &clock_);
     table_ = std::make_unique<InvocationTable>(1000);
-    predictor_ = std::make_unique<RuntimePredictor>(RuntimePredictor::Options());
-    scheduler_ = std::make_unique<Scheduler>(SchedulerOptions(), cluster_.get(), table_.get(),
-                                             registry_.get(), predictor_.get(), &clock_,
-                                             std::move(*MakeQueueOrder(QueueOrderName())),
-                                             std::move(*MakePlacementPolicy("round-robin")));
+    predictor_ =
+        std::make_unique<scheduling::RuntimePredictor>(scheduling::RuntimePredictor::Options());
+    scheduler_ = std::make_unique<Scheduler>(
+        SchedulerOptions(), cluster_.get(), table_.get(), registry_.get(), predictor_.get(),
+        &clock_, std::move(*scheduling::MakeQueueOrder(QueueOrderName())),
+        std::move(*scheduling::MakePlacementPolicy("round-robin")));
     controller_ =
         std::make_unique<Controller>(ControllerOptions(), registry_.get(), table_.get(),
                                      scheduler_.get(), predictor_.get(), &timers_, &clock_);
@@ -100,7 +102,7 @@ class SchedulerFixture : public ::testing::Test {
   std::unique_ptr<FunctionRegistry> registry_;
   std::unique_ptr<ClusterManager> cluster_;
   std::unique_ptr<InvocationTable> table_;
-  std::unique_ptr<RuntimePredictor> predictor_;
+  std::unique_ptr<scheduling::RuntimePredictor> predictor_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<Controller> controller_;
   std::map<std::string, std::shared_ptr<FakeWorkerStream>> streams_;

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "common/mounts.h"
+#include "worker/mounts.h"
 
 namespace fsched::worker::testing {
 
@@ -40,7 +40,7 @@ std::string WhyNoContainers() {
   if (geteuid() != 0) return "runc needs root here";
   // runc remounts "/" before it builds a container's root, which the kernel
   // refuses when "/" is not a mount point: inside a plain chroot.
-  if (!fsched::IsMountPoint("/")) {
+  if (!fsched::worker::IsMountPoint("/")) {
     return "/ is not a mount point (a chroot): runc cannot build a container root here";
   }
   return "";

@@ -11,15 +11,16 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "master/dispatch.h"
-#include "master/placement_policy.h"
+#include "scheduling/dispatch.h"
+#include "scheduling/placement_policy.h"
+#include "scheduling/policy_factory.h"
 
 namespace fsched::sim {
 namespace {
 
-using master::DispatchDecision;
-using master::PendingInvocation;
-using master::WorkerView;
+using scheduling::DispatchDecision;
+using scheduling::PendingInvocation;
+using scheduling::WorkerView;
 
 // Placement reads a worker's mean response time over this window (as live).
 constexpr double kResponseWindowSeconds = 60;
@@ -35,8 +36,8 @@ double Percentile(std::vector<float>& values, double q) {
 
 class Simulation {
  public:
-  Simulation(const SimulationOptions& options, std::unique_ptr<master::QueueOrder> order,
-             std::unique_ptr<master::PlacementPolicy> placement, ArrivalSource& arrivals)
+  Simulation(const SimulationOptions& options, std::unique_ptr<scheduling::QueueOrder> order,
+             std::unique_ptr<scheduling::PlacementPolicy> placement, ArrivalSource& arrivals)
       : options_(options),
         order_(std::move(order)),
         placement_(std::move(placement)),
@@ -114,7 +115,7 @@ class Simulation {
   }
 
   // The ways the job runs with, and its worker's cache bookkeeping.
-  double TakeCache(Job& job, WorkerView& view, uint32_t worker) {
+  double TakeCache(Job& job, scheduling::WorkerView& view, uint32_t worker) {
     const CacheModel& m = options_.cache;
     const CacheCurve& curve = m.curves[job.function];
     if (m.partitioning == "none") {
@@ -130,7 +131,7 @@ class Simulation {
     return std::max(1u, job.ways);
   }
 
-  void ReturnCache(const Job& job, WorkerView& view, uint32_t worker) {
+  void ReturnCache(const Job& job, scheduling::WorkerView& view, uint32_t worker) {
     if (options_.cache.partitioning == "none") {
       footprints_[worker] -= options_.cache.curves[job.function].footprint;
     }
@@ -159,7 +160,7 @@ class Simulation {
     job.ways = 0;
     job.want_ways = 0;
 
-    PendingInvocation pending;
+    scheduling::PendingInvocation pending;
     pending.id = std::to_string(index);  // unique among live jobs, which is all the order needs
     pending.function = names_[arrival.function];
     pending.enqueued = AtSeconds(arrival.time);
@@ -177,7 +178,7 @@ class Simulation {
       }
     }
     if (options_.cache.partitioning == "predicted") {
-      absl::StatusOr<master::LlcPredictor::Prediction> p =
+      absl::StatusOr<scheduling::LlcPredictor::Prediction> p =
           llc_.Predict(pending.function, 0, static_cast<uint32_t>(free_cache_ways_),
                        std::min<uint32_t>(10, options_.cache.ways));
       job.want_ways = p.ok() ? p->ways : 0;
@@ -192,9 +193,9 @@ class Simulation {
     const absl::Time at = AtSeconds(now);
     const auto any_capable = [](v1::RuntimeKind) { return true; };
     while (free_slots_ > 0) {
-      DispatchDecision decision =
-          master::NextDispatch(*order_, *placement_, views_, at, any_capable);
-      if (decision.kind != DispatchDecision::Kind::kPlace) break;
+      scheduling::DispatchDecision decision =
+          scheduling::NextDispatch(*order_, *placement_, views_, at, any_capable);
+      if (decision.kind != scheduling::DispatchDecision::Kind::kPlace) break;
       uint32_t index = 0;
       const std::string& id = decision.pending.id;
       std::from_chars(id.data(), id.data() + id.size(), index);
@@ -205,7 +206,7 @@ class Simulation {
   void Start(uint32_t index, uint32_t worker, double now) {
     Job& job = jobs_[index];
     job.worker = worker;
-    WorkerView& view = views_[worker];
+    scheduling::WorkerView& view = views_[worker];
     --view.free_slots;
     --free_slots_;
     view.load1 = view.slots - view.free_slots;
@@ -242,7 +243,7 @@ class Simulation {
   void Complete(uint32_t index, double now) {
     const Job job = jobs_[index];
     free_jobs_.push_back(index);
-    WorkerView& view = views_[job.worker];
+    scheduling::WorkerView& view = views_[job.worker];
     if (cache_) ReturnCache(job, view, job.worker);
     ++view.free_slots;
     ++free_slots_;
@@ -329,20 +330,20 @@ class Simulation {
   }
 
   const SimulationOptions& options_;
-  std::unique_ptr<master::QueueOrder> order_;
-  std::unique_ptr<master::PlacementPolicy> placement_;
+  std::unique_ptr<scheduling::QueueOrder> order_;
+  std::unique_ptr<scheduling::PlacementPolicy> placement_;
   ArrivalSource& arrivals_;
   const std::vector<std::string>& names_;
-  master::RuntimePredictor predictor_;
+  scheduling::RuntimePredictor predictor_;
   const bool track_warm_;  // only warm-first reads the warm lists; keeping them costs time
   const double max_wait_seconds_;
   const bool cache_;  // the cache model is on
-  master::LlcPredictor llc_;
+  scheduling::LlcPredictor llc_;
   std::vector<uint64_t> footprints_;  // [worker]: of its running jobs ("none")
   uint64_t free_cache_ways_ = 0;      // over all workers ("predicted")
   double cache_ways_sum_ = 0, cache_slowdown_sum_ = 0;
 
-  std::vector<WorkerView> views_;
+  std::vector<scheduling::WorkerView> views_;
   std::vector<std::vector<std::vector<double>>> idle_;  // [worker][function]: expiry, oldest first
   std::vector<std::deque<std::pair<double, double>>> recent_;  // [worker]: (time, response)
   std::vector<double> recent_sum_;
@@ -375,9 +376,9 @@ absl::StatusOr<SimulationResult> Simulate(const SimulationOptions& options,
     return absl::InvalidArgumentError(
         "the cache model needs one curve per function and 1 to 64 ways per worker");
   }
-  auto order = master::MakeQueueOrder(options.queue_order, options.order_options);
+  auto order = scheduling::MakeQueueOrder(options.queue_order, options.order_options);
   if (!order.ok()) return order.status();
-  auto placement = master::MakePlacementPolicy(options.placement, options.seed);
+  auto placement = scheduling::MakePlacementPolicy(options.placement, options.seed);
   if (!placement.ok()) return placement.status();
   Simulation simulation(options, *std::move(order), *std::move(placement), arrivals);
   return simulation.Run();

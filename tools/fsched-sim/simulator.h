@@ -8,9 +8,9 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "master/llc_predictor.h"
-#include "master/queue_order.h"
-#include "master/runtime_predictor.h"
+#include "scheduling/llc_predictor.h"
+#include "scheduling/queue_order.h"
+#include "scheduling/runtime_predictor.h"
 #include "tools/fsched-sim/cache_model.h"
 #include "tools/workload/workload.h"
 
@@ -28,8 +28,8 @@ struct SimulationOptions {
   double keep_alive_seconds = 600;  // an idle instance stays warm this long
   std::string queue_order = "aging-srtf";
   std::string placement = "least-loaded";
-  master::QueueOrderOptions order_options;
-  master::RuntimePredictor::Options predictor;
+  scheduling::QueueOrderOptions order_options;
+  scheduling::RuntimePredictor::Options predictor;
   bool oracle = false;  // order by true durations instead of predictions
   uint64_t seed = 1;    // for placement policies that draw at random
   CacheModel cache;     // partitioning "off": no cache model

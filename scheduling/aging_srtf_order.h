@@ -1,0 +1,80 @@
+// Shortest predicted run time first, with linear aging and a starvation guard.
+//
+// effective = predicted − aging_rate · waited = (predicted + aging_rate · enqueued)
+// − aging_rate · now. The last term is the same for every entry, so the order is
+// time-invariant and a heap keyed on predicted + aging_rate · enqueued gives
+// O(log n) push and pop with no periodic re-sort. An entry that has waited
+// longer than max_wait goes first (oldest first), found through a second heap on
+// enqueue time. With aging_rate 0 and an infinite max_wait this is plain SRTF.
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "scheduling/quaternary_heap.h"
+#include "scheduling/queue_order.h"
+
+namespace fsched::scheduling {
+
+class AgingSrtfOrder final : public QueueOrder {
+ public:
+  AgingSrtfOrder(double aging_rate, absl::Duration max_wait, std::string name)
+      : aging_rate_(aging_rate),
+        max_wait_seconds_(max_wait == absl::InfiniteDuration() ? INFINITY
+                                                               : absl::ToDoubleSeconds(max_wait)),
+        name_(std::move(name)) {}
+
+  void Push(PendingInvocation pending) override;
+  const PendingInvocation* Peek(absl::Time now) override;
+  std::optional<PendingInvocation> Pop() override;
+  bool Remove(const std::string& id) override;
+  const PendingInvocation* Find(const std::string& id) const override;
+  size_t size() const override { return slot_of_.size(); }
+  std::string_view name() const override { return name_; }
+
+ private:
+  // Entries live in a slot array. A heap key names its slot and the push that
+  // made it (a 36-bit push counter, which also breaks ties in arrival order),
+  // packed with the value into 16 bytes; a key whose slot has since been
+  // emptied or refilled is stale and dropped when it reaches the top.
+  static constexpr int kSlotBits = 28;  // 268 M queued entries: more than memory holds
+  struct Slot {
+    PendingInvocation pending;
+    uint64_t push = 0;
+    bool live = false;
+  };
+  struct Key {
+    double value;
+    uint64_t tag;  // push << kSlotBits | slot
+    uint32_t slot() const { return static_cast<uint32_t>(tag & ((1u << kSlotBits) - 1)); }
+    uint64_t push() const { return tag >> kSlotBits; }
+  };
+  struct KeyLess {
+    bool operator()(const Key& a, const Key& b) const {
+      return a.value != b.value ? a.value < b.value : a.tag < b.tag;
+    }
+  };
+  using MinHeap = QuaternaryHeap<Key, KeyLess>;
+  bool Current(const Key& key) const {
+    const Slot& slot = slots_[key.slot()];
+    return slot.live && slot.push == key.push();
+  }
+  void Clean(MinHeap& heap);
+  PendingInvocation Release(uint32_t slot);
+
+  const double aging_rate_;
+  const double max_wait_seconds_;  // INFINITY: no guard
+  const std::string name_;
+  absl::Time base_ = absl::InfinitePast();  // first enqueue time: keeps keys small
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_slots_;
+  absl::flat_hash_map<std::string, uint32_t> slot_of_;  // live entries by id
+  MinHeap by_priority_;
+  MinHeap by_age_;  // empty without a guard
+  uint64_t pushes_ = 0;
+  std::optional<Key> peeked_;
+};
+
+}  // namespace fsched::scheduling

@@ -1,0 +1,196 @@
+// srtf, aging-srtf and srtf-v5 on plain data.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+
+#include "scheduling/aging_srtf_order.h"
+#include "scheduling/policy_factory.h"
+#include "scheduling/queue_order.h"
+#include "scheduling/srtf_v5_order.h"
+
+namespace fsched::scheduling {
+namespace {
+
+const absl::Time t0 = absl::FromUnixSeconds(1000);
+
+PendingInvocation P(const std::string& id, double predicted, absl::Duration at, uint64_t seq) {
+  PendingInvocation p;
+  p.id = id;
+  p.predicted_seconds = predicted;
+  p.enqueued = t0 + at;
+  p.sequence = seq;
+  return p;
+}
+
+std::vector<std::string> Drain(QueueOrder& order, absl::Time now) {
+  std::vector<std::string> out;
+  while (const PendingInvocation* p = order.Peek(now)) {
+    out.push_back(p->id);
+    order.Pop();
+  }
+  return out;
+}
+
+TEST(SrtfOrderTest, ShortestPredictionFirstTiesByArrival) {
+  auto order = std::move(*MakeQueueOrder("srtf"));
+  order->Push(P("long", 10, absl::ZeroDuration(), 0));
+  order->Push(P("short", 1, absl::Seconds(1), 1));
+  order->Push(P("mid-a", 5, absl::Seconds(2), 2));
+  order->Push(P("mid-b", 5, absl::Seconds(3), 3));
+  // Without aging even an hour of waiting does not help "long".
+  EXPECT_EQ(Drain(*order, t0 + absl::Hours(1)),
+            (std::vector<std::string>{"short", "mid-a", "mid-b", "long"}));
+}
+
+TEST(AgingSrtfOrderTest, WaitingEarnsPriority) {
+  AgingSrtfOrder order(/*aging_rate=*/0.5, absl::Hours(1), "aging-srtf");
+  order.Push(P("long", 10, absl::ZeroDuration(), 0));
+  // 4 s later a 9 s job arrives: 10 + 0.5·0 = 10 < 9 + 0.5·4 = 11, so "long" (older) wins.
+  order.Push(P("later", 9, absl::Seconds(4), 1));
+  // 1 s job arriving at 30 s: 1 + 15 = 16 > 10, also behind "long".
+  order.Push(P("tiny-late", 1, absl::Seconds(30), 2));
+  // 1 s job arriving at 1 s: 1 + 0.5 = 1.5 is first.
+  order.Push(P("tiny-early", 1, absl::Seconds(1), 3));
+  EXPECT_EQ(Drain(order, t0 + absl::Seconds(31)),
+            (std::vector<std::string>{"tiny-early", "long", "later", "tiny-late"}));
+}
+
+TEST(AgingSrtfOrderTest, MaxWaitGuardLetsTheOldestGoFirst) {
+  AgingSrtfOrder order(/*aging_rate=*/0.0, absl::Seconds(30), "aging-srtf");
+  order.Push(P("huge", 1000, absl::ZeroDuration(), 0));
+  order.Push(P("small-1", 1, absl::Seconds(5), 1));
+  order.Push(P("small-2", 1, absl::Seconds(6), 2));
+  EXPECT_EQ(order.Peek(t0 + absl::Seconds(29))->id, "small-1");
+  EXPECT_EQ(order.Peek(t0 + absl::Seconds(31))->id, "huge");  // waited over 30 s
+  order.Pop();
+  EXPECT_EQ(Drain(order, t0 + absl::Seconds(31)), (std::vector<std::string>{"small-1", "small-2"}));
+}
+
+TEST(AgingSrtfOrderTest, RemoveAndRequeue) {
+  AgingSrtfOrder order(0.1, absl::Seconds(30), "aging-srtf");
+  order.Push(P("a", 1, absl::ZeroDuration(), 0));
+  order.Push(P("b", 2, absl::ZeroDuration(), 1));
+  EXPECT_TRUE(order.Remove("a"));
+  EXPECT_FALSE(order.Remove("a"));
+  EXPECT_EQ(order.size(), 1u);
+  order.Push(P("a", 3, absl::Seconds(1), 2));  // back with a new prediction
+  EXPECT_EQ(order.size(), 2u);
+  EXPECT_EQ(Drain(order, t0 + absl::Seconds(2)), (std::vector<std::string>{"b", "a"}));
+  EXPECT_EQ(order.Peek(t0), nullptr);
+  order.Pop();  // popping an empty order is harmless
+}
+
+TEST(SrtfV5OrderTest, SeedPriorityFormula) {
+  SrtfV5Order order;
+  // At t = 10 s: waits 10 and 1, mean 5.5 -> beta = 1.0.
+  // a: 0.8/4 + 10 = 10.2; b: 0.8/0.1 + 1 = 9.0 -> a first.
+  order.Push(P("a", 4, absl::ZeroDuration(), 0));
+  order.Push(P("b", 0.1, absl::Seconds(9), 1));
+  EXPECT_EQ(order.Peek(t0 + absl::Seconds(10))->id, "a");
+  // At t = 9.05 s: waits 9.05, 0.05 -> beta 1; a: 9.25, b: 8.05 -> still a.
+  // With a tiny prediction the short one wins: 0.8/0.01 = 80.
+  order.Push(P("c", 0.01, absl::Seconds(9), 2));
+  EXPECT_EQ(order.Peek(t0 + absl::Seconds(10))->id, "c");
+  EXPECT_EQ(Drain(order, t0 + absl::Seconds(10)), (std::vector<std::string>{"c", "a", "b"}));
+}
+
+TEST(SrtfV5OrderTest, BetaIsClampedWhenTheQueueIsFresh) {
+  SrtfV5Order order;
+  // Waits 0.02 s and 0 s: mean wait 0.01 -> beta clamps to 0.1.
+  // x: 0.8/2 + 0.1·0.02 = 0.402; y: 0.8/1.9 = 0.421 -> y first.
+  order.Push(P("x", 2, absl::ZeroDuration(), 0));
+  order.Push(P("y", 1.9, absl::Milliseconds(20), 1));
+  EXPECT_EQ(order.Peek(t0 + absl::Milliseconds(20))->id, "y");
+  EXPECT_TRUE(order.Remove("y"));
+  EXPECT_EQ(order.Peek(t0 + absl::Milliseconds(20))->id, "x");
+}
+
+TEST(QueueOrderFactoryTest, EveryNameBuildsAndReportsItself) {
+  for (const char* name : {"fifo", "srtf", "aging-srtf", "srtf-v5"}) {
+    auto order = MakeQueueOrder(name);
+    ASSERT_TRUE(order.ok()) << name;
+    EXPECT_EQ((*order)->name(), name);
+  }
+}
+
+}  // namespace
+}  // namespace fsched::scheduling
+
+namespace fsched::scheduling {
+namespace {
+
+// Every order: Pop hands over the entry Peek named, Find sees exactly the
+// queued entries, and a re-pushed id replaces its old entry.
+TEST(QueueOrderContractTest, PopHandsOverAndFindSeesOnlyQueuedEntries) {
+  for (const char* name : {"fifo", "srtf", "aging-srtf", "srtf-v5"}) {
+    SCOPED_TRACE(name);
+    auto order = std::move(*MakeQueueOrder(name));
+    EXPECT_FALSE(order->Pop().has_value());
+    order->Push(P("a", 3, absl::ZeroDuration(), 0));
+    order->Push(P("b", 1, absl::Seconds(1), 1));
+    order->Push(P("c", 2, absl::Seconds(2), 2));
+    ASSERT_NE(order->Find("c"), nullptr);
+    EXPECT_EQ(order->Find("c")->sequence, 2u);
+    EXPECT_EQ(order->Find("zzz"), nullptr);
+
+    order->Push(P("c", 2, absl::Seconds(3), 7));  // re-queued: replaces
+    EXPECT_EQ(order->size(), 3u);
+    EXPECT_EQ(order->Find("c")->sequence, 7u);
+
+    const PendingInvocation* head = order->Peek(t0 + absl::Seconds(4));
+    ASSERT_NE(head, nullptr);
+    const std::string head_id = head->id;
+    std::optional<PendingInvocation> popped = order->Pop();
+    ASSERT_TRUE(popped.has_value());
+    EXPECT_EQ(popped->id, head_id);
+    EXPECT_EQ(order->Find(head_id), nullptr);
+    EXPECT_EQ(order->size(), 2u);
+
+    EXPECT_TRUE(order->Remove("a") || head_id == "a");
+    EXPECT_EQ(order->Find("a"), nullptr);
+  }
+}
+
+// Many pushes, pops and removals against a sorted reference: the slot array
+// reuses freed slots and the heap must never resurrect a removed entry.
+TEST(AgingSrtfOrderTest, MatchesAReferenceUnderChurn) {
+  AgingSrtfOrder order(0.0, absl::InfiniteDuration(), "srtf");
+  std::map<std::pair<double, uint64_t>, std::string> reference;  // (predicted, push) -> id
+  std::map<std::string, std::pair<double, uint64_t>> key_of;
+  std::mt19937_64 rng(5);
+  uint64_t pushes = 0;
+  for (int step = 0; step < 20000; ++step) {
+    const int action = static_cast<int>(rng() % 3);
+    if (action == 0 || reference.empty()) {
+      const std::string id = "i" + std::to_string(rng() % 500);
+      if (auto old = key_of.find(id); old != key_of.end()) {
+        reference.erase(old->second);
+      }
+      const double predicted = static_cast<double>(rng() % 50);
+      order.Push(P(id, predicted, absl::ZeroDuration(), pushes));
+      reference[{predicted, pushes}] = id;
+      key_of[id] = {predicted, pushes};
+      ++pushes;
+    } else if (action == 1) {
+      const PendingInvocation* head = order.Peek(t0);
+      ASSERT_NE(head, nullptr);
+      ASSERT_EQ(head->id, reference.begin()->second) << "step " << step;
+      order.Pop();
+      key_of.erase(reference.begin()->second);
+      reference.erase(reference.begin());
+    } else {
+      const std::string id = "i" + std::to_string(rng() % 500);
+      auto it = key_of.find(id);
+      EXPECT_EQ(order.Remove(id), it != key_of.end());
+      if (it != key_of.end()) {
+        reference.erase(it->second);
+        key_of.erase(it);
+      }
+    }
+    ASSERT_EQ(order.size(), reference.size());
+  }
+}
+
+}  // namespace
+}  // namespace fsched::scheduling
