@@ -11,10 +11,8 @@
 #include "common/clock.h"
 #include "common/daemon.h"
 #include "common/log.h"
-#include "master/cluster_manager.h"
-#include "master/controller.h"
-#include "master/scheduler.h"
-#include "scheduling/policy_factory.h"
+#include "common/timer_queue.h"
+#include "master/master_core.h"
 
 namespace fsched::master {
 namespace {
@@ -33,18 +31,18 @@ struct Cluster {
   Cluster(int workers, int queued, const std::string& order, const std::string& placement) {
     dir = std::filesystem::temp_directory_path() / "fsched-bench-scheduler";
     std::filesystem::remove_all(dir);
-    store = std::move(*FunctionStore::Open(dir.string()));
-    registry = std::move(*FunctionRegistry::Create(store.get(), FunctionLimits(), &clock));
-    cluster = std::make_unique<ClusterManager>(ClusterManager::Options(), &clock);
-    table = std::make_unique<InvocationTable>(1000);
-    predictor =
-        std::make_unique<scheduling::RuntimePredictor>(scheduling::RuntimePredictor::Options());
-    Scheduler::Options options;
-    options.max_queue = workers + queued + 1000;
-    scheduler = std::make_unique<Scheduler>(options, cluster.get(), table.get(), registry.get(),
-                                            predictor.get(), &clock,
-                                            std::move(*scheduling::MakeQueueOrder(order)),
-                                            std::move(*scheduling::MakePlacementPolicy(placement)));
+    MasterCoreOptions options;
+    options.state_dir = dir.string();
+    options.retained_results = 1000;
+    options.queue_order = order;
+    options.placement = placement;
+    options.scheduler.max_queue = workers + queued + 1000;
+    core = std::move(*MasterCore::Create(std::move(options), &clock, &timers));
+    registry = core->registry();
+    cluster = core->cluster();
+    table = core->table();
+    predictor = core->predictor();
+    scheduler = core->scheduler();
     for (int f = 0; f < 16; ++f) {
       spec.set_name("fn-" + std::to_string(f));
       spec.add_command("true");
@@ -79,12 +77,13 @@ struct Cluster {
   std::filesystem::path dir;
   ManualClock clock{absl::FromUnixSeconds(1700000000)};
   v1::FunctionSpec spec;
-  std::unique_ptr<FunctionStore> store;
-  std::unique_ptr<FunctionRegistry> registry;
-  std::unique_ptr<ClusterManager> cluster;
-  std::unique_ptr<InvocationTable> table;
-  std::unique_ptr<scheduling::RuntimePredictor> predictor;
-  std::unique_ptr<Scheduler> scheduler;
+  TimerQueue timers;
+  std::unique_ptr<MasterCore> core;  // as fsched-master builds it
+  FunctionRegistry* registry = nullptr;
+  ClusterManager* cluster = nullptr;
+  InvocationTable* table = nullptr;
+  scheduling::RuntimePredictor* predictor = nullptr;
+  Scheduler* scheduler = nullptr;
   std::vector<std::shared_ptr<LastAssignmentStream>> streams;
 };
 

@@ -1,5 +1,5 @@
-// A master process assembled from its components: store, registry, cluster
-// manager, invocation table, scheduler, controller, and their gRPC services.
+// A master process: its core (master_core.h), root filesystem storage, routing,
+// the zone directory or parent link, metrics, and the gRPC services over them.
 #pragma once
 
 #include <atomic>
@@ -14,21 +14,15 @@
 #include "common/server.h"
 #include "common/timer_queue.h"
 #include "master/admin_service.h"
-#include "master/cluster_manager.h"
 #include "master/cluster_service.h"
-#include "master/controller.h"
 #include "master/controller_service.h"
-#include "master/function_registry.h"
-#include "master/function_store.h"
-#include "master/invocation_table.h"
+#include "master/master_core.h"
 #include "master/master_metrics.h"
 #include "master/parent_link.h"
 #include "master/rootfs_store.h"
-#include "master/scheduler.h"
 #include "master/worker_link_service.h"
 #include "master/zone_directory.h"
 #include "routing/router.h"
-#include "scheduling/runtime_predictor.h"
 
 namespace fsched::master {
 
@@ -50,6 +44,10 @@ class Master {
 
  private:
   explicit Master(const Config& config) : config_(config) {}
+  // Create's steps, in order: the core (and the task flow over it), routing, services.
+  absl::Status BuildCore();
+  absl::Status BuildRouting();
+  absl::Status BuildServices();
   void Housekeeping();
   /// The masters and workers this node can route to, refreshed by housekeeping;
   /// membership is pushed to workers when it changes.
@@ -69,11 +67,8 @@ class Master {
   Clock* clock_ = RealClock::Get();
   HostMonitor host_;
   std::unique_ptr<TimerQueue> timers_;
-  std::unique_ptr<FunctionStore> store_;
   std::unique_ptr<RootfsStore> rootfs_;
-  std::unique_ptr<FunctionRegistry> registry_;
-  std::unique_ptr<ClusterManager> cluster_;
-  std::unique_ptr<InvocationTable> table_;
+  std::unique_ptr<MasterCore> core_;
   std::unique_ptr<routing::RoutingState> routing_;
   std::unique_ptr<routing::Router> router_;
   std::unique_ptr<ZoneDirectory> zones_;  // cloud master
@@ -81,10 +76,6 @@ class Master {
   absl::Mutex view_mu_;
   std::shared_ptr<const routing::RouteView> view_ ABSL_GUARDED_BY(view_mu_) =
       std::make_shared<routing::RouteView>();
-  std::unique_ptr<scheduling::RuntimePredictor> predictor_;
-  std::unique_ptr<scheduling::LlcPredictor> llc_;
-  std::unique_ptr<Scheduler> scheduler_;
-  std::unique_ptr<Controller> controller_;
   std::unique_ptr<TaskFlow> tasks_;
   std::unique_ptr<ControllerService> controller_service_;
   std::unique_ptr<ClusterService> cluster_service_;

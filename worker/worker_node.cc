@@ -59,43 +59,51 @@ absl::Status MakeContainerRuntime(config::v1::Switch mode, bool required,
 absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& config,
                                                                FatalFn fatal) {
   std::unique_ptr<WorkerNode> node(new WorkerNode(config));
-  WorkerNode* self = node.get();
+  ASSIGN_OR_RETURN(RuntimeMap runtimes, node->BuildRuntimes());
+  RETURN_IF_ERROR(node->BuildCache());
+  node->BuildExecutor(std::move(runtimes));
+  RETURN_IF_ERROR(node->BuildLinks(std::move(fatal)));
+  node->BuildServices();
+  return node;
+}
+
+absl::StatusOr<WorkerNode::RuntimeMap> WorkerNode::BuildRuntimes() {
   std::error_code ec;
-  const fs::path state = fs::absolute(config.state_dir(), ec).lexically_normal();
+  const fs::path state = fs::absolute(config_.state_dir(), ec).lexically_normal();
   // Archives by digest: root filesystems of containers, and the files of
   // process functions (tasks) that name one.
-  node->rootfs_cache_ =
+  rootfs_cache_ =
       std::make_unique<RootfsCache>((state / "rootfs-cache").string(),
-                                    [self](const std::string& digest, const std::string& path) {
-                                      return self->link_->FetchRootfs(digest, path);
+                                    [this](const std::string& digest, const std::string& path) {
+                                      return link_->FetchRootfs(digest, path);
                                     });
-  node->process_runtime_.set_archives(node->rootfs_cache_.get());
+  process_runtime_.set_archives(rootfs_cache_.get());
   {
-    ContainerRuntime::Options options = RuntimeOptions(config, "containers");
+    ContainerRuntime::Options options = RuntimeOptions(config_, "containers");
     RuncEngine::Options runc;
     runc.root = (state / "containers" / "runc").string();
     options.engine = std::make_shared<RuncEngine>(std::move(runc));
     options.kind = v1::RUNTIME_KIND_RUNC;
-    options.rootfs_cache = node->rootfs_cache_.get();
-    RETURN_IF_ERROR(MakeContainerRuntime(config.worker().runc(),
-                                         config.worker().runtime() == v1::RUNTIME_KIND_RUNC,
-                                         std::move(options), &node->runc_runtime_));
+    options.rootfs_cache = rootfs_cache_.get();
+    RETURN_IF_ERROR(MakeContainerRuntime(config_.worker().runc(),
+                                         config_.worker().runtime() == v1::RUNTIME_KIND_RUNC,
+                                         std::move(options), &runc_runtime_));
   }
   {
-    ContainerRuntime::Options options = RuntimeOptions(config, "containerd");
+    ContainerRuntime::Options options = RuntimeOptions(config_, "containerd");
     ContainerdEngine::Options containerd;
-    containerd.address = config.worker().containerd_address();
-    containerd.ns = config.worker().containerd_namespace();
-    containerd.cgroups = &node->cgroups_;
+    containerd.address = config_.worker().containerd_address();
+    containerd.ns = config_.worker().containerd_namespace();
+    containerd.cgroups = &cgroups_;
     options.engine = std::make_shared<ContainerdEngine>(std::move(containerd));
     options.kind = v1::RUNTIME_KIND_CONTAINERD;
-    RETURN_IF_ERROR(MakeContainerRuntime(config.worker().containerd(), false, std::move(options),
-                                         &node->containerd_runtime_));
+    RETURN_IF_ERROR(MakeContainerRuntime(config_.worker().containerd(), false, std::move(options),
+                                         &containerd_runtime_));
   }
-  if (std::vector<ContainerRuntime*> containers = node->ContainerRuntimes();
-      !containers.empty() && config.worker().cpu_priority()) {
-    node->cpu_priority_ =
-        std::make_unique<CpuPriorityLoop>(CpuPriorityOptions{}, &node->cgroups_, [containers] {
+  if (std::vector<ContainerRuntime*> containers = ContainerRuntimes();
+      !containers.empty() && config_.worker().cpu_priority()) {
+    cpu_priority_ =
+        std::make_unique<CpuPriorityLoop>(CpuPriorityOptions{}, &cgroups_, [containers] {
           std::vector<RunningFunction> running;
           for (ContainerRuntime* runtime : containers) {
             for (RunningFunction& f : runtime->RunningFunctions()) running.push_back(std::move(f));
@@ -103,50 +111,59 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
           return running;
         });
   }
-  Runtime* const fallback = config.worker().runtime() == v1::RUNTIME_KIND_RUNC
-                                ? static_cast<Runtime*>(node->runc_runtime_.get())
-                                : &node->process_runtime_;
-  absl::flat_hash_map<v1::RuntimeKind, Runtime*> runtimes = {
-      {v1::RUNTIME_KIND_UNSPECIFIED, fallback},
-      {v1::RUNTIME_KIND_PROCESS, &node->process_runtime_}};
-  for (ContainerRuntime* runtime : node->ContainerRuntimes()) runtimes[runtime->kind()] = runtime;
-  if (config.worker().resctrl() == config::v1::SWITCH_OFF) {
-    node->cache_unavailable_ = "worker.resctrl is off";
+  Runtime* const fallback = config_.worker().runtime() == v1::RUNTIME_KIND_RUNC
+                                ? static_cast<Runtime*>(runc_runtime_.get())
+                                : &process_runtime_;
+  RuntimeMap runtimes = {{v1::RUNTIME_KIND_UNSPECIFIED, fallback},
+                         {v1::RUNTIME_KIND_PROCESS, &process_runtime_}};
+  for (ContainerRuntime* runtime : ContainerRuntimes()) runtimes[runtime->kind()] = runtime;
+  return runtimes;
+}
+
+absl::Status WorkerNode::BuildCache() {
+  if (config_.worker().resctrl() == config::v1::SWITCH_OFF) {
+    cache_unavailable_ = "worker.resctrl is off";
   } else if (absl::StatusOr<std::unique_ptr<ResctrlAllocator>> cache =
-                 ResctrlAllocator::Create(config.worker().resctrl_root());
+                 ResctrlAllocator::Create(config_.worker().resctrl_root());
              cache.ok()) {
-    node->cache_ = std::move(*cache);
-    FSCHED_LOG(kInfo, "cache partitions on: %d L3 ways, %d CLOSIDs at %s",
-               node->cache_->total_ways(), node->cache_->info().num_closids,
-               config.worker().resctrl_root());
-  } else if (config.worker().resctrl() == config::v1::SWITCH_ON) {
+    cache_ = std::move(*cache);
+    FSCHED_LOG(kInfo, "cache partitions on: %d L3 ways, %d CLOSIDs at %s", cache_->total_ways(),
+               cache_->info().num_closids, config_.worker().resctrl_root());
+  } else if (config_.worker().resctrl() == config::v1::SWITCH_ON) {
     return absl::FailedPreconditionError(
         absl::StrCat("cache partitions are required (worker.resctrl: on) but unavailable: ",
                      cache.status().message()));
   } else {
-    node->cache_unavailable_ = std::string(cache.status().message());
-    FSCHED_LOG(kInfo, "cache partitions off: %s", node->cache_unavailable_);
+    cache_unavailable_ = std::string(cache.status().message());
+    FSCHED_LOG(kInfo, "cache partitions off: %s", cache_unavailable_);
   }
+  return absl::OkStatus();
+}
+
+void WorkerNode::BuildExecutor(RuntimeMap runtimes) {
   const uint32_t slots =
-      config.worker().slots() > 0 ? config.worker().slots() : HostMonitor::Cores();
+      config_.worker().slots() > 0 ? config_.worker().slots() : HostMonitor::Cores();
   Executor::Options exec_options;
   exec_options.slots = slots;
-  exec_options.output_limit_bytes = config.worker().output_limit_bytes();
-  exec_options.default_timeout = FromProto(config.scheduler().default_timeout());
-  exec_options.cache = node->cache_.get();
+  exec_options.output_limit_bytes = config_.worker().output_limit_bytes();
+  exec_options.default_timeout = FromProto(config_.scheduler().default_timeout());
+  exec_options.cache = cache_.get();
   // Two masters (cloud and zone) and direct calls share the slots; what
   // exceeds them waits here rather than failing.
   exec_options.max_waiting = 4 * slots;
-  exec_options.on_finished = [self](const v1::InvocationResult& result) {
-    if (self->metrics_) self->metrics_->OnFinished(result);
+  exec_options.on_finished = [this](const v1::InvocationResult& result) {
+    if (metrics_) metrics_->OnFinished(result);
   };
-  node->executor_ = std::make_unique<Executor>(exec_options, std::move(runtimes));
+  executor_ = std::make_unique<Executor>(exec_options, std::move(runtimes));
+}
+
+absl::Status WorkerNode::BuildLinks(FatalFn fatal) {
   MasterLink::Options link_options;
-  link_options.zone = config.node().zone();
-  link_options.labels = {config.node().labels().begin(), config.node().labels().end()};
-  link_options.reconnect_min = FromProto(config.worker().reconnect_min());
-  link_options.reconnect_max = FromProto(config.worker().reconnect_max());
-  if (std::vector<ContainerRuntime*> containers = node->ContainerRuntimes(); !containers.empty()) {
+  link_options.zone = config_.node().zone();
+  link_options.labels = {config_.node().labels().begin(), config_.node().labels().end()};
+  link_options.reconnect_min = FromProto(config_.worker().reconnect_min());
+  link_options.reconnect_max = FromProto(config_.worker().reconnect_max());
+  if (std::vector<ContainerRuntime*> containers = ContainerRuntimes(); !containers.empty()) {
     link_options.on_prewarm = [containers](const v1::Prewarm& prewarm) {
       for (ContainerRuntime* runtime : containers) {
         if (prewarm.function().runtime() == runtime->kind()) {
@@ -158,37 +175,38 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
       for (ContainerRuntime* runtime : containers) runtime->Evict(evict.function());
     };
   }
-  link_options.on_membership = [self](const v1::Membership& m) { self->OnMembership(m); };
-  node->link_ = std::make_unique<MasterLink>(
-      link_options, node->executor_.get(), [self] { return self->Capacity(); },
-      [self] { return self->Load(); }, fatal);
-  node->zone_link_ = std::make_unique<MasterLink>(
-      link_options, node->executor_.get(), [self] { return self->Capacity(); },
-      [self] { return self->Load(); }, std::move(fatal));
-  node->functions_ = std::make_unique<FunctionSource>([self] { return self->MasterAddresses(); });
-  node->routing_ =
-      std::make_unique<routing::RoutingState>(config.tail_scheduler(), RealClock::Get());
+  link_options.on_membership = [this](const v1::Membership& m) { OnMembership(m); };
+  link_ = std::make_unique<MasterLink>(
+      link_options, executor_.get(), [this] { return Capacity(); }, [this] { return Load(); },
+      fatal);
+  zone_link_ = std::make_unique<MasterLink>(
+      link_options, executor_.get(), [this] { return Capacity(); }, [this] { return Load(); },
+      std::move(fatal));
+  functions_ = std::make_unique<FunctionSource>([this] { return MasterAddresses(); });
+  routing_ = std::make_unique<routing::RoutingState>(config_.tail_scheduler(), RealClock::Get());
   if (absl::StatusOr<v1::Architecture> a =
-          node->routing_->SetArchitecture(ConfigEnumName(config.architecture()));
+          routing_->SetArchitecture(ConfigEnumName(config_.architecture()));
       !a.ok()) {
     return absl::Status(a.status().code(), absl::StrCat("architecture: ", a.status().message()));
   }
-  if (!config.worker().master().empty()) {
-    RETURN_IF_ERROR(
-        node->link_->SetMaster(config.worker().master(), config.cluster().join_token()));
+  if (!config_.worker().master().empty()) {
+    RETURN_IF_ERROR(link_->SetMaster(config_.worker().master(), config_.cluster().join_token()));
   }
-  node->service_ = std::make_unique<WorkerService>(
-      node->link_.get(), [self](v1::WorkerStatus* out) { self->Status(out); });
+  return absl::OkStatus();
+}
+
+void WorkerNode::BuildServices() {
+  service_ =
+      std::make_unique<WorkerService>(link_.get(), [this](v1::WorkerStatus* out) { Status(out); });
   WorkerAdminService::Sources admin;
-  admin.node_id = config.node().id();
-  admin.zone = config.node().zone();
-  admin.config_yaml = ConfigToYaml(config);
-  admin.routing = node->routing_.get();
-  admin.load = [self] { return self->Load(); };
-  admin.slots = [self] { return self->executor_->slots(); };
-  admin.master = [self] { return self->link_->master_address(); };
-  node->admin_service_ = std::make_unique<WorkerAdminService>(std::move(admin));
-  return node;
+  admin.node_id = config_.node().id();
+  admin.zone = config_.node().zone();
+  admin.config_yaml = ConfigToYaml(config_);
+  admin.routing = routing_.get();
+  admin.load = [this] { return Load(); };
+  admin.slots = [this] { return executor_->slots(); };
+  admin.master = [this] { return link_->master_address(); };
+  admin_service_ = std::make_unique<WorkerAdminService>(std::move(admin));
 }
 
 absl::Status WorkerNode::Start() {

@@ -44,6 +44,13 @@ class WorkerNode {
   const std::string& worker_id() const { return worker_id_; }
 
  private:
+  using RuntimeMap = absl::flat_hash_map<v1::RuntimeKind, Runtime*>;
+  // Create's steps, in order.
+  absl::StatusOr<RuntimeMap> BuildRuntimes();  // process, runc, containerd, CPU priority
+  absl::Status BuildCache();                   // resctrl partitions, where available
+  void BuildExecutor(RuntimeMap runtimes);
+  absl::Status BuildLinks(FatalFn fatal);  // master links, function source, routing
+  void BuildServices();
   explicit WorkerNode(const Config& config) : config_(config) {}
   v1::WorkerCapacity Capacity();
   /// Samples the host (the CPU share is since the previous sample) and reports it with the calls.

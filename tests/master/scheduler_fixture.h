@@ -1,4 +1,4 @@
-// A master core (registry, cluster, table, scheduler, controller) on a manual
+// The master's core (master_core.h, as fsched-master builds it) on a manual
 // clock with fake worker streams: the scheduling logic without gRPC.
 #pragma once
 
@@ -9,9 +9,7 @@
 
 #include "common/clock.h"
 #include "common/timer_queue.h"
-#include "master/controller.h"
-#include "master/scheduler.h"
-#include "scheduling/policy_factory.h"
+#include "master/master_core.h"
 #include "tests/master/fake_worker_stream.h"
 
 namespace fsched::master::testing {
@@ -22,21 +20,25 @@ class SchedulerFixture : public ::testing::Test {
     const std::string dir = ::testing::TempDir() + "/sched-" +
                             ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::filesystem::remove_all(dir);
-    store_ = std::move(*FunctionStore::Open(dir));
-    registry_ = std::move(*FunctionRegistry::Create(store_.get(), FunctionLimits(), &clock_));
-    ClusterManager::Options cluster_options;
-    cluster_options.heartbeat_timeout = absl::Seconds(3);
-    cluster_ = std::make_unique<ClusterManager>(cluster_options, &clock_);
-    table_ = std::make_unique<InvocationTable>(1000);
-    predictor_ =
-        std::make_unique<scheduling::RuntimePredictor>(scheduling::RuntimePredictor::Options());
-    scheduler_ = std::make_unique<Scheduler>(
-        SchedulerOptions(), cluster_.get(), table_.get(), registry_.get(), predictor_.get(),
-        &clock_, std::move(*scheduling::MakeQueueOrder(QueueOrderName())),
-        std::move(*scheduling::MakePlacementPolicy("round-robin")));
-    controller_ =
-        std::make_unique<Controller>(ControllerOptions(), registry_.get(), table_.get(),
-                                     scheduler_.get(), predictor_.get(), &timers_, &clock_);
+    MasterCoreOptions options;
+    options.state_dir = dir;
+    options.cluster.heartbeat_timeout = absl::Seconds(3);
+    options.retained_results = 1000;
+    options.queue_order = QueueOrderName();
+    options.placement = "round-robin";
+    options.scheduler = SchedulerOptions();
+    options.controller = ControllerOptions();
+    absl::StatusOr<std::unique_ptr<MasterCore>> core =
+        MasterCore::Create(std::move(options), &clock_, &timers_);
+    ASSERT_TRUE(core.ok()) << core.status();
+    core_ = std::move(*core);
+    store_ = core_->store();
+    registry_ = core_->registry();
+    cluster_ = core_->cluster();
+    table_ = core_->table();
+    predictor_ = core_->predictor();
+    scheduler_ = core_->scheduler();
+    controller_ = core_->controller();
   }
   virtual Scheduler::Options SchedulerOptions() {
     Scheduler::Options o;
@@ -98,13 +100,15 @@ class SchedulerFixture : public ::testing::Test {
 
   ManualClock clock_{absl::FromUnixSeconds(5000)};
   TimerQueue timers_;
-  std::unique_ptr<FunctionStore> store_;
-  std::unique_ptr<FunctionRegistry> registry_;
-  std::unique_ptr<ClusterManager> cluster_;
-  std::unique_ptr<InvocationTable> table_;
-  std::unique_ptr<scheduling::RuntimePredictor> predictor_;
-  std::unique_ptr<Scheduler> scheduler_;
-  std::unique_ptr<Controller> controller_;
+  std::unique_ptr<MasterCore> core_;
+  // The core's parts, for the tests to drive.
+  FunctionStore* store_ = nullptr;
+  FunctionRegistry* registry_ = nullptr;
+  ClusterManager* cluster_ = nullptr;
+  InvocationTable* table_ = nullptr;
+  scheduling::RuntimePredictor* predictor_ = nullptr;
+  Scheduler* scheduler_ = nullptr;
+  Controller* controller_ = nullptr;
   std::map<std::string, std::shared_ptr<FakeWorkerStream>> streams_;
   absl::Mutex done_mu_;
   std::map<std::string, v1::Invocation> done_;

@@ -1,5 +1,7 @@
 #include "tools/fsched-sim/simulator.h"
 
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -9,6 +11,7 @@
 #include <memory>
 #include <random>
 
+#include "tools/fsched-sim/report.h"
 #include "tools/workload/workload.h"
 
 namespace fsched::sim {
@@ -310,4 +313,26 @@ TEST(CacheModelTest, SlowdownFollowsTheCurveAndPartitioningsDiffer) {
 }
 
 }  // namespace
+// The JSON report is what scripts parse: any workload name and any figure
+// (one that is not finite included) must give valid JSON.
+TEST(SimulatorReportTest, JsonParsesBackWithAnyNameAndNonFiniteFigures) {
+  RunRecord run{};
+  run.workload = "say \"hi\"\n\ttab\\";
+  run.target_utilisation = 0.9;
+  run.workers = 3;
+  run.result.queue_order = "aging-srtf";
+  run.result.invocations = 1000;
+  run.result.mean_slowdown = std::nan("");
+  run.result.max_wait = INFINITY;
+  const std::string json = FormatJson({run});
+  google::protobuf::Struct parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &parsed).ok()) << json;
+  const auto& first = parsed.fields().at("runs").list_value().values(0).struct_value().fields();
+  EXPECT_EQ(first.at("workload").string_value(), run.workload);
+  EXPECT_EQ(first.at("invocations").number_value(), 1000);
+  EXPECT_EQ(first.at("target_utilisation").number_value(), 0.9);
+  EXPECT_TRUE(first.at("mean_slowdown").has_null_value());
+  EXPECT_TRUE(first.at("max_wait_s").has_null_value());
+}
+
 }  // namespace fsched::sim

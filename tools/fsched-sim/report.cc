@@ -1,5 +1,8 @@
 #include "tools/fsched-sim/report.h"
 
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -7,20 +10,6 @@
 
 namespace fsched::sim {
 namespace {
-
-std::string JsonNumber(double v) {
-  if (!std::isfinite(v)) return "null";
-  return absl::StrFormat("%.6g", v);
-}
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
 
 std::string Percent(double fraction) {
   return std::isfinite(fraction) ? absl::StrFormat("%.1f%%", 100 * fraction) : "-";
@@ -60,40 +49,56 @@ std::string FormatTable(const std::vector<RunRecord>& runs) {
 }
 
 std::string FormatJson(const std::vector<RunRecord>& runs) {
-  std::string out = "{\"runs\": [";
-  for (size_t i = 0; i < runs.size(); ++i) {
-    const RunRecord& run = runs[i];
+  google::protobuf::Struct root;
+  auto* list = (*root.mutable_fields())["runs"].mutable_list_value();
+  for (const RunRecord& run : runs) {
     const SimulationResult& r = run.result;
-    absl::StrAppend(
-        &out, i == 0 ? "\n" : ",\n", "  {", "\"workload\": ", JsonString(run.workload),
-        ", \"target_utilisation\": ", JsonNumber(run.target_utilisation),
-        ", \"time_scale\": ", JsonNumber(run.time_scale), ", \"workers\": ", run.workers,
-        ", \"slots\": ", run.slots, ", \"oracle\": ", run.oracle ? "true" : "false",
-        ", \"cold_start_s\": ", JsonNumber(run.cold_start_seconds),
-        ", \"queue_order\": ", JsonString(r.queue_order),
-        ", \"placement\": ", JsonString(r.placement), ", \"invocations\": ", r.invocations,
-        ", \"utilisation\": ", JsonNumber(r.utilisation),
-        ", \"mean_response_s\": ", JsonNumber(r.mean_response),
-        ", \"p50_response_s\": ", JsonNumber(r.p50_response),
-        ", \"p99_response_s\": ", JsonNumber(r.p99_response));
-    absl::StrAppend(&out, ", \"mean_wait_s\": ", JsonNumber(r.mean_wait),
-                    ", \"p99_wait_s\": ", JsonNumber(r.p99_wait),
-                    ", \"max_wait_s\": ", JsonNumber(r.max_wait),
-                    ", \"over_max_wait_fraction\": ", JsonNumber(r.over_max_wait_fraction),
-                    ", \"mean_slowdown\": ", JsonNumber(r.mean_slowdown),
-                    ", \"longest_job_s\": ", JsonNumber(r.longest_job),
-                    ", \"throughput_per_s\": ", JsonNumber(r.throughput),
-                    ", \"makespan_s\": ", JsonNumber(r.makespan),
-                    ", \"cold_start_fraction\": ", JsonNumber(r.cold_start_fraction),
-                    ", \"max_queue\": ", r.max_queue,
-                    ", \"predictor_mdape_tsi\": ", JsonNumber(r.predictor_mdape_tsi),
-                    ", \"predictor_mdape_tsu\": ", JsonNumber(r.predictor_mdape_tsu),
-                    ", \"cache_partitioning\": ", JsonString(r.partitioning),
-                    ", \"mean_cache_ways\": ", JsonNumber(r.mean_cache_ways),
-                    ", \"mean_cache_slowdown\": ", JsonNumber(r.mean_cache_slowdown),
-                    ", \"wall_s\": ", JsonNumber(r.wall_seconds), "}");
+    auto& f = *list->add_values()->mutable_struct_value()->mutable_fields();
+    // JSON has no NaN or infinity: a figure that is not finite is null.
+    const auto number = [&f](const char* key, double v) {
+      if (std::isfinite(v)) {
+        f[key].set_number_value(v);
+      } else {
+        f[key].set_null_value(google::protobuf::NULL_VALUE);
+      }
+    };
+    f["workload"].set_string_value(run.workload);
+    number("target_utilisation", run.target_utilisation);
+    number("time_scale", run.time_scale);
+    number("workers", run.workers);
+    number("slots", run.slots);
+    f["oracle"].set_bool_value(run.oracle);
+    number("cold_start_s", run.cold_start_seconds);
+    f["queue_order"].set_string_value(r.queue_order);
+    f["placement"].set_string_value(r.placement);
+    number("invocations", r.invocations);
+    number("utilisation", r.utilisation);
+    number("mean_response_s", r.mean_response);
+    number("p50_response_s", r.p50_response);
+    number("p99_response_s", r.p99_response);
+    number("mean_wait_s", r.mean_wait);
+    number("p99_wait_s", r.p99_wait);
+    number("max_wait_s", r.max_wait);
+    number("over_max_wait_fraction", r.over_max_wait_fraction);
+    number("mean_slowdown", r.mean_slowdown);
+    number("longest_job_s", r.longest_job);
+    number("throughput_per_s", r.throughput);
+    number("makespan_s", r.makespan);
+    number("cold_start_fraction", r.cold_start_fraction);
+    number("max_queue", r.max_queue);
+    number("predictor_mdape_tsi", r.predictor_mdape_tsi);
+    number("predictor_mdape_tsu", r.predictor_mdape_tsu);
+    f["cache_partitioning"].set_string_value(r.partitioning);
+    number("mean_cache_ways", r.mean_cache_ways);
+    number("mean_cache_slowdown", r.mean_cache_slowdown);
+    number("wall_s", r.wall_seconds);
   }
-  return out + "\n]}\n";
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  // A Struct of strings, finite numbers, nulls and lists always prints.
+  (void)google::protobuf::util::MessageToJsonString(root, &json, options);
+  return json;
 }
 
 }  // namespace fsched::sim

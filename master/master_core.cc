@@ -1,0 +1,68 @@
+#include "master/master_core.h"
+
+#include "common/proto_time.h"
+#include "common/status_macros.h"
+#include "scheduling/policy_factory.h"
+
+namespace fsched::master {
+
+MasterCoreOptions MasterCoreOptionsFrom(const Config& config) {
+  const ClusterConfig& c = config.cluster();
+  const SchedulerConfig& s = config.scheduler();
+  MasterCoreOptions o;
+  o.state_dir = config.state_dir();
+  o.limits.max_timeout = FromProto(s.max_timeout());
+  o.cluster.join_token = c.join_token();
+  o.cluster.heartbeat_interval = FromProto(c.heartbeat_interval());
+  o.cluster.heartbeat_timeout = FromProto(c.heartbeat_timeout());
+  o.retained_results = s.retained_results();
+  o.predictor.history = s.predictor_history();
+  o.predictor.default_estimate = FromProto(s.default_estimate());
+  o.queue_order = s.queue_order();
+  o.order.aging_rate = s.aging_rate();
+  o.order.max_wait = FromProto(s.max_wait());
+  o.placement = s.placement();
+  o.scheduler.queue_timeout = FromProto(s.queue_timeout());
+  o.scheduler.max_queue = s.max_queue();
+  o.scheduler.preemption = s.preemption();
+  o.scheduler.preempt_gap = FromProto(s.preempt_gap());
+  o.scheduler.max_attempts = s.max_attempts();
+  o.controller.max_payload_bytes = s.max_payload_bytes();
+  o.controller.default_timeout = FromProto(s.default_timeout());
+  o.controller.max_timeout = FromProto(s.max_timeout());
+  return o;
+}
+
+absl::StatusOr<std::unique_ptr<MasterCore>> MasterCore::Create(MasterCoreOptions options,
+                                                               Clock* clock, TimerQueue* timers) {
+  std::unique_ptr<MasterCore> core(new MasterCore());
+  ASSIGN_OR_RETURN(core->store_, FunctionStore::Open(options.state_dir));
+  ASSIGN_OR_RETURN(core->registry_,
+                   FunctionRegistry::Create(core->store_.get(), options.limits, clock));
+  core->cluster_ = std::make_unique<ClusterManager>(options.cluster, clock);
+  core->table_ = std::make_unique<InvocationTable>(options.retained_results);
+
+  core->predictor_ = std::make_unique<scheduling::RuntimePredictor>(options.predictor);
+  ASSIGN_OR_RETURN(std::vector<v1::RuntimeModel> models, core->store_->LoadModels());
+  for (const v1::RuntimeModel& model : models) core->predictor_->Import(model);
+  core->llc_ = std::make_unique<scheduling::LlcPredictor>();
+  ASSIGN_OR_RETURN(std::vector<v1::LlcProfile> profiles, core->store_->LoadLlcProfiles());
+  for (const v1::LlcProfile& profile : profiles) core->llc_->Import(profile);
+
+  ASSIGN_OR_RETURN(std::unique_ptr<scheduling::QueueOrder> order,
+                   scheduling::MakeQueueOrder(options.queue_order, options.order));
+  ASSIGN_OR_RETURN(std::unique_ptr<scheduling::PlacementPolicy> placement,
+                   scheduling::MakePlacementPolicy(options.placement));
+  core->scheduler_ = std::make_unique<Scheduler>(
+      options.scheduler, core->cluster_.get(), core->table_.get(), core->registry_.get(),
+      core->predictor_.get(), clock, std::move(order), std::move(placement));
+  core->scheduler_->set_order_options(options.order);
+  core->scheduler_->set_llc_predictor(core->llc_.get());
+
+  core->controller_ = std::make_unique<Controller>(
+      std::move(options.controller), core->registry_.get(), core->table_.get(),
+      core->scheduler_.get(), core->predictor_.get(), timers, clock);
+  return core;
+}
+
+}  // namespace fsched::master

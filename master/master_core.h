@@ -1,0 +1,77 @@
+// The master's core, built in one place: the durable function store, the
+// function registry, the cluster manager, the invocation table, the run-time
+// and LLC predictors (restored from the store), the scheduler and the
+// controller. fsched-master (master.*) puts the network around it; the
+// scheduler tests and the benchmarks use it as it is, on a manual clock.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/timer_queue.h"
+#include "master/cluster_manager.h"
+#include "master/controller.h"
+#include "master/function_registry.h"
+#include "master/function_store.h"
+#include "master/invocation_table.h"
+#include "master/scheduler.h"
+#include "scheduling/llc_predictor.h"
+#include "scheduling/queue_order.h"
+#include "scheduling/runtime_predictor.h"
+
+namespace fsched::master {
+
+/// Everything the core's parts are built with. Defaults are the parts' own.
+struct MasterCoreOptions {
+  std::string state_dir;  // the function store's SQLite database lives here
+  FunctionLimits limits;
+  ClusterManager::Options cluster;
+  size_t retained_results = 100000;
+  scheduling::RuntimePredictor::Options predictor;
+  std::string queue_order = "aging-srtf";  // a policy_factory name
+  scheduling::QueueOrderOptions order;
+  std::string placement = "round-robin";  // a policy_factory name
+  Scheduler::Options scheduler;
+  // Its hooks (pre-warm on register, rootfs check, ...) are the daemon's to set.
+  Controller::Options controller;
+};
+
+/// The options the config's cluster and scheduler sections ask for: the one
+/// place where those keys become the parts' options.
+MasterCoreOptions MasterCoreOptionsFrom(const Config& config);
+
+class MasterCore {
+ public:
+  /// Opens the store under options.state_dir, restores the predictors from it
+  /// and builds the rest in dependency order. `clock` and `timers` must outlive
+  /// the core. \return the store's error for an unusable directory,
+  /// INVALID_ARGUMENT naming an unknown queue order or placement policy.
+  static absl::StatusOr<std::unique_ptr<MasterCore>> Create(MasterCoreOptions options, Clock* clock,
+                                                            TimerQueue* timers);
+
+  FunctionStore* store() const { return store_.get(); }
+  FunctionRegistry* registry() const { return registry_.get(); }
+  ClusterManager* cluster() const { return cluster_.get(); }
+  InvocationTable* table() const { return table_.get(); }
+  scheduling::RuntimePredictor* predictor() const { return predictor_.get(); }
+  scheduling::LlcPredictor* llc() const { return llc_.get(); }
+  Scheduler* scheduler() const { return scheduler_.get(); }
+  Controller* controller() const { return controller_.get(); }
+
+ private:
+  MasterCore() = default;
+  // In dependency order, so each part is destroyed before what it uses.
+  std::unique_ptr<FunctionStore> store_;
+  std::unique_ptr<FunctionRegistry> registry_;
+  std::unique_ptr<ClusterManager> cluster_;
+  std::unique_ptr<InvocationTable> table_;
+  std::unique_ptr<scheduling::RuntimePredictor> predictor_;
+  std::unique_ptr<scheduling::LlcPredictor> llc_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<Controller> controller_;
+};
+
+}  // namespace fsched::master

@@ -1,0 +1,123 @@
+// The invocation table on its own: states, attempts, waiters, retention and
+// closing, with no scheduler around it.
+#include "master/invocation_table.h"
+
+#include <gtest/gtest.h>
+
+namespace fsched::master {
+namespace {
+
+const absl::Time kNow = absl::FromUnixSeconds(1000);
+
+v1::FunctionSpec Spec() {
+  v1::FunctionSpec spec;
+  spec.set_name("f");
+  spec.add_command("true");
+  return spec;
+}
+
+scheduling::WorkerView Worker(const std::string& id) {
+  scheduling::WorkerView w;
+  w.id = id;
+  w.slots = w.free_slots = 1;
+  return w;
+}
+
+v1::InvocationResult Ok(const std::string& id, uint32_t attempt) {
+  v1::InvocationResult r;
+  r.set_invocation_id(id);
+  r.set_attempts(attempt);
+  r.set_outcome(v1::OUTCOME_OK);
+  return r;
+}
+
+TEST(InvocationTableTest, LifecycleFromQueuedToDoneCallsTheWaiterOnce) {
+  InvocationTable table(10);
+  int calls = 0;
+  v1::Invocation seen;
+  absl::StatusOr<std::string> id = table.Create(Spec(), v1::InvokeRequest(), absl::Seconds(5), kNow,
+                                                [&](const v1::Invocation& inv) {
+                                                  ++calls;
+                                                  seen = inv;
+                                                });
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(table.Get(*id)->state(), v1::INVOCATION_STATE_QUEUED);
+  std::optional<v1::Assignment> a =
+      table.StartAttempt(*id, Worker("w1"), "fifo", "round-robin", 0.5, kNow);
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->attempt(), 1u);
+  EXPECT_EQ(table.Get(*id)->state(), v1::INVOCATION_STATE_RUNNING);
+  EXPECT_EQ(table.RunningOn(*id), "w1");
+  EXPECT_EQ(table.running(), 1u);
+  EXPECT_FALSE(table.Complete(*id, 2, Ok(*id, 2), kNow));  // not the current attempt
+  EXPECT_TRUE(table.Complete(*id, 1, Ok(*id, 1), kNow + absl::Seconds(1)));
+  EXPECT_FALSE(table.Complete(*id, 1, Ok(*id, 1), kNow));  // done already
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(seen.state(), v1::INVOCATION_STATE_DONE);
+  EXPECT_EQ(table.running(), 0u);
+  EXPECT_EQ(table.RunningOn(*id), "");
+  // A waiter added after the end is called at once.
+  int late = 0;
+  ASSERT_TRUE(table.AddWaiter(*id, [&](const v1::Invocation&) { ++late; }).ok());
+  EXPECT_EQ(late, 1);
+}
+
+TEST(InvocationTableTest, ALostWorkerRequeuesUntilTheAttemptsRunOut) {
+  InvocationTable table(10);
+  const std::string id = *table.Create(Spec(), v1::InvokeRequest(), absl::Seconds(5), kNow, {});
+  ASSERT_TRUE(table.StartAttempt(id, Worker("w1"), "fifo", "round-robin", 0, kNow));
+  EXPECT_EQ(table.OnWorkerLost(id, 1, 2, kNow), InvocationTable::LossAction::kRequeue);
+  EXPECT_EQ(table.Get(id)->state(), v1::INVOCATION_STATE_QUEUED);
+  EXPECT_EQ(table.OnWorkerLost(id, 1, 2, kNow), InvocationTable::LossAction::kStale);
+  ASSERT_TRUE(table.StartAttempt(id, Worker("w2"), "fifo", "round-robin", 0, kNow));
+  EXPECT_EQ(table.OnWorkerLost(id, 2, 2, kNow), InvocationTable::LossAction::kGaveUp);
+  const v1::Invocation done = *table.Get(id);
+  EXPECT_EQ(done.state(), v1::INVOCATION_STATE_DONE);
+  EXPECT_EQ(done.result().outcome(), v1::OUTCOME_REJECTED);
+}
+
+TEST(InvocationTableTest, RejectFinishesAQueuedInvocation) {
+  InvocationTable table(10);
+  const std::string id = *table.Create(Spec(), v1::InvokeRequest(), absl::Seconds(5), kNow, {});
+  EXPECT_TRUE(table.Reject(id, v1::OUTCOME_CANCELLED, "cancelled by the client", kNow));
+  EXPECT_FALSE(table.Reject(id, v1::OUTCOME_CANCELLED, "again", kNow));
+  EXPECT_EQ(table.Get(id)->result().outcome(), v1::OUTCOME_CANCELLED);
+  // A finished invocation cannot start.
+  EXPECT_FALSE(table.StartAttempt(id, Worker("w1"), "fifo", "round-robin", 0, kNow).has_value());
+}
+
+TEST(InvocationTableTest, RetentionKeepsTheNewestFinishedRecords) {
+  InvocationTable table(2);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    ids.push_back(*table.Create(Spec(), v1::InvokeRequest(), absl::Seconds(5), kNow, {}));
+    ASSERT_TRUE(table.Reject(ids.back(), v1::OUTCOME_CANCELLED, "x", kNow));
+  }
+  EXPECT_EQ(table.Get(ids[0]).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(table.Get(ids[1]).ok());
+  EXPECT_TRUE(table.Get(ids[2]).ok());
+}
+
+TEST(InvocationTableTest, UnknownIdsAreNotFoundAndDiscardForgets) {
+  InvocationTable table(10);
+  EXPECT_EQ(table.Get("inv-nope").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(table.AddWaiter("inv-nope", {}).code(), absl::StatusCode::kNotFound);
+  const std::string id = *table.Create(Spec(), v1::InvokeRequest(), absl::Seconds(5), kNow, {});
+  table.Discard(id);
+  EXPECT_EQ(table.Get(id).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(InvocationTableTest, CloseAnswersEveryWaiterAndRefusesNewWork) {
+  InvocationTable table(10);
+  v1::Invocation seen;
+  const std::string id = *table.Create(Spec(), v1::InvokeRequest(), absl::Seconds(5), kNow,
+                                       [&](const v1::Invocation& inv) { seen = inv; });
+  table.Close();
+  EXPECT_EQ(seen.id(), id);
+  EXPECT_NE(seen.state(), v1::INVOCATION_STATE_DONE);  // as it stood
+  EXPECT_EQ(table.Create(Spec(), v1::InvokeRequest(), absl::Seconds(5), kNow, {}).status().code(),
+            absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace fsched::master
