@@ -54,6 +54,12 @@ absl::StatusOr<Config> LoadDaemonConfig(const DaemonConfigRequest& request);
 /// Call before absl::ParseCommandLine.
 void SetDaemonUsage(const std::string& usage);
 
+/// What LoadDaemonConfig does after reading the file and flags into `config`:
+/// settles the role (a worker is a worker; a file shared with workers makes a
+/// master unless request.overrides set node.role), applies the topology, names
+/// an unnamed master, then checks the daemon sections and request.section_rules.
+absl::Status FinishDaemonConfig(const DaemonConfigRequest& request, Config* config);
+
 /// Applies a loaded configuration to the process: TLS for every later server
 /// and channel (where configured), the log level and the log tag.
 /// \return UseTls's error for unreadable or mismatched files.

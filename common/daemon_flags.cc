@@ -69,28 +69,7 @@ absl::StatusOr<Config> LoadDaemonConfig(const DaemonConfigRequest& request) {
   } else {
     ASSIGN_OR_RETURN(config, LoadConfigFile(path, overrides));
   }
-  NodeConfig* node = config.mutable_node();
-  if (request.role == config::v1::NODE_ROLE_WORKER) {
-    node->set_role(config::v1::NODE_ROLE_WORKER);
-  } else if (node->role() == config::v1::NODE_ROLE_WORKER) {
-    // A file shared with the workers still makes a master, unless --role says otherwise.
-    bool role_flag = false;
-    for (const ConfigOverride& o : request.overrides)
-      role_flag = role_flag || o.path == "node.role";
-    if (!role_flag) node->set_role(config::v1::NODE_ROLE_MASTER);
-  }
-  ApplyTopology(&config);
-  if (request.role != config::v1::NODE_ROLE_WORKER) {
-    if (node->role() == config::v1::NODE_ROLE_WORKER) {
-      return absl::InvalidArgumentError(
-          "--role worker: run fsched-worker for a worker; a master is master or edge");
-    }
-    if (node->id().empty()) {
-      node->set_id(node->role() == config::v1::NODE_ROLE_EDGE ? "edge-" + node->zone() : "master");
-    }
-  }
-  RETURN_IF_ERROR(ValidateDaemonConfig(config));
-  for (const auto& rules : request.section_rules) RETURN_IF_ERROR(rules(config));
+  RETURN_IF_ERROR(FinishDaemonConfig(request, &config));
   return config;
 }
 

@@ -76,7 +76,7 @@ void Router::Route(v1::InvokeRequest request, absl::Time deadline, Done done) {
     in.architecture = architecture;
     in.hops = request.hops();
     if (PlanReadsLoad(self, architecture) && options_.load) in.load = options_.load();
-    in.offload_threshold = state_->thresholds().offload_load_threshold();
+    in.offload_threshold = state_->offload_load_threshold();
     const std::shared_ptr<const RouteView> view = options_.view ? options_.view() : nullptr;
     flight->targets =
         PlanRoute(in, view ? *view : RouteView{}, visited,

@@ -50,9 +50,9 @@ absl::StatusOr<v1::Thresholds> RoutingState::UpdateThresholds(const v1::Threshol
   return ThresholdsProto(selector_.thresholds());
 }
 
-TailSchedulerConfig RoutingState::thresholds() const {
+double RoutingState::offload_load_threshold() const {
   absl::MutexLock lock(&mu_);
-  return selector_.thresholds();
+  return selector_.thresholds().offload_load_threshold();
 }
 
 v1::Architecture RoutingState::Resolve(const std::string& function, v1::Architecture requested) {

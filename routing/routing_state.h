@@ -28,7 +28,9 @@ class RoutingState {
   absl::StatusOr<v1::Architecture> SetArchitecture(const std::string& name);
   /// Fields left out keep their values; INVALID_ARGUMENT leaves all unchanged.
   absl::StatusOr<v1::Thresholds> UpdateThresholds(const v1::Thresholds& update);
-  TailSchedulerConfig thresholds() const;
+  /// The busy fraction of slots above which requests are offloaded (read per request:
+  /// one number, not a copy of every threshold).
+  double offload_load_threshold() const;
 
   /// The concrete architecture for a request entering here: its own, else this
   /// node's; dynamic means the selector draws one for the function.

@@ -18,12 +18,12 @@ using ::google::protobuf::util::MessageDifferencer;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// What a daemon applies after the loader: the topology, then the daemon sections' rules.
+// What a master applies after the loader: role, topology, the daemon sections' rules.
 absl::StatusOr<Config> ParseDaemonConfig(const std::string& yaml) {
   absl::StatusOr<Config> config = ParseConfig(yaml);
   if (!config.ok()) return config;
-  ApplyTopology(&*config);
-  if (absl::Status s = ValidateDaemonConfig(*config); !s.ok()) return s;
+  const DaemonConfigRequest request{config::v1::NODE_ROLE_MASTER, {}, {}, {}};
+  if (absl::Status s = FinishDaemonConfig(request, &*config); !s.ok()) return s;
   return config;
 }
 
