@@ -5,7 +5,29 @@
 
 namespace fsched::routing {
 
+// Counts a call from its creation until its last member is gone: declared
+// first in Call, so it is destroyed last, after the context and its channel.
+class LiveCall {
+ public:
+  LiveCall(absl::Mutex* mu, int* live) : mu_(mu), live_(live) {
+    absl::MutexLock lock(mu_);
+    ++*live_;
+  }
+  ~LiveCall() {
+    absl::MutexLock lock(mu_);
+    --*live_;
+  }
+  LiveCall(const LiveCall&) = delete;
+  LiveCall& operator=(const LiveCall&) = delete;
+
+ private:
+  absl::Mutex* const mu_;
+  int* const live_;
+};
+
 struct Forwarder::Call {
+  Call(absl::Mutex* mu, int* live) : live(mu, live) {}
+  LiveCall live;
   NodeRef target;
   v1::InvokeRequest request;
   v1::InvocationResult result;
@@ -47,7 +69,7 @@ void Forwarder::Forward(const NodeRef& target, v1::InvokeRequest request, absl::
       return;
     }
   }
-  auto call = std::make_shared<Call>();
+  auto call = std::make_shared<Call>(&mu_, &live_calls_);
   call->target = target;
   call->request = std::move(request);
   call->deadline = deadline;
@@ -107,6 +129,15 @@ void Forwarder::Answer(std::shared_ptr<Call> call, const grpc::Status& status) {
     return;
   }
   timers_->RunAt(absl::Now() + call->half_delay, std::move(hand_back));
+}
+
+Forwarder::~Forwarder() {
+  Shutdown();
+  WaitIdle(absl::Seconds(5));
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(
+                           +[](int* n) { return *n == 0; }, &live_calls_),
+                       absl::Seconds(5));
 }
 
 void Forwarder::WaitIdle(absl::Duration timeout) {

@@ -25,10 +25,10 @@ class Forwarder {
   using Done = std::function<void(const grpc::Status&, v1::InvocationResult)>;
 
   Forwarder(LinkDelays delays, TimerQueue* timers) : delays_(std::move(delays)), timers_(timers) {}
-  ~Forwarder() {
-    Shutdown();
-    WaitIdle(absl::Seconds(5));
-  }
+  /// Cancels what is in flight and waits until every call's state is gone:
+  /// a call's context holds its channel, and the last reference to a channel
+  /// must not drop on gRPC's own callback thread (gRPC 1.51 aborts there).
+  ~Forwarder();
 
   /// Calls `done` exactly once (UNAVAILABLE after Shutdown).
   void Forward(const NodeRef& target, v1::InvokeRequest request, absl::Time deadline, Done done);
@@ -55,7 +55,8 @@ class Forwarder {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::map<std::string, Stubs> stubs_ ABSL_GUARDED_BY(mu_);
   std::set<grpc::ClientContext*> in_flight_ ABSL_GUARDED_BY(mu_);
-  int answering_ ABSL_GUARDED_BY(mu_) = 0;  // sent and not yet handed back
+  int answering_ ABSL_GUARDED_BY(mu_) = 0;   // sent and not yet handed back
+  int live_calls_ ABSL_GUARDED_BY(mu_) = 0;  // Call objects not yet destroyed
 };
 
 /// Whether a forward's failure means "try another target" (it never reached a

@@ -1,0 +1,136 @@
+// The router at one node, with the node's own serving faked and real gRPC
+// channels to targets that do not answer: what it serves here, what it tries
+// first, what it reports, and what it refuses.
+#include "routing/router.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/synchronization/notification.h"
+
+namespace fsched::routing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// A port nothing listens on: connecting is refused at once (UNAVAILABLE).
+const NodeRef kDeadCloud{"cloud", "127.0.0.1:1", "", NodeRole::kCloud};
+
+class RouterTest : public ::testing::Test {
+ protected:
+  Router::Options BaseOptions(NodeRef self) {
+    Router::Options o;
+    o.self = std::move(self);
+    o.emulation = DefaultConfig<NetworkEmulationConfig>();
+    o.view = [this] { return std::make_shared<const RouteView>(view_); };
+    o.load = [] { return 0.0; };
+    o.serve_here = [this](const v1::InvokeRequest& request, Router::Done done) {
+      served_.push_back(request);
+      clock_.Advance(absl::Milliseconds(250));  // the time the call takes here
+      v1::InvocationResult result;
+      result.set_function(request.function());
+      result.set_outcome(v1::OUTCOME_OK);
+      result.set_worker_id("here");
+      done(result);
+    };
+    o.on_entry_done = [this](v1::Architecture a, const absl::StatusOr<v1::InvocationResult>& r,
+                             absl::Duration elapsed) {
+      entries_.push_back({a, r.status().code(), elapsed});
+    };
+    return o;
+  }
+  // Routes and waits for the answer (forwarding answers on another thread).
+  absl::StatusOr<v1::InvocationResult> RouteAndWait(Router& router, v1::InvokeRequest request) {
+    absl::Notification answered;
+    absl::StatusOr<v1::InvocationResult> out;
+    router.Route(std::move(request), absl::Now() + absl::Seconds(20),
+                 [&](absl::StatusOr<v1::InvocationResult> r) {
+                   out = std::move(r);
+                   answered.Notify();
+                 });
+    EXPECT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
+    return out;
+  }
+  static v1::InvokeRequest Request(const std::string& function) {
+    v1::InvokeRequest request;
+    request.set_function(function);
+    return request;
+  }
+
+  struct Entry {
+    v1::Architecture architecture;
+    absl::StatusCode code;
+    absl::Duration elapsed;
+  };
+  ManualClock clock_{absl::FromUnixSeconds(1000)};
+  RoutingState state_{DefaultConfig<TailSchedulerConfig>(), &clock_};
+  RouteView view_;
+  std::vector<v1::InvokeRequest> served_;
+  std::vector<Entry> entries_;
+};
+
+TEST_F(RouterTest, TheCloudServesCentralizedRequestsItselfAndSaysHow) {
+  Router router(BaseOptions({"cloud", "h:1", "", NodeRole::kCloud}), &state_, &clock_);
+  absl::StatusOr<v1::InvocationResult> r = RouteAndWait(router, Request("f"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(served_.size(), 1u);
+  EXPECT_EQ(r->architecture(), v1::ARCHITECTURE_CENTRALIZED);
+  EXPECT_EQ(r->hops(), 0u);
+  EXPECT_THAT(r->route(), ElementsAre("cloud"));
+  EXPECT_EQ(r->entry_node(), "cloud");
+  ASSERT_EQ(entries_.size(), 1u);
+  EXPECT_EQ(entries_[0].architecture, v1::ARCHITECTURE_CENTRALIZED);
+  EXPECT_EQ(entries_[0].elapsed, absl::Milliseconds(250));
+  router.Shutdown();
+}
+
+TEST_F(RouterTest, AWorkerServesItselfWhenTheCloudDoesNotAnswer) {
+  view_.cloud = kDeadCloud;
+  Router router(BaseOptions({"w1", "h:2", "a", NodeRole::kWorker}), &state_, &clock_);
+  absl::StatusOr<v1::InvocationResult> r = RouteAndWait(router, Request("f"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(served_.size(), 1u);  // after the cloud refused the connection
+  EXPECT_EQ(r->worker_id(), "here");
+  EXPECT_THAT(r->route(), ElementsAre("w1"));
+  EXPECT_EQ(r->hops(), 0u);
+  // The refusing target goes last for a while.
+  EXPECT_EQ(router.latency()->Order({kDeadCloud, {"edge-a", "h:3", "a", NodeRole::kEdge}})[0].id,
+            "edge-a");
+  router.Shutdown();
+}
+
+TEST_F(RouterTest, AtTheHopLimitEveryNodeServesInPlace) {
+  view_.cloud = kDeadCloud;
+  Router router(BaseOptions({"w1", "h:2", "a", NodeRole::kWorker}), &state_, &clock_);
+  v1::InvokeRequest request = Request("f");
+  request.set_hops(kMaxHops);
+  request.set_architecture(v1::ARCHITECTURE_CENTRALIZED);
+  request.add_route("edge-a");
+  request.add_route("cloud");
+  absl::StatusOr<v1::InvocationResult> r = RouteAndWait(router, request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->route(), ElementsAre("edge-a", "cloud", "w1"));
+  EXPECT_EQ(r->hops(), kMaxHops);
+  EXPECT_TRUE(entries_.empty());  // it did not enter here
+  router.Shutdown();
+}
+
+TEST_F(RouterTest, BadRequestsAreRefusedBeforeAnythingRuns) {
+  Router router(BaseOptions({"cloud", "h:1", "", NodeRole::kCloud}), &state_, &clock_);
+  absl::StatusOr<v1::InvocationResult> r = RouteAndWait(router, Request(""));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  v1::InvokeRequest bad = Request("f");
+  bad.set_architecture(static_cast<v1::Architecture>(42));
+  r = RouteAndWait(router, bad);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("architecture 42 is unknown"));
+  EXPECT_TRUE(served_.empty());
+  router.Shutdown();
+  r = RouteAndWait(router, Request("f"));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(served_.empty());
+}
+
+}  // namespace
+}  // namespace fsched::routing
