@@ -130,6 +130,12 @@ class YamlToJson {
       const std::string key = kv.first.as<std::string>();
       const FieldDescriptor* f = type->FindFieldByName(key);
       if (f == nullptr) {
+        for (int i = 0; i < type->field_count(); ++i) {
+          if (RulesOf(type->field(i)).formerly() == key) {
+            return Invalid(Join(path, key),
+                           absl::StrCat("renamed: write ", Join(path, type->field(i)->name())));
+          }
+        }
         std::vector<std::string> allowed;
         for (int i = 0; i < type->field_count(); ++i) allowed.push_back(type->field(i)->name());
         std::sort(allowed.begin(), allowed.end());
@@ -247,6 +253,16 @@ class YamlToJson {
         const bool written_as_named =
             text.find('_') == std::string::npos && absl::AsciiStrToLower(text) == text;
         if (value == nullptr || value->number() == 0 || !written_as_named) {
+          for (int i = 0; i < type->value_count(); ++i) {
+            const auto& options = type->value(i)->options();
+            for (int n = 0; n < options.ExtensionSize(config::v1::formerly_named); ++n) {
+              if (options.GetExtension(config::v1::formerly_named, n) == text) {
+                return Invalid(path, absl::StrCat("'", text, "' was renamed '",
+                                                  ConfigEnumName(type, type->value(i)->number()),
+                                                  "'"));
+              }
+            }
+          }
           return Invalid(path, absl::StrCat("'", text, "' is not one of ", EnumChoices(type)));
         }
         *out = JsonString(value->name());

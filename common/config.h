@@ -78,7 +78,7 @@ Section DefaultConfig() {
 /// secrets are printed as <redacted>.
 std::string ConfigToYaml(const google::protobuf::Message& message);
 
-/// The name an enum value has in the YAML ("NODE_ROLE_EDGE" -> "edge").
+/// The name an enum value has in the YAML ("NODE_ROLE_ZONE_MASTER" -> "zone-master").
 std::string ConfigEnumName(const google::protobuf::EnumDescriptor* type, int value);
 template <typename Enum>
 std::string ConfigEnumName(Enum value) {

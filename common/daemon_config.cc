@@ -8,7 +8,7 @@
 namespace fsched {
 namespace {
 
-using config::v1::NODE_ROLE_EDGE;
+using config::v1::NODE_ROLE_ZONE_MASTER;
 using config::v1::NODE_ROLE_MASTER;
 using config::v1::NODE_ROLE_WORKER;
 
@@ -20,11 +20,11 @@ absl::Status Invalid(const std::string& where, const std::string& what) {
 
 absl::Status ValidateDaemonConfig(const Config& config) {
   const NodeConfig& node = config.node();
-  if (node.role() == NODE_ROLE_EDGE && node.parent().empty()) {
-    return Invalid("node.parent", "a zone master (role edge) needs its cloud master's host:port");
+  if (node.role() == NODE_ROLE_ZONE_MASTER && node.parent().empty()) {
+    return Invalid("node.parent", "a zone master (role zone-master) needs its master's host:port");
   }
-  if (!node.parent().empty() && node.role() != NODE_ROLE_EDGE) {
-    return Invalid("node.parent", "only a zone master (role edge) has a parent");
+  if (!node.parent().empty() && node.role() != NODE_ROLE_ZONE_MASTER) {
+    return Invalid("node.parent", "only a zone master (role zone-master) has a parent");
   }
   if (!node.parent().empty() && node.parent().find(':') == std::string::npos) {
     return Invalid("node.parent", absl::StrCat("'", node.parent(), "' is not host:port"));
@@ -42,19 +42,19 @@ absl::Status ValidateDaemonConfig(const Config& config) {
 
 void ApplyTopology(Config* config) {
   NodeConfig* node = config->mutable_node();
-  const TopologyEntry* cloud = nullptr;
+  const TopologyEntry* master = nullptr;
   for (const TopologyEntry& e : config->topology()) {
-    if (e.role() == config::v1::TOPOLOGY_ROLE_CLOUD_CONTROLLER && cloud == nullptr) cloud = &e;
+    if (e.role() == NODE_ROLE_MASTER && master == nullptr) master = &e;
     if (node->id().empty() || e.id() != node->id()) continue;
     if (node->zone() == "default" && !e.zone().empty()) node->set_zone(e.zone());
-    if (e.role() == config::v1::TOPOLOGY_ROLE_EDGE_CONTROLLER && node->role() == NODE_ROLE_MASTER) {
-      node->set_role(NODE_ROLE_EDGE);
+    if (e.role() == NODE_ROLE_ZONE_MASTER && node->role() == NODE_ROLE_MASTER) {
+      node->set_role(NODE_ROLE_ZONE_MASTER);
     }
   }
-  if (cloud == nullptr) return;
-  if (node->role() == NODE_ROLE_EDGE && node->parent().empty()) node->set_parent(cloud->address());
+  if (master == nullptr) return;
+  if (node->role() == NODE_ROLE_ZONE_MASTER && node->parent().empty()) node->set_parent(master->address());
   if (node->role() == NODE_ROLE_WORKER && config->worker().master().empty()) {
-    config->mutable_worker()->set_master(cloud->address());
+    config->mutable_worker()->set_master(master->address());
   }
 }
 
@@ -73,10 +73,10 @@ absl::Status FinishDaemonConfig(const DaemonConfigRequest& request, Config* conf
   if (request.role != config::v1::NODE_ROLE_WORKER) {
     if (node->role() == config::v1::NODE_ROLE_WORKER) {
       return absl::InvalidArgumentError(
-          "--role worker: run fsched-worker for a worker; a master is master or edge");
+          "--role worker: run fsched-worker for a worker; a master is master or zone-master");
     }
     if (node->id().empty()) {
-      node->set_id(node->role() == config::v1::NODE_ROLE_EDGE ? "edge-" + node->zone() : "master");
+      node->set_id(node->role() == config::v1::NODE_ROLE_ZONE_MASTER ? "zone-master-" + node->zone() : "master");
     }
   }
   RETURN_IF_ERROR(ValidateDaemonConfig(*config));

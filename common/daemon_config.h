@@ -19,13 +19,13 @@ absl::Status ValidateDaemonConfig(const Config& config);
 
 /// Seed 001's architecture.yaml: the same topology list on every node. The
 /// entry whose id is node.id gives this node's zone (when unset) and, for a
-/// master, its role; the cloud controller's address becomes a zone master's
+/// master, its role; the master's address becomes a zone master's
 /// parent and a worker's master where those are unset. Call after flags.
 void ApplyTopology(Config* config);
 
 /// What a daemon's main adds to the shared flags (common/daemon_flags.cc).
 struct DaemonConfigRequest {
-  config::v1::NodeRole role;  // the process's role (a master may become edge by config)
+  config::v1::NodeRole role;  // the process's role (a master may become a zone master by config)
   // Flags of this daemon alone, as overrides ({"worker.master", "..."}),
   // applied after the shared ones.
   std::vector<ConfigOverride> overrides;

@@ -100,12 +100,12 @@ grpc::ServerUnaryReactor* ClusterService::AnnounceZone(grpc::CallbackServerConte
                                                        v1::ZoneDirectory* response) {
   if (!options_.join_token.empty() && request->join_token() != options_.join_token) {
     return FinishUnary(ctx, absl::UnauthenticatedError(
-                                "wrong join token: a zone master presents the cloud master's "
+                                "wrong join token: a zone master presents the master's "
                                 "cluster.join_token"));
   }
   if (options_.zones == nullptr) {
     return FinishUnary(ctx, absl::FailedPreconditionError(
-                                "this is a zone master: point node.parent at the cloud master"));
+                                "this is a zone master: point node.parent at the master"));
   }
   absl::Status announced = options_.zones->Announce(*request);
   if (announced.ok()) *response = options_.zones->List();

@@ -17,7 +17,7 @@ class ClusterService final : public v1::Cluster::CallbackService {
   struct Options {
     std::string join_token;  // passed to workers asked to join
     absl::Duration add_worker_timeout = absl::Seconds(10);
-    // A cloud master keeps the zone directory; a zone master (null here)
+    // A master keeps the zone directory; a zone master (null here)
     // refuses announcements. `masters` answers ListMasters on both.
     ZoneDirectory* zones = nullptr;
     std::function<v1::ZoneDirectory()> masters;

@@ -9,7 +9,7 @@ namespace {
 
 absl::Status MirroredHere(const std::string& parent) {
   return absl::FailedPreconditionError(
-      absl::StrCat("this is a zone master: functions are registered at the cloud master ", parent,
+      absl::StrCat("this is a zone master: functions are registered at the master ", parent,
                    " and mirrored to every zone"));
 }
 

@@ -16,7 +16,7 @@ class ControllerService final : public v1::Controller::CallbackService {
 
   /// Invoke goes through this router (architectures, offload); null = always here.
   void set_router(routing::Router* router) { router_ = router; }
-  /// A zone master: functions are registered at the cloud master `parent` and
+  /// A zone master: functions are registered at the master `parent` and
   /// mirrored here, so registering or deleting here is refused.
   void set_mirrors(std::string parent) { mirrors_ = std::move(parent); }
 

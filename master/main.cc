@@ -15,8 +15,8 @@
 // The flags every daemon shares (--config, --listen, --node_id, ...) are in
 // common/daemon_flags.cc; these are the master's own.
 ABSL_FLAG(std::string, role, "",
-          "master (the cloud master) | edge (a zone master); overrides config");
-ABSL_FLAG(std::string, parent, "", "a zone master's cloud master host:port; overrides config");
+          "master | zone-master (a master of one zone under --parent); overrides config");
+ABSL_FLAG(std::string, parent, "", "a zone master's master, host:port; overrides config");
 
 namespace {
 

@@ -49,8 +49,8 @@ absl::Status Master::BuildCore() {
     }
   };
   hooks.rootfs_exists = [this](const std::string& digest) {
-    // A zone master mirrors functions the cloud master checked; its workers
-    // fetch root filesystems from the cloud master.
+    // A zone master mirrors functions the master checked; its workers
+    // fetch root filesystems from the master.
     return is_zone_master() || rootfs_->Has(digest);
   };
   hooks.worker_ready = [this](const std::string& worker_id) {
@@ -83,7 +83,7 @@ absl::Status Master::BuildRouting() {
   router_options.self.id = config_.node().id();
   router_options.self.zone = config_.node().zone();
   router_options.self.role =
-      is_zone_master() ? routing::NodeRole::kEdge : routing::NodeRole::kCloud;
+      is_zone_master() ? routing::NodeRole::kZoneMaster : routing::NodeRole::kMaster;
   router_options.emulation = config_.network_emulation();
   router_options.view = [this] { return View(); };
   router_options.load = [this] { return ZoneLoad(); };
@@ -164,7 +164,8 @@ absl::Status Master::Start() {
   if (!config_.metrics().listen().empty()) {
     MasterMetrics::Sources sources;
     sources.node_id = config_.node().id();
-    sources.role = is_zone_master() ? "edge" : "cloud";
+    sources.role = routing::RoleName(is_zone_master() ? routing::NodeRole::kZoneMaster
+                                                      : routing::NodeRole::kMaster);
     sources.zone = config_.node().zone();
     sources.cluster = core_->cluster();
     sources.scheduler = core_->scheduler();
@@ -188,7 +189,7 @@ absl::Status Master::Start() {
     self.set_worker_id(config_.node().id());
     self.set_address(advertise_);
     self.set_zone(config_.node().zone());
-    self.set_role("cloud");
+    self.set_role(routing::RoleName(routing::NodeRole::kMaster));
     zones_->SetSelf(std::move(self));
   } else {
     ParentLink::Options parent;
@@ -238,12 +239,12 @@ void Master::RefreshRouting() {
   for (const v1::Peer& peer : masters) {
     const routing::NodeRef node = routing::FromPeer(peer);
     if (node.id == config_.node().id()) continue;
-    if (node.role == routing::NodeRole::kCloud) view.cloud = node;
-    if (node.role == routing::NodeRole::kEdge) view.zone_masters.push_back(node);
+    if (node.role == routing::NodeRole::kMaster) view.master = node;
+    if (node.role == routing::NodeRole::kZoneMaster) view.zone_masters.push_back(node);
   }
-  if (is_zone_master() && !view.cloud) {
+  if (is_zone_master() && !view.master) {
     // Before the parent first answers, its address is still known from config.
-    view.cloud = routing::NodeRef{"cloud", config_.node().parent(), "", routing::NodeRole::kCloud};
+    view.master = routing::NodeRef{"master", config_.node().parent(), "", routing::NodeRole::kMaster};
   }
   for (const v1::Peer& peer : core_->cluster()->ReadyPeers())
     view.workers.push_back(routing::FromPeer(peer));

@@ -56,7 +56,7 @@ class Master {
   std::vector<v1::Peer> Masters();
   std::shared_ptr<const routing::RouteView> View();
   double ZoneLoad();
-  bool is_zone_master() const { return config_.node().role() == config::v1::NODE_ROLE_EDGE; }
+  bool is_zone_master() const { return config_.node().role() == config::v1::NODE_ROLE_ZONE_MASTER; }
   /// Writes what the predictor learned since the last call.
   void PersistModels();
 
@@ -71,7 +71,7 @@ class Master {
   std::unique_ptr<MasterCore> core_;
   std::unique_ptr<routing::RoutingState> routing_;
   std::unique_ptr<routing::Router> router_;
-  std::unique_ptr<ZoneDirectory> zones_;  // cloud master
+  std::unique_ptr<ZoneDirectory> zones_;  // master
   std::unique_ptr<ParentLink> parent_;    // zone master
   absl::Mutex view_mu_;
   std::shared_ptr<const routing::RouteView> view_ ABSL_GUARDED_BY(view_mu_) =

@@ -56,13 +56,13 @@ void ParentLink::Announce() {
   const grpc::Status status = cluster_->AnnounceZone(&ctx, options_.self, &answer);
   if (!status.ok()) {
     if (parent_reachable_) {
-      FSCHED_LOG(kWarning, "cloud master %s does not answer the zone announcement: %s",
+      FSCHED_LOG(kWarning, "master %s does not answer the zone announcement: %s",
                  options_.parent, status.error_message());
     }
     parent_reachable_ = false;
     return;
   }
-  if (!parent_reachable_) FSCHED_LOG(kInfo, "cloud master %s answers again", options_.parent);
+  if (!parent_reachable_) FSCHED_LOG(kInfo, "master %s answers again", options_.parent);
   parent_reachable_ = true;
   absl::MutexLock lock(&mu_);
   if (answer.SerializeAsString() != directory_.SerializeAsString()) {
@@ -85,7 +85,7 @@ void ParentLink::Mirror() {
     *request.mutable_spec() = f.spec();
     request.set_replace(true);
     if (absl::StatusOr<v1::Function> r = controller_->RegisterFunction(request); !r.ok()) {
-      FSCHED_LOG(kWarning, "cannot mirror function %s from the cloud master: %s", f.spec().name(),
+      FSCHED_LOG(kWarning, "cannot mirror function %s from the master: %s", f.spec().name(),
                  r.status().message());
     }
   }

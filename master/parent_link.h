@@ -1,7 +1,7 @@
-// A zone (edge) master's tie to its cloud master: it announces itself every
+// A zone master's tie to its master: it announces itself every
 // heartbeat interval (the answer is the live masters of the federation) and
-// mirrors the cloud's functions into its own registry, so a function is
-// registered once, at the cloud, and runs in every zone. While the parent is
+// mirrors the master's functions into its own registry, so a function is
+// registered once, at the master, and runs in every zone. While the parent is
 // unreachable the zone keeps serving with what it last heard.
 #pragma once
 
@@ -20,7 +20,7 @@ namespace fsched::master {
 class ParentLink {
  public:
   struct Options {
-    std::string parent;  // host:port of the cloud master
+    std::string parent;  // host:port of the master
     v1::AnnounceZoneRequest self;
     absl::Duration interval = absl::Seconds(1);
     absl::Duration mirror_interval = absl::Seconds(2);

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "routing/topology.h"
 
 namespace fsched::master {
 
@@ -22,7 +23,7 @@ absl::Status ZoneDirectory::Announce(const v1::AnnounceZoneRequest& a) {
   absl::MutexLock lock(&mu_);
   if (a.node_id() == self_.worker_id()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "zone master id '", a.node_id(), "' is this cloud master's own: give it another node.id"));
+        "zone master id '", a.node_id(), "' is this master's own: give it another node.id"));
   }
   ExpireLocked(clock_->Now());
   Entry& e = zones_[a.node_id()];
@@ -33,7 +34,7 @@ absl::Status ZoneDirectory::Announce(const v1::AnnounceZoneRequest& a) {
   e.peer.set_worker_id(a.node_id());
   e.peer.set_address(a.address());
   e.peer.set_zone(a.zone());
-  e.peer.set_role("edge");
+  e.peer.set_role(routing::RoleName(routing::NodeRole::kZoneMaster));
   e.last = clock_->Now();
   return absl::OkStatus();
 }

@@ -1,6 +1,6 @@
-// The live masters of a federation, as a cloud master knows them: zone
+// The live masters of a federation, as a master knows them: zone
 // masters announce themselves every heartbeat interval and expire when they
-// stop (killed, partitioned). The cloud master lists itself first.
+// stop (killed, partitioned). The master lists itself first.
 #pragma once
 
 #include <map>

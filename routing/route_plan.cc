@@ -15,11 +15,11 @@ std::vector<NodeRef> Unvisited(std::vector<NodeRef> nodes, const std::set<std::s
 
 bool ServesHereRegardless(NodeRole self, v1::Architecture architecture, uint32_t hops) {
   return hops >= kMaxHops ||
-         (self == NodeRole::kCloud && architecture == v1::ARCHITECTURE_CENTRALIZED);
+         (self == NodeRole::kMaster && architecture == v1::ARCHITECTURE_CENTRALIZED);
 }
 
 bool PlanReadsLoad(NodeRole self, v1::Architecture architecture) {
-  return (self == NodeRole::kEdge && architecture == v1::ARCHITECTURE_FEDERATED) ||
+  return (self == NodeRole::kZoneMaster && architecture == v1::ARCHITECTURE_FEDERATED) ||
          (self == NodeRole::kWorker && architecture == v1::ARCHITECTURE_DECENTRALIZED);
 }
 
@@ -27,15 +27,15 @@ std::vector<NodeRef> PlanRoute(const RouteInput& in, const RouteView& view,
                                const std::set<std::string>& visited, const OrderFn& order) {
   if (in.hops >= kMaxHops) return {};
   const bool busy = in.load >= in.offload_threshold;
-  auto cloud = [&]() -> std::vector<NodeRef> {
-    if (!view.cloud) return {};
-    return Unvisited({*view.cloud}, visited);
+  auto master = [&]() -> std::vector<NodeRef> {
+    if (!view.master) return {};
+    return Unvisited({*view.master}, visited);
   };
   switch (in.architecture) {
     case v1::ARCHITECTURE_CENTRALIZED:
-      return in.self == NodeRole::kCloud ? std::vector<NodeRef>{} : cloud();
+      return in.self == NodeRole::kMaster ? std::vector<NodeRef>{} : master();
     case v1::ARCHITECTURE_FEDERATED: {
-      if (in.self == NodeRole::kEdge && !busy) return {};
+      if (in.self == NodeRole::kZoneMaster && !busy) return {};
       std::vector<NodeRef> others = view.zone_masters;
       if (in.self == NodeRole::kWorker && view.zone_master) {
         // Its own zone master first; the others only when that one fails.

@@ -5,10 +5,10 @@
 // fails, so a request is never dropped for want of a reachable peer.
 //
 //   node     centralized       federated                           decentralized
-//   cloud    serve here        a zone master (1/latency)           a worker (1/latency)
-//   zone     the cloud master  here under the offload threshold,   a worker of the zone
+//   master   serve here        a zone master (1/latency)           a worker (1/latency)
+//   zone     the master        here under the offload threshold,   a worker of the zone
 //                              else another zone (1/latency)
-//   worker   the cloud master  its zone master, then other zones   here under the threshold,
+//   worker   the master        its zone master, then other zones   here under the threshold,
 //                                                                  else a peer (1/latency)
 //
 // At hop ≥ 2 every node serves where it is, and no node already on the
@@ -30,7 +30,7 @@ inline constexpr uint32_t kMaxHops = 2;
 
 /// The nodes this one can forward to right now.
 struct RouteView {
-  std::optional<NodeRef> cloud;        // none at the cloud master itself
+  std::optional<NodeRef> master;       // none at the master itself
   std::optional<NodeRef> zone_master;  // this zone's master (at workers)
   std::vector<NodeRef> zone_masters;   // every live zone master but this node
   std::vector<NodeRef> workers;        // a master's workers, or a worker's peers
@@ -46,7 +46,7 @@ struct RouteInput {
 
 using OrderFn = std::function<std::vector<NodeRef>(std::vector<NodeRef>)>;
 
-/// Whether the plan is "serve here" whatever the view and load (the cloud's
+/// Whether the plan is "serve here" whatever the view and load (the master's
 /// centralized requests, hop limit reached), so callers can skip gathering them.
 bool ServesHereRegardless(NodeRole self, v1::Architecture architecture, uint32_t hops);
 /// Whether the plan reads RouteInput::load (a zone's federated, a worker's

@@ -1,4 +1,4 @@
-// Routes one request at one node (cloud master, zone master or worker): picks
+// Routes one request at one node (master, zone master or worker): picks
 // its architecture where it enters (dynamic: the selector's draw), plans the
 // targets (route_plan.h), forwards to each in turn while they fail to answer,
 // and otherwise serves it here. The answer says where it ran (worker, zone,

@@ -5,8 +5,8 @@
 namespace fsched::routing {
 
 NodeRole PeerRole(const v1::Peer& peer) {
-  if (peer.role() == "cloud") return NodeRole::kCloud;
-  if (peer.role() == "edge") return NodeRole::kEdge;
+  if (peer.role() == "master") return NodeRole::kMaster;
+  if (peer.role() == "zone-master") return NodeRole::kZoneMaster;
   return NodeRole::kWorker;
 }
 
@@ -16,10 +16,10 @@ NodeRef FromPeer(const v1::Peer& peer) {
 
 const char* RoleName(NodeRole role) {
   switch (role) {
-    case NodeRole::kCloud:
-      return "cloud";
-    case NodeRole::kEdge:
-      return "edge";
+    case NodeRole::kMaster:
+      return "master";
+    case NodeRole::kZoneMaster:
+      return "zone-master";
     case NodeRole::kWorker:
       break;
   }
@@ -39,8 +39,8 @@ absl::Duration LinkDelays::To(const NodeRef& target) const {
   if (auto it = config_.nodes().find(target.id); it != config_.nodes().end()) {
     return FromProto(it->second);
   }
-  if (target.role == NodeRole::kCloud || self_.role == NodeRole::kCloud) {
-    return FromProto(config_.cloud());
+  if (target.role == NodeRole::kMaster || self_.role == NodeRole::kMaster) {
+    return FromProto(config_.master());
   }
   return FromProto(target.zone == self_.zone ? config_.same_zone() : config_.cross_zone());
 }
@@ -48,7 +48,7 @@ absl::Duration LinkDelays::To(const NodeRef& target) const {
 bool LinkDelays::enabled() const {
   return FromProto(config_.same_zone()) > absl::ZeroDuration() ||
          FromProto(config_.cross_zone()) > absl::ZeroDuration() ||
-         FromProto(config_.cloud()) > absl::ZeroDuration() || !config_.nodes().empty();
+         FromProto(config_.master()) > absl::ZeroDuration() || !config_.nodes().empty();
 }
 
 }  // namespace fsched::routing

@@ -11,7 +11,7 @@
 
 namespace fsched::routing {
 
-enum class NodeRole { kCloud, kEdge, kWorker };
+enum class NodeRole { kMaster, kZoneMaster, kWorker };
 
 struct NodeRef {
   std::string id;
@@ -20,14 +20,15 @@ struct NodeRef {
   NodeRole role = NodeRole::kWorker;
 };
 
-/// "cloud" -> kCloud, "edge" -> kEdge, anything else -> kWorker.
+/// "master" -> kMaster, "zone-master" -> kZoneMaster, anything else -> kWorker
+/// (the names of config.v1.NodeRole in the YAML).
 NodeRole PeerRole(const v1::Peer& peer);
 NodeRef FromPeer(const v1::Peer& peer);
 v1::Peer ToPeer(const NodeRef& node);
 const char* RoleName(NodeRole role);
 
 /// The round-trip delay this node adds to each request it forwards to a
-/// target: the per-node override, else `cloud` when either end is the cloud
+/// target: the per-node override, else `master` when either end is the
 /// master, else `same_zone` or `cross_zone`.
 class LinkDelays {
  public:

@@ -74,14 +74,14 @@ seed000() {
 }
 
 # Seed 001 (tail-latency aware architectures): its testbed's topology on one
-# machine (a cloud master, two zones of a zone master and two 4-slot workers,
-# links emulated at 10 ms in a zone, 20 ms across, 60 ms to the cloud), calls
+# machine (a master, two zones of a zone master and two 4-slot workers,
+# links emulated at 10 ms in a zone, 20 ms across, 60 ms to the master), calls
 # entering at the four workers in turn, closed loop at 2 to 40 users, per
 # architecture and dynamic. Deadline 500 ms (5x the 100 ms service time).
 seed001() {
   local dir=$OUT/seed001
   rm -rf "$dir"
-  local net="network_emulation: {same_zone: 10ms, cross_zone: 20ms, cloud: 60ms}"
+  local net="network_emulation: {same_zone: 10ms, cross_zone: 20ms, master: 60ms}"
   for arch in centralized federated decentralized dynamic; do
     start_federation "$dir/$arch/cluster" 4 "$net"
     register_sleep io 0.1

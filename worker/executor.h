@@ -1,6 +1,6 @@
 // Runs assignments on a fixed pool of slot threads, at most `slots` at once.
 // A master never sends more than `slots`, but a worker may serve several
-// masters (the cloud and its zone master) and direct requests (decentralized
+// masters (the master and its zone master) and direct requests (decentralized
 // routing), so up to `max_waiting` more wait here, first come first served. An assignment
 // that preempts a running invocation freezes it and takes its slot; the frozen
 // one resumes when its preemptor ends (so up to 2·slots threads may be busy).

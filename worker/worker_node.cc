@@ -148,7 +148,7 @@ void WorkerNode::BuildExecutor(RuntimeMap runtimes) {
   exec_options.output_limit_bytes = config_.worker().output_limit_bytes();
   exec_options.default_timeout = FromProto(config_.scheduler().default_timeout());
   exec_options.cache = cache_.get();
-  // Two masters (cloud and zone) and direct calls share the slots; what
+  // Two masters (the master and the zone master) and direct calls share the slots; what
   // exceeds them waits here rather than failing.
   exec_options.max_waiting = 4 * slots;
   exec_options.on_finished = [this](const v1::InvocationResult& result) {
@@ -305,7 +305,7 @@ void WorkerNode::OnMembership(const v1::Membership& membership) {
     *membership_.mutable_peers() = membership.peers();
     if (membership.masters_size() > 0) *membership_.mutable_masters() = membership.masters();
     for (const v1::Peer& m : membership_.masters()) {
-      if (m.role() == "edge" && m.zone() == config_.node().zone()) zone_master = m.address();
+      if (routing::PeerRole(m) == routing::NodeRole::kZoneMaster && m.zone() == config_.node().zone()) zone_master = m.address();
     }
   }
   if (!zone_master.empty() && zone_master != zone_link_->master_address()) {
@@ -322,14 +322,14 @@ std::shared_ptr<const routing::RouteView> WorkerNode::View() {
   absl::MutexLock lock(&membership_mu_);
   for (const v1::Peer& peer : membership_.masters()) {
     routing::NodeRef node = routing::FromPeer(peer);
-    if (node.role == routing::NodeRole::kCloud) view.cloud = node;
-    if (node.role != routing::NodeRole::kEdge) continue;
+    if (node.role == routing::NodeRole::kMaster) view.master = node;
+    if (node.role != routing::NodeRole::kZoneMaster) continue;
     if (node.zone == config_.node().zone()) view.zone_master = node;
     view.zone_masters.push_back(std::move(node));
   }
-  if (!view.cloud && !link_->master_address().empty()) {
-    // Joined, but no membership yet: the master it joined stands in for the cloud.
-    view.cloud = routing::NodeRef{"master", link_->master_address(), "", routing::NodeRole::kCloud};
+  if (!view.master && !link_->master_address().empty()) {
+    // Joined, but no membership yet: the master it joined stands in.
+    view.master = routing::NodeRef{"master", link_->master_address(), "", routing::NodeRole::kMaster};
   }
   for (const v1::Peer& peer : membership_.peers()) view.workers.push_back(routing::FromPeer(peer));
   return std::make_shared<const routing::RouteView>(std::move(view));
@@ -338,7 +338,7 @@ std::shared_ptr<const routing::RouteView> WorkerNode::View() {
 std::vector<std::string> WorkerNode::MasterAddresses() {
   std::vector<std::string> out;
   if (std::string zone = zone_link_->master_address(); !zone.empty()) out.push_back(zone);
-  if (std::string cloud = link_->master_address(); !cloud.empty()) out.push_back(cloud);
+  if (std::string master = link_->master_address(); !master.empty()) out.push_back(master);
   return out;
 }
 

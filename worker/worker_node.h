@@ -89,7 +89,7 @@ class WorkerNode {
   std::unique_ptr<CpuPriorityLoop>
       cpu_priority_;  // with containers, unless worker.cpu_priority is off
   std::unique_ptr<Executor> executor_;
-  std::unique_ptr<MasterLink> link_;       // to the master it joined (the cloud master)
+  std::unique_ptr<MasterLink> link_;       // to the master it joined (the master)
   std::unique_ptr<MasterLink> zone_link_;  // to its zone's master, once membership names one
   std::unique_ptr<FunctionSource> functions_;
   std::unique_ptr<routing::RoutingState> routing_;

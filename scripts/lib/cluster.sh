@@ -5,9 +5,9 @@
 # sets MASTER (host:port) and CTL (an fschedctl command line). Logs and state
 # go under DIR. Needs the binaries in build/.
 #   start_federation DIR SLOTS [CONFIG_YAML]
-# seed 001's topology: a cloud master, zones a and b each with a zone master
+# seed 001's topology: a master, zones a and b each with a zone master
 # and two workers (a1 a2 b1 b2), every node reading CONFIG_YAML (e.g. its
-# network_emulation block). Sets MASTER (the cloud), CTL, ZONE_MASTERS and
+# network_emulation block). Sets MASTER (the master above the zones), CTL, ZONE_MASTERS and
 # WORKER_ADDRESSES (comma-separated host:port lists).
 
 FSCHED_PIDS=()
@@ -89,17 +89,17 @@ start_federation() {
   mkdir -p "$dir"
   local token=local-$RANDOM$RANDOM
   printf '%s\n' "$config" >"$dir/node.yaml"
-  _start_node "$dir" cloud build/master/fsched-master --config "$dir/node.yaml" \
-    --listen 127.0.0.1:0 --state_dir "$dir/cloud-state" --join_token "$token" --node_id cloud
-  MASTER=127.0.0.1:$(cat "$dir/cloud.port")
+  _start_node "$dir" master build/master/fsched-master --config "$dir/node.yaml" \
+    --listen 127.0.0.1:0 --state_dir "$dir/master-state" --join_token "$token" --node_id master
+  MASTER=127.0.0.1:$(cat "$dir/master.port")
   CTL="build/tools/fschedctl --master $MASTER"
   ZONE_MASTERS="" WORKER_ADDRESSES=""
   local zone n
   for zone in a b; do
-    _start_node "$dir" "edge-$zone" build/master/fsched-master --config "$dir/node.yaml" \
-      --listen 127.0.0.1:0 --state_dir "$dir/edge-$zone-state" --join_token "$token" \
-      --node_id "edge-$zone" --role edge --zone "$zone" --parent "$MASTER"
-    ZONE_MASTERS+="${ZONE_MASTERS:+,}127.0.0.1:$(cat "$dir/edge-$zone.port")"
+    _start_node "$dir" "zone-master-$zone" build/master/fsched-master --config "$dir/node.yaml" \
+      --listen 127.0.0.1:0 --state_dir "$dir/zone-master-$zone-state" --join_token "$token" \
+      --node_id "zone-master-$zone" --role zone-master --zone "$zone" --parent "$MASTER"
+    ZONE_MASTERS+="${ZONE_MASTERS:+,}127.0.0.1:$(cat "$dir/zone-master-$zone.port")"
   done
   for zone in a b; do
     for n in 1 2; do
@@ -121,7 +121,7 @@ start_federation() {
   exit 1
 }
 
-# Until every zone master has mirrored the cloud's COUNT functions.
+# Until every zone master has mirrored the master's COUNT functions.
 wait_mirrored() {  # count
   local zm
   for _ in $(seq 1 100); do

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "common/daemon_config.h"
 #include "common/proto_time.h"
 #include "common/transport_security.h"
@@ -41,7 +42,7 @@ TEST(ConfigTest, EmptyDocumentYieldsDefaults) {
 TEST(ConfigTest, ParsesEveryBlock) {
   auto config = ParseDaemonConfig(R"(
 architecture: federated
-node: {id: edge-1, role: edge, zone: zone-a, parent: "10.0.1.100:7000", labels: {rack: r1}}
+node: {id: zone-master-1, role: zone-master, zone: zone-a, parent: "10.0.1.100:7000", labels: {rack: r1}}
 listen: 0.0.0.0:7000
 state_dir: /tmp/state
 cluster: {join_token: s3cret, heartbeat_interval: 250ms, heartbeat_timeout: 2s}
@@ -49,11 +50,11 @@ scheduler: {queue_order: fifo, placement: round-robin, default_timeout: 30s,
             max_payload_bytes: 64KiB, max_attempts: 5}
 worker: {master: "10.0.0.1:7000", slots: 8, output_limit_bytes: 1MiB}
 topology:
-  - {id: cloud-1, address: "10.0.1.100:7000", role: cloud-controller, zone: zone-a}
+  - {id: master-1, address: "10.0.1.100:7000", role: master, zone: zone-a}
 )");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->architecture(), v1::ARCHITECTURE_FEDERATED);
-  EXPECT_EQ(config->node().id(), "edge-1");
+  EXPECT_EQ(config->node().id(), "zone-master-1");
   EXPECT_EQ(config->node().labels().at("rack"), "r1");
   EXPECT_EQ(config->cluster().join_token(), "s3cret");
   EXPECT_EQ(FromProto(config->cluster().heartbeat_interval()), absl::Milliseconds(250));
@@ -136,7 +137,18 @@ TEST(ConfigTest, EnumErrorsListTheChoices) {
   auto config = ParseConfig("node: {role: boss}");
   ASSERT_FALSE(config.ok());
   EXPECT_THAT(config.status().message(),
-              HasSubstr("node.role: 'boss' is not one of master, edge or worker"));
+              HasSubstr("node.role: 'boss' is not one of master, zone-master or worker"));
+  // Seed 001's names and fsched's former ones are refused with the current one.
+  for (const char* former : {"edge", "edge-controller"}) {
+    config = ParseConfig(absl::StrCat("node: {role: ", former, "}"));
+    ASSERT_FALSE(config.ok());
+    EXPECT_THAT(config.status().message(),
+                HasSubstr(absl::StrCat("'", former, "' was renamed 'zone-master'")));
+  }
+  config = ParseConfig("topology: [{id: a, address: \"h:1\", role: cloud-controller}]");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(),
+              HasSubstr("topology[0].role: 'cloud-controller' was renamed 'master'"));
   config =
       ParseConfig("worker: {runc: ON}");  // names are lower-case, as written in the schema's docs
   ASSERT_FALSE(config.ok());
@@ -196,15 +208,15 @@ TEST(ConfigTest, YamlRoundTripRedactsTheToken) {
 TEST(ConfigTest, EveryKeyPrintsAndReadsBack) {
   auto config = ParseConfig(R"(
 architecture: dynamic
-node: {id: n1, role: edge, zone: z, parent: "c:1", labels: {b: "2", a: "1"}}
+node: {id: n1, role: zone-master, zone: z, parent: "c:1", labels: {b: "2", a: "1"}}
 log_level: debug
 scheduler: {aging_rate: 0.123456789, max_wait: 1m30s, max_payload_bytes: 3MiB, preemption: false}
 worker: {runtime: runc, runc: on, resctrl: off, slots: 7, reconnect_min: 150ms}
 tail_scheduler: {soft_d2f_threshold: 1.25, offload_load_threshold: 0.5}
-network_emulation: {cloud: 60ms, nodes: {x: 5ms, y: 1.5}}
+network_emulation: {master: 60ms, nodes: {x: 5ms, y: 1.5}}
 metrics: {listen: ''}
 tls: {cert: a, key: b, server_name: s}
-topology: [{id: a, address: "h:1", role: edge-controller, zone: z}]
+topology: [{id: a, address: "h:1", role: zone-master, zone: z}]
 )");
   ASSERT_TRUE(config.ok()) << config.status();
   const std::string yaml = ConfigToYaml(*config);
@@ -212,7 +224,7 @@ topology: [{id: a, address: "h:1", role: edge-controller, zone: z}]
   ASSERT_TRUE(again.ok()) << again.status() << "\n" << yaml;
   EXPECT_TRUE(MessageDifferencer::Equivalent(*config, *again)) << yaml;
   EXPECT_THAT(yaml, HasSubstr("runtime: runc"));
-  EXPECT_THAT(yaml, HasSubstr("role: edge-controller"));
+  EXPECT_THAT(yaml, HasSubstr("role: zone-master"));
   EXPECT_THAT(yaml, HasSubstr("max_wait: 1m30s"));
   EXPECT_EQ(FromProto(again->network_emulation().nodes().at("y")), absl::Milliseconds(1500));
   // Defaults alone round-trip too.
@@ -285,36 +297,41 @@ tail_scheduler:
 }
 
 TEST(ConfigTest, ZoneMastersNeedAParentAndOnlyThey) {
-  auto config = ParseDaemonConfig("node: {role: edge, zone: a}");
+  auto config = ParseDaemonConfig("node: {role: zone-master, zone: a}");
   ASSERT_FALSE(config.ok());
   EXPECT_THAT(std::string(config.status().message()), HasSubstr("node.parent"));
-  config = ParseDaemonConfig("node: {role: master, parent: \"cloud:1\"}");
+  config = ParseDaemonConfig("node: {role: master, parent: \"master:1\"}");
   ASSERT_FALSE(config.ok());
   EXPECT_THAT(std::string(config.status().message()), HasSubstr("only a zone master"));
-  config = ParseDaemonConfig("node: {role: edge, zone: a, parent: cloud}");
+  config = ParseDaemonConfig("node: {role: zone-master, zone: a, parent: master}");
   ASSERT_FALSE(config.ok());
   EXPECT_THAT(std::string(config.status().message()), HasSubstr("not host:port"));
-  config = ParseDaemonConfig("node: {role: edge, zone: a, parent: \"cloud:7000\"}");
+  config = ParseDaemonConfig("node: {role: zone-master, zone: a, parent: \"master:7000\"}");
   ASSERT_TRUE(config.ok()) << config.status();
-  EXPECT_EQ(config->node().parent(), "cloud:7000");
+  EXPECT_EQ(config->node().parent(), "master:7000");
 }
 
 TEST(ConfigTest, NetworkEmulationDelaysAreReadAndRendered) {
   auto config = ParseConfig(R"(
-network_emulation: {same_zone: 10ms, cross_zone: 20ms, cloud: 60ms, nodes: {edge-b: 35ms}}
+network_emulation: {same_zone: 10ms, cross_zone: 20ms, master: 60ms, nodes: {zone-master-b: 35ms}}
 )");
   ASSERT_TRUE(config.ok()) << config.status();
   const NetworkEmulationConfig& net = config->network_emulation();
   EXPECT_EQ(FromProto(net.same_zone()), absl::Milliseconds(10));
-  EXPECT_EQ(FromProto(net.cloud()), absl::Milliseconds(60));
-  EXPECT_EQ(FromProto(net.nodes().at("edge-b")), absl::Milliseconds(35));
+  EXPECT_EQ(FromProto(net.master()), absl::Milliseconds(60));
+  EXPECT_EQ(FromProto(net.nodes().at("zone-master-b")), absl::Milliseconds(35));
   auto again = ParseConfig(ConfigToYaml(*config));
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(FromProto(again->network_emulation().cross_zone()), absl::Milliseconds(20));
-  EXPECT_EQ(FromProto(again->network_emulation().nodes().at("edge-b")), absl::Milliseconds(35));
-  config = ParseConfig("network_emulation: {cloud: -5ms}");
+  EXPECT_EQ(FromProto(again->network_emulation().nodes().at("zone-master-b")), absl::Milliseconds(35));
+  config = ParseConfig("network_emulation: {master: -5ms}");
   ASSERT_FALSE(config.ok());
-  EXPECT_THAT(std::string(config.status().message()), HasSubstr("network_emulation.cloud"));
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr("network_emulation.master"));
+  // The key's former name is refused with its new one.
+  config = ParseConfig("network_emulation: {cloud: 60ms}");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()),
+              HasSubstr("network_emulation.cloud: renamed: write network_emulation.master"));
   config = ParseConfig("network_emulation: {nodes: {w1: soon}}");
   ASSERT_FALSE(config.ok());
   EXPECT_THAT(std::string(config.status().message()), HasSubstr("network_emulation.nodes.w1"));
@@ -369,15 +386,15 @@ TEST(ConfigTest, TlsNeedsCertAndKeyTogetherAndACaForClientCertificates) {
 TEST(ConfigTest, TheSharedTopologyGivesEachNodeItsZoneRoleAndMasters) {
   const std::string topology = R"(
 topology:
-  - {id: cloud-1, address: "10.0.1.100:50051", role: cloud-controller, zone: us-west-1}
-  - {id: edge-1, address: "10.0.2.100:50051", role: edge-controller, zone: us-west-1}
+  - {id: master-1, address: "10.0.1.100:50051", role: master, zone: us-west-1}
+  - {id: zone-master-1, address: "10.0.2.100:50051", role: zone-master, zone: us-west-1}
   - {id: node-1, address: "10.0.2.101:50052", role: worker, zone: us-west-1}
 )";
-  auto edge = ParseDaemonConfig("node: {id: edge-1}\n" + topology);
-  ASSERT_TRUE(edge.ok()) << edge.status();
-  EXPECT_EQ(edge->node().role(), config::v1::NODE_ROLE_EDGE);
-  EXPECT_EQ(edge->node().zone(), "us-west-1");
-  EXPECT_EQ(edge->node().parent(), "10.0.1.100:50051");
+  auto zone_master = ParseDaemonConfig("node: {id: zone-master-1}\n" + topology);
+  ASSERT_TRUE(zone_master.ok()) << zone_master.status();
+  EXPECT_EQ(zone_master->node().role(), config::v1::NODE_ROLE_ZONE_MASTER);
+  EXPECT_EQ(zone_master->node().zone(), "us-west-1");
+  EXPECT_EQ(zone_master->node().parent(), "10.0.1.100:50051");
   // A worker (its role set by fsched-worker) finds its master there too.
   auto worker = ParseConfig("node: {id: node-1}\n" + topology);
   ASSERT_TRUE(worker.ok()) << worker.status();

@@ -1,4 +1,4 @@
-// Seed 001's topology on loopback: a cloud master, two zones each with a zone
+// Seed 001's topology on loopback: a master, two zones each with a zone
 // master and two workers. Each architecture routes as specified, asserted from
 // where requests ran (worker, zone, route) and their hop counts; a killed zone
 // master loses no accepted request.
@@ -13,11 +13,11 @@ using ::testing::Lt;
 
 class ArchitecturesTest : public ClusterTest {
  protected:
-  // Starts the cloud master, zone masters edge-a and edge-b, and workers
+  // Starts the master, zone masters zone-master-a and zone-master-b, and workers
   // a1, a2 (zone a) and b1, b2 (zone b), each with `slots` slots, and waits
-  // until the zone masters have their workers and the cloud's functions.
-  void StartFederation(int slots, const std::string& cloud_extra = "") {
-    StartMaster(cloud_extra);  // node id test-master
+  // until the zone masters have their workers and the master's functions.
+  void StartFederation(int slots, const std::string& master_extra = "") {
+    StartMaster(master_extra);  // node id test-master
     for (const std::string zone : {"a", "b"}) StartZoneMaster(zone);
     for (const std::string zone : {"a", "b"}) {
       worker_flags_ = {"--zone", zone};
@@ -30,10 +30,10 @@ class ArchitecturesTest : public ClusterTest {
   }
 
   void StartZoneMaster(const std::string& zone) {
-    const std::string id = "edge-" + zone;
+    const std::string id = "zone-master-" + zone;
     const std::string config = dir_ + "/" + id + ".yaml";
     testing::WriteFile(
-        config, absl::StrCat("node: {id: ", id, ", role: edge, zone: ", zone, ", parent: \"",
+        config, absl::StrCat("node: {id: ", id, ", role: zone-master, zone: ", zone, ", parent: \"",
                              master_address_, "\"}\nlisten: 127.0.0.1:0\nstate_dir: ", dir_, "/",
                              id, "-state\ncluster: {join_token: ", kToken,
                              ", heartbeat_interval: 100ms, heartbeat_timeout: 800ms}\n"));
@@ -48,7 +48,7 @@ class ArchitecturesTest : public ClusterTest {
   }
 
   // Until the zone master lists `workers` ready (they followed the membership
-  // push to it) and has mirrored the cloud's functions.
+  // push to it) and has mirrored the master's functions.
   void WaitForZone(const std::string& zone, const std::vector<std::string>& workers) {
     auto channel = MakeChannel(zone_addresses_[zone]);
     auto cluster = v1::Cluster::NewStub(channel);
@@ -73,7 +73,7 @@ class ArchitecturesTest : public ClusterTest {
       absl::SleepFor(absl::Milliseconds(50));
     }
     FAIL() << "zone " << zone << " did not get its workers and functions; log:\n"
-           << testing::ReadFile(dir_ + "/edge-" + zone + ".log");
+           << testing::ReadFile(dir_ + "/zone-master-" + zone + ".log");
   }
 
   std::string WorkerAddress(const std::string& id) {
@@ -99,10 +99,10 @@ class ArchitecturesTest : public ClusterTest {
     return stub->Invoke(&ctx, req, result);
   }
 
-  // Controller.Invoke at a master: "cloud" or a zone name.
+  // Controller.Invoke at a master: "master" or a zone name.
   grpc::Status AtMaster(const std::string& which, const v1::InvokeRequest& req,
                         v1::InvocationResult* result) {
-    const std::string address = which == "cloud" ? master_address_ : zone_addresses_[which];
+    const std::string address = which == "master" ? master_address_ : zone_addresses_[which];
     auto stub = v1::Controller::NewStub(MakeChannel(address));
     grpc::ClientContext ctx;
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
@@ -142,7 +142,7 @@ class ArchitecturesTest : public ClusterTest {
   std::map<std::string, std::string> zone_addresses_;
 };
 
-TEST_F(ArchitecturesTest, CentralizedGoesToTheCloudMasterFromEveryEntry) {
+TEST_F(ArchitecturesTest, CentralizedGoesToTheMasterFromEveryEntry) {
   StartFederation(2);
   v1::InvocationResult r;
   ASSERT_TRUE(AtWorker("a1", Request("echo", v1::ARCHITECTURE_CENTRALIZED), &r).ok());
@@ -155,10 +155,10 @@ TEST_F(ArchitecturesTest, CentralizedGoesToTheCloudMasterFromEveryEntry) {
   EXPECT_FALSE(r.worker_id().empty());
 
   ASSERT_TRUE(AtMaster("b", Request("echo", v1::ARCHITECTURE_CENTRALIZED), &r).ok());
-  EXPECT_THAT(Route(r), ElementsAre("edge-b", "test-master"));
+  EXPECT_THAT(Route(r), ElementsAre("zone-master-b", "test-master"));
   EXPECT_EQ(r.hops(), 1u);
 
-  ASSERT_TRUE(AtMaster("cloud", Request("echo", v1::ARCHITECTURE_CENTRALIZED), &r).ok());
+  ASSERT_TRUE(AtMaster("master", Request("echo", v1::ARCHITECTURE_CENTRALIZED), &r).ok());
   EXPECT_THAT(Route(r), ElementsAre("test-master"));
   EXPECT_EQ(r.hops(), 0u);
   EXPECT_EQ(r.entry_node(), "test-master");
@@ -169,24 +169,24 @@ TEST_F(ArchitecturesTest, FederatedStaysInTheZoneUntilItIsBusyThenOffloads) {
   v1::InvocationResult r;
   ASSERT_TRUE(AtWorker("a2", Request("echo", v1::ARCHITECTURE_FEDERATED), &r).ok());
   EXPECT_EQ(r.outcome(), v1::OUTCOME_OK) << r.message();
-  EXPECT_THAT(Route(r), ElementsAre("a2", "edge-a"));
+  EXPECT_THAT(Route(r), ElementsAre("a2", "zone-master-a"));
   EXPECT_EQ(r.hops(), 1u);
   EXPECT_EQ(r.zone(), "a");
   EXPECT_EQ(r.architecture(), v1::ARCHITECTURE_FEDERATED);
 
-  // The cloud hands federated requests to a zone master.
-  ASSERT_TRUE(AtMaster("cloud", Request("echo", v1::ARCHITECTURE_FEDERATED), &r).ok());
+  // The master hands federated requests to a zone master.
+  ASSERT_TRUE(AtMaster("master", Request("echo", v1::ARCHITECTURE_FEDERATED), &r).ok());
   ASSERT_EQ(r.route_size(), 2);
-  EXPECT_EQ(r.zone(), r.route(1) == "edge-a" ? "a" : "b");
+  EXPECT_EQ(r.zone(), r.route(1) == "zone-master-a" ? "a" : "b");
 
-  // Zone a's two slots taken: edge-a is over the threshold and offloads to zone b.
+  // Zone a's two slots taken: zone-master-a is over the threshold and offloads to zone b.
   std::thread busy1 = Occupy("a1", 3), busy2 = Occupy("a2", 3);
   WaitBusy("a1");
   WaitBusy("a2");
-  absl::SleepFor(absl::Milliseconds(300));  // heartbeats carry the load to edge-a
+  absl::SleepFor(absl::Milliseconds(300));  // heartbeats carry the load to zone-master-a
   ASSERT_TRUE(AtMaster("a", Request("echo", v1::ARCHITECTURE_FEDERATED), &r).ok());
   EXPECT_EQ(r.outcome(), v1::OUTCOME_OK) << r.message();
-  EXPECT_THAT(Route(r), ElementsAre("edge-a", "edge-b"));
+  EXPECT_THAT(Route(r), ElementsAre("zone-master-a", "zone-master-b"));
   EXPECT_EQ(r.hops(), 1u);
   EXPECT_EQ(r.zone(), "b");
   busy1.join();
@@ -224,7 +224,7 @@ TEST_F(ArchitecturesTest, DecentralizedRunsLocallyThenOnAPeerAndNeverLoops) {
   // From a zone master, decentralized goes to one of its workers.
   ASSERT_TRUE(AtMaster("a", Request("echo", v1::ARCHITECTURE_DECENTRALIZED), &r).ok());
   ASSERT_EQ(r.route_size(), 2);
-  EXPECT_EQ(r.route(0), "edge-a");
+  EXPECT_EQ(r.route(0), "zone-master-a");
   EXPECT_EQ(r.worker_id(), r.route(1));
   EXPECT_EQ(r.zone(), "a");
 }
@@ -239,7 +239,7 @@ TEST_F(ArchitecturesTest, DynamicResolvesToAConcreteArchitectureAndIsMeasured) {
     EXPECT_EQ(r.worker_id(), "a1");
   }
   // The entry node keeps the windows (its Admin service, like a master's);
-  // the cloud master saw none of these calls.
+  // the master saw none of these calls.
   auto samples_at = [&](v1::Admin::Stub* admin, v1::Architecture a) {
     grpc::ClientContext ctx;
     v1::GetArchMetricsRequest req;
@@ -262,7 +262,7 @@ TEST_F(ArchitecturesTest, DynamicResolvesToAConcreteArchitectureAndIsMeasured) {
   v1::SetArchitectureResponse answer;
   ASSERT_TRUE(worker_admin->SetArchitecture(&sctx, set, &answer).ok());
   ASSERT_TRUE(AtWorker("a1", Request("echo", v1::ARCHITECTURE_UNSPECIFIED), &r).ok());
-  EXPECT_THAT(Route(r), ElementsAre("a1", "edge-a"));
+  EXPECT_THAT(Route(r), ElementsAre("a1", "zone-master-a"));
   grpc::ClientContext bctx;
   set.set_architecture("mesh");
   EXPECT_EQ(worker_admin->SetArchitecture(&bctx, set, &answer).error_code(),
@@ -317,7 +317,7 @@ TEST_F(ArchitecturesTest, ARestartedWorkerIsToldItsZoneMasterAgain) {
   v1::InvocationResult r;
   grpc::Status s = AtWorker("b2", Request("echo", v1::ARCHITECTURE_FEDERATED), &r);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  EXPECT_THAT(Route(r), ElementsAre("b2", "edge-b"));
+  EXPECT_THAT(Route(r), ElementsAre("b2", "zone-master-b"));
 }
 
 TEST_F(ArchitecturesTest, BadRequestsAndMisplacedCallsGetClearErrors) {
@@ -332,7 +332,7 @@ TEST_F(ArchitecturesTest, BadRequestsAndMisplacedCallsGetClearErrors) {
   s = AtMaster("a", Request("nope", v1::ARCHITECTURE_FEDERATED), &r);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
 
-  // Functions are registered at the cloud master only.
+  // Functions are registered at the master only.
   auto zone = v1::Controller::NewStub(MakeChannel(zone_addresses_["b"]));
   grpc::ClientContext ctx;
   v1::RegisterFunctionRequest reg;
@@ -343,31 +343,31 @@ TEST_F(ArchitecturesTest, BadRequestsAndMisplacedCallsGetClearErrors) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(s.error_message(), HasSubstr(master_address_));
 
-  // A zone master with the wrong token is refused by the cloud.
+  // A zone master with the wrong token is refused by the master.
   grpc::ClientContext actx;
   v1::AnnounceZoneRequest announce;
-  announce.set_node_id("edge-x");
+  announce.set_node_id("zone-master-x");
   announce.set_zone("x");
   announce.set_address("127.0.0.1:1");
   announce.set_join_token("wrong");
   v1::ZoneDirectory dir;
   s = cluster_->AnnounceZone(&actx, announce, &dir);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  // The directory lists the cloud and both zones.
+  // The directory lists the master and both zones.
   grpc::ClientContext lctx;
   ASSERT_TRUE(cluster_->ListMasters(&lctx, v1::ListMastersRequest(), &dir).ok());
   ASSERT_EQ(dir.masters_size(), 3);
-  EXPECT_EQ(dir.masters(0).role(), "cloud");
+  EXPECT_EQ(dir.masters(0).role(), "master");
 }
 
 TEST_F(ArchitecturesTest, LinkDelaysAreAddedToForwardedRequests) {
-  StartFederation(2, "network_emulation: {cloud: 400ms}\n");
+  StartFederation(2, "network_emulation: {master: 400ms}\n");
   v1::InvocationResult r;
-  ASSERT_TRUE(AtMaster("cloud", Request("echo", v1::ARCHITECTURE_CENTRALIZED), &r).ok());
+  ASSERT_TRUE(AtMaster("master", Request("echo", v1::ARCHITECTURE_CENTRALIZED), &r).ok());
   const absl::Time start = absl::Now();
-  ASSERT_TRUE(AtMaster("cloud", Request("echo", v1::ARCHITECTURE_DECENTRALIZED), &r).ok());
+  ASSERT_TRUE(AtMaster("master", Request("echo", v1::ARCHITECTURE_DECENTRALIZED), &r).ok());
   EXPECT_EQ(r.outcome(), v1::OUTCOME_OK) << r.message();
-  EXPECT_EQ(r.route_size(), 2);  // cloud -> a worker
+  EXPECT_EQ(r.route_size(), 2);  // master -> a worker
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(400));
 }
 

@@ -635,9 +635,10 @@ TEST_F(ClusterTest, DaemonsRefuseBadFlagsAndFilesInOneLineNamingTheKey) {
     const char* message;
   } cases[] = {
       {{FSCHED_MASTER_BIN, "--role", "boss"},
-       "node.role: 'boss' is not one of master, edge or worker"},
+       "node.role: 'boss' is not one of master, zone-master or worker"},
+      {{FSCHED_MASTER_BIN, "--role", "edge"}, "node.role: 'edge' was renamed 'zone-master'"},
       {{FSCHED_MASTER_BIN, "--role", "worker"}, "run fsched-worker for a worker"},
-      {{FSCHED_MASTER_BIN, "--role", "edge", "--zone", "a"}, "node.parent"},
+      {{FSCHED_MASTER_BIN, "--role", "zone-master", "--zone", "a"}, "node.parent"},
       {{FSCHED_MASTER_BIN, "--listen", "nowhere"}, "listen: 'nowhere' is not host:port"},
       {{FSCHED_MASTER_BIN, "--log_level", "loud"}, "log_level"},
       {{FSCHED_MASTER_BIN, "--config", dir_ + "/shared.yaml"}, "cluster.heartbeat_timeout"},

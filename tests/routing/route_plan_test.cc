@@ -24,17 +24,17 @@ std::vector<NodeRef> Same(std::vector<NodeRef> nodes) { return nodes; }
 class RoutePlanTest : public ::testing::Test {
  protected:
   RoutePlanTest() {
-    worker_view_.cloud = Node("cloud", NodeRole::kCloud, "c");
-    worker_view_.zone_master = Node("edge-a", NodeRole::kEdge, "a");
-    worker_view_.zone_masters = {Node("edge-a", NodeRole::kEdge, "a"),
-                                 Node("edge-b", NodeRole::kEdge, "b")};
+    worker_view_.master = Node("master", NodeRole::kMaster, "c");
+    worker_view_.zone_master = Node("zone-master-a", NodeRole::kZoneMaster, "a");
+    worker_view_.zone_masters = {Node("zone-master-a", NodeRole::kZoneMaster, "a"),
+                                 Node("zone-master-b", NodeRole::kZoneMaster, "b")};
     worker_view_.workers = {Node("w-a2", NodeRole::kWorker, "a")};
-    edge_view_.cloud = worker_view_.cloud;
-    edge_view_.zone_masters = {Node("edge-b", NodeRole::kEdge, "b")};
-    edge_view_.workers = {Node("w-a1", NodeRole::kWorker, "a"),
+    zone_master_view_.master = worker_view_.master;
+    zone_master_view_.zone_masters = {Node("zone-master-b", NodeRole::kZoneMaster, "b")};
+    zone_master_view_.workers = {Node("w-a1", NodeRole::kWorker, "a"),
                           Node("w-a2", NodeRole::kWorker, "a")};
-    cloud_view_.zone_masters = worker_view_.zone_masters;
-    cloud_view_.workers = {Node("w-a1", NodeRole::kWorker, "a"),
+    master_view_.zone_masters = worker_view_.zone_masters;
+    master_view_.workers = {Node("w-a1", NodeRole::kWorker, "a"),
                            Node("w-b1", NodeRole::kWorker, "b")};
   }
   std::vector<std::string> Plan(NodeRole self, v1::Architecture a, uint32_t hops, double load,
@@ -47,28 +47,28 @@ class RoutePlanTest : public ::testing::Test {
     in.offload_threshold = 0.8;
     return Ids(PlanRoute(in, view, visited, Same));
   }
-  RouteView worker_view_, edge_view_, cloud_view_;
+  RouteView worker_view_, zone_master_view_, master_view_;
 };
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-TEST_F(RoutePlanTest, CentralizedGoesToTheCloudWhichServesItself) {
+TEST_F(RoutePlanTest, CentralizedGoesToTheMasterWhichServesItself) {
   EXPECT_THAT(Plan(NodeRole::kWorker, v1::ARCHITECTURE_CENTRALIZED, 0, 0, worker_view_),
-              ElementsAre("cloud"));
-  EXPECT_THAT(Plan(NodeRole::kEdge, v1::ARCHITECTURE_CENTRALIZED, 0, 0, edge_view_),
-              ElementsAre("cloud"));
-  EXPECT_THAT(Plan(NodeRole::kCloud, v1::ARCHITECTURE_CENTRALIZED, 1, 1, cloud_view_), IsEmpty());
+              ElementsAre("master"));
+  EXPECT_THAT(Plan(NodeRole::kZoneMaster, v1::ARCHITECTURE_CENTRALIZED, 0, 0, zone_master_view_),
+              ElementsAre("master"));
+  EXPECT_THAT(Plan(NodeRole::kMaster, v1::ARCHITECTURE_CENTRALIZED, 1, 1, master_view_), IsEmpty());
 }
 
 TEST_F(RoutePlanTest, FederatedUsesTheZoneMasterAndOffloadsOnlyWhenBusy) {
   EXPECT_THAT(Plan(NodeRole::kWorker, v1::ARCHITECTURE_FEDERATED, 0, 0, worker_view_),
-              ElementsAre("edge-a", "edge-b"));  // own zone first, the other as fallback
-  EXPECT_THAT(Plan(NodeRole::kEdge, v1::ARCHITECTURE_FEDERATED, 1, 0.5, edge_view_), IsEmpty());
-  EXPECT_THAT(Plan(NodeRole::kEdge, v1::ARCHITECTURE_FEDERATED, 1, 0.8, edge_view_),
-              ElementsAre("edge-b"));
-  EXPECT_THAT(Plan(NodeRole::kCloud, v1::ARCHITECTURE_FEDERATED, 0, 0, cloud_view_),
-              ElementsAre("edge-a", "edge-b"));
+              ElementsAre("zone-master-a", "zone-master-b"));  // own zone first, the other as fallback
+  EXPECT_THAT(Plan(NodeRole::kZoneMaster, v1::ARCHITECTURE_FEDERATED, 1, 0.5, zone_master_view_), IsEmpty());
+  EXPECT_THAT(Plan(NodeRole::kZoneMaster, v1::ARCHITECTURE_FEDERATED, 1, 0.8, zone_master_view_),
+              ElementsAre("zone-master-b"));
+  EXPECT_THAT(Plan(NodeRole::kMaster, v1::ARCHITECTURE_FEDERATED, 0, 0, master_view_),
+              ElementsAre("zone-master-a", "zone-master-b"));
 }
 
 TEST_F(RoutePlanTest, DecentralizedRunsLocallyUnderTheThresholdElseOnAPeer) {
@@ -76,7 +76,7 @@ TEST_F(RoutePlanTest, DecentralizedRunsLocallyUnderTheThresholdElseOnAPeer) {
               IsEmpty());
   EXPECT_THAT(Plan(NodeRole::kWorker, v1::ARCHITECTURE_DECENTRALIZED, 0, 0.8, worker_view_),
               ElementsAre("w-a2"));
-  EXPECT_THAT(Plan(NodeRole::kEdge, v1::ARCHITECTURE_DECENTRALIZED, 0, 0, edge_view_),
+  EXPECT_THAT(Plan(NodeRole::kZoneMaster, v1::ARCHITECTURE_DECENTRALIZED, 0, 0, zone_master_view_),
               ElementsAre("w-a1", "w-a2"));
 }
 
@@ -84,27 +84,27 @@ TEST_F(RoutePlanTest, HopTwoServesWhereItIsWhateverTheLoad) {
   for (v1::Architecture a :
        {v1::ARCHITECTURE_CENTRALIZED, v1::ARCHITECTURE_FEDERATED, v1::ARCHITECTURE_DECENTRALIZED}) {
     EXPECT_THAT(Plan(NodeRole::kWorker, a, 2, 1.0, worker_view_), IsEmpty());
-    EXPECT_THAT(Plan(NodeRole::kEdge, a, 2, 1.0, edge_view_), IsEmpty());
+    EXPECT_THAT(Plan(NodeRole::kZoneMaster, a, 2, 1.0, zone_master_view_), IsEmpty());
   }
 }
 
 TEST_F(RoutePlanTest, NodesAlreadyOnTheRouteAreNeverTargets) {
-  // edge-b offloaded to edge-a's zone; edge-a, busy too, must not send it back.
-  RouteView view = edge_view_;
-  EXPECT_THAT(Plan(NodeRole::kEdge, v1::ARCHITECTURE_FEDERATED, 1, 0.9, view, {"edge-b"}),
+  // zone-master-b offloaded to zone a; zone-master-a, busy too, must not send it back.
+  RouteView view = zone_master_view_;
+  EXPECT_THAT(Plan(NodeRole::kZoneMaster, v1::ARCHITECTURE_FEDERATED, 1, 0.9, view, {"zone-master-b"}),
               IsEmpty());
   EXPECT_THAT(
       Plan(NodeRole::kWorker, v1::ARCHITECTURE_DECENTRALIZED, 1, 0.9, worker_view_, {"w-a2"}),
       IsEmpty());
-  EXPECT_THAT(Plan(NodeRole::kWorker, v1::ARCHITECTURE_CENTRALIZED, 1, 0, worker_view_, {"cloud"}),
+  EXPECT_THAT(Plan(NodeRole::kWorker, v1::ARCHITECTURE_CENTRALIZED, 1, 0, worker_view_, {"master"}),
               IsEmpty());
 }
 
 TEST_F(RoutePlanTest, ShortcutsAgreeWithThePlan) {
   // Where the plan serves here regardless, it does so with any view and load.
-  for (NodeRole self : {NodeRole::kCloud, NodeRole::kEdge, NodeRole::kWorker}) {
-    const RouteView& view = self == NodeRole::kCloud  ? cloud_view_
-                            : self == NodeRole::kEdge ? edge_view_
+  for (NodeRole self : {NodeRole::kMaster, NodeRole::kZoneMaster, NodeRole::kWorker}) {
+    const RouteView& view = self == NodeRole::kMaster  ? master_view_
+                            : self == NodeRole::kZoneMaster ? zone_master_view_
                                                       : worker_view_;
     for (v1::Architecture a : {v1::ARCHITECTURE_CENTRALIZED, v1::ARCHITECTURE_FEDERATED,
                                v1::ARCHITECTURE_DECENTRALIZED}) {
@@ -121,10 +121,10 @@ TEST_F(RoutePlanTest, ShortcutsAgreeWithThePlan) {
       }
     }
   }
-  EXPECT_TRUE(ServesHereRegardless(NodeRole::kCloud, v1::ARCHITECTURE_CENTRALIZED, 0));
-  EXPECT_FALSE(ServesHereRegardless(NodeRole::kCloud, v1::ARCHITECTURE_FEDERATED, 0));
-  EXPECT_TRUE(PlanReadsLoad(NodeRole::kEdge, v1::ARCHITECTURE_FEDERATED));
-  EXPECT_FALSE(PlanReadsLoad(NodeRole::kCloud, v1::ARCHITECTURE_DECENTRALIZED));
+  EXPECT_TRUE(ServesHereRegardless(NodeRole::kMaster, v1::ARCHITECTURE_CENTRALIZED, 0));
+  EXPECT_FALSE(ServesHereRegardless(NodeRole::kMaster, v1::ARCHITECTURE_FEDERATED, 0));
+  EXPECT_TRUE(PlanReadsLoad(NodeRole::kZoneMaster, v1::ARCHITECTURE_FEDERATED));
+  EXPECT_FALSE(PlanReadsLoad(NodeRole::kMaster, v1::ARCHITECTURE_DECENTRALIZED));
 }
 
 TEST_F(RoutePlanTest, MissingMastersMeanServingHere) {

@@ -15,7 +15,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 // A port nothing listens on: connecting is refused at once (UNAVAILABLE).
-const NodeRef kDeadCloud{"cloud", "127.0.0.1:1", "", NodeRole::kCloud};
+const NodeRef kDeadMaster{"master", "127.0.0.1:1", "", NodeRole::kMaster};
 
 class RouterTest : public ::testing::Test {
  protected:
@@ -70,54 +70,54 @@ class RouterTest : public ::testing::Test {
   std::vector<Entry> entries_;
 };
 
-TEST_F(RouterTest, TheCloudServesCentralizedRequestsItselfAndSaysHow) {
-  Router router(BaseOptions({"cloud", "h:1", "", NodeRole::kCloud}), &state_, &clock_);
+TEST_F(RouterTest, TheMasterServesCentralizedRequestsItselfAndSaysHow) {
+  Router router(BaseOptions({"master", "h:1", "", NodeRole::kMaster}), &state_, &clock_);
   absl::StatusOr<v1::InvocationResult> r = RouteAndWait(router, Request("f"));
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(served_.size(), 1u);
   EXPECT_EQ(r->architecture(), v1::ARCHITECTURE_CENTRALIZED);
   EXPECT_EQ(r->hops(), 0u);
-  EXPECT_THAT(r->route(), ElementsAre("cloud"));
-  EXPECT_EQ(r->entry_node(), "cloud");
+  EXPECT_THAT(r->route(), ElementsAre("master"));
+  EXPECT_EQ(r->entry_node(), "master");
   ASSERT_EQ(entries_.size(), 1u);
   EXPECT_EQ(entries_[0].architecture, v1::ARCHITECTURE_CENTRALIZED);
   EXPECT_EQ(entries_[0].elapsed, absl::Milliseconds(250));
   router.Shutdown();
 }
 
-TEST_F(RouterTest, AWorkerServesItselfWhenTheCloudDoesNotAnswer) {
-  view_.cloud = kDeadCloud;
+TEST_F(RouterTest, AWorkerServesItselfWhenTheMasterDoesNotAnswer) {
+  view_.master = kDeadMaster;
   Router router(BaseOptions({"w1", "h:2", "a", NodeRole::kWorker}), &state_, &clock_);
   absl::StatusOr<v1::InvocationResult> r = RouteAndWait(router, Request("f"));
   ASSERT_TRUE(r.ok()) << r.status();
-  ASSERT_EQ(served_.size(), 1u);  // after the cloud refused the connection
+  ASSERT_EQ(served_.size(), 1u);  // after the master refused the connection
   EXPECT_EQ(r->worker_id(), "here");
   EXPECT_THAT(r->route(), ElementsAre("w1"));
   EXPECT_EQ(r->hops(), 0u);
   // The refusing target goes last for a while.
-  EXPECT_EQ(router.latency()->Order({kDeadCloud, {"edge-a", "h:3", "a", NodeRole::kEdge}})[0].id,
-            "edge-a");
+  EXPECT_EQ(router.latency()->Order({kDeadMaster, {"zone-master-a", "h:3", "a", NodeRole::kZoneMaster}})[0].id,
+            "zone-master-a");
   router.Shutdown();
 }
 
 TEST_F(RouterTest, AtTheHopLimitEveryNodeServesInPlace) {
-  view_.cloud = kDeadCloud;
+  view_.master = kDeadMaster;
   Router router(BaseOptions({"w1", "h:2", "a", NodeRole::kWorker}), &state_, &clock_);
   v1::InvokeRequest request = Request("f");
   request.set_hops(kMaxHops);
   request.set_architecture(v1::ARCHITECTURE_CENTRALIZED);
-  request.add_route("edge-a");
-  request.add_route("cloud");
+  request.add_route("zone-master-a");
+  request.add_route("master");
   absl::StatusOr<v1::InvocationResult> r = RouteAndWait(router, request);
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_THAT(r->route(), ElementsAre("edge-a", "cloud", "w1"));
+  EXPECT_THAT(r->route(), ElementsAre("zone-master-a", "master", "w1"));
   EXPECT_EQ(r->hops(), kMaxHops);
   EXPECT_TRUE(entries_.empty());  // it did not enter here
   router.Shutdown();
 }
 
 TEST_F(RouterTest, BadRequestsAreRefusedBeforeAnythingRuns) {
-  Router router(BaseOptions({"cloud", "h:1", "", NodeRole::kCloud}), &state_, &clock_);
+  Router router(BaseOptions({"master", "h:1", "", NodeRole::kMaster}), &state_, &clock_);
   absl::StatusOr<v1::InvocationResult> r = RouteAndWait(router, Request(""));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   v1::InvokeRequest bad = Request("f");

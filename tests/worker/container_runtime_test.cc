@@ -290,8 +290,11 @@ TEST_P(ContainerRuntimeTest, TimesOutCancelsAndFreezes) {
   EXPECT_EQ(r.outcome, v1::OUTCOME_OK) << r.message;
   EXPECT_EQ(r.stdout_data, "thawed\n");
   // Of the second frozen, the engine's own pause and resume take a share (a
-  // ctr process each with containerd: 100 ms and more on a loaded machine).
-  EXPECT_GE(r.paused, absl::Milliseconds(500));
+  // ctr process each with containerd: 100 ms and more on a loaded machine, and
+  // 521 ms of the second under ASan on 2 cores). The call finishing OK with a
+  // 1 s timeout already shows frozen time is not counted; this bound shows the
+  // pause was measured at all.
+  EXPECT_GE(r.paused, absl::Milliseconds(250));
   EXPECT_LE(r.paused, absl::Milliseconds(1500));
   // A call that was killed takes its container with it: each of these was cold.
   EXPECT_EQ(r.mode, v1::EXECUTION_MODE_COLD);
