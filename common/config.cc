@@ -257,9 +257,9 @@ class YamlToJson {
             const auto& options = type->value(i)->options();
             for (int n = 0; n < options.ExtensionSize(config::v1::formerly_named); ++n) {
               if (options.GetExtension(config::v1::formerly_named, n) == text) {
-                return Invalid(path, absl::StrCat("'", text, "' was renamed '",
-                                                  ConfigEnumName(type, type->value(i)->number()),
-                                                  "'"));
+                return Invalid(path,
+                               absl::StrCat("'", text, "' was renamed '",
+                                            ConfigEnumName(type, type->value(i)->number()), "'"));
               }
             }
           }

@@ -8,9 +8,9 @@
 namespace fsched {
 namespace {
 
-using config::v1::NODE_ROLE_ZONE_MASTER;
 using config::v1::NODE_ROLE_MASTER;
 using config::v1::NODE_ROLE_WORKER;
+using config::v1::NODE_ROLE_ZONE_MASTER;
 
 absl::Status Invalid(const std::string& where, const std::string& what) {
   return absl::InvalidArgumentError(absl::StrCat("config: ", where, ": ", what));
@@ -52,7 +52,8 @@ void ApplyTopology(Config* config) {
     }
   }
   if (master == nullptr) return;
-  if (node->role() == NODE_ROLE_ZONE_MASTER && node->parent().empty()) node->set_parent(master->address());
+  if (node->role() == NODE_ROLE_ZONE_MASTER && node->parent().empty())
+    node->set_parent(master->address());
   if (node->role() == NODE_ROLE_WORKER && config->worker().master().empty()) {
     config->mutable_worker()->set_master(master->address());
   }
@@ -76,7 +77,8 @@ absl::Status FinishDaemonConfig(const DaemonConfigRequest& request, Config* conf
           "--role worker: run fsched-worker for a worker; a master is master or zone-master");
     }
     if (node->id().empty()) {
-      node->set_id(node->role() == config::v1::NODE_ROLE_ZONE_MASTER ? "zone-master-" + node->zone() : "master");
+      node->set_id(node->role() == config::v1::NODE_ROLE_ZONE_MASTER ? "zone-master-" + node->zone()
+                                                                     : "master");
     }
   }
   RETURN_IF_ERROR(ValidateDaemonConfig(*config));

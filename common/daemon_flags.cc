@@ -15,9 +15,10 @@ ABSL_FLAG(std::string, listen, "",
 ABSL_FLAG(std::string, state_dir, "", "directory for durable state; overrides config");
 ABSL_FLAG(std::string, join_token, "",
           "the cluster's join token (workers present it); overrides config");
-ABSL_FLAG(std::string, node_id, "",
-          "this node's id (default: master, zone-master-ZONE, or hostname-port for a worker); overrides "
-          "config");
+ABSL_FLAG(
+    std::string, node_id, "",
+    "this node's id (default: master, zone-master-ZONE, or hostname-port for a worker); overrides "
+    "config");
 ABSL_FLAG(std::string, zone, "", "this node's zone; overrides config");
 ABSL_FLAG(std::string, architecture, "",
           "centralized | federated | decentralized | dynamic: how requests entering here are "

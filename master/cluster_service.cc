@@ -99,9 +99,9 @@ grpc::ServerUnaryReactor* ClusterService::AnnounceZone(grpc::CallbackServerConte
                                                        const v1::AnnounceZoneRequest* request,
                                                        v1::ZoneDirectory* response) {
   if (!options_.join_token.empty() && request->join_token() != options_.join_token) {
-    return FinishUnary(ctx, absl::UnauthenticatedError(
-                                "wrong join token: a zone master presents the master's "
-                                "cluster.join_token"));
+    return FinishUnary(
+        ctx, absl::UnauthenticatedError("wrong join token: a zone master presents the master's "
+                                        "cluster.join_token"));
   }
   if (options_.zones == nullptr) {
     return FinishUnary(ctx, absl::FailedPreconditionError(

@@ -244,7 +244,8 @@ void Master::RefreshRouting() {
   }
   if (is_zone_master() && !view.master) {
     // Before the parent first answers, its address is still known from config.
-    view.master = routing::NodeRef{"master", config_.node().parent(), "", routing::NodeRole::kMaster};
+    view.master =
+        routing::NodeRef{"master", config_.node().parent(), "", routing::NodeRole::kMaster};
   }
   for (const v1::Peer& peer : core_->cluster()->ReadyPeers())
     view.workers.push_back(routing::FromPeer(peer));

@@ -56,8 +56,8 @@ void ParentLink::Announce() {
   const grpc::Status status = cluster_->AnnounceZone(&ctx, options_.self, &answer);
   if (!status.ok()) {
     if (parent_reachable_) {
-      FSCHED_LOG(kWarning, "master %s does not answer the zone announcement: %s",
-                 options_.parent, status.error_message());
+      FSCHED_LOG(kWarning, "master %s does not answer the zone announcement: %s", options_.parent,
+                 status.error_message());
     }
     parent_reachable_ = false;
     return;

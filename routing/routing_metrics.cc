@@ -97,8 +97,7 @@ void RoutingMetrics::OnEntryDone(v1::Architecture architecture,
       .Increment();
   if (!result.ok()) return;
   static const auto* const hop_buckets = new prometheus::Histogram::BucketBoundaries{0, 1, 2};
-  families_->hops->Add({{"architecture", arch}}, *hop_buckets)
-      .Observe(result->hops());
+  families_->hops->Add({{"architecture", arch}}, *hop_buckets).Observe(result->hops());
   if (result->route_size() > 1) families_->forwarded->Add({{"architecture", arch}}).Increment();
   families_->latency->Add({{"architecture", arch}}, LatencyBuckets())
       .Observe(absl::ToDoubleSeconds(elapsed));

@@ -305,7 +305,9 @@ void WorkerNode::OnMembership(const v1::Membership& membership) {
     *membership_.mutable_peers() = membership.peers();
     if (membership.masters_size() > 0) *membership_.mutable_masters() = membership.masters();
     for (const v1::Peer& m : membership_.masters()) {
-      if (routing::PeerRole(m) == routing::NodeRole::kZoneMaster && m.zone() == config_.node().zone()) zone_master = m.address();
+      if (routing::PeerRole(m) == routing::NodeRole::kZoneMaster &&
+          m.zone() == config_.node().zone())
+        zone_master = m.address();
     }
   }
   if (!zone_master.empty() && zone_master != zone_link_->master_address()) {
@@ -329,7 +331,8 @@ std::shared_ptr<const routing::RouteView> WorkerNode::View() {
   }
   if (!view.master && !link_->master_address().empty()) {
     // Joined, but no membership yet: the master it joined stands in.
-    view.master = routing::NodeRef{"master", link_->master_address(), "", routing::NodeRole::kMaster};
+    view.master =
+        routing::NodeRef{"master", link_->master_address(), "", routing::NodeRole::kMaster};
   }
   for (const v1::Peer& peer : membership_.peers()) view.workers.push_back(routing::FromPeer(peer));
   return std::make_shared<const routing::RouteView>(std::move(view));

@@ -323,7 +323,8 @@ network_emulation: {same_zone: 10ms, cross_zone: 20ms, master: 60ms, nodes: {zon
   auto again = ParseConfig(ConfigToYaml(*config));
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(FromProto(again->network_emulation().cross_zone()), absl::Milliseconds(20));
-  EXPECT_EQ(FromProto(again->network_emulation().nodes().at("zone-master-b")), absl::Milliseconds(35));
+  EXPECT_EQ(FromProto(again->network_emulation().nodes().at("zone-master-b")),
+            absl::Milliseconds(35));
   config = ParseConfig("network_emulation: {master: -5ms}");
   ASSERT_FALSE(config.ok());
   EXPECT_THAT(std::string(config.status().message()), HasSubstr("network_emulation.master"));

@@ -4,12 +4,14 @@
 // killed.
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 
 #include "absl/strings/match.h"
 #include "common/sha256.h"
 #include "tests/integration/cluster_fixture.h"
 #include "tests/worker/busybox_rootfs.h"
 #include "tests/worker/private_containerd.h"
+#include "tools/fschedctl/upload.h"
 #include "worker/child_process.h"
 
 namespace fsched {
@@ -157,16 +159,9 @@ TEST_F(ContainerClusterTest, AnUploadedRootfsArchiveIsFetchedByTheWorkerAndCheck
   const auto upload = [&](const std::string& announced, v1::Rootfs* stored) {
     grpc::ClientContext ctx;
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
-    auto writer = controller_->UploadRootfs(&ctx, stored);
-    v1::UploadRootfsChunk chunk;
-    chunk.set_digest(announced);
-    for (size_t at = 0; at < archive.size(); at += 300000) {  // several chunks
-      chunk.set_data(archive.substr(at, 300000));
-      if (!writer->Write(chunk)) break;
-      chunk.clear_digest();
-    }
-    writer->WritesDone();
-    return writer->Finish();
+    std::istringstream bytes(archive);
+    return ctl::UploadRootfs(controller_.get(), &ctx, announced, bytes, stored,
+                             300000);  // several chunks
   };
   v1::Rootfs stored;
   // Bytes that do not match the announced digest are refused and not kept.

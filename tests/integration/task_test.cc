@@ -4,9 +4,11 @@
 // master restart, and the errors a person gets for bad input.
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 
 #include "tests/integration/cluster_fixture.h"
 #include "tests/worker/fake_resctrl.h"
+#include "tools/fschedctl/upload.h"
 
 namespace fsched {
 namespace {
@@ -27,16 +29,8 @@ class TaskFlowTest : public ClusterTest {
   grpc::Status Upload(const std::string& name, const std::string& bytes, v1::Task* task) {
     grpc::ClientContext ctx;
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-    auto writer = controller_->UploadTask(&ctx, task);
-    v1::UploadTaskChunk chunk;
-    chunk.set_name(name);
-    for (size_t at = 0; at < bytes.size(); at += 100) {  // several chunks
-      chunk.set_data(bytes.substr(at, 100));
-      if (!writer->Write(chunk)) break;
-      chunk.clear_name();
-    }
-    writer->WritesDone();
-    return writer->Finish();
+    std::istringstream archive(bytes);
+    return ctl::UploadTask(controller_.get(), &ctx, name, archive, task, 100);  // several chunks
   }
 
   grpc::Status Benchmark(const std::string& task_id, double size, uint32_t max_ways,

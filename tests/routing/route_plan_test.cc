@@ -32,10 +32,10 @@ class RoutePlanTest : public ::testing::Test {
     zone_master_view_.master = worker_view_.master;
     zone_master_view_.zone_masters = {Node("zone-master-b", NodeRole::kZoneMaster, "b")};
     zone_master_view_.workers = {Node("w-a1", NodeRole::kWorker, "a"),
-                          Node("w-a2", NodeRole::kWorker, "a")};
+                                 Node("w-a2", NodeRole::kWorker, "a")};
     master_view_.zone_masters = worker_view_.zone_masters;
     master_view_.workers = {Node("w-a1", NodeRole::kWorker, "a"),
-                           Node("w-b1", NodeRole::kWorker, "b")};
+                            Node("w-b1", NodeRole::kWorker, "b")};
   }
   std::vector<std::string> Plan(NodeRole self, v1::Architecture a, uint32_t hops, double load,
                                 const RouteView& view, std::set<std::string> visited = {}) {
@@ -62,9 +62,11 @@ TEST_F(RoutePlanTest, CentralizedGoesToTheMasterWhichServesItself) {
 }
 
 TEST_F(RoutePlanTest, FederatedUsesTheZoneMasterAndOffloadsOnlyWhenBusy) {
-  EXPECT_THAT(Plan(NodeRole::kWorker, v1::ARCHITECTURE_FEDERATED, 0, 0, worker_view_),
-              ElementsAre("zone-master-a", "zone-master-b"));  // own zone first, the other as fallback
-  EXPECT_THAT(Plan(NodeRole::kZoneMaster, v1::ARCHITECTURE_FEDERATED, 1, 0.5, zone_master_view_), IsEmpty());
+  EXPECT_THAT(
+      Plan(NodeRole::kWorker, v1::ARCHITECTURE_FEDERATED, 0, 0, worker_view_),
+      ElementsAre("zone-master-a", "zone-master-b"));  // own zone first, the other as fallback
+  EXPECT_THAT(Plan(NodeRole::kZoneMaster, v1::ARCHITECTURE_FEDERATED, 1, 0.5, zone_master_view_),
+              IsEmpty());
   EXPECT_THAT(Plan(NodeRole::kZoneMaster, v1::ARCHITECTURE_FEDERATED, 1, 0.8, zone_master_view_),
               ElementsAre("zone-master-b"));
   EXPECT_THAT(Plan(NodeRole::kMaster, v1::ARCHITECTURE_FEDERATED, 0, 0, master_view_),
@@ -91,8 +93,9 @@ TEST_F(RoutePlanTest, HopTwoServesWhereItIsWhateverTheLoad) {
 TEST_F(RoutePlanTest, NodesAlreadyOnTheRouteAreNeverTargets) {
   // zone-master-b offloaded to zone a; zone-master-a, busy too, must not send it back.
   RouteView view = zone_master_view_;
-  EXPECT_THAT(Plan(NodeRole::kZoneMaster, v1::ARCHITECTURE_FEDERATED, 1, 0.9, view, {"zone-master-b"}),
-              IsEmpty());
+  EXPECT_THAT(
+      Plan(NodeRole::kZoneMaster, v1::ARCHITECTURE_FEDERATED, 1, 0.9, view, {"zone-master-b"}),
+      IsEmpty());
   EXPECT_THAT(
       Plan(NodeRole::kWorker, v1::ARCHITECTURE_DECENTRALIZED, 1, 0.9, worker_view_, {"w-a2"}),
       IsEmpty());
@@ -103,9 +106,9 @@ TEST_F(RoutePlanTest, NodesAlreadyOnTheRouteAreNeverTargets) {
 TEST_F(RoutePlanTest, ShortcutsAgreeWithThePlan) {
   // Where the plan serves here regardless, it does so with any view and load.
   for (NodeRole self : {NodeRole::kMaster, NodeRole::kZoneMaster, NodeRole::kWorker}) {
-    const RouteView& view = self == NodeRole::kMaster  ? master_view_
+    const RouteView& view = self == NodeRole::kMaster       ? master_view_
                             : self == NodeRole::kZoneMaster ? zone_master_view_
-                                                      : worker_view_;
+                                                            : worker_view_;
     for (v1::Architecture a : {v1::ARCHITECTURE_CENTRALIZED, v1::ARCHITECTURE_FEDERATED,
                                v1::ARCHITECTURE_DECENTRALIZED}) {
       for (uint32_t hops : {0u, 1u, 2u}) {

@@ -95,7 +95,9 @@ TEST_F(RouterTest, AWorkerServesItselfWhenTheMasterDoesNotAnswer) {
   EXPECT_THAT(r->route(), ElementsAre("w1"));
   EXPECT_EQ(r->hops(), 0u);
   // The refusing target goes last for a while.
-  EXPECT_EQ(router.latency()->Order({kDeadMaster, {"zone-master-a", "h:3", "a", NodeRole::kZoneMaster}})[0].id,
+  EXPECT_EQ(router.latency()
+                ->Order({kDeadMaster, {"zone-master-a", "h:3", "a", NodeRole::kZoneMaster}})[0]
+                .id,
             "zone-master-a");
   router.Shutdown();
 }

@@ -18,8 +18,10 @@ TEST(LinkDelaysTest, SeedTestbedDelaysByRoleAndZone) {
   LinkDelays from_worker(net, worker);
   EXPECT_TRUE(from_worker.enabled());
   EXPECT_EQ(from_worker.To({"master", "h:2", "c", NodeRole::kMaster}), absl::Milliseconds(60));
-  EXPECT_EQ(from_worker.To({"zone-master-a", "h:3", "a", NodeRole::kZoneMaster}), absl::Milliseconds(10));
-  EXPECT_EQ(from_worker.To({"zone-master-b", "h:4", "b", NodeRole::kZoneMaster}), absl::Milliseconds(20));
+  EXPECT_EQ(from_worker.To({"zone-master-a", "h:3", "a", NodeRole::kZoneMaster}),
+            absl::Milliseconds(10));
+  EXPECT_EQ(from_worker.To({"zone-master-b", "h:4", "b", NodeRole::kZoneMaster}),
+            absl::Milliseconds(20));
   EXPECT_EQ(from_worker.To({"w-slow", "h:5", "a", NodeRole::kWorker}), absl::Milliseconds(35));
   // From the master, every link is a master link.
   LinkDelays from_master(net, {"master", "h:2", "a", NodeRole::kMaster});
