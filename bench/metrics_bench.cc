@@ -28,10 +28,10 @@ v1::InvocationResult Result(int function) {
 // One finished invocation recorded, over `functions` distinct function labels.
 void BM_RecordInvocation(benchmark::State& state) {
   routing::RoutingState routing(DefaultConfig<TailSchedulerConfig>(), RealClock::Get());
-  MasterMetrics::Sources sources;  // the gauges' sources are read only on scrape
-  sources.routing = &routing;
+  MasterMetrics::Options options;  // what the gauges read is read only on scrape
+  options.routing = &routing;
   const MetricsConfig config = DefaultConfig<MetricsConfig>();
-  auto metrics = MasterMetrics::Start(config, sources);
+  auto metrics = MasterMetrics::Start(config, options);
   if (!metrics.ok()) {
     state.SkipWithError(std::string(metrics.status().message()).c_str());
     return;

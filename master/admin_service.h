@@ -18,7 +18,7 @@ namespace fsched::master {
 
 class AdminService final : public v1::Admin::CallbackService {
  public:
-  struct Sources {
+  struct Options {
     std::string node_id, role, zone;
     std::string config_yaml;
     ClusterManager* cluster;
@@ -29,7 +29,7 @@ class AdminService final : public v1::Admin::CallbackService {
     HostMonitor* host;
     routing::RoutingState* routing;
   };
-  explicit AdminService(Sources sources) : s_(std::move(sources)) {}
+  explicit AdminService(Options options) : s_(std::move(options)) {}
 
   grpc::ServerUnaryReactor* GetLoad(grpc::CallbackServerContext* ctx,
                                     const v1::GetLoadRequest* request,
@@ -57,7 +57,7 @@ class AdminService final : public v1::Admin::CallbackService {
                                              v1::Thresholds* response) override;
 
  private:
-  const Sources s_;
+  const Options s_;
 };
 
 }  // namespace fsched::master

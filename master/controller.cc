@@ -11,10 +11,11 @@
 
 namespace fsched::master {
 
-Controller::Controller(Options options, FunctionRegistry* registry, InvocationTable* table,
-                       Scheduler* scheduler, scheduling::RuntimePredictor* predictor,
-                       TimerQueue* timers, Clock* clock)
+Controller::Controller(Options options, ControllerCallbacks* callbacks, FunctionRegistry* registry,
+                       InvocationTable* table, Scheduler* scheduler,
+                       scheduling::RuntimePredictor* predictor, TimerQueue* timers, Clock* clock)
     : options_(options),
+      callbacks_(callbacks),
       registry_(registry),
       table_(table),
       scheduler_(scheduler),
@@ -27,14 +28,14 @@ absl::StatusOr<v1::Function> Controller::RegisterFunction(
   if (!request.has_spec()) return absl::InvalidArgumentError("spec is missing");
   if (const std::string& digest = request.spec().rootfs_digest(); !digest.empty()) {
     RETURN_IF_ERROR(ValidateDigest(digest, "spec.rootfs_digest"));
-    if (options_.rootfs_exists && !options_.rootfs_exists(digest)) {
+    if (callbacks_ != nullptr && !callbacks_->RootfsExists(digest)) {
       return absl::FailedPreconditionError(
           absl::StrCat("spec.rootfs_digest ", digest,
                        " was not uploaded to this master (fschedctl upload-rootfs FILE.tar)"));
     }
   }
   ASSIGN_OR_RETURN(v1::Function function, registry_->Register(request.spec(), request.replace()));
-  if (options_.on_registered) options_.on_registered(function);
+  if (callbacks_ != nullptr) callbacks_->OnFunctionRegistered(function);
   return function;
 }
 
@@ -60,7 +61,7 @@ absl::Status Controller::DeleteFunction(const std::string& name) {
   if (name.empty()) return absl::InvalidArgumentError("name is empty");
   RETURN_IF_ERROR(registry_->Delete(name));
   predictor_->Forget(name);
-  if (options_.on_deleted) options_.on_deleted(name);
+  if (callbacks_ != nullptr) callbacks_->OnFunctionDeleted(name);
   return absl::OkStatus();
 }
 
@@ -93,8 +94,8 @@ absl::Status Controller::ValidateRequest(const v1::InvokeRequest& request) const
     return absl::InvalidArgumentError(
         absl::StrCat("cache_ways ", request.cache_ways(), " is more than 64 ways"));
   }
-  if (!request.worker_id().empty() && options_.worker_ready &&
-      !options_.worker_ready(request.worker_id())) {
+  if (!request.worker_id().empty() && callbacks_ != nullptr &&
+      !callbacks_->WorkerReady(request.worker_id())) {
     return absl::FailedPreconditionError(absl::StrCat("worker '", request.worker_id().substr(0, 80),
                                                       "' is not a ready worker of this cluster"));
   }

@@ -18,6 +18,22 @@
 
 namespace fsched::master {
 
+/// What the master daemon around the core tells the controller and hears
+/// from it: where a function's warm policy becomes worker commands, and what
+/// only the daemon knows (uploaded archives, ready workers).
+class ControllerCallbacks {
+ public:
+  virtual ~ControllerCallbacks() = default;
+  /// After a function is registered (or replaced).
+  virtual void OnFunctionRegistered(const v1::Function& function) = 0;
+  /// After a function is deleted.
+  virtual void OnFunctionDeleted(const std::string& name) = 0;
+  /// Whether a root filesystem archive was uploaded (checked at registration).
+  virtual bool RootfsExists(const std::string& digest) = 0;
+  /// Whether a worker is ready (checked for invocations pinned to one).
+  virtual bool WorkerReady(const std::string& worker_id) = 0;
+};
+
 class Controller {
  public:
   struct Options {
@@ -27,19 +43,13 @@ class Controller {
     absl::Duration default_timeout = absl::Seconds(60);
     absl::Duration max_timeout = absl::Minutes(15);
     absl::Duration max_wait = absl::Minutes(10);
-    // After a function is registered (or replaced) and deleted: where its
-    // warm policy becomes worker commands. Optional.
-    std::function<void(const v1::Function&)> on_registered;
-    std::function<void(const std::string& name)> on_deleted;
-    // Whether a root filesystem archive was uploaded (checked at registration). Optional.
-    std::function<bool(const std::string& digest)> rootfs_exists;
-    // Whether a worker is ready (checked for invocations pinned to one). Optional.
-    std::function<bool(const std::string& worker_id)> worker_ready;
   };
 
-  Controller(Options options, FunctionRegistry* registry, InvocationTable* table,
-             Scheduler* scheduler, scheduling::RuntimePredictor* predictor, TimerQueue* timers,
-             Clock* clock);
+  /// `callbacks` may be null (a core without a daemon: every archive and
+  /// worker is taken as there, nothing is told).
+  Controller(Options options, ControllerCallbacks* callbacks, FunctionRegistry* registry,
+             InvocationTable* table, Scheduler* scheduler, scheduling::RuntimePredictor* predictor,
+             TimerQueue* timers, Clock* clock);
 
   absl::StatusOr<v1::Function> RegisterFunction(const v1::RegisterFunctionRequest& request);
   absl::StatusOr<v1::Function> GetFunction(const std::string& name);
@@ -66,6 +76,7 @@ class Controller {
   void AddPrediction(v1::Function* function) const;
 
   const Options options_;
+  ControllerCallbacks* const callbacks_;  // may be null
   FunctionRegistry* const registry_;
   InvocationTable* const table_;
   Scheduler* const scheduler_;

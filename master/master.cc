@@ -39,29 +39,7 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
 
 absl::Status Master::BuildCore() {
   MasterCoreOptions options = MasterCoreOptionsFrom(config_);
-  // Warm policies become worker commands: pre-warm on register and on join,
-  // evict on delete. Workers without the function's runtime never receive
-  // pre-warm commands; evict goes to all (the deleted spec is gone).
-  Controller::Options& hooks = options.controller;
-  hooks.on_registered = [this](const v1::Function& function) {
-    if (const auto prewarm = PrewarmCommand(function.spec())) {
-      core_->cluster()->Broadcast(*prewarm, function.spec().runtime());
-    }
-  };
-  hooks.rootfs_exists = [this](const std::string& digest) {
-    // A zone master mirrors functions the master checked; its workers
-    // fetch root filesystems from the master.
-    return is_zone_master() || rootfs_->Has(digest);
-  };
-  hooks.worker_ready = [this](const std::string& worker_id) {
-    absl::StatusOr<v1::WorkerInfo> w = core_->cluster()->Get(worker_id);
-    return w.ok() && w->state() == v1::WORKER_STATE_READY;
-  };
-  hooks.on_deleted = [this](const std::string& name) {
-    v1::MasterMessage evict;
-    evict.mutable_evict()->set_function(name);
-    core_->cluster()->Broadcast(evict, v1::RUNTIME_KIND_UNSPECIFIED);
-  };
+  options.controller_callbacks = this;
   ASSIGN_OR_RETURN(core_, MasterCore::Create(std::move(options), clock_, timers_.get()));
   tasks_ = std::make_unique<TaskFlow>(core_->controller(), core_->store(), core_->llc(),
                                       core_->cluster());
@@ -85,29 +63,57 @@ absl::Status Master::BuildRouting() {
   router_options.self.role =
       is_zone_master() ? routing::NodeRole::kZoneMaster : routing::NodeRole::kMaster;
   router_options.emulation = config_.network_emulation();
-  router_options.view = [this] { return View(); };
-  router_options.load = [this] { return ZoneLoad(); };
-  router_options.on_entry_done = [this](v1::Architecture architecture,
-                                        const absl::StatusOr<v1::InvocationResult>& result,
-                                        absl::Duration elapsed) {
-    if (metrics_) metrics_->routing()->OnEntryDone(architecture, result, elapsed);
-  };
-  router_options.serve_here = [this](const v1::InvokeRequest& request, routing::Router::Done done) {
-    auto shared_done = std::make_shared<routing::Router::Done>(std::move(done));
-    absl::StatusOr<std::string> id =
-        core_->controller()->Submit(request, [shared_done](const v1::Invocation& finished) {
-          if (finished.state() != v1::INVOCATION_STATE_DONE) {
-            (*shared_done)(absl::UnavailableError(
-                absl::StrCat("the master shut down before invocation ", finished.id(),
-                             " finished; its result is lost with this master")));
-            return;
-          }
-          (*shared_done)(finished.result());
-        });
-    if (!id.ok()) (*shared_done)(id.status());
-  };
-  router_ = std::make_unique<routing::Router>(std::move(router_options), routing_.get(), clock_);
+  router_ = std::make_unique<routing::Router>(std::move(router_options),
+                                              static_cast<routing::RouterCallbacks*>(this),
+                                              routing_.get(), clock_);
   return absl::OkStatus();
+}
+
+// Warm policies become worker commands: pre-warm on register and on join,
+// evict on delete. Workers without the function's runtime never receive
+// pre-warm commands; evict goes to all (the deleted spec is gone).
+void Master::OnFunctionRegistered(const v1::Function& function) {
+  if (const auto prewarm = PrewarmCommand(function.spec())) {
+    core_->cluster()->Broadcast(*prewarm, function.spec().runtime());
+  }
+}
+
+void Master::OnFunctionDeleted(const std::string& name) {
+  v1::MasterMessage evict;
+  evict.mutable_evict()->set_function(name);
+  core_->cluster()->Broadcast(evict, v1::RUNTIME_KIND_UNSPECIFIED);
+}
+
+bool Master::RootfsExists(const std::string& digest) {
+  // A zone master mirrors functions the master checked; its workers fetch
+  // root filesystems from the master.
+  return is_zone_master() || rootfs_->Has(digest);
+}
+
+bool Master::WorkerReady(const std::string& worker_id) {
+  absl::StatusOr<v1::WorkerInfo> w = core_->cluster()->Get(worker_id);
+  return w.ok() && w->state() == v1::WORKER_STATE_READY;
+}
+
+void Master::ServeHere(const v1::InvokeRequest& request, routing::RouteDone done) {
+  auto shared_done = std::make_shared<routing::RouteDone>(std::move(done));
+  absl::StatusOr<std::string> id =
+      core_->controller()->Submit(request, [shared_done](const v1::Invocation& finished) {
+        if (finished.state() != v1::INVOCATION_STATE_DONE) {
+          (*shared_done)(absl::UnavailableError(
+              absl::StrCat("the master shut down before invocation ", finished.id(),
+                           " finished; its result is lost with this master")));
+          return;
+        }
+        (*shared_done)(finished.result());
+      });
+  if (!id.ok()) (*shared_done)(id.status());
+}
+
+void Master::OnEntryDone(v1::Architecture architecture,
+                         const absl::StatusOr<v1::InvocationResult>& result,
+                         absl::Duration elapsed) {
+  if (metrics_) metrics_->routing()->OnEntryDone(architecture, result, elapsed);
 }
 
 absl::Status Master::BuildServices() {
@@ -126,14 +132,14 @@ absl::Status Master::BuildServices() {
   cluster_service_ = std::make_unique<ClusterService>(cluster_service_options, core_->cluster(),
                                                       core_->scheduler());
 
-  WorkerLinkService::Parts link_parts;
-  link_parts.cluster = core_->cluster();
-  link_parts.scheduler = core_->scheduler();
-  link_parts.timers = timers_.get();
-  link_parts.rootfs = rootfs_.get();
-  link_parts.join_token = config_.cluster().join_token();
-  link_parts.register_timeout = FromProto(config_.cluster().register_timeout());
-  link_parts.on_joined = [this](const std::string& worker_id) {
+  WorkerLinkService::Options link_options;
+  link_options.cluster = core_->cluster();
+  link_options.scheduler = core_->scheduler();
+  link_options.timers = timers_.get();
+  link_options.rootfs = rootfs_.get();
+  link_options.join_token = config_.cluster().join_token();
+  link_options.register_timeout = FromProto(config_.cluster().register_timeout());
+  link_options.on_joined = [this](const std::string& worker_id) {
     core_->cluster()->SendMembership(worker_id, Masters());
     for (const v1::Function& function : core_->registry()->List()) {
       if (const auto prewarm = PrewarmCommand(function.spec())) {
@@ -141,38 +147,38 @@ absl::Status Master::BuildServices() {
       }
     }
   };
-  link_service_ = std::make_unique<WorkerLinkService>(std::move(link_parts));
+  link_service_ = std::make_unique<WorkerLinkService>(std::move(link_options));
 
-  AdminService::Sources sources;
-  sources.node_id = config_.node().id();
-  sources.role = ConfigEnumName(config_.node().role());
-  sources.zone = config_.node().zone();
-  sources.config_yaml = ConfigToYaml(config_);
-  sources.cluster = core_->cluster();
-  sources.scheduler = core_->scheduler();
-  sources.registry = core_->registry();
-  sources.table = core_->table();
-  sources.controller = core_->controller();
-  sources.host = &host_;
-  sources.routing = routing_.get();
-  admin_service_ = std::make_unique<AdminService>(std::move(sources));
+  AdminService::Options options;
+  options.node_id = config_.node().id();
+  options.role = ConfigEnumName(config_.node().role());
+  options.zone = config_.node().zone();
+  options.config_yaml = ConfigToYaml(config_);
+  options.cluster = core_->cluster();
+  options.scheduler = core_->scheduler();
+  options.registry = core_->registry();
+  options.table = core_->table();
+  options.controller = core_->controller();
+  options.host = &host_;
+  options.routing = routing_.get();
+  admin_service_ = std::make_unique<AdminService>(std::move(options));
   return absl::OkStatus();
 }
 
 absl::Status Master::Start() {
   // Metrics first: every result and routed request from the first one is counted.
   if (!config_.metrics().listen().empty()) {
-    MasterMetrics::Sources sources;
-    sources.node_id = config_.node().id();
-    sources.role = routing::RoleName(is_zone_master() ? routing::NodeRole::kZoneMaster
+    MasterMetrics::Options options;
+    options.node_id = config_.node().id();
+    options.role = routing::RoleName(is_zone_master() ? routing::NodeRole::kZoneMaster
                                                       : routing::NodeRole::kMaster);
-    sources.zone = config_.node().zone();
-    sources.cluster = core_->cluster();
-    sources.scheduler = core_->scheduler();
-    sources.table = core_->table();
-    sources.registry = core_->registry();
-    sources.routing = routing_.get();
-    ASSIGN_OR_RETURN(metrics_, MasterMetrics::Start(config_.metrics(), std::move(sources)));
+    options.zone = config_.node().zone();
+    options.cluster = core_->cluster();
+    options.scheduler = core_->scheduler();
+    options.table = core_->table();
+    options.registry = core_->registry();
+    options.routing = routing_.get();
+    ASSIGN_OR_RETURN(metrics_, MasterMetrics::Start(config_.metrics(), std::move(options)));
     MasterMetrics* metrics = metrics_.get();
     core_->table()->set_on_complete(
         [metrics](const v1::InvocationResult& result) { metrics->OnComplete(result); });
@@ -261,7 +267,7 @@ std::shared_ptr<const routing::RouteView> Master::View() {
   return view_;
 }
 
-double Master::ZoneLoad() {
+double Master::RoutingLoad() {
   const ClusterManager::Totals totals = core_->cluster()->GetTotals();
   if (totals.slots == 0) return 1.0;  // no worker: anywhere else is better
   return static_cast<double>(totals.busy + core_->scheduler()->queued()) / totals.slots;

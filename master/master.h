@@ -26,7 +26,8 @@
 
 namespace fsched::master {
 
-class Master {
+// The controller and the router see the daemon through their callbacks.
+class Master : private ControllerCallbacks, private routing::RouterCallbacks {
  public:
   /// Opens the state directory and builds every component. FAILED_PRECONDITION
   /// for an unusable state directory, INVALID_ARGUMENT for unknown policy names.
@@ -54,8 +55,19 @@ class Master {
   void RefreshRouting();
   /// The federation's live masters (this one included) as last known.
   std::vector<v1::Peer> Masters();
-  std::shared_ptr<const routing::RouteView> View();
-  double ZoneLoad();
+  // ControllerCallbacks.
+  void OnFunctionRegistered(const v1::Function& function) override;
+  void OnFunctionDeleted(const std::string& name) override;
+  bool RootfsExists(const std::string& digest) override;
+  bool WorkerReady(const std::string& worker_id) override;
+  // routing::RouterCallbacks: the view is the one housekeeping refreshed; the
+  // load is the zone's busy share; served requests go through the controller.
+  std::shared_ptr<const routing::RouteView> View() override;
+  double RoutingLoad() override;
+  void ServeHere(const v1::InvokeRequest& request, routing::RouteDone done) override;
+  void OnEntryDone(v1::Architecture architecture,
+                   const absl::StatusOr<v1::InvocationResult>& result,
+                   absl::Duration elapsed) override;
   bool is_zone_master() const { return config_.node().role() == config::v1::NODE_ROLE_ZONE_MASTER; }
   /// Writes what the predictor learned since the last call.
   void PersistModels();

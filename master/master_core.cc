@@ -60,8 +60,8 @@ absl::StatusOr<std::unique_ptr<MasterCore>> MasterCore::Create(MasterCoreOptions
   core->scheduler_->set_llc_predictor(core->llc_.get());
 
   core->controller_ = std::make_unique<Controller>(
-      std::move(options.controller), core->registry_.get(), core->table_.get(),
-      core->scheduler_.get(), core->predictor_.get(), timers, clock);
+      std::move(options.controller), options.controller_callbacks, core->registry_.get(),
+      core->table_.get(), core->scheduler_.get(), core->predictor_.get(), timers, clock);
   return core;
 }
 

@@ -35,8 +35,10 @@ struct MasterCoreOptions {
   scheduling::QueueOrderOptions order;
   std::string placement = "round-robin";  // a policy_factory name
   Scheduler::Options scheduler;
-  // Its hooks (pre-warm on register, rootfs check, ...) are the daemon's to set.
   Controller::Options controller;
+  // The daemon's side of the controller (pre-warm on register, rootfs check,
+  // ...); null in the tests and benchmarks that run the core alone.
+  ControllerCallbacks* controller_callbacks = nullptr;
 };
 
 /// The options the config's cluster and scheduler sections ask for: the one

@@ -31,7 +31,7 @@ struct MasterMetrics::Families {
 
 namespace {
 
-void CollectCluster(const MasterMetrics::Sources& s, LabelCap* workers, GaugeWriter& out) {
+void CollectCluster(const MasterMetrics::Options& s, LabelCap* workers, GaugeWriter& out) {
   out.Add("fsched_queue_length", "Invocations waiting in this master's queue", {},
           static_cast<double>(s.scheduler->queued()));
   out.Add("fsched_running_invocations", "Invocations this master has assigned and not finished", {},
@@ -92,11 +92,11 @@ void CollectCluster(const MasterMetrics::Sources& s, LabelCap* workers, GaugeWri
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<MasterMetrics>> MasterMetrics::Start(const MetricsConfig& config,
-                                                                    Sources sources) {
+                                                                    Options options) {
   std::unique_ptr<MasterMetrics> m(new MasterMetrics());
   ASSIGN_OR_RETURN(m->node_,
-                   NodeMetrics::Start(config, {sources.node_id, sources.role, sources.zone}));
-  m->routing_ = std::make_unique<routing::RoutingMetrics>(&m->node_->endpoint(), sources.routing,
+                   NodeMetrics::Start(config, {options.node_id, options.role, options.zone}));
+  m->routing_ = std::make_unique<routing::RoutingMetrics>(&m->node_->endpoint(), options.routing,
                                                           &m->node_->functions());
   m->workers_ = std::make_unique<LabelCap>(kMaxWorkerLabels);
   prometheus::Registry& registry = m->node_->endpoint().registry();
@@ -136,7 +136,7 @@ absl::StatusOr<std::unique_ptr<MasterMetrics>> MasterMetrics::Start(const Metric
   m->families_ = std::move(families);
   LabelCap* workers = m->workers_.get();
   m->node_->endpoint().AddGauges(
-      [sources, workers](GaugeWriter& out) { CollectCluster(sources, workers, out); });
+      [options, workers](GaugeWriter& out) { CollectCluster(options, workers, out); });
   return m;
 }
 

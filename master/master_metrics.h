@@ -30,7 +30,7 @@ class Scheduler;
 
 class MasterMetrics {
  public:
-  struct Sources {
+  struct Options {
     std::string node_id, role, zone;
     ClusterManager* cluster = nullptr;
     Scheduler* scheduler = nullptr;
@@ -40,7 +40,7 @@ class MasterMetrics {
   };
   /// Serves config.listen. UNAVAILABLE / INVALID_ARGUMENT as MetricsEndpoint::Start.
   static absl::StatusOr<std::unique_ptr<MasterMetrics>> Start(const MetricsConfig& config,
-                                                              Sources sources);
+                                                              Options options);
   ~MasterMetrics();
 
   /// InvocationTable's on_complete: one finished invocation.

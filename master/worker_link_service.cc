@@ -222,16 +222,16 @@ class FetchRootfsReactor final : public grpc::ServerWriteReactor<v1::RootfsChunk
 
 grpc::ServerBidiReactor<v1::WorkerMessage, v1::MasterMessage>* WorkerLinkService::Connect(
     grpc::CallbackServerContext*) {
-  return new ConnectReactor(parts_.cluster, parts_.scheduler, parts_.timers,
-                            parts_.register_timeout, &parts_.on_joined);
+  return new ConnectReactor(options_.cluster, options_.scheduler, options_.timers,
+                            options_.register_timeout, &options_.on_joined);
 }
 
 grpc::ServerWriteReactor<v1::RootfsChunk>* WorkerLinkService::FetchRootfs(
     grpc::CallbackServerContext*, const v1::FetchRootfsRequest* request) {
   auto* reactor = new FetchRootfsReactor();
-  if (!parts_.join_token.empty() && request->join_token() != parts_.join_token) {
+  if (!options_.join_token.empty() && request->join_token() != options_.join_token) {
     reactor->Fail(absl::UnauthenticatedError("wrong join token"));
-  } else if (absl::StatusOr<std::string> path = parts_.rootfs->PathOf(request->digest());
+  } else if (absl::StatusOr<std::string> path = options_.rootfs->PathOf(request->digest());
              !path.ok()) {
     reactor->Fail(path.status());
   } else {

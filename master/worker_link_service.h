@@ -16,7 +16,7 @@ namespace fsched::master {
 class WorkerLinkService final : public v1::WorkerLink::CallbackService {
  public:
   using JoinedFn = std::function<void(const std::string& worker_id)>;
-  struct Parts {
+  struct Options {
     ClusterManager* cluster = nullptr;
     Scheduler* scheduler = nullptr;
     TimerQueue* timers = nullptr;
@@ -25,7 +25,7 @@ class WorkerLinkService final : public v1::WorkerLink::CallbackService {
     absl::Duration register_timeout = absl::Seconds(10);
     JoinedFn on_joined;  // optional: runs after each worker is welcomed
   };
-  explicit WorkerLinkService(Parts parts) : parts_(std::move(parts)) {}
+  explicit WorkerLinkService(Options options) : options_(std::move(options)) {}
 
   grpc::ServerBidiReactor<v1::WorkerMessage, v1::MasterMessage>* Connect(
       grpc::CallbackServerContext* context) override;
@@ -33,7 +33,7 @@ class WorkerLinkService final : public v1::WorkerLink::CallbackService {
       grpc::CallbackServerContext* context, const v1::FetchRootfsRequest* request) override;
 
  private:
-  const Parts parts_;
+  const Options options_;
 };
 
 }  // namespace fsched::master

@@ -26,8 +26,9 @@ struct Router::Flight {
   Done done;
 };
 
-Router::Router(Options options, RoutingState* state, Clock* clock)
+Router::Router(Options options, RouterCallbacks* node, RoutingState* state, Clock* clock)
     : options_(std::move(options)),
+      node_(node),
       state_(state),
       clock_(clock),
       latency_(clock, options_.seed),
@@ -75,9 +76,9 @@ void Router::Route(v1::InvokeRequest request, absl::Time deadline, Done done) {
     in.self = self;
     in.architecture = architecture;
     in.hops = request.hops();
-    if (PlanReadsLoad(self, architecture) && options_.load) in.load = options_.load();
+    if (PlanReadsLoad(self, architecture)) in.load = node_->RoutingLoad();
     in.offload_threshold = state_->offload_load_threshold();
-    const std::shared_ptr<const RouteView> view = options_.view ? options_.view() : nullptr;
+    const std::shared_ptr<const RouteView> view = node_->View();
     flight->targets =
         PlanRoute(in, view ? *view : RouteView{}, visited,
                   [this](std::vector<NodeRef> t) { return latency_.Order(std::move(t)); });
@@ -93,7 +94,7 @@ void Router::Attempt(std::shared_ptr<Flight> flight) {
     return;
   }
   if (flight->next >= flight->targets.size()) {
-    options_.serve_here(flight->request, [this, flight](absl::StatusOr<v1::InvocationResult> r) {
+    node_->ServeHere(flight->request, [this, flight](absl::StatusOr<v1::InvocationResult> r) {
       if (r.ok()) {
         r->set_architecture(flight->request.architecture());
         r->set_hops(flight->request.hops());
@@ -139,8 +140,8 @@ void Router::Finish(std::shared_ptr<Flight> flight, absl::StatusOr<v1::Invocatio
                           absl::StrCat(result.status().message(), " (after skipping ",
                                        absl::StrJoin(flight->skipped, "; "), ")"));
   }
-  if (flight->entered_here && options_.on_entry_done) {
-    options_.on_entry_done(flight->request.architecture(), result, clock_->Now() - flight->started);
+  if (flight->entered_here) {
+    node_->OnEntryDone(flight->request.architecture(), result, clock_->Now() - flight->started);
   }
   flight->done(std::move(result));
 }

@@ -27,27 +27,38 @@ namespace fsched::routing {
 /// The deadline a routed request carries on: its client's, at most 20 minutes away.
 absl::Time RoutingDeadline(const grpc::ServerContextBase& ctx);
 
+using RouteDone = std::function<void(absl::StatusOr<v1::InvocationResult>)>;
+
+/// What the node a Router runs in (a master or a worker) gives it. Called on
+/// the routing caller's thread or on gRPC's callback threads; must not block.
+class RouterCallbacks {
+ public:
+  virtual ~RouterCallbacks() = default;
+  /// Who this node can forward to now: a snapshot, shared so a request does
+  /// not copy the worker list.
+  virtual std::shared_ptr<const RouteView> View() = 0;
+  /// Busy fraction of this node's (a zone master: its zone's) slots.
+  virtual double RoutingLoad() = 0;
+  /// Runs the request here (its architecture concrete); calls done exactly once.
+  virtual void ServeHere(const v1::InvokeRequest& request, RouteDone done) = 0;
+  /// A request that entered at this node was answered (its architecture
+  /// resolved) after `elapsed`; for metrics.
+  virtual void OnEntryDone(v1::Architecture architecture,
+                           const absl::StatusOr<v1::InvocationResult>& result,
+                           absl::Duration elapsed) = 0;
+};
+
 class Router {
  public:
-  using Done = std::function<void(absl::StatusOr<v1::InvocationResult>)>;
+  using Done = RouteDone;
   struct Options {
     NodeRef self;
     NetworkEmulationConfig emulation;
-    // Who this node can forward to now: a snapshot, shared so a request does
-    // not copy the worker list.
-    std::function<std::shared_ptr<const RouteView>()> view;
-    std::function<double()> load;  // busy fraction of this node's (zone's) slots
-    // Runs the request here (its architecture concrete); calls done exactly once.
-    std::function<void(const v1::InvokeRequest&, Done)> serve_here;
-    // A request that entered at this node was answered (its architecture
-    // resolved), after `elapsed`. Optional; for metrics.
-    std::function<void(v1::Architecture, const absl::StatusOr<v1::InvocationResult>&,
-                       absl::Duration elapsed)>
-        on_entry_done;
     uint64_t seed = 1;
   };
 
-  Router(Options options, RoutingState* state, Clock* clock);
+  /// `node` outlives the router.
+  Router(Options options, RouterCallbacks* node, RoutingState* state, Clock* clock);
   ~Router();
 
   /// Calls `done` exactly once. INVALID_ARGUMENT for a request without a
@@ -65,6 +76,7 @@ class Router {
   void Finish(std::shared_ptr<Flight> flight, absl::StatusOr<v1::InvocationResult> result);
 
   const Options options_;
+  RouterCallbacks* const node_;
   RoutingState* const state_;
   Clock* const clock_;
   TargetLatency latency_;

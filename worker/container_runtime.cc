@@ -15,10 +15,10 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
-#include "worker/mounts.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
 #include "worker/child_process.h"
+#include "worker/mounts.h"
 
 namespace fsched::worker {
 namespace {

@@ -13,13 +13,8 @@
 
 namespace fsched::worker {
 
-MasterLink::MasterLink(Options options, Executor* executor, CapacityFn capacity, LoadFn load,
-                       FatalFn fatal)
-    : options_(std::move(options)),
-      executor_(executor),
-      capacity_(std::move(capacity)),
-      load_(std::move(load)),
-      fatal_(std::move(fatal)) {}
+MasterLink::MasterLink(Options options, Executor* executor, MasterLinkCallbacks* worker)
+    : options_(std::move(options)), executor_(executor), worker_(worker) {}
 
 void MasterLink::Start(const std::string& worker_id, const std::string& own_address) {
   {
@@ -134,7 +129,7 @@ void MasterLink::Run() {
     }
     if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
       FSCHED_LOG(kError, "master %s refused this worker: %s", address, status.error_message());
-      fatal_(absl::UnauthenticatedError(status.error_message()));
+      worker_->OnRefused(absl::UnauthenticatedError(status.error_message()));
       return;
     }
     if (status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
@@ -181,7 +176,7 @@ grpc::Status MasterLink::Session(const std::string& address, const std::string& 
   reg->set_address(own_address);
   reg->set_zone(options_.zone);
   reg->mutable_labels()->insert(options_.labels.begin(), options_.labels.end());
-  *reg->mutable_capacity() = capacity_();
+  *reg->mutable_capacity() = worker_->Capacity();
   for (const std::string& id : executor_->Running()) reg->add_running(id);
   {
     absl::MutexLock lock(&write_mu_);
@@ -266,13 +261,13 @@ void MasterLink::OnMasterMessage(const v1::MasterMessage& message) {
       executor_->Cancel(message.cancel().invocation_id());
       break;
     case v1::MasterMessage::kPrewarm:
-      if (options_.on_prewarm) options_.on_prewarm(message.prewarm());
+      worker_->OnPrewarm(message.prewarm());
       break;
     case v1::MasterMessage::kEvict:
-      if (options_.on_evict) options_.on_evict(message.evict());
+      worker_->OnEvict(message.evict());
       break;
     case v1::MasterMessage::kMembership:
-      if (options_.on_membership) options_.on_membership(message.membership());
+      worker_->OnMembership(message.membership());
       break;
     case v1::MasterMessage::kWelcome:
     case v1::MasterMessage::KIND_NOT_SET:
@@ -328,7 +323,7 @@ void MasterLink::HeartbeatLoop() {
       if (!connected_) continue;
     }
     v1::WorkerMessage message;
-    *message.mutable_heartbeat()->mutable_load() = load_();
+    *message.mutable_heartbeat()->mutable_load() = worker_->Load();
     ToProto(absl::Now(), message.mutable_heartbeat()->mutable_sent());
     Write(message);
   }

@@ -17,6 +17,25 @@
 
 namespace fsched::worker {
 
+/// What the worker a MasterLink belongs to gives it and hears from it. Called
+/// on the link's own threads; must not block for long.
+class MasterLinkCallbacks {
+ public:
+  virtual ~MasterLinkCallbacks() = default;
+  /// Sent when joining.
+  virtual v1::WorkerCapacity Capacity() = 0;
+  /// Sent with every heartbeat.
+  virtual v1::WorkerLoad Load() = 0;
+  /// The master's pre-warm and evict commands.
+  virtual void OnPrewarm(const v1::Prewarm& prewarm) = 0;
+  virtual void OnEvict(const v1::Evict& evict) = 0;
+  /// The master's membership pushes: peers and the federation's masters.
+  virtual void OnMembership(const v1::Membership& membership) = 0;
+  /// The master refused this worker for good (a wrong join token); called
+  /// once, after which the link stops.
+  virtual void OnRefused(const absl::Status& status) = 0;
+};
+
 class MasterLink {
  public:
   struct Options {
@@ -26,19 +45,11 @@ class MasterLink {
     absl::Duration reconnect_max = absl::Seconds(10);
     absl::Duration welcome_timeout = absl::Seconds(10);
     size_t max_buffered_results = 10000;
-    // The master's pre-warm and evict commands (ignored when unset).
-    std::function<void(const v1::Prewarm&)> on_prewarm;
-    std::function<void(const v1::Evict&)> on_evict;
-    // The master's membership pushes: peers and the federation's masters.
-    std::function<void(const v1::Membership&)> on_membership;
   };
-  using CapacityFn = std::function<v1::WorkerCapacity()>;
-  using LoadFn = std::function<v1::WorkerLoad()>;
-  /// Called once if the master refuses this worker for good (a wrong join token).
-  using FatalFn = std::function<void(const absl::Status&)>;
 
   /// Constructed idle: SetMaster may be called before Start (it is remembered).
-  MasterLink(Options options, Executor* executor, CapacityFn capacity, LoadFn load, FatalFn fatal);
+  /// `executor` runs the assignments; both outlive the link.
+  MasterLink(Options options, Executor* executor, MasterLinkCallbacks* worker);
   ~MasterLink();
 
   /// Sets this worker's identity (known once its own service is bound) and
@@ -75,9 +86,7 @@ class MasterLink {
 
   const Options options_;
   Executor* const executor_;
-  const CapacityFn capacity_;
-  const LoadFn load_;
-  const FatalFn fatal_;
+  MasterLinkCallbacks* const worker_;
 
   mutable absl::Mutex mu_;
   std::string worker_id_ ABSL_GUARDED_BY(mu_);

@@ -10,10 +10,10 @@ grpc::ServerUnaryReactor* WorkerAdminService::GetLoad(grpc::CallbackServerContex
                                                       const v1::GetLoadRequest*,
                                                       v1::GetLoadResponse* response) {
   response->set_node_id(s_.node_id);
-  *response->mutable_node() = s_.load();
+  *response->mutable_node() = s_.node->Load();
   response->set_workers_ready(1);
-  response->set_slots_total(s_.slots());
-  response->set_slots_used(std::min(response->node().running(), s_.slots()));
+  response->set_slots_total(s_.node->Slots());
+  response->set_slots_used(std::min(response->node().running(), s_.node->Slots()));
   response->set_running(response->node().running());
   return FinishUnary(ctx, absl::OkStatus());
 }
@@ -29,7 +29,7 @@ grpc::ServerUnaryReactor* WorkerAdminService::GetConfiguration(
 }
 
 absl::Status WorkerAdminService::KeptByMasters(const char* what) const {
-  const std::string master = s_.master ? s_.master() : "";
+  const std::string master = s_.node->MasterAddress();
   return absl::FailedPreconditionError(
       absl::StrCat(what, " are kept by masters, not workers: ask ",
                    master.empty() ? "this worker's master (it has joined none yet)"

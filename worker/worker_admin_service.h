@@ -11,21 +11,20 @@
 
 #include "fsched/v1/admin.grpc.pb.h"
 #include "routing/routing_state.h"
+#include "worker/worker_state.h"
 
 namespace fsched::worker {
 
 class WorkerAdminService final : public v1::Admin::CallbackService {
  public:
-  struct Sources {
+  struct Options {
     std::string node_id;  // empty until the worker knows its id
     std::string zone;
     std::string config_yaml;
     routing::RoutingState* routing = nullptr;
-    std::function<v1::WorkerLoad()> load;
-    std::function<uint32_t()> slots;
-    std::function<std::string()> master;  // the master this worker joined ("" = none yet)
+    WorkerState* node = nullptr;  // load, slots, the master joined
   };
-  explicit WorkerAdminService(Sources sources) : s_(std::move(sources)) {}
+  explicit WorkerAdminService(Options options) : s_(std::move(options)) {}
   /// Before the worker publishes its port (port file, log), so no call races it.
   void set_node_id(std::string id) { s_.node_id = std::move(id); }
 
@@ -56,7 +55,7 @@ class WorkerAdminService final : public v1::Admin::CallbackService {
 
  private:
   absl::Status KeptByMasters(const char* what) const;
-  Sources s_;
+  Options s_;
 };
 
 }  // namespace fsched::worker

@@ -9,6 +9,7 @@
 #include "routing/routing_metrics.h"
 #include "worker/executor.h"
 #include "worker/resctrl.h"
+#include "worker/worker_state.h"
 
 namespace fsched::worker {
 
@@ -20,9 +21,9 @@ struct WorkerMetrics::Families {
 
 namespace {
 
-void CollectWorker(const WorkerMetrics::Sources& s, GaugeWriter& out) {
+void CollectWorker(const WorkerMetrics::Options& s, GaugeWriter& out) {
   out.Add("fsched_worker_master_connected", "1 while the stream to the master is up", {},
-          s.connected() ? 1 : 0);
+          s.node->MasterConnected() ? 1 : 0);
   const size_t accepted = s.executor->Running().size();
   const size_t waiting = s.executor->Waiting();
   out.Add("fsched_worker_slots", "Calls this worker runs at once", {}, s.executor->slots());
@@ -30,7 +31,7 @@ void CollectWorker(const WorkerMetrics::Sources& s, GaugeWriter& out) {
           {{"state", "running"}}, static_cast<double>(accepted - std::min(accepted, waiting)));
   out.Add("fsched_worker_invocations", "Calls on this worker, running or waiting for a slot",
           {{"state", "waiting"}}, static_cast<double>(waiting));
-  const v1::WorkerLoad load = s.load();
+  const v1::WorkerLoad load = s.node->ScrapeLoad();
   out.Add("fsched_worker_cpu_utilization_ratio", "Host CPU busy share, 0..1", {},
           load.cpu_percent() / 100);
   out.Add("fsched_worker_memory_utilization_ratio", "Host memory in use, 0..1", {},
@@ -55,10 +56,10 @@ void CollectWorker(const WorkerMetrics::Sources& s, GaugeWriter& out) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<WorkerMetrics>> WorkerMetrics::Start(const MetricsConfig& config,
-                                                                    Sources sources) {
+                                                                    Options options) {
   std::unique_ptr<WorkerMetrics> m(new WorkerMetrics());
-  ASSIGN_OR_RETURN(m->node_, NodeMetrics::Start(config, {sources.node_id, "worker", sources.zone}));
-  m->routing_ = std::make_unique<routing::RoutingMetrics>(&m->node_->endpoint(), sources.routing,
+  ASSIGN_OR_RETURN(m->node_, NodeMetrics::Start(config, {options.node_id, "worker", options.zone}));
+  m->routing_ = std::make_unique<routing::RoutingMetrics>(&m->node_->endpoint(), options.routing,
                                                           &m->node_->functions());
   prometheus::Registry& registry = m->node_->endpoint().registry();
   auto families = std::make_unique<Families>();
@@ -77,7 +78,7 @@ absl::StatusOr<std::unique_ptr<WorkerMetrics>> WorkerMetrics::Start(const Metric
                              .Help("Wall time inside the function on this worker")
                              .Register(registry);
   m->families_ = std::move(families);
-  m->node_->endpoint().AddGauges([sources](GaugeWriter& out) { CollectWorker(sources, out); });
+  m->node_->endpoint().AddGauges([options](GaugeWriter& out) { CollectWorker(options, out); });
   return m;
 }
 

@@ -24,20 +24,20 @@ namespace fsched::worker {
 
 class Executor;
 class CacheAllocator;
+class WorkerState;
 
 class WorkerMetrics {
  public:
-  struct Sources {
+  struct Options {
     std::string node_id, zone;
     Executor* executor = nullptr;
     CacheAllocator* cache = nullptr;  // null without cache partitions
-    std::function<v1::WorkerLoad()> load;
-    std::function<bool()> connected;  // to the master it joined
+    WorkerState* node = nullptr;      // the load scraped, the master's stream
     routing::RoutingState* routing = nullptr;
   };
   /// Serves config.listen. UNAVAILABLE / INVALID_ARGUMENT as MetricsEndpoint::Start.
   static absl::StatusOr<std::unique_ptr<WorkerMetrics>> Start(const MetricsConfig& config,
-                                                              Sources sources);
+                                                              Options options);
   ~WorkerMetrics();
 
   /// Executor::Options::on_finished: one execution on this worker.

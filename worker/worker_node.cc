@@ -163,25 +163,10 @@ absl::Status WorkerNode::BuildLinks(FatalFn fatal) {
   link_options.labels = {config_.node().labels().begin(), config_.node().labels().end()};
   link_options.reconnect_min = FromProto(config_.worker().reconnect_min());
   link_options.reconnect_max = FromProto(config_.worker().reconnect_max());
-  if (std::vector<ContainerRuntime*> containers = ContainerRuntimes(); !containers.empty()) {
-    link_options.on_prewarm = [containers](const v1::Prewarm& prewarm) {
-      for (ContainerRuntime* runtime : containers) {
-        if (prewarm.function().runtime() == runtime->kind()) {
-          runtime->Prewarm(prewarm.function(), prewarm.count());
-        }
-      }
-    };
-    link_options.on_evict = [containers](const v1::Evict& evict) {
-      for (ContainerRuntime* runtime : containers) runtime->Evict(evict.function());
-    };
-  }
-  link_options.on_membership = [this](const v1::Membership& m) { OnMembership(m); };
-  link_ = std::make_unique<MasterLink>(
-      link_options, executor_.get(), [this] { return Capacity(); }, [this] { return Load(); },
-      fatal);
-  zone_link_ = std::make_unique<MasterLink>(
-      link_options, executor_.get(), [this] { return Capacity(); }, [this] { return Load(); },
-      std::move(fatal));
+  refused_ = std::move(fatal);
+  MasterLinkCallbacks* const callbacks = this;
+  link_ = std::make_unique<MasterLink>(link_options, executor_.get(), callbacks);
+  zone_link_ = std::make_unique<MasterLink>(link_options, executor_.get(), callbacks);
   functions_ = std::make_unique<FunctionSource>([this] { return MasterAddresses(); });
   routing_ = std::make_unique<routing::RoutingState>(config_.tail_scheduler(), RealClock::Get());
   if (absl::StatusOr<v1::Architecture> a =
@@ -196,16 +181,13 @@ absl::Status WorkerNode::BuildLinks(FatalFn fatal) {
 }
 
 void WorkerNode::BuildServices() {
-  service_ =
-      std::make_unique<WorkerService>(link_.get(), [this](v1::WorkerStatus* out) { Status(out); });
-  WorkerAdminService::Sources admin;
+  service_ = std::make_unique<WorkerService>(link_.get(), static_cast<WorkerState*>(this));
+  WorkerAdminService::Options admin;
   admin.node_id = config_.node().id();
   admin.zone = config_.node().zone();
   admin.config_yaml = ConfigToYaml(config_);
   admin.routing = routing_.get();
-  admin.load = [this] { return Load(); };
-  admin.slots = [this] { return executor_->slots(); };
-  admin.master = [this] { return link_->master_address(); };
+  admin.node = this;
   admin_service_ = std::make_unique<WorkerAdminService>(std::move(admin));
 }
 
@@ -223,15 +205,14 @@ absl::Status WorkerNode::Start() {
   }
   // Before the link starts: every call from the first assignment is counted.
   if (!config_.metrics().listen().empty()) {
-    WorkerMetrics::Sources sources;
-    sources.node_id = worker_id_;
-    sources.zone = config_.node().zone();
-    sources.executor = executor_.get();
-    sources.cache = cache_.get();
-    sources.load = [this] { return ScrapeLoad(); };
-    sources.connected = [this] { return link_->connected(); };
-    sources.routing = routing_.get();
-    ASSIGN_OR_RETURN(metrics_, WorkerMetrics::Start(config_.metrics(), std::move(sources)));
+    WorkerMetrics::Options options;
+    options.node_id = worker_id_;
+    options.zone = config_.node().zone();
+    options.executor = executor_.get();
+    options.cache = cache_.get();
+    options.node = this;
+    options.routing = routing_.get();
+    ASSIGN_OR_RETURN(metrics_, WorkerMetrics::Start(config_.metrics(), std::move(options)));
   }
   admin_service_->set_node_id(worker_id_);
   link_->Start(worker_id_, address);
@@ -239,19 +220,10 @@ absl::Status WorkerNode::Start() {
   routing::Router::Options router_options;
   router_options.self = {worker_id_, address, config_.node().zone(), routing::NodeRole::kWorker};
   router_options.emulation = config_.network_emulation();
-  router_options.view = [this] { return View(); };
-  router_options.load = [this] { return executor_->Busy(); };
-  router_options.serve_here = [this](const v1::InvokeRequest& request, routing::Router::Done done) {
-    ServeHere(request, std::move(done));
-  };
   router_options.seed = static_cast<uint64_t>(port_);
-  router_options.on_entry_done = [this](v1::Architecture architecture,
-                                        const absl::StatusOr<v1::InvocationResult>& result,
-                                        absl::Duration elapsed) {
-    if (metrics_) metrics_->routing()->OnEntryDone(architecture, result, elapsed);
-  };
-  router_ = std::make_unique<routing::Router>(std::move(router_options), routing_.get(),
-                                              RealClock::Get());
+  router_ = std::make_unique<routing::Router>(std::move(router_options),
+                                              static_cast<routing::RouterCallbacks*>(this),
+                                              routing_.get(), RealClock::Get());
   service_->set_router(router_.get());
   FSCHED_LOG(
       kInfo, "worker %s serving on %s with %d slots; master %s", worker_id_, address,
@@ -345,7 +317,39 @@ std::vector<std::string> WorkerNode::MasterAddresses() {
   return out;
 }
 
-void WorkerNode::ServeHere(const v1::InvokeRequest& request, routing::Router::Done done) {
+void WorkerNode::OnPrewarm(const v1::Prewarm& prewarm) {
+  for (ContainerRuntime* runtime : ContainerRuntimes()) {
+    if (prewarm.function().runtime() == runtime->kind()) {
+      runtime->Prewarm(prewarm.function(), prewarm.count());
+    }
+  }
+}
+
+void WorkerNode::OnEvict(const v1::Evict& evict) {
+  for (ContainerRuntime* runtime : ContainerRuntimes()) runtime->Evict(evict.function());
+}
+
+void WorkerNode::OnRefused(const absl::Status& status) {
+  // Both links may be refused; the process is told once.
+  if (refused_once_.exchange(true)) return;
+  if (refused_) refused_(status);
+}
+
+uint32_t WorkerNode::Slots() { return executor_->slots(); }
+
+std::string WorkerNode::MasterAddress() { return link_->master_address(); }
+
+bool WorkerNode::MasterConnected() { return link_->connected(); }
+
+double WorkerNode::RoutingLoad() { return executor_->Busy(); }
+
+void WorkerNode::OnEntryDone(v1::Architecture architecture,
+                             const absl::StatusOr<v1::InvocationResult>& result,
+                             absl::Duration elapsed) {
+  if (metrics_) metrics_->routing()->OnEntryDone(architecture, result, elapsed);
+}
+
+void WorkerNode::ServeHere(const v1::InvokeRequest& request, routing::RouteDone done) {
   if (request.payload().size() > config_.scheduler().max_payload_bytes()) {
     done(absl::InvalidArgumentError(absl::StrCat("payload is ", request.payload().size(),
                                                  " bytes; the limit is ",

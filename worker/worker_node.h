@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -22,12 +23,18 @@
 #include "worker/worker_admin_service.h"
 #include "worker/worker_metrics.h"
 #include "worker/worker_service.h"
+#include "worker/worker_state.h"
 
 namespace fsched::worker {
 
-class WorkerNode {
+// Its master links, the router, its services and metrics see this node
+// through their interfaces.
+class WorkerNode : private MasterLinkCallbacks,
+                   private routing::RouterCallbacks,
+                   private WorkerState {
  public:
-  using FatalFn = MasterLink::FatalFn;
+  /// Told once when a master refuses this worker for good (a wrong join token).
+  using FatalFn = std::function<void(const absl::Status&)>;
   static constexpr int kExitUnauthenticated = 3;
   /// FAILED_PRECONDITION when worker.runc or worker.containerd is on (or
   /// worker.runtime is runc) and that engine cannot run containers here,
@@ -52,21 +59,32 @@ class WorkerNode {
   absl::Status BuildLinks(FatalFn fatal);  // master links, function source, routing
   void BuildServices();
   explicit WorkerNode(const Config& config) : config_(config) {}
-  v1::WorkerCapacity Capacity();
-  /// Samples the host (the CPU share is since the previous sample) and reports it with the calls.
-  v1::WorkerLoad Load();
-  /// Load() as last sampled for a heartbeat, with current calls: a scrape
-  /// must not move the heartbeat's CPU baseline.
-  v1::WorkerLoad ScrapeLoad();
+  // MasterLinkCallbacks. Load samples the host (the CPU share is since the
+  // previous sample) and reports it with the calls; pre-warm and evict go to
+  // the container runtimes of the function's kind.
+  v1::WorkerCapacity Capacity() override;
+  v1::WorkerLoad Load() override;
+  void OnPrewarm(const v1::Prewarm& prewarm) override;
+  void OnEvict(const v1::Evict& evict) override;
+  void OnMembership(const v1::Membership& membership) override;
+  void OnRefused(const absl::Status& status) override;
+  // WorkerState (Load is MasterLinkCallbacks' too).
+  v1::WorkerLoad ScrapeLoad() override;
+  uint32_t Slots() override;
+  std::string MasterAddress() override;
+  bool MasterConnected() override;
+  void Status(v1::WorkerStatus* out) override;
   v1::WorkerLoad CallsLoad();
-  void Status(v1::WorkerStatus* out);
   std::vector<ContainerRuntime*> ContainerRuntimes() const;
-  /// A master pushed membership: keep it, and follow this zone's master.
-  void OnMembership(const v1::Membership& membership);
-  std::shared_ptr<const routing::RouteView> View();
   std::vector<std::string> MasterAddresses();
-  /// Runs a routed request on this worker's executor.
-  void ServeHere(const v1::InvokeRequest& request, routing::Router::Done done);
+  // routing::RouterCallbacks: the view from the pushed membership, the
+  // executor's busy share, routed requests run on this worker's executor.
+  std::shared_ptr<const routing::RouteView> View() override;
+  double RoutingLoad() override;
+  void ServeHere(const v1::InvokeRequest& request, routing::RouteDone done) override;
+  void OnEntryDone(v1::Architecture architecture,
+                   const absl::StatusOr<v1::InvocationResult>& result,
+                   absl::Duration elapsed) override;
   void RunWith(const v1::InvokeRequest& request, const v1::FunctionSpec& spec,
                routing::Router::Done done);
 
@@ -89,7 +107,9 @@ class WorkerNode {
   std::unique_ptr<CpuPriorityLoop>
       cpu_priority_;  // with containers, unless worker.cpu_priority is off
   std::unique_ptr<Executor> executor_;
-  std::unique_ptr<MasterLink> link_;       // to the master it joined (the master)
+  FatalFn refused_;
+  std::atomic<bool> refused_once_{false};
+  std::unique_ptr<MasterLink> link_;  // to the master it joined (with zones, the one above them)
   std::unique_ptr<MasterLink> zone_link_;  // to its zone's master, once membership names one
   std::unique_ptr<FunctionSource> functions_;
   std::unique_ptr<routing::RoutingState> routing_;

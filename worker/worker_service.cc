@@ -23,7 +23,7 @@ grpc::ServerUnaryReactor* WorkerService::Join(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* WorkerService::GetStatus(grpc::CallbackServerContext* ctx,
                                                    const v1::GetStatusRequest*,
                                                    v1::WorkerStatus* response) {
-  status_(response);
+  node_->Status(response);
   return FinishUnary(ctx, absl::OkStatus());
 }
 

@@ -9,13 +9,14 @@
 #include "routing/router.h"
 #include "worker/executor.h"
 #include "worker/master_link.h"
+#include "worker/worker_state.h"
 
 namespace fsched::worker {
 
 class WorkerService final : public v1::Worker::CallbackService {
  public:
-  using StatusFn = std::function<void(v1::WorkerStatus*)>;
-  WorkerService(MasterLink* link, StatusFn status) : link_(link), status_(std::move(status)) {}
+  /// `link` is the link Join re-targets; `node` answers GetStatus. Both outlive the service.
+  WorkerService(MasterLink* link, WorkerState* node) : link_(link), node_(node) {}
 
   grpc::ServerUnaryReactor* Join(grpc::CallbackServerContext* ctx, const v1::JoinRequest* request,
                                  v1::JoinResponse* response) override;
@@ -31,7 +32,7 @@ class WorkerService final : public v1::Worker::CallbackService {
 
  private:
   MasterLink* const link_;
-  const StatusFn status_;
+  WorkerState* const node_;
   std::atomic<routing::Router*> router_{nullptr};
 };
 

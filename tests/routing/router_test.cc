@@ -17,27 +17,48 @@ using ::testing::HasSubstr;
 // A port nothing listens on: connecting is refused at once (UNAVAILABLE).
 const NodeRef kDeadMaster{"master", "127.0.0.1:1", "", NodeRole::kMaster};
 
+// The node's side, faked: serving here takes 250 ms of the manual clock and
+// answers OK; entries are recorded.
+class FakeNode : public RouterCallbacks {
+ public:
+  explicit FakeNode(ManualClock* clock) : clock_(clock) {}
+  std::shared_ptr<const RouteView> View() override {
+    return std::make_shared<const RouteView>(view);
+  }
+  double RoutingLoad() override { return 0.0; }
+  void ServeHere(const v1::InvokeRequest& request, RouteDone done) override {
+    served.push_back(request);
+    clock_->Advance(absl::Milliseconds(250));  // the time the call takes here
+    v1::InvocationResult result;
+    result.set_function(request.function());
+    result.set_outcome(v1::OUTCOME_OK);
+    result.set_worker_id("here");
+    done(result);
+  }
+  void OnEntryDone(v1::Architecture a, const absl::StatusOr<v1::InvocationResult>& r,
+                   absl::Duration elapsed) override {
+    entries.push_back({a, r.status().code(), elapsed});
+  }
+
+  struct Entry {
+    v1::Architecture architecture;
+    absl::StatusCode code;
+    absl::Duration elapsed;
+  };
+  RouteView view;
+  std::vector<v1::InvokeRequest> served;
+  std::vector<Entry> entries;
+
+ private:
+  ManualClock* const clock_;
+};
+
 class RouterTest : public ::testing::Test {
  protected:
-  Router::Options BaseOptions(NodeRef self) {
+  static Router::Options BaseOptions(NodeRef self) {
     Router::Options o;
     o.self = std::move(self);
     o.emulation = DefaultConfig<NetworkEmulationConfig>();
-    o.view = [this] { return std::make_shared<const RouteView>(view_); };
-    o.load = [] { return 0.0; };
-    o.serve_here = [this](const v1::InvokeRequest& request, Router::Done done) {
-      served_.push_back(request);
-      clock_.Advance(absl::Milliseconds(250));  // the time the call takes here
-      v1::InvocationResult result;
-      result.set_function(request.function());
-      result.set_outcome(v1::OUTCOME_OK);
-      result.set_worker_id("here");
-      done(result);
-    };
-    o.on_entry_done = [this](v1::Architecture a, const absl::StatusOr<v1::InvocationResult>& r,
-                             absl::Duration elapsed) {
-      entries_.push_back({a, r.status().code(), elapsed});
-    };
     return o;
   }
   // Routes and waits for the answer (forwarding answers on another thread).
@@ -58,39 +79,32 @@ class RouterTest : public ::testing::Test {
     return request;
   }
 
-  struct Entry {
-    v1::Architecture architecture;
-    absl::StatusCode code;
-    absl::Duration elapsed;
-  };
   ManualClock clock_{absl::FromUnixSeconds(1000)};
   RoutingState state_{DefaultConfig<TailSchedulerConfig>(), &clock_};
-  RouteView view_;
-  std::vector<v1::InvokeRequest> served_;
-  std::vector<Entry> entries_;
+  FakeNode node_{&clock_};
 };
 
 TEST_F(RouterTest, TheMasterServesCentralizedRequestsItselfAndSaysHow) {
-  Router router(BaseOptions({"master", "h:1", "", NodeRole::kMaster}), &state_, &clock_);
+  Router router(BaseOptions({"master", "h:1", "", NodeRole::kMaster}), &node_, &state_, &clock_);
   absl::StatusOr<v1::InvocationResult> r = RouteAndWait(router, Request("f"));
   ASSERT_TRUE(r.ok()) << r.status();
-  ASSERT_EQ(served_.size(), 1u);
+  ASSERT_EQ(node_.served.size(), 1u);
   EXPECT_EQ(r->architecture(), v1::ARCHITECTURE_CENTRALIZED);
   EXPECT_EQ(r->hops(), 0u);
   EXPECT_THAT(r->route(), ElementsAre("master"));
   EXPECT_EQ(r->entry_node(), "master");
-  ASSERT_EQ(entries_.size(), 1u);
-  EXPECT_EQ(entries_[0].architecture, v1::ARCHITECTURE_CENTRALIZED);
-  EXPECT_EQ(entries_[0].elapsed, absl::Milliseconds(250));
+  ASSERT_EQ(node_.entries.size(), 1u);
+  EXPECT_EQ(node_.entries[0].architecture, v1::ARCHITECTURE_CENTRALIZED);
+  EXPECT_EQ(node_.entries[0].elapsed, absl::Milliseconds(250));
   router.Shutdown();
 }
 
 TEST_F(RouterTest, AWorkerServesItselfWhenTheMasterDoesNotAnswer) {
-  view_.master = kDeadMaster;
-  Router router(BaseOptions({"w1", "h:2", "a", NodeRole::kWorker}), &state_, &clock_);
+  node_.view.master = kDeadMaster;
+  Router router(BaseOptions({"w1", "h:2", "a", NodeRole::kWorker}), &node_, &state_, &clock_);
   absl::StatusOr<v1::InvocationResult> r = RouteAndWait(router, Request("f"));
   ASSERT_TRUE(r.ok()) << r.status();
-  ASSERT_EQ(served_.size(), 1u);  // after the master refused the connection
+  ASSERT_EQ(node_.served.size(), 1u);  // after the master refused the connection
   EXPECT_EQ(r->worker_id(), "here");
   EXPECT_THAT(r->route(), ElementsAre("w1"));
   EXPECT_EQ(r->hops(), 0u);
@@ -103,8 +117,8 @@ TEST_F(RouterTest, AWorkerServesItselfWhenTheMasterDoesNotAnswer) {
 }
 
 TEST_F(RouterTest, AtTheHopLimitEveryNodeServesInPlace) {
-  view_.master = kDeadMaster;
-  Router router(BaseOptions({"w1", "h:2", "a", NodeRole::kWorker}), &state_, &clock_);
+  node_.view.master = kDeadMaster;
+  Router router(BaseOptions({"w1", "h:2", "a", NodeRole::kWorker}), &node_, &state_, &clock_);
   v1::InvokeRequest request = Request("f");
   request.set_hops(kMaxHops);
   request.set_architecture(v1::ARCHITECTURE_CENTRALIZED);
@@ -114,12 +128,12 @@ TEST_F(RouterTest, AtTheHopLimitEveryNodeServesInPlace) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_THAT(r->route(), ElementsAre("zone-master-a", "master", "w1"));
   EXPECT_EQ(r->hops(), kMaxHops);
-  EXPECT_TRUE(entries_.empty());  // it did not enter here
+  EXPECT_TRUE(node_.entries.empty());  // it did not enter here
   router.Shutdown();
 }
 
 TEST_F(RouterTest, BadRequestsAreRefusedBeforeAnythingRuns) {
-  Router router(BaseOptions({"master", "h:1", "", NodeRole::kMaster}), &state_, &clock_);
+  Router router(BaseOptions({"master", "h:1", "", NodeRole::kMaster}), &node_, &state_, &clock_);
   absl::StatusOr<v1::InvocationResult> r = RouteAndWait(router, Request(""));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   v1::InvokeRequest bad = Request("f");
@@ -127,11 +141,11 @@ TEST_F(RouterTest, BadRequestsAreRefusedBeforeAnythingRuns) {
   r = RouteAndWait(router, bad);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("architecture 42 is unknown"));
-  EXPECT_TRUE(served_.empty());
+  EXPECT_TRUE(node_.served.empty());
   router.Shutdown();
   r = RouteAndWait(router, Request("f"));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_TRUE(served_.empty());
+  EXPECT_TRUE(node_.served.empty());
 }
 
 }  // namespace
