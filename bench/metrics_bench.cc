@@ -41,7 +41,7 @@ void BM_RecordInvocation(benchmark::State& state) {
   for (int f = 0; f < functions; ++f) results.push_back(Result(f));
   size_t i = 0;
   for (auto _ : state) {
-    (*metrics)->OnComplete(results[i++ % results.size()]);
+    (*metrics)->OnResult(results[i++ % results.size()]);
   }
   state.SetItemsProcessed(state.iterations());
 }

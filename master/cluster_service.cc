@@ -115,7 +115,7 @@ grpc::ServerUnaryReactor* ClusterService::AnnounceZone(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* ClusterService::ListMasters(grpc::CallbackServerContext* ctx,
                                                       const v1::ListMastersRequest*,
                                                       v1::ZoneDirectory* response) {
-  if (options_.masters) *response = options_.masters();
+  if (options_.federation != nullptr) *response = options_.federation->Directory();
   return FinishUnary(ctx, absl::OkStatus());
 }
 

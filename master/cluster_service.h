@@ -12,15 +12,23 @@
 
 namespace fsched::master {
 
+/// The federation's live masters as this node knows them: its own zone
+/// directory at the master, what the parent last said at a zone master.
+class FederationView {
+ public:
+  virtual ~FederationView() = default;
+  virtual v1::ZoneDirectory Directory() = 0;
+};
+
 class ClusterService final : public v1::Cluster::CallbackService {
  public:
   struct Options {
     std::string join_token;  // passed to workers asked to join
     absl::Duration add_worker_timeout = absl::Seconds(10);
     // A master keeps the zone directory; a zone master (null here)
-    // refuses announcements. `masters` answers ListMasters on both.
+    // refuses announcements. `federation` answers ListMasters on both.
     ZoneDirectory* zones = nullptr;
-    std::function<v1::ZoneDirectory()> masters;
+    FederationView* federation = nullptr;
   };
   ClusterService(Options options, ClusterManager* cluster, Scheduler* scheduler)
       : options_(std::move(options)), cluster_(cluster), scheduler_(scheduler) {}

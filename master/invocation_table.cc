@@ -141,7 +141,7 @@ bool InvocationTable::Complete(const std::string& id, uint32_t attempt, v1::Invo
     waiters = FinishLocked(id, record);
     finished = ToProto(id, record);
   }
-  if (on_complete_) on_complete_(finished.result());
+  if (ResultObserver* observer = observer_.load()) observer->OnResult(finished.result());
   for (auto& done : waiters) done(finished);
   return true;
 }
@@ -165,7 +165,7 @@ bool InvocationTable::Reject(const std::string& id, v1::Outcome outcome, const s
     waiters = FinishLocked(id, record);
     finished = ToProto(id, record);
   }
-  if (on_complete_) on_complete_(finished.result());
+  if (ResultObserver* observer = observer_.load()) observer->OnResult(finished.result());
   for (auto& done : waiters) done(finished);
   return true;
 }

@@ -3,6 +3,7 @@
 // kept (up to a cap) so clients can fetch results after the fact.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -15,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/result_observer.h"
 #include "fsched/v1/link.pb.h"
 #include "fsched/v1/types.pb.h"
 #include "scheduling/placement_policy.h"
@@ -26,10 +28,8 @@ using InvocationCallback = std::function<void(const v1::Invocation&)>;
 class InvocationTable {
  public:
   explicit InvocationTable(size_t retained_results) : retained_(retained_results) {}
-  /// Called with every result Complete records (set before the first one).
-  void set_on_complete(std::function<void(const v1::InvocationResult&)> on_complete) {
-    on_complete_ = std::move(on_complete);
-  }
+  /// Told every result Complete records from now on (null = none); outlives the table.
+  void set_observer(ResultObserver* observer) { observer_.store(observer); }
 
   /// Records a new invocation in state QUEUED. `on_done` (may be empty) runs
   /// once with the finished invocation (or as it stands, see Close). \return
@@ -105,7 +105,7 @@ class InvocationTable {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const size_t retained_;
-  std::function<void(const v1::InvocationResult&)> on_complete_;
+  std::atomic<ResultObserver*> observer_{nullptr};
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Record> records_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> finished_order_ ABSL_GUARDED_BY(mu_);

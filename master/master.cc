@@ -126,9 +126,7 @@ absl::Status Master::BuildServices() {
   cluster_service_options.join_token = config_.cluster().join_token();
   cluster_service_options.add_worker_timeout = FromProto(config_.cluster().add_worker_timeout());
   cluster_service_options.zones = zones_.get();
-  cluster_service_options.masters = [this] {
-    return zones_ ? zones_->List() : parent_->directory();
-  };
+  cluster_service_options.federation = this;
   cluster_service_ = std::make_unique<ClusterService>(cluster_service_options, core_->cluster(),
                                                       core_->scheduler());
 
@@ -139,14 +137,7 @@ absl::Status Master::BuildServices() {
   link_options.rootfs = rootfs_.get();
   link_options.join_token = config_.cluster().join_token();
   link_options.register_timeout = FromProto(config_.cluster().register_timeout());
-  link_options.on_joined = [this](const std::string& worker_id) {
-    core_->cluster()->SendMembership(worker_id, Masters());
-    for (const v1::Function& function : core_->registry()->List()) {
-      if (const auto prewarm = PrewarmCommand(function.spec())) {
-        core_->cluster()->SendTo(worker_id, *prewarm);  // a worker without the runtime ignores it
-      }
-    }
-  };
+  link_options.joined = this;
   link_service_ = std::make_unique<WorkerLinkService>(std::move(link_options));
 
   AdminService::Options options;
@@ -179,9 +170,7 @@ absl::Status Master::Start() {
     options.registry = core_->registry();
     options.routing = routing_.get();
     ASSIGN_OR_RETURN(metrics_, MasterMetrics::Start(config_.metrics(), std::move(options)));
-    MasterMetrics* metrics = metrics_.get();
-    core_->table()->set_on_complete(
-        [metrics](const v1::InvocationResult& result) { metrics->OnComplete(result); });
+    core_->table()->set_observer(metrics_.get());
   }
   ASSIGN_OR_RETURN(server_,
                    StartServer(config_.listen(), {controller_service_.get(), cluster_service_.get(),
@@ -234,8 +223,19 @@ void Master::Housekeeping() {
   PersistModels();
 }
 
+v1::ZoneDirectory Master::Directory() { return zones_ ? zones_->List() : parent_->directory(); }
+
+void Master::OnWorkerJoined(const std::string& worker_id) {
+  core_->cluster()->SendMembership(worker_id, Masters());
+  for (const v1::Function& function : core_->registry()->List()) {
+    if (const auto prewarm = PrewarmCommand(function.spec())) {
+      core_->cluster()->SendTo(worker_id, *prewarm);  // a worker without the runtime ignores it
+    }
+  }
+}
+
 std::vector<v1::Peer> Master::Masters() {
-  const v1::ZoneDirectory directory = zones_ ? zones_->List() : parent_->directory();
+  const v1::ZoneDirectory directory = Directory();
   return {directory.masters().begin(), directory.masters().end()};
 }
 

@@ -26,8 +26,12 @@
 
 namespace fsched::master {
 
-// The controller and the router see the daemon through their callbacks.
-class Master : private ControllerCallbacks, private routing::RouterCallbacks {
+// The core's controller, the services and the router see the daemon through
+// their callbacks.
+class Master : private ControllerCallbacks,
+               private FederationView,
+               private WorkerJoinCallbacks,
+               private routing::RouterCallbacks {
  public:
   /// Opens the state directory and builds every component. FAILED_PRECONDITION
   /// for an unusable state directory, INVALID_ARGUMENT for unknown policy names.
@@ -55,6 +59,10 @@ class Master : private ControllerCallbacks, private routing::RouterCallbacks {
   void RefreshRouting();
   /// The federation's live masters (this one included) as last known.
   std::vector<v1::Peer> Masters();
+  // FederationView: the zone directory here, or what the parent last said.
+  v1::ZoneDirectory Directory() override;
+  // WorkerJoinCallbacks: membership and pre-warm commands to the new worker.
+  void OnWorkerJoined(const std::string& worker_id) override;
   // ControllerCallbacks.
   void OnFunctionRegistered(const v1::Function& function) override;
   void OnFunctionDeleted(const std::string& name) override;

@@ -150,7 +150,7 @@ void MasterMetrics::StopServing() { node_->StopServing(); }
 
 routing::RoutingMetrics* MasterMetrics::routing() { return routing_.get(); }
 
-void MasterMetrics::OnComplete(const v1::InvocationResult& result) {
+void MasterMetrics::OnResult(const v1::InvocationResult& result) {
   const std::string function = node_->functions().Value(result.function());
   families_->invocations
       ->Add({{"function", function},

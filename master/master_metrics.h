@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/config.h"
+#include "common/result_observer.h"
 #include "fsched/v1/types.pb.h"
 
 namespace fsched {
@@ -28,7 +29,7 @@ class FunctionRegistry;
 class InvocationTable;
 class Scheduler;
 
-class MasterMetrics {
+class MasterMetrics : public ResultObserver {
  public:
   struct Options {
     std::string node_id, role, zone;
@@ -43,8 +44,8 @@ class MasterMetrics {
                                                               Options options);
   ~MasterMetrics();
 
-  /// InvocationTable's on_complete: one finished invocation.
-  void OnComplete(const v1::InvocationResult& result);
+  /// One finished invocation (the invocation table's observer).
+  void OnResult(const v1::InvocationResult& result) override;
   routing::RoutingMetrics* routing();
   int port() const;
   /// Stops the HTTP endpoint; recording stays safe until destruction.

@@ -93,10 +93,10 @@ class LinkStream final : public WorkerStream {
 class ConnectReactor final : public Reactor {
  public:
   ConnectReactor(ClusterManager* cluster, Scheduler* scheduler, TimerQueue* timers,
-                 absl::Duration register_timeout, const WorkerLinkService::JoinedFn* on_joined)
+                 absl::Duration register_timeout, WorkerJoinCallbacks* joined)
       : cluster_(cluster),
         scheduler_(scheduler),
-        on_joined_(on_joined),
+        joined_(joined),
         stream_(std::make_shared<LinkStream>(this)) {
     std::weak_ptr<LinkStream> weak = stream_;
     timers->RunAt(absl::Now() + register_timeout, [weak] {
@@ -146,7 +146,7 @@ class ConnectReactor final : public Reactor {
       v1::MasterMessage message;
       *message.mutable_welcome() = std::move(welcome);
       stream_->Send(message);
-      if (*on_joined_) (*on_joined_)(session_->worker_id);
+      if (joined_ != nullptr) joined_->OnWorkerJoined(session_->worker_id);
       scheduler_->OnWorkerJoined();
       return true;
     }
@@ -172,7 +172,7 @@ class ConnectReactor final : public Reactor {
 
   ClusterManager* const cluster_;
   Scheduler* const scheduler_;
-  const WorkerLinkService::JoinedFn* const on_joined_;  // owned by the service
+  WorkerJoinCallbacks* const joined_;  // may be null
   std::shared_ptr<LinkStream> stream_;
   std::optional<ClusterManager::Session> session_;  // touched only by reactions, which are serial
   v1::WorkerMessage incoming_;
@@ -223,7 +223,7 @@ class FetchRootfsReactor final : public grpc::ServerWriteReactor<v1::RootfsChunk
 grpc::ServerBidiReactor<v1::WorkerMessage, v1::MasterMessage>* WorkerLinkService::Connect(
     grpc::CallbackServerContext*) {
   return new ConnectReactor(options_.cluster, options_.scheduler, options_.timers,
-                            options_.register_timeout, &options_.on_joined);
+                            options_.register_timeout, options_.joined);
 }
 
 grpc::ServerWriteReactor<v1::RootfsChunk>* WorkerLinkService::FetchRootfs(

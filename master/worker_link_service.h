@@ -13,9 +13,16 @@
 
 namespace fsched::master {
 
+/// Told after each worker is welcomed (the master sends it membership and
+/// pre-warm commands).
+class WorkerJoinCallbacks {
+ public:
+  virtual ~WorkerJoinCallbacks() = default;
+  virtual void OnWorkerJoined(const std::string& worker_id) = 0;
+};
+
 class WorkerLinkService final : public v1::WorkerLink::CallbackService {
  public:
-  using JoinedFn = std::function<void(const std::string& worker_id)>;
   struct Options {
     ClusterManager* cluster = nullptr;
     Scheduler* scheduler = nullptr;
@@ -23,7 +30,7 @@ class WorkerLinkService final : public v1::WorkerLink::CallbackService {
     const RootfsStore* rootfs = nullptr;
     std::string join_token;  // FetchRootfs checks it; Connect's check is the cluster manager's
     absl::Duration register_timeout = absl::Seconds(10);
-    JoinedFn on_joined;  // optional: runs after each worker is welcomed
+    WorkerJoinCallbacks* joined = nullptr;  // optional
   };
   explicit WorkerLinkService(Options options) : options_(std::move(options)) {}
 

@@ -133,7 +133,7 @@ void Executor::SlotLoop() {
         resumes_.erase(resume);
       }
     }
-    if (options_.on_finished) options_.on_finished(result);
+    if (ResultObserver* observer = observer_.load()) observer->OnResult(result);
     job.done(std::move(result));
   }
 }

@@ -17,6 +17,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "common/result_observer.h"
 #include "fsched/v1/link.pb.h"
 #include "worker/resctrl.h"
 #include "worker/runtime.h"
@@ -32,8 +33,6 @@ class Executor {
     absl::Duration default_timeout = absl::Seconds(60);
     CacheAllocator* cache = nullptr;  // LLC partitions; null where there is no CAT
     uint32_t max_waiting = 0;         // accepted beyond the slots, to wait for one
-    // Sees every result before its `done` (on the slot thread). Optional; for metrics.
-    std::function<void(const v1::InvocationResult&)> on_finished;
   };
 
   /// `runtimes` maps each supported kind to its runtime (not owned); the entry
@@ -55,6 +54,9 @@ class Executor {
   /// Accepted invocations waiting for a slot.
   size_t Waiting() const;
   uint32_t slots() const { return options_.slots; }
+  /// Sees every result from now on, before its `done`, on the slot thread
+  /// (null = none); outlives the executor.
+  void set_observer(ResultObserver* observer) { observer_.store(observer); }
   /// Running and waiting invocations (frozen ones excluded) over the slots.
   double Busy() const;
   std::vector<v1::RuntimeKind> Kinds() const;
@@ -70,6 +72,7 @@ class Executor {
   v1::InvocationResult Execute(const Job& job);
 
   const Options options_;
+  std::atomic<ResultObserver*> observer_{nullptr};
   const absl::flat_hash_map<v1::RuntimeKind, Runtime*> runtimes_;
   mutable absl::Mutex mu_;
   std::deque<Job> pending_ ABSL_GUARDED_BY(mu_);

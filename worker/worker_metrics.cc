@@ -92,7 +92,7 @@ void WorkerMetrics::StopServing() { node_->StopServing(); }
 
 routing::RoutingMetrics* WorkerMetrics::routing() { return routing_.get(); }
 
-void WorkerMetrics::OnFinished(const v1::InvocationResult& result) {
+void WorkerMetrics::OnResult(const v1::InvocationResult& result) {
   const std::string function = node_->functions().Value(result.function());
   const std::string mode =
       result.mode() == v1::EXECUTION_MODE_UNSPECIFIED

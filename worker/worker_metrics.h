@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/config.h"
+#include "common/result_observer.h"
 #include "fsched/v1/types.pb.h"
 
 namespace fsched {
@@ -26,7 +27,7 @@ class Executor;
 class CacheAllocator;
 class WorkerState;
 
-class WorkerMetrics {
+class WorkerMetrics : public ResultObserver {
  public:
   struct Options {
     std::string node_id, zone;
@@ -40,8 +41,8 @@ class WorkerMetrics {
                                                               Options options);
   ~WorkerMetrics();
 
-  /// Executor::Options::on_finished: one execution on this worker.
-  void OnFinished(const v1::InvocationResult& result);
+  /// One execution on this worker (the executor's observer).
+  void OnResult(const v1::InvocationResult& result) override;
   routing::RoutingMetrics* routing();
   int port() const;
   /// Stops the HTTP endpoint; recording stays safe until destruction.

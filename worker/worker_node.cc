@@ -151,9 +151,6 @@ void WorkerNode::BuildExecutor(RuntimeMap runtimes) {
   // Two masters (the master and the zone master) and direct calls share the slots; what
   // exceeds them waits here rather than failing.
   exec_options.max_waiting = 4 * slots;
-  exec_options.on_finished = [this](const v1::InvocationResult& result) {
-    if (metrics_) metrics_->OnFinished(result);
-  };
   executor_ = std::make_unique<Executor>(exec_options, std::move(runtimes));
 }
 
@@ -213,6 +210,7 @@ absl::Status WorkerNode::Start() {
     options.node = this;
     options.routing = routing_.get();
     ASSIGN_OR_RETURN(metrics_, WorkerMetrics::Start(config_.metrics(), std::move(options)));
+    executor_->set_observer(metrics_.get());
   }
   admin_service_->set_node_id(worker_id_);
   link_->Start(worker_id_, address);

@@ -27,16 +27,24 @@ v1::Assignment Assign(const std::string& id, std::vector<std::string> command,
 class ExecutorTest : public ::testing::Test {
  protected:
   ExecutorTest()
-      : executor_(Options(&finished_), {{v1::RUNTIME_KIND_UNSPECIFIED, &runtime_},
-                                        {v1::RUNTIME_KIND_PROCESS, &runtime_}}) {}
-  static Executor::Options Options(std::atomic<int>* finished) {
+      : executor_(Options(), {{v1::RUNTIME_KIND_UNSPECIFIED, &runtime_},
+                              {v1::RUNTIME_KIND_PROCESS, &runtime_}}) {
+    executor_.set_observer(&observer_);
+  }
+  static Executor::Options Options() {
     Executor::Options options;
     options.slots = 2;
     options.output_limit_bytes = 1024;
-    options.on_finished = [finished](const v1::InvocationResult&) { ++*finished; };
     return options;
   }
+  // Counts the results it is told.
+  struct CountingObserver : ResultObserver {
+    explicit CountingObserver(std::atomic<int>* finished) : finished(finished) {}
+    void OnResult(const v1::InvocationResult&) override { ++*finished; }
+    std::atomic<int>* finished;
+  };
   std::atomic<int> finished_{0};
+  CountingObserver observer_{&finished_};
   ProcessRuntime runtime_;
   Executor executor_;
 };
@@ -62,7 +70,7 @@ TEST_F(ExecutorTest, RunsAssignmentsAndEchoesTheirIdentity) {
   EXPECT_EQ(result.outcome(), v1::OUTCOME_OK);
   EXPECT_EQ(result.stdout(), "hello\n");
   EXPECT_GT(ToSeconds(result.timings().execution()), 0);
-  EXPECT_EQ(finished_before_done, 1);  // on_finished saw it before done
+  EXPECT_EQ(finished_before_done, 1);  // the observer saw it before done
 }
 
 TEST_F(ExecutorTest, RefusesBeyondItsSlotsAndDuplicates) {
