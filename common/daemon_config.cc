@@ -1,7 +1,11 @@
 #include "common/daemon_config.h"
 
+#include <sys/stat.h>
+
 #include "absl/strings/str_cat.h"
+#include "common/auth.h"
 #include "common/log.h"
+#include "common/rpc.h"
 #include "common/status_macros.h"
 #include "common/transport_security.h"
 
@@ -86,6 +90,44 @@ absl::Status FinishDaemonConfig(const DaemonConfigRequest& request, Config* conf
   return absl::OkStatus();
 }
 
+absl::Status ResolveClusterCredential(Config* config) {
+  ClusterConfig* cluster = config->mutable_cluster();
+  if (!cluster->join_token().empty()) return absl::OkStatus();
+  if (!cluster->join_token_file().empty()) {
+    absl::StatusOr<std::string> token = ReadTokenFile(cluster->join_token_file());
+    if (!token.ok())
+      return Invalid("cluster.join_token_file", std::string(token.status().message()));
+    cluster->set_join_token(*token);
+    return absl::OkStatus();
+  }
+  if (config->auth().mode() == config::v1::AUTH_MODE_NONE) return absl::OkStatus();
+  if (config->node().role() != NODE_ROLE_MASTER) {
+    return Invalid("cluster.join_token",
+                   "empty, and auth.mode is tokens: fsched nodes authenticate each other with the "
+                   "cluster's credential. Pass --join_token or --join_token_file (a master "
+                   "without one writes its own to <its state_dir>/join.token), or set "
+                   "auth.mode: none on a machine nobody else can reach");
+  }
+  const std::string path = config->state_dir() + "/join.token";
+  absl::StatusOr<std::string> token = ReadTokenFile(path);
+  if (token.ok()) {
+    cluster->set_join_token(*token);
+    return absl::OkStatus();
+  }
+  if (!absl::IsNotFound(token.status()))
+    return Invalid("cluster.join_token", std::string(token.status().message()));
+  ASSIGN_OR_RETURN(std::string generated, NewToken());
+  ::mkdir(config->state_dir().c_str(), 0700);
+  if (absl::Status written = WriteSecretFile(path, generated + "\n"); !written.ok()) {
+    return Invalid("cluster.join_token",
+                   absl::StrCat("cannot keep a generated cluster credential: ", written.message()));
+  }
+  FSCHED_LOG(kInfo, "wrote a new cluster credential to %s: start workers with --join_token_file %s",
+             path, path);
+  cluster->set_join_token(std::move(generated));
+  return absl::OkStatus();
+}
+
 absl::Status ApplyDaemonConfig(const Config& config, const std::string& log_tag) {
   if (TlsConfigured(config.tls())) {
     if (absl::Status tls = UseTls(config.tls()); !tls.ok()) return tls;
@@ -94,6 +136,13 @@ absl::Status ApplyDaemonConfig(const Config& config, const std::string& log_tag)
   ParseLogLevel(ConfigEnumName(config.log_level()), &level);
   SetLogLevel(level);
   SetLogTag(log_tag);
+  // Everything a daemon dials is another fsched node: it calls as the cluster.
+  UseBearerToken(config.cluster().join_token());
+  if (config.auth().mode() == config::v1::AUTH_MODE_NONE) {
+    FSCHED_LOG(kWarning,
+               "auth.mode is none: anyone who reaches this node's ports may register and run "
+               "functions and change the cluster");
+  }
   return absl::OkStatus();
 }
 

@@ -60,8 +60,16 @@ void SetDaemonUsage(const std::string& usage);
 /// an unnamed master, then checks the daemon sections and request.section_rules.
 absl::Status FinishDaemonConfig(const DaemonConfigRequest& request, Config* config);
 
+/// Settles cluster.join_token, the credential fsched nodes call each other
+/// with: as given, else read from cluster.join_token_file, else (a master
+/// with auth.mode tokens) read from or generated into <state_dir>/join.token.
+/// INVALID_ARGUMENT naming the key when a non-master has none, or a file
+/// cannot be read or written. LoadDaemonConfig calls it last.
+absl::Status ResolveClusterCredential(Config* config);
+
 /// Applies a loaded configuration to the process: TLS for every later server
-/// and channel (where configured), the log level and the log tag.
+/// and channel (where configured), the log level and the log tag, and the
+/// cluster credential on every later channel (UseBearerToken).
 /// \return UseTls's error for unreadable or mismatched files.
 absl::Status ApplyDaemonConfig(const Config& config, const std::string& log_tag);
 

@@ -14,7 +14,13 @@ ABSL_FLAG(std::string, listen, "",
           "host:port to serve on (port 0 = any free port); overrides config");
 ABSL_FLAG(std::string, state_dir, "", "directory for durable state; overrides config");
 ABSL_FLAG(std::string, join_token, "",
-          "the cluster's join token (workers present it); overrides config");
+          "the cluster's credential (workers join with it, nodes call each other with it); "
+          "overrides config");
+ABSL_FLAG(std::string, join_token_file, "",
+          "a file holding the cluster's credential (a master writes one to "
+          "<state_dir>/join.token when given none); overrides config");
+ABSL_FLAG(std::string, auth, "",
+          "tokens | none: whether callers must present a bearer token; overrides config");
 ABSL_FLAG(
     std::string, node_id, "",
     "this node's id (default: master, zone-master-ZONE, or hostname-port for a worker); overrides "
@@ -51,6 +57,8 @@ absl::StatusOr<Config> LoadDaemonConfig(const DaemonConfigRequest& request) {
   shared.Override("listen", absl::GetFlag(FLAGS_listen));
   shared.Override("state_dir", absl::GetFlag(FLAGS_state_dir));
   shared.Override("cluster.join_token", absl::GetFlag(FLAGS_join_token));
+  shared.Override("cluster.join_token_file", absl::GetFlag(FLAGS_join_token_file));
+  shared.Override("auth.mode", absl::GetFlag(FLAGS_auth));
   shared.Override("node.id", absl::GetFlag(FLAGS_node_id));
   shared.Override("node.zone", absl::GetFlag(FLAGS_zone));
   shared.Override("architecture", absl::GetFlag(FLAGS_architecture));
@@ -71,6 +79,7 @@ absl::StatusOr<Config> LoadDaemonConfig(const DaemonConfigRequest& request) {
     ASSIGN_OR_RETURN(config, LoadConfigFile(path, overrides));
   }
   RETURN_IF_ERROR(FinishDaemonConfig(request, &config));
+  RETURN_IF_ERROR(ResolveClusterCredential(&config));
   return config;
 }
 

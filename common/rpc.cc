@@ -1,13 +1,70 @@
 #include "common/rpc.h"
 
+#include <grpcpp/support/client_interceptor.h>
+
 #include <cstdio>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/transport_security.h"
 
 namespace fsched {
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
+namespace {
+
+// Leaked on purpose: channels may be made from threads still running at exit.
+absl::Mutex& BearerMutex() {
+  static auto* mu = new absl::Mutex;
+  return *mu;
+}
+std::string& BearerHeader() ABSL_EXCLUSIVE_LOCKS_REQUIRED(BearerMutex()) {
+  static auto* header = new std::string;
+  return *header;
+}
+
+// Adds "authorization: Bearer TOKEN" to calls that do not set their own
+// (a test playing another caller does). Call credentials would not do:
+// gRPC sends them only over TLS, and fsched runs over plain TCP by default.
+class BearerInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit BearerInterceptor(const std::string* header) : header_(header) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      std::multimap<std::string, std::string>* metadata = methods->GetSendInitialMetadata();
+      if (metadata->find("authorization") == metadata->end()) {
+        metadata->emplace("authorization", *header_);
+      }
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string* const header_;  // owned by the factory, which outlives the channel's calls
+};
+
+class BearerInterceptorFactory final
+    : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit BearerInterceptorFactory(std::string header) : header_(std::move(header)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo*) override {
+    return new BearerInterceptor(&header_);
+  }
+
+ private:
+  const std::string header_;
+};
+
+}  // namespace
+
+void UseBearerToken(const std::string& token) {
+  absl::MutexLock lock(&BearerMutex());
+  BearerHeader() = token.empty() ? "" : absl::StrCat("Bearer ", token);
+}
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
+                                           std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  if (credentials == nullptr) credentials = ChannelCredentials();
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
@@ -20,7 +77,16 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
   if (const std::string name = TlsServerName(); !name.empty()) {
     args.SetSslTargetNameOverride(name);
   }
-  return grpc::CreateCustomChannel(target, ChannelCredentials(), args);
+  std::string header;
+  {
+    absl::MutexLock lock(&BearerMutex());
+    header = BearerHeader();
+  }
+  if (header.empty()) return grpc::CreateCustomChannel(target, credentials, args);
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<BearerInterceptorFactory>(std::move(header)));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(target, credentials, args,
+                                                                 std::move(interceptors));
 }
 
 absl::Status WritePortFile(const std::string& path, int port) {

@@ -19,8 +19,17 @@ inline constexpr int kKeepaliveTimeoutMs = 5000;
 inline constexpr int kServerMinPingIntervalMs = 5000;
 
 /// A channel with client keepalive matching StartServer's policy, over TLS
-/// once UseTls was called (transport_security.h), plain TCP otherwise.
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target);
+/// once UseTls was called (transport_security.h), plain TCP otherwise. Its
+/// calls carry the bearer token last given to UseBearerToken, unless a call
+/// sets its own "authorization" header.
+/// `credentials` replaces the process's transport credentials for this channel
+/// (a test dialling as another client); null = the process's.
+std::shared_ptr<grpc::Channel> MakeChannel(
+    const std::string& target, std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
+
+/// The credential of every channel MakeChannel makes from now on: a node's
+/// cluster credential, or a client's token. Empty = none.
+void UseBearerToken(const std::string& token);
 
 /// Writes `port` followed by a newline to `path` atomically (write + rename),
 /// so a reader never sees a partial number.

@@ -6,12 +6,16 @@
 #include "absl/strings/str_cat.h"
 #include "common/rpc.h"
 #include "common/transport_security.h"
+#include "grpc/health/v1/health.pb.h"
 
 namespace fsched {
 
 absl::StatusOr<RunningServer> StartServer(const std::string& listen,
                                           const std::vector<grpc::Service*>& services) {
   grpc::EnableDefaultHealthCheckService(true);
+  // gRPC's own health service carries no descriptors: linking these lets
+  // reflection resolve grpc.health.v1.Health, so grpcurl can call it.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   RunningServer running;

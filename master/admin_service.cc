@@ -1,5 +1,6 @@
 #include "master/admin_service.h"
 
+#include "common/auth.h"
 #include "common/grpc_status.h"
 #include "routing/arch_admin.h"
 
@@ -8,6 +9,7 @@ namespace fsched::master {
 grpc::ServerUnaryReactor* AdminService::GetLoad(grpc::CallbackServerContext* ctx,
                                                 const v1::GetLoadRequest*,
                                                 v1::GetLoadResponse* response) {
+  if (auto* refused = Refuse(*s_.gate, ctx, "fsched.v1.Admin.GetLoad")) return refused;
   auto host = s_.host->Sample();
   if (!host.ok()) return FinishUnary(ctx, host.status());
   response->set_node_id(s_.node_id);
@@ -31,6 +33,7 @@ grpc::ServerUnaryReactor* AdminService::GetLoad(grpc::CallbackServerContext* ctx
 grpc::ServerUnaryReactor* AdminService::GetConfiguration(grpc::CallbackServerContext* ctx,
                                                          const v1::GetConfigurationRequest*,
                                                          v1::GetConfigurationResponse* response) {
+  if (auto* refused = Refuse(*s_.gate, ctx, "fsched.v1.Admin.GetConfiguration")) return refused;
   response->set_node_id(s_.node_id);
   response->set_role(s_.role);
   response->set_zone(s_.zone);
@@ -41,6 +44,7 @@ grpc::ServerUnaryReactor* AdminService::GetConfiguration(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* AdminService::GetDurations(grpc::CallbackServerContext* ctx,
                                                      const v1::GetDurationsRequest* request,
                                                      v1::GetDurationsResponse* response) {
+  if (auto* refused = Refuse(*s_.gate, ctx, "fsched.v1.Admin.GetDurations")) return refused;
   const size_t limit = request->limit() == 0 ? 100 : request->limit();
   auto durations = s_.registry->Durations(request->function(), limit);
   if (durations.ok()) {
@@ -52,6 +56,7 @@ grpc::ServerUnaryReactor* AdminService::GetDurations(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* AdminService::GetSchedulingPolicy(grpc::CallbackServerContext* ctx,
                                                             const v1::GetSchedulingPolicyRequest*,
                                                             v1::SchedulingPolicy* response) {
+  if (auto* refused = Refuse(*s_.gate, ctx, "fsched.v1.Admin.GetSchedulingPolicy")) return refused;
   auto [order, placement] = s_.scheduler->Policy();
   response->set_queue_order(order);
   response->set_placement(placement);
@@ -61,6 +66,7 @@ grpc::ServerUnaryReactor* AdminService::GetSchedulingPolicy(grpc::CallbackServer
 grpc::ServerUnaryReactor* AdminService::SetSchedulingPolicy(grpc::CallbackServerContext* ctx,
                                                             const v1::SchedulingPolicy* request,
                                                             v1::SchedulingPolicy* response) {
+  if (auto* refused = Refuse(*s_.gate, ctx, "fsched.v1.Admin.SetSchedulingPolicy")) return refused;
   if (request->queue_order().empty() && request->placement().empty()) {
     return FinishUnary(ctx,
                        absl::InvalidArgumentError(
@@ -76,18 +82,21 @@ grpc::ServerUnaryReactor* AdminService::SetSchedulingPolicy(grpc::CallbackServer
 grpc::ServerUnaryReactor* AdminService::GetArchMetrics(grpc::CallbackServerContext* ctx,
                                                        const v1::GetArchMetricsRequest* request,
                                                        v1::GetArchMetricsResponse* response) {
+  if (auto* refused = Refuse(*s_.gate, ctx, "fsched.v1.Admin.GetArchMetrics")) return refused;
   return routing::ServeArchMetrics(s_.routing, ctx, request, response);
 }
 
 grpc::ServerUnaryReactor* AdminService::SetArchitecture(grpc::CallbackServerContext* ctx,
                                                         const v1::SetArchitectureRequest* request,
                                                         v1::SetArchitectureResponse* response) {
+  if (auto* refused = Refuse(*s_.gate, ctx, "fsched.v1.Admin.SetArchitecture")) return refused;
   return routing::ServeSetArchitecture(s_.routing, ctx, request, response);
 }
 
 grpc::ServerUnaryReactor* AdminService::UpdateThresholds(grpc::CallbackServerContext* ctx,
                                                          const v1::UpdateThresholdsRequest* request,
                                                          v1::Thresholds* response) {
+  if (auto* refused = Refuse(*s_.gate, ctx, "fsched.v1.Admin.UpdateThresholds")) return refused;
   return routing::ServeUpdateThresholds(s_.routing, ctx, request, response);
 }
 

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "common/auth.h"
 #include "common/host_stats.h"
 #include "fsched/v1/admin.grpc.pb.h"
 #include "master/cluster_manager.h"
@@ -19,6 +20,7 @@ namespace fsched::master {
 class AdminService final : public v1::Admin::CallbackService {
  public:
   struct Options {
+    const Gate* gate = nullptr;  // who may call
     std::string node_id, role, zone;
     std::string config_yaml;
     ClusterManager* cluster;

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "common/auth.h"
 #include "common/grpc_status.h"
 #include "common/rpc.h"
 #include "fsched/v1/worker.grpc.pb.h"
@@ -23,6 +24,7 @@ struct JoinCall {
 grpc::ServerUnaryReactor* ClusterService::AddWorker(grpc::CallbackServerContext* ctx,
                                                     const v1::AddWorkerRequest* request,
                                                     v1::WorkerInfo* response) {
+  if (auto* refused = Refuse(*options_.gate, ctx, "fsched.v1.Cluster.AddWorker")) return refused;
   const std::string& address = request->address();
   if (address.empty() || address.find(':') == std::string::npos || address.size() > 255) {
     return FinishUnary(
@@ -58,6 +60,7 @@ grpc::ServerUnaryReactor* ClusterService::AddWorker(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* ClusterService::RemoveWorker(grpc::CallbackServerContext* ctx,
                                                        const v1::RemoveWorkerRequest* request,
                                                        v1::RemoveWorkerResponse* response) {
+  if (auto* refused = Refuse(*options_.gate, ctx, "fsched.v1.Cluster.RemoveWorker")) return refused;
   if (request->worker_id().empty()) {
     return FinishUnary(ctx, absl::InvalidArgumentError("worker_id is empty"));
   }
@@ -72,6 +75,7 @@ grpc::ServerUnaryReactor* ClusterService::RemoveWorker(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* ClusterService::DrainWorker(grpc::CallbackServerContext* ctx,
                                                       const v1::DrainWorkerRequest* request,
                                                       v1::WorkerInfo* response) {
+  if (auto* refused = Refuse(*options_.gate, ctx, "fsched.v1.Cluster.DrainWorker")) return refused;
   if (request->worker_id().empty()) {
     return FinishUnary(ctx, absl::InvalidArgumentError("worker_id is empty"));
   }
@@ -83,6 +87,7 @@ grpc::ServerUnaryReactor* ClusterService::DrainWorker(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* ClusterService::ListWorkers(grpc::CallbackServerContext* ctx,
                                                       const v1::ListWorkersRequest*,
                                                       v1::ListWorkersResponse* response) {
+  if (auto* refused = Refuse(*options_.gate, ctx, "fsched.v1.Cluster.ListWorkers")) return refused;
   for (v1::WorkerInfo& w : cluster_->List()) *response->add_workers() = std::move(w);
   return FinishUnary(ctx, absl::OkStatus());
 }
@@ -90,6 +95,7 @@ grpc::ServerUnaryReactor* ClusterService::ListWorkers(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* ClusterService::GetWorker(grpc::CallbackServerContext* ctx,
                                                     const v1::GetWorkerRequest* request,
                                                     v1::WorkerInfo* response) {
+  if (auto* refused = Refuse(*options_.gate, ctx, "fsched.v1.Cluster.GetWorker")) return refused;
   auto info = cluster_->Get(request->worker_id());
   if (info.ok()) *response = std::move(*info);
   return FinishUnary(ctx, info.status());
@@ -98,7 +104,13 @@ grpc::ServerUnaryReactor* ClusterService::GetWorker(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* ClusterService::AnnounceZone(grpc::CallbackServerContext* ctx,
                                                        const v1::AnnounceZoneRequest* request,
                                                        v1::ZoneDirectory* response) {
-  if (!options_.join_token.empty() && request->join_token() != options_.join_token) {
+  absl::StatusOr<v1::Identity> caller =
+      options_.gate->Admit(*ctx, "fsched.v1.Cluster.AnnounceZone");
+  if (!caller.ok()) return FinishUnary(ctx, caller.status());
+  // Behind the gate only the cluster's credential gets here; on an open node
+  // (auth.mode: none) the announcement's own token is all there is to check.
+  if (caller->source() == "open" && !options_.join_token.empty() &&
+      request->join_token() != options_.join_token) {
     return FinishUnary(
         ctx, absl::UnauthenticatedError("wrong join token: a zone master presents the master's "
                                         "cluster.join_token"));
@@ -115,6 +127,7 @@ grpc::ServerUnaryReactor* ClusterService::AnnounceZone(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* ClusterService::ListMasters(grpc::CallbackServerContext* ctx,
                                                       const v1::ListMastersRequest*,
                                                       v1::ZoneDirectory* response) {
+  if (auto* refused = Refuse(*options_.gate, ctx, "fsched.v1.Cluster.ListMasters")) return refused;
   if (options_.federation != nullptr) *response = options_.federation->Directory();
   return FinishUnary(ctx, absl::OkStatus());
 }

@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 
+#include "common/auth.h"
 #include "fsched/v1/cluster.grpc.pb.h"
 #include "master/cluster_manager.h"
 #include "master/scheduler.h"
@@ -23,7 +24,8 @@ class FederationView {
 class ClusterService final : public v1::Cluster::CallbackService {
  public:
   struct Options {
-    std::string join_token;  // passed to workers asked to join
+    const Gate* gate = nullptr;  // who may call
+    std::string join_token;      // passed to workers asked to join
     absl::Duration add_worker_timeout = absl::Seconds(10);
     // A master keeps the zone directory; a zone master (null here)
     // refuses announcements. `federation` answers ListMasters on both.

@@ -1,6 +1,7 @@
 #include "master/controller_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/auth.h"
 #include "common/grpc_status.h"
 #include "common/proto_time.h"
 
@@ -117,13 +118,18 @@ class UploadTaskReactor final : public ArchiveUploadReactor<v1::UploadTaskChunk>
 }  // namespace
 
 grpc::ServerReadReactor<v1::UploadTaskChunk>* ControllerService::UploadTask(
-    grpc::CallbackServerContext*, v1::Task* response) {
+    grpc::CallbackServerContext* ctx, v1::Task* response) {
+  if (absl::StatusOr<v1::Identity> caller = gate_->Admit(*ctx, "fsched.v1.Controller.UploadTask");
+      !caller.ok()) {
+    return new RefusedReadReactor<v1::UploadTaskChunk>(caller.status());
+  }
   return new UploadTaskReactor(rootfs_, tasks_, response);
 }
 
 grpc::ServerUnaryReactor* ControllerService::BenchmarkTask(grpc::CallbackServerContext* ctx,
                                                            const v1::BenchmarkTaskRequest* request,
                                                            v1::BenchmarkTaskResponse* response) {
+  if (auto* refused = Refuse(*gate_, ctx, "fsched.v1.Controller.BenchmarkTask")) return refused;
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::Status started = tasks_->Benchmark(
       *request, [reactor, response](absl::StatusOr<v1::BenchmarkTaskResponse> done) {
@@ -137,6 +143,7 @@ grpc::ServerUnaryReactor* ControllerService::BenchmarkTask(grpc::CallbackServerC
 grpc::ServerUnaryReactor* ControllerService::RunTask(grpc::CallbackServerContext* ctx,
                                                      const v1::RunTaskRequest* request,
                                                      v1::RunTaskResponse* response) {
+  if (auto* refused = Refuse(*gate_, ctx, "fsched.v1.Controller.RunTask")) return refused;
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::Status started =
       tasks_->Run(*request, [reactor, response](absl::StatusOr<v1::RunTaskResponse> done) {
@@ -148,13 +155,18 @@ grpc::ServerUnaryReactor* ControllerService::RunTask(grpc::CallbackServerContext
 }
 
 grpc::ServerReadReactor<v1::UploadRootfsChunk>* ControllerService::UploadRootfs(
-    grpc::CallbackServerContext*, v1::Rootfs* response) {
+    grpc::CallbackServerContext* ctx, v1::Rootfs* response) {
+  if (absl::StatusOr<v1::Identity> caller = gate_->Admit(*ctx, "fsched.v1.Controller.UploadRootfs");
+      !caller.ok()) {
+    return new RefusedReadReactor<v1::UploadRootfsChunk>(caller.status());
+  }
   return new UploadRootfsReactor(rootfs_, response);
 }
 
 grpc::ServerUnaryReactor* ControllerService::ListRootfs(grpc::CallbackServerContext* ctx,
                                                         const v1::ListRootfsRequest*,
                                                         v1::ListRootfsResponse* response) {
+  if (auto* refused = Refuse(*gate_, ctx, "fsched.v1.Controller.ListRootfs")) return refused;
   for (v1::Rootfs& r : rootfs_->List()) *response->add_archives() = std::move(r);
   return FinishUnary(ctx, absl::OkStatus());
 }
@@ -162,6 +174,7 @@ grpc::ServerUnaryReactor* ControllerService::ListRootfs(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* ControllerService::RegisterFunction(
     grpc::CallbackServerContext* ctx, const v1::RegisterFunctionRequest* request,
     v1::Function* response) {
+  if (auto* refused = Refuse(*gate_, ctx, "fsched.v1.Controller.RegisterFunction")) return refused;
   if (!mirrors_.empty()) return FinishUnary(ctx, MirroredHere(mirrors_));
   return FinishWith(ctx, controller_->RegisterFunction(*request), response);
 }
@@ -169,12 +182,14 @@ grpc::ServerUnaryReactor* ControllerService::RegisterFunction(
 grpc::ServerUnaryReactor* ControllerService::GetFunction(grpc::CallbackServerContext* ctx,
                                                          const v1::GetFunctionRequest* request,
                                                          v1::Function* response) {
+  if (auto* refused = Refuse(*gate_, ctx, "fsched.v1.Controller.GetFunction")) return refused;
   return FinishWith(ctx, controller_->GetFunction(request->name()), response);
 }
 
 grpc::ServerUnaryReactor* ControllerService::ListFunctions(grpc::CallbackServerContext* ctx,
                                                            const v1::ListFunctionsRequest*,
                                                            v1::ListFunctionsResponse* response) {
+  if (auto* refused = Refuse(*gate_, ctx, "fsched.v1.Controller.ListFunctions")) return refused;
   for (v1::Function& f : controller_->ListFunctions()) *response->add_functions() = std::move(f);
   return FinishUnary(ctx, absl::OkStatus());
 }
@@ -182,6 +197,7 @@ grpc::ServerUnaryReactor* ControllerService::ListFunctions(grpc::CallbackServerC
 grpc::ServerUnaryReactor* ControllerService::DeleteFunction(
     grpc::CallbackServerContext* ctx, const v1::DeleteFunctionRequest* request,
     v1::DeleteFunctionResponse*) {
+  if (auto* refused = Refuse(*gate_, ctx, "fsched.v1.Controller.DeleteFunction")) return refused;
   if (!mirrors_.empty()) return FinishUnary(ctx, MirroredHere(mirrors_));
   return FinishUnary(ctx, controller_->DeleteFunction(request->name()));
 }
@@ -189,6 +205,7 @@ grpc::ServerUnaryReactor* ControllerService::DeleteFunction(
 grpc::ServerUnaryReactor* ControllerService::Invoke(grpc::CallbackServerContext* ctx,
                                                     const v1::InvokeRequest* request,
                                                     v1::InvocationResult* response) {
+  if (auto* refused = Refuse(*gate_, ctx, "fsched.v1.Controller.Invoke")) return refused;
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (router_ != nullptr) {
     router_->Route(*request, routing::RoutingDeadline(*ctx),
@@ -217,6 +234,7 @@ grpc::ServerUnaryReactor* ControllerService::Invoke(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* ControllerService::Submit(grpc::CallbackServerContext* ctx,
                                                     const v1::InvokeRequest* request,
                                                     v1::SubmitResponse* response) {
+  if (auto* refused = Refuse(*gate_, ctx, "fsched.v1.Controller.Submit")) return refused;
   auto id = controller_->Submit(*request);
   if (id.ok()) response->set_invocation_id(*id);
   return FinishUnary(ctx, id.status());
@@ -225,12 +243,14 @@ grpc::ServerUnaryReactor* ControllerService::Submit(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* ControllerService::GetInvocation(grpc::CallbackServerContext* ctx,
                                                            const v1::GetInvocationRequest* request,
                                                            v1::Invocation* response) {
+  if (auto* refused = Refuse(*gate_, ctx, "fsched.v1.Controller.GetInvocation")) return refused;
   return FinishWith(ctx, controller_->GetInvocation(request->invocation_id()), response);
 }
 
 grpc::ServerUnaryReactor* ControllerService::WaitInvocation(
     grpc::CallbackServerContext* ctx, const v1::WaitInvocationRequest* request,
     v1::Invocation* response) {
+  if (auto* refused = Refuse(*gate_, ctx, "fsched.v1.Controller.WaitInvocation")) return refused;
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::Status waiting =
       controller_->WaitInvocation(request->invocation_id(), FromProto(request->timeout()),
@@ -245,6 +265,7 @@ grpc::ServerUnaryReactor* ControllerService::WaitInvocation(
 grpc::ServerUnaryReactor* ControllerService::CancelInvocation(
     grpc::CallbackServerContext* ctx, const v1::CancelInvocationRequest* request,
     v1::Invocation* response) {
+  if (auto* refused = Refuse(*gate_, ctx, "fsched.v1.Controller.CancelInvocation")) return refused;
   return FinishWith(ctx, controller_->CancelInvocation(request->invocation_id()), response);
 }
 

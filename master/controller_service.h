@@ -1,6 +1,7 @@
 // gRPC adapter for fsched.v1.Controller over master::Controller.
 #pragma once
 
+#include "common/auth.h"
 #include "fsched/v1/controller.grpc.pb.h"
 #include "master/controller.h"
 #include "master/rootfs_store.h"
@@ -11,8 +12,9 @@ namespace fsched::master {
 
 class ControllerService final : public v1::Controller::CallbackService {
  public:
-  ControllerService(Controller* controller, const RootfsStore* rootfs, TaskFlow* tasks)
-      : controller_(controller), rootfs_(rootfs), tasks_(tasks) {}
+  ControllerService(const Gate* gate, Controller* controller, const RootfsStore* rootfs,
+                    TaskFlow* tasks)
+      : gate_(gate), controller_(controller), rootfs_(rootfs), tasks_(tasks) {}
 
   /// Invoke goes through this router (architectures, offload); null = always here.
   void set_router(routing::Router* router) { router_ = router; }
@@ -62,6 +64,7 @@ class ControllerService final : public v1::Controller::CallbackService {
                                     v1::RunTaskResponse* response) override;
 
  private:
+  const Gate* const gate_;
   Controller* const controller_;
   const RootfsStore* const rootfs_;
   TaskFlow* const tasks_;

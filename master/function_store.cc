@@ -54,6 +54,9 @@ absl::StatusOr<std::unique_ptr<FunctionStore>> FunctionStore::Open(const std::st
                           "  body BLOB NOT NULL);",
                           "CREATE TABLE IF NOT EXISTS tasks ("
                           "  name TEXT PRIMARY KEY,"
+                          "  body BLOB NOT NULL);",
+                          "CREATE TABLE IF NOT EXISTS tokens ("
+                          "  name TEXT PRIMARY KEY,"
                           "  body BLOB NOT NULL);"}) {
     if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
       return absl::FailedPreconditionError(
@@ -189,6 +192,16 @@ absl::Status FunctionStore::PutTask(const std::string& task_id, const std::strin
 absl::StatusOr<std::vector<std::string>> FunctionStore::LoadTasks() {
   absl::MutexLock lock(&mu_);
   return LoadRows("tasks");
+}
+
+absl::Status FunctionStore::PutToken(const v1::StoredToken& token) {
+  absl::MutexLock lock(&mu_);
+  return PutRow("tokens", token.info().name(), token.SerializeAsString());
+}
+
+absl::StatusOr<std::vector<v1::StoredToken>> FunctionStore::LoadTokens() {
+  absl::MutexLock lock(&mu_);
+  return ParseRows<v1::StoredToken>(LoadRows("tokens"), "token");
 }
 
 absl::StatusOr<std::vector<v1::LlcProfile>> FunctionStore::LoadLlcProfiles() {

@@ -1,5 +1,5 @@
-// Durable function registry: one SQLite file under the master's state directory,
-// so registered functions survive a master restart.
+// The master's durable state: one SQLite file under its state directory, so
+// registered functions, what was learned about them, tasks and tokens survive a restart.
 #pragma once
 
 #include <memory>
@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "fsched/v1/auth.pb.h"
 #include "fsched/v1/types.pb.h"
 
 struct sqlite3;
@@ -37,6 +38,10 @@ class FunctionStore {
   /// Uploaded tasks (serialized v1::Task), by task id.
   absl::Status PutTask(const std::string& task_id, const std::string& task);
   absl::StatusOr<std::vector<std::string>> LoadTasks();
+
+  /// Bearer tokens by name: their hash and role, never the token (token_registry.h).
+  absl::Status PutToken(const v1::StoredToken& token);
+  absl::StatusOr<std::vector<v1::StoredToken>> LoadTokens();
 
  private:
   explicit FunctionStore(sqlite3* db) : db_(db) {}

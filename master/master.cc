@@ -1,5 +1,6 @@
 #include "master/master.h"
 
+#include <filesystem>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -28,10 +29,20 @@ std::optional<v1::MasterMessage> PrewarmCommand(const v1::FunctionSpec& spec) {
 
 absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
   std::unique_ptr<Master> m(new Master(config));
+  // Tokens, functions and uploads: nothing in the state directory is anyone
+  // else's business, functions running on this host included.
+  std::error_code ec;
+  std::filesystem::create_directories(config.state_dir(), ec);
+  std::filesystem::permissions(config.state_dir(), std::filesystem::perms::owner_all, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("state_dir: cannot make '", config.state_dir(), "' private: ", ec.message()));
+  }
   m->timers_ = std::make_unique<TimerQueue>();
   ASSIGN_OR_RETURN(m->rootfs_, RootfsStore::Open(config.state_dir() + "/rootfs",
                                                  config.cluster().max_rootfs_bytes()));
   RETURN_IF_ERROR(m->BuildCore());
+  RETURN_IF_ERROR(m->BuildAuth());
   RETURN_IF_ERROR(m->BuildRouting());
   RETURN_IF_ERROR(m->BuildServices());
   return m;
@@ -44,6 +55,25 @@ absl::Status Master::BuildCore() {
   tasks_ = std::make_unique<TaskFlow>(core_->controller(), core_->store(), core_->llc(),
                                       core_->cluster());
   return tasks_->Load();
+}
+
+absl::Status Master::BuildAuth() {
+  if (!is_zone_master()) {
+    TokenRegistry::Options options;
+    options.store = core_->store();
+    options.directory = &tokens_;
+    options.clock = clock_;
+    options.admin_token_file = config_.auth().admin_token_file().empty()
+                                   ? config_.state_dir() + "/admin.token"
+                                   : config_.auth().admin_token_file();
+    ASSIGN_OR_RETURN(token_registry_, TokenRegistry::Open(std::move(options)));
+  }
+  Gate::Options gate;
+  gate.open = config_.auth().mode() == config::v1::AUTH_MODE_NONE;
+  gate.cluster_token = config_.cluster().join_token();
+  gate.tokens = &tokens_;
+  gate_ = std::make_unique<Gate>(std::move(gate));
+  return absl::OkStatus();
 }
 
 absl::Status Master::BuildRouting() {
@@ -117,12 +147,13 @@ void Master::OnEntryDone(v1::Architecture architecture,
 }
 
 absl::Status Master::BuildServices() {
-  controller_service_ =
-      std::make_unique<ControllerService>(core_->controller(), rootfs_.get(), tasks_.get());
+  controller_service_ = std::make_unique<ControllerService>(gate_.get(), core_->controller(),
+                                                            rootfs_.get(), tasks_.get());
   if (is_zone_master()) controller_service_->set_mirrors(config_.node().parent());
   controller_service_->set_router(router_.get());
 
   ClusterService::Options cluster_service_options;
+  cluster_service_options.gate = gate_.get();
   cluster_service_options.join_token = config_.cluster().join_token();
   cluster_service_options.add_worker_timeout = FromProto(config_.cluster().add_worker_timeout());
   cluster_service_options.zones = zones_.get();
@@ -131,6 +162,7 @@ absl::Status Master::BuildServices() {
                                                       core_->scheduler());
 
   WorkerLinkService::Options link_options;
+  link_options.gate = gate_.get();
   link_options.cluster = core_->cluster();
   link_options.scheduler = core_->scheduler();
   link_options.timers = timers_.get();
@@ -140,7 +172,15 @@ absl::Status Master::BuildServices() {
   link_options.joined = this;
   link_service_ = std::make_unique<WorkerLinkService>(std::move(link_options));
 
+  TokensService::Options tokens_options;
+  tokens_options.gate = gate_.get();
+  tokens_options.registry = token_registry_.get();
+  tokens_options.directory = &tokens_;
+  tokens_options.parent = config_.node().parent();
+  tokens_service_ = std::make_unique<TokensService>(std::move(tokens_options));
+
   AdminService::Options options;
+  options.gate = gate_.get();
   options.node_id = config_.node().id();
   options.role = ConfigEnumName(config_.node().role());
   options.zone = config_.node().zone();
@@ -172,9 +212,10 @@ absl::Status Master::Start() {
     ASSIGN_OR_RETURN(metrics_, MasterMetrics::Start(config_.metrics(), std::move(options)));
     core_->table()->set_observer(metrics_.get());
   }
-  ASSIGN_OR_RETURN(server_,
-                   StartServer(config_.listen(), {controller_service_.get(), cluster_service_.get(),
-                                                  admin_service_.get(), link_service_.get()}));
+  ASSIGN_OR_RETURN(
+      server_, StartServer(config_.listen(),
+                           {controller_service_.get(), cluster_service_.get(), admin_service_.get(),
+                            link_service_.get(), tokens_service_.get()}));
   port_ = server_.port;
   advertise_ = config_.advertise_address().empty() ? WithPort(config_.listen(), port_)
                                                    : config_.advertise_address();
@@ -194,6 +235,7 @@ absl::Status Master::Start() {
     parent.self.set_address(advertise_);
     parent.self.set_join_token(config_.cluster().join_token());
     parent.interval = FromProto(config_.cluster().heartbeat_interval());
+    parent.tokens = &tokens_;
     parent_ = std::make_unique<ParentLink>(std::move(parent), core_->controller());
     parent_->Start();
   }
@@ -215,6 +257,7 @@ void Master::Housekeeping() {
     core_->scheduler()->OnLost(core_->cluster()->Tick());
     core_->scheduler()->ExpireQueued();
     RefreshRouting();
+    PushTokens();
     if (absl::Now() >= next_persist) {
       PersistModels();
       next_persist = absl::Now() + absl::Seconds(5);
@@ -225,8 +268,22 @@ void Master::Housekeeping() {
 
 v1::ZoneDirectory Master::Directory() { return zones_ ? zones_->List() : parent_->directory(); }
 
+void Master::PushTokens() {
+  const uint64_t version = tokens_.version();
+  if (version == tokens_pushed_) return;
+  tokens_pushed_ = version;
+  core_->cluster()->Broadcast(TokensMessage(), v1::RUNTIME_KIND_UNSPECIFIED);
+}
+
+v1::MasterMessage Master::TokensMessage() const {
+  v1::MasterMessage message;
+  *message.mutable_tokens() = tokens_.Snapshot();
+  return message;
+}
+
 void Master::OnWorkerJoined(const std::string& worker_id) {
   core_->cluster()->SendMembership(worker_id, Masters());
+  core_->cluster()->SendTo(worker_id, TokensMessage());
   for (const v1::Function& function : core_->registry()->List()) {
     if (const auto prewarm = PrewarmCommand(function.spec())) {
       core_->cluster()->SendTo(worker_id, *prewarm);  // a worker without the runtime ignores it

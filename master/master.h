@@ -20,6 +20,8 @@
 #include "master/master_metrics.h"
 #include "master/parent_link.h"
 #include "master/rootfs_store.h"
+#include "master/token_registry.h"
+#include "master/tokens_service.h"
 #include "master/worker_link_service.h"
 #include "master/zone_directory.h"
 #include "routing/router.h"
@@ -51,12 +53,17 @@ class Master : private ControllerCallbacks,
   explicit Master(const Config& config) : config_(config) {}
   // Create's steps, in order: the core (and the task flow over it), routing, services.
   absl::Status BuildCore();
+  // Who may call: the token directory, its registry (master) and the gate.
+  absl::Status BuildAuth();
   absl::Status BuildRouting();
   absl::Status BuildServices();
   void Housekeeping();
   /// The masters and workers this node can route to, refreshed by housekeeping;
   /// membership is pushed to workers when it changes.
   void RefreshRouting();
+  /// Sends the token directory to every worker when it changed since the last push.
+  void PushTokens();
+  v1::MasterMessage TokensMessage() const;
   /// The federation's live masters (this one included) as last known.
   std::vector<v1::Peer> Masters();
   // FederationView: the zone directory here, or what the parent last said.
@@ -97,10 +104,15 @@ class Master : private ControllerCallbacks,
   std::shared_ptr<const routing::RouteView> view_ ABSL_GUARDED_BY(view_mu_) =
       std::make_shared<routing::RouteView>();
   std::unique_ptr<TaskFlow> tasks_;
+  TokenDirectory tokens_;
+  std::unique_ptr<TokenRegistry> token_registry_;  // master; a zone master mirrors its parent's
+  std::unique_ptr<Gate> gate_;
+  uint64_t tokens_pushed_ = 0;  // housekeeping only: the directory version workers have
   std::unique_ptr<ControllerService> controller_service_;
   std::unique_ptr<ClusterService> cluster_service_;
   std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<WorkerLinkService> link_service_;
+  std::unique_ptr<TokensService> tokens_service_;
   RunningServer server_;
   int port_ = 0;
   std::string advertise_;

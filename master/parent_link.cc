@@ -12,6 +12,7 @@ ParentLink::ParentLink(Options options, Controller* controller)
   auto channel = MakeChannel(options_.parent);
   cluster_ = v1::Cluster::NewStub(channel);
   functions_ = v1::Controller::NewStub(channel);
+  tokens_ = v1::Tokens::NewStub(channel);
 }
 
 void ParentLink::Start() {
@@ -40,6 +41,7 @@ void ParentLink::Loop() {
   absl::Time next_mirror = absl::InfinitePast();
   while (true) {
     Announce();
+    MirrorTokens();
     if (absl::Now() >= next_mirror) {
       Mirror();
       next_mirror = absl::Now() + options_.mirror_interval;
@@ -68,6 +70,17 @@ void ParentLink::Announce() {
   if (answer.SerializeAsString() != directory_.SerializeAsString()) {
     directory_ = std::move(answer);
     ++version_;
+  }
+}
+
+void ParentLink::MirrorTokens() {
+  if (options_.tokens == nullptr) return;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.interval));
+  v1::TokenDirectory answer;
+  // An unreachable parent keeps the last directory: callers known then still are.
+  if (tokens_->ExportTokens(&ctx, v1::ExportTokensRequest(), &answer).ok()) {
+    options_.tokens->Replace(answer);
   }
 }
 

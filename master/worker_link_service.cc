@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "common/auth.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
 
@@ -221,15 +222,26 @@ class FetchRootfsReactor final : public grpc::ServerWriteReactor<v1::RootfsChunk
 }  // namespace
 
 grpc::ServerBidiReactor<v1::WorkerMessage, v1::MasterMessage>* WorkerLinkService::Connect(
-    grpc::CallbackServerContext*) {
+    grpc::CallbackServerContext* ctx) {
+  if (absl::StatusOr<v1::Identity> caller =
+          options_.gate->Admit(*ctx, "fsched.v1.WorkerLink.Connect");
+      !caller.ok()) {
+    return new RefusedBidiReactor<v1::WorkerMessage, v1::MasterMessage>(caller.status());
+  }
   return new ConnectReactor(options_.cluster, options_.scheduler, options_.timers,
                             options_.register_timeout, options_.joined);
 }
 
 grpc::ServerWriteReactor<v1::RootfsChunk>* WorkerLinkService::FetchRootfs(
-    grpc::CallbackServerContext*, const v1::FetchRootfsRequest* request) {
+    grpc::CallbackServerContext* ctx, const v1::FetchRootfsRequest* request) {
+  absl::StatusOr<v1::Identity> caller =
+      options_.gate->Admit(*ctx, "fsched.v1.WorkerLink.FetchRootfs");
+  if (!caller.ok()) return new RefusedWriteReactor<v1::RootfsChunk>(caller.status());
   auto* reactor = new FetchRootfsReactor();
-  if (!options_.join_token.empty() && request->join_token() != options_.join_token) {
+  // Behind the gate only the cluster's credential gets here; on an open node
+  // (auth.mode: none) the request's own token is all there is to check.
+  if (caller->source() == "open" && !options_.join_token.empty() &&
+      request->join_token() != options_.join_token) {
     reactor->Fail(absl::UnauthenticatedError("wrong join token"));
   } else if (absl::StatusOr<std::string> path = options_.rootfs->PathOf(request->digest());
              !path.ok()) {

@@ -5,6 +5,7 @@
 
 #include <functional>
 
+#include "common/auth.h"
 #include "common/timer_queue.h"
 #include "fsched/v1/link.grpc.pb.h"
 #include "master/cluster_manager.h"
@@ -24,6 +25,7 @@ class WorkerJoinCallbacks {
 class WorkerLinkService final : public v1::WorkerLink::CallbackService {
  public:
   struct Options {
+    const Gate* gate = nullptr;  // who may call
     ClusterManager* cluster = nullptr;
     Scheduler* scheduler = nullptr;
     TimerQueue* timers = nullptr;

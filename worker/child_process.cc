@@ -1,9 +1,12 @@
 #include "worker/child_process.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -57,10 +60,118 @@ std::string SignalName(int sig) {
   return abbrev ? absl::StrCat("SIG", abbrev) : absl::StrCat("signal ", sig);
 }
 
+// What the cloned child reads: prepared by the parent, so the child (which
+// shares the parent's memory until it execs) allocates nothing and writes
+// nothing but its error report.
+struct CloneArgs {
+  char* const* argv;
+  char* const* envp;
+  const int* stdio;
+  const char* working_dir;  // null = the worker's
+  const ChildIdentity* identity;
+  int report_fd;  // write end of a close-on-exec pipe: errno of the failed step
+};
+
+[[noreturn]] void ChildFailed(int report_fd) {
+  const int error = errno;
+  (void)!::write(report_fd, &error, sizeof(error));
+  ::_exit(127);
+}
+
+// Runs in the child, before exec: only async-signal-safe calls.
+int CloneChild(void* raw) {
+  const CloneArgs* a = static_cast<const CloneArgs*>(raw);
+  // Caught signals revert to their default; ignored ones the worker set
+  // (SIGPIPE) would otherwise survive exec.
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    struct sigaction action;
+    if (::sigaction(sig, nullptr, &action) != 0) continue;
+    if (action.sa_handler != SIG_DFL) {
+      action.sa_handler = SIG_DFL;
+      action.sa_flags = 0;
+      ::sigaction(sig, &action, nullptr);
+    }
+  }
+  if (::setpgid(0, 0) != 0) ChildFailed(a->report_fd);
+  for (int fd = 0; fd < 3; ++fd) {
+    if (a->stdio[fd] == fd) {
+      ::fcntl(fd, F_SETFD, 0);  // keep it across exec
+    } else if (::dup2(a->stdio[fd], fd) < 0) {
+      ChildFailed(a->report_fd);
+    }
+  }
+  if (a->working_dir != nullptr && ::chdir(a->working_dir) != 0) ChildFailed(a->report_fd);
+  for (const auto& [resource, value] : a->identity->rlimits) {
+    const struct rlimit limit = {value, value};
+    if (::setrlimit(resource, &limit) != 0) ChildFailed(a->report_fd);
+  }
+  if (a->identity->uid.has_value()) {
+    const gid_t gid = a->identity->gid;
+    const uid_t uid = *a->identity->uid;
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 ||
+        ::setresuid(uid, uid, uid) != 0) {
+      ChildFailed(a->report_fd);
+    }
+  }
+  sigset_t empty_mask;
+  sigemptyset(&empty_mask);
+  ::sigprocmask(SIG_SETMASK, &empty_mask, nullptr);
+  ::execvpe(a->argv[0], a->argv, a->envp);
+  ChildFailed(a->report_fd);
+}
+
+// clone(CLONE_VM | CLONE_VFORK) on a stack of its own, the way glibc's
+// posix_spawn works: no copy of the worker's memory, and this thread waits
+// only until the child has exec'd (or failed). All signals stay blocked in
+// this thread meanwhile, so no handler of the worker runs in the child.
+int CloneSpawn(const CloneArgs& base, pid_t* pid) {
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) return errno;
+  CloneArgs args = base;
+  args.report_fd = report[1];
+  constexpr size_t kStack = 256 * 1024;
+  void* stack = ::mmap(nullptr, kStack, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) {
+    const int error = errno;
+    ::close(report[0]);
+    ::close(report[1]);
+    return error;
+  }
+  sigset_t all, previous;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &previous);
+  const pid_t child = ::clone(CloneChild, static_cast<char*>(stack) + kStack,
+                              CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  const int clone_error = child < 0 ? errno : 0;
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  ::munmap(stack, kStack);
+  ::close(report[1]);
+  int child_error = 0;
+  if (child > 0) {
+    ssize_t n;
+    do {
+      n = ::read(report[0], &child_error, sizeof(child_error));
+    } while (n < 0 && errno == EINTR);
+    if (n == sizeof(child_error)) {
+      ::waitpid(child, nullptr, 0);  // it exited 127 after reporting
+    } else {
+      child_error = 0;  // EOF: the exec closed the pipe
+    }
+  }
+  ::close(report[0]);
+  if (clone_error != 0) return clone_error;
+  if (child_error != 0) return child_error;
+  *pid = child;
+  return 0;
+}
+
 }  // namespace
 
 int SpawnChild(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-               const int stdio[3], const std::string& working_dir, pid_t* pid) {
+               const int stdio[3], const std::string& working_dir, pid_t* pid,
+               const ChildIdentity& identity) {
   std::vector<std::string> env_strings = env;
   std::vector<char*> envp;
   for (std::string& s : env_strings) envp.push_back(s.data());
@@ -70,6 +181,12 @@ int SpawnChild(const std::vector<std::string>& argv, const std::vector<std::stri
   for (std::string& s : argv_strings) args.push_back(s.data());
   args.push_back(nullptr);
 
+  if (!identity.empty()) {
+    CloneArgs clone_args{args.data(), envp.data(),
+                         stdio,       working_dir.empty() ? nullptr : working_dir.c_str(),
+                         &identity,   -1};
+    return CloneSpawn(clone_args, pid);
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   for (int fd = 0; fd < 3; ++fd) posix_spawn_file_actions_adddup2(&actions, stdio[fd], fd);
@@ -109,7 +226,8 @@ ExecResult RunChild(const ChildSpec& spec, const RunControl& control, const Chil
   const absl::Time spawn_start = absl::Now();
   pid_t pid = -1;
   const int stdio[3] = {stdin_read.get(), stdout_write.get(), stderr_write.get()};
-  const int spawn_error = SpawnChild(spec.argv, spec.env, stdio, spec.working_dir, &pid);
+  const int spawn_error =
+      SpawnChild(spec.argv, spec.env, stdio, spec.working_dir, &pid, spec.identity);
   result.started = absl::Now();
   result.cold_start = result.started - spawn_start;
   stdin_read.Close();

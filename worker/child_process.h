@@ -7,9 +7,11 @@
 // container rather than just that process.
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,15 @@
 
 namespace fsched::worker {
 
+/// Who a child runs as and what it may use, applied between fork and exec.
+/// Empty: the worker's own user, the worker's limits.
+struct ChildIdentity {
+  std::optional<uid_t> uid;  // with gid: no supplementary groups, then setresgid, setresuid
+  gid_t gid = 0;
+  std::vector<std::pair<int, rlim_t>> rlimits;  // RLIMIT_* -> soft = hard = value
+  bool empty() const { return !uid.has_value() && rlimits.empty(); }
+};
+
 struct ChildSpec {
   std::vector<std::string> argv;  // argv[0] resolved through the worker's PATH
   std::vector<std::string> env;   // "KEY=value", the whole environment
@@ -26,6 +37,7 @@ struct ChildSpec {
   std::string stdin_data;
   absl::Duration timeout = absl::Seconds(60);
   uint64_t output_limit_bytes = 1024 * 1024;  // per stream
+  ChildIdentity identity;
 };
 
 struct ChildHooks {
@@ -37,11 +49,15 @@ struct ChildHooks {
   std::function<void(pid_t)> started;
 };
 
-/// posix_spawnp of `argv` with `env` (the whole environment) in its own process
-/// group, a clean signal mask and default dispositions, `stdio` as its fds 0,
-/// 1 and 2, in `working_dir` (empty = the worker's). Returns 0 or the errno.
+/// Starts `argv` with `env` (the whole environment) in its own process group,
+/// a clean signal mask and default dispositions, `stdio` as its fds 0, 1 and
+/// 2, in `working_dir` (empty = the worker's), as `identity`. posix_spawnp
+/// when the identity is empty; otherwise a vfork-style clone whose child sets
+/// the limits and drops to the user before it execs (posix_spawn cannot).
+/// Returns 0 or the errno of the step that failed.
 int SpawnChild(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-               const int stdio[3], const std::string& working_dir, pid_t* pid);
+               const int stdio[3], const std::string& working_dir, pid_t* pid,
+               const ChildIdentity& identity = {});
 
 /// The PATH host tools (runc, ctr, tar) are looked up in.
 inline constexpr char kToolPath[] =

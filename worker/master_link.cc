@@ -269,6 +269,9 @@ void MasterLink::OnMasterMessage(const v1::MasterMessage& message) {
     case v1::MasterMessage::kMembership:
       worker_->OnMembership(message.membership());
       break;
+    case v1::MasterMessage::kTokens:
+      worker_->OnTokens(message.tokens());
+      break;
     case v1::MasterMessage::kWelcome:
     case v1::MasterMessage::KIND_NOT_SET:
       break;

@@ -31,6 +31,8 @@ class MasterLinkCallbacks {
   virtual void OnEvict(const v1::Evict& evict) = 0;
   /// The master's membership pushes: peers and the federation's masters.
   virtual void OnMembership(const v1::Membership& membership) = 0;
+  /// The master's live tokens (hashes), for checking this worker's own callers.
+  virtual void OnTokens(const v1::TokenDirectory& tokens) = 0;
   /// The master refused this worker for good (a wrong join token); called
   /// once, after which the link stops.
   virtual void OnRefused(const absl::Status& status) = 0;

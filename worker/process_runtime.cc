@@ -49,6 +49,7 @@ ExecResult ProcessRuntime::Run(const ExecRequest& request, const RunControl& con
   spec.stdin_data = request.stdin_data;
   spec.timeout = request.timeout;
   spec.output_limit_bytes = request.output_limit_bytes;
+  spec.identity = identity_;
   // The default hooks act on the child's process group: SIGSTOP/SIGCONT to
   // freeze, SIGKILL to stop.
   ChildHooks hooks;

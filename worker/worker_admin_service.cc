@@ -1,6 +1,7 @@
 #include "worker/worker_admin_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/auth.h"
 #include "common/grpc_status.h"
 #include "routing/arch_admin.h"
 
@@ -9,6 +10,7 @@ namespace fsched::worker {
 grpc::ServerUnaryReactor* WorkerAdminService::GetLoad(grpc::CallbackServerContext* ctx,
                                                       const v1::GetLoadRequest*,
                                                       v1::GetLoadResponse* response) {
+  if (auto* refused = Refuse(*s_.gate, ctx, "fsched.v1.Admin.GetLoad")) return refused;
   response->set_node_id(s_.node_id);
   *response->mutable_node() = s_.node->Load();
   response->set_workers_ready(1);
@@ -21,6 +23,7 @@ grpc::ServerUnaryReactor* WorkerAdminService::GetLoad(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* WorkerAdminService::GetConfiguration(
     grpc::CallbackServerContext* ctx, const v1::GetConfigurationRequest*,
     v1::GetConfigurationResponse* response) {
+  if (auto* refused = Refuse(*s_.gate, ctx, "fsched.v1.Admin.GetConfiguration")) return refused;
   response->set_node_id(s_.node_id);
   response->set_role("worker");
   response->set_zone(s_.zone);
@@ -39,36 +42,42 @@ absl::Status WorkerAdminService::KeptByMasters(const char* what) const {
 grpc::ServerUnaryReactor* WorkerAdminService::GetDurations(grpc::CallbackServerContext* ctx,
                                                            const v1::GetDurationsRequest*,
                                                            v1::GetDurationsResponse*) {
+  if (auto* refused = Refuse(*s_.gate, ctx, "fsched.v1.Admin.GetDurations")) return refused;
   return FinishUnary(ctx, KeptByMasters("function durations"));
 }
 
 grpc::ServerUnaryReactor* WorkerAdminService::GetSchedulingPolicy(
     grpc::CallbackServerContext* ctx, const v1::GetSchedulingPolicyRequest*,
     v1::SchedulingPolicy*) {
+  if (auto* refused = Refuse(*s_.gate, ctx, "fsched.v1.Admin.GetSchedulingPolicy")) return refused;
   return FinishUnary(ctx, KeptByMasters("scheduling policies"));
 }
 
 grpc::ServerUnaryReactor* WorkerAdminService::SetSchedulingPolicy(grpc::CallbackServerContext* ctx,
                                                                   const v1::SchedulingPolicy*,
                                                                   v1::SchedulingPolicy*) {
+  if (auto* refused = Refuse(*s_.gate, ctx, "fsched.v1.Admin.SetSchedulingPolicy")) return refused;
   return FinishUnary(ctx, KeptByMasters("scheduling policies"));
 }
 
 grpc::ServerUnaryReactor* WorkerAdminService::GetArchMetrics(
     grpc::CallbackServerContext* ctx, const v1::GetArchMetricsRequest* request,
     v1::GetArchMetricsResponse* response) {
+  if (auto* refused = Refuse(*s_.gate, ctx, "fsched.v1.Admin.GetArchMetrics")) return refused;
   return routing::ServeArchMetrics(s_.routing, ctx, request, response);
 }
 
 grpc::ServerUnaryReactor* WorkerAdminService::SetArchitecture(
     grpc::CallbackServerContext* ctx, const v1::SetArchitectureRequest* request,
     v1::SetArchitectureResponse* response) {
+  if (auto* refused = Refuse(*s_.gate, ctx, "fsched.v1.Admin.SetArchitecture")) return refused;
   return routing::ServeSetArchitecture(s_.routing, ctx, request, response);
 }
 
 grpc::ServerUnaryReactor* WorkerAdminService::UpdateThresholds(
     grpc::CallbackServerContext* ctx, const v1::UpdateThresholdsRequest* request,
     v1::Thresholds* response) {
+  if (auto* refused = Refuse(*s_.gate, ctx, "fsched.v1.Admin.UpdateThresholds")) return refused;
   return routing::ServeUpdateThresholds(s_.routing, ctx, request, response);
 }
 

@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 
+#include "common/auth.h"
 #include "fsched/v1/admin.grpc.pb.h"
 #include "routing/routing_state.h"
 #include "worker/worker_state.h"
@@ -18,7 +19,8 @@ namespace fsched::worker {
 class WorkerAdminService final : public v1::Admin::CallbackService {
  public:
   struct Options {
-    std::string node_id;  // empty until the worker knows its id
+    const Gate* gate = nullptr;  // who may call
+    std::string node_id;         // empty until the worker knows its id
     std::string zone;
     std::string config_yaml;
     routing::RoutingState* routing = nullptr;

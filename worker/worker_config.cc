@@ -12,6 +12,11 @@ absl::Status ValidateWorkerConfig(const Config& config) {
   if (w.runtime() == v1::RUNTIME_KIND_RUNC && w.runc() == config::v1::SWITCH_OFF) {
     return absl::InvalidArgumentError("config: worker.runtime: is runc but worker.runc is off");
   }
+  if ((w.function_uid() == 0 || w.function_gid() == 0) && !w.functions_as_root()) {
+    return absl::InvalidArgumentError(
+        "config: worker.function_uid: functions do not run as root (uid or gid 0) unless "
+        "worker.functions_as_root is set");
+  }
   if (FromProto(w.reconnect_min()) > FromProto(w.reconnect_max())) {
     return absl::InvalidArgumentError(
         "config: worker.reconnect_min: must not exceed worker.reconnect_max");

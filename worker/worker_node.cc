@@ -29,8 +29,8 @@ ContainerRuntime::Options RuntimeOptions(const Config& config, const std::string
   }
   o.default_keep_alive = FromProto(config.worker().keep_alive());
   o.warm_memory_budget = config.worker().warm_memory_bytes();
-  o.uid = config.worker().container_uid();
-  o.gid = config.worker().container_gid();
+  o.uid = config.worker().function_uid();
+  o.gid = config.worker().function_gid();
   return o;
 }
 
@@ -67,6 +67,29 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
   return node;
 }
 
+ChildIdentity WorkerNode::FunctionIdentity() const {
+  const WorkerConfig& w = config_.worker();
+  ChildIdentity identity;
+  identity.rlimits = {{RLIMIT_NOFILE, w.function_open_files()},
+                      {RLIMIT_NPROC, w.function_processes()},
+                      {RLIMIT_FSIZE, w.function_file_size()},
+                      {RLIMIT_CORE, 0}};
+  if (::geteuid() != 0) {
+    FSCHED_LOG(kInfo,
+               "process functions run as this worker's user (uid %d): switching to "
+               "worker.function_uid needs root",
+               ::geteuid());
+  } else if (w.functions_as_root()) {
+    FSCHED_LOG(kWarning,
+               "worker.functions_as_root: process functions run as root and can read and "
+               "change everything on this host, the worker's state and token included");
+  } else {
+    identity.uid = w.function_uid();
+    identity.gid = w.function_gid();
+  }
+  return identity;
+}
+
 absl::StatusOr<WorkerNode::RuntimeMap> WorkerNode::BuildRuntimes() {
   std::error_code ec;
   const fs::path state = fs::absolute(config_.state_dir(), ec).lexically_normal();
@@ -78,6 +101,10 @@ absl::StatusOr<WorkerNode::RuntimeMap> WorkerNode::BuildRuntimes() {
                                       return link_->FetchRootfs(digest, path);
                                     });
   process_runtime_.set_archives(rootfs_cache_.get());
+  process_runtime_.set_identity(FunctionIdentity());
+  // Functions may pass through (their archives live here) but not list it.
+  fs::create_directories(state, ec);
+  fs::permissions(state, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
   {
     ContainerRuntime::Options options = RuntimeOptions(config_, "containers");
     RuncEngine::Options runc;
@@ -178,8 +205,15 @@ absl::Status WorkerNode::BuildLinks(FatalFn fatal) {
 }
 
 void WorkerNode::BuildServices() {
-  service_ = std::make_unique<WorkerService>(link_.get(), static_cast<WorkerState*>(this));
+  Gate::Options gate;
+  gate.open = config_.auth().mode() == config::v1::AUTH_MODE_NONE;
+  gate.cluster_token = config_.cluster().join_token();
+  gate.tokens = &tokens_;
+  gate_ = std::make_unique<Gate>(std::move(gate));
+  service_ =
+      std::make_unique<WorkerService>(gate_.get(), link_.get(), static_cast<WorkerState*>(this));
   WorkerAdminService::Options admin;
+  admin.gate = gate_.get();
   admin.node_id = config_.node().id();
   admin.zone = config_.node().zone();
   admin.config_yaml = ConfigToYaml(config_);

@@ -9,10 +9,12 @@
 #include <set>
 
 #include "absl/status/statusor.h"
+#include "common/auth.h"
 #include "common/config.h"
 #include "common/host_stats.h"
 #include "common/rpc.h"
 #include "common/server.h"
+#include "common/token_directory.h"
 #include "routing/router.h"
 #include "worker/container_runtime.h"
 #include "worker/executor.h"
@@ -54,7 +56,9 @@ class WorkerNode : private MasterLinkCallbacks,
   using RuntimeMap = absl::flat_hash_map<v1::RuntimeKind, Runtime*>;
   // Create's steps, in order.
   absl::StatusOr<RuntimeMap> BuildRuntimes();  // process, runc, containerd, CPU priority
-  absl::Status BuildCache();                   // resctrl partitions, where available
+  /// The user and limits of process functions (worker.function_*).
+  ChildIdentity FunctionIdentity() const;
+  absl::Status BuildCache();  // resctrl partitions, where available
   void BuildExecutor(RuntimeMap runtimes);
   absl::Status BuildLinks(FatalFn fatal);  // master links, function source, routing
   void BuildServices();
@@ -67,6 +71,7 @@ class WorkerNode : private MasterLinkCallbacks,
   void OnPrewarm(const v1::Prewarm& prewarm) override;
   void OnEvict(const v1::Evict& evict) override;
   void OnMembership(const v1::Membership& membership) override;
+  void OnTokens(const v1::TokenDirectory& tokens) override { tokens_.Replace(tokens); }
   void OnRefused(const absl::Status& status) override;
   // WorkerState (Load is MasterLinkCallbacks' too).
   v1::WorkerLoad ScrapeLoad() override;
@@ -120,6 +125,10 @@ class WorkerNode : private MasterLinkCallbacks,
   absl::Mutex direct_mu_;
   bool stopping_direct_ ABSL_GUARDED_BY(direct_mu_) = false;
   std::set<std::string> direct_running_ ABSL_GUARDED_BY(direct_mu_);
+  // Callers of this worker's services: the cluster credential, and the tokens
+  // its masters last sent (kept while they are away).
+  TokenDirectory tokens_;
+  std::unique_ptr<Gate> gate_;
   std::unique_ptr<WorkerService> service_;
   std::unique_ptr<WorkerAdminService> admin_service_;
   RunningServer server_;

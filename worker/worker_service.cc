@@ -1,5 +1,6 @@
 #include "worker/worker_service.h"
 
+#include "common/auth.h"
 #include "common/grpc_status.h"
 
 namespace fsched::worker {
@@ -7,6 +8,7 @@ namespace fsched::worker {
 grpc::ServerUnaryReactor* WorkerService::Join(grpc::CallbackServerContext* ctx,
                                               const v1::JoinRequest* request,
                                               v1::JoinResponse* response) {
+  if (auto* refused = Refuse(*gate_, ctx, "fsched.v1.Worker.Join")) return refused;
   if (request->master_address().empty() ||
       request->master_address().find(':') == std::string::npos) {
     return FinishUnary(ctx, absl::InvalidArgumentError("master_address must be host:port"));
@@ -23,6 +25,7 @@ grpc::ServerUnaryReactor* WorkerService::Join(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* WorkerService::GetStatus(grpc::CallbackServerContext* ctx,
                                                    const v1::GetStatusRequest*,
                                                    v1::WorkerStatus* response) {
+  if (auto* refused = Refuse(*gate_, ctx, "fsched.v1.Worker.GetStatus")) return refused;
   node_->Status(response);
   return FinishUnary(ctx, absl::OkStatus());
 }
@@ -30,6 +33,7 @@ grpc::ServerUnaryReactor* WorkerService::GetStatus(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* WorkerService::Invoke(grpc::CallbackServerContext* ctx,
                                                 const v1::InvokeRequest* request,
                                                 v1::InvocationResult* response) {
+  if (auto* refused = Refuse(*gate_, ctx, "fsched.v1.Worker.Invoke")) return refused;
   routing::Router* router = router_.load();
   if (router == nullptr) {
     return FinishUnary(ctx, absl::UnavailableError("the worker is still starting; retry"));

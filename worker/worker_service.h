@@ -5,6 +5,7 @@
 #include <atomic>
 #include <functional>
 
+#include "common/auth.h"
 #include "fsched/v1/worker.grpc.pb.h"
 #include "routing/router.h"
 #include "worker/executor.h"
@@ -16,7 +17,8 @@ namespace fsched::worker {
 class WorkerService final : public v1::Worker::CallbackService {
  public:
   /// `link` is the link Join re-targets; `node` answers GetStatus. Both outlive the service.
-  WorkerService(MasterLink* link, WorkerState* node) : link_(link), node_(node) {}
+  WorkerService(const Gate* gate, MasterLink* link, WorkerState* node)
+      : gate_(gate), link_(link), node_(node) {}
 
   grpc::ServerUnaryReactor* Join(grpc::CallbackServerContext* ctx, const v1::JoinRequest* request,
                                  v1::JoinResponse* response) override;
@@ -31,6 +33,7 @@ class WorkerService final : public v1::Worker::CallbackService {
   void set_router(routing::Router* router) { router_.store(router); }
 
  private:
+  const Gate* const gate_;
   MasterLink* const link_;
   WorkerState* const node_;
   std::atomic<routing::Router*> router_{nullptr};

@@ -2,8 +2,9 @@
 # loopback ports chosen by the kernel, and stops it when the script exits.
 #   start_cluster DIR WORKERS SLOTS [MASTER_CONFIG_YAML]
 # WORKER_FLAGS (an array, optional) adds flags to every worker.
-# sets MASTER (host:port) and CTL (an fschedctl command line). Logs and state
-# go under DIR. Needs the binaries in build/.
+# sets MASTER (host:port) and CTL (an fschedctl command line), and exports
+# FSCHED_TOKEN_FILE (the master's bootstrap admin token), which fschedctl and
+# fsched-bench read. Logs and state go under DIR. Needs the binaries in build/.
 #   start_federation DIR SLOTS [CONFIG_YAML]
 # seed 001's topology: a master, zones a and b each with a zone master
 # and two workers (a1 a2 b1 b2), every node reading CONFIG_YAML (e.g. its
@@ -20,6 +21,9 @@ stop_cluster() {
 }
 trap stop_cluster EXIT
 
+# The cluster's credential: 256 random bits, never reused across runs.
+_new_token() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+
 _wait_port() {  # file pid dir
   for _ in $(seq 1 200); do
     [ -s "$1" ] && return 0
@@ -33,7 +37,8 @@ _wait_port() {  # file pid dir
 start_cluster() {
   local dir=$1 workers=$2 slots=$3 config=${4:-}
   mkdir -p "$dir"
-  local token=local-$RANDOM$RANDOM
+  local token
+  token=$(_new_token)
   local config_flag=()
   if [ -n "$config" ]; then
     printf '%s\n' "$config" >"$dir/master.yaml"
@@ -45,11 +50,12 @@ start_cluster() {
   FSCHED_PIDS+=($!)
   _wait_port "$dir/master.port" $! "$dir"
   MASTER=127.0.0.1:$(cat "$dir/master.port")
+  export FSCHED_TOKEN_FILE="$dir/state/admin.token"
   local w
   for w in $(seq 1 "$workers"); do
     build/worker/fsched-worker --master "$MASTER" --join_token "$token" --node_id "worker-$w" \
       --slots "$slots" --port_file "$dir/worker-$w.port" --metrics_port_file "$dir/worker-$w.metrics-port" \
-      --state_dir "$dir/state" "${WORKER_FLAGS[@]}" >"$dir/worker-$w.log" 2>&1 &
+      --state_dir "$dir/worker-state" "${WORKER_FLAGS[@]}" >"$dir/worker-$w.log" 2>&1 &
     FSCHED_PIDS+=($!)
     _wait_port "$dir/worker-$w.port" $! "$dir"
   done
@@ -87,11 +93,13 @@ _ready_count() {  # master
 start_federation() {
   local dir=$1 slots=$2 config=${3:-}
   mkdir -p "$dir"
-  local token=local-$RANDOM$RANDOM
+  local token
+  token=$(_new_token)
   printf '%s\n' "$config" >"$dir/node.yaml"
   _start_node "$dir" master build/master/fsched-master --config "$dir/node.yaml" \
     --listen 127.0.0.1:0 --state_dir "$dir/master-state" --join_token "$token" --node_id master
   MASTER=127.0.0.1:$(cat "$dir/master.port")
+  export FSCHED_TOKEN_FILE="$dir/master-state/admin.token"
   CTL="build/tools/fschedctl --master $MASTER"
   ZONE_MASTERS="" WORKER_ADDRESSES=""
   local zone n

@@ -133,8 +133,21 @@ TEST_F(ChartTest, DefaultsRenderAMasterWithStateAndAPrivilegedWorkerDaemonSet) {
   EXPECT_EQ(Volume(master_pod, "state")["persistentVolumeClaim"]["claimName"].as<std::string>(),
             "rel-fsched-master-state");
   ASSERT_TRUE(objects.count("PersistentVolumeClaim/rel-fsched-master-state"));
-  EXPECT_EQ(m["env"][0]["valueFrom"]["secretKeyRef"]["name"].as<std::string>(),
+  // Secrets are files (0400), never flags or environment: a command line is
+  // readable by every process on the node.
+  EXPECT_EQ(Mounts(m).at("/etc/fsched/join-token"), "join-token");
+  EXPECT_EQ(Volume(master_pod, "join-token")["secret"]["secretName"].as<std::string>(),
             "rel-fsched-join-token");
+  EXPECT_EQ(Volume(master_pod, "admin-token")["secret"]["secretName"].as<std::string>(),
+            "rel-fsched-admin-token");
+  EXPECT_EQ(Volume(master_pod, "admin-token")["secret"]["defaultMode"].as<int>(), 0400);
+  EXPECT_FALSE(m["env"]);
+  ASSERT_TRUE(objects.count("Secret/rel-fsched-admin-token"));
+  EXPECT_EQ(
+      objects
+          .at("Secret/rel-fsched-admin-token")["metadata"]["annotations"]["helm.sh/resource-policy"]
+          .as<std::string>(),
+      "keep");
   EXPECT_EQ(master["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
                 .as<std::string>(),
             "master");
@@ -163,6 +176,8 @@ TEST_F(ChartTest, DefaultsRenderAMasterWithStateAndAPrivilegedWorkerDaemonSet) {
   for (const YAML::Node& a : w["args"]) args += a.as<std::string>() + " ";
   EXPECT_THAT(args, HasSubstr("--node_id=$(NODE_NAME)"));
   EXPECT_THAT(args, HasSubstr("--advertise_address=$(POD_IP):50052"));
+  EXPECT_THAT(args, ::testing::Not(HasSubstr("token")));
+  EXPECT_EQ(Mounts(w).at("/etc/fsched/join-token"), "join-token");
 
   // The configs the pods read are valid fsched configs saying what the chart means.
   const Config master_config = ParsedConfig(objects, "master.yaml");
@@ -170,10 +185,14 @@ TEST_F(ChartTest, DefaultsRenderAMasterWithStateAndAPrivilegedWorkerDaemonSet) {
   EXPECT_EQ(master_config.metrics().listen(), "0.0.0.0:9464");
   EXPECT_EQ(master_config.advertise_address(), "rel-fsched-master.fsched.svc:50051");
   EXPECT_FALSE(TlsConfigured(master_config.tls()));
+  EXPECT_EQ(master_config.cluster().join_token_file(), "/etc/fsched/join-token/join-token");
+  EXPECT_EQ(master_config.auth().admin_token_file(), "/etc/fsched/admin-token/admin-token");
+  EXPECT_EQ(master_config.auth().mode(), config::v1::AUTH_MODE_TOKENS);
   const Config worker_config = ParsedConfig(objects, "worker.yaml");
   EXPECT_EQ(worker_config.worker().master(), "rel-fsched-master.fsched.svc:50051");
   EXPECT_EQ(worker_config.worker().resctrl(), config::v1::SWITCH_AUTO);
   EXPECT_EQ(worker_config.worker().containerd_address(), "/run/k3s/containerd/containerd.sock");
+  EXPECT_EQ(worker_config.cluster().join_token_file(), "/etc/fsched/join-token/join-token");
 
   // The dashboard ConfigMap is labelled for Grafana's sidecar and holds the dashboard file.
   const YAML::Node dashboards = objects.at("ConfigMap/rel-fsched-dashboards");
@@ -264,9 +283,15 @@ TEST_F(ChartTest, NotesGiveFschedctlAndGrpcurlCommandsForTheInstall) {
   ASSERT_EQ(run.code, 0) << run.output;
   const std::string notes = run.output.substr(run.output.find("NOTES:"));
   EXPECT_THAT(notes, HasSubstr("kubectl -n fsched port-forward svc/rel-fsched-master 50051:50051"));
-  EXPECT_THAT(notes, HasSubstr("fschedctl --master 127.0.0.1:50051 $TLS workers"));
-  EXPECT_THAT(notes, HasSubstr("grpcurl -plaintext 127.0.0.1:50051 fsched.v1.Cluster/ListWorkers"));
+  EXPECT_THAT(
+      notes, HasSubstr("fschedctl --master 127.0.0.1:50051 $TLS --token_file admin.token workers"));
+  EXPECT_THAT(notes, HasSubstr("grpcurl -plaintext -H \"authorization: Bearer $(cat admin.token)\" "
+                               "127.0.0.1:50051 fsched.v1.Cluster/ListWorkers"));
   EXPECT_THAT(notes, HasSubstr("Secret rel-fsched-join-token"));
+  EXPECT_THAT(notes,
+              HasSubstr("get secret rel-fsched-admin-token -o jsonpath='{.data.admin-token}' "
+                        "| base64 -d > admin.token"));
+  EXPECT_THAT(notes, HasSubstr("--token_file admin.token invoke hello"));
 
   run = Helm({"install", "--dry-run=client", "rel", kChart, "--namespace", "fsched", "--set",
               "tls.enabled=true", "--set", "tls.existingSecret=certs"});
@@ -274,7 +299,8 @@ TEST_F(ChartTest, NotesGiveFschedctlAndGrpcurlCommandsForTheInstall) {
   const std::string tls_notes = run.output.substr(run.output.find("NOTES:"));
   EXPECT_THAT(tls_notes, HasSubstr("--tls_ca ca.crt --tls_cert client.crt --tls_key client.key"));
   EXPECT_THAT(tls_notes, HasSubstr("grpcurl -cacert ca.crt -cert client.crt -key client.key "
-                                   "-servername fsched 127.0.0.1:50051 list"));
+                                   "-servername fsched -H \"authorization: Bearer $(cat "
+                                   "admin.token)\" 127.0.0.1:50051 list"));
 }
 
 TEST_F(ChartTest, BadValuesAreRefusedNamingTheValue) {

@@ -118,7 +118,7 @@ TEST(ConfigTest, BadValuesAreRejectedWithTheirKey) {
       {"worker: {keep_alive: forever}", "worker.keep_alive"},
       {"worker: {warm_memory_bytes: lots}", "worker.warm_memory_bytes"},
       {"worker: {cpu_priority: sometimes}", "worker.cpu_priority"},
-      {"worker: {container_uid: -1}", "worker.container_uid"},
+      {"worker: {function_uid: -1}", "worker.function_uid"},
       {"cluster: {max_rootfs_bytes: big}", "cluster.max_rootfs_bytes"},
       {"log_level: loud", "log_level"},
       {"listen: [a, b]", "listen"},

@@ -33,10 +33,11 @@ class ArchitecturesTest : public ClusterTest {
     const std::string id = "zone-master-" + zone;
     const std::string config = dir_ + "/" + id + ".yaml";
     testing::WriteFile(
-        config, absl::StrCat("node: {id: ", id, ", role: zone-master, zone: ", zone, ", parent: \"",
-                             master_address_, "\"}\nlisten: 127.0.0.1:0\nstate_dir: ", dir_, "/",
-                             id, "-state\ncluster: {join_token: ", kToken,
-                             ", heartbeat_interval: 100ms, heartbeat_timeout: 800ms}\n"));
+        config,
+        absl::StrCat("node: {id: ", id, ", role: zone-master, zone: ", zone, ", parent: \"",
+                     master_address_, "\"}\nlisten: 127.0.0.1:0\nstate_dir: ", dir_, "/", id,
+                     "-state\ncluster: {join_token_file: ", TokenFile("cluster", kToken),
+                     ", heartbeat_interval: 100ms, heartbeat_timeout: 800ms}\n"));
     const std::string port_file = dir_ + "/" + id + ".port";
     auto process = Process::Start({FSCHED_MASTER_BIN, "--config", config, "--port_file", port_file},
                                   dir_ + "/" + id + ".log");
@@ -343,16 +344,23 @@ TEST_F(ArchitecturesTest, BadRequestsAndMisplacedCallsGetClearErrors) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(s.error_message(), HasSubstr(master_address_));
 
-  // A zone master with the wrong token is refused by the master.
-  grpc::ClientContext actx;
+  // A zone master announces with the cluster's credential: without a token it
+  // is refused, and a user's token (an admin's) is not the cluster's.
   v1::AnnounceZoneRequest announce;
   announce.set_node_id("zone-master-x");
   announce.set_zone("x");
   announce.set_address("127.0.0.1:1");
   announce.set_join_token("wrong");
   v1::ZoneDirectory dir;
-  s = cluster_->AnnounceZone(&actx, announce, &dir);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  for (const auto& [bearer, code] : std::vector<std::pair<std::string, grpc::StatusCode>>{
+           {"", grpc::StatusCode::UNAUTHENTICATED},
+           {"not-the-cluster-token", grpc::StatusCode::UNAUTHENTICATED},
+           {testing::kAdminToken, grpc::StatusCode::PERMISSION_DENIED}}) {
+    grpc::ClientContext actx;
+    actx.AddMetadata("authorization", bearer.empty() ? "" : absl::StrCat("Bearer ", bearer));
+    s = cluster_->AnnounceZone(&actx, announce, &dir);
+    EXPECT_EQ(s.error_code(), code) << bearer;
+  }
   // The directory lists the master and both zones.
   grpc::ClientContext lctx;
   ASSERT_TRUE(cluster_->ListMasters(&lctx, v1::ListMastersRequest(), &dir).ok());

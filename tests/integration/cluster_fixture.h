@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/auth.h"
 #include "common/proto_time.h"
 #include "common/rpc.h"
 #include "fsched/v1/admin.grpc.pb.h"
@@ -36,10 +37,19 @@ class ClusterTest : public ::testing::Test {
   void SetUp() override { dir_ = testing::TestDir(); }
 
   // Heartbeats are fast so a killed worker is declared dead within a second.
+  // The cluster's credential is in a file only its owner reads, never on a
+  // command line (which every local user, functions included, can read).
   std::string MasterConfig(const std::string& extra = "") {
     return absl::StrCat("node: {id: test-master}\nlisten: 127.0.0.1:0\nstate_dir: ", dir_,
-                        "/state\ncluster: {join_token: ", kToken,
+                        "/state\ncluster: {join_token_file: ", TokenFile("cluster", kToken),
                         ", heartbeat_interval: 100ms, heartbeat_timeout: 800ms}\n", extra);
+  }
+
+  // `token` in <dir>/NAME.token, mode 0600; returns the path.
+  std::string TokenFile(const std::string& name, const std::string& token) {
+    const std::string path = dir_ + "/" + name + ".token";
+    EXPECT_TRUE(WriteSecretFile(path, token + "\n").ok()) << path;
+    return path;
   }
 
   void StartMaster(const std::string& extra_config = "") {
@@ -47,6 +57,7 @@ class ClusterTest : public ::testing::Test {
     testing::WriteFile(config, MasterConfig(extra_config));
     const std::string port_file = dir_ + "/master.port";
     std::remove(port_file.c_str());
+    testing::UseAdminToken(dir_ + "/state");
     auto process = Process::Start({FSCHED_MASTER_BIN, "--config", config, "--port_file", port_file},
                                   dir_ + "/master.log");
     ASSERT_TRUE(process.ok()) << process.status();
@@ -68,7 +79,7 @@ class ClusterTest : public ::testing::Test {
                                      "--slots",         std::to_string(slots), "--listen",
                                      "127.0.0.1:0",     "--port_file",         port_file,
                                      "--state_dir",     dir_ + "/worker-state"};
-    if (!token.empty()) argv.insert(argv.end(), {"--join_token", token});
+    if (!token.empty()) argv.insert(argv.end(), {"--join_token_file", TokenFile(id, token)});
     argv.insert(argv.end(), worker_flags_.begin(), worker_flags_.end());
     const std::string target = master.empty() ? master_address_ : master;
     if (target != "none") argv.insert(argv.end(), {"--master", target});

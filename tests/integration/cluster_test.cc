@@ -24,19 +24,26 @@ TEST_F(ClusterTest, WorkerWithTheTokenJoinsOneWithoutIsRefused) {
   EXPECT_EQ(*code, 3);
   EXPECT_THAT(testing::ReadFile(bad->log_path()), HasSubstr("join token rejected"));
 
-  // The same at the protocol level: the stream ends UNAUTHENTICATED.
+  // The same at the protocol level. A stream opened with the cluster's
+  // credential but registering with another token ends UNAUTHENTICATED; one
+  // opened with a user's token (an admin's, even) ends PERMISSION_DENIED.
   auto link = v1::WorkerLink::NewStub(channel_);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-  auto stream = link->Connect(&ctx);
-  v1::WorkerMessage hello;
-  hello.mutable_register_()->set_worker_id("raw");
-  hello.mutable_register_()->set_join_token("nope");
-  hello.mutable_register_()->mutable_capacity()->set_slots(1);
-  ASSERT_TRUE(stream->Write(hello));
-  v1::MasterMessage reply;
-  EXPECT_FALSE(stream->Read(&reply));
-  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  for (const auto& [bearer, code] : std::vector<std::pair<std::string, grpc::StatusCode>>{
+           {kToken, grpc::StatusCode::UNAUTHENTICATED},
+           {testing::kAdminToken, grpc::StatusCode::PERMISSION_DENIED}}) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    ctx.AddMetadata("authorization", absl::StrCat("Bearer ", bearer));
+    auto stream = link->Connect(&ctx);
+    v1::WorkerMessage hello;
+    hello.mutable_register_()->set_worker_id("raw");
+    hello.mutable_register_()->set_join_token("nope");
+    hello.mutable_register_()->mutable_capacity()->set_slots(1);
+    stream->Write(hello);  // may fail: a refused stream can end before the write
+    v1::MasterMessage reply;
+    EXPECT_FALSE(stream->Read(&reply));
+    EXPECT_EQ(stream->Finish().error_code(), code) << bearer;
+  }
 
   workers = ListWorkers();
   ASSERT_EQ(workers.size(), 1u);
@@ -345,12 +352,22 @@ TEST_F(ClusterTest, EveryServerOffersHealthAndReflection) {
     ASSERT_TRUE(stream->Write(req));
     grpc::reflection::v1alpha::ServerReflectionResponse resp;
     ASSERT_TRUE(stream->Read(&resp));
+    // grpcurl resolves a service's symbol before calling it: the health
+    // service must resolve too, not only be listed.
+    grpc::reflection::v1alpha::ServerReflectionRequest symbol;
+    symbol.set_file_containing_symbol("grpc.health.v1.Health");
+    ASSERT_TRUE(stream->Write(symbol));
+    grpc::reflection::v1alpha::ServerReflectionResponse resolved;
+    ASSERT_TRUE(stream->Read(&resolved));
+    EXPECT_GT(resolved.file_descriptor_response().file_descriptor_proto_size(), 0)
+        << target << ": " << resolved.error_response().error_message();
     stream->WritesDone();
     std::vector<std::string> names;
     for (const auto& s : resp.list_services_response().service()) names.push_back(s.name());
     if (target == master_address_) {
       EXPECT_THAT(names, ::testing::IsSupersetOf({"fsched.v1.Controller", "fsched.v1.Cluster",
-                                                  "fsched.v1.Admin", "fsched.v1.WorkerLink"}));
+                                                  "fsched.v1.Admin", "fsched.v1.WorkerLink",
+                                                  "fsched.v1.Tokens"}));
     } else {
       EXPECT_THAT(names, ::testing::Contains("fsched.v1.Worker"));
     }

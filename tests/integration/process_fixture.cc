@@ -16,6 +16,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/auth.h"
+#include "common/rpc.h"
 
 extern char** environ;
 
@@ -102,6 +104,13 @@ std::string ReadFile(const std::string& path) {
 }
 
 void WriteFile(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+void UseAdminToken(const std::string& state_dir) {
+  std::filesystem::create_directories(state_dir);
+  ASSERT_TRUE(WriteSecretFile(state_dir + "/admin.token", std::string(kAdminToken) + "\n").ok());
+  UseBearerToken(kAdminToken);
+  ::setenv("FSCHED_TOKEN", kAdminToken, 1);
+}
 
 std::string TestDir() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();

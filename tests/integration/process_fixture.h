@@ -46,4 +46,11 @@ void WriteFile(const std::string& path, const std::string& text);
 /// A fresh directory for one test.
 std::string TestDir();
 
+/// The bootstrap admin token of every master the tests start.
+inline constexpr char kAdminToken[] = "fsched_integration-admin-token";
+/// Makes a master started on `state_dir` take kAdminToken as its bootstrap
+/// admin token (written where it looks by default), and makes this process's
+/// channels and the tools it spawns (FSCHED_TOKEN) call with it.
+void UseAdminToken(const std::string& state_dir);
+
 }  // namespace fsched::testing

@@ -58,7 +58,7 @@ class TlsTest : public ClusterTest {
       options.pem_cert_chain = Read(pki_ + "/" + cert_name + ".crt");
       options.pem_private_key = Read(pki_ + "/" + cert_name + ".key");
     }
-    channel_ = grpc::CreateChannel(master_address_, grpc::SslCredentials(options));
+    channel_ = MakeChannel(master_address_, grpc::SslCredentials(options));
     controller_ = v1::Controller::NewStub(channel_);
     cluster_ = v1::Cluster::NewStub(channel_);
     admin_ = v1::Admin::NewStub(channel_);

@@ -28,7 +28,7 @@ TEST(FschedctlCommandsTest, EveryCommandIsNamedOnceAndInTheUsageText) {
                 absl::StrContains(usage, absl::StrCat("  ", c.name, "\n")))
         << c.name << " is missing from the usage text";
   }
-  EXPECT_EQ(seen.size(), 20u);
+  EXPECT_EQ(seen.size(), 22u);
 }
 
 TEST(FschedctlCommandsTest, UnknownCommandsAndMissingArgumentsAreUsageErrors) {
@@ -47,7 +47,12 @@ TEST(FschedctlCommandsTest, UnknownCommandsAndMissingArgumentsAreUsageErrors) {
                                  {"task", "upload", "name"},
                                  {"task", "run", "id"},
                                  {"drain"},
-                                 {"arch", "set"}};
+                                 {"arch", "set"},
+                                 {"token"},
+                                 {"token", "frobnicate"},
+                                 {"token", "create"},
+                                 {"token", "create", "bob", "extra"},
+                                 {"token", "revoke"}};
   for (const Args& args : bad) {
     EXPECT_EQ(RunCommand(cli, args), kExitUsage) << (args.empty() ? "(none)" : args[0]);
   }
@@ -55,6 +60,7 @@ TEST(FschedctlCommandsTest, UnknownCommandsAndMissingArgumentsAreUsageErrors) {
   EXPECT_THAT(err, testing::HasSubstr("fschedctl: unknown command 'frobnicate'"));
   EXPECT_THAT(err, testing::HasSubstr("fschedctl: no command given"));
   EXPECT_THAT(err, testing::HasSubstr("cannot read /nonexistent/archive.tar"));
+  EXPECT_THAT(err, testing::HasSubstr("unknown token command 'frobnicate'"));
 }
 
 TEST(FschedctlUploadTest, TheAnnouncedDigestIsTheStreamsAndTheStreamIsRewound) {

@@ -132,6 +132,10 @@ class FakeWorker : public MasterLinkCallbacks {
     absl::MutexLock lock(&mu);
     memberships.push_back(membership.peers_size());
   }
+  void OnTokens(const v1::TokenDirectory& directory) override {
+    absl::MutexLock lock(&mu);
+    tokens.push_back(directory.tokens_size());
+  }
   void OnRefused(const absl::Status& status) override {
     absl::MutexLock lock(&mu);
     refusals.push_back(status);
@@ -141,6 +145,7 @@ class FakeWorker : public MasterLinkCallbacks {
   std::vector<std::string> prewarmed ABSL_GUARDED_BY(mu);
   std::vector<std::string> evicted ABSL_GUARDED_BY(mu);
   std::vector<int> memberships ABSL_GUARDED_BY(mu);
+  std::vector<int> tokens ABSL_GUARDED_BY(mu);
   std::vector<absl::Status> refusals ABSL_GUARDED_BY(mu);
 };
 
@@ -224,8 +229,7 @@ TEST_F(MasterLinkTest, AnAssignmentRunsAndItsResultComesBackAcrossAReconnect) {
   v1::Assignment* a = m.mutable_assignment();
   a->set_invocation_id("inv-1");
   a->mutable_function()->set_name("fn");
-  for (const char* arg : {"sh", "-c", "sleep 1; echo ran"})
-    a->mutable_function()->add_command(arg);
+  for (const char* arg : {"sh", "-c", "sleep 1; echo ran"}) a->mutable_function()->add_command(arg);
   ToProto(absl::Seconds(10), a->mutable_timeout());
   master_.Send(m);
   // Dropped while the call runs: the worker redials, lists it as running,

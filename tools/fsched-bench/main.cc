@@ -14,10 +14,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "common/client_flags.h"
 #include "common/daemon.h"
 #include "common/flag_file.h"
 #include "common/rpc.h"
-#include "common/tls_flags.h"
 #include "fsched/v1/cluster.grpc.pb.h"
 #include "tools/fsched-bench/arrivals.h"
 #include "tools/fsched-bench/driver.h"
@@ -193,7 +193,9 @@ int main(int argc, char** argv) {
   }
   absl::ParseCommandLine(argc, argv);
   DisableLockCycleDetection();
-  if (absl::Status tls = ApplyTlsFlags(); !tls.ok()) return Usage(std::string(tls.message()));
+  if (absl::Status flags = ApplyClientFlags(); !flags.ok()) {
+    return Usage(std::string(flags.message()));
+  }
 
   bench::RequestTemplate request;
   for (absl::string_view f :

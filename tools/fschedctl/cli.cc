@@ -18,7 +18,9 @@
 
 namespace fsched::ctl {
 
-const char kUsage[] = R"(fschedctl [--config FILE] [--master HOST:PORT] [--json] COMMAND [ARGS]
+const char kUsage[] =
+    R"(fschedctl [--config FILE] [--master HOST:PORT] [--token T | --token_file F] [--json]
+          COMMAND [ARGS]
 
 Functions:
   functions                                   list registered functions
@@ -41,6 +43,10 @@ Tasks (Fsched's flow: LLC ways from benchmark curves):
 Workers:
   workers                                     list workers with capacity and load
   add-worker HOST:PORT | drain ID | remove-worker ID [--force]
+Access (admin):
+  token create NAME [--role invoker|developer|admin]   prints the new token (shown once)
+  token list | token revoke NAME
+  whoami                                      the caller this token is
 Administration:
   load | config | durations [FUNCTION] | policy [--queue_order X] [--placement Y]
   arch [FUNCTION]                             the architecture, per-architecture tail windows, ratios
@@ -66,6 +72,11 @@ v1::Cluster::Stub* Cli::cluster() {
 v1::Admin::Stub* Cli::admin() {
   if (!admin_) admin_ = v1::Admin::NewStub(channel_);
   return admin_.get();
+}
+
+v1::Tokens::Stub* Cli::tokens() {
+  if (!tokens_) tokens_ = v1::Tokens::NewStub(channel_);
+  return tokens_.get();
 }
 
 bool Json() { return absl::GetFlag(FLAGS_json); }

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "fsched/v1/admin.grpc.pb.h"
+#include "fsched/v1/auth.grpc.pb.h"
 #include "fsched/v1/cluster.grpc.pb.h"
 #include "fsched/v1/controller.grpc.pb.h"
 
@@ -35,12 +36,14 @@ class Cli {
   v1::Controller::Stub* controller();
   v1::Cluster::Stub* cluster();
   v1::Admin::Stub* admin();
+  v1::Tokens::Stub* tokens();
 
  private:
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Controller::Stub> controller_;
   std::unique_ptr<v1::Cluster::Stub> cluster_;
   std::unique_ptr<v1::Admin::Stub> admin_;
+  std::unique_ptr<v1::Tokens::Stub> tokens_;
 };
 
 /// Prints `why` and the usage text to stderr; returns kExitUsage.

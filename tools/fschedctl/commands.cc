@@ -26,6 +26,8 @@ const std::vector<Command>& Commands() {
       {"durations", Durations},
       {"policy", Policy},
       {"arch", Arch},
+      {"token", Token},
+      {"whoami", WhoAmI},
   };
   return *commands;
 }

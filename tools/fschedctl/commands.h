@@ -1,6 +1,6 @@
 // fschedctl's command table: each command's name and the function of its
 // group that runs it (functions.cc, invocations.cc, tasks.cc, workers.cc,
-// admin.cc). A new command is one entry here and one function in its group.
+// admin.cc, tokens.cc). A new command is one entry here and one function in its group.
 #pragma once
 
 #include <string>
@@ -39,6 +39,9 @@ int Task(Cli& cli, const std::string& command, const Args& args);
 // workers.cc
 int Workers(Cli& cli, const std::string& command, const Args& args);
 int WorkerOp(Cli& cli, const std::string& command, const Args& args);  // add-worker, drain, ...
+// tokens.cc
+int Token(Cli& cli, const std::string& command, const Args& args);  // create, list, revoke
+int WhoAmI(Cli& cli, const std::string& command, const Args& args);
 // admin.cc
 int Load(Cli& cli, const std::string& command, const Args& args);
 int ConfigCmd(Cli& cli, const std::string& command, const Args& args);

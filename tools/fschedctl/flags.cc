@@ -5,6 +5,7 @@
 ABSL_FLAG(std::string, config, "",
           "YAML file of flag values (e.g. master: 10.0.0.1:50051); the command line overrides it");
 ABSL_FLAG(std::string, master, "127.0.0.1:50051", "master address host:port");
+ABSL_FLAG(std::string, role, "invoker", "token create: invoker | developer | admin");
 ABSL_FLAG(bool, json, false, "print responses as JSON");
 ABSL_FLAG(std::string, rpc_timeout, "",
           "deadline for each call (default 30s; invoke: function timeout + 60s)");

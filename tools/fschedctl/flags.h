@@ -8,6 +8,7 @@
 
 ABSL_DECLARE_FLAG(std::string, config);
 ABSL_DECLARE_FLAG(std::string, master);
+ABSL_DECLARE_FLAG(std::string, role);
 ABSL_DECLARE_FLAG(bool, json);
 ABSL_DECLARE_FLAG(std::string, rpc_timeout);
 ABSL_DECLARE_FLAG(std::string, payload);

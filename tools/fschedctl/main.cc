@@ -7,8 +7,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "common/client_flags.h"
 #include "common/flag_file.h"
-#include "common/tls_flags.h"
 #include "tools/fschedctl/cli.h"
 #include "tools/fschedctl/commands.h"
 #include "tools/fschedctl/flags.h"
@@ -23,7 +23,9 @@ int main(int argc, char** argv) {
   }
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   const ctl::Args args(positional.begin() + 1, positional.end());
-  if (absl::Status tls = ApplyTlsFlags(); !tls.ok()) return ctl::Usage(std::string(tls.message()));
+  if (absl::Status flags = ApplyClientFlags(); !flags.ok()) {
+    return ctl::Usage(std::string(flags.message()));
+  }
   if (args.empty()) return ctl::Usage("no command given");
   ctl::Cli cli(absl::GetFlag(FLAGS_master));
   return ctl::RunCommand(cli, args);

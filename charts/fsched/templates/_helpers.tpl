@@ -33,6 +33,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- default (printf "%s-join-token" (include "fsched.fullname" .)) .Values.existingJoinTokenSecret -}}
 {{- end -}}
 
+{{- define "fsched.adminTokenSecretName" -}}
+{{- default (printf "%s-admin-token" (include "fsched.fullname" .)) .Values.existingAdminTokenSecret -}}
+{{- end -}}
+
 {{- define "fsched.tlsSecretName" -}}
 {{- default (printf "%s-tls" (include "fsched.fullname" .)) .Values.tls.existingSecret -}}
 {{- end -}}
@@ -60,6 +64,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
     "listen" (printf "0.0.0.0:%d" (int .Values.master.grpcPort))
     "advertise_address" (include "fsched.masterAddress" .)
     "state_dir" "/var/lib/fsched"
+    "cluster" (dict "join_token_file" "/etc/fsched/join-token/join-token")
+    "auth" (dict "admin_token_file" "/etc/fsched/admin-token/admin-token")
     "metrics" (dict "listen" (printf "0.0.0.0:%d" (int .Values.master.metricsPort)))
     "tls" (include "fsched.tlsConfig" . | fromYaml) -}}
 {{- $merged := mustMergeOverwrite $base (deepCopy .Values.config) (deepCopy .Values.master.config) -}}
@@ -83,6 +89,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
     "node" (dict "role" "worker" "zone" .Values.worker.zone)
     "listen" (printf "0.0.0.0:%d" (int .Values.worker.grpcPort))
     "state_dir" "/var/lib/fsched"
+    "cluster" (dict "join_token_file" "/etc/fsched/join-token/join-token")
     "worker" $worker
     "metrics" (dict "listen" (printf "0.0.0.0:%d" (int .Values.worker.metricsPort)))
     "tls" (include "fsched.tlsConfig" . | fromYaml) -}}

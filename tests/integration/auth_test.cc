@@ -1,0 +1,298 @@
+// The attacker's view of a live cluster (a real master and worker): every
+// method of every fsched service, called without a token, with an unknown or
+// revoked one, and with each role, answers UNAUTHENTICATED or
+// PERMISSION_DENIED exactly as its (fsched.v1.access) declares; an outsider
+// cannot redirect a worker; health and reflection answer with credentials.
+#include "common/auth.h"
+
+#include <grpcpp/generic/generic_stub.h>
+
+#include "absl/synchronization/notification.h"
+#include "fsched/v1/auth.grpc.pb.h"
+#include "fsched/v1/worker.grpc.pb.h"
+#include "tests/integration/cluster_fixture.h"
+
+namespace fsched {
+namespace {
+
+// One call of any shape (unary or streaming: on the wire each is a stream):
+// one empty request message, then half-close; the status is what counts.
+class AnyCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  grpc::Status Run(grpc::GenericStub* stub, const std::string& path,
+                   const std::optional<std::string>& bearer) {
+    ctx_.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(3)));
+    if (bearer.has_value()) ctx_.AddMetadata("authorization", "Bearer " + *bearer);
+    grpc::Slice empty("");
+    request_ = grpc::ByteBuffer(&empty, 1);
+    stub->PrepareBidiStreamingCall(&ctx_, path, grpc::StubOptions(), this);
+    StartWriteLast(&request_, grpc::WriteOptions());
+    StartRead(&response_);
+    StartCall();
+    done_.WaitForNotification();
+    return status_;
+  }
+  void OnReadDone(bool ok) override {
+    if (ok) StartRead(&response_);
+  }
+  void OnDone(const grpc::Status& status) override {
+    status_ = status;
+    done_.Notify();
+  }
+
+ private:
+  grpc::ClientContext ctx_;
+  grpc::ByteBuffer request_, response_;
+  grpc::Status status_;
+  absl::Notification done_;
+};
+
+struct Caller {
+  std::string label;
+  std::optional<std::string> bearer;     // nullopt: no authorization header at all
+  v1::Role role = v1::ROLE_UNSPECIFIED;  // UNSPECIFIED: not a valid credential
+};
+
+std::vector<const google::protobuf::MethodDescriptor*> MethodsOf(
+    const std::vector<std::string>& services) {
+  std::vector<const google::protobuf::MethodDescriptor*> methods;
+  for (const std::string& name : services) {
+    const auto* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
+    EXPECT_NE(service, nullptr) << name;
+    if (service == nullptr) continue;
+    for (int m = 0; m < service->method_count(); ++m) methods.push_back(service->method(m));
+  }
+  return methods;
+}
+
+class AuthTest : public ClusterTest {
+ protected:
+  std::string CreateToken(const std::string& name, v1::Role role) {
+    auto tokens = v1::Tokens::NewStub(channel_);
+    grpc::ClientContext ctx;
+    v1::CreateTokenRequest req;
+    req.set_name(name);
+    req.set_role(role);
+    v1::CreatedToken created;
+    const grpc::Status s = tokens->CreateToken(&ctx, req, &created);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return created.token();
+  }
+
+  void RevokeToken(const std::string& name) {
+    auto tokens = v1::Tokens::NewStub(channel_);
+    grpc::ClientContext ctx;
+    v1::RevokeTokenRequest req;
+    req.set_name(name);
+    v1::TokenInfo info;
+    const grpc::Status s = tokens->RevokeToken(&ctx, req, &info);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_TRUE(info.has_revoked());
+  }
+
+  // Until the worker accepts `bearer` for GetStatus (the master pushes tokens
+  // to its workers after each change) or, with accepted = false, refuses it.
+  void AwaitWorkerSees(const std::string& bearer, bool accepted) {
+    auto worker = v1::Worker::NewStub(MakeChannel(WorkerAddress()));
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < deadline) {
+      grpc::ClientContext ctx;
+      ctx.AddMetadata("authorization", "Bearer " + bearer);
+      v1::WorkerStatus status;
+      if (worker->GetStatus(&ctx, v1::GetStatusRequest(), &status).ok() == accepted) return;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    FAIL() << "the worker never " << (accepted ? "accepted" : "refused") << " the token";
+  }
+
+  std::string WorkerAddress() { return absl::StrCat("127.0.0.1:", worker_ports_["w1"]); }
+
+  // Every method at `target`, by every caller: the code the declaration implies.
+  void ExpectEveryMethodGuarded(const std::string& target, const std::vector<std::string>& services,
+                                const std::vector<Caller>& callers) {
+    // A bare channel: the fixture's token (MakeChannel's) is never added.
+    grpc::GenericStub stub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+    const auto methods = MethodsOf(services);
+    ASSERT_FALSE(methods.empty());
+    for (const google::protobuf::MethodDescriptor* method : methods) {
+      const v1::Access access = method->options().GetExtension(v1::access);
+      ASSERT_NE(access, v1::ACCESS_UNSPECIFIED) << method->full_name() << " declares no access";
+      const std::string path =
+          absl::StrCat("/", method->service()->full_name(), "/", method->name());
+      for (const Caller& caller : callers) {
+        const grpc::Status status = AnyCall().Run(&stub, path, caller.bearer);
+        const std::string where =
+            absl::StrCat(target, path, " as ", caller.label, ": ", status.error_message());
+        if (caller.role == v1::ROLE_UNSPECIFIED) {
+          EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << where;
+        } else if (!RoleAllows(caller.role, access)) {
+          EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << where;
+        } else {
+          EXPECT_NE(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << where;
+          EXPECT_NE(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << where;
+        }
+      }
+    }
+  }
+};
+
+TEST_F(AuthTest, EveryMethodAnswersAsItsAccessDeclares) {
+  StartMaster();
+  StartWorker("w1", 1);
+  WaitForReady({"w1"});
+  const std::string invoker = CreateToken("inv", v1::ROLE_INVOKER);
+  const std::string developer = CreateToken("dev", v1::ROLE_DEVELOPER);
+  const std::string revoked = CreateToken("gone", v1::ROLE_ADMIN);
+  RevokeToken("gone");
+  AwaitWorkerSees(developer, true);
+  AwaitWorkerSees(revoked, false);
+
+  const std::vector<Caller> callers = {
+      {"no header", std::nullopt, v1::ROLE_UNSPECIFIED},
+      {"an empty bearer", "", v1::ROLE_UNSPECIFIED},
+      {"an unknown token", "fsched_not-a-token", v1::ROLE_UNSPECIFIED},
+      {"a revoked admin token", revoked, v1::ROLE_UNSPECIFIED},
+      {"an invoker", invoker, v1::ROLE_INVOKER},
+      {"a developer", developer, v1::ROLE_DEVELOPER},
+      {"the admin", testing::kAdminToken, v1::ROLE_ADMIN},
+      {"the cluster", kToken, v1::ROLE_CLUSTER},
+  };
+  ExpectEveryMethodGuarded(master_address_,
+                           {"fsched.v1.Controller", "fsched.v1.Cluster", "fsched.v1.Admin",
+                            "fsched.v1.WorkerLink", "fsched.v1.Tokens"},
+                           callers);
+  ExpectEveryMethodGuarded(WorkerAddress(), {"fsched.v1.Worker", "fsched.v1.Admin"}, callers);
+}
+
+TEST_F(AuthTest, AnOutsiderCannotRedirectAWorkerAndMessagesSayWhatIsMissing) {
+  StartMaster();
+  StartWorker("w1", 1);
+  WaitForReady({"w1"});
+  auto worker =
+      v1::Worker::NewStub(grpc::CreateChannel(WorkerAddress(), grpc::InsecureChannelCredentials()));
+  v1::JoinRequest join;
+  join.set_master_address("127.0.0.1:1");
+  join.set_join_token("attacker");
+  for (const std::optional<std::string>& bearer :
+       {std::optional<std::string>(), std::optional<std::string>(testing::kAdminToken)}) {
+    grpc::ClientContext ctx;
+    if (bearer) ctx.AddMetadata("authorization", "Bearer " + *bearer);
+    v1::JoinResponse resp;
+    const grpc::Status s = worker->Join(&ctx, join, &resp);
+    if (!bearer) {
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+      EXPECT_THAT(s.error_message(), HasSubstr("authorization: Bearer"));
+    } else {
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+      EXPECT_THAT(s.error_message(), HasSubstr("cluster"));
+    }
+  }
+  // The worker still serves its master, which still lists it ready.
+  absl::SleepFor(absl::Milliseconds(300));
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", absl::StrCat("Bearer ", kToken));
+  v1::WorkerStatus status;
+  ASSERT_TRUE(worker->GetStatus(&ctx, v1::GetStatusRequest(), &status).ok());
+  EXPECT_EQ(status.master_address(), master_address_);
+  EXPECT_TRUE(status.connected());
+  EXPECT_TRUE(workers_["w1"]->running());
+
+  // A developer registers; an invoker may not, and is told which role it lacks.
+  const std::string invoker = CreateToken("reader", v1::ROLE_INVOKER);
+  grpc::ClientContext rctx;
+  rctx.AddMetadata("authorization", "Bearer " + invoker);
+  v1::RegisterFunctionRequest reg;
+  reg.mutable_spec()->set_name("evil");
+  reg.mutable_spec()->add_command("id");
+  v1::Function f;
+  const grpc::Status refused = controller_->RegisterFunction(&rctx, reg, &f);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("'reader' has role invoker"));
+  EXPECT_THAT(refused.error_message(), HasSubstr("developer or admin"));
+
+  // Token names are checked, and never reused.
+  auto tokens = v1::Tokens::NewStub(channel_);
+  for (const auto& [name, role, code] :
+       std::vector<std::tuple<std::string, v1::Role, grpc::StatusCode>>{
+           {"Bad Name", v1::ROLE_INVOKER, grpc::StatusCode::INVALID_ARGUMENT},
+           {"cluster", v1::ROLE_INVOKER, grpc::StatusCode::INVALID_ARGUMENT},
+           {"ok-name", v1::ROLE_CLUSTER, grpc::StatusCode::INVALID_ARGUMENT},
+           {"reader", v1::ROLE_ADMIN, grpc::StatusCode::ALREADY_EXISTS}}) {
+    grpc::ClientContext tctx;
+    v1::CreateTokenRequest req;
+    req.set_name(name);
+    req.set_role(role);
+    v1::CreatedToken created;
+    EXPECT_EQ(tokens->CreateToken(&tctx, req, &created).error_code(), code) << name;
+  }
+}
+
+TEST_F(AuthTest, TokensSurviveARestartAndRevokedOnesStayRevoked) {
+  StartMaster();
+  const std::string kept = CreateToken("kept", v1::ROLE_INVOKER);
+  const std::string dropped = CreateToken("dropped", v1::ROLE_INVOKER);
+  RevokeToken("dropped");
+  master_.reset();
+  StartMaster();
+  auto tokens = v1::Tokens::NewStub(channel_);
+  for (const auto& [bearer, code] : std::vector<std::pair<std::string, grpc::StatusCode>>{
+           {kept, grpc::StatusCode::OK}, {dropped, grpc::StatusCode::UNAUTHENTICATED}}) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + bearer);
+    v1::Identity me;
+    const grpc::Status s = tokens->WhoAmI(&ctx, v1::WhoAmIRequest(), &me);
+    EXPECT_EQ(s.error_code(), code) << s.error_message();
+    if (s.ok()) {
+      EXPECT_EQ(me.name(), "kept");
+      EXPECT_EQ(me.role(), v1::ROLE_INVOKER);
+    }
+  }
+  // The list shows both, the revoked one with its time; the hash is never shown.
+  grpc::ClientContext lctx;
+  v1::ListTokensResponse list;
+  ASSERT_TRUE(tokens->ListTokens(&lctx, v1::ListTokensRequest(), &list).ok());
+  std::map<std::string, bool> revoked;
+  for (const v1::TokenInfo& t : list.tokens()) revoked[t.name()] = t.has_revoked();
+  EXPECT_EQ(revoked,
+            (std::map<std::string, bool>{{"admin", false}, {"kept", false}, {"dropped", true}}));
+  EXPECT_EQ(list.DebugString().find(TokenSha256(kept)), std::string::npos);
+}
+
+// A function is nobody: not root, and nothing of the worker's or the master's
+// secrets is in its reach (files, command lines, environment).
+TEST_F(AuthTest, AFunctionRunsUnprivilegedAndCannotReachTheClustersSecrets) {
+  if (::geteuid() != 0) GTEST_SKIP() << "switching users needs a root worker";
+  StartMaster();
+  StartWorker("w1", 1);
+  WaitForReady({"w1"});
+  struct Probe {
+    std::string name, script, must_not_contain;
+    bool must_fail;
+  };
+  const std::vector<Probe> probes = {
+      {"whoami", "id -u; id -G", "0", false},
+      {"shadow", "head -c 40 /etc/shadow", "root:", true},
+      {"worker-state", "ls " + dir_ + "/worker-state", "rootfs-cache", true},
+      {"master-state", "ls " + dir_ + "/state", "fsched.db", true},
+      {"admin-token", "cat " + dir_ + "/state/admin.token", testing::kAdminToken, true},
+      {"join-token", "cat " + dir_ + "/cluster.token " + dir_ + "/w1.token", kToken, true},
+      {"command-lines", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '", kToken, false},
+      {"environment", "env", kToken, false},
+  };
+  for (const Probe& probe : probes) {
+    ASSERT_TRUE(Register(probe.name, {"sh", "-c", probe.script}).ok()) << probe.name;
+    v1::InvocationResult result;
+    ASSERT_TRUE(Invoke(probe.name, "", &result).ok()) << probe.name;
+    const std::string seen = result.stdout() + result.stderr();
+    if (probe.name == "whoami") {
+      EXPECT_EQ(result.stdout(), "65534\n65534\n");
+    } else {
+      EXPECT_EQ(seen.find(probe.must_not_contain), std::string::npos) << probe.name << ": " << seen;
+    }
+    EXPECT_EQ(result.outcome() != v1::OUTCOME_OK, probe.must_fail) << probe.name << ": " << seen;
+  }
+}
+
+}  // namespace
+}  // namespace fsched
