@@ -1,0 +1,80 @@
+// What starting a process function costs, by how it is started: posix_spawn
+// (the worker's own user, its limits) against the clone that sets rlimits and
+// drops to nobody before exec (worker/child_process). Each iteration spawns
+// /bin/true and reaps it, so the figure is the floor of a process call.
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/auth.h"
+#include "common/token_directory.h"
+#include "worker/child_process.h"
+
+namespace fsched::worker {
+namespace {
+
+void SpawnAndReap(benchmark::State& state, const ChildIdentity& identity) {
+  const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  const int stdio[3] = {null_fd, null_fd, null_fd};
+  for (auto _ : state) {
+    pid_t pid = -1;
+    if (SpawnChild({"/bin/true"}, {"PATH=/usr/bin:/bin"}, stdio, "", &pid, identity) != 0) {
+      state.SkipWithError("spawn failed");
+      break;
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+  }
+  ::close(null_fd);
+}
+
+void BM_PosixSpawn(benchmark::State& state) { SpawnAndReap(state, ChildIdentity{}); }
+BENCHMARK(BM_PosixSpawn)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+void BM_CloneWithLimits(benchmark::State& state) {
+  ChildIdentity identity;
+  identity.rlimits = {{RLIMIT_NOFILE, 1024}, {RLIMIT_NPROC, 4096}, {RLIMIT_CORE, 0}};
+  SpawnAndReap(state, identity);
+}
+BENCHMARK(BM_CloneWithLimits)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+void BM_CloneAsNobody(benchmark::State& state) {
+  if (::geteuid() != 0) {
+    state.SkipWithError("switching users needs root");
+    return;
+  }
+  ChildIdentity identity;
+  identity.uid = 65534;
+  identity.gid = 65534;
+  identity.rlimits = {{RLIMIT_NOFILE, 1024}, {RLIMIT_NPROC, 4096}, {RLIMIT_CORE, 0}};
+  SpawnAndReap(state, identity);
+}
+BENCHMARK(BM_CloneAsNobody)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+// The gate's cost per call: header parse, SHA-256 of the token, directory lookup.
+void BM_GateDecide(benchmark::State& state) {
+  TokenDirectory directory;
+  v1::TokenDirectory tokens;
+  for (int i = 0; i < state.range(0); ++i) {
+    v1::TokenHash* t = tokens.add_tokens();
+    t->set_name("t" + std::to_string(i));
+    t->set_role(v1::ROLE_INVOKER);
+    t->set_sha256(TokenSha256("token-" + std::to_string(i)));
+  }
+  directory.Replace(tokens);
+  Gate::Options options;
+  options.cluster_token = "cluster";
+  options.tokens = &directory;
+  const Gate gate(options);
+  const std::string header = "Bearer token-0";
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(gate.Decide(header, "fsched.v1.Controller.Invoke"));
+  }
+}
+BENCHMARK(BM_GateDecide)->Arg(1)->Arg(10000);
+
+}  // namespace
+}  // namespace fsched::worker
+
+BENCHMARK_MAIN();
