@@ -229,4 +229,18 @@ grpc::ServerUnaryReactor* Refuse(const Gate& gate, grpc::CallbackServerContext* 
   return FinishUnary(ctx, caller.status());
 }
 
+grpc::ServerUnaryReactor* RefuseInvocation(const Gate& gate, grpc::CallbackServerContext* ctx,
+                                           absl::string_view method,
+                                           const v1::InvokeRequest& request) {
+  absl::StatusOr<v1::Identity> caller = gate.Admit(*ctx, method);
+  if (!caller.ok()) return FinishUnary(ctx, caller.status());
+  const bool node = caller->role() == v1::ROLE_CLUSTER || caller->source() == "open";
+  if (!node && (request.hops() != 0 || request.route_size() != 0)) {
+    return FinishUnary(ctx, absl::InvalidArgumentError(
+                                "hops and route are set by fsched nodes when they forward a "
+                                "request; a client leaves them empty"));
+  }
+  return nullptr;
+}
+
 }  // namespace fsched

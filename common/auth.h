@@ -18,6 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "common/grpc_status.h"
 #include "fsched/v1/auth.pb.h"
+#include "fsched/v1/types.pb.h"
 
 namespace fsched {
 
@@ -71,6 +72,14 @@ class Gate {
 /// call finished with the gate's answer.
 grpc::ServerUnaryReactor* Refuse(const Gate& gate, grpc::CallbackServerContext* ctx,
                                  absl::string_view method);
+
+/// Refuse for the invocation entries (Controller.Invoke and Submit,
+/// Worker.Invoke): also INVALID_ARGUMENT when a caller other than an fsched
+/// node sets `hops` or `route`, which fsched sets when it forwards a request
+/// (a client setting them could skip nodes or cut a route short).
+grpc::ServerUnaryReactor* RefuseInvocation(const Gate& gate, grpc::CallbackServerContext* ctx,
+                                           absl::string_view method,
+                                           const v1::InvokeRequest& request);
 
 /// A streaming call refused before it started: finishes with `status` and
 /// deletes itself. One class per stream shape.

@@ -2,7 +2,28 @@
 
 #include <cstdint>
 
+#include "absl/strings/str_cat.h"
+
 namespace fsched {
+
+absl::StatusOr<absl::Duration> CheckedFromProto(const google::protobuf::Duration& d,
+                                                absl::string_view field) {
+  // protobuf's own bounds: about 10,000 years either way.
+  constexpr int64_t kMaxSeconds = 315576000000;
+  if (d.nanos() <= -1000000000 || d.nanos() >= 1000000000 || d.seconds() > kMaxSeconds ||
+      d.seconds() < -kMaxSeconds) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " is out of range (nanos must lie within ±999999999)"));
+  }
+  if ((d.seconds() > 0 && d.nanos() < 0) || (d.seconds() < 0 && d.nanos() > 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " has seconds and nanos of different signs"));
+  }
+  if (d.seconds() < 0 || d.nanos() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " is negative"));
+  }
+  return FromProto(d);
+}
 
 void ToProto(absl::Duration d, google::protobuf::Duration* out) {
   const int64_t nanos = absl::ToInt64Nanoseconds(d);

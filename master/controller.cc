@@ -99,9 +99,7 @@ absl::Status Controller::ValidateRequest(const v1::InvokeRequest& request) const
     return absl::FailedPreconditionError(absl::StrCat("worker '", request.worker_id().substr(0, 80),
                                                       "' is not a ready worker of this cluster"));
   }
-  if (FromProto(request.timeout()) < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("timeout is negative");
-  }
+  RETURN_IF_ERROR(CheckedFromProto(request.timeout(), "timeout").status());
   return absl::OkStatus();
 }
 

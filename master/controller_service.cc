@@ -205,7 +205,9 @@ grpc::ServerUnaryReactor* ControllerService::DeleteFunction(
 grpc::ServerUnaryReactor* ControllerService::Invoke(grpc::CallbackServerContext* ctx,
                                                     const v1::InvokeRequest* request,
                                                     v1::InvocationResult* response) {
-  if (auto* refused = Refuse(*gate_, ctx, "fsched.v1.Controller.Invoke")) return refused;
+  if (auto* refused = RefuseInvocation(*gate_, ctx, "fsched.v1.Controller.Invoke", *request)) {
+    return refused;
+  }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (router_ != nullptr) {
     router_->Route(*request, routing::RoutingDeadline(*ctx),
@@ -234,7 +236,9 @@ grpc::ServerUnaryReactor* ControllerService::Invoke(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* ControllerService::Submit(grpc::CallbackServerContext* ctx,
                                                     const v1::InvokeRequest* request,
                                                     v1::SubmitResponse* response) {
-  if (auto* refused = Refuse(*gate_, ctx, "fsched.v1.Controller.Submit")) return refused;
+  if (auto* refused = RefuseInvocation(*gate_, ctx, "fsched.v1.Controller.Submit", *request)) {
+    return refused;
+  }
   auto id = controller_->Submit(*request);
   if (id.ok()) response->set_invocation_id(*id);
   return FinishUnary(ctx, id.status());

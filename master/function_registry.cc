@@ -1,7 +1,9 @@
 #include "master/function_registry.h"
 
 #include <algorithm>
+#include <filesystem>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
@@ -23,6 +25,33 @@ absl::Status CheckLength(const std::string& field, const std::string& value, siz
   if (value.size() > max) {
     return absl::InvalidArgumentError(
         absl::StrCat(field, " is ", value.size(), " bytes; the limit is ", max));
+  }
+  return absl::OkStatus();
+}
+
+// A container's root filesystem becomes the function's whole view of the
+// host: never the host's root or a system directory (a function could read
+// or, with a writable mount, change it). Checked on the path's normal form, so
+// "/../etc" or "/srv/./../usr" cannot hide where it points.
+absl::Status ValidateRootfsPath(const std::string& path) {
+  const auto refused = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec.rootfs_path '", path.substr(0, 200), "' ", why,
+                     "; upload an archive (fschedctl upload-rootfs) or use a directory made for "
+                     "it, e.g. /srv/rootfs/NAME"));
+  };
+  if (path.empty() || path[0] != '/') return refused("must be an absolute path on the workers");
+  std::string normal = std::filesystem::path(path).lexically_normal().string();
+  while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
+  for (const char* top : {"/", "/home", "/opt", "/srv", "/tmp", "/var", "/mnt", "/media"}) {
+    if (normal == top) return refused(absl::StrCat("is the host's whole ", top));
+  }
+  for (const char* system : {"/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32",
+                             "/proc", "/root", "/run", "/sbin", "/sys", "/usr", "/var/lib",
+                             "/var/log", "/var/run", "/var/cache", "/var/spool"}) {
+    if (normal == system || absl::StartsWith(normal, std::string(system) + "/")) {
+      return refused(absl::StrCat("is in the host's system directory ", system));
+    }
   }
   return absl::OkStatus();
 }
@@ -63,10 +92,8 @@ absl::Status ValidateFunctionSpec(const v1::FunctionSpec& spec, const FunctionLi
   RETURN_IF_ERROR(CheckLength("spec.description", spec.description(), limits.max_field_bytes));
   const v1::ResourceLimits& lim = spec.limits();
   if (lim.cpu_cores() < 0) return absl::InvalidArgumentError("spec.limits.cpu_cores is negative");
-  const absl::Duration timeout = FromProto(lim.timeout());
-  if (timeout < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("spec.limits.timeout is negative");
-  }
+  ASSIGN_OR_RETURN(const absl::Duration timeout,
+                   CheckedFromProto(lim.timeout(), "spec.limits.timeout"));
   if (timeout > limits.max_timeout) {
     return absl::InvalidArgumentError(
         absl::StrCat("spec.limits.timeout ", absl::FormatDuration(timeout),
@@ -84,9 +111,7 @@ absl::Status ValidateFunctionSpec(const v1::FunctionSpec& spec, const FunctionLi
         absl::StrCat("spec.limits.cache_ways ", lim.cache_ways(), " is more than 64 ways"));
   }
   const v1::WarmPolicy& warm = spec.warm();
-  if (FromProto(warm.keep_alive()) < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("spec.warm.keep_alive is negative");
-  }
+  RETURN_IF_ERROR(CheckedFromProto(warm.keep_alive(), "spec.warm.keep_alive").status());
   constexpr uint32_t kMaxPrewarmed = 64;
   if (warm.prewarmed() > kMaxPrewarmed) {
     return absl::InvalidArgumentError(
@@ -106,10 +131,7 @@ absl::Status ValidateFunctionSpec(const v1::FunctionSpec& spec, const FunctionLi
         return absl::InvalidArgumentError(
             "spec.runtime RUNC needs spec.rootfs_digest or spec.rootfs_path");
       }
-      if (!spec.rootfs_path().empty() && spec.rootfs_path()[0] != '/') {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "spec.rootfs_path '", spec.rootfs_path(), "' must be an absolute path on the workers"));
-      }
+      if (!spec.rootfs_path().empty()) RETURN_IF_ERROR(ValidateRootfsPath(spec.rootfs_path()));
       break;
     case v1::RUNTIME_KIND_CONTAINERD:
       if (spec.image().empty()) {

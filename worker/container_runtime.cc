@@ -210,9 +210,10 @@ ExecResult ContainerRuntime::Run(const ExecRequest& request, const RunControl& c
     if (!call.crashed) {
       const v1::Outcome outcome = call.result.outcome;
       if (outcome == v1::OUTCOME_OOM_KILLED || outcome == v1::OUTCOME_TIMEOUT ||
-          outcome == v1::OUTCOME_CANCELLED) {
+          outcome == v1::OUTCOME_CANCELLED || outcome == v1::OUTCOME_START_FAILED) {
         // What a killed call leaves (files in the /tmp tmpfs count against the
-        // memory limit, stray state) must not meet the next call.
+        // memory limit, stray state) must not meet the next call; a container
+        // whose function could not start is no instance worth keeping.
         DestroyLater(std::move(container));
       } else {
         Keep(function, std::move(container));

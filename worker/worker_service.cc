@@ -33,7 +33,9 @@ grpc::ServerUnaryReactor* WorkerService::GetStatus(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* WorkerService::Invoke(grpc::CallbackServerContext* ctx,
                                                 const v1::InvokeRequest* request,
                                                 v1::InvocationResult* response) {
-  if (auto* refused = Refuse(*gate_, ctx, "fsched.v1.Worker.Invoke")) return refused;
+  if (auto* refused = RefuseInvocation(*gate_, ctx, "fsched.v1.Worker.Invoke", *request)) {
+    return refused;
+  }
   routing::Router* router = router_.load();
   if (router == nullptr) {
     return FinishUnary(ctx, absl::UnavailableError("the worker is still starting; retry"));

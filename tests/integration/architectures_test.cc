@@ -92,11 +92,14 @@ class ArchitecturesTest : public ClusterTest {
   }
 
   // Worker.Invoke at a worker (direct entry).
+  // `as_node`: with the cluster's credential, as a forwarding fsched node
+  // calls (only nodes may set hops and route).
   grpc::Status AtWorker(const std::string& id, const v1::InvokeRequest& req,
-                        v1::InvocationResult* result) {
+                        v1::InvocationResult* result, bool as_node = false) {
     auto stub = v1::Worker::NewStub(MakeChannel(WorkerAddress(id)));
     grpc::ClientContext ctx;
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+    if (as_node) ctx.AddMetadata("authorization", absl::StrCat("Bearer ", kToken));
     return stub->Invoke(&ctx, req, result);
   }
 
@@ -120,7 +123,7 @@ class ArchitecturesTest : public ClusterTest {
       v1::InvocationResult r;
       auto req = Request("sleep", v1::ARCHITECTURE_DECENTRALIZED, std::to_string(seconds));
       req.set_hops(2);  // served where it enters, whatever the load
-      EXPECT_TRUE(AtWorker(worker, req, &r).ok());
+      EXPECT_TRUE(AtWorker(worker, req, &r, /*as_node=*/true).ok());
     });
   }
 

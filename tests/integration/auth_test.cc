@@ -211,6 +211,22 @@ TEST_F(AuthTest, AnOutsiderCannotRedirectAWorkerAndMessagesSayWhatIsMissing) {
   EXPECT_THAT(refused.error_message(), HasSubstr("'reader' has role invoker"));
   EXPECT_THAT(refused.error_message(), HasSubstr("developer or admin"));
 
+  // Fields only fsched nodes set are refused from a client, even an admin.
+  for (const bool route : {false, true}) {
+    grpc::ClientContext ictx;
+    v1::InvokeRequest forged;
+    forged.set_function("evil");
+    if (route) {
+      forged.add_route("test-master");
+    } else {
+      forged.set_hops(3);
+    }
+    v1::InvocationResult result;
+    const grpc::Status s = controller_->Invoke(&ictx, forged, &result);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(s.error_message(), HasSubstr("hops and route are set by fsched nodes"));
+  }
+
   // Token names are checked, and never reused.
   auto tokens = v1::Tokens::NewStub(channel_);
   for (const auto& [name, role, code] :

@@ -94,6 +94,13 @@ TEST_F(RegistryTest, InvalidSpecsNameTheField) {
        "must be an absolute path"},
       {[](v1::FunctionSpec* s) { s->mutable_limits()->set_memory_bytes(1000); }, "below 4 MiB"},
       {[](v1::FunctionSpec* s) {
+         s->mutable_limits()->mutable_timeout()->set_seconds(1);
+         s->mutable_limits()->mutable_timeout()->set_nanos(-5);
+       },
+       "spec.limits.timeout has seconds and nanos of different signs"},
+      {[](v1::FunctionSpec* s) { s->mutable_limits()->mutable_timeout()->set_nanos(2000000000); },
+       "spec.limits.timeout is out of range"},
+      {[](v1::FunctionSpec* s) {
          ToProto(absl::Seconds(-1), s->mutable_warm()->mutable_keep_alive());
        },
        "spec.warm.keep_alive is negative"},
@@ -113,6 +120,28 @@ TEST_F(RegistryTest, InvalidSpecsNameTheField) {
     EXPECT_THAT(result.status().message(), HasSubstr(c.expect));
   }
   EXPECT_TRUE(registry_->List().empty());  // nothing half-registered
+}
+
+// A container's root filesystem is its whole view of the host: never the
+// host's own root or system directories, however the path is spelled.
+TEST_F(RegistryTest, RootFilesystemsAreNeverTheHostsOwnDirectories) {
+  for (const char* path :
+       {"/", "/etc", "/etc/ssl", "/../../", "/srv/../etc", "/usr/lib", "/var/lib/fsched",
+        "/proc/1/root", "/tmp", "/tmp/", "/home", "//etc", "/srv/./../usr/bin", "relative"}) {
+    v1::FunctionSpec spec = Spec("boxed");
+    spec.set_runtime(v1::RUNTIME_KIND_RUNC);
+    spec.set_rootfs_path(path);
+    auto result = registry_->Register(spec, false);
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << path;
+    EXPECT_THAT(result.status().message(), HasSubstr("spec.rootfs_path")) << path;
+  }
+  for (const char* path : {"/srv/rootfs/busybox", "/tmp/busybox-rootfs", "/opt/fn/rootfs",
+                           "/tmp//fsched-it/rootfs", "/srv/x/"}) {
+    v1::FunctionSpec spec = Spec("boxed");
+    spec.set_runtime(v1::RUNTIME_KIND_RUNC);
+    spec.set_rootfs_path(path);
+    EXPECT_TRUE(registry_->Register(spec, true).ok()) << path;
+  }
 }
 
 TEST_F(RegistryTest, DurationsKeepTheMostRecentInOrder) {

@@ -420,7 +420,9 @@ TEST_P(ContainerRuntimeTest, ABadRootfsOrCommandIsAClearStartFailure) {
   EXPECT_EQ(r.outcome, v1::OUTCOME_START_FAILED);
   EXPECT_TRUE(absl::StrContains(r.message, "cannot run no-such-program")) << r.message;
   runtime_->WaitIdle();
-  EXPECT_EQ(runtime_->live_containers(), 1u);  // the instance itself is fine and kept
+  // A start failure never leaves a warm instance behind: the next call gets a
+  // fresh container, not one that already failed once.
+  EXPECT_EQ(runtime_->live_containers(), 0u);
 }
 
 TEST_P(ContainerRuntimeTest, RemovesWhatAWorkerThatDiedLeft) {
