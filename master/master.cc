@@ -31,12 +31,16 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
   std::unique_ptr<Master> m(new Master(config));
   // Tokens, functions and uploads: nothing in the state directory is anyone
   // else's business, functions running on this host included.
+  // A directory this user does not own (a Kubernetes volume under an fsGroup)
+  // cannot be changed; it is private to the pod there, so a warning is enough.
   std::error_code ec;
   std::filesystem::create_directories(config.state_dir(), ec);
   std::filesystem::permissions(config.state_dir(), std::filesystem::perms::owner_all, ec);
   if (ec) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("state_dir: cannot make '", config.state_dir(), "' private: ", ec.message()));
+    FSCHED_LOG(kWarning,
+               "cannot make state_dir %s private (%s): keep other users of this host "
+               "out of it",
+               config.state_dir(), ec.message());
   }
   m->timers_ = std::make_unique<TimerQueue>();
   ASSIGN_OR_RETURN(m->rootfs_, RootfsStore::Open(config.state_dir() + "/rootfs",
