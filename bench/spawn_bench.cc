@@ -1,7 +1,9 @@
 // What starting a process function costs, by how it is started: posix_spawn
 // (the worker's own user, its limits) against the clone that sets rlimits and
 // drops to nobody before exec (worker/child_process). Each iteration spawns
-// /bin/true and reaps it, so the figure is the floor of a process call.
+// /bin/true and reaps it, so the figure is the floor of a process call. Then
+// whole calls through the process runtime (pipes, supervision, reaping), with
+// and without a cgroup per call.
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -9,7 +11,9 @@
 
 #include "common/auth.h"
 #include "common/token_directory.h"
+#include "worker/cgroup.h"
 #include "worker/child_process.h"
+#include "worker/process_runtime.h"
 
 namespace fsched::worker {
 namespace {
@@ -51,6 +55,50 @@ void BM_CloneAsNobody(benchmark::State& state) {
   SpawnAndReap(state, identity);
 }
 BENCHMARK(BM_CloneAsNobody)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+// A whole call of /bin/true as nobody; with range(0) = 1, in a cgroup of its
+// own with a memory and a CPU limit (made, joined before exec, emptied, removed).
+void BM_ProcessRuntimeCall(benchmark::State& state) {
+  if (::geteuid() != 0) {
+    state.SkipWithError("switching users and making cgroups need root");
+    return;
+  }
+  ProcessRuntime runtime;
+  ChildIdentity identity;
+  identity.uid = 65534;
+  identity.gid = 65534;
+  identity.rlimits = {{RLIMIT_NOFILE, 1024}, {RLIMIT_NPROC, 4096}, {RLIMIT_CORE, 0}};
+  runtime.set_identity(identity);
+  Cgroups cgroups;
+  const std::string parent = "/fsched-bench-" + std::to_string(::getpid());
+  if (state.range(0) == 1) {
+    if (!cgroups.Create(parent).ok()) {
+      state.SkipWithError("cannot make cgroups here");
+      return;
+    }
+    runtime.set_cgroups(&cgroups, parent, 4096);
+  }
+  ExecRequest request;
+  request.invocation_id = "bench";
+  request.argv = {"/bin/true"};
+  request.function.mutable_limits()->set_memory_bytes(128 << 20);
+  request.function.mutable_limits()->set_cpu_cores(1);
+  RunControl control;
+  for (auto _ : state) {
+    ExecResult r = runtime.Run(request, control);
+    if (r.outcome != v1::OUTCOME_OK) {
+      state.SkipWithError(r.message.c_str());
+      break;
+    }
+  }
+  if (state.range(0) == 1) cgroups.RemoveIfEmpty(parent);
+}
+BENCHMARK(BM_ProcessRuntimeCall)
+    ->ArgName("cgroup")
+    ->Arg(0)
+    ->Arg(1)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 
 // The gate's cost per call: header parse, SHA-256 of the token, directory lookup.
 void BM_GateDecide(benchmark::State& state) {

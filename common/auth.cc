@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/sha256.h"
+#include "common/status_macros.h"
 #include "common/token_directory.h"
 #include "fsched/v1/admin.pb.h"
 #include "fsched/v1/cluster.pb.h"
@@ -162,10 +163,12 @@ absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
 Gate::Gate(Options options)
     : options_(std::move(options)),
       cluster_sha256_(options_.cluster_token.empty() ? "" : TokenSha256(options_.cluster_token)),
-      access_(DeclaredAccess()) {}
+      access_(DeclaredAccess()),
+      rates_(options_.clock != nullptr ? options_.clock : RealClock::Get()) {}
 
 absl::StatusOr<v1::Identity> Gate::Decide(std::optional<absl::string_view> authorization,
-                                          absl::string_view method) const {
+                                          absl::string_view method,
+                                          absl::string_view certificate) const {
   const auto declared = access_.find(method);
   if (declared == access_.end() || declared->second == v1::ACCESS_UNSPECIFIED) {
     return absl::InternalError(
@@ -176,6 +179,24 @@ absl::StatusOr<v1::Identity> Gate::Decide(std::optional<absl::string_view> autho
     caller.set_name("anyone");
     caller.set_role(v1::ROLE_ADMIN);
     caller.set_source("open");
+    return caller;
+  }
+  if ((!authorization.has_value() || authorization->empty()) && !certificate.empty()) {
+    const auto known = options_.certificates.find(certificate);
+    if (known == options_.certificates.end()) {
+      return absl::UnauthenticatedError(
+          absl::StrCat("the client certificate '", certificate,
+                       "' has no role here (auth.certificates) and no token was sent: ", method,
+                       " needs one or the other"));
+    }
+    caller.set_name(std::string(certificate));
+    caller.set_role(known->second);
+    caller.set_source("certificate");
+    if (!RoleAllows(caller.role(), declared->second)) {
+      return absl::PermissionDeniedError(absl::StrCat("certificate '", caller.name(), "' has role ",
+                                                      RoleName(caller.role()), "; ", method,
+                                                      " needs ", AccessNeed(declared->second)));
+    }
     return caller;
   }
   if (!authorization.has_value() || authorization->empty()) {
@@ -218,8 +239,23 @@ absl::StatusOr<v1::Identity> Gate::Admit(const grpc::ServerContextBase& ctx,
                                          absl::string_view method) const {
   const auto& metadata = ctx.client_metadata();
   const auto header = metadata.find("authorization");
-  if (header == metadata.end()) return Decide(std::nullopt, method);
-  return Decide(absl::string_view(header->second.data(), header->second.size()), method);
+  // A verified client certificate (mutual TLS) names the caller when no token does.
+  std::string certificate;
+  if (header == metadata.end() && !options_.certificates.empty()) {
+    const std::shared_ptr<const grpc::AuthContext> auth = ctx.auth_context();
+    if (auth != nullptr && auth->IsPeerAuthenticated()) {
+      const std::vector<grpc::string_ref> cn = auth->FindPropertyValues("x509_common_name");
+      if (!cn.empty()) certificate.assign(cn.front().data(), cn.front().size());
+    }
+  }
+  absl::StatusOr<v1::Identity> caller =
+      header == metadata.end()
+          ? Decide(std::nullopt, method, certificate)
+          : Decide(absl::string_view(header->second.data(), header->second.size()), method);
+  if (caller.ok() && caller->has_rate()) {
+    RETURN_IF_ERROR(rates_.Take(caller->name(), caller->rate()));
+  }
+  return caller;
 }
 
 grpc::ServerUnaryReactor* Refuse(const Gate& gate, grpc::CallbackServerContext* ctx,

@@ -16,7 +16,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/clock.h"
 #include "common/grpc_status.h"
+#include "common/rate_limiter.h"
 #include "fsched/v1/auth.pb.h"
 #include "fsched/v1/types.pb.h"
 
@@ -49,16 +51,25 @@ class Gate {
     bool open = false;                       // auth.mode: none: every caller may do everything
     std::string cluster_token;               // the cluster credential; empty = none accepted
     const TokenDirectory* tokens = nullptr;  // issued tokens; null = only the cluster's
+    const Clock* clock = nullptr;            // for tokens' rates; null = real time
+    // Verified client certificates' CNs (mutual TLS) and their roles: callers
+    // that send no token are known by these.
+    absl::flat_hash_map<std::string, v1::Role> certificates;
   };
   explicit Gate(Options options);
 
   /// The caller of `method` ("fsched.v1.Controller.Invoke"), from the value of
-  /// its "authorization" header (nullopt when absent). UNAUTHENTICATED for no,
-  /// a malformed, an unknown or a revoked token; PERMISSION_DENIED when its
-  /// role is too small; INTERNAL for a method that declares no access.
+  /// its "authorization" header (nullopt when absent) or, without one, the
+  /// CN of its verified client certificate (empty = none). UNAUTHENTICATED
+  /// for no, a malformed, an unknown or a revoked token, or a certificate
+  /// without a role here; PERMISSION_DENIED when its role is too small;
+  /// INTERNAL for a method that declares no access.
   absl::StatusOr<v1::Identity> Decide(std::optional<absl::string_view> authorization,
-                                      absl::string_view method) const;
-  /// Decide, with the header read from the call.
+                                      absl::string_view method,
+                                      absl::string_view certificate = {}) const;
+  /// Decide, with the header read from the call; then the caller's rate
+  /// (RESOURCE_EXHAUSTED with RetryAfter when it is spent). Every admitted
+  /// call counts against it.
   absl::StatusOr<v1::Identity> Admit(const grpc::ServerContextBase& ctx,
                                      absl::string_view method) const;
 
@@ -66,6 +77,7 @@ class Gate {
   Options options_;
   std::string cluster_sha256_;
   absl::flat_hash_map<std::string, v1::Access> access_;  // every fsched.v1 method
+  mutable RateLimiter rates_;                            // by token name
 };
 
 /// A unary handler's first line: null when the caller may go on, otherwise the

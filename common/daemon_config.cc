@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/auth.h"
 #include "common/log.h"
@@ -40,6 +41,22 @@ absl::Status ValidateDaemonConfig(const Config& config) {
   if (tls.require_client_cert() && tls.ca().empty()) {
     return Invalid("tls.require_client_cert",
                    "needs tls.ca, the CA client certificates must be signed by");
+  }
+  absl::flat_hash_set<std::string> certificate_names;
+  for (int i = 0; i < config.auth().certificates_size(); ++i) {
+    const config::v1::CertificateRole& c = config.auth().certificates(i);
+    const std::string where = absl::StrCat("auth.certificates[", i, "]");
+    if (!tls.require_client_cert()) {
+      return Invalid(where, "certificates identify callers only with tls.require_client_cert");
+    }
+    if (c.name().empty()) return Invalid(where + ".name", "empty: give the certificate's CN");
+    if (!certificate_names.insert(c.name()).second) {
+      return Invalid(where + ".name", absl::StrCat("'", c.name(), "' is listed twice"));
+    }
+    if (c.role() != v1::ROLE_INVOKER && c.role() != v1::ROLE_DEVELOPER &&
+        c.role() != v1::ROLE_ADMIN) {
+      return Invalid(where + ".role", "must be invoker, developer or admin");
+    }
   }
   return absl::OkStatus();
 }

@@ -5,12 +5,24 @@
 #include <grpcpp/support/server_callback.h>
 #include <grpcpp/support/status.h>
 
+#include <optional>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace fsched {
 
+/// A refusal that says when to come back (RESOURCE_EXHAUSTED of a quota):
+/// carried as a payload inside, and as the trailing metadata "retry-after-ms"
+/// at the RPC edge (ToGrpcStatus with a context, FinishUnary).
+void SetRetryAfter(absl::Status* status, absl::Duration wait);
+std::optional<absl::Duration> RetryAfter(const absl::Status& status);
+inline constexpr char kRetryAfterTrailer[] = "retry-after-ms";
+
 grpc::Status ToGrpcStatus(const absl::Status& status);
+/// ToGrpcStatus, adding the retry hint to the call's trailing metadata.
+grpc::Status ToGrpcStatus(const absl::Status& status, grpc::ServerContextBase* ctx);
 absl::Status FromGrpcStatus(const grpc::Status& status);
 
 /// Finishes a unary callback RPC at once with `status` (its response already filled).

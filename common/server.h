@@ -18,10 +18,23 @@ struct RunningServer {
   int port = 0;  // the port actually bound (meaningful when asked for port 0)
 };
 
+/// What a request holds besides its payload (arguments, environment,
+/// identifiers), and a result besides its output: the receive limit is the
+/// payload limit plus this.
+inline constexpr uint64_t kMessageEnvelopeBytes = 1 << 20;
+
+/// The memory gRPC may hold for a server (its resource quota): 16 messages of
+/// the largest size, at least 128 MiB.
+uint64_t ServerMemoryQuota(uint64_t max_receive_bytes);
+
 /// Builds and starts a server on `listen` ("host:port", port 0 = any) with
-/// reflection, grpc.health.v1 and server-side keepalive enforcement.
+/// reflection, grpc.health.v1 and server-side keepalive enforcement. A
+/// message larger than `max_receive_bytes` is refused with RESOURCE_EXHAUSTED
+/// and not handed to any handler; gRPC's memory is bounded by
+/// ServerMemoryQuota (streams past it are reset, also RESOURCE_EXHAUSTED).
 /// \return UNAVAILABLE if the address cannot be bound.
 absl::StatusOr<RunningServer> StartServer(const std::string& listen,
-                                          const std::vector<grpc::Service*>& services);
+                                          const std::vector<grpc::Service*>& services,
+                                          uint64_t max_receive_bytes);
 
 }  // namespace fsched

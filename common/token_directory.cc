@@ -24,6 +24,7 @@ void TokenDirectory::Replace(const v1::TokenDirectory& directory) {
     identity.set_name(token.name());
     identity.set_role(token.role());
     identity.set_source("token");
+    if (token.has_rate()) *identity.mutable_rate() = token.rate();
     by_sha256[token.sha256()] = std::move(identity);
     *kept.add_tokens() = token;
   }

@@ -1,10 +1,12 @@
 #include "master/controller.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
 #include "common/proto_time.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
@@ -114,8 +116,21 @@ absl::StatusOr<std::string> Controller::Submit(const v1::InvokeRequest& request,
   timeout = std::min(timeout, options_.max_timeout);
 
   const absl::Time now = clock_->Now();
-  ASSIGN_OR_RETURN(const std::string id,
-                   table_->Create(function.spec(), request, timeout, now, std::move(on_done)));
+  absl::StatusOr<std::string> created =
+      table_->Create(function.spec(), request, timeout, now, std::move(on_done));
+  if (created.status().code() == absl::StatusCode::kResourceExhausted) {
+    // One of the N in flight ends about every (run time / N): come back then.
+    absl::Duration run =
+        absl::Seconds(predictor_->PredictSeconds(function.spec().name(), request.input_size()));
+    if (run <= absl::ZeroDuration()) run = FromProto(function.stats().mean_execution());
+    if (run <= absl::ZeroDuration()) run = absl::Seconds(1);
+    absl::Status refused = created.status();
+    SetRetryAfter(&refused,
+                  std::clamp(run / std::max<uint32_t>(1, function.spec().max_concurrency()),
+                             absl::Milliseconds(10), absl::Minutes(1)));
+    return refused;
+  }
+  ASSIGN_OR_RETURN(const std::string id, std::move(created));
   if (absl::Status queued = scheduler_->Enqueue(
           id, {function.spec(), request.input_size(), request.worker_id(), request.cache_ways()});
       !queued.ok()) {

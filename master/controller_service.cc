@@ -211,9 +211,9 @@ grpc::ServerUnaryReactor* ControllerService::Invoke(grpc::CallbackServerContext*
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (router_ != nullptr) {
     router_->Route(*request, routing::RoutingDeadline(*ctx),
-                   [reactor, response](absl::StatusOr<v1::InvocationResult> result) {
+                   [ctx, reactor, response](absl::StatusOr<v1::InvocationResult> result) {
                      if (result.ok()) *response = std::move(*result);
-                     reactor->Finish(ToGrpcStatus(result.status()));
+                     reactor->Finish(ToGrpcStatus(result.status(), ctx));
                    });
     return reactor;
   }
@@ -229,7 +229,7 @@ grpc::ServerUnaryReactor* ControllerService::Invoke(grpc::CallbackServerContext*
     *response = done.result();
     reactor->Finish(grpc::Status::OK);
   });
-  if (!id.ok()) reactor->Finish(ToGrpcStatus(id.status()));
+  if (!id.ok()) reactor->Finish(ToGrpcStatus(id.status(), ctx));
   return reactor;
 }
 

@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/host_paths.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
 
@@ -29,29 +30,14 @@ absl::Status CheckLength(const std::string& field, const std::string& value, siz
   return absl::OkStatus();
 }
 
-// A container's root filesystem becomes the function's whole view of the
-// host: never the host's root or a system directory (a function could read
-// or, with a writable mount, change it). Checked on the path's normal form, so
-// "/../etc" or "/srv/./../usr" cannot hide where it points.
+// Where the path leads on each worker is checked there (symlinks resolved,
+// worker.rootfs_dirs); here, its normal form.
 absl::Status ValidateRootfsPath(const std::string& path) {
-  const auto refused = [&](absl::string_view why) {
+  if (absl::Status s = CheckRootfsDirectory(path); !s.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("spec.rootfs_path '", path.substr(0, 200), "' ", why,
+        absl::StrCat("spec.rootfs_path ", s.message(),
                      "; upload an archive (fschedctl upload-rootfs) or use a directory made for "
                      "it, e.g. /srv/rootfs/NAME"));
-  };
-  if (path.empty() || path[0] != '/') return refused("must be an absolute path on the workers");
-  std::string normal = std::filesystem::path(path).lexically_normal().string();
-  while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
-  for (const char* top : {"/", "/home", "/opt", "/srv", "/tmp", "/var", "/mnt", "/media"}) {
-    if (normal == top) return refused(absl::StrCat("is the host's whole ", top));
-  }
-  for (const char* system : {"/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32",
-                             "/proc", "/root", "/run", "/sbin", "/sys", "/usr", "/var/lib",
-                             "/var/log", "/var/run", "/var/cache", "/var/spool"}) {
-    if (normal == system || absl::StartsWith(normal, std::string(system) + "/")) {
-      return refused(absl::StrCat("is in the host's system directory ", system));
-    }
   }
   return absl::OkStatus();
 }
@@ -109,6 +95,12 @@ absl::Status ValidateFunctionSpec(const v1::FunctionSpec& spec, const FunctionLi
   if (lim.cache_ways() > 64) {
     return absl::InvalidArgumentError(
         absl::StrCat("spec.limits.cache_ways ", lim.cache_ways(), " is more than 64 ways"));
+  }
+  constexpr uint32_t kMaxConcurrency = 1000000;
+  if (spec.max_concurrency() > kMaxConcurrency) {
+    return absl::InvalidArgumentError(absl::StrCat("spec.max_concurrency ", spec.max_concurrency(),
+                                                   " exceeds ", kMaxConcurrency,
+                                                   " (0 means no limit)"));
   }
   const v1::WarmPolicy& warm = spec.warm();
   RETURN_IF_ERROR(CheckedFromProto(warm.keep_alive(), "spec.warm.keep_alive").status());

@@ -13,6 +13,13 @@ absl::StatusOr<std::string> InvocationTable::Create(const v1::FunctionSpec& spec
   absl::MutexLock lock(&mu_);
   if (closed_)
     return absl::UnavailableError("the master is shutting down; try another entry point");
+  uint32_t& in_flight = in_flight_[spec.name()];
+  if (spec.max_concurrency() > 0 && in_flight >= spec.max_concurrency()) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "function ", spec.name(), " has ", in_flight,
+        " invocations queued or running, its max_concurrency; retry when one has finished"));
+  }
+  ++in_flight;
   std::string id;
   // 15 characters: short enough for the string's inline buffer, so the many
   // copies on the hot path (queue, deadlines, in-flight maps) never allocate.
@@ -31,7 +38,22 @@ absl::StatusOr<std::string> InvocationTable::Create(const v1::FunctionSpec& spec
 
 void InvocationTable::Discard(const std::string& id) {
   absl::MutexLock lock(&mu_);
-  records_.erase(id);
+  const auto it = records_.find(id);
+  if (it == records_.end()) return;
+  if (it->second.state != v1::INVOCATION_STATE_DONE) LeaveFlightLocked(it->second.spec.name());
+  records_.erase(it);
+}
+
+void InvocationTable::LeaveFlightLocked(const std::string& function) {
+  const auto it = in_flight_.find(function);
+  if (it == in_flight_.end()) return;
+  if (--it->second == 0) in_flight_.erase(it);
+}
+
+uint32_t InvocationTable::InFlight(const std::string& function) const {
+  absl::MutexLock lock(&mu_);
+  const auto it = in_flight_.find(function);
+  return it == in_flight_.end() ? 0 : it->second;
 }
 
 std::optional<v1::Assignment> InvocationTable::StartAttempt(
@@ -172,6 +194,7 @@ bool InvocationTable::Reject(const std::string& id, v1::Outcome outcome, const s
 
 std::vector<InvocationCallback> InvocationTable::FinishLocked(const std::string& id,
                                                               Record& record) {
+  if (record.state != v1::INVOCATION_STATE_DONE) LeaveFlightLocked(record.spec.name());
   record.state = v1::INVOCATION_STATE_DONE;
   record.result.set_invocation_id(id);
   record.result.set_function(record.spec.name());

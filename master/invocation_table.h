@@ -33,7 +33,8 @@ class InvocationTable {
 
   /// Records a new invocation in state QUEUED. `on_done` (may be empty) runs
   /// once with the finished invocation (or as it stands, see Close). \return
-  /// its id; UNAVAILABLE once the table is closed.
+  /// its id; UNAVAILABLE once the table is closed; RESOURCE_EXHAUSTED when
+  /// the function's max_concurrency invocations are already in flight.
   absl::StatusOr<std::string> Create(const v1::FunctionSpec& spec, const v1::InvokeRequest& request,
                                      absl::Duration timeout, absl::Time now,
                                      InvocationCallback on_done);
@@ -85,6 +86,8 @@ class InvocationTable {
   std::string RunningOn(const std::string& id) const;
 
   size_t running() const;
+  /// Invocations of `function` accepted and not finished (queued or running).
+  uint32_t InFlight(const std::string& function) const;
 
  private:
   struct Record {
@@ -100,6 +103,7 @@ class InvocationTable {
     std::vector<InvocationCallback> waiters;
   };
   static v1::Invocation ToProto(const std::string& id, const Record& record);
+  void LeaveFlightLocked(const std::string& function) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   /// Marks DONE, trims retention, and returns the waiters to call after unlocking.
   std::vector<InvocationCallback> FinishLocked(const std::string& id, Record& record)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -110,6 +114,8 @@ class InvocationTable {
   absl::flat_hash_map<std::string, Record> records_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> finished_order_ ABSL_GUARDED_BY(mu_);
   size_t running_ ABSL_GUARDED_BY(mu_) = 0;
+  // Accepted and not finished, by function (only functions with some in flight).
+  absl::flat_hash_map<std::string, uint32_t> in_flight_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   absl::BitGen rng_ ABSL_GUARDED_BY(mu_);
 };

@@ -74,6 +74,9 @@ absl::Status Master::BuildAuth() {
   }
   Gate::Options gate;
   gate.open = config_.auth().mode() == config::v1::AUTH_MODE_NONE;
+  for (const config::v1::CertificateRole& c : config_.auth().certificates()) {
+    gate.certificates[c.name()] = c.role();
+  }
   gate.cluster_token = config_.cluster().join_token();
   gate.tokens = &tokens_;
   gate_ = std::make_unique<Gate>(std::move(gate));
@@ -174,6 +177,7 @@ absl::Status Master::BuildServices() {
   link_options.join_token = config_.cluster().join_token();
   link_options.register_timeout = FromProto(config_.cluster().register_timeout());
   link_options.joined = this;
+  link_options.max_message_bytes = MaxReceiveBytes();
   link_service_ = std::make_unique<WorkerLinkService>(std::move(link_options));
 
   TokensService::Options tokens_options;
@@ -219,7 +223,8 @@ absl::Status Master::Start() {
   ASSIGN_OR_RETURN(
       server_, StartServer(config_.listen(),
                            {controller_service_.get(), cluster_service_.get(), admin_service_.get(),
-                            link_service_.get(), tokens_service_.get()}));
+                            link_service_.get(), tokens_service_.get()},
+                           MaxReceiveBytes()));
   port_ = server_.port;
   advertise_ = config_.advertise_address().empty() ? WithPort(config_.listen(), port_)
                                                    : config_.advertise_address();

@@ -50,6 +50,10 @@ class Master : private ControllerCallbacks,
   const std::string& advertise_address() const { return advertise_; }
 
  private:
+  // The server's receive limit: the payload limit and the envelope around it.
+  uint64_t MaxReceiveBytes() const {
+    return config_.scheduler().max_payload_bytes() + kMessageEnvelopeBytes;
+  }
   explicit Master(const Config& config) : config_(config) {}
   // Create's steps, in order: the core (and the task flow over it), routing, services.
   absl::Status BuildCore();

@@ -4,6 +4,7 @@
 #include "common/auth.h"
 #include "common/log.h"
 #include "common/proto_time.h"
+#include "common/rate_limiter.h"
 #include "common/status_macros.h"
 
 namespace fsched::master {
@@ -90,12 +91,15 @@ void TokenRegistry::Publish() {
     hash->set_name(t.info().name());
     hash->set_role(t.info().role());
     hash->set_sha256(t.sha256());
+    if (t.info().has_rate()) *hash->mutable_rate() = t.info().rate();
   }
   options_.directory->Replace(directory);
 }
 
-absl::StatusOr<v1::CreatedToken> TokenRegistry::Create(const std::string& name, v1::Role role) {
+absl::StatusOr<v1::CreatedToken> TokenRegistry::Create(const std::string& name, v1::Role role,
+                                                       const v1::RateLimit& rate) {
   RETURN_IF_ERROR(ValidateName(name));
+  RETURN_IF_ERROR(RateLimiter::Validate(rate));
   if (role != v1::ROLE_INVOKER && role != v1::ROLE_DEVELOPER && role != v1::ROLE_ADMIN) {
     return ParseTokenRole(RoleName(role)).status();
   }
@@ -111,6 +115,7 @@ absl::StatusOr<v1::CreatedToken> TokenRegistry::Create(const std::string& name, 
   v1::StoredToken stored;
   stored.mutable_info()->set_name(name);
   stored.mutable_info()->set_role(role);
+  if (rate.requests_per_second() > 0) *stored.mutable_info()->mutable_rate() = rate;
   ToProto(options_.clock->Now(), stored.mutable_info()->mutable_created());
   stored.set_sha256(TokenSha256(token));
   RETURN_IF_ERROR(options_.store->PutToken(stored));

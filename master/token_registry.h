@@ -34,7 +34,9 @@ class TokenRegistry {
 
   /// INVALID_ARGUMENT for a bad name or role; ALREADY_EXISTS for a name in use
   /// (revoked ones included).
-  absl::StatusOr<v1::CreatedToken> Create(const std::string& name, v1::Role role);
+  /// `rate`: requests per second the token's holder may make on each node (none by default).
+  absl::StatusOr<v1::CreatedToken> Create(const std::string& name, v1::Role role,
+                                          const v1::RateLimit& rate = {});
   std::vector<v1::TokenInfo> List() const;
   /// NOT_FOUND for an unknown name; revoking twice answers the first revocation.
   absl::StatusOr<v1::TokenInfo> Revoke(const std::string& name);

@@ -16,7 +16,8 @@ grpc::ServerUnaryReactor* TokensService::CreateToken(grpc::CallbackServerContext
                                                      v1::CreatedToken* response) {
   if (auto* refused = Refuse(*options_.gate, ctx, "fsched.v1.Tokens.CreateToken")) return refused;
   if (options_.registry == nullptr) return FinishUnary(ctx, AtTheMaster());
-  return FinishWith(ctx, options_.registry->Create(request->name(), request->role()), response);
+  return FinishWith(
+      ctx, options_.registry->Create(request->name(), request->role(), request->rate()), response);
 }
 
 grpc::ServerUnaryReactor* TokensService::ListTokens(grpc::CallbackServerContext* ctx,

@@ -94,10 +94,12 @@ class LinkStream final : public WorkerStream {
 class ConnectReactor final : public Reactor {
  public:
   ConnectReactor(ClusterManager* cluster, Scheduler* scheduler, TimerQueue* timers,
-                 absl::Duration register_timeout, WorkerJoinCallbacks* joined)
+                 absl::Duration register_timeout, WorkerJoinCallbacks* joined,
+                 uint64_t max_message_bytes)
       : cluster_(cluster),
         scheduler_(scheduler),
         joined_(joined),
+        max_message_bytes_(max_message_bytes),
         stream_(std::make_shared<LinkStream>(this)) {
     std::weak_ptr<LinkStream> weak = stream_;
     timers->RunAt(absl::Now() + register_timeout, [weak] {
@@ -144,6 +146,7 @@ class ConnectReactor final : public Reactor {
       }
       session_ = *session;
       stream_->set_registered();
+      welcome.set_max_message_bytes(max_message_bytes_);
       v1::MasterMessage message;
       *message.mutable_welcome() = std::move(welcome);
       stream_->Send(message);
@@ -174,6 +177,7 @@ class ConnectReactor final : public Reactor {
   ClusterManager* const cluster_;
   Scheduler* const scheduler_;
   WorkerJoinCallbacks* const joined_;  // may be null
+  const uint64_t max_message_bytes_;
   std::shared_ptr<LinkStream> stream_;
   std::optional<ClusterManager::Session> session_;  // touched only by reactions, which are serial
   v1::WorkerMessage incoming_;
@@ -229,7 +233,7 @@ grpc::ServerBidiReactor<v1::WorkerMessage, v1::MasterMessage>* WorkerLinkService
     return new RefusedBidiReactor<v1::WorkerMessage, v1::MasterMessage>(caller.status());
   }
   return new ConnectReactor(options_.cluster, options_.scheduler, options_.timers,
-                            options_.register_timeout, options_.joined);
+                            options_.register_timeout, options_.joined, options_.max_message_bytes);
 }
 
 grpc::ServerWriteReactor<v1::RootfsChunk>* WorkerLinkService::FetchRootfs(

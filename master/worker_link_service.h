@@ -33,6 +33,7 @@ class WorkerLinkService final : public v1::WorkerLink::CallbackService {
     std::string join_token;  // FetchRootfs checks it; Connect's check is the cluster manager's
     absl::Duration register_timeout = absl::Seconds(10);
     WorkerJoinCallbacks* joined = nullptr;  // optional
+    uint64_t max_message_bytes = 0;         // the server's receive limit, told to workers
   };
   explicit WorkerLinkService(Options options) : options_(std::move(options)) {}
 

@@ -1,11 +1,13 @@
-// Reads and writes the cgroups runc made for a container, on either
-// hierarchy: cgroup v1 (one tree per controller, as on this machine) or v2
-// (one unified tree). The root is configurable so tests can lay out a fake
-// tree; a container's cgroup is named by the cgroupsPath given to runc.
+// Reads and writes cgroups on either hierarchy: cgroup v1 (one tree per
+// controller, as on this machine) or v2 (one unified tree). runc makes a
+// container's (named by the cgroupsPath given to it); the process runtime
+// makes one per call with the controllers below. The root is configurable so
+// tests can lay out a fake tree.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -29,6 +31,23 @@ class Cgroups {
   absl::Status SetPidsMax(absl::string_view cgroup, uint64_t max) const;
   /// Removes the cgroup (and only it) where it is empty; absent is fine.
   void RemoveIfEmpty(absl::string_view cgroup) const;
+
+  /// The controllers a function's own cgroup is made in (v1 hierarchies).
+  static constexpr const char* kFunctionControllers[] = {"memory", "cpu", "pids"};
+  /// Makes `cgroup` in each of kFunctionControllers (v2: one directory, with
+  /// those controllers enabled in its parent's subtree_control).
+  absl::Status Create(absl::string_view cgroup) const;
+  /// Hard memory limit, swap included (v1 memory.limit_in_bytes, v2
+  /// memory.max); 0 = none.
+  absl::Status SetMemoryMax(absl::string_view cgroup, uint64_t bytes) const;
+  /// CPU bandwidth of `cores` cores per 100 ms period (v1 cfs quota, v2
+  /// cpu.max); 0 = none.
+  absl::Status SetCpuMax(absl::string_view cgroup, double cores) const;
+  /// cgroup.procs of the cgroup in each of kFunctionControllers, open for
+  /// writing: a child writes "0" to each to move itself in before it execs.
+  absl::StatusOr<std::vector<int>> OpenProcs(absl::string_view cgroup) const;
+  /// The processes in the cgroup (its pids controller's, or the unified one's).
+  std::vector<int> Processes(absl::string_view cgroup) const;
 
   /// v2 cpu.weight for v1 shares: runc's mapping, 2 -> 1 and 262144 -> 10000.
   static uint64_t SharesToWeight(uint64_t shares);

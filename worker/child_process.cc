@@ -111,11 +111,19 @@ FSCHED_CHILD_CODE int CloneChild(void* raw) {
     const struct rlimit limit = {value, value};
     if (::setrlimit(resource, &limit) != 0) ChildFailed(a->report_fd);
   }
+  for (const int fd : a->identity->join_fds) {
+    if (::write(fd, "0", 1) != 1) ChildFailed(a->report_fd);
+  }
   if (a->identity->uid.has_value()) {
     const gid_t gid = a->identity->gid;
     const uid_t uid = *a->identity->uid;
-    if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 ||
-        ::setresuid(uid, uid, uid) != 0) {
+    // Raw system calls: glibc's wrappers apply a credential change to every
+    // thread of the process (a signal to each, then a wait for all), and this
+    // child shares the worker's memory and so its list of threads, which are
+    // not its own: the wrapper would wait on them (or on a lock one of them
+    // holds) for ever.
+    if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, gid, gid, gid) != 0 ||
+        ::syscall(SYS_setresuid, uid, uid, uid) != 0) {
       ChildFailed(a->report_fd);
     }
   }

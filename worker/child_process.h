@@ -27,7 +27,11 @@ struct ChildIdentity {
   std::optional<uid_t> uid;  // with gid: no supplementary groups, then setresgid, setresuid
   gid_t gid = 0;
   std::vector<std::pair<int, rlim_t>> rlimits;  // RLIMIT_* -> soft = hard = value
-  bool empty() const { return !uid.has_value() && rlimits.empty(); }
+  // Open control files (cgroup.procs, resctrl tasks) the child writes "0" to,
+  // as root and before it execs: it is in its cgroups and cache partition
+  // before any code of the function runs. Not owned.
+  std::vector<int> join_fds;
+  bool empty() const { return !uid.has_value() && rlimits.empty() && join_fds.empty(); }
 };
 
 struct ChildSpec {

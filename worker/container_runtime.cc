@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "common/host_paths.h"
 #include "common/log.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
@@ -136,7 +137,24 @@ absl::StatusOr<std::string> ContainerRuntime::Root(const v1::FunctionSpec& funct
     }
     return function.image();
   }
-  if (!function.rootfs_path().empty()) return function.rootfs_path();
+  if (!function.rootfs_path().empty()) {
+    // The master checked the path as written; only this worker's disk says
+    // where it leads (a symlink under an allowed directory may point into /etc).
+    std::error_code ec;
+    const std::filesystem::path resolved = std::filesystem::canonical(function.rootfs_path(), ec);
+    if (ec) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("rootfs_path '", function.rootfs_path(),
+                       "' cannot be resolved on this worker: ", ec.message()));
+    }
+    if (absl::Status allowed = CheckRootfsDirectory(resolved.string(), options_.rootfs_dirs);
+        !allowed.ok()) {
+      return absl::PermissionDeniedError(absl::StrCat("rootfs_path '", function.rootfs_path(),
+                                                      "' leads to ", allowed.message(),
+                                                      " on this worker (worker.rootfs_dirs)"));
+    }
+    return resolved.string();
+  }
   if (!function.rootfs_digest().empty()) {
     if (options_.rootfs_cache == nullptr) {
       return absl::FailedPreconditionError(absl::StrCat(

@@ -42,6 +42,9 @@ class ContainerRuntime final : public Runtime {
     uint64_t warm_memory_budget = 1ull << 30;
     uint64_t default_instance_memory = 64ull << 20;  // charged for a function without a limit
     RootfsCache* rootfs_cache = nullptr;  // root filesystems named by digest; null = none
+    // Where a function's rootfs_path may lead (symlinks resolved); empty =
+    // anywhere but the host's root, top-level and system directories.
+    std::vector<std::string> rootfs_dirs;
   };
 
   /// FAILED_PRECONDITION, with the reason, where the engine cannot run

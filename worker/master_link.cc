@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "absl/random/random.h"
@@ -215,6 +216,7 @@ grpc::Status MasterLink::Session(const std::string& address, const std::string& 
       {
         absl::MutexLock lock(&write_mu_);
         welcomed_ = true;
+        max_message_bytes_ = message.welcome().max_message_bytes();
         backlog.swap(backlog_);
       }
       for (v1::InvocationResult& r : backlog) SendResult(std::move(r));
@@ -278,6 +280,28 @@ void MasterLink::OnMasterMessage(const v1::MasterMessage& message) {
   }
 }
 
+void FitResult(uint64_t max_message_bytes, v1::InvocationResult* result) {
+  // Room for the WorkerMessage around the result and gRPC's framing.
+  constexpr uint64_t kWrapper = 1024;
+  if (max_message_bytes <= kWrapper) return;
+  const uint64_t budget = max_message_bytes - kWrapper;
+  if (result->ByteSizeLong() <= budget) return;
+  // The longer stream gives first; stderr usually says why a call failed.
+  // Measured again after each cut: the flags and the length prefixes change
+  // the size by a few bytes too.
+  while (result->ByteSizeLong() > budget) {
+    std::string* out = result->mutable_stdout();
+    std::string* err = result->mutable_stderr();
+    std::string* longer = out->size() >= err->size() ? out : err;
+    if (longer->empty()) break;  // nothing left to cut
+    (longer == out ? result->set_stdout_truncated(true) : result->set_stderr_truncated(true));
+    const uint64_t excess = result->ByteSizeLong() - budget;
+    longer->resize(longer->size() - std::min<uint64_t>(excess, longer->size()));
+  }
+  FSCHED_LOG(kWarning, "cut the output of %s to fit the master's message limit of %d bytes",
+             result->invocation_id(), max_message_bytes);
+}
+
 void MasterLink::SendResult(v1::InvocationResult result) {
   result.set_zone(options_.zone);
   v1::WorkerMessage message;
@@ -292,6 +316,7 @@ void MasterLink::SendResult(v1::InvocationResult result) {
       }
       return;
     }
+    FitResult(max_message_bytes_, &result);
     *message.mutable_result() = std::move(result);
     if (stream_->Write(message)) return;
     // The stream broke under us; keep the result for the next connection.

@@ -38,6 +38,10 @@ class MasterLinkCallbacks {
   virtual void OnRefused(const absl::Status& status) = 0;
 };
 
+/// Cuts a result's stdout and stderr (the longer first, each flagged as
+/// truncated) until it fits a message of `max_message_bytes` (0 = no limit).
+void FitResult(uint64_t max_message_bytes, v1::InvocationResult* result);
+
 class MasterLink {
  public:
   struct Options {
@@ -107,6 +111,7 @@ class MasterLink {
   grpc::ClientReaderWriter<v1::WorkerMessage, v1::MasterMessage>* stream_
       ABSL_GUARDED_BY(write_mu_) = nullptr;
   bool welcomed_ ABSL_GUARDED_BY(write_mu_) = false;
+  uint64_t max_message_bytes_ ABSL_GUARDED_BY(write_mu_) = 0;  // the master's, from its welcome
   std::deque<v1::InvocationResult> backlog_ ABSL_GUARDED_BY(write_mu_);
 
   std::thread run_thread_;

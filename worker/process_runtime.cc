@@ -1,22 +1,157 @@
 #include "worker/process_runtime.h"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
 #include "worker/child_process.h"
 
 namespace fsched::worker {
 namespace {
 
+namespace fs = std::filesystem;
+
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+ExecResult StartFailed(std::string message) {
+  ExecResult result;
+  result.mode = v1::EXECUTION_MODE_COLD;
+  result.outcome = v1::OUTCOME_START_FAILED;
+  result.message = std::move(message);
+  return result;
+}
 
 }  // namespace
 
+void ProcessRuntime::set_cgroups(const Cgroups* cgroups, std::string parent,
+                                 uint64_t max_processes) {
+  cgroups_ = cgroups;
+  cgroup_parent_ = std::move(parent);
+  max_processes_ = max_processes;
+  // Cgroups are named w<worker pid>-<n>, so workers sharing a host keep
+  // apart. One whose worker is gone (it died mid-call) may still hold
+  // processes: they are killed and it is removed.
+  std::error_code ec;
+  const fs::path parent_dir =
+      cgroups_->unified()
+          ? fs::path(cgroups_->root()) / fs::path(cgroup_parent_).relative_path()
+          : fs::path(cgroups_->root()) / "pids" / fs::path(cgroup_parent_).relative_path();
+  for (const auto& entry : fs::directory_iterator(parent_dir, ec)) {
+    if (!entry.is_directory(ec)) continue;
+    const std::string name = entry.path().filename().string();
+    absl::string_view rest = name;
+    int pid = 0;
+    if (!absl::ConsumePrefix(&rest, "w") ||
+        !absl::SimpleAtoi(rest.substr(0, rest.find('-')), &pid)) {
+      continue;
+    }
+    if (pid != ::getpid() && (::kill(pid, 0) == 0 || errno != ESRCH)) continue;  // alive
+    CallCgroup leftover;
+    leftover.path = absl::StrCat(cgroup_parent_, "/", name);
+    Remove(leftover);
+  }
+}
+
+ProcessRuntime::~ProcessRuntime() {
+  absl::MutexLock lock(&mu_);
+  for (std::unique_ptr<CallCgroup>& cgroup : idle_cgroups_) Remove(*cgroup);
+}
+
+absl::StatusOr<std::unique_ptr<ProcessRuntime::CallCgroup>> ProcessRuntime::AcquireCgroup(
+    const v1::ResourceLimits& limits) {
+  std::unique_ptr<CallCgroup> cgroup;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!idle_cgroups_.empty()) {
+      cgroup = std::move(idle_cgroups_.back());
+      idle_cgroups_.pop_back();
+    }
+  }
+  absl::Status status;
+  if (cgroup == nullptr) {
+    cgroup = std::make_unique<CallCgroup>();
+    cgroup->path = absl::StrCat(cgroup_parent_, "/w", ::getpid(), "-", cgroups_made_++);
+    status = cgroups_->Create(cgroup->path);
+    if (status.ok() && max_processes_ > 0)
+      status = cgroups_->SetPidsMax(cgroup->path, max_processes_);
+    if (status.ok()) {
+      absl::StatusOr<std::vector<int>> fds = cgroups_->OpenProcs(cgroup->path);
+      if (fds.ok()) {
+        cgroup->procs_fds = std::move(*fds);
+      } else {
+        status = fds.status();
+      }
+    }
+  }
+  if (status.ok() && limits.memory_bytes() != cgroup->memory_bytes) {
+    status = cgroups_->SetMemoryMax(cgroup->path, limits.memory_bytes());
+    cgroup->memory_bytes = limits.memory_bytes();
+  }
+  if (status.ok() && limits.cpu_cores() != cgroup->cpu_cores) {
+    status = cgroups_->SetCpuMax(cgroup->path, limits.cpu_cores());
+    cgroup->cpu_cores = limits.cpu_cores();
+  }
+  if (!status.ok()) {
+    Remove(*cgroup);
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot set up the call's cgroup ", cgroup->path, ": ", status.message()));
+  }
+  return cgroup;
+}
+
+void ProcessRuntime::ReleaseCgroup(std::unique_ptr<CallCgroup> cgroup) {
+  if (!Empty(cgroup->path)) {
+    // A process that survives SIGKILL this long is stuck in the kernel (D state):
+    // the cgroup is not reused; its name is never given out again.
+    FSCHED_LOG(kWarning, "cgroup %s still holds processes after its call; not reusing it",
+               cgroup->path);
+    for (const int fd : cgroup->procs_fds) ::close(fd);
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  idle_cgroups_.push_back(std::move(cgroup));
+}
+
+bool ProcessRuntime::Empty(const std::string& cgroup) const {
+  // Processes that left the function's process group (setsid) are still
+  // here; killed ones leave the cgroup as they exit, which takes a moment.
+  for (int round = 0; round < 200; ++round) {
+    const std::vector<int> pids = cgroups_->Processes(cgroup);
+    if (pids.empty()) return true;
+    for (const int pid : pids) ::kill(pid, SIGKILL);
+    ::usleep(500);
+  }
+  return cgroups_->Processes(cgroup).empty();
+}
+
+void ProcessRuntime::Remove(CallCgroup& cgroup) const {
+  for (const int fd : cgroup.procs_fds) ::close(fd);
+  cgroup.procs_fds.clear();
+  Empty(cgroup.path);
+  cgroups_->RemoveIfEmpty(cgroup.path);
+}
+
+std::vector<RunningFunction> ProcessRuntime::RunningFunctions() const {
+  const absl::Time now = absl::Now();
+  absl::MutexLock lock(&mu_);
+  std::vector<RunningFunction> out;
+  out.reserve(running_.size());
+  for (const auto& [cgroup, call] : running_) {
+    out.push_back({cgroup, call.predicted_s, absl::ToDoubleSeconds(now - call.started)});
+  }
+  return out;
+}
+
 ExecResult ProcessRuntime::Run(const ExecRequest& request, const RunControl& control) {
   if (request.argv.empty() || request.argv[0].empty()) {
-    ExecResult result;
-    result.mode = v1::EXECUTION_MODE_COLD;
-    result.outcome = v1::OUTCOME_START_FAILED;
-    result.message = "the function has no command";
-    return result;
+    return StartFailed("the function has no command");
   }
   ChildSpec spec;
   spec.argv = request.argv;
@@ -35,12 +170,7 @@ ExecResult ProcessRuntime::Run(const ExecRequest& request, const RunControl& con
                              : absl::FailedPreconditionError(absl::StrCat(
                                    "function ", request.function.name(), " names archive ", digest,
                                    ", and this worker has no master to fetch it from"));
-    if (!dir.ok()) {
-      ExecResult result;
-      result.outcome = v1::OUTCOME_START_FAILED;
-      result.message = std::string(dir.status().message());
-      return result;
-    }
+    if (!dir.ok()) return StartFailed(std::string(dir.status().message()));
     spec.working_dir =
         spec.working_dir.empty() || spec.working_dir[0] != '/'
             ? absl::StrCat(*dir, spec.working_dir.empty() ? "" : "/", spec.working_dir)
@@ -54,7 +184,32 @@ ExecResult ProcessRuntime::Run(const ExecRequest& request, const RunControl& con
   // freeze, SIGKILL to stop.
   ChildHooks hooks;
   hooks.started = request.on_start;
-  return RunChild(spec, control, hooks);
+  if (cgroups_ == nullptr) return RunChild(spec, control, hooks);
+
+  absl::StatusOr<std::unique_ptr<CallCgroup>> cgroup = AcquireCgroup(request.function.limits());
+  if (!cgroup.ok()) return StartFailed(std::string(cgroup.status().message()));
+  const std::string path = (*cgroup)->path;
+  spec.identity.join_fds = (*cgroup)->procs_fds;
+  const uint64_t oom_before = cgroups_->OomKills(path).value_or(0);
+  {
+    absl::MutexLock lock(&mu_);
+    running_[path] = {path, request.predicted_seconds, absl::Now()};
+  }
+  ExecResult result = RunChild(spec, control, hooks);
+  {
+    absl::MutexLock lock(&mu_);
+    running_.erase(path);
+  }
+  const uint64_t memory = request.function.limits().memory_bytes();
+  // The OOM killer may pick any process of the call (a shell's child, say).
+  if (result.outcome == v1::OUTCOME_NONZERO_EXIT && memory > 0 &&
+      cgroups_->OomKills(path).value_or(0) > oom_before) {
+    result.outcome = v1::OUTCOME_OOM_KILLED;
+    result.message = absl::StrCat("killed by the kernel's OOM killer at the memory limit of ",
+                                  memory >> 20, " MiB");
+  }
+  ReleaseCgroup(std::move(*cgroup));
+  return result;
 }
 
 }  // namespace fsched::worker

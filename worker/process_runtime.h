@@ -2,12 +2,27 @@
 // its own process group, as the configured user with its limits (set between
 // fork and exec), with only the function's environment, payload on stdin,
 // stdout/stderr captured up to a cap,
-// killed (whole group) at its timeout, CPU time from wait4. A function that
-// names an archive (rootfs_digest: tasks do) runs in the directory where the
-// worker unpacked it.
+// killed (whole group) at its timeout, CPU time from wait4. With cgroups on,
+// each call runs in a cgroup of its own (memory, cpu, pids) holding the
+// function's memory and CPU limits, joined before exec; whatever is left in
+// it when the call ends is killed, and an OOM kill is reported as such. The
+// emptied cgroups are kept for later calls (making and removing three per
+// call would cost more than the call). A
+// function that names an archive (rootfs_digest: tasks do) runs in the
+// directory where the worker unpacked it.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "worker/cgroup.h"
 #include "worker/child_process.h"
+#include "worker/cpu_priority.h"
 #include "worker/rootfs_cache.h"
 #include "worker/runtime.h"
 
@@ -23,10 +38,46 @@ class ProcessRuntime final : public Runtime {
   void set_archives(RootfsCache* archives) { archives_ = archives; }
   /// The user and limits every function runs with (before the first Run).
   void set_identity(ChildIdentity identity) { identity_ = std::move(identity); }
+  /// Gives each call a cgroup under `parent` (e.g. "/fsched-functions") with
+  /// at most `max_processes` tasks; not owned; before the first Run. Kills
+  /// and removes what a previous worker left under `parent`.
+  void set_cgroups(const Cgroups* cgroups, std::string parent, uint64_t max_processes);
+  ~ProcessRuntime() override;
+  /// The calls running now with their cgroups (none without cgroups), for the
+  /// shortest-remaining-first CPU weights.
+  std::vector<RunningFunction> RunningFunctions() const;
 
  private:
+  struct Call {
+    std::string cgroup;
+    double predicted_s = 0;
+    absl::Time started;
+  };
+  // One call's cgroup, kept with its open cgroup.procs files and the limits
+  // last written to it.
+  struct CallCgroup {
+    std::string path;
+    std::vector<int> procs_fds;
+    uint64_t memory_bytes = 0;
+    double cpu_cores = 0;
+  };
+  // An idle cgroup (or a new one) set to `limits`.
+  absl::StatusOr<std::unique_ptr<CallCgroup>> AcquireCgroup(const v1::ResourceLimits& limits);
+  // Empties it and keeps it for the next call (removes it if it cannot be emptied).
+  void ReleaseCgroup(std::unique_ptr<CallCgroup> cgroup);
+  // Kills what is in it; true once it is empty.
+  bool Empty(const std::string& cgroup) const;
+  void Remove(CallCgroup& cgroup) const;
+
   RootfsCache* archives_ = nullptr;
   ChildIdentity identity_;
+  const Cgroups* cgroups_ = nullptr;
+  std::string cgroup_parent_;
+  uint64_t max_processes_ = 0;
+  std::atomic<uint64_t> cgroups_made_{0};
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Call> running_ ABSL_GUARDED_BY(mu_);  // by cgroup
+  std::vector<std::unique_ptr<CallCgroup>> idle_cgroups_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace fsched::worker

@@ -1,5 +1,8 @@
 #include "worker/worker_config.h"
 
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
 #include "common/proto_time.h"
 
 namespace fsched::worker {
@@ -16,6 +19,14 @@ absl::Status ValidateWorkerConfig(const Config& config) {
     return absl::InvalidArgumentError(
         "config: worker.function_uid: functions do not run as root (uid or gid 0) unless "
         "worker.functions_as_root is set");
+  }
+  for (int i = 0; i < w.rootfs_dirs_size(); ++i) {
+    const std::string& dir = w.rootfs_dirs(i);
+    if (dir.empty() || dir[0] != '/' || std::filesystem::path(dir).lexically_normal() == "/") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "config: worker.rootfs_dirs[", i, "]: '", dir,
+          "' must be an absolute directory other than / (functions' root filesystems live there)"));
+    }
   }
   if (FromProto(w.reconnect_min()) > FromProto(w.reconnect_max())) {
     return absl::InvalidArgumentError(

@@ -30,6 +30,7 @@ ContainerRuntime::Options RuntimeOptions(const Config& config, const std::string
   o.default_keep_alive = FromProto(config.worker().keep_alive());
   o.warm_memory_budget = config.worker().warm_memory_bytes();
   o.uid = config.worker().function_uid();
+  o.rootfs_dirs.assign(config.worker().rootfs_dirs().begin(), config.worker().rootfs_dirs().end());
   o.gid = config.worker().function_gid();
   return o;
 }
@@ -90,6 +91,29 @@ ChildIdentity WorkerNode::FunctionIdentity() const {
   return identity;
 }
 
+absl::Status WorkerNode::UseProcessCgroups() {
+  const config::v1::Switch mode = config_.worker().process_cgroups();
+  if (mode == config::v1::SWITCH_OFF) return absl::OkStatus();
+  constexpr char kParent[] = "/fsched-functions";
+  absl::Status usable =
+      ::geteuid() == 0 ? cgroups_.Create(kParent)
+                       : absl::FailedPreconditionError("making cgroups needs a worker run as root");
+  if (!usable.ok()) {
+    if (mode == config::v1::SWITCH_ON) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("worker.process_cgroups is on but ", usable.message()));
+    }
+    FSCHED_LOG(kInfo,
+               "process functions get no cgroups (their memory and CPU limits are not "
+               "enforced): %s",
+               usable.message());
+    return absl::OkStatus();
+  }
+  process_runtime_.set_cgroups(&cgroups_, kParent, config_.worker().function_processes());
+  process_cgroups_ = true;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<WorkerNode::RuntimeMap> WorkerNode::BuildRuntimes() {
   std::error_code ec;
   const fs::path state = fs::absolute(config_.state_dir(), ec).lexically_normal();
@@ -102,6 +126,7 @@ absl::StatusOr<WorkerNode::RuntimeMap> WorkerNode::BuildRuntimes() {
                                     });
   process_runtime_.set_archives(rootfs_cache_.get());
   process_runtime_.set_identity(FunctionIdentity());
+  RETURN_IF_ERROR(UseProcessCgroups());
   // Functions may pass through (their archives live here) but not list it.
   fs::create_directories(state, ec);
   fs::permissions(state, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
@@ -128,10 +153,10 @@ absl::StatusOr<WorkerNode::RuntimeMap> WorkerNode::BuildRuntimes() {
                                          &containerd_runtime_));
   }
   if (std::vector<ContainerRuntime*> containers = ContainerRuntimes();
-      !containers.empty() && config_.worker().cpu_priority()) {
+      (!containers.empty() || process_cgroups_) && config_.worker().cpu_priority()) {
     cpu_priority_ =
-        std::make_unique<CpuPriorityLoop>(CpuPriorityOptions{}, &cgroups_, [containers] {
-          std::vector<RunningFunction> running;
+        std::make_unique<CpuPriorityLoop>(CpuPriorityOptions{}, &cgroups_, [this, containers] {
+          std::vector<RunningFunction> running = process_runtime_.RunningFunctions();
           for (ContainerRuntime* runtime : containers) {
             for (RunningFunction& f : runtime->RunningFunctions()) running.push_back(std::move(f));
           }
@@ -207,6 +232,9 @@ absl::Status WorkerNode::BuildLinks(FatalFn fatal) {
 void WorkerNode::BuildServices() {
   Gate::Options gate;
   gate.open = config_.auth().mode() == config::v1::AUTH_MODE_NONE;
+  for (const config::v1::CertificateRole& c : config_.auth().certificates()) {
+    gate.certificates[c.name()] = c.role();
+  }
   gate.cluster_token = config_.cluster().join_token();
   gate.tokens = &tokens_;
   gate_ = std::make_unique<Gate>(std::move(gate));
@@ -223,7 +251,9 @@ void WorkerNode::BuildServices() {
 }
 
 absl::Status WorkerNode::Start() {
-  ASSIGN_OR_RETURN(server_, StartServer(config_.listen(), {service_.get(), admin_service_.get()}));
+  ASSIGN_OR_RETURN(server_,
+                   StartServer(config_.listen(), {service_.get(), admin_service_.get()},
+                               config_.worker().max_payload_bytes() + kMessageEnvelopeBytes));
   port_ = server_.port;
   const std::string address = config_.advertise_address().empty()
                                   ? WithPort(config_.listen(), port_)

@@ -58,6 +58,8 @@ class WorkerNode : private MasterLinkCallbacks,
   absl::StatusOr<RuntimeMap> BuildRuntimes();  // process, runc, containerd, CPU priority
   /// The user and limits of process functions (worker.function_*).
   ChildIdentity FunctionIdentity() const;
+  // Per-call cgroups for process functions, as worker.process_cgroups says.
+  absl::Status UseProcessCgroups();
   absl::Status BuildCache();  // resctrl partitions, where available
   void BuildExecutor(RuntimeMap runtimes);
   absl::Status BuildLinks(FatalFn fatal);  // master links, function source, routing
@@ -103,6 +105,7 @@ class WorkerNode : private MasterLinkCallbacks,
   std::optional<HostLoad> last_host_ ABSL_GUARDED_BY(host_mu_);
   ProcessRuntime process_runtime_;
   Cgroups cgroups_;                            // the host's, at /sys/fs/cgroup
+  bool process_cgroups_ = false;               // process calls get cgroups
   std::unique_ptr<ResctrlAllocator> cache_;    // null without resctrl (or with it off)
   std::string cache_unavailable_;              // why there is none
   std::unique_ptr<RootfsCache> rootfs_cache_;  // root filesystems by digest, from the master

@@ -42,9 +42,9 @@ grpc::ServerUnaryReactor* WorkerService::Invoke(grpc::CallbackServerContext* ctx
   }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   router->Route(*request, routing::RoutingDeadline(*ctx),
-                [reactor, response](absl::StatusOr<v1::InvocationResult> result) {
+                [ctx, reactor, response](absl::StatusOr<v1::InvocationResult> result) {
                   if (result.ok()) *response = std::move(*result);
-                  reactor->Finish(ToGrpcStatus(result.status()));
+                  reactor->Finish(ToGrpcStatus(result.status(), ctx));
                 });
   return reactor;
 }

@@ -37,6 +37,8 @@ _wait_port() {  # file pid dir
 start_cluster() {
   local dir=$1 workers=$2 slots=$3 config=${4:-}
   mkdir -p "$dir"
+  # Port files of an earlier run in the same directory would name dead ports.
+  rm -f "$dir"/*.port "$dir"/*.metrics-port
   local token
   token=$(_new_token)
   local config_flag=()

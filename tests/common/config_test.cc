@@ -384,6 +384,27 @@ TEST(ConfigTest, TlsNeedsCertAndKeyTogetherAndACaForClientCertificates) {
   }
 }
 
+TEST(ConfigTest, CertificateRolesNeedMutualTlsAndAUserRoleEach) {
+  const std::string tls = "tls: {cert: a.crt, key: a.key, ca: ca.crt, require_client_cert: true}\n";
+  auto config = ParseDaemonConfig(
+      tls + "auth: {certificates: [{name: alice, role: developer}, {name: bob, role: invoker}]}");
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->auth().certificates_size(), 2);
+  EXPECT_EQ(config->auth().certificates(0).role(), v1::ROLE_DEVELOPER);
+  const std::pair<std::string, std::string> bad[] = {
+      {"auth: {certificates: [{name: alice, role: admin}]}", "tls.require_client_cert"},
+      {tls + "auth: {certificates: [{name: alice, role: cluster}]}", "certificates[0].role"},
+      {tls + "auth: {certificates: [{role: admin}]}", "certificates[0].name"},
+      {tls + "auth: {certificates: [{name: a, role: admin}, {name: a, role: invoker}]}",
+       "listed twice"},
+  };
+  for (const auto& [yaml, expect] : bad) {
+    config = ParseDaemonConfig(yaml);
+    ASSERT_FALSE(config.ok()) << yaml;
+    EXPECT_THAT(std::string(config.status().message()), HasSubstr(expect)) << yaml;
+  }
+}
+
 TEST(ConfigTest, TheSharedTopologyGivesEachNodeItsZoneRoleAndMasters) {
   const std::string topology = R"(
 topology:

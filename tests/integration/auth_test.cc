@@ -7,6 +7,7 @@
 
 #include <grpcpp/generic/generic_stub.h>
 
+#include "absl/strings/numbers.h"
 #include "absl/synchronization/notification.h"
 #include "fsched/v1/auth.grpc.pb.h"
 #include "fsched/v1/worker.grpc.pb.h"
@@ -68,12 +69,13 @@ std::vector<const google::protobuf::MethodDescriptor*> MethodsOf(
 
 class AuthTest : public ClusterTest {
  protected:
-  std::string CreateToken(const std::string& name, v1::Role role) {
+  std::string CreateToken(const std::string& name, v1::Role role, const v1::RateLimit& rate = {}) {
     auto tokens = v1::Tokens::NewStub(channel_);
     grpc::ClientContext ctx;
     v1::CreateTokenRequest req;
     req.set_name(name);
     req.set_role(role);
+    *req.mutable_rate() = rate;
     v1::CreatedToken created;
     const grpc::Status s = tokens->CreateToken(&ctx, req, &created);
     EXPECT_TRUE(s.ok()) << s.error_message();
@@ -277,6 +279,161 @@ TEST_F(AuthTest, TokensSurviveARestartAndRevokedOnesStayRevoked) {
 
 // A function is nobody: not root, and nothing of the worker's or the master's
 // secrets is in its reach (files, command lines, environment).
+// The retry hint of a refusal, from its trailing metadata (-1 when absent).
+int64_t RetryAfterMs(const grpc::ClientContext& ctx) {
+  const auto& trailers = ctx.GetServerTrailingMetadata();
+  const auto it = trailers.find(kRetryAfterTrailer);
+  int64_t ms = -1;
+  if (it != trailers.end() &&
+      !absl::SimpleAtoi(absl::string_view(it->second.data(), it->second.size()), &ms)) {
+    return -2;
+  }
+  return ms;
+}
+
+TEST_F(AuthTest, QuotasRefuseWithRetryHints) {
+  StartMaster();
+  StartWorker("w1", 2);
+  WaitForReady({"w1"});
+  // A token's rate holds on the master...
+  v1::RateLimit two;
+  two.set_requests_per_second(2);
+  two.set_burst(2);
+  const std::string limited = CreateToken("limited", v1::ROLE_INVOKER, two);
+  auto tokens = v1::Tokens::NewStub(channel_);
+  std::vector<grpc::StatusCode> codes;
+  int64_t hint = -1;
+  std::string message;
+  for (int i = 0; i < 3; ++i) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + limited);
+    v1::Identity me;
+    const grpc::Status s = tokens->WhoAmI(&ctx, v1::WhoAmIRequest(), &me);
+    codes.push_back(s.error_code());
+    if (!s.ok()) {
+      hint = RetryAfterMs(ctx);
+      message = s.error_message();
+    } else {
+      EXPECT_EQ(me.rate().requests_per_second(), 2);
+    }
+  }
+  EXPECT_EQ(codes, (std::vector<grpc::StatusCode>{grpc::StatusCode::OK, grpc::StatusCode::OK,
+                                                  grpc::StatusCode::RESOURCE_EXHAUSTED}));
+  EXPECT_GT(hint, 0);
+  EXPECT_LE(hint, 500);
+  EXPECT_THAT(message, HasSubstr("'limited' may make 2 requests per second"));
+  EXPECT_THAT(message, HasSubstr("retry in"));
+  // ...and on every worker that serves it (each node keeps its own buckets).
+  v1::RateLimit one;
+  one.set_requests_per_second(1);
+  one.set_burst(1);
+  const std::string slow = CreateToken("slow", v1::ROLE_INVOKER, one);
+  AwaitWorkerSees(slow, true);  // takes this second's request
+  {
+    auto worker = v1::Worker::NewStub(MakeChannel(WorkerAddress()));
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + slow);
+    v1::WorkerStatus status;
+    const grpc::Status s = worker->GetStatus(&ctx, v1::GetStatusRequest(), &status);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+    EXPECT_GT(RetryAfterMs(ctx), 0);
+  }
+  // The rate a token is created with is checked, and listed.
+  {
+    grpc::ClientContext ctx;
+    v1::CreateTokenRequest req;
+    req.set_name("negative");
+    req.set_role(v1::ROLE_INVOKER);
+    req.mutable_rate()->set_requests_per_second(-5);
+    v1::CreatedToken created;
+    EXPECT_EQ(tokens->CreateToken(&ctx, req, &created).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+
+  // A function's max_concurrency counts what is queued or running.
+  v1::RegisterFunctionRequest reg;
+  reg.mutable_spec()->set_name("single");
+  reg.mutable_spec()->add_command("sleep");
+  reg.mutable_spec()->add_command("5");
+  reg.mutable_spec()->set_max_concurrency(1);
+  {
+    grpc::ClientContext ctx;
+    v1::Function f;
+    ASSERT_TRUE(controller_->RegisterFunction(&ctx, reg, &f).ok());
+  }
+  const std::string first = Submit("single");
+  for (const bool sync : {false, true}) {
+    v1::InvokeRequest req;
+    req.set_function("single");
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    grpc::Status s;
+    if (sync) {
+      v1::InvocationResult result;
+      s = controller_->Invoke(&ctx, req, &result);
+    } else {
+      v1::SubmitResponse resp;
+      s = controller_->Submit(&ctx, req, &resp);
+    }
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << sync;
+    EXPECT_THAT(s.error_message(), HasSubstr("max_concurrency"));
+    EXPECT_GT(RetryAfterMs(ctx), 0) << sync;
+  }
+  // Once the one in flight is gone, the next is accepted.
+  {
+    grpc::ClientContext ctx;
+    v1::CancelInvocationRequest req;
+    req.set_invocation_id(first);
+    v1::Invocation inv;
+    ASSERT_TRUE(controller_->CancelInvocation(&ctx, req, &inv).ok());
+  }
+  EXPECT_EQ(Wait(first).state(), v1::INVOCATION_STATE_DONE);
+  EXPECT_FALSE(Submit("single").empty());
+}
+
+// The receive limit is the payload limit plus 1 MiB, on the master and on a
+// worker's entry, and results are cut to what the master reads.
+TEST_F(AuthTest, OversizedMessagesAreRefusedAtTheDoor) {
+  StartMaster("scheduler: {max_payload_bytes: 64KiB}\n");
+  const std::string worker_config = dir_ + "/worker.yaml";
+  testing::WriteFile(worker_config,
+                     "worker: {output_limit_bytes: 4MiB, max_payload_bytes: 64KiB}\n");
+  worker_flags_ = {"--config", worker_config};
+  StartWorker("w1", 1);
+  WaitForReady({"w1"});
+  ASSERT_TRUE(Register("cat", {"cat"}).ok());
+  ASSERT_TRUE(Register("flood", {"sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' x"}).ok());
+
+  v1::InvocationResult result;
+  // Above the payload limit, within the message limit: the controller names the key.
+  grpc::Status s = Invoke("cat", std::string(100 << 10, 'p'), &result);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("scheduler.max_payload_bytes"));
+  // Above the message limit: refused by the server before any handler.
+  s = Invoke("cat", std::string(2 << 20, 'p'), &result);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  // Within both: it runs.
+  ASSERT_TRUE(Invoke("cat", std::string(60 << 10, 'p'), &result).ok());
+  EXPECT_EQ(result.stdout().size(), 60u << 10);
+  // 3 MB of output, allowed by the worker (4 MiB), cut to the master's 1.06 MiB.
+  ASSERT_TRUE(Invoke("flood", "", &result).ok());
+  EXPECT_EQ(result.outcome(), v1::OUTCOME_OK) << result.message();
+  EXPECT_TRUE(result.stdout_truncated());
+  EXPECT_GT(result.stdout().size(), 1u << 20);
+  EXPECT_LE(result.stdout().size(), (1u << 20) + (64u << 10));
+  // The worker's own entry reads no more than its limit either.
+  auto worker = v1::Worker::NewStub(MakeChannel(WorkerAddress()));
+  grpc::ClientContext ctx;
+  v1::InvokeRequest big;
+  big.set_function("cat");
+  big.set_payload(std::string(2 << 20, 'p'));
+  s = worker->Invoke(&ctx, big, &result);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  // The master is still there for the next caller.
+  ASSERT_TRUE(Invoke("cat", "still here", &result).ok());
+  EXPECT_EQ(result.stdout(), "still here");
+}
+
 TEST_F(AuthTest, AFunctionRunsUnprivilegedAndCannotReachTheClustersSecrets) {
   if (::geteuid() != 0) GTEST_SKIP() << "switching users needs a root worker";
   StartMaster();

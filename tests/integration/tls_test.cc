@@ -4,6 +4,7 @@
 // need TLS and, here, a certificate too.
 #include <fstream>
 
+#include "fsched/v1/auth.grpc.pb.h"
 #include "tests/integration/cluster_fixture.h"
 
 namespace fsched {
@@ -16,7 +17,9 @@ class TlsTest : public ClusterTest {
     pki_ = dir_ + "/pki";
     // Every node's certificate also names the cluster ("fsched"), which the
     // workers check peers against (tls.server_name), as in Kubernetes.
-    for (const char* name : {"master", "w1", "w2", "client"}) MakeCert(pki_, name, "fsched");
+    for (const char* name : {"master", "w1", "w2", "client", "viewer", "stranger"}) {
+      MakeCert(pki_, name, "fsched");
+    }
     MakeCert(dir_ + "/rogue-pki", "rogue", "fsched");  // another CA altogether
   }
 
@@ -138,6 +141,58 @@ TEST_F(TlsTest, OnlyAWorkerWithTheClustersCertificateAndTokenJoins) {
   EXPECT_THAT(Read(log), HasSubstr("w1"));
   EXPECT_EQ(RunToEnd({FSCHED_CTL_BIN, "--master", master_address_, "workers"}, dir_ + "/plain.log"),
             1);
+}
+
+// With mutual TLS, a verified certificate's CN names a caller that sends no
+// token (auth.certificates); a token, when sent, still decides.
+TEST_F(TlsTest, ACertificateNamesTheCallerWhenNoTokenIsSent) {
+  StartMaster(TlsBlock(pki_, "master") +
+              "auth: {certificates: [{name: client, role: developer}, "
+              "{name: viewer, role: invoker}]}\n");
+  // Channels of grpc's own: the fixture's MakeChannel would add the admin token.
+  const auto with_cert = [&](const std::string& name) {
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = Read(pki_ + "/ca.crt");
+    options.pem_cert_chain = Read(pki_ + "/" + name + ".crt");
+    options.pem_private_key = Read(pki_ + "/" + name + ".key");
+    return grpc::CreateChannel(master_address_, grpc::SslCredentials(options));
+  };
+  const auto who = [&](std::shared_ptr<grpc::Channel> channel, v1::Identity* me) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    return v1::Tokens::NewStub(channel)->WhoAmI(&ctx, v1::WhoAmIRequest(), me);
+  };
+  v1::Identity me;
+  ASSERT_TRUE(who(with_cert("client"), &me).ok());
+  EXPECT_EQ(me.name(), "client");
+  EXPECT_EQ(me.role(), v1::ROLE_DEVELOPER);
+  EXPECT_EQ(me.source(), "certificate");
+  // The developer registers; the invoker may not.
+  const auto register_as = [&](std::shared_ptr<grpc::Channel> channel) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    v1::RegisterFunctionRequest req;
+    req.mutable_spec()->set_name("by-cert");
+    req.mutable_spec()->add_command("true");
+    req.set_replace(true);
+    v1::Function f;
+    return v1::Controller::NewStub(channel)->RegisterFunction(&ctx, req, &f);
+  };
+  EXPECT_TRUE(register_as(with_cert("client")).ok());
+  const grpc::Status viewer = register_as(with_cert("viewer"));
+  EXPECT_EQ(viewer.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(viewer.error_message(), HasSubstr("certificate 'viewer' has role invoker"));
+  // A certificate of the cluster's CA without a role here is not enough.
+  const grpc::Status stranger = who(with_cert("stranger"), &me);
+  EXPECT_EQ(stranger.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(stranger.error_message(), HasSubstr("'stranger' has no role here"));
+  // A token sent over the same connection decides over the certificate.
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", std::string("Bearer ") + testing::kAdminToken);
+  ASSERT_TRUE(
+      v1::Tokens::NewStub(with_cert("viewer"))->WhoAmI(&ctx, v1::WhoAmIRequest(), &me).ok());
+  EXPECT_EQ(me.source(), "token");
+  EXPECT_EQ(me.role(), v1::ROLE_ADMIN);
 }
 
 TEST_F(TlsTest, AMissingCertificateFileStopsTheMasterWithItsPath) {

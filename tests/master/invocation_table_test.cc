@@ -121,3 +121,42 @@ TEST(InvocationTableTest, CloseAnswersEveryWaiterAndRefusesNewWork) {
 
 }  // namespace
 }  // namespace fsched::master
+
+namespace fsched::master {
+namespace {
+
+// max_concurrency counts what is accepted and not finished, queued or running.
+TEST(InvocationTableTest, MaxConcurrencyRefusesBeyondWhatIsInFlight) {
+  InvocationTable table(10);
+  v1::FunctionSpec spec = Spec();
+  spec.set_max_concurrency(2);
+  absl::StatusOr<std::string> a =
+      table.Create(spec, v1::InvokeRequest(), absl::Seconds(5), kNow, {});
+  absl::StatusOr<std::string> b =
+      table.Create(spec, v1::InvokeRequest(), absl::Seconds(5), kNow, {});
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(table.StartAttempt(*a, Worker("w1"), "fifo", "round-robin", 0, kNow).has_value());
+  EXPECT_EQ(table.InFlight("f"), 2u);
+  absl::StatusOr<std::string> c =
+      table.Create(spec, v1::InvokeRequest(), absl::Seconds(5), kNow, {});
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(c.status().message().find("max_concurrency"), std::string::npos);
+  // Another function is not counted against it.
+  v1::FunctionSpec other = Spec();
+  other.set_name("g");
+  EXPECT_TRUE(table.Create(other, v1::InvokeRequest(), absl::Seconds(5), kNow, {}).ok());
+  // A finished one, a rejected one and a discarded one each free a place.
+  ASSERT_TRUE(table.Complete(*a, 1, Ok(*a, 1), kNow));
+  EXPECT_EQ(table.InFlight("f"), 1u);
+  c = table.Create(spec, v1::InvokeRequest(), absl::Seconds(5), kNow, {});
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(table.Reject(*b, v1::OUTCOME_CANCELLED, "cancelled", kNow));
+  table.Discard(*c);
+  EXPECT_EQ(table.InFlight("f"), 0u);
+  table.Discard(*a);  // finished already: nothing to give back
+  EXPECT_EQ(table.InFlight("f"), 0u);
+  EXPECT_TRUE(table.Create(spec, v1::InvokeRequest(), absl::Seconds(5), kNow, {}).ok());
+}
+
+}  // namespace
+}  // namespace fsched::master

@@ -71,8 +71,10 @@ class FakeParent : public v1::Cluster::Service, public v1::Controller::Service {
 class ParentLinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = StartServer("127.0.0.1:0", {static_cast<v1::Cluster::Service*>(&parent_),
-                                              static_cast<v1::Controller::Service*>(&parent_)});
+    auto server = StartServer("127.0.0.1:0",
+                              {static_cast<v1::Cluster::Service*>(&parent_),
+                               static_cast<v1::Controller::Service*>(&parent_)},
+                              64 << 20);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     const std::string dir = ::testing::TempDir() + "/parent-link-" +

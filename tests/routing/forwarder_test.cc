@@ -59,7 +59,7 @@ struct Answer {
 class ForwarderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = StartServer("127.0.0.1:0", {&worker_, &master_});
+    auto server = StartServer("127.0.0.1:0", {&worker_, &master_}, 64 << 20);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     address_ = "127.0.0.1:" + std::to_string(server_.port);

@@ -68,6 +68,69 @@ TEST(CgroupsTest, ReadsAndWritesTheUnifiedHierarchy) {
   fs::remove_all(root);
 }
 
+// A function's cgroup: made in each controller's tree, with the kernel's
+// files (which the fake tree must supply, as the kernel would) written.
+TEST(CgroupsTest, MakesAFunctionCgroupWithItsLimitsOnV1) {
+  const fs::path root = FreshDir("cgfn1-");
+  for (const char* c : {"memory", "cpu", "pids"}) fs::create_directories(root / c);
+  Cgroups cg(root.string());
+  ASSERT_TRUE(cg.Create("/fsched-functions/call-1").ok());
+  for (const char* c : {"memory", "cpu", "pids"}) {
+    EXPECT_TRUE(fs::is_directory(root / c / "fsched-functions/call-1")) << c;
+  }
+  // Without the kernel's files every write is refused, naming the file.
+  absl::Status missing = cg.SetMemoryMax("/fsched-functions/call-1", 1 << 20);
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(missing.message().find("memory.limit_in_bytes"), std::string::npos);
+  const fs::path mem = root / "memory/fsched-functions/call-1";
+  const fs::path cpu = root / "cpu/fsched-functions/call-1";
+  Write(mem / "memory.limit_in_bytes", "9223372036854771712\n");
+  Write(mem / "memory.memsw.limit_in_bytes", "9223372036854771712\n");
+  Write(cpu / "cpu.cfs_period_us", "100000\n");
+  Write(cpu / "cpu.cfs_quota_us", "-1\n");
+  Write(root / "pids/fsched-functions/call-1/cgroup.procs", "");
+  Write(mem / "cgroup.procs", "");
+  ASSERT_TRUE(cg.SetMemoryMax("/fsched-functions/call-1", 64 << 20).ok());
+  EXPECT_EQ(Read(mem / "memory.limit_in_bytes"), "67108864");
+  EXPECT_EQ(Read(mem / "memory.memsw.limit_in_bytes"), "67108864");  // no swap past the limit
+  ASSERT_TRUE(cg.SetCpuMax("/fsched-functions/call-1", 1.5).ok());
+  EXPECT_EQ(Read(cpu / "cpu.cfs_quota_us"), "150000");
+  ASSERT_TRUE(cg.SetCpuMax("/fsched-functions/call-1", 0.001).ok());
+  EXPECT_EQ(Read(cpu / "cpu.cfs_quota_us"), "1000");  // the kernel's floor
+  // cpu's cgroup.procs is missing: none stays open.
+  EXPECT_FALSE(cg.OpenProcs("/fsched-functions/call-1").ok());
+  Write(cpu / "cgroup.procs", "");
+  absl::StatusOr<std::vector<int>> fds = cg.OpenProcs("/fsched-functions/call-1");
+  ASSERT_TRUE(fds.ok()) << fds.status();
+  EXPECT_EQ(fds->size(), 3u);
+  for (int fd : *fds) ::close(fd);
+  Write(root / "pids/fsched-functions/call-1/cgroup.procs", "12\n345\n");
+  EXPECT_EQ(cg.Processes("/fsched-functions/call-1"), (std::vector<int>{12, 345}));
+  fs::remove_all(root);
+}
+
+TEST(CgroupsTest, MakesAFunctionCgroupOnV2WithControllersEnabledOnTheWay) {
+  const fs::path root = FreshDir("cgfn2-");
+  Write(root / "cgroup.controllers", "cpu memory pids\n");
+  Write(root / "cgroup.subtree_control", "");
+  Cgroups cg(root.string());
+  // The parent exists (the worker made it at start) with its own subtree_control.
+  Write(root / "fsched-functions/cgroup.subtree_control", "");
+  ASSERT_TRUE(cg.Create("/fsched-functions/call-1").ok());
+  EXPECT_TRUE(fs::is_directory(root / "fsched-functions/call-1"));
+  // One write per controller: the fake file keeps the last.
+  EXPECT_EQ(Read(root / "cgroup.subtree_control"), "+pids");
+  EXPECT_EQ(Read(root / "fsched-functions/cgroup.subtree_control"), "+pids");
+  const fs::path fn = root / "fsched-functions/call-1";
+  Write(fn / "memory.max", "max\n");
+  Write(fn / "cpu.max", "max 100000\n");
+  ASSERT_TRUE(cg.SetMemoryMax("/fsched-functions/call-1", 1 << 20).ok());
+  EXPECT_EQ(Read(fn / "memory.max"), "1048576");
+  ASSERT_TRUE(cg.SetCpuMax("/fsched-functions/call-1", 0.25).ok());
+  EXPECT_EQ(Read(fn / "cpu.max"), "25000 100000");
+  fs::remove_all(root);
+}
+
 TEST(CgroupsTest, MapsSharesToWeightsLikeRunc) {
   EXPECT_EQ(Cgroups::SharesToWeight(2), 1u);
   EXPECT_EQ(Cgroups::SharesToWeight(262144), 10000u);

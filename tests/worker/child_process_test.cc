@@ -108,7 +108,7 @@ TEST(ChildProcessTest, AnIdentitySpawnReportsTheStepThatFailed) {
     EXPECT_EQ(SpawnChild({"true"}, {}, stdio, "", &pid, identity), EPERM);
   }
   ASSERT_EQ(SpawnChild({"true"}, {"PATH=/usr/bin:/bin"}, stdio, "/", &pid,
-                       ChildIdentity{{}, 0, {{RLIMIT_NOFILE, 64}}}),
+                       ChildIdentity{{}, 0, {{RLIMIT_NOFILE, 64}}, {}}),
             0);
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);

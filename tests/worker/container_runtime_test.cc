@@ -402,6 +402,21 @@ TEST_P(ContainerRuntimeTest, CpuPriorityWeighsRunningContainersShortestFirst) {
   for (std::thread& t : calls) t.join();
 }
 
+// The master checks rootfs_path as written; the worker checks where it leads.
+TEST_P(ContainerRuntimeTest, ARootfsPathLeadingIntoTheHostsSystemIsRefusedHere) {
+  if (containerd()) GTEST_SKIP() << "containerd functions run images, not directories";
+  const std::filesystem::path link = base_ / "innocent-looking";
+  std::filesystem::remove(link);
+  std::filesystem::create_directory_symlink("/etc", link);
+  v1::FunctionSpec f = Function();
+  f.set_rootfs_path(link.string());
+  ExecResult r = Run(f, "true");
+  EXPECT_EQ(r.outcome, v1::OUTCOME_START_FAILED);
+  EXPECT_TRUE(absl::StrContains(r.message, "system directory /etc")) << r.message;
+  EXPECT_EQ(runtime_->live_containers(), 0u);
+  std::filesystem::remove(link);
+}
+
 TEST_P(ContainerRuntimeTest, ABadRootfsOrCommandIsAClearStartFailure) {
   v1::FunctionSpec f = Function();
   f.set_rootfs_path("/no/such/rootfs");

@@ -152,7 +152,7 @@ class FakeWorker : public MasterLinkCallbacks {
 class MasterLinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = StartServer("127.0.0.1:0", {&master_});
+    auto server = StartServer("127.0.0.1:0", {&master_}, 64 << 20);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     address_ = "127.0.0.1:" + std::to_string(server_.port);
@@ -265,6 +265,37 @@ TEST_F(MasterLinkTest, AWrongTokenStopsTheLinkAndTellsTheWorkerOnce) {
   absl::MutexLock lock(&master_.mu_);
   EXPECT_EQ(master_.registers_.size(), 1u);
   EXPECT_FALSE(link_->connected());
+}
+
+// A result larger than the master reads is cut to fit, the longer stream
+// first, each cut flagged; one that fits is left alone.
+TEST(FitResultTest, CutsTheLongerStreamFirstAndFlagsIt) {
+  v1::InvocationResult r;
+  r.set_invocation_id("inv-1");
+  r.set_stdout(std::string(3 << 20, 'o'));
+  r.set_stderr(std::string(1000, 'e'));
+  const uint64_t limit = 2 << 20;
+  FitResult(limit, &r);
+  EXPECT_LE(r.ByteSizeLong(), limit - 1024);
+  EXPECT_GT(r.ByteSizeLong(), limit - 2048);  // no more than needed
+  EXPECT_TRUE(r.stdout_truncated());
+  EXPECT_FALSE(r.stderr_truncated());
+  EXPECT_EQ(r.stderr().size(), 1000u);
+
+  v1::InvocationResult both;
+  both.set_stdout(std::string(600, 'o'));
+  both.set_stderr(std::string(3000, 'e'));
+  FitResult(2048, &both);
+  EXPECT_LE(both.ByteSizeLong(), 1024u);
+  EXPECT_TRUE(both.stderr_truncated());
+  EXPECT_EQ(both.stdout().size(), 600u);  // stderr alone gave enough
+
+  v1::InvocationResult small;
+  small.set_stdout("ok");
+  const v1::InvocationResult before = small;
+  FitResult(limit, &small);
+  FitResult(0, &small);  // no limit
+  EXPECT_EQ(small.SerializeAsString(), before.SerializeAsString());
 }
 
 }  // namespace

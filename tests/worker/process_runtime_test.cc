@@ -3,11 +3,18 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "worker/cgroup.h"
+#include "worker/kernel_files.h"
 
 namespace fsched::worker {
 namespace {
@@ -169,6 +176,181 @@ TEST_F(ProcessRuntimeTest, FreezingStopsTheFunctionAndStopsItsClock) {
   }
   EXPECT_GE(longest_gap, 900'000'000) << "the function kept running while frozen";
   std::remove(log.c_str());
+}
+
+// The real cgroup tree of this host (needs root): each call in a cgroup of its
+// own, under a parent of this test's so parallel tests keep apart.
+class ProcessCgroupTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "making cgroups needs root";
+    parent_ = absl::StrCat("/fsched-test-", ::getpid());
+    ASSERT_TRUE(cgroups_.Create(parent_).ok());
+    runtime_.emplace();
+    runtime_->set_cgroups(&cgroups_, parent_, 64);
+  }
+  void TearDown() override {
+    runtime_.reset();  // removes its idle cgroups
+    if (!parent_.empty()) cgroups_.RemoveIfEmpty(parent_);
+  }
+  // The call's cgroup in `controller`, from the kernel's record of `pid`.
+  static std::string CgroupOf(pid_t pid, absl::string_view controller) {
+    std::string text = ReadKernelFile(absl::StrCat("/proc/", pid, "/cgroup")).value_or("");
+    for (absl::string_view line : absl::StrSplit(text, '\n')) {
+      std::vector<std::string> parts = absl::StrSplit(line, absl::MaxSplits(':', 2));
+      if (parts.size() != 3) continue;
+      for (absl::string_view c : absl::StrSplit(parts[1], ',')) {
+        if (c == controller || (parts[1].empty() && controller.empty())) return parts[2];
+      }
+    }
+    return "";
+  }
+
+  Cgroups cgroups_;
+  std::string parent_;
+  std::optional<ProcessRuntime> runtime_;
+  RunControl never_;
+};
+
+TEST_F(ProcessCgroupTest, TheFunctionIsInItsCgroupWithItsLimitsBeforeItRuns) {
+  ExecRequest req = Sh("cat /proc/self/cgroup; sleep 0.3");
+  req.function.mutable_limits()->set_memory_bytes(64 << 20);
+  req.function.mutable_limits()->set_cpu_cores(0.5);
+  std::string memory_cgroup, cpu_cgroup;
+  uint64_t memory_limit = 0, cpu_quota = 0, pids_max = 0;
+  req.on_start = [&](pid_t pid) {
+    memory_cgroup = CgroupOf(pid, cgroups_.unified() ? "" : "memory");
+    cpu_cgroup = CgroupOf(pid, cgroups_.unified() ? "" : "cpu");
+    const std::string root = cgroups_.root();
+    if (cgroups_.unified()) {
+      memory_limit = ReadKernelNumber(root + memory_cgroup + "/memory.max").value_or(0);
+      pids_max = ReadKernelNumber(root + memory_cgroup + "/pids.max").value_or(0);
+    } else {
+      memory_limit =
+          ReadKernelNumber(root + "/memory" + memory_cgroup + "/memory.limit_in_bytes").value_or(0);
+      cpu_quota = ReadKernelNumber(root + "/cpu" + cpu_cgroup + "/cpu.cfs_quota_us").value_or(0);
+      pids_max = ReadKernelNumber(root + "/pids" + memory_cgroup + "/pids.max").value_or(0);
+    }
+  };
+  ExecResult r = runtime_->Run(req, never_);
+  ASSERT_EQ(r.outcome, v1::OUTCOME_OK) << r.message << r.stderr_data;
+  EXPECT_THAT(memory_cgroup, ::testing::StartsWith(absl::StrCat(parent_, "/w", ::getpid(), "-")));
+  EXPECT_EQ(cpu_cgroup, memory_cgroup);
+  EXPECT_EQ(memory_limit, 64u << 20);
+  if (!cgroups_.unified()) {
+    EXPECT_EQ(cpu_quota, 50000u);
+  }
+  EXPECT_EQ(pids_max, 64u);
+  // The function saw itself there from its first instruction.
+  EXPECT_THAT(r.stdout_data, HasSubstr(memory_cgroup));
+  // The next call reuses the emptied cgroup, with its own limits.
+  ExecRequest next = Sh("cat /proc/self/cgroup; sleep 0.05");
+  std::string next_cgroup;
+  next.on_start = [&](pid_t pid) {
+    next_cgroup = CgroupOf(pid, cgroups_.unified() ? "" : "memory");
+    memory_limit =
+        cgroups_.unified()
+            ? 0
+            : ReadKernelNumber(cgroups_.root() + "/memory" + next_cgroup + "/memory.limit_in_bytes")
+                  .value_or(0);
+  };
+  r = runtime_->Run(next, never_);
+  ASSERT_EQ(r.outcome, v1::OUTCOME_OK) << r.message << r.stderr_data;
+  EXPECT_EQ(next_cgroup, memory_cgroup);
+  if (!cgroups_.unified()) {
+    EXPECT_GT(memory_limit, uint64_t{1} << 40);  // no limit
+  }
+}
+
+TEST_F(ProcessCgroupTest, ConcurrentCallsGetCgroupsOfTheirOwnAndTheyGoWithTheRuntime) {
+  auto runtime = std::make_unique<ProcessRuntime>();
+  runtime->set_cgroups(&cgroups_, parent_, 64);
+  std::string first, second;
+  std::thread other([&] {
+    ExecRequest req = Sh("sleep 0.3");
+    req.on_start = [&](pid_t pid) { first = CgroupOf(pid, cgroups_.unified() ? "" : "pids"); };
+    runtime->Run(req, never_);
+  });
+  absl::SleepFor(absl::Milliseconds(100));
+  ExecRequest req = Sh("sleep 0.05");  // still alive when on_start reads its cgroup
+  req.on_start = [&](pid_t pid) { second = CgroupOf(pid, cgroups_.unified() ? "" : "pids"); };
+  runtime->Run(req, never_);
+  other.join();
+  EXPECT_THAT(first, ::testing::StartsWith(absl::StrCat(parent_, "/w", ::getpid(), "-")));
+  EXPECT_THAT(second, ::testing::StartsWith(absl::StrCat(parent_, "/w", ::getpid(), "-")));
+  EXPECT_NE(first, second);
+  const std::string pids_root = cgroups_.root() + (cgroups_.unified() ? "" : "/pids");
+  EXPECT_TRUE(std::filesystem::exists(pids_root + first));
+  runtime.reset();
+  EXPECT_FALSE(std::filesystem::exists(pids_root + first));
+  EXPECT_FALSE(std::filesystem::exists(pids_root + second));
+}
+
+TEST_F(ProcessCgroupTest, MemoryBeyondTheLimitIsAnOomKillNamedAsSuch) {
+  ExecRequest req;
+  req.invocation_id = "inv-oom";
+  req.function.set_name("hog");
+  req.function.mutable_limits()->set_memory_bytes(32 << 20);
+  req.argv = {"python3", "-c", "x = b'x' * (256 << 20)"};
+  req.timeout = absl::Seconds(30);
+  ExecResult r = runtime_->Run(req, never_);
+  EXPECT_EQ(r.outcome, v1::OUTCOME_OOM_KILLED) << r.message << r.stderr_data;
+  EXPECT_THAT(r.message, HasSubstr("memory limit of 32 MiB"));
+  // Without a limit the same call is fine.
+  req.function.clear_limits();
+  r = runtime_->Run(req, never_);
+  EXPECT_EQ(r.outcome, v1::OUTCOME_OK) << r.message << r.stderr_data;
+}
+
+TEST_F(ProcessCgroupTest, ProcessesThatLeftTheProcessGroupDoNotOutliveTheCall) {
+  // setsid puts the sleeper out of the function's process group: only the
+  // cgroup still knows it belongs to this call.
+  ExecResult r = runtime_->Run(Sh("setsid sleep 30 > /dev/null 2>&1 & echo $!"), never_);
+  ASSERT_EQ(r.outcome, v1::OUTCOME_OK) << r.message;
+  const int pid = std::stoi(r.stdout_data);
+  // It was killed before Run returned; the kernel may still be reaping it.
+  const std::string stat = ReadKernelFile(absl::StrCat("/proc/", pid, "/stat")).value_or("");
+  EXPECT_TRUE(stat.empty() || stat.find(") Z ") != std::string::npos) << stat;
+}
+
+TEST_F(ProcessCgroupTest, WhatAnEarlierWorkerLeftBehindIsKilledAndRemoved) {
+  const std::string leftover = parent_ + "/w999999999-7";                    // no such worker pid
+  const std::string alive = absl::StrCat(parent_, "/w", ::getppid(), "-0");  // another worker's
+  ASSERT_TRUE(cgroups_.Create(alive).ok());
+  ASSERT_TRUE(cgroups_.Create(leftover).ok());
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execlp("sleep", "sleep", "30", nullptr);
+    ::_exit(127);
+  }
+  ASSERT_TRUE(WriteKernelFile(cgroups_.root() + (cgroups_.unified() ? "" : "/pids") + leftover +
+                                  "/cgroup.procs",
+                              absl::StrCat(pid))
+                  .ok());
+  ProcessRuntime restarted;
+  restarted.set_cgroups(&cgroups_, parent_, 64);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  EXPECT_TRUE(cgroups_.Processes(leftover).empty());
+  const std::string pids_root = cgroups_.root() + (cgroups_.unified() ? "" : "/pids");
+  EXPECT_FALSE(std::filesystem::exists(pids_root + leftover));
+  EXPECT_TRUE(std::filesystem::exists(pids_root + alive));  // its worker still runs
+  cgroups_.RemoveIfEmpty(alive);
+}
+
+TEST_F(ProcessCgroupTest, AnUnprivilegedFunctionStillJoinsItsCgroup) {
+  ChildIdentity nobody;
+  nobody.uid = 65534;
+  nobody.gid = 65534;
+  runtime_->set_identity(nobody);
+  std::string cgroup;
+  ExecRequest req = Sh("id -u; sleep 0.05");
+  req.on_start = [&](pid_t pid) { cgroup = CgroupOf(pid, cgroups_.unified() ? "" : "pids"); };
+  ExecResult r = runtime_->Run(req, never_);
+  ASSERT_EQ(r.outcome, v1::OUTCOME_OK) << r.message << r.stderr_data;
+  EXPECT_THAT(r.stdout_data, ::testing::StartsWith("65534\n"));
+  EXPECT_THAT(cgroup, ::testing::StartsWith(parent_ + "/"));
 }
 
 }  // namespace

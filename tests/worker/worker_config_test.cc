@@ -23,6 +23,8 @@ TEST(WorkerConfigTest, KeysThatMustAgreeAreNamed) {
       {"worker: {runtime: runc, runc: off}", "worker.runtime"},
       {"worker: {runtime: containerd}", "worker.runtime"},
       {"worker: {reconnect_min: 20s, reconnect_max: 10s}", "worker.reconnect_min"},
+      {"worker: {rootfs_dirs: [/srv/rootfs, relative]}", "worker.rootfs_dirs[1]"},
+      {"worker: {rootfs_dirs: [/]}", "worker.rootfs_dirs[0]"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<Config> config = ParseConfig(c.yaml);

@@ -27,7 +27,7 @@ Functions:
   register NAME [--timeout 30s] [--env K=V,..] [--replace] -- CMD [ARGS...]
            [--rootfs DIR|sha256:.. | --image REF]  (a runc | containerd container, with
             [--memory 128MiB] [--cpus 0.5] [--keep_alive 10m] [--max_instances N]
-            [--prewarmed N] [--network])
+            [--prewarmed N] [--network])  [--max_concurrency N]
   delete NAME
   upload-rootfs FILE.tar                      store a root filesystem archive; prints its digest
   rootfs                                      list stored root filesystem archives
@@ -44,7 +44,8 @@ Workers:
   workers                                     list workers with capacity and load
   add-worker HOST:PORT | drain ID | remove-worker ID [--force]
 Access (admin):
-  token create NAME [--role invoker|developer|admin]   prints the new token (shown once)
+  token create NAME [--role invoker|developer|admin] [--rate R/s [--burst N]]
+                                              prints the new token (shown once)
   token list | token revoke NAME
   whoami                                      the caller this token is
 Administration:

@@ -6,6 +6,11 @@ ABSL_FLAG(std::string, config, "",
           "YAML file of flag values (e.g. master: 10.0.0.1:50051); the command line overrides it");
 ABSL_FLAG(std::string, master, "127.0.0.1:50051", "master address host:port");
 ABSL_FLAG(std::string, role, "invoker", "token create: invoker | developer | admin");
+ABSL_FLAG(double, rate, 0,
+          "token create: requests per second the holder may make on each node (0 = no limit)");
+ABSL_FLAG(int, burst, 0, "token create: requests at once after a quiet spell (0 = one second's)");
+ABSL_FLAG(int, max_concurrency, 0,
+          "register: invocations queued or running at most; more are refused (0 = no limit)");
 ABSL_FLAG(bool, json, false, "print responses as JSON");
 ABSL_FLAG(std::string, rpc_timeout, "",
           "deadline for each call (default 30s; invoke: function timeout + 60s)");

@@ -9,6 +9,9 @@
 ABSL_DECLARE_FLAG(std::string, config);
 ABSL_DECLARE_FLAG(std::string, master);
 ABSL_DECLARE_FLAG(std::string, role);
+ABSL_DECLARE_FLAG(double, rate);
+ABSL_DECLARE_FLAG(int, burst);
+ABSL_DECLARE_FLAG(int, max_concurrency);
 ABSL_DECLARE_FLAG(bool, json);
 ABSL_DECLARE_FLAG(std::string, rpc_timeout);
 ABSL_DECLARE_FLAG(std::string, payload);

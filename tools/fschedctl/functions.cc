@@ -90,6 +90,9 @@ int Register(Cli& cli, const std::string& /*command*/, const Args& args) {
   }
   spec->mutable_warm()->set_max_instances(absl::GetFlag(FLAGS_max_instances));
   spec->mutable_warm()->set_prewarmed(absl::GetFlag(FLAGS_prewarmed));
+  if (absl::GetFlag(FLAGS_max_concurrency) < 0)
+    return Usage("--max_concurrency must not be negative");
+  spec->set_max_concurrency(static_cast<uint32_t>(absl::GetFlag(FLAGS_max_concurrency)));
   for (size_t i = 1; i < args.size(); ++i) spec->add_command(args[i]);
   for (const std::string& kv : absl::GetFlag(FLAGS_env)) {
     std::pair<std::string, std::string> p = absl::StrSplit(kv, absl::MaxSplits('=', 1));

@@ -27,6 +27,9 @@ int Create(Cli& cli, const Args& args) {
   v1::CreateTokenRequest req;
   req.set_name(args[0]);
   req.set_role(*role);
+  if (absl::GetFlag(FLAGS_burst) < 0) return Usage("--burst must not be negative");
+  req.mutable_rate()->set_requests_per_second(absl::GetFlag(FLAGS_rate));
+  req.mutable_rate()->set_burst(static_cast<uint32_t>(absl::GetFlag(FLAGS_burst)));
   grpc::ClientContext ctx;
   SetDeadline(&ctx, RpcTimeout(absl::Seconds(30)));
   v1::CreatedToken resp;
@@ -47,9 +50,15 @@ int List(Cli& cli) {
   grpc::Status s = cli.tokens()->ListTokens(&ctx, v1::ListTokensRequest(), &resp);
   if (!s.ok()) return RpcFailed("ListTokens", s);
   if (Json()) return PrintJson(resp), 0;
-  std::vector<std::vector<std::string>> rows = {{"NAME", "ROLE", "CREATED (UTC)", "REVOKED"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "ROLE", "RATE", "CREATED (UTC)", "REVOKED"}};
   for (const v1::TokenInfo& t : resp.tokens()) {
-    rows.push_back({t.name(), RoleName(t.role()), When(t.created()), When(t.revoked())});
+    const std::string rate =
+        t.rate().requests_per_second() > 0
+            ? absl::StrCat(t.rate().requests_per_second(), "/s",
+                           t.rate().burst() > 0 ? absl::StrCat(" burst ", t.rate().burst()) : "")
+            : "-";
+    rows.push_back({t.name(), RoleName(t.role()), rate, When(t.created()), When(t.revoked())});
   }
   PrintTable(rows);
   return 0;
