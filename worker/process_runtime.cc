@@ -74,6 +74,17 @@ absl::StatusOr<std::unique_ptr<ProcessRuntime::CallCgroup>> ProcessRuntime::Acqu
       idle_cgroups_.pop_back();
     }
   }
+  if (cgroup != nullptr) {
+    // What earlier calls left charged to it (files in a tmpfs, say) can keep
+    // the kernel from lowering its memory limit: then a new one serves.
+    absl::StatusOr<std::unique_ptr<CallCgroup>> reused = SetLimits(std::move(cgroup), limits);
+    if (reused.ok()) return reused;
+  }
+  return SetLimits(nullptr, limits);
+}
+
+absl::StatusOr<std::unique_ptr<ProcessRuntime::CallCgroup>> ProcessRuntime::SetLimits(
+    std::unique_ptr<CallCgroup> cgroup, const v1::ResourceLimits& limits) {
   absl::Status status;
   if (cgroup == nullptr) {
     cgroup = std::make_unique<CallCgroup>();

@@ -63,6 +63,9 @@ class ProcessRuntime final : public Runtime {
   };
   // An idle cgroup (or a new one) set to `limits`.
   absl::StatusOr<std::unique_ptr<CallCgroup>> AcquireCgroup(const v1::ResourceLimits& limits);
+  // `cgroup` (null: a new one) set to `limits`; removed when that fails.
+  absl::StatusOr<std::unique_ptr<CallCgroup>> SetLimits(std::unique_ptr<CallCgroup> cgroup,
+                                                        const v1::ResourceLimits& limits);
   // Empties it and keeps it for the next call (removes it if it cannot be emptied).
   void ReleaseCgroup(std::unique_ptr<CallCgroup> cgroup);
   // Kills what is in it; true once it is empty.
