@@ -87,6 +87,7 @@ TEST_F(RegistryTest, InvalidSpecsNameTheField) {
       {[](v1::FunctionSpec* s) { s->set_runtime(v1::RUNTIME_KIND_RUNC); }, "rootfs"},
       {[](v1::FunctionSpec* s) { s->set_runtime(v1::RUNTIME_KIND_CONTAINERD); }, "spec.image"},
       {[](v1::FunctionSpec* s) { s->mutable_limits()->set_cache_ways(65); }, "cache_ways"},
+      {[](v1::FunctionSpec* s) { s->set_max_concurrency(2000000); }, "spec.max_concurrency"},
       {[](v1::FunctionSpec* s) {
          s->set_runtime(v1::RUNTIME_KIND_RUNC);
          s->set_rootfs_path("rootfs/relative");
