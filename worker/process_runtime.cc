@@ -201,7 +201,9 @@ ExecResult ProcessRuntime::Run(const ExecRequest& request, const RunControl& con
   if (!cgroup.ok()) return StartFailed(std::string(cgroup.status().message()));
   const std::string path = (*cgroup)->path;
   spec.identity.join_fds = (*cgroup)->procs_fds;
-  const uint64_t oom_before = cgroups_->OomKills(path).value_or(0);
+  // The OOM count is read only where a limit can make the kernel kill.
+  const uint64_t memory = request.function.limits().memory_bytes();
+  const uint64_t oom_before = memory > 0 ? cgroups_->OomKills(path).value_or(0) : 0;
   {
     absl::MutexLock lock(&mu_);
     running_[path] = {path, request.predicted_seconds, absl::Now()};
@@ -211,7 +213,6 @@ ExecResult ProcessRuntime::Run(const ExecRequest& request, const RunControl& con
     absl::MutexLock lock(&mu_);
     running_.erase(path);
   }
-  const uint64_t memory = request.function.limits().memory_bytes();
   // The OOM killer may pick any process of the call (a shell's child, say).
   if (result.outcome == v1::OUTCOME_NONZERO_EXIT && memory > 0 &&
       cgroups_->OomKills(path).value_or(0) > oom_before) {
