@@ -1,5 +1,7 @@
 #include "worker/worker_node.h"
 
+#include <pwd.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -55,6 +57,34 @@ absl::Status MakeContainerRuntime(config::v1::Switch mode, bool required,
   return absl::OkStatus();
 }
 
+// The function user must not be the one that owns the worker's state (its
+// archives, its containers' state): functions would read and change it. A uid
+// without a passwd entry works (the kernel knows numbers only) but is named
+// in the log, since `ps` and file listings will show bare numbers.
+absl::Status CheckFunctionUser(uid_t uid, gid_t gid, const std::string& state_dir) {
+  struct stat st {};
+  if (::stat(state_dir.c_str(), &st) == 0 && (st.st_uid == uid || st.st_gid == gid)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "worker.function_uid/function_gid ", uid, ":", gid, " owns the worker's state directory ",
+        state_dir, " (", st.st_uid, ":", st.st_gid,
+        "); functions would read and change the worker's state. Pick a user of their own, or "
+        "chown the state directory to the worker's user"));
+  }
+  std::vector<char> buffer(16384);
+  struct passwd entry {};
+  struct passwd* found = nullptr;
+  ::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found);
+  if (found == nullptr) {
+    FSCHED_LOG(kInfo,
+               "worker.function_uid %u has no entry in the user database: functions run "
+               "under that bare number",
+               uid);
+  } else {
+    FSCHED_LOG(kInfo, "process functions run as %s (uid %u, gid %u)", found->pw_name, uid, gid);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& config,
@@ -68,7 +98,7 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
   return node;
 }
 
-ChildIdentity WorkerNode::FunctionIdentity() const {
+absl::StatusOr<ChildIdentity> WorkerNode::FunctionIdentity(const std::string& state_dir) const {
   const WorkerConfig& w = config_.worker();
   ChildIdentity identity;
   identity.rlimits = {{RLIMIT_NOFILE, w.function_open_files()},
@@ -87,6 +117,7 @@ ChildIdentity WorkerNode::FunctionIdentity() const {
   } else {
     identity.uid = w.function_uid();
     identity.gid = w.function_gid();
+    RETURN_IF_ERROR(CheckFunctionUser(w.function_uid(), w.function_gid(), state_dir));
   }
   return identity;
 }
@@ -125,11 +156,12 @@ absl::StatusOr<WorkerNode::RuntimeMap> WorkerNode::BuildRuntimes() {
                                       return link_->FetchRootfs(digest, path);
                                     });
   process_runtime_.set_archives(rootfs_cache_.get());
-  process_runtime_.set_identity(FunctionIdentity());
-  RETURN_IF_ERROR(UseProcessCgroups());
   // Functions may pass through (their archives live here) but not list it.
   fs::create_directories(state, ec);
   fs::permissions(state, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
+  ASSIGN_OR_RETURN(ChildIdentity identity, FunctionIdentity(state.string()));
+  process_runtime_.set_identity(std::move(identity));
+  RETURN_IF_ERROR(UseProcessCgroups());
   {
     ContainerRuntime::Options options = RuntimeOptions(config_, "containers");
     RuncEngine::Options runc;

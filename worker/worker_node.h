@@ -57,7 +57,7 @@ class WorkerNode : private MasterLinkCallbacks,
   // Create's steps, in order.
   absl::StatusOr<RuntimeMap> BuildRuntimes();  // process, runc, containerd, CPU priority
   /// The user and limits of process functions (worker.function_*).
-  ChildIdentity FunctionIdentity() const;
+  absl::StatusOr<ChildIdentity> FunctionIdentity(const std::string& state_dir) const;
   // Per-call cgroups for process functions, as worker.process_cgroups says.
   absl::Status UseProcessCgroups();
   absl::Status BuildCache();  // resctrl partitions, where available

@@ -6,6 +6,9 @@
 #include "common/auth.h"
 
 #include <grpcpp/generic/generic_stub.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "absl/strings/numbers.h"
 #include "absl/synchronization/notification.h"
@@ -465,6 +468,24 @@ TEST_F(AuthTest, AFunctionRunsUnprivilegedAndCannotReachTheClustersSecrets) {
     }
     EXPECT_EQ(result.outcome() != v1::OUTCOME_OK, probe.must_fail) << probe.name << ": " << seen;
   }
+}
+
+TEST_F(AuthTest, AWorkerRefusesAFunctionUserThatOwnsItsState) {
+  if (::geteuid() != 0) GTEST_SKIP() << "switching users needs a root worker";
+  const std::string state = dir_ + "/owned-state";
+  std::filesystem::create_directories(state);
+  ASSERT_EQ(::chown(state.c_str(), 65534, 65534), 0);
+  const std::string log = dir_ + "/owned.log";
+  auto worker = testing::Process::Start(
+      {FSCHED_WORKER_BIN, "--node_id", "owned", "--listen", "127.0.0.1:0", "--state_dir", state,
+       "--join_token_file", TokenFile("owned", kToken)},
+      log);
+  ASSERT_TRUE(worker.ok()) << worker.status();
+  const std::optional<int> code = (*worker)->Wait(absl::Seconds(20));
+  ASSERT_TRUE(code.has_value()) << "the worker started on a state directory functions own";
+  EXPECT_NE(*code, 0);
+  const std::string said = testing::ReadFile(log);
+  EXPECT_NE(said.find("owns the worker's state directory"), std::string::npos) << said;
 }
 
 }  // namespace
