@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "fsched/v1/auth.grpc.pb.h"
 #include "fsched/v1/worker.grpc.pb.h"
@@ -435,6 +436,35 @@ TEST_F(AuthTest, OversizedMessagesAreRefusedAtTheDoor) {
   // The master is still there for the next caller.
   ASSERT_TRUE(Invoke("cat", "still here", &result).ok());
   EXPECT_EQ(result.stdout(), "still here");
+}
+
+// Peak resident memory of a process, from /proc/<pid>/status (VmHWM).
+uint64_t PeakResidentBytes(pid_t pid) {
+  const std::string status = testing::ReadFile(absl::StrCat("/proc/", pid, "/status"));
+  const size_t at = status.find("VmHWM:");
+  uint64_t kib = 0;
+  if (at != std::string::npos) {
+    const size_t end = status.find('\n', at);
+    absl::string_view value =
+        absl::StripAsciiWhitespace(absl::string_view(status).substr(at + 6, end - at - 6));
+    absl::ConsumeSuffix(&value, " kB");
+    EXPECT_TRUE(absl::SimpleAtoi(value, &kib)) << value;
+  }
+  return kib << 10;
+}
+
+// gRPC 1.51 checks a message's size only once it has it whole; the server's
+// memory quota (at least 128 MiB) resets a stream that would hold more, so a
+// message far beyond it is never read in full.
+TEST_F(AuthTest, AMessageBeyondTheMemoryQuotaIsResetBeforeItIsReadWhole) {
+  StartMaster("scheduler: {max_payload_bytes: 64KiB}\n");
+  constexpr uint64_t kHuge = 512ull << 20;
+  v1::InvocationResult result;
+  const grpc::Status s = Invoke("cat", std::string(kHuge, 'p'), &result);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  const uint64_t peak = PeakResidentBytes(master_->pid());
+  EXPECT_LT(peak, kHuge / 2) << "the master held " << (peak >> 20) << " MiB";
+  ASSERT_TRUE(Register("cat", {"cat"}).ok());  // and it answers the next caller
 }
 
 TEST_F(AuthTest, AFunctionRunsUnprivilegedAndCannotReachTheClustersSecrets) {
