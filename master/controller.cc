@@ -109,6 +109,13 @@ absl::StatusOr<std::string> Controller::Submit(const v1::InvokeRequest& request,
                                                InvocationCallback on_done) {
   RETURN_IF_ERROR(ValidateRequest(request));
   ASSIGN_OR_RETURN(v1::Function function, registry_->Get(request.function()));
+  const v1::FunctionSpec& spec = function.spec();
+  if (request.args_size() > 0 &&
+      (spec.lifetime() == v1::LIFETIME_PERSISTENT || !spec.language().empty())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "function ", spec.name(),
+        " runs in persistent instances started once; a call carries a payload, not args"));
+  }
   absl::Duration timeout = FromProto(function.spec().limits().timeout());
   if (timeout == absl::ZeroDuration()) timeout = options_.default_timeout;
   const absl::Duration requested = FromProto(request.timeout());

@@ -42,6 +42,52 @@ absl::Status ValidateRootfsPath(const std::string& path) {
   return absl::OkStatus();
 }
 
+// Persistent instances and the language runtimes that host handlers.
+absl::Status ValidateLifetime(const v1::FunctionSpec& spec, const FunctionLimits& limits) {
+  if (!v1::Lifetime_IsValid(spec.lifetime())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec.lifetime ", static_cast<int>(spec.lifetime()), " is unknown"));
+  }
+  RETURN_IF_ERROR(CheckLength("spec.handler", spec.handler(), limits.max_field_bytes));
+  const bool persistent = spec.lifetime() == v1::LIFETIME_PERSISTENT || !spec.language().empty();
+  if (persistent && spec.runtime() != v1::RUNTIME_KIND_UNSPECIFIED &&
+      spec.runtime() != v1::RUNTIME_KIND_PROCESS) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec.runtime ", v1::RuntimeKind_Name(spec.runtime()),
+                     " does not run persistent instances yet; use the process runtime"));
+  }
+  if (spec.language().empty()) {
+    if (!spec.handler().empty()) {
+      return absl::InvalidArgumentError(
+          "spec.handler needs spec.language (python or node); a command of your own reads "
+          "its handler from its arguments");
+    }
+    return absl::OkStatus();
+  }
+  if (spec.language() != "python" && spec.language() != "node") {
+    return absl::InvalidArgumentError(absl::StrCat("spec.language '", spec.language().substr(0, 40),
+                                                   "' is unknown: python or node"));
+  }
+  if (spec.lifetime() == v1::LIFETIME_EXEC) {
+    return absl::InvalidArgumentError(absl::StrCat("spec.language ", spec.language(),
+                                                   " hosts its handler in persistent instances; "
+                                                   "spec.lifetime EXEC cannot go with it"));
+  }
+  if (spec.command_size() > 0) {
+    return absl::InvalidArgumentError(absl::StrCat("spec.command must be empty with spec.language ",
+                                                   spec.language(),
+                                                   ": the runtime is the command"));
+  }
+  const size_t colon = spec.handler().rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == spec.handler().size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec.handler '", spec.handler().substr(0, 80), "' must be ",
+                     spec.language() == "python" ? "module:function (e.g. main:handle)"
+                                                 : "file.js:export (e.g. index.js:handle)"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ValidateFunctionSpec(const v1::FunctionSpec& spec, const FunctionLimits& limits) {
@@ -51,7 +97,9 @@ absl::Status ValidateFunctionSpec(const v1::FunctionSpec& spec, const FunctionLi
         "' is invalid: use 1-63 characters of a-z, 0-9, '-', '_', '.', starting with a letter "
         "or digit"));
   }
-  if (spec.command_size() == 0 && spec.runtime() != v1::RUNTIME_KIND_CONTAINERD) {
+  RETURN_IF_ERROR(ValidateLifetime(spec, limits));
+  if (spec.command_size() == 0 && spec.runtime() != v1::RUNTIME_KIND_CONTAINERD &&
+      spec.language().empty()) {
     return absl::InvalidArgumentError("spec.command is empty: give the argv to run");
   }
   if (static_cast<size_t>(spec.command_size()) > limits.max_command_args) {
@@ -101,6 +149,13 @@ absl::Status ValidateFunctionSpec(const v1::FunctionSpec& spec, const FunctionLi
     return absl::InvalidArgumentError(absl::StrCat("spec.max_concurrency ", spec.max_concurrency(),
                                                    " exceeds ", kMaxConcurrency,
                                                    " (0 means no limit)"));
+  }
+  ASSIGN_OR_RETURN(const absl::Duration init_timeout,
+                   CheckedFromProto(lim.init_timeout(), "spec.limits.init_timeout"));
+  if (init_timeout > limits.max_timeout) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec.limits.init_timeout ", absl::FormatDuration(init_timeout),
+                     " exceeds the cluster maximum ", absl::FormatDuration(limits.max_timeout)));
   }
   const v1::WarmPolicy& warm = spec.warm();
   RETURN_IF_ERROR(CheckedFromProto(warm.keep_alive(), "spec.warm.keep_alive").status());

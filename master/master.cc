@@ -14,11 +14,12 @@ namespace fsched::master {
 namespace {
 
 // The command that keeps a function's pre-created instances on a worker, if
-// its warm policy asks for any (only container functions have instances).
+// its warm policy asks for any (container and persistent functions have instances).
 std::optional<v1::MasterMessage> PrewarmCommand(const v1::FunctionSpec& spec) {
-  const bool container =
-      spec.runtime() == v1::RUNTIME_KIND_RUNC || spec.runtime() == v1::RUNTIME_KIND_CONTAINERD;
-  if (!container || spec.warm().prewarmed() == 0) return std::nullopt;
+  const bool instances = spec.runtime() == v1::RUNTIME_KIND_RUNC ||
+                         spec.runtime() == v1::RUNTIME_KIND_CONTAINERD ||
+                         spec.lifetime() == v1::LIFETIME_PERSISTENT || !spec.language().empty();
+  if (!instances || spec.warm().prewarmed() == 0) return std::nullopt;
   v1::MasterMessage message;
   *message.mutable_prewarm()->mutable_function() = spec;
   message.mutable_prewarm()->set_count(spec.warm().prewarmed());

@@ -26,47 +26,14 @@
 namespace fsched::worker {
 namespace {
 
-void SetNonBlocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
-
-// Reads what is available; keeps at most `limit` bytes and drains the rest so
-// the function never blocks on a full pipe. \return false at EOF or error.
-bool Drain(int fd, uint64_t limit, std::string* out, bool* truncated) {
-  char buf[16384];
-  while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n > 0) {
-      const uint64_t room = limit > out->size() ? limit - out->size() : 0;
-      const size_t keep = static_cast<size_t>(std::min<uint64_t>(room, static_cast<uint64_t>(n)));
-      out->append(buf, keep);
-      if (keep < static_cast<size_t>(n)) *truncated = true;
-      continue;
-    }
-    if (n == 0) return false;
-    if (errno == EINTR) continue;
-    return errno == EAGAIN || errno == EWOULDBLOCK;
-  }
-}
-
-int OpenPidFd(pid_t pid) {
-#ifdef SYS_pidfd_open
-  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-#else
-  return -1;
-#endif
-}
-
-std::string SignalName(int sig) {
-  const char* abbrev = sigabbrev_np(sig);
-  return abbrev ? absl::StrCat("SIG", abbrev) : absl::StrCat("signal ", sig);
-}
-
 // What the cloned child reads: prepared by the parent, so the child (which
 // shares the parent's memory until it execs) allocates nothing and writes
 // nothing but its error report.
 struct CloneArgs {
   char* const* argv;
   char* const* envp;
-  const int* stdio;
+  const int* stdio;  // the child's fds 0..nfds-1
+  int nfds;
   const char* working_dir;  // null = the worker's
   const ChildIdentity* identity;
   int report_fd;  // write end of a close-on-exec pipe: errno of the failed step
@@ -99,7 +66,7 @@ FSCHED_CHILD_CODE int CloneChild(void* raw) {
     }
   }
   if (::setpgid(0, 0) != 0) ChildFailed(a->report_fd);
-  for (int fd = 0; fd < 3; ++fd) {
+  for (int fd = 0; fd < a->nfds; ++fd) {
     if (a->stdio[fd] == fd) {
       ::fcntl(fd, F_SETFD, 0);  // keep it across exec
     } else if (::dup2(a->stdio[fd], fd) < 0) {
@@ -182,9 +149,53 @@ int CloneSpawn(const CloneArgs& base, pid_t* pid) {
 
 }  // namespace
 
+bool DrainPipe(int fd, uint64_t limit, std::string* out, bool* truncated) {
+  char buf[16384];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n > 0) {
+      const uint64_t room = limit > out->size() ? limit - out->size() : 0;
+      const size_t keep = static_cast<size_t>(std::min<uint64_t>(room, static_cast<uint64_t>(n)));
+      out->append(buf, keep);
+      if (keep < static_cast<size_t>(n)) *truncated = true;
+      continue;
+    }
+    if (n == 0) return false;
+    if (errno == EINTR) continue;
+    return errno == EAGAIN || errno == EWOULDBLOCK;
+  }
+}
+
+int OpenPidFd(pid_t pid) {
+#ifdef SYS_pidfd_open
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+#else
+  return -1;
+#endif
+}
+
+std::string SignalName(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev ? absl::StrCat("SIG", abbrev) : absl::StrCat("signal ", sig);
+}
+
 int SpawnChild(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                const int stdio[3], const std::string& working_dir, pid_t* pid,
-               const ChildIdentity& identity) {
+               const ChildIdentity& identity, const std::vector<int>& inherit) {
+  // The child's fds in order. A source below their count that is not
+  // already in its place is moved above it first, so installing one never
+  // overwrites another that is still to come.
+  std::vector<int> fds(stdio, stdio + 3);
+  fds.insert(fds.end(), inherit.begin(), inherit.end());
+  const int nfds = static_cast<int>(fds.size());
+  std::vector<Fd> moved;
+  for (int i = 0; i < nfds; ++i) {
+    if (fds[i] < nfds && fds[i] != i) {
+      moved.emplace_back(::fcntl(fds[i], F_DUPFD_CLOEXEC, nfds));
+      if (!moved.back().valid()) return errno;
+      fds[i] = moved.back().get();
+    }
+  }
   std::vector<std::string> env_strings = env;
   std::vector<char*> envp;
   for (std::string& s : env_strings) envp.push_back(s.data());
@@ -195,14 +206,18 @@ int SpawnChild(const std::vector<std::string>& argv, const std::vector<std::stri
   args.push_back(nullptr);
 
   if (!identity.empty()) {
-    CloneArgs clone_args{args.data(), envp.data(),
-                         stdio,       working_dir.empty() ? nullptr : working_dir.c_str(),
-                         &identity,   -1};
+    CloneArgs clone_args{args.data(),
+                         envp.data(),
+                         fds.data(),
+                         nfds,
+                         working_dir.empty() ? nullptr : working_dir.c_str(),
+                         &identity,
+                         -1};
     return CloneSpawn(clone_args, pid);
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  for (int fd = 0; fd < 3; ++fd) posix_spawn_file_actions_adddup2(&actions, stdio[fd], fd);
+  for (int fd = 0; fd < nfds; ++fd) posix_spawn_file_actions_adddup2(&actions, fds[fd], fd);
   if (!working_dir.empty()) posix_spawn_file_actions_addchdir_np(&actions, working_dir.c_str());
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
@@ -309,13 +324,13 @@ ExecResult RunChild(const ChildSpec& spec, const RunControl& control, const Chil
         }
       }
       if (out_idx >= 0 && fds[out_idx].revents &&
-          !Drain(stdout_read.get(), spec.output_limit_bytes, &result.stdout_data,
-                 &result.stdout_truncated)) {
+          !DrainPipe(stdout_read.get(), spec.output_limit_bytes, &result.stdout_data,
+                     &result.stdout_truncated)) {
         stdout_read.Close();
       }
       if (err_idx >= 0 && fds[err_idx].revents &&
-          !Drain(stderr_read.get(), spec.output_limit_bytes, &result.stderr_data,
-                 &result.stderr_truncated)) {
+          !DrainPipe(stderr_read.get(), spec.output_limit_bytes, &result.stderr_data,
+                     &result.stderr_truncated)) {
         stderr_read.Close();
       }
       if (pid_idx >= 0 && (fds[pid_idx].revents & POLLIN)) exited = true;
@@ -362,12 +377,12 @@ ExecResult RunChild(const ChildSpec& spec, const RunControl& control, const Chil
   const absl::Time finished = absl::Now();
   // Output the function wrote just before it ended is still in the pipes.
   if (stdout_read.get() >= 0) {
-    Drain(stdout_read.get(), spec.output_limit_bytes, &result.stdout_data,
-          &result.stdout_truncated);
+    DrainPipe(stdout_read.get(), spec.output_limit_bytes, &result.stdout_data,
+              &result.stdout_truncated);
   }
   if (stderr_read.get() >= 0) {
-    Drain(stderr_read.get(), spec.output_limit_bytes, &result.stderr_data,
-          &result.stderr_truncated);
+    DrainPipe(stderr_read.get(), spec.output_limit_bytes, &result.stderr_data,
+              &result.stderr_truncated);
   }
   // Background children of the function do not outlive its invocation.
   ::kill(-pid, SIGKILL);

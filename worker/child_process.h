@@ -55,13 +55,23 @@ struct ChildHooks {
 
 /// Starts `argv` with `env` (the whole environment) in its own process group,
 /// a clean signal mask and default dispositions, `stdio` as its fds 0, 1 and
-/// 2, in `working_dir` (empty = the worker's), as `identity`. posix_spawnp
+/// 2 (and `inherit` as its fds 3, 4, ...), in `working_dir` (empty = the
+/// worker's), as `identity`. posix_spawnp
 /// when the identity is empty; otherwise a vfork-style clone whose child sets
 /// the limits and drops to the user before it execs (posix_spawn cannot).
 /// Returns 0 or the errno of the step that failed.
 int SpawnChild(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                const int stdio[3], const std::string& working_dir, pid_t* pid,
-               const ChildIdentity& identity = {});
+               const ChildIdentity& identity = {}, const std::vector<int>& inherit = {});
+
+/// Reads what `fd` (non-blocking) has; keeps at most `limit` bytes in `out`
+/// and drains the rest so the writer never blocks on a full pipe.
+/// \return false at EOF or error.
+bool DrainPipe(int fd, uint64_t limit, std::string* out, bool* truncated);
+/// A pidfd for `pid` (readable once it exits), or -1 where the kernel has none.
+int OpenPidFd(pid_t pid);
+/// "SIGKILL", or "signal N".
+std::string SignalName(int sig);
 
 /// The PATH host tools (runc, ctr, tar) are looked up in.
 inline constexpr char kToolPath[] =

@@ -1,7 +1,5 @@
 #include "worker/container_runtime.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -10,7 +8,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -35,17 +32,6 @@ ExecResult StartFailed(std::string message) {
 }
 
 }  // namespace
-
-std::string ContainerRuntime::InstanceKey(const v1::FunctionSpec& function) {
-  std::string bytes;
-  google::protobuf::io::StringOutputStream stream(&bytes);
-  {
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    function.SerializeToCodedStream(&coded);
-  }
-  return absl::StrFormat("%s@%016x", function.name(), absl::HashOf(bytes));
-}
 
 ContainerRuntime::ContainerRuntime(Options options)
     : options_(std::move(options)),

@@ -73,9 +73,6 @@ class ContainerRuntime final : public Runtime {
   size_t live_containers() const { return live_.load(); }
   const Cgroups& cgroups() const { return cgroups_; }
 
-  /// The key that makes instances interchangeable: name and a hash of the spec.
-  static std::string InstanceKey(const v1::FunctionSpec& function);
-
  private:
   explicit ContainerRuntime(Options options);
   // The root filesystem directory, or the image for an image engine.

@@ -201,6 +201,7 @@ v1::InvocationResult Executor::Execute(const Job& job) {
   ToProto(exec.started + exec.execution + exec.paused, t->mutable_finished());
   if (exec.paused > absl::ZeroDuration()) ToProto(exec.paused, t->mutable_paused());
   ToProto(exec.cold_start, t->mutable_cold_start());
+  if (exec.init > absl::ZeroDuration()) ToProto(exec.init, t->mutable_init());
   ToProto(exec.execution, t->mutable_execution());
   ToProto(exec.cpu_time, t->mutable_cpu_time());
   return result;

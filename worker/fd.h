@@ -38,6 +38,8 @@ class Fd {
   int fd_ = -1;
 };
 
+inline void SetNonBlocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
 /// A pipe whose both ends close on exec. False (errno set) if it cannot be made.
 inline bool MakePipe(Fd* read_end, Fd* write_end) {
   int fds[2];

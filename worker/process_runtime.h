@@ -10,12 +10,23 @@
 // call would cost more than the call). A
 // function that names an archive (rootfs_digest: tasks do) runs in the
 // directory where the worker unpacked it.
+//
+// A persistent function (FunctionSpec.lifetime, or a language runtime) runs
+// in instances instead: a process started and initialised once, holding its
+// cgroup for its life, serving calls over the instance protocol. Idle
+// instances wait in a WarmPool (keep-alive, per-function cap, memory budget);
+// a background thread pre-warms, expires and destroys them, so no call waits
+// for an instance's removal.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -23,13 +34,16 @@
 #include "worker/cgroup.h"
 #include "worker/child_process.h"
 #include "worker/cpu_priority.h"
+#include "worker/persistent_instance.h"
 #include "worker/rootfs_cache.h"
 #include "worker/runtime.h"
+#include "worker/warm_pool.h"
 
 namespace fsched::worker {
 
 class ProcessRuntime final : public Runtime {
  public:
+  ProcessRuntime();
   std::string_view name() const override { return "process"; }
   v1::RuntimeKind kind() const override { return v1::RUNTIME_KIND_PROCESS; }
   ExecResult Run(const ExecRequest& request, const RunControl& control) override;
@@ -42,12 +56,47 @@ class ProcessRuntime final : public Runtime {
   /// at most `max_processes` tasks; not owned; before the first Run. Kills
   /// and removes what a previous worker left under `parent`.
   void set_cgroups(const Cgroups* cgroups, std::string parent, uint64_t max_processes);
+  /// Where the language runtimes shipped with fsched live
+  /// (<dir>/python/fsched_runtime.py, <dir>/node/fsched_runtime.js).
+  void set_runtimes_dir(std::string dir) { runtimes_dir_ = std::move(dir); }
+  /// Idle persistent instances: kept this long when the function sets no
+  /// keep-alive, within this much memory in all.
+  void set_warm(absl::Duration default_keep_alive, uint64_t memory_budget_bytes);
   ~ProcessRuntime() override;
   /// The calls running now with their cgroups (none without cgroups), for the
   /// shortest-remaining-first CPU weights.
   std::vector<RunningFunction> RunningFunctions() const;
 
+  /// Whether `function` runs in persistent instances.
+  static bool Persistent(const v1::FunctionSpec& function);
+  /// Keeps at least `count` idle instances of a persistent `function`, made
+  /// in the background.
+  void Prewarm(const v1::FunctionSpec& function, uint32_t count);
+  /// Destroys the idle instances of `function`.
+  void Evict(const std::string& function);
+  /// Idle instances per function and mode.
+  std::vector<v1::WarmInstance> WarmSet() const;
+  /// Instances that exist now (idle and serving).
+  size_t live_instances() const { return live_.load(); }
+  /// Blocks until the background thread has nothing queued (tests, shutdown).
+  void WaitIdle();
+
  private:
+  class Instance;
+  // How a function's process starts: argv, environment, directory, user.
+  absl::StatusOr<ChildSpec> BaseSpec(const v1::FunctionSpec& function,
+                                     const std::map<std::string, std::string>& env,
+                                     const std::string& working_dir) const;
+  ExecResult RunPersistent(const ExecRequest& request, const RunControl& control);
+  // A new initialised instance; null with `failure` filled when it cannot be.
+  std::unique_ptr<Instance> NewInstance(const v1::FunctionSpec& function, uint64_t log_limit_bytes,
+                                        const RunControl& control, ExecResult* failure);
+  void Keep(const v1::FunctionSpec& function, std::unique_ptr<Instance> instance);
+  void DestroyLater(WarmPool::Evicted instances);
+  void DestroyLater(std::unique_ptr<Instance> instance);
+  void Post(std::function<void()> task);
+  void BackgroundLoop();
+
   struct Call {
     std::string cgroup;
     double predicted_s = 0;
@@ -81,6 +130,15 @@ class ProcessRuntime final : public Runtime {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Call> running_ ABSL_GUARDED_BY(mu_);  // by cgroup
   std::vector<std::unique_ptr<CallCgroup>> idle_cgroups_ ABSL_GUARDED_BY(mu_);
+
+  std::string runtimes_dir_;
+  absl::Duration default_keep_alive_ = absl::Minutes(10);
+  std::atomic<size_t> live_{0};
+  WarmPool pool_ ABSL_GUARDED_BY(mu_){1ull << 30};
+  std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
+  bool busy_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread background_;
 };
 
 }  // namespace fsched::worker

@@ -45,6 +45,7 @@ struct ExecResult {
   v1::ExecutionMode mode = v1::EXECUTION_MODE_COLD;
   absl::Time started;
   absl::Duration cold_start;  // creating the process/container
+  absl::Duration init;        // a persistent instance's initialisation (within cold_start)
   absl::Duration execution;   // wall time of the function itself, frozen time excluded
   absl::Duration paused;      // time frozen
   absl::Duration cpu_time;    // user + system

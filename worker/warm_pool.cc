@@ -1,8 +1,25 @@
 #include "worker/warm_pool.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
 #include <map>
 
+#include "absl/hash/hash.h"
+#include "absl/strings/str_format.h"
+
 namespace fsched::worker {
+
+std::string InstanceKey(const v1::FunctionSpec& function) {
+  std::string bytes;
+  google::protobuf::io::StringOutputStream stream(&bytes);
+  {
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    function.SerializeToCodedStream(&coded);
+  }
+  return absl::StrFormat("%s@%016x", function.name(), absl::HashOf(bytes));
+}
 
 std::unique_ptr<PooledInstance> WarmPool::Remove(std::list<Idle>::iterator it) {
   used_ -= it->entry.memory_bytes;

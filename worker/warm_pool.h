@@ -16,6 +16,9 @@
 
 namespace fsched::worker {
 
+/// The key that makes instances interchangeable: name and a hash of the spec.
+std::string InstanceKey(const v1::FunctionSpec& function);
+
 class PooledInstance {
  public:
   virtual ~PooledInstance() = default;
@@ -36,6 +39,8 @@ class WarmPool {
   };
 
   explicit WarmPool(uint64_t memory_budget_bytes) : budget_(memory_budget_bytes) {}
+  /// Applies from the next Put.
+  void set_budget(uint64_t memory_budget_bytes) { budget_ = memory_budget_bytes; }
 
   /// An idle instance of `key`: warm ones first (most recently used), then
   /// pre-warmed. Null when there is none.
@@ -66,7 +71,7 @@ class WarmPool {
   };
   // Front = least recently used.
   std::list<Idle> idle_;
-  const uint64_t budget_;
+  uint64_t budget_;
   uint64_t used_ = 0;
   std::unique_ptr<PooledInstance> Remove(std::list<Idle>::iterator it);
 };

@@ -28,6 +28,12 @@ absl::Status ValidateWorkerConfig(const Config& config) {
           "' must be an absolute directory other than / (functions' root filesystems live there)"));
     }
   }
+  if (!w.runtimes_dir().empty() && w.runtimes_dir()[0] != '/') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config: worker.runtimes_dir: '", w.runtimes_dir(),
+                     "' must be an absolute directory (or empty for the one next to "
+                     "fsched-worker)"));
+  }
   if (FromProto(w.reconnect_min()) > FromProto(w.reconnect_max())) {
     return absl::InvalidArgumentError(
         "config: worker.reconnect_min: must not exceed worker.reconnect_max");

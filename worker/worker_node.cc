@@ -161,6 +161,15 @@ absl::StatusOr<WorkerNode::RuntimeMap> WorkerNode::BuildRuntimes() {
   fs::permissions(state, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
   ASSIGN_OR_RETURN(ChildIdentity identity, FunctionIdentity(state.string()));
   process_runtime_.set_identity(std::move(identity));
+  std::string runtimes_dir = config_.worker().runtimes_dir();
+  if (runtimes_dir.empty()) {
+    runtimes_dir = (fs::read_symlink("/proc/self/exe", ec).parent_path().parent_path() / "share" /
+                    "fsched" / "runtimes")
+                       .string();
+  }
+  process_runtime_.set_runtimes_dir(runtimes_dir);
+  process_runtime_.set_warm(FromProto(config_.worker().keep_alive()),
+                            config_.worker().warm_memory_bytes());
   RETURN_IF_ERROR(UseProcessCgroups());
   {
     ContainerRuntime::Options options = RuntimeOptions(config_, "containers");
@@ -412,6 +421,12 @@ std::vector<std::string> WorkerNode::MasterAddresses() {
 }
 
 void WorkerNode::OnPrewarm(const v1::Prewarm& prewarm) {
+  const v1::RuntimeKind kind = prewarm.function().runtime();
+  if (kind == v1::RUNTIME_KIND_PROCESS ||
+      (kind == v1::RUNTIME_KIND_UNSPECIFIED &&
+       config_.worker().runtime() == v1::RUNTIME_KIND_PROCESS)) {
+    process_runtime_.Prewarm(prewarm.function(), prewarm.count());
+  }
   for (ContainerRuntime* runtime : ContainerRuntimes()) {
     if (prewarm.function().runtime() == runtime->kind()) {
       runtime->Prewarm(prewarm.function(), prewarm.count());
@@ -420,6 +435,7 @@ void WorkerNode::OnPrewarm(const v1::Prewarm& prewarm) {
 }
 
 void WorkerNode::OnEvict(const v1::Evict& evict) {
+  process_runtime_.Evict(evict.function());
   for (ContainerRuntime* runtime : ContainerRuntimes()) runtime->Evict(evict.function());
 }
 
@@ -563,6 +579,7 @@ v1::WorkerLoad WorkerNode::CallsLoad() {
   v1::WorkerLoad load;
   load.set_running(static_cast<uint32_t>(executor_->Running().size()));
   if (cache_ != nullptr) load.set_cache_ways_free(cache_->free_ways());
+  for (v1::WarmInstance& warm : process_runtime_.WarmSet()) *load.add_warm() = std::move(warm);
   for (ContainerRuntime* runtime : ContainerRuntimes()) {
     for (v1::WarmInstance& warm : runtime->WarmSet()) *load.add_warm() = std::move(warm);
   }

@@ -41,6 +41,23 @@ TEST_F(ControllerTest, BadRequestsAreRejectedAndNothingIsQueued) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(ControllerTest, APersistentFunctionTakesAPayloadNotArgs) {
+  v1::RegisterFunctionRequest reg;
+  reg.mutable_spec()->set_name("py");
+  reg.mutable_spec()->set_language("python");
+  reg.mutable_spec()->set_handler("main:handle");
+  ASSERT_TRUE(controller_->RegisterFunction(reg).ok());
+  v1::InvokeRequest req;
+  req.set_function("py");
+  req.add_args("--verbose");
+  const absl::Status refused = controller_->Submit(req).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("a payload, not args"), std::string::npos) << refused;
+  EXPECT_EQ(scheduler_->queued(), 0u);
+  req.clear_args();
+  EXPECT_TRUE(controller_->Submit(req).ok());
+}
+
 TEST_F(ControllerTest, TimeoutIsTheShorterOfFunctionAndRequest) {
   v1::RegisterFunctionRequest reg;
   reg.mutable_spec()->set_name("g");

@@ -112,6 +112,50 @@ TEST_F(RegistryTest, InvalidSpecsNameTheField) {
        },
        "exceeds spec.warm.max_instances 2"},
       {[](v1::FunctionSpec* s) { s->set_runtime(static_cast<v1::RuntimeKind>(42)); }, "runtime"},
+      // Persistent instances and language runtimes.
+      {[](v1::FunctionSpec* s) { s->set_lifetime(static_cast<v1::Lifetime>(9)); },
+       "spec.lifetime 9 is unknown"},
+      {[](v1::FunctionSpec* s) { s->set_handler("main:handle"); }, "spec.handler needs"},
+      {[](v1::FunctionSpec* s) {
+         s->clear_command();
+         s->set_language("ruby");
+         s->set_handler("main:handle");
+       },
+       "spec.language 'ruby' is unknown"},
+      {[](v1::FunctionSpec* s) {
+         s->set_language("python");
+         s->set_handler("main:handle");
+       },
+       "spec.command must be empty"},
+      {[](v1::FunctionSpec* s) {
+         s->clear_command();
+         s->set_language("python");
+         s->set_handler("main");
+       },
+       "module:function"},
+      {[](v1::FunctionSpec* s) {
+         s->clear_command();
+         s->set_language("node");
+         s->set_handler("index.js:");
+       },
+       "file.js:export"},
+      {[](v1::FunctionSpec* s) {
+         s->clear_command();
+         s->set_language("python");
+         s->set_handler("main:handle");
+         s->set_lifetime(v1::LIFETIME_EXEC);
+       },
+       "spec.lifetime EXEC cannot go with it"},
+      {[](v1::FunctionSpec* s) {
+         s->set_lifetime(v1::LIFETIME_PERSISTENT);
+         s->set_runtime(v1::RUNTIME_KIND_RUNC);
+         s->set_rootfs_path("/srv/rootfs/x");
+       },
+       "does not run persistent instances yet"},
+      {[](v1::FunctionSpec* s) {
+         ToProto(absl::Hours(2), s->mutable_limits()->mutable_init_timeout());
+       },
+       "spec.limits.init_timeout"},
   };
   for (const Case& c : cases) {
     v1::FunctionSpec spec = Spec("valid-name");
@@ -125,6 +169,21 @@ TEST_F(RegistryTest, InvalidSpecsNameTheField) {
 
 // A container's root filesystem is its whole view of the host: never the
 // host's own root or system directories, however the path is spelled.
+TEST_F(RegistryTest, LanguageRuntimeFunctionsNeedNoCommand) {
+  v1::FunctionSpec spec;
+  spec.set_name("py");
+  spec.set_language("python");
+  spec.set_handler("main:handle");
+  spec.set_working_dir("/srv/code/py");
+  ASSERT_TRUE(registry_->Register(spec, false).ok());
+  spec.set_name("js");
+  spec.set_language("node");
+  spec.set_handler("lib/index.js:handle");
+  spec.set_lifetime(v1::LIFETIME_PERSISTENT);
+  ASSERT_TRUE(registry_->Register(spec, false).ok());
+  EXPECT_EQ(registry_->List().size(), 2u);
+}
+
 TEST_F(RegistryTest, RootFilesystemsAreNeverTheHostsOwnDirectories) {
   for (const char* path :
        {"/", "/etc", "/etc/ssl", "/../../", "/srv/../etc", "/usr/lib", "/var/lib/fsched",

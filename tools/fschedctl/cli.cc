@@ -28,6 +28,10 @@ Functions:
            [--rootfs DIR|sha256:.. | --image REF]  (a runc | containerd container, with
             [--memory 128MiB] [--cpus 0.5] [--keep_alive 10m] [--max_instances N]
             [--prewarmed N] [--network])  [--max_concurrency N]
+  register NAME --runtime python|node --code DIR|FILE.tar|sha256:.. --handler H
+           [--init_timeout 30s] [--recycle_after_calls N] [--recycle_above_memory 256MiB]
+                                              a handler in persistent instances (initialised
+                                              once, warm calls reuse them; docs/runtimes.md)
   delete NAME
   upload-rootfs FILE.tar                      store a root filesystem archive; prints its digest
   rootfs                                      list stored root filesystem archives
@@ -158,11 +162,13 @@ void PrintResult(const v1::InvocationResult& r) {
   if (!r.stdout().empty() && r.stdout().back() != '\n') std::cout << "\n";
   if (!r.stderr().empty()) std::cerr << r.stderr();
   std::cerr << absl::StrFormat(
-      "-- %s %s on %s: %s, %s  (queue %s, cold start %s, exec %s, total %s, attempts %d)%s\n",
+      "-- %s %s on %s: %s, %s  (queue %s, cold start %s%s, exec %s, total %s, attempts %d)%s\n",
       r.invocation_id(), r.function(), r.worker_id().empty() ? "-" : r.worker_id(),
       ShortEnum(v1::Outcome_Name(r.outcome()), "OUTCOME_"),
       ShortEnum(v1::ExecutionMode_Name(r.mode()), "EXECUTION_MODE_"), Ms(r.timings().queue_wait()),
-      Ms(r.timings().cold_start()), Ms(r.timings().execution()), Ms(r.timings().total()),
+      Ms(r.timings().cold_start()),
+      r.timings().has_init() ? absl::StrCat(" of which init ", Ms(r.timings().init())) : "",
+      Ms(r.timings().execution()), Ms(r.timings().total()),
       r.attempts(), r.message().empty() ? "" : absl::StrCat("\n   ", r.message()));
 }
 

@@ -37,7 +37,24 @@ ABSL_FLAG(std::string, image, "",
           "containerd namespace, worker.containerd_namespace); implies --runtime containerd");
 ABSL_FLAG(std::string, runtime, "",
           "register: process | runc | containerd (default: process, runc with --rootfs, "
-          "containerd with --image)");
+          "containerd with --image), or a language runtime shipped with fsched: python | node "
+          "(a persistent process function hosting --handler from --code)");
+ABSL_FLAG(std::string, handler, "",
+          "register: the handler a language runtime hosts: python module:function, node "
+          "file.js:export");
+ABSL_FLAG(std::string, code, "",
+          "register: the function's code: a directory on every worker, a .tar archive here "
+          "(uploaded), or the sha256:... digest of an uploaded archive");
+ABSL_FLAG(std::string, lifetime, "",
+          "register: exec (a process per call) | persistent (a process per instance speaking "
+          "the instance protocol; docs/runtimes.md). Language runtimes are persistent");
+ABSL_FLAG(std::string, init_timeout, "",
+          "register: how long a persistent instance may take to initialise (default 30s)");
+ABSL_FLAG(int, recycle_after_calls, 0,
+          "register: replace a persistent instance after this many calls (0 = never)");
+ABSL_FLAG(std::string, recycle_above_memory, "",
+          "register: replace a persistent instance once its resident memory passes this (e.g. "
+          "256MiB)");
 ABSL_FLAG(std::string, memory, "", "register: memory limit of the container (e.g. 128MiB)");
 ABSL_FLAG(double, cpus, 0, "register: CPU quota of the container in cores (e.g. 0.5)");
 ABSL_FLAG(std::string, keep_alive, "",

@@ -1,5 +1,6 @@
 // fschedctl Functions: list, register, delete; root filesystem archives.
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -44,18 +45,89 @@ int Functions(Cli& cli, const std::string& command, const Args& /*args*/) {
   return 0;
 }
 
+namespace {
+
+// --code: a directory on every worker (made absolute), an archive here
+// (uploaded, then named by digest), or a digest already uploaded.
+int SetCode(Cli& cli, const std::string& code, v1::FunctionSpec* spec) {
+  if (code.rfind("sha256:", 0) == 0) {
+    spec->set_rootfs_digest(code);
+    return 0;
+  }
+  std::error_code ec;
+  const std::filesystem::path path = std::filesystem::absolute(code, ec);
+  if (std::filesystem::is_directory(path, ec)) {
+    spec->set_working_dir(path.lexically_normal().string());
+    return 0;
+  }
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return Usage(absl::StrCat("--code '", code,
+                              "' is neither a directory, an archive here, nor a sha256: digest"));
+  }
+  std::ifstream in(path, std::ios::binary);
+  absl::StatusOr<std::string> digest = DigestOf(in);
+  if (!digest.ok()) return Usage(absl::StrCat(code, ": ", digest.status().message()));
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, RpcTimeout(absl::Minutes(30)));
+  v1::Rootfs stored;
+  grpc::Status s = ctl::UploadRootfs(cli.controller(), &ctx, *digest, in, &stored);
+  if (!s.ok()) return RpcFailed("UploadRootfs", s);
+  spec->set_rootfs_digest(stored.digest());
+  return 0;
+}
+
+// --runtime python|node, --handler, --code, --lifetime and the instance knobs.
+int SetInstanceModel(Cli& cli, const std::string& runtime, v1::FunctionSpec* spec) {
+  if (runtime == "python" || runtime == "node") spec->set_language(runtime);
+  spec->set_handler(absl::GetFlag(FLAGS_handler));
+  if (const std::string code = absl::GetFlag(FLAGS_code); !code.empty()) {
+    if (int rc = SetCode(cli, code, spec); rc != 0) return rc;
+  }
+  if (const std::string l = absl::GetFlag(FLAGS_lifetime); l == "exec") {
+    spec->set_lifetime(v1::LIFETIME_EXEC);
+  } else if (l == "persistent") {
+    spec->set_lifetime(v1::LIFETIME_PERSISTENT);
+  } else if (!l.empty()) {
+    return Usage(absl::StrCat("--lifetime '", l, "' is not exec or persistent"));
+  }
+  if (const std::string t = absl::GetFlag(FLAGS_init_timeout); !t.empty()) {
+    auto d = ParseDurationText(t);
+    if (!d.ok()) return Usage(absl::StrCat("--init_timeout: ", d.status().message()));
+    ToProto(*d, spec->mutable_limits()->mutable_init_timeout());
+  }
+  if (absl::GetFlag(FLAGS_recycle_after_calls) < 0) {
+    return Usage("--recycle_after_calls must not be negative");
+  }
+  spec->mutable_warm()->set_recycle_after_calls(absl::GetFlag(FLAGS_recycle_after_calls));
+  if (const std::string m = absl::GetFlag(FLAGS_recycle_above_memory); !m.empty()) {
+    auto bytes = ParseByteSize(m);
+    if (!bytes.ok())
+      return Usage(absl::StrCat("--recycle_above_memory: ", bytes.status().message()));
+    spec->mutable_warm()->set_recycle_above_memory_bytes(*bytes);
+  }
+  return 0;
+}
+
+}  // namespace
+
 int Register(Cli& cli, const std::string& /*command*/, const Args& args) {
-  if (args.size() < 2) return Usage("register needs NAME -- CMD [ARGS...]");
+  const std::string language = absl::GetFlag(FLAGS_runtime);
+  const bool hosted = language == "python" || language == "node";
+  if (args.empty() || (args.size() < 2 && !hosted)) {
+    return Usage(
+        "register needs NAME -- CMD [ARGS...], or NAME --runtime python|node --code "
+        "DIR --handler H");
+  }
   v1::RegisterFunctionRequest req;
   req.set_replace(absl::GetFlag(FLAGS_replace));
   v1::FunctionSpec* spec = req.mutable_spec();
   spec->set_name(args[0]);
   const std::string rootfs = absl::GetFlag(FLAGS_rootfs);
   const std::string image = absl::GetFlag(FLAGS_image);
-  const std::string runtime = !absl::GetFlag(FLAGS_runtime).empty() ? absl::GetFlag(FLAGS_runtime)
-                              : !image.empty()                      ? "containerd"
-                              : !rootfs.empty()                     ? "runc"
-                                                                    : "process";
+  const std::string runtime = !language.empty() && !hosted ? language
+                              : !image.empty()             ? "containerd"
+                              : !rootfs.empty()            ? "runc"
+                                                           : "process";
   if (runtime == "process") {
     spec->set_runtime(v1::RUNTIME_KIND_PROCESS);
   } else if (runtime == "runc") {
@@ -63,7 +135,8 @@ int Register(Cli& cli, const std::string& /*command*/, const Args& args) {
   } else if (runtime == "containerd") {
     spec->set_runtime(v1::RUNTIME_KIND_CONTAINERD);
   } else {
-    return Usage(absl::StrCat("--runtime '", runtime, "' is not process, runc or containerd"));
+    return Usage(
+        absl::StrCat("--runtime '", runtime, "' is not process, runc, containerd, python or node"));
   }
   spec->set_image(image);
   if (rootfs.rfind("sha256:", 0) == 0) {
@@ -99,6 +172,7 @@ int Register(Cli& cli, const std::string& /*command*/, const Args& args) {
     (*spec->mutable_env())[p.first] = p.second;
   }
   spec->set_working_dir(absl::GetFlag(FLAGS_workdir));
+  if (int rc = SetInstanceModel(cli, language, spec); rc != 0) return rc;
   spec->set_description(absl::GetFlag(FLAGS_description));
   if (const std::string t = absl::GetFlag(FLAGS_timeout); !t.empty()) {
     auto d = ParseDurationText(t);

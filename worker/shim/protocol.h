@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "worker/shim/frames.h"
+
 namespace fsched::shim {
 
 /// One call: what to execute and how.
@@ -44,10 +46,6 @@ struct Reply {
   int32_t pid = 0;  // kReady: the shim's PID inside its namespace
 };
 
-/// Frames larger than this are refused by the reader: a corrupt length must
-/// not make either side allocate gigabytes.
-inline constexpr uint32_t kMaxFrameBytes = 256u << 20;
-
 /// The shim's one command-line flag, "--user=UID:GID": drop to that user and
 /// group before serving, for engines that cannot set the init's user (ctr).
 inline constexpr std::string_view kUserFlag = "--user=";
@@ -57,12 +55,5 @@ std::string EncodeReply(const Reply& reply);
 /// nullopt when `body` (one frame without its length prefix) is malformed.
 std::optional<Request> DecodeRequest(std::string_view body);
 std::optional<Reply> DecodeReply(std::string_view body);
-
-/// Prepends the 4-byte little-endian length.
-std::string Frame(std::string_view body);
-/// Splits a complete frame off the front of `buffer`. Returns false while the
-/// buffer holds less than a whole frame; sets `oversized` for a length above
-/// kMaxFrameBytes.
-bool TakeFrame(std::string& buffer, std::string* body, bool* oversized);
 
 }  // namespace fsched::shim

@@ -1,0 +1,345 @@
+// Persistent instances through the process runtime, with the real Python
+// and Node.js runtimes of runtimes/: state kept between warm calls, an
+// import once per instance, and every way an instance can fail (init
+// failure and timeout, a handler's error, a crash, a timeout, a cancel, a
+// protocol violation, recycling), each reported as such with no process
+// left behind.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "common/proto_time.h"
+#include "worker/instance_protocol.h"
+#include "worker/process_runtime.h"
+#include "worker/shim/frames.h"
+
+namespace fsched::worker {
+namespace {
+
+using ::testing::HasSubstr;
+
+bool Alive(pid_t pid) { return pid > 0 && ::kill(pid, 0) == 0; }
+
+TEST(InstanceProtocolTest, RequestsAndRepliesRoundTripAndGarbageIsRefused) {
+  InstanceRequest request{"inv-1", std::string("pay\0load", 8), 1234, {"A=b"}};
+  const std::optional<InstanceRequest> back = DecodeInstanceRequest(EncodeInstanceRequest(request));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->invocation_id, "inv-1");
+  EXPECT_EQ(back->payload, std::string("pay\0load", 8));
+  EXPECT_EQ(back->deadline_unix_ms, 1234u);
+  EXPECT_THAT(back->env, ::testing::ElementsAre("A=b"));
+  InstanceReply reply{InstanceReplyKind::kError, "inv-1", "out", "ValueError: x", 99};
+  const std::optional<InstanceReply> r = DecodeInstanceReply(EncodeInstanceReply(reply));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->kind, InstanceReplyKind::kError);
+  EXPECT_EQ(r->output, "out");
+  EXPECT_EQ(r->error, "ValueError: x");
+  EXPECT_EQ(r->duration_ns, 99u);
+  EXPECT_FALSE(DecodeInstanceReply("hello").has_value());  // a truncated field
+  std::string unknown_kind;
+  shim::AppendU64Field(unknown_kind, 1, 7);
+  EXPECT_FALSE(DecodeInstanceReply(unknown_kind).has_value());
+  EXPECT_FALSE(DecodeInstanceReply("").has_value());  // no kind
+}
+
+class PersistentInstanceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { std::signal(SIGPIPE, SIG_IGN); }  // as the worker does
+
+  void SetUp() override {
+    code_ = absl::StrCat(::testing::TempDir(), "/persistent-", ::getpid(), "-",
+                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(code_);
+    std::filesystem::create_directories(code_);
+    runtime_.set_runtimes_dir(absl::StrCat(FSCHED_SOURCE_DIR, "/runtimes"));
+  }
+  void TearDown() override { std::filesystem::remove_all(code_); }
+
+  void WriteCode(const std::string& file, const std::string& text) {
+    std::ofstream(absl::StrCat(code_, "/", file)) << text;
+  }
+
+  v1::FunctionSpec Python(const std::string& handler) {
+    v1::FunctionSpec spec;
+    spec.set_name("py");
+    spec.set_language("python");
+    spec.set_handler(handler);
+    spec.set_working_dir(code_);
+    return spec;
+  }
+
+  ExecResult Call(const v1::FunctionSpec& spec, const std::string& payload = "",
+                  absl::Duration timeout = absl::Seconds(20), pid_t* pid = nullptr) {
+    ExecRequest request;
+    request.invocation_id = absl::StrCat("inv-", ++calls_);
+    request.function = spec;
+    request.stdin_data = payload;
+    request.timeout = timeout;
+    if (pid != nullptr) request.on_start = [pid](pid_t p) { *pid = p; };
+    return runtime_.Run(request, never_);
+  }
+
+  // The instances of the runtime are gone (destroyed in the background).
+  void ExpectNoInstances() {
+    runtime_.WaitIdle();
+    EXPECT_EQ(runtime_.live_instances(), 0u);
+  }
+
+  std::string code_;
+  ProcessRuntime runtime_;
+  RunControl never_;
+  int calls_ = 0;
+};
+
+constexpr char kCounter[] = R"(import os, time
+with open(os.path.join(os.getcwd(), "imports.log"), "a") as log:
+    log.write("imported\n")
+time.sleep(0.2)  # an expensive import
+count = 0
+
+def handle(payload, context):
+    global count
+    count += 1
+    print("call", count, context.invocation_id)
+    return "%d:%s" % (count, payload.decode())
+
+def fail(payload):
+    raise ValueError("bad input " + payload.decode())
+
+def crash(payload):
+    os._exit(3)
+
+def slow(payload):
+    time.sleep(30)
+
+def grow(payload):
+    global hoard
+    hoard = bytearray(64 << 20)
+    hoard[::4096] = b"x" * len(hoard[::4096])
+    return b"grown"
+)";
+
+TEST_F(PersistentInstanceTest, PythonKeepsStateBetweenWarmCallsAndImportsOnce) {
+  WriteCode("counter.py", kCounter);
+  const v1::FunctionSpec spec = Python("counter:handle");
+  for (int i = 1; i <= 4; ++i) {
+    const ExecResult r = Call(spec, "p");
+    ASSERT_EQ(r.outcome, v1::OUTCOME_OK) << r.message << r.stderr_data;
+    EXPECT_EQ(r.stdout_data, absl::StrCat(i, ":p"));
+    EXPECT_THAT(r.stderr_data, HasSubstr(absl::StrCat("call ", i, " inv-")));
+    if (i == 1) {
+      EXPECT_EQ(r.mode, v1::EXECUTION_MODE_COLD);
+      EXPECT_GE(r.init, absl::Milliseconds(200));  // the import's sleep
+      EXPECT_GE(r.cold_start, r.init);
+    } else {
+      EXPECT_EQ(r.mode, v1::EXECUTION_MODE_WARM);
+      EXPECT_EQ(r.init, absl::ZeroDuration());
+      EXPECT_EQ(r.cold_start, absl::ZeroDuration());
+    }
+  }
+  std::ifstream imports(code_ + "/imports.log");
+  std::string all((std::istreambuf_iterator<char>(imports)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(all, "imported\n");
+  EXPECT_EQ(runtime_.live_instances(), 1u);
+  const auto warm = runtime_.WarmSet();
+  ASSERT_EQ(warm.size(), 1u);
+  EXPECT_EQ(warm[0].mode(), v1::EXECUTION_MODE_WARM);
+  runtime_.Evict("py");
+  ExpectNoInstances();
+}
+
+TEST_F(PersistentInstanceTest, AnInitFailureIsItsOwnOutcomeWithTheRuntimesTraceback) {
+  WriteCode("broken.py", "import no_such_module\n");
+  const ExecResult r = Call(Python("broken:handle"));
+  EXPECT_EQ(r.outcome, v1::OUTCOME_INIT_FAILED);
+  EXPECT_THAT(r.message, HasSubstr("No module named 'no_such_module'"));
+  EXPECT_THAT(r.stderr_data, HasSubstr("Traceback"));
+  ExpectNoInstances();
+  // A handler that is not there fails the same way.
+  WriteCode("empty.py", "x = 1\n");
+  EXPECT_EQ(Call(Python("empty:handle")).outcome, v1::OUTCOME_INIT_FAILED);
+  ExpectNoInstances();
+}
+
+TEST_F(PersistentInstanceTest, AHandlersErrorIsReportedAndTheInstanceServesOn) {
+  WriteCode("counter.py", kCounter);
+  const v1::FunctionSpec spec = Python("counter:fail");
+  ExecResult r = Call(spec, "42");
+  EXPECT_EQ(r.outcome, v1::OUTCOME_FUNCTION_ERROR);
+  EXPECT_THAT(r.message, HasSubstr("ValueError: bad input 42"));
+  EXPECT_THAT(r.stderr_data, HasSubstr("Traceback"));
+  r = Call(spec, "43");
+  EXPECT_EQ(r.outcome, v1::OUTCOME_FUNCTION_ERROR);
+  EXPECT_EQ(r.mode, v1::EXECUTION_MODE_WARM);
+}
+
+TEST_F(PersistentInstanceTest, ACrashMidCallIsReportedAndTheNextCallGetsAFreshInstance) {
+  WriteCode("counter.py", kCounter);
+  pid_t first = 0;
+  ASSERT_EQ(Call(Python("counter:handle"), "a", absl::Seconds(20), &first).outcome, v1::OUTCOME_OK);
+  const ExecResult r = Call(Python("counter:crash"));
+  EXPECT_EQ(r.outcome, v1::OUTCOME_NONZERO_EXIT);
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.message, HasSubstr("exited with status 3 during the call"));
+  // Gone: the crashed one, and counter:handle's (an older version of "py").
+  ExpectNoInstances();
+  EXPECT_FALSE(Alive(first));
+  const ExecResult next = Call(Python("counter:crash"));
+  EXPECT_EQ(next.mode, v1::EXECUTION_MODE_COLD);
+  ExpectNoInstances();
+}
+
+TEST_F(PersistentInstanceTest, ACallPastItsTimeoutKillsTheInstanceAndNothingOfItRemains) {
+  WriteCode("counter.py", kCounter);
+  v1::FunctionSpec spec = Python("counter:slow");
+  pid_t pid = 0;
+  const absl::Time start = absl::Now();
+  const ExecResult r = Call(spec, "", absl::Milliseconds(500), &pid);
+  EXPECT_EQ(r.outcome, v1::OUTCOME_TIMEOUT);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  ExpectNoInstances();
+  EXPECT_FALSE(Alive(pid));
+  // The same code, a new instance: its state starts over.
+  spec.set_handler("counter:handle");
+  EXPECT_EQ(Call(spec, "b").stdout_data, "1:b");
+}
+
+TEST_F(PersistentInstanceTest, ACancelledCallKillsItsInstance) {
+  WriteCode("counter.py", kCounter);
+  ExecRequest request;
+  request.invocation_id = "inv-cancel";
+  request.function = Python("counter:slow");
+  request.timeout = absl::Seconds(30);
+  RunControl control;
+  std::thread canceller([&] {
+    absl::SleepFor(absl::Milliseconds(800));
+    control.cancelled = true;
+  });
+  const ExecResult r = runtime_.Run(request, control);
+  canceller.join();
+  EXPECT_EQ(r.outcome, v1::OUTCOME_CANCELLED);
+  ExpectNoInstances();
+}
+
+TEST_F(PersistentInstanceTest, InstancesAreRecycledAfterNCallsAndPastAMemoryCeiling) {
+  WriteCode("counter.py", kCounter);
+  v1::FunctionSpec spec = Python("counter:handle");
+  spec.mutable_warm()->set_recycle_after_calls(2);
+  std::vector<std::string> outputs;
+  std::vector<v1::ExecutionMode> modes;
+  for (int i = 0; i < 3; ++i) {
+    const ExecResult r = Call(spec, "x");
+    outputs.push_back(r.stdout_data);
+    modes.push_back(r.mode);
+  }
+  EXPECT_THAT(outputs, ::testing::ElementsAre("1:x", "2:x", "1:x"));
+  EXPECT_THAT(modes, ::testing::ElementsAre(v1::EXECUTION_MODE_COLD, v1::EXECUTION_MODE_WARM,
+                                            v1::EXECUTION_MODE_COLD));
+  v1::FunctionSpec big = Python("counter:grow");
+  big.set_name("big");
+  big.mutable_warm()->set_recycle_above_memory_bytes(48 << 20);
+  ASSERT_EQ(Call(big).outcome, v1::OUTCOME_OK);
+  EXPECT_EQ(Call(big).mode, v1::EXECUTION_MODE_COLD);  // 64 MiB resident: replaced
+}
+
+TEST_F(PersistentInstanceTest, PrewarmedInstancesServeTheirFirstCallWithoutAColdStart) {
+  WriteCode("counter.py", kCounter);
+  const v1::FunctionSpec spec = Python("counter:handle");
+  runtime_.Prewarm(spec, 1);
+  runtime_.WaitIdle();
+  const auto warm = runtime_.WarmSet();
+  ASSERT_EQ(warm.size(), 1u);
+  EXPECT_EQ(warm[0].mode(), v1::EXECUTION_MODE_PREWARMED);
+  const ExecResult r = Call(spec, "p");
+  EXPECT_EQ(r.outcome, v1::OUTCOME_OK);
+  EXPECT_EQ(r.mode, v1::EXECUTION_MODE_PREWARMED);
+  EXPECT_EQ(r.cold_start, absl::ZeroDuration());
+  EXPECT_EQ(r.stdout_data, "1:p");
+}
+
+// Commands of one's own that speak the protocol badly.
+TEST_F(PersistentInstanceTest, ACommandThatNeverSaysReadyOrSaysGarbageFailsItsInit) {
+  v1::FunctionSpec spec;
+  spec.set_name("own");
+  spec.set_lifetime(v1::LIFETIME_PERSISTENT);
+  spec.add_command("sleep");
+  spec.add_command("30");
+  ToProto(absl::Milliseconds(300), spec.mutable_limits()->mutable_init_timeout());
+  ExecResult r = Call(spec);
+  EXPECT_EQ(r.outcome, v1::OUTCOME_INIT_FAILED);
+  EXPECT_THAT(r.message, HasSubstr("init_timeout"));
+  ExpectNoInstances();
+
+  spec.set_command(0, "true");
+  spec.mutable_command()->RemoveLast();
+  r = Call(spec);
+  EXPECT_EQ(r.outcome, v1::OUTCOME_INIT_FAILED);
+  EXPECT_THAT(r.message, HasSubstr("exited with status 0 before it was ready"));
+
+  spec.set_command(0, "/bin/sh");
+  spec.add_command("-c");
+  spec.add_command("printf '\\005\\000\\000\\000hello' >&4; sleep 30");
+  r = Call(spec);
+  EXPECT_EQ(r.outcome, v1::OUTCOME_INIT_FAILED);
+  EXPECT_THAT(r.message, HasSubstr("malformed"));
+  ExpectNoInstances();
+}
+
+TEST_F(PersistentInstanceTest, NodeHandlersSyncAndAsyncKeepStateAndFailCleanly) {
+  if (::access("/usr/bin/node", X_OK) != 0) GTEST_SKIP() << "no node here";
+  WriteCode("index.js", R"(let count = 0;
+exports.handle = async (payload, ctx) => {
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  count += 1;
+  console.log('call', count, ctx.invocationId);
+  return `${count}:${payload}`;
+};
+exports.reverse = (payload) => Buffer.from(payload).reverse();
+exports.fail = async () => { throw new RangeError('too far'); };
+exports.crash = () => process.exit(5);
+exports.never = () => new Promise(() => {});
+)");
+  v1::FunctionSpec spec;
+  spec.set_name("js");
+  spec.set_language("node");
+  spec.set_handler("index.js:handle");
+  spec.set_working_dir(code_);
+  for (int i = 1; i <= 3; ++i) {
+    const ExecResult r = Call(spec, "n");
+    ASSERT_EQ(r.outcome, v1::OUTCOME_OK) << r.message << r.stderr_data;
+    EXPECT_EQ(r.stdout_data, absl::StrCat(i, ":n"));
+    EXPECT_THAT(r.stderr_data, HasSubstr(absl::StrCat("call ", i)));
+    EXPECT_EQ(r.mode, i == 1 ? v1::EXECUTION_MODE_COLD : v1::EXECUTION_MODE_WARM);
+  }
+  spec.set_handler("index.js:reverse");
+  EXPECT_EQ(Call(spec, "abc").stdout_data, "cba");
+  spec.set_handler("index.js:fail");
+  ExecResult r = Call(spec);
+  EXPECT_EQ(r.outcome, v1::OUTCOME_FUNCTION_ERROR);
+  EXPECT_THAT(r.message, HasSubstr("RangeError: too far"));
+  spec.set_handler("index.js:crash");
+  r = Call(spec);
+  EXPECT_EQ(r.outcome, v1::OUTCOME_NONZERO_EXIT);
+  EXPECT_EQ(r.exit_code, 5);
+  spec.set_handler("index.js:never");
+  r = Call(spec, "", absl::Milliseconds(500));
+  EXPECT_EQ(r.outcome, v1::OUTCOME_TIMEOUT);
+  spec.set_handler("missing.js:handle");
+  r = Call(spec);
+  EXPECT_EQ(r.outcome, v1::OUTCOME_INIT_FAILED);
+  EXPECT_THAT(r.message, HasSubstr("Cannot find module"));
+  runtime_.Evict("js");
+  ExpectNoInstances();
+}
+
+}  // namespace
+}  // namespace fsched::worker
