@@ -171,7 +171,25 @@ class ClusterTest : public ::testing::Test {
     return resp;
   }
 
+  // fschedctl against this master: its exit code and what it printed.
+  struct CtlRun {
+    int code = -1;
+    std::string output;  // stdout and stderr together
+  };
+  CtlRun Ctl(std::vector<std::string> args) {
+    args.insert(args.begin(), {FSCHED_CTL_BIN, "--master", master_address_});
+    const std::string log = dir_ + "/ctl-" + std::to_string(++ctl_runs_) + ".log";
+    auto process = Process::Start(args, log);
+    EXPECT_TRUE(process.ok());
+    CtlRun run;
+    if (!process.ok()) return run;
+    run.code = (*process)->Wait(absl::Seconds(30)).value_or(-1);
+    run.output = testing::ReadFile(log);
+    return run;
+  }
+
   std::string dir_;
+  int ctl_runs_ = 0;
   std::unique_ptr<Process> master_;
   std::string master_address_;
   std::shared_ptr<grpc::Channel> channel_;

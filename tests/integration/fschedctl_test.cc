@@ -10,32 +10,15 @@
 namespace fsched {
 namespace {
 
-class FschedctlTest : public ClusterTest {
- protected:
-  struct Run {
-    int code = -1;
-    std::string output;  // stdout and stderr together
-  };
-  Run Ctl(std::vector<std::string> args) {
-    args.insert(args.begin(), {FSCHED_CTL_BIN, "--master", master_address_});
-    const std::string log = dir_ + "/ctl-" + std::to_string(++runs_) + ".log";
-    auto process = Process::Start(args, log);
-    EXPECT_TRUE(process.ok());
-    Run run;
-    if (!process.ok()) return run;
-    run.code = (*process)->Wait(absl::Seconds(30)).value_or(-1);
-    run.output = testing::ReadFile(log);
-    return run;
-  }
-  int runs_ = 0;
-};
+using FschedctlTest = ClusterTest;
+
 
 TEST_F(FschedctlTest, RegistersInvokesListsAndFailsClearly) {
   StartMaster();
   StartWorker("w1", 2);
   WaitForReady({"w1"});
 
-  Run r = Ctl({"register", "shout", "--timeout", "5s", "--", "tr", "a-z", "A-Z"});
+  CtlRun r = Ctl({"register", "shout", "--timeout", "5s", "--", "tr", "a-z", "A-Z"});
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("registered shout (version 1)"));
   r = Ctl({"invoke", "shout", "--payload", "hello"});
@@ -81,7 +64,7 @@ TEST_F(FschedctlTest, UploadsAndListsRootfsArchives) {
                          "/tree/bin/hello && tar -C " + dir_ + "/tree -cf " + dir_ + "/tree.tar .")
                             .c_str()),
             0);
-  Run r = Ctl({"upload-rootfs", dir_ + "/tree.tar"});
+  CtlRun r = Ctl({"upload-rootfs", dir_ + "/tree.tar"});
   ASSERT_EQ(r.code, 0) << r.output;
   const std::string digest = std::string(absl::StripAsciiWhitespace(r.output));
   EXPECT_TRUE(ValidateDigest(digest).ok()) << r.output;
@@ -105,7 +88,7 @@ TEST_F(FschedctlTest, RunsTheTaskFlowAndShowsTheCache) {
   testing::WriteFile(dir_ + "/run.sh", "echo \"rows: $1\"\n");
   ASSERT_EQ(std::system(("tar -C " + dir_ + " -cf " + dir_ + "/task.tar run.sh").c_str()), 0);
 
-  Run r = Ctl({"task", "upload", "rows", dir_ + "/task.tar"});
+  CtlRun r = Ctl({"task", "upload", "rows", dir_ + "/task.tar"});
   ASSERT_EQ(r.code, 0) << r.output;
   const std::string id(absl::StripAsciiWhitespace(r.output));
   EXPECT_TRUE(id.starts_with("task-")) << id;
@@ -135,7 +118,7 @@ TEST_F(FschedctlTest, ShowsAndSetsTheArchitectureAndItsThresholds) {
   ASSERT_EQ(Ctl({"register", "echo", "--", "cat"}).code, 0);
   for (int i = 0; i < 12; ++i) ASSERT_EQ(Ctl({"invoke", "echo", "--payload", "x"}).code, 0);
 
-  Run r = Ctl({"arch", "echo"});
+  CtlRun r = Ctl({"arch", "echo"});
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("architecture: centralized"));
   EXPECT_THAT(r.output, ::testing::ContainsRegex("echo +centralized +12 "));

@@ -1,0 +1,209 @@
+// Persistent instances on a live cluster (a real master and worker, the
+// Python and Node.js runtimes of runtimes/): warm calls reach an instance
+// that keeps its module state and imported once; init failure, a crash, a
+// timeout and recycling are each reported as such, the worker's one slot is
+// free for the next call, and no process of a failed instance is left.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "absl/strings/numbers.h"
+#include "tests/integration/cluster_fixture.h"
+
+namespace fsched {
+namespace {
+
+// Processes started for `function` (their environment names it).
+int ProcessesOf(const std::string& function) {
+  const std::string marker = "FSCHED_FUNCTION=" + function + std::string(1, '\0');
+  int count = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
+    const std::string environ = testing::ReadFile(entry.path().string() + "/environ");
+    if (environ.find(marker) != std::string::npos) ++count;
+  }
+  return count;
+}
+
+// Until `function` has exactly `count` processes (instances are destroyed
+// in the background).
+bool AwaitProcesses(const std::string& function, int count) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    if (ProcessesOf(function) == count) return true;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return false;
+}
+
+class RuntimeTest : public ClusterTest {
+ protected:
+  void SetUp() override {
+    ClusterTest::SetUp();
+    code_ = dir_ + "/code";
+    std::filesystem::create_directories(code_ + "/log");
+    // Functions run as nobody: they read the code and write their log here.
+    ::chmod(dir_.c_str(), 0755);
+    ::chmod(code_.c_str(), 0755);
+    ::chmod((code_ + "/log").c_str(), 0777);
+    testing::WriteFile(code_ + "/counter.py",
+                       "LOG = '" + code_ + "/log/imports'\n" + R"(import os, time
+with open(LOG, "a") as log:
+    log.write("imported\n")
+time.sleep(0.3)  # an expensive import
+count = 0
+
+def handle(payload):
+    global count
+    count += 1
+    return "%d:%s" % (count, payload.decode())
+
+def crash(payload):
+    os._exit(9)
+
+def slow(payload):
+    time.sleep(60)
+)");
+    testing::WriteFile(code_ + "/index.js", R"(let count = 0;
+exports.handle = async (payload) => { count += 1; return `${count}:${payload}`; };
+exports.crash = () => process.exit(9);
+exports.slow = () => new Promise((resolve) => setTimeout(resolve, 60000));
+)");
+    ::chmod((code_ + "/counter.py").c_str(), 0644);
+    ::chmod((code_ + "/index.js").c_str(), 0644);
+  }
+
+  grpc::Status RegisterHandler(const std::string& name, const std::string& language,
+                               const std::string& handler,
+                               absl::Duration timeout = absl::Seconds(20),
+                               uint32_t recycle_after_calls = 0) {
+    v1::RegisterFunctionRequest req;
+    v1::FunctionSpec* spec = req.mutable_spec();
+    spec->set_name(name);
+    spec->set_language(language);
+    spec->set_handler(handler);
+    spec->set_working_dir(code_);
+    spec->mutable_warm()->set_recycle_after_calls(recycle_after_calls);
+    ToProto(timeout, spec->mutable_limits()->mutable_timeout());
+    grpc::ClientContext ctx;
+    v1::Function created;
+    return controller_->RegisterFunction(&ctx, req, &created);
+  }
+
+  // Calls `name` once; the result.
+  v1::InvocationResult Call(const std::string& name, const std::string& payload = "") {
+    v1::InvocationResult result;
+    const grpc::Status s = Invoke(name, payload, &result);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return result;
+  }
+
+  // The shared checks for one language: state, failures, the slot.
+  void ExpectInstancesBehave(const std::string& language, const std::string& module) {
+    const std::string p = language.substr(0, 2);
+    ASSERT_TRUE(RegisterHandler(p + "-counter", language, module + ":handle").ok());
+    for (int i = 1; i <= 3; ++i) {
+      const v1::InvocationResult r = Call(p + "-counter", "x");
+      ASSERT_EQ(r.outcome(), v1::OUTCOME_OK) << r.message() << r.stderr();
+      EXPECT_EQ(r.stdout(), absl::StrCat(i, ":x"));
+      EXPECT_EQ(r.mode(), i == 1 ? v1::EXECUTION_MODE_COLD : v1::EXECUTION_MODE_WARM);
+      EXPECT_EQ(r.timings().has_init(), i == 1);
+    }
+    EXPECT_EQ(ProcessesOf(p + "-counter"), 1);
+
+    // A crash mid-call: reported, the instance gone, the slot free.
+    ASSERT_TRUE(RegisterHandler(p + "-crash", language, module + ":crash").ok());
+    v1::InvocationResult r = Call(p + "-crash");
+    EXPECT_EQ(r.outcome(), v1::OUTCOME_NONZERO_EXIT) << r.message();
+    EXPECT_EQ(r.exit_code(), 9);
+    EXPECT_TRUE(AwaitProcesses(p + "-crash", 0));
+
+    // Past its timeout: killed, nothing of it left, and the next call of
+    // the same code meets a fresh instance.
+    ASSERT_TRUE(RegisterHandler(p + "-slow", language, module + ":slow", absl::Seconds(1)).ok());
+    r = Call(p + "-slow");
+    EXPECT_EQ(r.outcome(), v1::OUTCOME_TIMEOUT) << r.message();
+    EXPECT_TRUE(AwaitProcesses(p + "-slow", 0));
+
+    // A handler that is not there: its own outcome, with the runtime's words.
+    ASSERT_TRUE(RegisterHandler(p + "-missing", language,
+                                language == "python" ? "nowhere:handle" : "nowhere.js:handle")
+                    .ok());
+    r = Call(p + "-missing");
+    EXPECT_EQ(r.outcome(), v1::OUTCOME_INIT_FAILED) << r.message();
+    EXPECT_FALSE(r.stderr().empty());
+    EXPECT_TRUE(AwaitProcesses(p + "-missing", 0));
+
+    // Recycled after two calls: the third starts over.
+    ASSERT_TRUE(
+        RegisterHandler(p + "-recycled", language, module + ":handle", absl::Seconds(20), 2).ok());
+    std::vector<std::string> outputs;
+    for (int i = 0; i < 3; ++i) outputs.push_back(Call(p + "-recycled", "y").stdout());
+    EXPECT_THAT(outputs, ::testing::ElementsAre("1:y", "2:y", "1:y"));
+
+    // The one slot served every call above; the warm instance still counts on.
+    EXPECT_EQ(Call(p + "-counter", "x").stdout(), "4:x");
+  }
+
+  std::string code_;
+};
+
+TEST_F(RuntimeTest, PythonInstancesKeepStateImportOnceAndFailCleanly) {
+  StartMaster();
+  StartWorker("w1", 1);
+  WaitForReady({"w1"});
+  ExpectInstancesBehave("python", "counter");
+  // counter.py was imported once per instance, never per call: py-counter
+  // (4 calls), py-crash, py-slow, and py-recycled's two instances.
+  EXPECT_EQ(testing::ReadFile(code_ + "/log/imports"),
+            "imported\nimported\nimported\nimported\nimported\n");
+}
+
+TEST_F(RuntimeTest, NodeInstancesKeepStateAndFailCleanly) {
+  if (::access("/usr/bin/node", X_OK) != 0) GTEST_SKIP() << "no node here";
+  StartMaster();
+  StartWorker("w1", 1);
+  WaitForReady({"w1"});
+  ExpectInstancesBehave("node", "index.js");
+}
+
+// fschedctl's way in: --runtime python --code with an archive it uploads
+// (the workers fetch it by digest), and a pre-warmed instance.
+TEST_F(RuntimeTest, CodeTravelsAsAnArchiveAndInstancesCanBePrewarmed) {
+  StartMaster();
+  StartWorker("w1", 1);
+  WaitForReady({"w1"});
+  ASSERT_EQ(std::system(("tar -C " + code_ + " -cf " + dir_ + "/code.tar counter.py").c_str()), 0);
+  CtlRun r = Ctl({"register", "archived", "--runtime", "python", "--code", dir_ + "/code.tar",
+                  "--handler", "counter:handle", "--prewarmed", "1"});
+  ASSERT_EQ(r.code, 0) << r.output;
+  // Pre-warmed from the archive (the worker reports it idle and initialised
+  // with its load): the first call finds it ready.
+  bool prewarmed = false;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (!prewarmed && absl::Now() < deadline) {
+    for (const v1::WorkerInfo& w : ListWorkers()) {
+      for (const v1::WarmInstance& warm : w.load().warm()) {
+        prewarmed |= warm.function() == "archived" && warm.mode() == v1::EXECUTION_MODE_PREWARMED;
+      }
+    }
+    if (!prewarmed) absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(prewarmed) << testing::ReadFile(dir_ + "/w1.log");
+  r = Ctl({"invoke", "archived", "--payload", "z"});
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("1:z"));
+  EXPECT_THAT(r.output, HasSubstr("archived on w1: ok, prewarmed"));
+  r = Ctl({"register", "bad", "--runtime", "python", "--code", dir_ + "/nothing-here", "--handler",
+           "m:f"});
+  EXPECT_EQ(r.code, 2) << r.output;
+  r = Ctl({"register", "bad", "--runtime", "python", "--code", code_, "--handler", "nocolon"});
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("module:function"));
+}
+
+}  // namespace
+}  // namespace fsched
