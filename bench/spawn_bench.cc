@@ -3,11 +3,14 @@
 // drops to nobody before exec (worker/child_process). Each iteration spawns
 // /bin/true and reaps it, so the figure is the floor of a process call. Then
 // whole calls through the process runtime (pipes, supervision, reaping), with
-// and without a cgroup per call.
+// and without a cgroup per call, and warm calls to a persistent instance.
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "common/auth.h"
 #include "common/token_directory.h"
@@ -97,6 +100,46 @@ BENCHMARK(BM_ProcessRuntimeCall)
     ->ArgName("cgroup")
     ->Arg(0)
     ->Arg(1)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// A warm call to a persistent Python instance (fsched's runtime, an echo
+// handler) through the process runtime: one request frame written, one
+// reply read. range(0) = payload bytes.
+void BM_PersistentCall(benchmark::State& state) {
+  const std::string code = "/tmp/fsched-bench-code-" + std::to_string(::getpid());
+  std::filesystem::create_directories(code);
+  std::ofstream(code + "/echo.py") << "def handle(payload):\n    return payload\n";
+  ProcessRuntime runtime;
+  runtime.set_runtimes_dir(std::string(FSCHED_SOURCE_DIR) + "/runtimes");
+  ExecRequest request;
+  request.invocation_id = "bench";
+  request.function.set_name("echo");
+  request.function.set_language("python");
+  request.function.set_handler("echo:handle");
+  request.function.set_working_dir(code);
+  request.stdin_data = std::string(static_cast<size_t>(state.range(0)), 'p');
+  RunControl control;
+  ExecResult first = runtime.Run(request, control);  // cold: starts and initialises it
+  if (first.outcome != v1::OUTCOME_OK) {
+    state.SkipWithError(first.message.c_str());
+    return;
+  }
+  for (auto _ : state) {
+    ExecResult r = runtime.Run(request, control);
+    if (r.outcome != v1::OUTCOME_OK || r.mode != v1::EXECUTION_MODE_WARM) {
+      state.SkipWithError(r.message.c_str());
+      break;
+    }
+  }
+  runtime.Evict("echo");
+  runtime.WaitIdle();
+  std::filesystem::remove_all(code);
+}
+BENCHMARK(BM_PersistentCall)
+    ->ArgName("payload")
+    ->Arg(16)
+    ->Arg(64 << 10)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
