@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 
@@ -363,15 +364,17 @@ ExecResult ProcessRuntime::RunPersistent(const ExecRequest& request, const RunCo
   const uint64_t memory = function.limits().memory_bytes();
   const uint64_t oom_before =
       memory > 0 && !cgroup.empty() ? cgroups_->OomKills(cgroup).value_or(0) : 0;
-  if (!cgroup.empty()) {
+  {
     absl::MutexLock lock(&mu_);
-    running_[cgroup] = {cgroup, request.predicted_seconds, absl::Now()};
+    if (!cgroup.empty()) running_[cgroup] = {cgroup, request.predicted_seconds, absl::Now()};
+    ++serving_[function.name()];
   }
   if (request.on_start) request.on_start(instance->process->pid());
   ExecResult result = instance->process->Call(request, control);
-  if (!cgroup.empty()) {
+  {
     absl::MutexLock lock(&mu_);
-    running_.erase(cgroup);
+    if (!cgroup.empty()) running_.erase(cgroup);
+    if (--serving_[function.name()] == 0) serving_.erase(function.name());
   }
   result.mode = mode;
   result.cold_start = cold_start;
@@ -460,7 +463,23 @@ void ProcessRuntime::Evict(const std::string& function) {
 
 std::vector<v1::WarmInstance> ProcessRuntime::WarmSet() const {
   absl::MutexLock lock(&mu_);
-  return pool_.Snapshot();
+  std::vector<v1::WarmInstance> set = pool_.Snapshot();
+  // An instance serving a call is warm too, and idle again when the call
+  // ends: reported, so that warm-first placement between two heartbeats
+  // does not take a worker whose only instance happened to be busy for one
+  // without any.
+  for (const auto& [function, count] : serving_) {
+    auto warm = std::find_if(set.begin(), set.end(), [&](const v1::WarmInstance& w) {
+      return w.function() == function && w.mode() == v1::EXECUTION_MODE_WARM;
+    });
+    if (warm == set.end()) {
+      warm = set.insert(set.end(), v1::WarmInstance());
+      warm->set_function(function);
+      warm->set_mode(v1::EXECUTION_MODE_WARM);
+    }
+    warm->set_count(warm->count() + count);
+  }
+  return set;
 }
 
 void ProcessRuntime::DestroyLater(WarmPool::Evicted instances) {

@@ -74,7 +74,8 @@ class ProcessRuntime final : public Runtime {
   void Prewarm(const v1::FunctionSpec& function, uint32_t count);
   /// Destroys the idle instances of `function`.
   void Evict(const std::string& function);
-  /// Idle instances per function and mode.
+  /// Instances per function and mode: idle ones, and those serving a call
+  /// (counted as warm: they are idle again when it ends).
   std::vector<v1::WarmInstance> WarmSet() const;
   /// Instances that exist now (idle and serving).
   size_t live_instances() const { return live_.load(); }
@@ -134,6 +135,7 @@ class ProcessRuntime final : public Runtime {
   std::string runtimes_dir_;
   absl::Duration default_keep_alive_ = absl::Minutes(10);
   std::atomic<size_t> live_{0};
+  absl::flat_hash_map<std::string, uint32_t> serving_ ABSL_GUARDED_BY(mu_);  // calls by function
   WarmPool pool_ ABSL_GUARDED_BY(mu_){1ull << 30};
   std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
   bool busy_ ABSL_GUARDED_BY(mu_) = false;

@@ -266,6 +266,34 @@ TEST_F(PersistentInstanceTest, PrewarmedInstancesServeTheirFirstCallWithoutACold
   EXPECT_EQ(r.stdout_data, "1:p");
 }
 
+// What the worker reports for warm-first placement: an instance busy with a
+// call still counts as warm (it is idle again when the call ends).
+TEST_F(PersistentInstanceTest, AnInstanceServingACallIsReportedWarm) {
+  WriteCode("nap.py",
+            "import os, time\n"
+            "def handle(payload):\n"
+            "    open(payload.decode(), 'w').close()\n"
+            "    time.sleep(1)\n"
+            "    return b'ok'\n");
+  const v1::FunctionSpec spec = Python("nap:handle");
+  const std::string first = code_ + "/first", second = code_ + "/second";
+  ASSERT_EQ(Call(spec, first).outcome, v1::OUTCOME_OK);
+  std::thread call([&] { EXPECT_EQ(Call(spec, second).outcome, v1::OUTCOME_OK); });
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (!std::filesystem::exists(second) && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  // The handler runs: the one instance is out of the idle pool, and warm.
+  const auto busy = runtime_.WarmSet();
+  call.join();
+  ASSERT_EQ(busy.size(), 1u);
+  EXPECT_EQ(busy[0].mode(), v1::EXECUTION_MODE_WARM);
+  EXPECT_EQ(busy[0].count(), 1u);
+  const auto idle = runtime_.WarmSet();
+  ASSERT_EQ(idle.size(), 1u);
+  EXPECT_EQ(idle[0].count(), 1u);  // idle again: counted once, not twice
+}
+
 // Commands of one's own that speak the protocol badly.
 TEST_F(PersistentInstanceTest, ACommandThatNeverSaysReadyOrSaysGarbageFailsItsInit) {
   v1::FunctionSpec spec;
