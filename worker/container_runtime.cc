@@ -168,6 +168,11 @@ absl::StatusOr<std::unique_ptr<Container>> ContainerRuntime::NewContainer(
 
 ExecResult ContainerRuntime::Run(const ExecRequest& request, const RunControl& control) {
   const v1::FunctionSpec& function = request.function;
+  if (function.lifetime() == v1::LIFETIME_PERSISTENT || !function.language().empty()) {
+    return StartFailed(absl::StrCat("the ", std::string(name()),
+                                    " runtime does not run persistent instances yet; register ",
+                                    function.name(), " for the process runtime"));
+  }
   const std::string key = InstanceKey(function);
   WarmPool::Evicted stale;
   std::unique_ptr<Container> container;

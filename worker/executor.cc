@@ -154,7 +154,13 @@ v1::InvocationResult Executor::Execute(const Job& job) {
   result.set_cache_ways(0);  // what the call really got, set below
   result.set_input_size(a.input_size());
 
-  auto runtime = runtimes_.find(a.function().runtime());
+  // Persistent instances run in the process runtime (containers do not host
+  // them yet), whatever this worker's default runtime is.
+  const bool persistent =
+      a.function().lifetime() == v1::LIFETIME_PERSISTENT || !a.function().language().empty();
+  auto runtime = runtimes_.find(persistent && a.function().runtime() == v1::RUNTIME_KIND_UNSPECIFIED
+                                    ? v1::RUNTIME_KIND_PROCESS
+                                    : a.function().runtime());
   if (runtime == runtimes_.end()) {
     result.set_outcome(v1::OUTCOME_START_FAILED);
     result.set_message(absl::StrCat("this worker has no ",

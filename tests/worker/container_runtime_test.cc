@@ -417,6 +417,16 @@ TEST_P(ContainerRuntimeTest, ARootfsPathLeadingIntoTheHostsSystemIsRefusedHere) 
   std::filesystem::remove(link);
 }
 
+// Persistent instances run in the process runtime only, so far: said, not tried.
+TEST_P(ContainerRuntimeTest, APersistentFunctionIsRefusedByName) {
+  v1::FunctionSpec f = Function();
+  f.set_lifetime(v1::LIFETIME_PERSISTENT);
+  ExecResult r = Run(f, "true");
+  EXPECT_EQ(r.outcome, v1::OUTCOME_START_FAILED);
+  EXPECT_TRUE(absl::StrContains(r.message, "does not run persistent instances yet")) << r.message;
+  EXPECT_EQ(runtime_->live_containers(), 0u);
+}
+
 TEST_P(ContainerRuntimeTest, ABadRootfsOrCommandIsAClearStartFailure) {
   v1::FunctionSpec f = Function();
   f.set_rootfs_path("/no/such/rootfs");

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 
 #include "absl/synchronization/notification.h"
 #include "common/proto_time.h"
@@ -106,6 +108,41 @@ TEST_F(ExecutorTest, UnsupportedRuntimeIsAStartFailure) {
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   EXPECT_EQ(result.outcome(), v1::OUTCOME_START_FAILED);
   EXPECT_NE(result.message().find("RUNTIME_KIND_RUNC"), std::string::npos);
+}
+
+// Persistent instances live in the process runtime: a persistent function
+// that names no runtime goes there, whatever this worker's default is.
+TEST_F(ExecutorTest, APersistentFunctionRunsInTheProcessRuntimeWhateverTheDefault) {
+  const std::string code = ::testing::TempDir() + "/executor-persistent";
+  std::filesystem::create_directories(code);
+  std::ofstream(code + "/echo.py") << "def handle(payload):\n    return payload\n";
+  runtime_.set_runtimes_dir(std::string(FSCHED_SOURCE_DIR) + "/runtimes");
+  Executor only_process(Options(), {{v1::RUNTIME_KIND_PROCESS, &runtime_}});
+  const auto run = [&](const v1::Assignment& a) {
+    absl::Notification done;
+    v1::InvocationResult result;
+    EXPECT_TRUE(only_process
+                    .Submit(a,
+                            [&](v1::InvocationResult r) {
+                              result = std::move(r);
+                              done.Notify();
+                            })
+                    .ok());
+    EXPECT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(20)));
+    return result;
+  };
+  v1::Assignment a = Assign("p", {}, v1::RUNTIME_KIND_UNSPECIFIED);
+  a.mutable_function()->set_language("python");
+  a.mutable_function()->set_handler("echo:handle");
+  a.mutable_function()->set_working_dir(code);
+  a.set_payload("back");
+  v1::InvocationResult result = run(a);
+  EXPECT_EQ(result.outcome(), v1::OUTCOME_OK) << result.message();
+  EXPECT_EQ(result.stdout(), "back");
+  // An exec function naming no runtime needs the default, which is missing.
+  result = run(Assign("e", {"true"}, v1::RUNTIME_KIND_UNSPECIFIED));
+  EXPECT_EQ(result.outcome(), v1::OUTCOME_START_FAILED);
+  std::filesystem::remove_all(code);
 }
 
 TEST_F(ExecutorTest, CancelReachesTheRunningFunction) {
