@@ -197,6 +197,9 @@ TEST_F(RuntimeTest, CodeTravelsAsAnArchiveAndInstancesCanBePrewarmed) {
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("1:z"));
   EXPECT_THAT(r.output, HasSubstr("archived on w1: ok, prewarmed"));
+  r = Ctl({"functions"});
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, ::testing::ContainsRegex("archived +1 +python +counter:handle"));
   r = Ctl({"register", "bad", "--runtime", "python", "--code", dir_ + "/nothing-here", "--handler",
            "m:f"});
   EXPECT_EQ(r.code, 2) << r.output;

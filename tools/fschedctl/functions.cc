@@ -32,14 +32,19 @@ int Functions(Cli& cli, const std::string& command, const Args& /*args*/) {
                                                  "CALLS", "FAILED", "MEAN EXEC", "PREDICTED"}};
   for (const v1::Function& f : resp.functions()) {
     const auto& spec = f.spec();
-    rows.push_back({spec.name(), absl::StrCat(f.version()),
-                    ShortEnum(v1::RuntimeKind_Name(spec.runtime()), "RUNTIME_KIND_"),
-                    absl::StrJoin(spec.command(), " "),
-                    spec.limits().has_timeout()
-                        ? absl::FormatDuration(FromProto(spec.limits().timeout()))
-                        : "default",
-                    absl::StrCat(f.stats().invocations()), absl::StrCat(f.stats().failures()),
-                    Ms(f.stats().mean_execution()), Ms(f.stats().predicted_execution())});
+    // A hosted handler shows its language and handler; a persistent command is marked.
+    const bool persistent = spec.lifetime() == v1::LIFETIME_PERSISTENT || !spec.language().empty();
+    rows.push_back(
+        {spec.name(), absl::StrCat(f.version()),
+         !spec.language().empty()
+             ? spec.language()
+             : absl::StrCat(ShortEnum(v1::RuntimeKind_Name(spec.runtime()), "RUNTIME_KIND_"),
+                            persistent ? " (persistent)" : ""),
+         !spec.language().empty() ? spec.handler() : absl::StrJoin(spec.command(), " "),
+         spec.limits().has_timeout() ? absl::FormatDuration(FromProto(spec.limits().timeout()))
+                                     : "default",
+         absl::StrCat(f.stats().invocations()), absl::StrCat(f.stats().failures()),
+         Ms(f.stats().mean_execution()), Ms(f.stats().predicted_execution())});
   }
   PrintTable(rows);
   return 0;
