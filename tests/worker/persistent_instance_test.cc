@@ -230,6 +230,42 @@ TEST_F(PersistentInstanceTest, ACancelledCallKillsItsInstance) {
   ExpectNoInstances();
 }
 
+// Preemption freezes the instance's process group; frozen time does not
+// count toward the call's timeout.
+TEST_F(PersistentInstanceTest, AFrozenCallResumesAndItsFrozenTimeIsNotCounted) {
+  // 0.4 s of CPU: no progress while frozen (a sleep would run on).
+  WriteCode("spin.py",
+            "import time\n"
+            "def handle(payload):\n"
+            "    start = time.process_time()\n"
+            "    while time.process_time() - start < 0.4:\n"
+            "        pass\n"
+            "    return b'done'\n");
+  v1::FunctionSpec spec = Python("spin:handle");
+  ASSERT_EQ(Call(spec).outcome, v1::OUTCOME_OK);  // started and initialised
+  ExecRequest request;
+  request.invocation_id = "inv-frozen";
+  request.function = spec;
+  request.timeout = absl::Milliseconds(900);
+  RunControl control;
+  std::thread preemptor([&] {
+    absl::SleepFor(absl::Milliseconds(100));
+    control.paused = true;
+    absl::SleepFor(absl::Milliseconds(800));
+    control.paused = false;
+  });
+  const absl::Time start = absl::Now();
+  const ExecResult r = runtime_.Run(request, control);
+  preemptor.join();
+  EXPECT_EQ(r.outcome, v1::OUTCOME_OK) << r.message;
+  EXPECT_EQ(r.stdout_data, "done");
+  EXPECT_EQ(r.mode, v1::EXECUTION_MODE_WARM);
+  EXPECT_GE(r.paused, absl::Milliseconds(700));
+  EXPECT_GE(r.cpu_time, absl::Milliseconds(350));           // the instance's CPU during this call
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(1150))  // beyond its timeout, frozen
+      << "execution " << r.execution << " paused " << r.paused;
+}
+
 TEST_F(PersistentInstanceTest, InstancesAreRecycledAfterNCallsAndPastAMemoryCeiling) {
   WriteCode("counter.py", kCounter);
   v1::FunctionSpec spec = Python("counter:handle");
