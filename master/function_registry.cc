@@ -49,13 +49,6 @@ absl::Status ValidateLifetime(const v1::FunctionSpec& spec, const FunctionLimits
         absl::StrCat("spec.lifetime ", static_cast<int>(spec.lifetime()), " is unknown"));
   }
   RETURN_IF_ERROR(CheckLength("spec.handler", spec.handler(), limits.max_field_bytes));
-  const bool persistent = spec.lifetime() == v1::LIFETIME_PERSISTENT || !spec.language().empty();
-  if (persistent && spec.runtime() != v1::RUNTIME_KIND_UNSPECIFIED &&
-      spec.runtime() != v1::RUNTIME_KIND_PROCESS) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("spec.runtime ", v1::RuntimeKind_Name(spec.runtime()),
-                     " does not run persistent instances yet; use the process runtime"));
-  }
   if (spec.language().empty()) {
     if (!spec.handler().empty()) {
       return absl::InvalidArgumentError(

@@ -64,6 +64,18 @@ absl::StatusOr<uint64_t> Cgroups::OomKills(absl::string_view cgroup) const {
   return KeyedValue(Path("memory", cgroup, "memory.oom_control"), "oom_kill");
 }
 
+absl::StatusOr<uint64_t> Cgroups::CpuUsageNs(absl::string_view cgroup) const {
+  if (!unified_) return ReadKernelNumber(Path("cpuacct", cgroup, "cpuacct.usage"));
+  absl::StatusOr<uint64_t> us = KeyedValue(Path("", cgroup, "cpu.stat"), "usage_usec");
+  if (!us.ok()) return us.status();
+  return *us * 1000;
+}
+
+absl::StatusOr<uint64_t> Cgroups::MemoryUsage(absl::string_view cgroup) const {
+  if (unified_) return ReadKernelNumber(Path("", cgroup, "memory.current"));
+  return ReadKernelNumber(Path("memory", cgroup, "memory.usage_in_bytes"));
+}
+
 uint64_t Cgroups::SharesToWeight(uint64_t shares) {
   if (shares < 2) shares = 2;
   if (shares > 262144) shares = 262144;

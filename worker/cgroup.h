@@ -46,6 +46,11 @@ class Cgroups {
   /// cgroup.procs of the cgroup in each of kFunctionControllers, open for
   /// writing: a child writes "0" to each to move itself in before it execs.
   absl::StatusOr<std::vector<int>> OpenProcs(absl::string_view cgroup) const;
+  /// CPU time used by everything in the cgroup so far (v1 cpuacct.usage,
+  /// v2 cpu.stat usage_usec).
+  absl::StatusOr<uint64_t> CpuUsageNs(absl::string_view cgroup) const;
+  /// Memory charged to the cgroup now (v1 memory.usage_in_bytes, v2 memory.current).
+  absl::StatusOr<uint64_t> MemoryUsage(absl::string_view cgroup) const;
   /// The processes in the cgroup (its pids controller's, or the unified one's).
   std::vector<int> Processes(absl::string_view cgroup) const;
 

@@ -2,7 +2,9 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -43,6 +45,48 @@ bool WriteAll(int fd, std::string_view data) {
 
 }  // namespace
 
+// A persistent function's instance as the worker controls it: the
+// container's init (the shim) runs it, and the container's freezer, cgroup
+// and init's death stand for the process's.
+class ContainerInit final : public PersistentInstance::Process {
+ public:
+  ContainerInit(const Container& container, const Cgroups* cgroups)
+      : container_(container), cgroups_(cgroups), pidfd_(OpenPidFd(container.init_pid())) {}
+  pid_t pid() const override { return container_.init_pid(); }
+  int exit_fd() const override { return pidfd_.get(); }
+  bool Exited() const override { return ::kill(pid(), 0) != 0 && errno == ESRCH; }
+  void Freeze(bool frozen) override { container_.Freeze(frozen); }
+  void Kill() override {
+    // The init's death ends its PID namespace; removing the container is the
+    // runtime's, later and off the call's path.
+    if (killed_) return;
+    killed_ = true;
+    if (pidfd_.valid()) {
+      ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+    } else {
+      ::kill(pid(), SIGKILL);
+    }
+  }
+  bool Reap(int*, int*) override {
+    Kill();
+    return false;  // not our child: only its exited frame says how it ended
+  }
+  absl::Duration CpuTime() const override {
+    if (cgroups_ == nullptr) return absl::ZeroDuration();
+    return absl::Nanoseconds(cgroups_->CpuUsageNs(container_.cgroup()).value_or(0));
+  }
+  uint64_t ResidentBytes() const override {
+    if (cgroups_ == nullptr) return 0;
+    return cgroups_->MemoryUsage(container_.cgroup()).value_or(0);
+  }
+
+ private:
+  const Container& container_;
+  const Cgroups* const cgroups_;
+  Fd pidfd_;
+  bool killed_ = false;
+};
+
 Container::Container(const ContainerOptions& options, std::string id, std::string bundle)
     : options_(options) {
   instance_.id = std::move(id);
@@ -76,6 +120,24 @@ absl::StatusOr<std::unique_ptr<Container>> Container::Create(const ContainerOpti
   }
   spec.argv = {kShimMountPoint};
   spec.env.insert(function.env().begin(), function.env().end());
+  const bool persistent = IsPersistent(function);
+  if (persistent) {
+    absl::StatusOr<std::vector<std::string>> command =
+        InstanceCommand(function, kRuntimesMountPoint);
+    if (!command.ok()) return command.status();
+    spec.argv.insert(spec.argv.end(), {std::string(shim::kInstanceFlag), "--"});
+    spec.argv.insert(spec.argv.end(), command->begin(), command->end());
+    spec.env["FSCHED_FUNCTION"] = function.name();
+    if (!function.handler().empty()) spec.env["FSCHED_HANDLER"] = function.handler();
+    if (!function.working_dir().empty()) spec.cwd = function.working_dir();
+    if (!function.language().empty()) {
+      if (options.runtimes_dir.empty()) {
+        return absl::FailedPreconditionError(
+            "this worker has no language runtimes directory (worker.runtimes_dir)");
+      }
+      spec.binds.push_back({options.runtimes_dir, kRuntimesMountPoint, true});
+    }
+  }
   spec.network = function.network();
   spec.memory_bytes = function.limits().memory_bytes();
   spec.cpu_cores = function.limits().cpu_cores();
@@ -87,12 +149,22 @@ absl::StatusOr<std::unique_ptr<Container>> Container::Create(const ContainerOpti
   c->memory_limit_ = spec.memory_bytes;
 
   // The shim's stdin and stdout are pipes to this worker; its stderr (and
-  // the engine's own complaints) go to a log in the bundle.
+  // the engine's own complaints) go to a log in the bundle, or for a
+  // persistent instance to a pipe: its log is collected per call.
   Fd request_read, reply_write;
   if (!MakePipe(&request_read, &c->requests_) || !MakePipe(&c->replies_, &reply_write)) {
     return absl::InternalError(absl::StrCat("cannot create pipes: ", std::strerror(errno)));
   }
-  Fd log(::open((bundle + "/stderr.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  Fd log;
+  if (persistent) {
+    if (!MakePipe(&c->log_, &log)) {
+      return absl::InternalError(absl::StrCat("cannot create pipes: ", std::strerror(errno)));
+    }
+    SetNonBlocking(c->log_.get());
+  } else {
+    log.reset(
+        ::open((bundle + "/stderr.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  }
   if (!log.valid()) {
     return absl::InternalError(
         absl::StrCat("cannot open ", bundle, "/stderr.log: ", std::strerror(errno)));
@@ -154,6 +226,10 @@ absl::Status Container::Start() {
     return absl::InternalError(absl::StrCat("cannot start container ", instance_.id, ": ",
                                             started.message(), " (", LogTail(), ")"));
   }
+  if (log_.valid()) {  // persistent: the instance, not the shim, says ready
+    started_ = true;
+    return absl::OkStatus();
+  }
   shim::Reply ready;
   if (ReadReply(&ready, absl::Now() + options_.start_timeout) != ReadResult::kReply ||
       ready.kind != shim::ReplyKind::kReady) {
@@ -163,6 +239,34 @@ absl::Status Container::Start() {
   }
   started_ = true;
   return absl::OkStatus();
+}
+
+bool Container::StartInstance(absl::Duration init_timeout, uint64_t log_limit_bytes,
+                              const RunControl& control, ExecResult* failure) {
+  const absl::Time begin = absl::Now();
+  if (!started_) {
+    if (absl::Status s = Start(); !s.ok()) {
+      *failure = ExecResult();
+      failure->outcome = v1::OUTCOME_START_FAILED;
+      failure->message = std::string(s.message());
+      return false;
+    }
+  }
+  PersistentInstance::Channel channel;
+  channel.requests = std::move(requests_);
+  channel.replies = std::move(replies_);
+  channel.log = std::move(log_);
+  instance_process_ = PersistentInstance::Attach(
+      std::make_unique<ContainerInit>(*this, options_.cgroups), std::move(channel), begin,
+      init_timeout, log_limit_bytes, control, failure);
+  if (instance_process_ != nullptr) return true;
+  if (failure->outcome == v1::OUTCOME_INIT_FAILED && memory_limit_ > 0 &&
+      options_.cgroups != nullptr && options_.cgroups->OomKills(cgroup_).value_or(0) > 0) {
+    failure->outcome = v1::OUTCOME_OOM_KILLED;
+    failure->message = absl::StrCat("killed by the kernel's OOM killer at the memory limit of ",
+                                    memory_limit_ >> 20, " MiB while it initialised");
+  }
+  return false;
 }
 
 Container::CallResult Container::Call(const ExecRequest& request, const RunControl& control) {
@@ -274,7 +378,8 @@ Container::CallResult Container::Call(const ExecRequest& request, const RunContr
 void Container::Destroy() {
   if (destroyed_) return;
   destroyed_ = true;
-  requests_.Close();  // the shim reads EOF and exits
+  instance_process_.reset();  // killed: a persistent instance reads no EOF in time
+  requests_.Close();          // the shim reads EOF and exits
   replies_.Close();
   for (Fd& fd : child_stdio_) fd.Close();
   options_.engine->Remove(instance_);
@@ -284,10 +389,17 @@ void Container::Destroy() {
 }
 
 std::string Container::LogTail() const {
-  std::ifstream in(instance_.bundle + "/stderr.log");
-  std::stringstream s;
-  s << in.rdbuf();
-  std::string text = s.str();
+  std::string text;
+  if (log_.valid()) {  // persistent: what the engine and the shim wrote so far
+    bool truncated = false;
+    DrainPipe(log_.get(), 64 * 1024, &log_text_, &truncated);
+    text = log_text_;
+  } else {
+    std::ifstream in(instance_.bundle + "/stderr.log");
+    std::stringstream s;
+    s << in.rdbuf();
+    text = s.str();
+  }
   if (text.size() > 600) text = text.substr(text.size() - 600);
   const absl::string_view trimmed = absl::StripAsciiWhitespace(text);
   return trimmed.empty() ? std::string(kNoLog) : std::string(trimmed);

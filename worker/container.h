@@ -1,6 +1,9 @@
 // One OCI container whose init is fsched-shim, run by a ContainerEngine
 // (runc or containerd): made ahead (pre-warmed), started at the latest on demand, then
 // serving calls one at a time over its stdin/stdout until it is destroyed.
+// For a persistent function the shim runs the function's instance once
+// (--instance) and the container's stdin/stdout carry the instance protocol;
+// its stderr is the function's log.
 // Cold, pre-warmed and warm invocations are the same object at different
 // points of its life.
 #pragma once
@@ -16,6 +19,7 @@
 #include "worker/cgroup.h"
 #include "worker/container_engine.h"
 #include "worker/fd.h"
+#include "worker/persistent_instance.h"
 #include "worker/runtime.h"
 #include "worker/shim/protocol.h"
 #include "worker/warm_pool.h"
@@ -28,6 +32,7 @@ struct ContainerOptions {
   std::string shim_path;              // absolute path of fsched-shim on the host
   uint32_t uid = 65534, gid = 65534;  // "nobody": functions do not run as root
   const Cgroups* cgroups = nullptr;
+  std::string runtimes_dir;  // the language runtimes on the host, mounted for persistent functions
   absl::Duration start_timeout = absl::Seconds(10);
   absl::Duration cancel_grace =
       absl::Seconds(2);  // a call that ignores a kill this long is a dead shim
@@ -36,6 +41,8 @@ struct ContainerOptions {
 /// Where the shim is mounted inside every container (a tmpfs, so nothing is
 /// written to the function's root filesystem).
 inline constexpr char kShimMountPoint[] = "/dev/.fsched-shim";
+/// Where the language runtimes are mounted (read-only) for a persistent function.
+inline constexpr char kRuntimesMountPoint[] = "/dev/.fsched-runtimes";
 
 class Container final : public PooledInstance {
  public:
@@ -49,8 +56,19 @@ class Container final : public PooledInstance {
                                                            const std::string& id);
   ~Container() override;
 
-  /// Starts the init, then waits for the shim's ready frame.
+  /// Starts the init, then waits for the shim's ready frame (an exec
+  /// function's container; a persistent one's instance says ready to
+  /// StartInstance).
   absl::Status Start();
+  /// A persistent function's container: starts it if it is not yet and
+  /// waits for its instance to be ready. False with `failure` saying why
+  /// (START_FAILED, INIT_FAILED, CANCELLED); the container is then unusable.
+  bool StartInstance(absl::Duration init_timeout, uint64_t log_limit_bytes,
+                     const RunControl& control, ExecResult* failure);
+  /// The ready instance of a persistent function's container, else null.
+  PersistentInstance* instance() const { return instance_process_.get(); }
+  /// Pauses or resumes the whole container; logs a failure, true when it took effect.
+  bool Freeze(bool frozen) const;
 
   struct CallResult {
     ExecResult result;
@@ -63,7 +81,9 @@ class Container final : public PooledInstance {
   /// The container killed and deleted, its bundle removed. Idempotent.
   void Destroy();
 
-  bool served() const override { return served_; }
+  bool served() const override {
+    return served_ || (instance_process_ != nullptr && instance_process_->served());
+  }
   bool started() const { return started_; }
   const std::string& id() const { return instance_.id; }
   /// Host PID of the shim; -1 until started (runc: created).
@@ -74,8 +94,6 @@ class Container final : public PooledInstance {
 
  private:
   Container(const ContainerOptions& options, std::string id, std::string bundle);
-  // Logs a failed freeze or thaw; true when it took effect.
-  bool Freeze(bool frozen) const;
   enum class ReadResult { kReply, kTimeout, kBroken };
   // Reads one reply frame by `deadline`; kBroken at EOF or a malformed frame.
   ReadResult ReadReply(shim::Reply* reply, absl::Time deadline);
@@ -84,9 +102,12 @@ class Container final : public PooledInstance {
   EngineInstance instance_;
   std::string cgroup_;
   uint64_t memory_limit_ = 0;
-  Fd requests_;        // our end of the shim's stdin
-  Fd replies_;         // our end of the shim's stdout
-  Fd child_stdio_[3];  // the shim's ends, held until the engine has started it
+  Fd requests_;                   // our end of the shim's stdin
+  Fd replies_;                    // our end of the shim's stdout
+  Fd child_stdio_[3];             // the shim's ends, held until the engine has started it
+  Fd log_;                        // persistent: our end of the container's stderr
+  mutable std::string log_text_;  // what was read from log_ for LogTail
+  std::unique_ptr<PersistentInstance> instance_process_;
   std::string reply_buffer_;
   bool started_ = false;
   bool served_ = false;

@@ -36,13 +36,17 @@ ExecResult StartFailed(std::string message) {
 ContainerRuntime::ContainerRuntime(Options options)
     : options_(std::move(options)),
       cgroups_(options_.cgroup_root),
-      pool_(options_.warm_memory_budget) {
+      pool_(options_.warm_memory_budget, options_.default_keep_alive,
+            [this](std::unique_ptr<PooledInstance> instance) {
+              Destroy(std::unique_ptr<Container>(static_cast<Container*>(instance.release())));
+            }) {
   container_options_.engine = options_.engine.get();
   container_options_.bundles_dir = options_.state_dir + "/bundles";
   container_options_.shim_path = options_.shim_path;
   container_options_.uid = options_.uid;
   container_options_.gid = options_.gid;
   container_options_.cgroups = &cgroups_;
+  container_options_.runtimes_dir = options_.runtimes_dir;
 }
 
 absl::StatusOr<std::unique_ptr<ContainerRuntime>> ContainerRuntime::Create(Options options) {
@@ -93,22 +97,11 @@ absl::StatusOr<std::unique_ptr<ContainerRuntime>> ContainerRuntime::Create(Optio
   }
   std::unique_ptr<ContainerRuntime> runtime(new ContainerRuntime(std::move(options)));
   runtime->lock_ = std::move(lock);
-  runtime->background_ = std::thread([r = runtime.get()] { r->BackgroundLoop(); });
   return runtime;
 }
 
 ContainerRuntime::~ContainerRuntime() {
-  WarmPool::Evicted idle;
-  {
-    absl::MutexLock lock(&mu_);
-    idle = pool_.Clear();
-  }
-  DestroyLater(std::move(idle));
-  {
-    absl::MutexLock lock(&mu_);
-    stop_ = true;
-  }
-  background_.join();  // runs every queued task first
+  pool_.Shutdown();  // destroys every container
   // The parent is shared with other workers: removed only if empty.
   cgroups_.RemoveIfEmpty(fs::path(options_.engine->Cgroup("x")).parent_path().string());
   std::error_code ec;
@@ -168,24 +161,10 @@ absl::StatusOr<std::unique_ptr<Container>> ContainerRuntime::NewContainer(
 
 ExecResult ContainerRuntime::Run(const ExecRequest& request, const RunControl& control) {
   const v1::FunctionSpec& function = request.function;
-  if (function.lifetime() == v1::LIFETIME_PERSISTENT || !function.language().empty()) {
-    return StartFailed(absl::StrCat("the ", std::string(name()),
-                                    " runtime does not run persistent instances yet; register ",
-                                    function.name(), " for the process runtime"));
-  }
-  const std::string key = InstanceKey(function);
-  WarmPool::Evicted stale;
-  std::unique_ptr<Container> container;
-  {
-    absl::MutexLock lock(&mu_);
-    stale = pool_.EvictFunction(function.name(), key);  // instances of older versions
-    container.reset(static_cast<Container*>(pool_.Take(key).release()));
-  }
-  DestroyLater(std::move(stale));
+  if (IsPersistent(function)) return RunPersistent(request, control);
+  std::unique_ptr<Container> container(static_cast<Container*>(pool_.Take(function).release()));
   for (int attempt = 0;; ++attempt) {
-    const v1::ExecutionMode mode = container == nullptr  ? v1::EXECUTION_MODE_COLD
-                                   : container->served() ? v1::EXECUTION_MODE_WARM
-                                                         : v1::EXECUTION_MODE_PREWARMED;
+    const v1::ExecutionMode mode = InstancePool::ModeOf(container.get());
     if (attempt == 0 && mode != v1::EXECUTION_MODE_WARM && function.warm().prewarmed() > 0) {
       Prewarm(function, function.warm().prewarmed());  // keep the pre-created ones topped up
     }
@@ -197,7 +176,7 @@ ExecResult ContainerRuntime::Run(const ExecRequest& request, const RunControl& c
     }
     if (!container->started()) {
       if (absl::Status s = container->Start(); !s.ok()) {
-        DestroyLater(std::move(container));
+        pool_.Destroy(std::move(container));
         return StartFailed(std::string(s.message()));
       }
     }
@@ -208,12 +187,14 @@ ExecResult ContainerRuntime::Run(const ExecRequest& request, const RunControl& c
       running_[request.invocation_id] = {container->cgroup(), request.predicted_seconds,
                                          absl::Now()};
     }
+    pool_.CallStarted(function.name());
     if (request.on_start) request.on_start(container->init_pid());
     Container::CallResult call = container->Call(request, control);
     {
       absl::MutexLock lock(&mu_);
       running_.erase(request.invocation_id);
     }
+    pool_.CallEnded(function.name());
     call.result.mode = mode;
     call.result.cold_start = cold_start;
     if (!call.crashed) {
@@ -223,81 +204,106 @@ ExecResult ContainerRuntime::Run(const ExecRequest& request, const RunControl& c
         // What a killed call leaves (files in the /tmp tmpfs count against the
         // memory limit, stray state) must not meet the next call; a container
         // whose function could not start is no instance worth keeping.
-        DestroyLater(std::move(container));
+        pool_.Destroy(std::move(container));
       } else {
         Keep(function, std::move(container));
       }
       return std::move(call.result);
     }
     FSCHED_LOG(kWarning, "invocation %s: %s", request.invocation_id, call.result.message);
-    DestroyLater(std::move(container));
+    pool_.Destroy(std::move(container));
     // The shim died with the call (the PID namespace took the function with
     // it): once, the call runs again in a fresh container.
     if (attempt > 0 || control.cancelled.load()) return std::move(call.result);
   }
 }
 
-void ContainerRuntime::Keep(const v1::FunctionSpec& function,
-                            std::unique_ptr<Container> container) {
-  // keep_alive is how long a used instance idles; a pre-created one waits
-  // for its first call however long that takes (evict and the budget still apply).
-  const absl::Duration keep_alive = !container->served() ? absl::InfiniteDuration()
-                                    : function.warm().has_keep_alive()
-                                        ? FromProto(function.warm().keep_alive())
-                                        : options_.default_keep_alive;
-  if (keep_alive <= absl::ZeroDuration()) {
-    DestroyLater(std::move(container));
-    return;
+ExecResult ContainerRuntime::RunPersistent(const ExecRequest& request, const RunControl& control) {
+  const v1::FunctionSpec& function = request.function;
+  std::unique_ptr<Container> container(static_cast<Container*>(pool_.Take(function).release()));
+  const v1::ExecutionMode mode = InstancePool::ModeOf(container.get());
+  if (mode != v1::EXECUTION_MODE_WARM && function.warm().prewarmed() > 0) {
+    Prewarm(function, function.warm().prewarmed());  // keep the pre-created ones topped up
   }
-  WarmPool::Entry entry;
-  entry.key = InstanceKey(function);
-  entry.function = function.name();
-  entry.memory_bytes = function.limits().memory_bytes() > 0 ? function.limits().memory_bytes()
-                                                            : options_.default_instance_memory;
-  entry.keep_alive = keep_alive;
-  entry.max_instances = function.warm().max_instances();
-  entry.instance = std::move(container);
-  WarmPool::Evicted evicted;
+  absl::Duration cold_start, init;
+  if (container == nullptr) {
+    const absl::Time begin = absl::Now();
+    absl::StatusOr<std::unique_ptr<Container>> created = NewContainer(function);
+    if (!created.ok()) return StartFailed(std::string(created.status().message()));
+    container = std::move(*created);
+    ExecResult failure;
+    if (!container->StartInstance(InitTimeout(function), request.output_limit_bytes, control,
+                                  &failure)) {
+      pool_.Destroy(std::move(container));
+      failure.cold_start = absl::Now() - begin;
+      return failure;
+    }
+    cold_start = absl::Now() - begin;
+    init = container->instance()->init_time();
+  }
+  PersistentInstance& instance = *container->instance();
+  const uint64_t memory = function.limits().memory_bytes();
+  const uint64_t oom_before = memory > 0 ? cgroups_.OomKills(container->cgroup()).value_or(0) : 0;
   {
     absl::MutexLock lock(&mu_);
-    evicted = pool_.Put(std::move(entry), absl::Now());
+    running_[request.invocation_id] = {container->cgroup(), request.predicted_seconds, absl::Now()};
   }
-  DestroyLater(std::move(evicted));
+  pool_.CallStarted(function.name());
+  if (request.on_start) request.on_start(container->init_pid());
+  ExecResult result = instance.Call(request, control);
+  {
+    absl::MutexLock lock(&mu_);
+    running_.erase(request.invocation_id);
+  }
+  pool_.CallEnded(function.name());
+  result.mode = mode;
+  result.cold_start = cold_start;
+  result.init = init;
+  if (result.outcome == v1::OUTCOME_NONZERO_EXIT && memory > 0 &&
+      cgroups_.OomKills(container->cgroup()).value_or(0) > oom_before) {
+    result.outcome = v1::OUTCOME_OOM_KILLED;
+    result.message = absl::StrCat("killed by the kernel's OOM killer at the memory limit of ",
+                                  memory >> 20, " MiB");
+  }
+  if (instance.Reusable(function, result)) {
+    Keep(function, std::move(container));
+  } else {
+    pool_.Destroy(std::move(container));
+  }
+  return result;
+}
+
+void ContainerRuntime::Keep(const v1::FunctionSpec& function,
+                            std::unique_ptr<Container> container) {
+  pool_.Keep(function, std::move(container),
+             function.limits().memory_bytes() > 0 ? function.limits().memory_bytes()
+                                                  : options_.default_instance_memory);
 }
 
 void ContainerRuntime::Prewarm(const v1::FunctionSpec& function, uint32_t count) {
-  Post([this, function, count] {
-    const std::string key = InstanceKey(function);
-    size_t have;
-    WarmPool::Evicted stale;
-    {
-      absl::MutexLock lock(&mu_);
-      stale = pool_.EvictFunction(function.name(), key);  // a new version replaces the old
-      have = pool_.Count(key);
-    }
-    DestroyLater(std::move(stale));
-    for (size_t i = have; i < count; ++i) {
-      absl::StatusOr<std::unique_ptr<Container>> c = NewContainer(function);
-      absl::Status started =
-          c.ok() && options_.engine->prewarm_starts() ? (*c)->Start() : c.status();
-      if (!started.ok()) {
-        FSCHED_LOG(kWarning, "cannot pre-warm %s: %s", function.name(), started.message());
-        if (c.ok()) DestroyLater(std::move(*c));
-        return;
+  pool_.Prewarm(function, count, [this, function] {
+    absl::StatusOr<std::unique_ptr<Container>> c = NewContainer(function);
+    absl::Status started = c.status();
+    if (c.ok() && IsPersistent(function)) {
+      // Pre-warmed means initialised: the instance is started and ready.
+      ExecResult failure;
+      if (!(*c)->StartInstance(InitTimeout(function), 1024 * 1024, RunControl(), &failure)) {
+        started = absl::InternalError(failure.message);
       }
-      Keep(function, std::move(*c));
+    } else if (c.ok() && options_.engine->prewarm_starts()) {
+      started = (*c)->Start();
     }
+    if (!started.ok()) {
+      FSCHED_LOG(kWarning, "cannot pre-warm %s: %s", function.name(), started.message());
+      if (c.ok()) pool_.Destroy(std::move(*c));
+      return false;
+    }
+    Keep(function, std::move(*c));
+    return true;
   });
 }
 
-void ContainerRuntime::Evict(const std::string& function) {
-  WarmPool::Evicted evicted;
-  {
-    absl::MutexLock lock(&mu_);
-    evicted = pool_.EvictFunction(function);
-  }
-  DestroyLater(std::move(evicted));
-}
+void ContainerRuntime::Evict(const std::string& function) { pool_.Evict(function); }
 
 std::vector<RunningFunction> ContainerRuntime::RunningFunctions() const {
   const absl::Time now = absl::Now();
@@ -310,66 +316,14 @@ std::vector<RunningFunction> ContainerRuntime::RunningFunctions() const {
   return out;
 }
 
-std::vector<v1::WarmInstance> ContainerRuntime::WarmSet() const {
-  absl::MutexLock lock(&mu_);
-  return pool_.Snapshot();
-}
+std::vector<v1::WarmInstance> ContainerRuntime::WarmSet() const { return pool_.WarmSet(); }
 
-void ContainerRuntime::DestroyLater(WarmPool::Evicted instances) {
-  for (auto& instance : instances) {
-    DestroyLater(std::unique_ptr<Container>(static_cast<Container*>(instance.release())));
-  }
-}
+void ContainerRuntime::WaitIdle() { pool_.WaitIdle(); }
 
-void ContainerRuntime::DestroyLater(std::unique_ptr<Container> container) {
-  if (container == nullptr) return;
-  Post([this, c = std::shared_ptr<Container>(std::move(container))]() mutable {
-    c->Destroy();
-    c.reset();
-    live_.fetch_sub(1);
-  });
-}
-
-void ContainerRuntime::Post(std::function<void()> task) {
-  absl::MutexLock lock(&mu_);
-  tasks_.push_back(std::move(task));
-}
-
-void ContainerRuntime::WaitIdle() {
-  absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(
-      +[](ContainerRuntime* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-        return self->tasks_.empty() && !self->busy_;
-      },
-      this));
-}
-
-void ContainerRuntime::BackgroundLoop() {
-  while (true) {
-    std::function<void()> task;
-    WarmPool::Evicted expired;
-    {
-      absl::MutexLock lock(&mu_);
-      busy_ = false;
-      const absl::Time wake = std::min(pool_.NextExpiry(), absl::Now() + absl::Seconds(1));
-      mu_.AwaitWithDeadline(absl::Condition(
-                                +[](ContainerRuntime* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(
-                                     self->mu_) { return self->stop_ || !self->tasks_.empty(); },
-                                this),
-                            wake);
-      if (!tasks_.empty()) {
-        task = std::move(tasks_.front());
-        tasks_.pop_front();
-        busy_ = true;
-      } else if (stop_) {
-        return;
-      } else {
-        expired = pool_.Expire(absl::Now());
-      }
-    }
-    if (task) task();
-    DestroyLater(std::move(expired));
-  }
+void ContainerRuntime::Destroy(std::unique_ptr<Container> container) {
+  container->Destroy();
+  container.reset();
+  live_.fetch_sub(1);
 }
 
 }  // namespace fsched::worker

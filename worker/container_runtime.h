@@ -1,17 +1,16 @@
 // Runs functions in OCI containers through a ContainerEngine (runc, or
 // containerd for image-based functions), in three modes: cold (a container
 // made for the call), pre-warmed (made ahead and never used: created, or
-// with containerd also started) and warm (a container that served a call). Idle instances live in a
+// with containerd also started) and warm (a container that served a call).
+// A persistent function's container holds one initialised instance: it is
+// pre-warmed started and ready, and a warm call is one frame each way. Idle instances live in a
 // WarmPool; one background thread creates pre-warmed instances, expires idle ones and destroys used
 // ones, so no slot waits for a container's removal.
 #pragma once
 
 #include <atomic>
-#include <deque>
-#include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -21,9 +20,9 @@
 #include "worker/container.h"
 #include "worker/container_engine.h"
 #include "worker/cpu_priority.h"
+#include "worker/instance_pool.h"
 #include "worker/rootfs_cache.h"
 #include "worker/runtime.h"
-#include "worker/warm_pool.h"
 
 namespace fsched::worker {
 
@@ -45,6 +44,9 @@ class ContainerRuntime final : public Runtime {
     // Where a function's rootfs_path may lead (symlinks resolved); empty =
     // anywhere but the host's root, top-level and system directories.
     std::vector<std::string> rootfs_dirs;
+    // The language runtimes on the host (mounted read-only into the
+    // containers of functions that name a language).
+    std::string runtimes_dir;
   };
 
   /// FAILED_PRECONDITION, with the reason, where the engine cannot run
@@ -63,7 +65,7 @@ class ContainerRuntime final : public Runtime {
   void Prewarm(const v1::FunctionSpec& function, uint32_t count);
   /// Destroys the idle instances of `function`.
   void Evict(const std::string& function);
-  /// Idle instances per function and mode.
+  /// Instances per function and mode (idle, and serving a call as warm).
   std::vector<v1::WarmInstance> WarmSet() const;
   /// The calls running now, with their containers' cgroups (for CPU priority).
   std::vector<RunningFunction> RunningFunctions() const;
@@ -78,11 +80,10 @@ class ContainerRuntime final : public Runtime {
   // The root filesystem directory, or the image for an image engine.
   absl::StatusOr<std::string> Root(const v1::FunctionSpec& function) const;
   absl::StatusOr<std::unique_ptr<Container>> NewContainer(const v1::FunctionSpec& function);
+  ExecResult RunPersistent(const ExecRequest& request, const RunControl& control);
   void Keep(const v1::FunctionSpec& function, std::unique_ptr<Container> container);
-  void DestroyLater(WarmPool::Evicted instances);
-  void DestroyLater(std::unique_ptr<Container> container);
-  void Post(std::function<void()> task);
-  void BackgroundLoop();
+  // On the pool's thread.
+  void Destroy(std::unique_ptr<Container> container);
 
   const Options options_;
   Cgroups cgroups_;
@@ -91,18 +92,14 @@ class ContainerRuntime final : public Runtime {
   std::atomic<size_t> live_{0};
 
   mutable absl::Mutex mu_;
-  WarmPool pool_ ABSL_GUARDED_BY(mu_);
-  std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
-  bool busy_ ABSL_GUARDED_BY(mu_) = false;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
   struct Call {
     std::string cgroup;
     double predicted_s = 0;
     absl::Time started;
   };
   absl::flat_hash_map<std::string, Call> running_ ABSL_GUARDED_BY(mu_);  // by invocation id
-  std::thread background_;
-  Fd lock_;  // held while this worker lives: its containers are not leftovers
+  Fd lock_;            // held while this worker lives: its containers are not leftovers
+  InstancePool pool_;  // last: its thread uses the members above
 };
 
 }  // namespace fsched::worker

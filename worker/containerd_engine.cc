@@ -108,12 +108,14 @@ std::vector<std::string> ContainerdEngine::CreateCommand(const ContainerSpec& sp
   }
   argv.insert(argv.end(), {"--label", "fsched.io/managed=true", instance.image, instance.id});
   // After "--" nothing is read as a ctr flag. ctr cannot set the process's
-  // user, so the shim drops to it before serving.
+  // user, so the shim drops to it before serving: its flag goes first, before
+  // an instance's command.
   argv.push_back("--");
-  argv.insert(argv.end(), spec.argv.begin(), spec.argv.end());
+  argv.push_back(spec.argv.empty() ? "" : spec.argv[0]);
   if (spec.uid != 0 || spec.gid != 0) {
     argv.push_back(absl::StrCat(std::string(shim::kUserFlag), spec.uid, ":", spec.gid));
   }
+  if (!spec.argv.empty()) argv.insert(argv.end(), spec.argv.begin() + 1, spec.argv.end());
   return argv;
 }
 

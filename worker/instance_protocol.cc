@@ -11,7 +11,15 @@ using shim::ForEachField;
 using shim::ParseU64;
 
 enum RequestTag : uint8_t { kId = 1, kPayload = 2, kDeadline = 3, kEnv = 4 };
-enum ReplyTag : uint8_t { kKind = 1, kReplyId = 2, kOutput = 3, kError = 4, kDurationNs = 5 };
+enum ReplyTag : uint8_t {
+  kKind = 1,
+  kReplyId = 2,
+  kOutput = 3,
+  kError = 4,
+  kDurationNs = 5,
+  kExitCode = 6,
+  kTermSignal = 7,
+};
 
 }  // namespace
 
@@ -55,6 +63,10 @@ std::string EncodeInstanceReply(const InstanceReply& reply) {
   AppendField(out, kOutput, reply.output);
   AppendField(out, kError, reply.error);
   AppendU64Field(out, kDurationNs, reply.duration_ns);
+  if (reply.kind == InstanceReplyKind::kExited) {
+    AppendU64Field(out, kExitCode, static_cast<uint64_t>(reply.exit_code));
+    AppendU64Field(out, kTermSignal, static_cast<uint64_t>(reply.term_signal));
+  }
   return out;
 }
 
@@ -65,7 +77,7 @@ std::optional<InstanceReply> DecodeInstanceReply(std::string_view body) {
     uint64_t n = 0;
     switch (tag) {
       case kKind:
-        if (!ParseU64(v, &n) || n > static_cast<uint64_t>(InstanceReplyKind::kInitFailed)) {
+        if (!ParseU64(v, &n) || n > static_cast<uint64_t>(InstanceReplyKind::kExited)) {
           return false;
         }
         r.kind = static_cast<InstanceReplyKind>(n);
@@ -82,6 +94,14 @@ std::optional<InstanceReply> DecodeInstanceReply(std::string_view body) {
         return true;
       case kDurationNs:
         return ParseU64(v, &r.duration_ns);
+      case kExitCode:
+        if (!ParseU64(v, &n) || n > 255) return false;
+        r.exit_code = static_cast<int32_t>(n);
+        return true;
+      case kTermSignal:
+        if (!ParseU64(v, &n) || n > 64) return false;
+        r.term_signal = static_cast<int32_t>(n);
+        return true;
       default:
         return true;  // a newer runtime's field
     }

@@ -29,6 +29,9 @@ enum class InstanceReplyKind : uint8_t {
   kOk = 1,          // output holds the handler's result
   kError = 2,       // error holds what the handler raised
   kInitFailed = 3,  // error says why; the instance exits
+  // Sent by fsched-shim, not by runtimes: the instance process in its
+  // container ended (exit_code or term_signal says how), and the container goes.
+  kExited = 4,
 };
 
 struct InstanceReply {
@@ -37,6 +40,8 @@ struct InstanceReply {
   std::string output;
   std::string error;
   uint64_t duration_ns = 0;  // the handler's own time, measured by the runtime; 0 = not given
+  int32_t exit_code = 0;     // kExited
+  int32_t term_signal = 0;   // kExited: the signal that killed it, 0 = none
 };
 
 std::string EncodeInstanceRequest(const InstanceRequest& request);

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/proto_time.h"
 #include "worker/instance_protocol.h"
 #include "worker/shim/frames.h"
 
@@ -31,6 +32,54 @@ absl::Duration ProcessCpu(pid_t pid) {
   return absl::DurationFromTimespec(ts);
 }
 
+// The instance as a child of the worker, leading its own process group.
+class ChildProcess final : public PersistentInstance::Process {
+ public:
+  explicit ChildProcess(pid_t pid) : pid_(pid), pidfd_(OpenPidFd(pid)) {}
+  ~ChildProcess() override { Kill(); }
+  pid_t pid() const override { return pid_; }
+  int exit_fd() const override { return pidfd_.get(); }
+  bool Exited() const override {
+    siginfo_t info{};
+    return ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           info.si_pid == pid_;
+  }
+  void Freeze(bool frozen) override { ::kill(-pid_, frozen ? SIGSTOP : SIGCONT); }
+  void Kill() override {
+    if (reaped_) return;
+    ::kill(-pid_, SIGKILL);
+    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    reaped_ = true;
+  }
+  bool Reap(int* exit_code, int* term_signal) override {
+    if (reaped_) return false;
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    reaped_ = true;
+    ::kill(-pid_, SIGKILL);  // what it started does not outlive it
+    if (WIFEXITED(status)) *exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) *term_signal = WTERMSIG(status);
+    return WIFEXITED(status) || WIFSIGNALED(status);
+  }
+  absl::Duration CpuTime() const override {
+    return reaped_ ? absl::ZeroDuration() : ProcessCpu(pid_);
+  }
+  uint64_t ResidentBytes() const override {
+    if (reaped_) return 0;
+    std::ifstream statm(absl::StrCat("/proc/", pid_, "/statm"));
+    uint64_t size = 0, resident = 0;
+    if (!(statm >> size >> resident)) return 0;
+    return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  }
+
+ private:
+  const pid_t pid_;
+  Fd pidfd_;
+  bool reaped_ = false;
+};
+
 std::string KindName(InstanceReplyKind kind) {
   switch (kind) {
     case InstanceReplyKind::kReady:
@@ -41,53 +90,98 @@ std::string KindName(InstanceReplyKind kind) {
       return "error";
     case InstanceReplyKind::kInitFailed:
       return "init-failed";
+    case InstanceReplyKind::kExited:
+      return "exited";
   }
   return "unknown";
 }
 
 }  // namespace
 
+bool IsPersistent(const v1::FunctionSpec& function) {
+  return function.lifetime() == v1::LIFETIME_PERSISTENT || !function.language().empty();
+}
+
+absl::Duration InitTimeout(const v1::FunctionSpec& function) {
+  return function.limits().has_init_timeout() ? FromProto(function.limits().init_timeout())
+                                              : absl::Seconds(30);
+}
+
+absl::StatusOr<std::vector<std::string>> InstanceCommand(const v1::FunctionSpec& function,
+                                                         const std::string& runtimes_dir) {
+  std::vector<std::string> argv;
+  if (function.language() == "python") {
+    argv = {"python3", absl::StrCat(runtimes_dir, "/python/fsched_runtime.py")};
+  } else if (function.language() == "node") {
+    argv = {"node", absl::StrCat(runtimes_dir, "/node/fsched_runtime.js")};
+  } else if (!function.language().empty()) {
+    return absl::FailedPreconditionError(absl::StrCat("this worker has no '", function.language(),
+                                                      "' runtime (it has python and node)"));
+  } else {
+    argv.assign(function.command().begin(), function.command().end());
+  }
+  if (argv.empty() || argv[0].empty()) {
+    return absl::FailedPreconditionError("the function has no command");
+  }
+  return argv;
+}
+
 std::unique_ptr<PersistentInstance> PersistentInstance::Start(const Spec& spec,
                                                               const RunControl& control,
                                                               ExecResult* failure) {
   *failure = ExecResult();
   failure->mode = v1::EXECUTION_MODE_COLD;
-  std::unique_ptr<PersistentInstance> instance(new PersistentInstance());
-  instance->log_limit_ = spec.log_limit_bytes;
+  Channel channel;
   Fd request_read, reply_write, log_write;
   Fd null_input(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (!MakePipe(&request_read, &instance->requests_) ||
-      !MakePipe(&instance->replies_, &reply_write) || !MakePipe(&instance->log_, &log_write) ||
-      !null_input.valid()) {
+  if (!MakePipe(&request_read, &channel.requests) || !MakePipe(&channel.replies, &reply_write) ||
+      !MakePipe(&channel.log, &log_write) || !null_input.valid()) {
     failure->outcome = v1::OUTCOME_START_FAILED;
     failure->message = absl::StrCat("cannot create the instance's pipes: ", std::strerror(errno));
     return nullptr;
   }
   const absl::Time spawn_start = absl::Now();
   const int stdio[3] = {null_input.get(), log_write.get(), log_write.get()};
-  const int error = SpawnChild(spec.argv, spec.env, stdio, spec.working_dir, &instance->pid_,
-                               spec.identity, {request_read.get(), reply_write.get()});
+  pid_t pid = -1;
+  const int error = SpawnChild(spec.argv, spec.env, stdio, spec.working_dir, &pid, spec.identity,
+                               {request_read.get(), reply_write.get()});
   request_read.Close();
   reply_write.Close();
   log_write.Close();
   if (error != 0) {
-    instance->pid_ = -1;
     failure->outcome = v1::OUTCOME_START_FAILED;
     failure->message = absl::StrCat(
         "cannot start '", spec.argv.empty() ? "" : spec.argv[0], "': ", std::strerror(error),
         spec.working_dir.empty() ? "" : absl::StrCat(" (working_dir '", spec.working_dir, "')"));
     return nullptr;
   }
-  instance->pidfd_.reset(OpenPidFd(instance->pid_));
+  return Attach(std::make_unique<ChildProcess>(pid), std::move(channel), spawn_start,
+                spec.init_timeout, spec.log_limit_bytes, control, failure);
+}
+
+std::unique_ptr<PersistentInstance> PersistentInstance::Attach(std::unique_ptr<Process> process,
+                                                               Channel channel, absl::Time started,
+                                                               absl::Duration init_timeout,
+                                                               uint64_t log_limit_bytes,
+                                                               const RunControl& control,
+                                                               ExecResult* failure) {
+  *failure = ExecResult();
+  failure->mode = v1::EXECUTION_MODE_COLD;
+  std::unique_ptr<PersistentInstance> instance(new PersistentInstance());
+  instance->process_ = std::move(process);
+  instance->alive_ = true;
+  instance->log_limit_ = log_limit_bytes;
+  instance->requests_ = std::move(channel.requests);
+  instance->replies_ = std::move(channel.replies);
+  instance->log_ = std::move(channel.log);
   SetNonBlocking(instance->requests_.get());
   SetNonBlocking(instance->replies_.get());
-  SetNonBlocking(instance->log_.get());
+  if (instance->log_.valid()) SetNonBlocking(instance->log_.get());
 
   std::string body;
-  const Wait wait =
-      instance->AwaitReply(spawn_start + spec.init_timeout, &control, "", &body, failure);
-  failure->cold_start = absl::Now() - spawn_start;
-  failure->started = spawn_start;
+  const Wait wait = instance->AwaitReply(started + init_timeout, &control, "", &body, failure);
+  failure->cold_start = absl::Now() - started;
+  failure->started = started;
   if (wait == Wait::kReply) {
     const std::optional<InstanceReply> reply = DecodeInstanceReply(body);
     if (reply.has_value() && reply->kind == InstanceReplyKind::kReady) {
@@ -98,6 +192,12 @@ std::unique_ptr<PersistentInstance> PersistentInstance::Start(const Spec& spec,
       return instance;
     }
     failure->outcome = v1::OUTCOME_INIT_FAILED;
+    if (reply.has_value() && reply->kind == InstanceReplyKind::kExited) {
+      instance->ReapInto(failure, &*reply);
+      failure->outcome = v1::OUTCOME_INIT_FAILED;
+      failure->message = absl::StrCat("the instance ", failure->message, " before it was ready");
+      return nullptr;
+    }
     failure->message =
         !reply.has_value() ? "the instance sent a malformed frame instead of ready"
         : reply->kind == InstanceReplyKind::kInitFailed
@@ -116,7 +216,7 @@ std::unique_ptr<PersistentInstance> PersistentInstance::Start(const Spec& spec,
     case Wait::kTimeout:
       failure->outcome = v1::OUTCOME_INIT_FAILED;
       failure->message = absl::StrCat("the instance was not ready within its init_timeout of ",
-                                      absl::FormatDuration(spec.init_timeout));
+                                      absl::FormatDuration(init_timeout));
       break;
     case Wait::kCancelled:
       failure->outcome = v1::OUTCOME_CANCELLED;
@@ -134,26 +234,47 @@ std::unique_ptr<PersistentInstance> PersistentInstance::Start(const Spec& spec,
 PersistentInstance::~PersistentInstance() { Kill(); }
 
 void PersistentInstance::Kill() {
-  if (pid_ <= 0) return;
-  ::kill(-pid_, SIGKILL);
-  while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-  }
-  pid_ = -1;
+  if (!alive_) return;
+  if (frozen_) process_->Freeze(false);  // a stopped process dies only once resumed
+  frozen_ = false;
+  process_->Kill();
+  alive_ = false;
 }
 
-void PersistentInstance::ReapInto(ExecResult* result) {
-  int status = 0;
-  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+bool PersistentInstance::Reusable(const v1::FunctionSpec& function,
+                                  const ExecResult& result) const {
+  if (!alive_ ||
+      (result.outcome != v1::OUTCOME_OK && result.outcome != v1::OUTCOME_FUNCTION_ERROR)) {
+    return false;
   }
-  ::kill(-pid_, SIGKILL);  // what it started does not outlive it
-  pid_ = -1;
+  const v1::WarmPolicy& warm = function.warm();
+  return !(warm.recycle_after_calls() > 0 && calls_ >= warm.recycle_after_calls()) &&
+         !(warm.recycle_above_memory_bytes() > 0 &&
+           ResidentBytes() > warm.recycle_above_memory_bytes());
+}
+
+void PersistentInstance::ReapInto(ExecResult* result, const InstanceReply* exited) {
+  int exit_code = 0, term_signal = 0;
+  bool known = false;
+  if (exited != nullptr) {
+    exit_code = exited->exit_code;
+    term_signal = exited->term_signal;
+    known = true;
+    process_->Kill();  // its container goes with it
+  } else {
+    known = process_->Reap(&exit_code, &term_signal);
+  }
+  alive_ = false;
+  frozen_ = false;
   result->outcome = v1::OUTCOME_NONZERO_EXIT;
-  if (WIFEXITED(status)) {
-    result->exit_code = WEXITSTATUS(status);
-    result->message = absl::StrCat("exited with status ", result->exit_code);
-  } else if (WIFSIGNALED(status)) {
-    result->term_signal = WTERMSIG(status);
-    result->message = absl::StrCat("was killed by ", SignalName(result->term_signal));
+  if (!known) {
+    result->message = "ended";
+  } else if (term_signal != 0) {
+    result->term_signal = term_signal;
+    result->message = absl::StrCat("was killed by ", SignalName(term_signal));
+  } else {
+    result->exit_code = exit_code;
+    result->message = absl::StrCat("exited with status ", exit_code);
   }
   if (log_.valid()) {
     DrainPipe(log_.get(), log_limit_, &result->stderr_data, &result->stderr_truncated);
@@ -184,9 +305,9 @@ PersistentInstance::Wait PersistentInstance::AwaitReply(absl::Time deadline,
       log_idx = n;
       fds[n++] = {log_.get(), POLLIN, 0};
     }
-    if (pidfd_.valid()) {
+    if (process_->exit_fd() >= 0) {
       pid_idx = n;
-      fds[n++] = {pidfd_.get(), POLLIN, 0};
+      fds[n++] = {process_->exit_fd(), POLLIN, 0};
     }
     // Wakes at least every 20 ms for cancel and pause (and to check on the
     // process without a pidfd); a reply wakes it at once.
@@ -225,17 +346,11 @@ PersistentInstance::Wait PersistentInstance::AwaitReply(absl::Time deadline,
       }
       if (pid_idx >= 0 && (fds[pid_idx].revents & POLLIN)) exited = true;
     }
-    if (!pidfd_.valid()) {
-      siginfo_t info{};
-      if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-          info.si_pid == pid_) {
-        exited = true;
-      }
-    }
+    if (process_->exit_fd() < 0 && process_->Exited()) exited = true;
     if (exited) continue;  // takes a last complete frame, if any, first
     if (control != nullptr) {
       if (const bool pause = control->paused.load(); pause != frozen_) {
-        ::kill(-pid_, pause ? SIGSTOP : SIGCONT);
+        process_->Freeze(pause);
         const absl::Time now = absl::Now();
         if (pause) {
           frozen_since = now;
@@ -268,13 +383,13 @@ ExecResult PersistentInstance::Call(const ExecRequest& request, const RunControl
   call.env = {absl::StrCat("FSCHED_INVOCATION_ID=", request.invocation_id),
               absl::StrCat("FSCHED_DEADLINE_MS=", call.deadline_unix_ms)};
   const std::string frame = shim::Frame(EncodeInstanceRequest(call));
-  const absl::Duration cpu_before = ProcessCpu(pid_);
+  const absl::Duration cpu_before = process_->CpuTime();
 
   std::string body;
   const Wait wait = AwaitReply(deadline, &control, frame, &body, &result);
   const absl::Time finished = absl::Now();
   if (frozen_) {  // cancelled or timed out while frozen: thawed, then killed
-    ::kill(-pid_, SIGCONT);
+    process_->Freeze(false);
     frozen_ = false;
   }
   result.execution = finished - result.started - result.paused;
@@ -283,7 +398,7 @@ ExecResult PersistentInstance::Call(const ExecRequest& request, const RunControl
     if (reply.has_value() && reply->invocation_id == request.invocation_id &&
         (reply->kind == InstanceReplyKind::kOk || reply->kind == InstanceReplyKind::kError)) {
       ++calls_;
-      result.cpu_time = ProcessCpu(pid_) - cpu_before;
+      result.cpu_time = process_->CpuTime() - cpu_before;
       // What it printed before replying is already in the pipe.
       if (log_.valid() &&
           !DrainPipe(log_.get(), log_limit_, &result.stderr_data, &result.stderr_truncated)) {
@@ -304,6 +419,11 @@ ExecResult PersistentInstance::Call(const ExecRequest& request, const RunControl
       }
       return result;
     }
+    if (reply.has_value() && reply->kind == InstanceReplyKind::kExited) {
+      ReapInto(&result, &*reply);
+      result.message = absl::StrCat("the instance ", result.message, " during the call");
+      return result;
+    }
     Kill();
     result.outcome = v1::OUTCOME_NONZERO_EXIT;
     result.message = !reply.has_value() ? "the instance broke the protocol: a malformed reply frame"
@@ -314,7 +434,7 @@ ExecResult PersistentInstance::Call(const ExecRequest& request, const RunControl
                                         KindName(reply->kind), "' to a call");
     return result;
   }
-  result.cpu_time = ProcessCpu(pid_) - cpu_before;
+  result.cpu_time = process_->CpuTime() - cpu_before;
   switch (wait) {
     case Wait::kExited:
       ReapInto(&result);
@@ -340,14 +460,6 @@ ExecResult PersistentInstance::Call(const ExecRequest& request, const RunControl
       break;
   }
   return result;
-}
-
-uint64_t PersistentInstance::ResidentBytes() const {
-  if (pid_ <= 0) return 0;
-  std::ifstream statm(absl::StrCat("/proc/", pid_, "/statm"));
-  uint64_t size = 0, resident = 0;
-  if (!(statm >> size >> resident)) return 0;
-  return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
 }  // namespace fsched::worker

@@ -5,6 +5,10 @@
 // thread. Whatever goes wrong during a call (the instance dies, times out,
 // is cancelled, answers garbage) leaves it dead: the caller discards it, so
 // nothing of a failed call reaches the next one.
+//
+// The instance is a child process of the worker (Start), or the process a
+// container's fsched-shim runs in instance mode (Attach, with the container
+// behind a Process of its own).
 #pragma once
 
 #include <sys/types.h>
@@ -13,15 +17,59 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "fsched/v1/types.pb.h"
 #include "worker/child_process.h"
 #include "worker/fd.h"
+#include "worker/instance_protocol.h"
 #include "worker/runtime.h"
 
 namespace fsched::worker {
 
+/// Whether `function` runs in persistent instances (its lifetime says so,
+/// or it names a language runtime).
+bool IsPersistent(const v1::FunctionSpec& function);
+
+/// How long `function`'s instance may take to be ready (limits.init_timeout, 30 s by default).
+absl::Duration InitTimeout(const v1::FunctionSpec& function);
+
+/// The argv of `function`'s instance: the runtime shipped with fsched for its
+/// language (under `runtimes_dir`, as the instance sees it), or its command.
+/// FAILED_PRECONDITION for a language this worker has no runtime for, or no command.
+absl::StatusOr<std::vector<std::string>> InstanceCommand(const v1::FunctionSpec& function,
+                                                         const std::string& runtimes_dir);
+
 class PersistentInstance {
  public:
+  /// How the worker controls the instance's process.
+  class Process {
+   public:
+    virtual ~Process() = default;
+    /// Host PID: of the process, or of its container's init.
+    virtual pid_t pid() const = 0;
+    /// Readable once the process is gone; -1 when there is none (then
+    /// Exited() is polled).
+    virtual int exit_fd() const = 0;
+    virtual bool Exited() const = 0;
+    virtual void Freeze(bool frozen) = 0;
+    /// Kills it and whatever it started, at once. Idempotent.
+    virtual void Kill() = 0;
+    /// After it ended on its own: its exit code or signal (false when it
+    /// cannot say), and kills what it left.
+    virtual bool Reap(int* exit_code, int* term_signal) = 0;
+    /// CPU time of the instance so far, all its threads.
+    virtual absl::Duration CpuTime() const = 0;
+    /// Memory it holds now (0 if unknown).
+    virtual uint64_t ResidentBytes() const = 0;
+  };
+  /// The worker's ends of the instance protocol.
+  struct Channel {
+    Fd requests;  // its fd 3
+    Fd replies;   // its fd 4
+    Fd log;       // its stdout and stderr
+  };
+
   struct Spec {
     std::vector<std::string> argv;
     std::vector<std::string> env;  // the whole environment of the instance
@@ -37,6 +85,13 @@ class PersistentInstance {
   /// holds what it wrote). Either way nothing of it is left running.
   static std::unique_ptr<PersistentInstance> Start(const Spec& spec, const RunControl& control,
                                                    ExecResult* failure);
+  /// Waits for the ready frame of an instance started at `started` and wired
+  /// to `channel`; as Start from there.
+  static std::unique_ptr<PersistentInstance> Attach(std::unique_ptr<Process> process,
+                                                    Channel channel, absl::Time started,
+                                                    absl::Duration init_timeout,
+                                                    uint64_t log_limit_bytes,
+                                                    const RunControl& control, ExecResult* failure);
   ~PersistentInstance();
 
   bool served() const { return calls_ > 0; }
@@ -44,15 +99,19 @@ class PersistentInstance {
   /// instance wrote to its stdout and stderr meanwhile. After any outcome
   /// but OK and FUNCTION_ERROR the instance is dead (alive() is false).
   ExecResult Call(const ExecRequest& request, const RunControl& control);
-  bool alive() const { return pid_ > 0; }
-  pid_t pid() const { return pid_; }
+  bool alive() const { return alive_; }
+  pid_t pid() const { return process_->pid(); }
   uint64_t calls() const { return calls_; }
   /// Time from spawn to ready.
   absl::Duration init_time() const { return init_; }
-  /// The instance process's resident memory now (0 if unknown).
-  uint64_t ResidentBytes() const;
-  /// Kills its process group and reaps it.
+  /// The instance's resident memory now (0 if unknown).
+  uint64_t ResidentBytes() const { return process_->ResidentBytes(); }
+  /// Kills it (and what it started).
   void Kill();
+  /// Whether it may serve again after a call that ended in `result`: alive,
+  /// the call OK or the handler's own error, and not due for recycling
+  /// (function.warm: after N calls, above a memory ceiling).
+  bool Reusable(const v1::FunctionSpec& function, const ExecResult& result) const;
 
  private:
   PersistentInstance() = default;
@@ -61,11 +120,13 @@ class PersistentInstance {
   enum class Wait { kReply, kExited, kTimeout, kCancelled, kMalformed };
   Wait AwaitReply(absl::Time deadline, const RunControl* control, std::string_view pending,
                   std::string* body, ExecResult* result);
-  // Reaps the exited process and says how it ended in `result`.
-  void ReapInto(ExecResult* result);
+  // Says how the ended process ended in `result`: from the shim's exited
+  // frame `exited` when there is one, else from Process::Reap.
+  void ReapInto(ExecResult* result, const InstanceReply* exited = nullptr);
 
-  pid_t pid_ = -1;
-  Fd requests_, replies_, log_, pidfd_;
+  std::unique_ptr<Process> process_;
+  bool alive_ = false;
+  Fd requests_, replies_, log_;
   std::string reply_buffer_;
   uint64_t log_limit_ = 0;
   uint64_t calls_ = 0;

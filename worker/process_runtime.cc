@@ -75,28 +75,18 @@ class ProcessRuntime::Instance final : public PooledInstance {
   bool served() const override { return process->served(); }
 };
 
-ProcessRuntime::ProcessRuntime() {
-  background_ = std::thread([this] { BackgroundLoop(); });
-}
+ProcessRuntime::ProcessRuntime()
+    : pool_(1ull << 30, absl::Minutes(10), [this](std::unique_ptr<PooledInstance> instance) {
+        Destroy(std::unique_ptr<Instance>(static_cast<Instance*>(instance.release())));
+      }) {}
 
 void ProcessRuntime::set_warm(absl::Duration default_keep_alive, uint64_t memory_budget_bytes) {
-  default_keep_alive_ = default_keep_alive;
-  absl::MutexLock lock(&mu_);
+  pool_.set_default_keep_alive(default_keep_alive);
   pool_.set_budget(memory_budget_bytes);
 }
 
 ProcessRuntime::~ProcessRuntime() {
-  WarmPool::Evicted idle;
-  {
-    absl::MutexLock lock(&mu_);
-    idle = pool_.Clear();
-  }
-  DestroyLater(std::move(idle));
-  {
-    absl::MutexLock lock(&mu_);
-    stop_ = true;
-  }
-  background_.join();  // runs every queued task first
+  pool_.Shutdown();  // its last tasks release cgroups
   absl::MutexLock lock(&mu_);
   for (std::unique_ptr<CallCgroup>& cgroup : idle_cgroups_) Remove(*cgroup);
 }
@@ -197,10 +187,6 @@ std::vector<RunningFunction> ProcessRuntime::RunningFunctions() const {
   return out;
 }
 
-bool ProcessRuntime::Persistent(const v1::FunctionSpec& function) {
-  return function.lifetime() == v1::LIFETIME_PERSISTENT || !function.language().empty();
-}
-
 absl::StatusOr<ChildSpec> ProcessRuntime::BaseSpec(const v1::FunctionSpec& function,
                                                    const std::map<std::string, std::string>& env,
                                                    const std::string& working_dir) const {
@@ -230,7 +216,7 @@ absl::StatusOr<ChildSpec> ProcessRuntime::BaseSpec(const v1::FunctionSpec& funct
 }
 
 ExecResult ProcessRuntime::Run(const ExecRequest& request, const RunControl& control) {
-  if (Persistent(request.function)) return RunPersistent(request, control);
+  if (IsPersistent(request.function)) return RunPersistent(request, control);
   if (request.argv.empty() || request.argv[0].empty()) {
     return StartFailed("the function has no command");
   }
@@ -242,7 +228,6 @@ ExecResult ProcessRuntime::Run(const ExecRequest& request, const RunControl& con
   spec.stdin_data = request.stdin_data;
   spec.timeout = request.timeout;
   spec.output_limit_bytes = request.output_limit_bytes;
-  spec.identity = identity_;
   // The default hooks act on the child's process group: SIGSTOP/SIGCONT to
   // freeze, SIGKILL to stop.
   ChildHooks hooks;
@@ -287,27 +272,16 @@ std::unique_ptr<ProcessRuntime::Instance> ProcessRuntime::NewInstance(
   spec.env = std::move(base->env);
   spec.working_dir = std::move(base->working_dir);
   spec.identity = std::move(base->identity);
-  if (function.language() == "python") {
-    spec.argv = {"python3", absl::StrCat(runtimes_dir_, "/python/fsched_runtime.py")};
-  } else if (function.language() == "node") {
-    spec.argv = {"node", absl::StrCat(runtimes_dir_, "/node/fsched_runtime.js")};
-  } else if (!function.language().empty()) {
-    *failure = StartFailed(absl::StrCat("this worker has no '", function.language(),
-                                        "' runtime (it has python and node)"));
-    return nullptr;
-  } else {
-    spec.argv.assign(function.command().begin(), function.command().end());
-  }
-  if (spec.argv.empty() || spec.argv[0].empty()) {
-    *failure = StartFailed("the function has no command");
+  absl::StatusOr<std::vector<std::string>> argv = InstanceCommand(function, runtimes_dir_);
+  if (!argv.ok()) {
+    *failure = StartFailed(std::string(argv.status().message()));
     return nullptr;
   }
+  spec.argv = std::move(*argv);
   if (!function.handler().empty()) {
     spec.env.push_back(absl::StrCat("FSCHED_HANDLER=", function.handler()));
   }
-  if (function.limits().has_init_timeout()) {
-    spec.init_timeout = FromProto(function.limits().init_timeout());
-  }
+  spec.init_timeout = InitTimeout(function);
   spec.log_limit_bytes = log_limit_bytes;
   auto instance = std::make_unique<Instance>();
   if (cgroups_ != nullptr) {
@@ -337,18 +311,8 @@ std::unique_ptr<ProcessRuntime::Instance> ProcessRuntime::NewInstance(
 
 ExecResult ProcessRuntime::RunPersistent(const ExecRequest& request, const RunControl& control) {
   const v1::FunctionSpec& function = request.function;
-  const std::string key = InstanceKey(function);
-  WarmPool::Evicted stale;
-  std::unique_ptr<Instance> instance;
-  {
-    absl::MutexLock lock(&mu_);
-    stale = pool_.EvictFunction(function.name(), key);  // instances of older versions
-    instance.reset(static_cast<Instance*>(pool_.Take(key).release()));
-  }
-  DestroyLater(std::move(stale));
-  const v1::ExecutionMode mode = instance == nullptr  ? v1::EXECUTION_MODE_COLD
-                                 : instance->served() ? v1::EXECUTION_MODE_WARM
-                                                      : v1::EXECUTION_MODE_PREWARMED;
+  std::unique_ptr<Instance> instance(static_cast<Instance*>(pool_.Take(function).release()));
+  const v1::ExecutionMode mode = InstancePool::ModeOf(instance.get());
   if (mode != v1::EXECUTION_MODE_WARM && function.warm().prewarmed() > 0) {
     Prewarm(function, function.warm().prewarmed());  // keep the pre-created ones topped up
   }
@@ -367,15 +331,15 @@ ExecResult ProcessRuntime::RunPersistent(const ExecRequest& request, const RunCo
   {
     absl::MutexLock lock(&mu_);
     if (!cgroup.empty()) running_[cgroup] = {cgroup, request.predicted_seconds, absl::Now()};
-    ++serving_[function.name()];
   }
+  pool_.CallStarted(function.name());
   if (request.on_start) request.on_start(instance->process->pid());
   ExecResult result = instance->process->Call(request, control);
   {
     absl::MutexLock lock(&mu_);
     if (!cgroup.empty()) running_.erase(cgroup);
-    if (--serving_[function.name()] == 0) serving_.erase(function.name());
   }
+  pool_.CallEnded(function.name());
   result.mode = mode;
   result.cold_start = cold_start;
   result.init = init;
@@ -383,162 +347,46 @@ ExecResult ProcessRuntime::RunPersistent(const ExecRequest& request, const RunCo
       cgroups_->OomKills(cgroup).value_or(0) > oom_before) {
     MarkOomKilled(memory, &result);
   }
-  const v1::WarmPolicy& warm = function.warm();
-  const bool healthy = instance->process->alive() && (result.outcome == v1::OUTCOME_OK ||
-                                                      result.outcome == v1::OUTCOME_FUNCTION_ERROR);
-  const bool recycle = (warm.recycle_after_calls() > 0 &&
-                        instance->process->calls() >= warm.recycle_after_calls()) ||
-                       (warm.recycle_above_memory_bytes() > 0 &&
-                        instance->process->ResidentBytes() > warm.recycle_above_memory_bytes());
-  if (healthy && !recycle) {
+  if (instance->process->Reusable(function, result)) {
     Keep(function, std::move(instance));
   } else {
-    DestroyLater(std::move(instance));
+    pool_.Destroy(std::move(instance));
   }
   return result;
 }
 
 void ProcessRuntime::Keep(const v1::FunctionSpec& function, std::unique_ptr<Instance> instance) {
-  // keep_alive is how long a used instance idles; a pre-created one waits
-  // for its first call however long that takes (evict and the budget still apply).
-  const absl::Duration keep_alive = !instance->served() ? absl::InfiniteDuration()
-                                    : function.warm().has_keep_alive()
-                                        ? FromProto(function.warm().keep_alive())
-                                        : default_keep_alive_;
-  if (keep_alive <= absl::ZeroDuration()) {
-    DestroyLater(std::move(instance));
-    return;
-  }
-  WarmPool::Entry entry;
-  entry.key = InstanceKey(function);
-  entry.function = function.name();
   // Charged at its limit, or at what it holds now when it has none.
-  entry.memory_bytes = function.limits().memory_bytes() > 0
-                           ? function.limits().memory_bytes()
-                           : std::max<uint64_t>(instance->process->ResidentBytes(), 1);
-  entry.keep_alive = keep_alive;
-  entry.max_instances = function.warm().max_instances();
-  entry.instance = std::move(instance);
-  WarmPool::Evicted evicted;
-  {
-    absl::MutexLock lock(&mu_);
-    evicted = pool_.Put(std::move(entry), absl::Now());
-  }
-  DestroyLater(std::move(evicted));
+  const uint64_t memory = function.limits().memory_bytes() > 0 ? function.limits().memory_bytes()
+                                                               : instance->process->ResidentBytes();
+  pool_.Keep(function, std::move(instance), memory);
 }
 
 void ProcessRuntime::Prewarm(const v1::FunctionSpec& function, uint32_t count) {
-  if (!Persistent(function)) return;  // an exec function has nothing to keep
-  Post([this, function, count] {
-    const std::string key = InstanceKey(function);
-    size_t have;
-    WarmPool::Evicted stale;
-    {
-      absl::MutexLock lock(&mu_);
-      stale = pool_.EvictFunction(function.name(), key);  // a new version replaces the old
-      have = pool_.Count(key);
+  if (!IsPersistent(function)) return;  // an exec function has nothing to keep
+  pool_.Prewarm(function, count, [this, function] {
+    ExecResult failure;
+    std::unique_ptr<Instance> instance = NewInstance(function, 1024 * 1024, RunControl(), &failure);
+    if (instance == nullptr) {
+      FSCHED_LOG(kWarning, "cannot pre-warm %s: %s", function.name(), failure.message);
+      return false;
     }
-    DestroyLater(std::move(stale));
-    const RunControl control;
-    for (size_t i = have; i < count; ++i) {
-      ExecResult failure;
-      std::unique_ptr<Instance> instance = NewInstance(function, 1024 * 1024, control, &failure);
-      if (instance == nullptr) {
-        FSCHED_LOG(kWarning, "cannot pre-warm %s: %s", function.name(), failure.message);
-        return;
-      }
-      Keep(function, std::move(instance));
-    }
+    Keep(function, std::move(instance));
+    return true;
   });
 }
 
-void ProcessRuntime::Evict(const std::string& function) {
-  WarmPool::Evicted evicted;
-  {
-    absl::MutexLock lock(&mu_);
-    evicted = pool_.EvictFunction(function);
-  }
-  DestroyLater(std::move(evicted));
-}
+void ProcessRuntime::Evict(const std::string& function) { pool_.Evict(function); }
 
-std::vector<v1::WarmInstance> ProcessRuntime::WarmSet() const {
-  absl::MutexLock lock(&mu_);
-  std::vector<v1::WarmInstance> set = pool_.Snapshot();
-  // An instance serving a call is warm too, and idle again when the call
-  // ends: reported, so that warm-first placement between two heartbeats
-  // does not take a worker whose only instance happened to be busy for one
-  // without any.
-  for (const auto& [function, count] : serving_) {
-    auto warm = std::find_if(set.begin(), set.end(), [&](const v1::WarmInstance& w) {
-      return w.function() == function && w.mode() == v1::EXECUTION_MODE_WARM;
-    });
-    if (warm == set.end()) {
-      warm = set.insert(set.end(), v1::WarmInstance());
-      warm->set_function(function);
-      warm->set_mode(v1::EXECUTION_MODE_WARM);
-    }
-    warm->set_count(warm->count() + count);
-  }
-  return set;
-}
+std::vector<v1::WarmInstance> ProcessRuntime::WarmSet() const { return pool_.WarmSet(); }
 
-void ProcessRuntime::DestroyLater(WarmPool::Evicted instances) {
-  for (auto& instance : instances) {
-    DestroyLater(std::unique_ptr<Instance>(static_cast<Instance*>(instance.release())));
-  }
-}
+void ProcessRuntime::WaitIdle() { pool_.WaitIdle(); }
 
-void ProcessRuntime::DestroyLater(std::unique_ptr<Instance> instance) {
-  if (instance == nullptr) return;
-  Post([this, i = std::shared_ptr<Instance>(std::move(instance))]() mutable {
-    i->process->Kill();
-    if (i->cgroup != nullptr) ReleaseCgroup(std::move(i->cgroup));
-    i.reset();
-    live_.fetch_sub(1);
-  });
-}
-
-void ProcessRuntime::Post(std::function<void()> task) {
-  absl::MutexLock lock(&mu_);
-  tasks_.push_back(std::move(task));
-}
-
-void ProcessRuntime::WaitIdle() {
-  absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(
-      +[](ProcessRuntime* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-        return self->tasks_.empty() && !self->busy_;
-      },
-      this));
-}
-
-void ProcessRuntime::BackgroundLoop() {
-  while (true) {
-    std::function<void()> task;
-    WarmPool::Evicted expired;
-    {
-      absl::MutexLock lock(&mu_);
-      busy_ = false;
-      const absl::Time wake = std::min(pool_.NextExpiry(), absl::Now() + absl::Seconds(1));
-      mu_.AwaitWithDeadline(absl::Condition(
-                                +[](ProcessRuntime* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-                                  return self->stop_ || !self->tasks_.empty();
-                                },
-                                this),
-                            wake);
-      if (!tasks_.empty()) {
-        task = std::move(tasks_.front());
-        tasks_.pop_front();
-        busy_ = true;
-      } else if (stop_) {
-        return;
-      } else {
-        expired = pool_.Expire(absl::Now());
-      }
-    }
-    if (task) task();
-    DestroyLater(std::move(expired));
-  }
+void ProcessRuntime::Destroy(std::unique_ptr<Instance> instance) {
+  instance->process->Kill();
+  if (instance->cgroup != nullptr) ReleaseCgroup(std::move(instance->cgroup));
+  instance.reset();
+  live_.fetch_sub(1);
 }
 
 }  // namespace fsched::worker

@@ -21,12 +21,9 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -34,10 +31,10 @@
 #include "worker/cgroup.h"
 #include "worker/child_process.h"
 #include "worker/cpu_priority.h"
+#include "worker/instance_pool.h"
 #include "worker/persistent_instance.h"
 #include "worker/rootfs_cache.h"
 #include "worker/runtime.h"
-#include "worker/warm_pool.h"
 
 namespace fsched::worker {
 
@@ -67,8 +64,6 @@ class ProcessRuntime final : public Runtime {
   /// shortest-remaining-first CPU weights.
   std::vector<RunningFunction> RunningFunctions() const;
 
-  /// Whether `function` runs in persistent instances.
-  static bool Persistent(const v1::FunctionSpec& function);
   /// Keeps at least `count` idle instances of a persistent `function`, made
   /// in the background.
   void Prewarm(const v1::FunctionSpec& function, uint32_t count);
@@ -93,10 +88,8 @@ class ProcessRuntime final : public Runtime {
   std::unique_ptr<Instance> NewInstance(const v1::FunctionSpec& function, uint64_t log_limit_bytes,
                                         const RunControl& control, ExecResult* failure);
   void Keep(const v1::FunctionSpec& function, std::unique_ptr<Instance> instance);
-  void DestroyLater(WarmPool::Evicted instances);
-  void DestroyLater(std::unique_ptr<Instance> instance);
-  void Post(std::function<void()> task);
-  void BackgroundLoop();
+  // On the pool's thread.
+  void Destroy(std::unique_ptr<Instance> instance);
 
   struct Call {
     std::string cgroup;
@@ -133,14 +126,8 @@ class ProcessRuntime final : public Runtime {
   std::vector<std::unique_ptr<CallCgroup>> idle_cgroups_ ABSL_GUARDED_BY(mu_);
 
   std::string runtimes_dir_;
-  absl::Duration default_keep_alive_ = absl::Minutes(10);
   std::atomic<size_t> live_{0};
-  absl::flat_hash_map<std::string, uint32_t> serving_ ABSL_GUARDED_BY(mu_);  // calls by function
-  WarmPool pool_ ABSL_GUARDED_BY(mu_){1ull << 30};
-  std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
-  bool busy_ ABSL_GUARDED_BY(mu_) = false;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread background_;
+  InstancePool pool_;  // last: its thread uses the members above
 };
 
 }  // namespace fsched::worker

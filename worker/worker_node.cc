@@ -20,6 +20,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Where the language runtimes live: configured, or next to the binaries
+// (build/share/fsched/runtimes, /usr/share/fsched/runtimes).
+std::string RuntimesDir(const Config& config) {
+  if (!config.worker().runtimes_dir().empty()) return config.worker().runtimes_dir();
+  std::error_code ec;
+  return (fs::read_symlink("/proc/self/exe", ec).parent_path().parent_path() / "share" / "fsched" /
+          "runtimes")
+      .string();
+}
+
 ContainerRuntime::Options RuntimeOptions(const Config& config, const std::string& subdir) {
   ContainerRuntime::Options o;
   std::error_code ec;
@@ -34,6 +44,7 @@ ContainerRuntime::Options RuntimeOptions(const Config& config, const std::string
   o.uid = config.worker().function_uid();
   o.rootfs_dirs.assign(config.worker().rootfs_dirs().begin(), config.worker().rootfs_dirs().end());
   o.gid = config.worker().function_gid();
+  o.runtimes_dir = RuntimesDir(config);
   return o;
 }
 
@@ -161,13 +172,7 @@ absl::StatusOr<WorkerNode::RuntimeMap> WorkerNode::BuildRuntimes() {
   fs::permissions(state, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
   ASSIGN_OR_RETURN(ChildIdentity identity, FunctionIdentity(state.string()));
   process_runtime_.set_identity(std::move(identity));
-  std::string runtimes_dir = config_.worker().runtimes_dir();
-  if (runtimes_dir.empty()) {
-    runtimes_dir = (fs::read_symlink("/proc/self/exe", ec).parent_path().parent_path() / "share" /
-                    "fsched" / "runtimes")
-                       .string();
-  }
-  process_runtime_.set_runtimes_dir(runtimes_dir);
+  process_runtime_.set_runtimes_dir(RuntimesDir(config_));
   process_runtime_.set_warm(FromProto(config_.worker().keep_alive()),
                             config_.worker().warm_memory_bytes());
   RETURN_IF_ERROR(UseProcessCgroups());

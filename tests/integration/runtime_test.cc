@@ -10,6 +10,7 @@
 
 #include "absl/strings/numbers.h"
 #include "tests/integration/cluster_fixture.h"
+#include "tests/worker/busybox_rootfs.h"
 
 namespace fsched {
 namespace {
@@ -49,8 +50,18 @@ class RuntimeTest : public ClusterTest {
     ::chmod(dir_.c_str(), 0755);
     ::chmod(code_.c_str(), 0755);
     ::chmod((code_ + "/log").c_str(), 0777);
-    testing::WriteFile(code_ + "/counter.py",
-                       "LOG = '" + code_ + "/log/imports'\n" + R"(import os, time
+    WriteCounter(code_, code_ + "/log/imports");
+    testing::WriteFile(code_ + "/index.js", R"(let count = 0;
+exports.handle = async (payload) => { count += 1; return `${count}:${payload}`; };
+exports.crash = () => process.exit(9);
+exports.slow = () => new Promise((resolve) => setTimeout(resolve, 60000));
+)");
+    ::chmod((code_ + "/index.js").c_str(), 0644);
+  }
+
+  // counter.py in `dir`, logging its imports to `log`.
+  static void WriteCounter(const std::string& dir, const std::string& log) {
+    testing::WriteFile(dir + "/counter.py", "LOG = '" + log + "'\n" + R"(import os, time
 with open(LOG, "a") as log:
     log.write("imported\n")
 time.sleep(0.3)  # an expensive import
@@ -67,13 +78,7 @@ def crash(payload):
 def slow(payload):
     time.sleep(60)
 )");
-    testing::WriteFile(code_ + "/index.js", R"(let count = 0;
-exports.handle = async (payload) => { count += 1; return `${count}:${payload}`; };
-exports.crash = () => process.exit(9);
-exports.slow = () => new Promise((resolve) => setTimeout(resolve, 60000));
-)");
-    ::chmod((code_ + "/counter.py").c_str(), 0644);
-    ::chmod((code_ + "/index.js").c_str(), 0644);
+    ::chmod((dir + "/counter.py").c_str(), 0644);
   }
 
   grpc::Status RegisterHandler(const std::string& name, const std::string& language,
@@ -86,6 +91,11 @@ exports.slow = () => new Promise((resolve) => setTimeout(resolve, 60000));
     spec->set_language(language);
     spec->set_handler(handler);
     spec->set_working_dir(code_);
+    if (!rootfs_.empty()) {  // in a runc container: the code is in its root filesystem
+      spec->set_runtime(v1::RUNTIME_KIND_RUNC);
+      spec->set_rootfs_path(rootfs_);
+      spec->set_working_dir("/app");
+    }
     spec->mutable_warm()->set_recycle_after_calls(recycle_after_calls);
     ToProto(timeout, spec->mutable_limits()->mutable_timeout());
     grpc::ClientContext ctx;
@@ -112,7 +122,7 @@ exports.slow = () => new Promise((resolve) => setTimeout(resolve, 60000));
       EXPECT_EQ(r.mode(), i == 1 ? v1::EXECUTION_MODE_COLD : v1::EXECUTION_MODE_WARM);
       EXPECT_EQ(r.timings().has_init(), i == 1);
     }
-    EXPECT_EQ(ProcessesOf(p + "-counter"), 1);
+    EXPECT_EQ(ProcessesOf(p + "-counter"), processes_per_instance_);
 
     // A crash mid-call: reported, the instance gone, the slot free.
     ASSERT_TRUE(RegisterHandler(p + "-crash", language, module + ":crash").ok());
@@ -149,6 +159,8 @@ exports.slow = () => new Promise((resolve) => setTimeout(resolve, 60000));
   }
 
   std::string code_;
+  std::string rootfs_;              // set: the functions run in runc containers of it
+  int processes_per_instance_ = 1;  // a container's shim carries the function's name too
 };
 
 TEST_F(RuntimeTest, PythonInstancesKeepStateImportOnceAndFailCleanly) {
@@ -168,6 +180,30 @@ TEST_F(RuntimeTest, NodeInstancesKeepStateAndFailCleanly) {
   StartWorker("w1", 1);
   WaitForReady({"w1"});
   ExpectInstancesBehave("node", "index.js");
+}
+
+// The same Python function in runc containers: a root filesystem with the
+// host's python3 and the code in /app (read-only: the import log goes to the
+// container's /tmp). The runtime is mounted in; the shim runs the instance.
+TEST_F(RuntimeTest, PythonInstancesInRuncContainersBehaveTheSame) {
+  if (const std::string why = worker::testing::WhyNoContainers(); !why.empty()) {
+    GTEST_SKIP() << why;
+  }
+  std::string why;
+  rootfs_ = dir_ + "/pyroot";
+  ASSERT_TRUE(worker::testing::MakePythonRootfs(rootfs_, &why)) << why;
+  std::filesystem::create_directories(rootfs_ + "/app");
+  ::chmod((rootfs_ + "/app").c_str(), 0755);
+  WriteCounter(rootfs_ + "/app", "/tmp/imports");
+  processes_per_instance_ = 2;
+  StartMaster();
+  StartWorker("w1", 1);
+  WaitForReady({"w1"});
+  ExpectInstancesBehave("python", "counter");
+  // Warm calls were one frame each way into the running container.
+  const v1::InvocationResult warm = Call("py-counter", "w");
+  EXPECT_EQ(warm.stdout(), "5:w");
+  EXPECT_EQ(warm.mode(), v1::EXECUTION_MODE_WARM);
 }
 
 // fschedctl's way in: --runtime python --code with an archive it uploads

@@ -147,12 +147,6 @@ TEST_F(RegistryTest, InvalidSpecsNameTheField) {
        },
        "spec.lifetime EXEC cannot go with it"},
       {[](v1::FunctionSpec* s) {
-         s->set_lifetime(v1::LIFETIME_PERSISTENT);
-         s->set_runtime(v1::RUNTIME_KIND_RUNC);
-         s->set_rootfs_path("/srv/rootfs/x");
-       },
-       "does not run persistent instances yet"},
-      {[](v1::FunctionSpec* s) {
          ToProto(absl::Hours(2), s->mutable_limits()->mutable_init_timeout());
        },
        "spec.limits.init_timeout"},

@@ -4,6 +4,9 @@
 
 #include <filesystem>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "worker/child_process.h"
 #include "worker/mounts.h"
 
 namespace fsched::worker::testing {
@@ -33,6 +36,54 @@ bool MakeBusyboxRootfs(const std::string& dir, std::string* why) {
                   fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                       fs::perms::others_read | fs::perms::others_exec,
                   ec);
+  return true;
+}
+
+namespace {
+
+// `from` (a file or a tree) at the same path under `root`: hard links, or a copy.
+bool Place(const fs::path& from, const fs::path& root, std::string* why) {
+  const fs::path to = root / from.relative_path();
+  std::error_code ec;
+  fs::create_directories(to.parent_path(), ec);
+  const fs::path real = fs::canonical(from, ec);
+  if (ec) {
+    *why = "cannot resolve " + from.string() + ": " + ec.message();
+    return false;
+  }
+  const auto options = fs::copy_options::recursive | fs::copy_options::skip_existing;
+  fs::copy(real, to, options | fs::copy_options::create_hard_links, ec);
+  if (ec) {
+    ec.clear();
+    fs::copy(real, to, options, ec);
+  }
+  if (ec) *why = "cannot copy " + real.string() + " to " + to.string() + ": " + ec.message();
+  return !ec;
+}
+
+}  // namespace
+
+bool MakePythonRootfs(const std::string& dir, std::string* why) {
+  if (!MakeBusyboxRootfs(dir, why)) return false;
+  absl::StatusOr<std::string> libs = RunTool({"ldd", "/usr/bin/python3"});
+  if (!libs.ok()) {
+    *why =
+        "ldd /usr/bin/python3 (apt-get install python3): " + std::string(libs.status().message());
+    return false;
+  }
+  std::vector<fs::path> files = {"/usr/bin/python3"};
+  std::error_code ec;
+  const fs::path python = fs::canonical("/usr/bin/python3", ec);
+  files.push_back(fs::path("/usr/lib") / python.filename());  // its standard library
+  // "libm.so.6 => /lib/x86_64-linux-gnu/libm.so.6 (0x...)", "/lib64/ld-linux-x86-64.so.2 (0x...)"
+  for (absl::string_view line : absl::StrSplit(*libs, '\n')) {
+    for (absl::string_view word : absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
+      if (absl::StartsWith(word, "/")) files.emplace_back(std::string(word));
+    }
+  }
+  for (const fs::path& file : files) {
+    if (!Place(file, dir, why)) return false;
+  }
   return true;
 }
 

@@ -4,6 +4,7 @@
 #include "worker/container_runtime.h"
 
 #include <fcntl.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -76,6 +77,7 @@ class ContainerRuntimeTest : public ::testing::TestWithParam<std::string> {
     std::string why;
     ASSERT_TRUE(testing::MakeBusyboxRootfs((base_ / "rootfs").string(), &why)) << why;
     ContainerRuntime::Options options;
+    options.runtimes_dir = std::string(FSCHED_SOURCE_DIR) + "/runtimes";
     if (containerd()) {
       if (containerd_ == nullptr && containerd_why_.empty()) {
         const std::string dir = ::testing::TempDir() + "containerd-" + std::to_string(getpid());
@@ -417,14 +419,108 @@ TEST_P(ContainerRuntimeTest, ARootfsPathLeadingIntoTheHostsSystemIsRefusedHere) 
   std::filesystem::remove(link);
 }
 
-// Persistent instances run in the process runtime only, so far: said, not tried.
-TEST_P(ContainerRuntimeTest, APersistentFunctionIsRefusedByName) {
-  v1::FunctionSpec f = Function();
-  f.set_lifetime(v1::LIFETIME_PERSISTENT);
-  ExecResult r = Run(f, "true");
-  EXPECT_EQ(r.outcome, v1::OUTCOME_START_FAILED);
-  EXPECT_TRUE(absl::StrContains(r.message, "does not run persistent instances yet")) << r.message;
-  EXPECT_EQ(runtime_->live_containers(), 0u);
+// A persistent Python function in a container: a root filesystem with the
+// host's python3 and the code in /app, the runtime mounted in, the shim
+// running the instance. State between warm calls, its log per call, and each
+// failure (a crash, a timeout, a failed init) reported as such, with the
+// container replaced and nothing left (TearDown checks).
+TEST_P(ContainerRuntimeTest, PersistentPythonInstancesKeepStateAndFailCleanly) {
+  const fs::path root = base_ / "pyroot";
+  std::string why;
+  ASSERT_TRUE(testing::MakePythonRootfs(root.string(), &why)) << why;
+  fs::create_directories(root / "app");
+  fs::permissions(root / "app", fs::perms::owner_all | fs::perms::group_read |
+                                    fs::perms::group_exec | fs::perms::others_read |
+                                    fs::perms::others_exec);
+  std::ofstream(root / "app" / "counter.py") << R"(import os, sys, time
+count = 0
+
+def handle(payload):
+    global count
+    count += 1
+    print("call", count, "as", os.getuid())
+    return "%d:%s" % (count, payload.decode())
+
+def crash(payload):
+    os._exit(9)
+
+def slow(payload):
+    time.sleep(60)
+)";
+  fs::permissions(root / "app" / "counter.py", fs::perms::owner_read | fs::perms::owner_write |
+                                                   fs::perms::group_read | fs::perms::others_read);
+  constexpr char kPythonImage[] = "fsched.test/python:1";
+  if (containerd() && !containerd_->ImportRootfs(root.string(), kPythonImage, "fsched", &why)) {
+    FAIL() << why;
+  }
+  const auto function = [&](const std::string& handler) {
+    v1::FunctionSpec f = Function("py-" + handler);
+    if (containerd()) {
+      f.set_image(kPythonImage);
+    } else {
+      f.set_rootfs_path(root.string());
+    }
+    f.set_language("python");
+    f.set_handler("counter:" + handler);
+    f.set_working_dir("/app");
+    ToProto(absl::Seconds(2), f.mutable_limits()->mutable_timeout());
+    return f;
+  };
+  const auto call = [&](const v1::FunctionSpec& f, const std::string& payload) {
+    ExecRequest request = Request(f, "");
+    request.argv.clear();
+    request.stdin_data = payload;
+    request.timeout = FromProto(f.limits().timeout());
+    RunControl control;
+    return runtime_->Run(request, control);
+  };
+
+  const v1::FunctionSpec counter = function("handle");
+  ExecResult r = call(counter, "x");
+  ASSERT_EQ(r.outcome, v1::OUTCOME_OK) << r.message << r.stderr_data;
+  EXPECT_EQ(r.stdout_data, "1:x");
+  EXPECT_EQ(r.stderr_data, "call 1 as 65534\n");  // its log, per call; not root
+  EXPECT_EQ(r.mode, v1::EXECUTION_MODE_COLD);
+  EXPECT_GT(r.init, absl::ZeroDuration());
+  EXPECT_GE(r.cold_start, r.init);
+  r = call(counter, "y");
+  ASSERT_EQ(r.outcome, v1::OUTCOME_OK) << r.message << r.stderr_data;
+  EXPECT_EQ(r.stdout_data, "2:y");
+  EXPECT_EQ(r.stderr_data, "call 2 as 65534\n");
+  EXPECT_EQ(r.mode, v1::EXECUTION_MODE_WARM);
+  EXPECT_EQ(r.init, absl::ZeroDuration());
+  EXPECT_EQ(r.cold_start, absl::ZeroDuration());
+  EXPECT_EQ(runtime_->live_containers(), 1u);
+
+  // A crash mid-call: the shim says how it ended; the container goes.
+  r = call(function("crash"), "");
+  EXPECT_EQ(r.outcome, v1::OUTCOME_NONZERO_EXIT) << r.message;
+  EXPECT_EQ(r.exit_code, 9) << r.message;
+  EXPECT_THAT(r.message, ::testing::HasSubstr("exited with status 9 during the call"));
+
+  // Past its timeout: killed with its container.
+  r = call(function("slow"), "");
+  EXPECT_EQ(r.outcome, v1::OUTCOME_TIMEOUT) << r.message;
+
+  // A handler that is not there: the runtime's own words.
+  r = call(function("nowhere"), "");
+  EXPECT_EQ(r.outcome, v1::OUTCOME_INIT_FAILED) << r.message;
+  EXPECT_THAT(r.stderr_data + r.message, ::testing::HasSubstr("nowhere"));
+  runtime_->WaitIdle();
+  EXPECT_EQ(runtime_->live_containers(), 1u);  // only the warm counter
+
+  // Pre-warmed means initialised: the first call pays no init.
+  const v1::FunctionSpec fresh = function("handle");
+  v1::FunctionSpec other = fresh;
+  other.set_name("py-other");
+  runtime_->Prewarm(other, 1);
+  runtime_->WaitIdle();
+  r = call(other, "z");
+  ASSERT_EQ(r.outcome, v1::OUTCOME_OK) << r.message << r.stderr_data;
+  EXPECT_EQ(r.stdout_data, "1:z");
+  EXPECT_EQ(r.mode, v1::EXECUTION_MODE_PREWARMED);
+  EXPECT_EQ(r.init, absl::ZeroDuration());
+  EXPECT_EQ(call(counter, "w").stdout_data, "3:w");  // the first instance is still warm
 }
 
 TEST_P(ContainerRuntimeTest, ABadRootfsOrCommandIsAClearStartFailure) {

@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace fsched::worker {
 namespace {
 
@@ -51,6 +53,23 @@ TEST(ContainerdEngineTest, CreateCommandCarriesTheSpecAndKeepsTheShimArgsAfterDa
   EXPECT_THAT(argv, ::testing::Contains("--net-host"));
   EXPECT_THAT(argv, ::testing::Not(::testing::Contains("--memory-limit")));
   EXPECT_EQ(argv.back(), "/dev/.fsched-shim");
+}
+
+TEST(ContainerdEngineTest, TheShimsUserFlagComesBeforeAnInstanceCommand) {
+  ContainerdEngine::Options options;
+  ContainerdEngine engine(options);
+  ContainerSpec spec;
+  spec.argv = {"/dev/.fsched-shim", "--instance", "--", "python3", "/rt.py"};
+  spec.uid = spec.gid = 65534;
+  EngineInstance instance;
+  instance.id = "fs1-c1";
+  instance.image = "python:3";
+  const std::vector<std::string> argv = engine.CreateCommand(spec, instance);
+  const auto dashes = std::find(argv.begin(), argv.end(), "--");
+  ASSERT_NE(dashes, argv.end());
+  EXPECT_EQ(std::vector<std::string>(dashes + 1, argv.end()),
+            (std::vector<std::string>{"/dev/.fsched-shim", "--user=65534:65534", "--instance", "--",
+                                      "python3", "/rt.py"}));
 }
 
 TEST(ContainerdEngineTest, NoDaemonIsAClearPreconditionFailureAtOnce) {

@@ -49,6 +49,15 @@ TEST(InstanceProtocolTest, RequestsAndRepliesRoundTripAndGarbageIsRefused) {
   shim::AppendU64Field(unknown_kind, 1, 7);
   EXPECT_FALSE(DecodeInstanceReply(unknown_kind).has_value());
   EXPECT_FALSE(DecodeInstanceReply("").has_value());  // no kind
+  // The shim's word that an instance in a container ended, and how.
+  InstanceReply exited;
+  exited.kind = InstanceReplyKind::kExited;
+  exited.term_signal = SIGKILL;
+  const std::optional<InstanceReply> e = DecodeInstanceReply(EncodeInstanceReply(exited));
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->kind, InstanceReplyKind::kExited);
+  EXPECT_EQ(e->term_signal, SIGKILL);
+  EXPECT_EQ(e->exit_code, 0);
 }
 
 class PersistentInstanceTest : public ::testing::Test {

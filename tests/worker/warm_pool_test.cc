@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "worker/instance_pool.h"
+
 namespace fsched::worker {
 namespace {
 
@@ -108,6 +113,65 @@ TEST(WarmPoolTest, EvictsAFunctionOrItsOtherVersionsAndReportsTheWarmSet) {
   EXPECT_EQ(Ids(pool.EvictFunction("f", "f@2")), std::vector<int>{1});
   EXPECT_EQ(Ids(pool.EvictFunction("f")), (std::vector<int>{2, 3}));
   EXPECT_EQ(Ids(pool.Clear()), std::vector<int>{4});
+}
+
+// The runtimes' shared pool: instances in and out by function version, the
+// ones serving a call counted warm, pre-warm on its thread, and every
+// instance destroyed on that thread (the one that outlives the pool too).
+TEST(InstancePoolTest, KeepsTakesPrewarmsReportsAndDestroysOnItsThread) {
+  absl::Mutex mu;
+  std::vector<int> destroyed;
+  std::thread::id destroyer;
+  int next_id = 0;
+  auto pool = std::make_unique<InstancePool>(100, absl::Minutes(1),
+                                             [&](std::unique_ptr<PooledInstance> instance) {
+                                               absl::MutexLock lock(&mu);
+                                               destroyed.push_back(Id(instance));
+                                               destroyer = std::this_thread::get_id();
+                                             });
+  v1::FunctionSpec f;
+  f.set_name("f");
+  pool->Keep(f, std::make_unique<FakeInstance>(next_id++, true), 10);
+  EXPECT_EQ(pool->WarmSet().size(), 1u);
+  std::unique_ptr<PooledInstance> taken = pool->Take(f);
+  EXPECT_EQ(Id(taken), 0);
+  EXPECT_EQ(pool->Take(f), nullptr);
+
+  // Serving a call: still reported warm.
+  pool->CallStarted("f");
+  std::vector<v1::WarmInstance> set = pool->WarmSet();
+  ASSERT_EQ(set.size(), 1u);
+  EXPECT_EQ(set[0].mode(), v1::EXECUTION_MODE_WARM);
+  EXPECT_EQ(set[0].count(), 1u);
+  pool->CallEnded("f");
+  EXPECT_TRUE(pool->WarmSet().empty());
+
+  // A new version of f makes the old instance go.
+  pool->Keep(f, std::move(taken), 10);
+  v1::FunctionSpec f2 = f;
+  f2.add_command("new");
+  pool->Prewarm(f2, 2, [&] {
+    pool->Keep(f2, std::make_unique<FakeInstance>(next_id++, false), 10);
+    return true;
+  });
+  pool->WaitIdle();
+  set = pool->WarmSet();
+  ASSERT_EQ(set.size(), 1u);
+  EXPECT_EQ(set[0].mode(), v1::EXECUTION_MODE_PREWARMED);
+  EXPECT_EQ(set[0].count(), 2u);
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(destroyed, std::vector<int>{0});
+    EXPECT_NE(destroyer, std::this_thread::get_id());
+  }
+  // A keep-alive of zero: not kept at all.
+  v1::FunctionSpec brief = f;
+  brief.set_name("brief");
+  brief.mutable_warm()->mutable_keep_alive();  // set, zero
+  pool->Keep(brief, std::make_unique<FakeInstance>(next_id++, true), 10);
+  pool->Shutdown();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(destroyed.size(), 4u);  // 0, the zero keep-alive one, and the two pre-warmed
 }
 
 }  // namespace

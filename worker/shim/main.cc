@@ -1,5 +1,7 @@
 // fsched-shim: PID 1 of a warm container. It announces itself, then serves
 // one request at a time from stdin and answers on stdout, until stdin closes.
+// With "--instance -- CMD..." it runs one persistent instance instead
+// (worker/shim/instance.h).
 // Linked statically so it runs in any root filesystem.
 #include <grp.h>
 #include <unistd.h>
@@ -9,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "worker/shim/instance.h"
 #include "worker/shim/protocol.h"
 #include "worker/shim/serve.h"
 
@@ -49,15 +52,21 @@ bool DropToUser(const char* arg) {
 
 int main(int argc, char** argv) {
   using namespace fsched::shim;
+  char** instance = nullptr;
   for (int i = 1; i < argc; ++i) {
     if (std::string_view(argv[i]).starts_with(kUserFlag)) {
       if (!DropToUser(argv[i])) return 1;
+    } else if (std::string_view(argv[i]) == kInstanceFlag && i + 2 < argc &&
+               std::string_view(argv[i + 1]) == "--") {
+      instance = argv + i + 2;
+      break;
     } else {
       std::fprintf(stderr, "fsched-shim: unknown argument '%s'\n", argv[i]);
       return 1;
     }
   }
   signal(SIGPIPE, SIG_IGN);
+  if (instance != nullptr) return RunInstance(instance);
   struct sigaction cancel_action {};
   cancel_action.sa_handler = OnCancel;  // no SA_RESTART: a cancel interrupts poll at once
   sigemptyset(&cancel_action.sa_mask);

@@ -49,6 +49,9 @@ struct Reply {
 /// The shim's one command-line flag, "--user=UID:GID": drop to that user and
 /// group before serving, for engines that cannot set the init's user (ctr).
 inline constexpr std::string_view kUserFlag = "--user=";
+/// "--instance -- CMD [ARGS...]": run CMD as a persistent function instance
+/// (worker/shim/instance.h) rather than serve exec calls. Flags before it.
+inline constexpr std::string_view kInstanceFlag = "--instance";
 
 std::string EncodeRequest(const Request& request);
 std::string EncodeReply(const Reply& reply);

@@ -24,11 +24,12 @@ uint64_t TimevalNs(const timeval& tv) {
   return static_cast<uint64_t>(tv.tv_sec) * 1000000000u + static_cast<uint64_t>(tv.tv_usec) * 1000u;
 }
 
-std::string ResolveCommand(const Request& request) {
-  const std::string& name = request.argv[0];
+}  // namespace
+
+std::string ResolveCommand(const std::string& name, const std::vector<std::string>& env) {
   if (name.find('/') != std::string::npos) return name;
   std::string path = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
-  for (const std::string& var : request.env) {
+  for (const std::string& var : env) {
     if (var.rfind("PATH=", 0) == 0) path = var.substr(5);
   }
   size_t start = 0;
@@ -44,6 +45,8 @@ std::string ResolveCommand(const Request& request) {
   }
   return name;  // execve reports ENOENT with the name the user gave
 }
+
+namespace {
 
 struct Capture {
   int fd = -1;
@@ -85,7 +88,7 @@ Reply StartFailed(std::string message) {
 }  // namespace
 
 Reply Serve(const Request& request, const volatile sig_atomic_t& cancel) {
-  const std::string path = ResolveCommand(request);
+  const std::string path = ResolveCommand(request.argv[0], request.env);
   std::vector<char*> argv, envp;
   for (const std::string& a : request.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);

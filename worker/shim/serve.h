@@ -4,10 +4,16 @@
 #pragma once
 
 #include <csignal>
+#include <string>
+#include <vector>
 
 #include "worker/shim/protocol.h"
 
 namespace fsched::shim {
+
+/// Where execve finds `name`: itself when it has a '/', else the first
+/// executable of that name on the PATH in `env` (a default PATH without one).
+std::string ResolveCommand(const std::string& name, const std::vector<std::string>& env);
 
 /// `cancel` is set by a signal handler (SIGUSR1); Serve polls it and returns
 /// kCancelled after killing the call. Timeouts are the worker's job: it owns
