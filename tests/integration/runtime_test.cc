@@ -204,6 +204,18 @@ TEST_F(RuntimeTest, PythonInstancesInRuncContainersBehaveTheSame) {
   const v1::InvocationResult warm = Call("py-counter", "w");
   EXPECT_EQ(warm.stdout(), "5:w");
   EXPECT_EQ(warm.mode(), v1::EXECUTION_MODE_WARM);
+
+  // fschedctl's way: --rootfs, and --code is the directory inside it.
+  CtlRun r = Ctl({"register", "boxed", "--runtime", "python", "--rootfs", rootfs_, "--code",
+                  "/app", "--handler", "counter:handle"});
+  ASSERT_EQ(r.code, 0) << r.output;
+  r = Ctl({"invoke", "boxed", "--payload", "c"});
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("1:c"));
+  r = Ctl({"register", "boxed2", "--runtime", "python", "--rootfs", rootfs_, "--code", "app",
+           "--handler", "counter:handle"});
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("inside the container"));
 }
 
 // fschedctl's way in: --runtime python --code with an archive it uploads

@@ -30,8 +30,10 @@ Functions:
             [--prewarmed N] [--network])  [--max_concurrency N]
   register NAME --runtime python|node --code DIR|FILE.tar|sha256:.. --handler H
            [--init_timeout 30s] [--recycle_after_calls N] [--recycle_above_memory 256MiB]
+           [--rootfs DIR|sha256:.. | --image REF --code /DIR-INSIDE]
                                               a handler in persistent instances (initialised
-                                              once, warm calls reuse them; docs/runtimes.md)
+                                              once, warm calls reuse them; docs/runtimes.md),
+                                              as processes or in runc | containerd containers
   delete NAME
   upload-rootfs FILE.tar                      store a root filesystem archive; prints its digest
   rootfs                                      list stored root filesystem archives

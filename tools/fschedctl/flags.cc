@@ -44,7 +44,8 @@ ABSL_FLAG(std::string, handler, "",
           "file.js:export");
 ABSL_FLAG(std::string, code, "",
           "register: the function's code: a directory on every worker, a .tar archive here "
-          "(uploaded), or the sha256:... digest of an uploaded archive");
+          "(uploaded), or the sha256:... digest of an uploaded archive; with --rootfs or "
+          "--image, the code's directory inside the container (e.g. /app)");
 ABSL_FLAG(std::string, lifetime, "",
           "register: exec (a process per call) | persistent (a process per instance speaking "
           "the instance protocol; docs/runtimes.md). Language runtimes are persistent");

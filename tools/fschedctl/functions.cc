@@ -53,8 +53,19 @@ int Functions(Cli& cli, const std::string& command, const Args& /*args*/) {
 namespace {
 
 // --code: a directory on every worker (made absolute), an archive here
-// (uploaded, then named by digest), or a digest already uploaded.
+// (uploaded, then named by digest), or a digest already uploaded. In a
+// container (--rootfs, --image) the code is part of its root filesystem:
+// --code is the directory inside it.
 int SetCode(Cli& cli, const std::string& code, v1::FunctionSpec* spec) {
+  if (!spec->rootfs_path().empty() || !spec->rootfs_digest().empty() || !spec->image().empty()) {
+    if (code.empty() || code[0] != '/') {
+      return Usage(absl::StrCat("--code '", code,
+                                "' must be the absolute directory of the code inside the "
+                                "container's root filesystem (e.g. /app) with --rootfs or --image"));
+    }
+    spec->set_working_dir(code);
+    return 0;
+  }
   if (code.rfind("sha256:", 0) == 0) {
     spec->set_rootfs_digest(code);
     return 0;
