@@ -66,7 +66,7 @@ struct Cluster {
   }
   void Submit(int i) {
     const std::string id = Admit(i);
-    (void)scheduler->Enqueue(id, {spec, 0, "", 0});
+    (void)scheduler->Enqueue(id, {spec, 0, "", 0, clock.Now()});
   }
   // The controller's part of a new invocation: validated spec, a table entry.
   std::string Admit(int i) {
@@ -133,7 +133,7 @@ void BM_EnqueuePickPlace(benchmark::State& state, const std::string& order,
     const std::string id = c.Admit(next++);
 
     const auto start = std::chrono::steady_clock::now();
-    (void)c.scheduler->Enqueue(id, {c.spec, 0, "", 0});
+    (void)c.scheduler->Enqueue(id, {c.spec, 0, "", 0, c.clock.Now()});
     c.scheduler->Pump();
     const auto end = std::chrono::steady_clock::now();
     state.SetIterationTime(std::chrono::duration<double>(end - start).count());

@@ -139,7 +139,8 @@ absl::StatusOr<std::string> Controller::Submit(const v1::InvokeRequest& request,
   }
   ASSIGN_OR_RETURN(const std::string id, std::move(created));
   if (absl::Status queued = scheduler_->Enqueue(
-          id, {function.spec(), request.input_size(), request.worker_id(), request.cache_ways()});
+          id,
+          {function.spec(), request.input_size(), request.worker_id(), request.cache_ways(), now});
       !queued.ok()) {
     table_->Discard(id);
     return queued;

@@ -237,8 +237,8 @@ absl::StatusOr<InvocationTable::Admission> InvocationTable::AdmissionOf(
     return absl::NotFoundError(absl::StrCat("invocation '", id.substr(0, 80), "' is unknown"));
   }
   const v1::InvokeRequest& request = it->second.request;
-  return Admission{it->second.spec, request.input_size(), request.worker_id(),
-                   request.cache_ways()};
+  return Admission{it->second.spec, request.input_size(), request.worker_id(), request.cache_ways(),
+                   it->second.submitted};
 }
 
 absl::Status InvocationTable::AddWaiter(const std::string& id, InvocationCallback done) {

@@ -72,6 +72,7 @@ class InvocationTable {
     double input_size = 0;
     std::string worker_id;    // pinned to this worker; empty = any
     uint32_t cache_ways = 0;  // asked for this call; 0 = the function's or predicted
+    absl::Time arrived;       // when it was submitted: its place in the queue's order
   };
   absl::StatusOr<Admission> AdmissionOf(const std::string& id) const;
   /// Calls `done` when the invocation finishes (at once if it has, or if the

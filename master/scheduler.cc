@@ -33,6 +33,7 @@ scheduling::PendingInvocation Scheduler::MakePending(const std::string& id,
   pending.function = spec.name();
   pending.runtime = spec.runtime();
   pending.input_size = input_size;
+  pending.enqueued = admission.arrived;
   pending.predicted_seconds = predictor_->PredictSeconds(spec.name(), input_size);
   pending.cache_ways = admission.cache_ways > 0 ? admission.cache_ways : spec.limits().cache_ways();
   // Only functions the predictor knows cost a look at the cluster's cache.
@@ -50,9 +51,10 @@ scheduling::PendingInvocation Scheduler::MakePending(const std::string& id,
 }
 
 void Scheduler::PushLocked(scheduling::PendingInvocation pending, absl::Time now) {
-  pending.enqueued = now;
+  // Its arrival (enqueued) stays what it was; this stay in the queue has a deadline of its own.
   pending.sequence = next_sequence_++;
-  deadlines_.push_back({now + options_.queue_timeout, pending.sequence, pending.id});
+  pending.queue_deadline = now + options_.queue_timeout;
+  deadlines_.push_back({pending.queue_deadline, pending.sequence, pending.id});
   order_->Push(std::move(pending));
 }
 
@@ -216,10 +218,9 @@ void Scheduler::ExpireQueued() {
       }
       deadlines_.pop_front();
     }
-    auto parked_end =
-        std::partition(parked_.begin(), parked_.end(), [&](const scheduling::PendingInvocation& p) {
-          return p.enqueued + options_.queue_timeout > now;
-        });
+    auto parked_end = std::partition(
+        parked_.begin(), parked_.end(),
+        [&](const scheduling::PendingInvocation& p) { return p.queue_deadline > now; });
     for (auto it = parked_end; it != parked_.end(); ++it) expired.push_back(it->id);
     parked_.erase(parked_end, parked_.end());
   }

@@ -30,6 +30,13 @@ std::optional<PendingInvocation> FifoOrder::Pop() {
   return out;
 }
 
+void FifoOrder::Unpop(PendingInvocation pending) {
+  SkipRemoved();
+  const uint64_t token = queue_.empty() ? next_token_++ : queue_.front().first - 1;
+  live_[pending.id] = token;
+  queue_.emplace_front(token, std::move(pending));
+}
+
 bool FifoOrder::Remove(const std::string& id) { return live_.erase(id) > 0; }
 
 const PendingInvocation* FifoOrder::Find(const std::string& id) const {

@@ -18,7 +18,10 @@ namespace fsched::scheduling {
 struct PendingInvocation {
   std::string id;
   std::string function;
-  absl::Time enqueued;           // first time this attempt entered the queue
+  // When the invocation arrived. Kept when it is queued again (its worker
+  // died, its dispatch failed, it was preempted): the aging credit it earned.
+  absl::Time enqueued;
+  absl::Time queue_deadline;     // when the queue stops waiting for a worker for it (this stay)
   double predicted_seconds = 0;  // run-time prediction (0 = unknown)
   uint64_t sequence = 0;         // arrival order, for stable ties
   v1::RuntimeKind runtime = v1::RUNTIME_KIND_UNSPECIFIED;
@@ -36,6 +39,10 @@ class QueueOrder {
   virtual const PendingInvocation* Peek(absl::Time now) = 0;
   /// Removes the entry Peek returned and hands it over (nullopt if the order is empty).
   virtual std::optional<PendingInvocation> Pop() = 0;
+  /// Puts back an entry Pop handed over, where it was: entries popped one
+  /// after another and put back in the reverse order regain their places.
+  /// Orders that rank by the entry's fields simply push it again.
+  virtual void Unpop(PendingInvocation pending) { Push(std::move(pending)); }
   /// Removes an entry by id; false if it is not queued.
   virtual bool Remove(const std::string& id) = 0;
   /// \return the queued entry with this id, or nullptr.

@@ -71,9 +71,11 @@ class SchedulerFixture : public ::testing::Test {
     scheduler_->OnWorkerJoined();
     return *session;
   }
-  std::string Submit(const std::string& function) {
+  // `worker`: pinned to that worker.
+  std::string Submit(const std::string& function, const std::string& worker = "") {
     v1::InvokeRequest req;
     req.set_function(function);
+    req.set_worker_id(worker);
     auto id = controller_->Submit(req, [this](const v1::Invocation& inv) {
       absl::MutexLock lock(&done_mu_);
       done_[inv.id()] = inv;

@@ -73,6 +73,31 @@ TEST_F(SchedulerTest, LostWorkerWorkIsRequeuedThenGivenUp) {
   EXPECT_NE(done->result().message().find("lost"), std::string::npos);
 }
 
+// An invocation pinned to a busy worker waits at the head of the queue; work
+// behind it that another worker can take is not held up, and the pinned one
+// still goes first once its worker has room.
+TEST_F(SchedulerTest, AHeadThatMustWaitDoesNotStallWorkBehindIt) {
+  RegisterFunction("f");
+  Join("w1", 1);
+  const std::string first = Submit("f", "w1");
+  const std::string pinned = Submit("f", "w1");  // w1 is busy: waits
+  Join("w2", 1);
+  const std::string free = Submit("f");
+  auto to_w2 = streams_["w2"]->Assignments();
+  ASSERT_EQ(to_w2.size(), 1u);
+  EXPECT_EQ(to_w2[0].invocation_id(), free);
+  EXPECT_EQ(table_->Get(pinned)->state(), v1::INVOCATION_STATE_QUEUED);
+  const std::string later = Submit("f");  // queued behind the pinned one; w2 is busy now
+  auto to_w1 = streams_["w1"]->Assignments();
+  ASSERT_EQ(to_w1.size(), 1u);
+  Finish("w1", to_w1[0]);
+  to_w1 = streams_["w1"]->Assignments();
+  ASSERT_EQ(to_w1.size(), 2u);
+  EXPECT_EQ(to_w1[1].invocation_id(), pinned);  // ahead of `later`
+  EXPECT_EQ(table_->Get(later)->state(), v1::INVOCATION_STATE_QUEUED);
+  (void)first;
+}
+
 TEST_F(SchedulerTest, WorkerRefusalIsRequeuedElsewhere) {
   RegisterFunction("f");
   Join("w1", 1);
@@ -201,6 +226,25 @@ TEST_F(AgingSrtfSchedulerTest, LearnedShortFunctionsOvertakeLongOnes) {
   EXPECT_EQ(streams_["w1"]->Assignments()[2].invocation_id(), long_job);
   EXPECT_NEAR(Done(short_job)->result().predicted_seconds(), 0.7 * 0.05, 1e-9);
   EXPECT_EQ(Done(short_job)->result().queue_order(), "aging-srtf");
+}
+
+// A re-queued invocation keeps the arrival time it was submitted with: after
+// its worker died it goes ahead of work that arrived after it.
+TEST_F(AgingSrtfSchedulerTest, ARequeuedInvocationKeepsItsArrival) {
+  RegisterFunction("f");
+  Join("w1", 1);
+  const std::string early = Submit("f");  // runs on w1
+  clock_.Advance(absl::Seconds(1));
+  const std::string late = Submit("f");  // waits
+  clock_.Advance(absl::Seconds(4));
+  scheduler_->OnLost(cluster_->Tick());  // w1 silent: dead, `early` re-queued
+  ASSERT_EQ(table_->Get(early)->state(), v1::INVOCATION_STATE_QUEUED);
+  Join("w2", 1);
+  const auto sent = streams_["w2"]->Assignments();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].invocation_id(), early);
+  EXPECT_EQ(sent[0].attempt(), 2u);
+  EXPECT_EQ(table_->Get(late)->state(), v1::INVOCATION_STATE_QUEUED);
 }
 
 TEST_F(AgingSrtfSchedulerTest, ResultsTeachThePredictor) {

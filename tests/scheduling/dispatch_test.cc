@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "scheduling/fifo_order.h"
+#include "scheduling/policy_factory.h"
 
 namespace fsched::scheduling {
 namespace {
@@ -119,6 +121,88 @@ TEST(DispatchTest, APolicyAnsweringOutsideItsCandidatesLeavesTheJobQueued) {
   policy.answer.worker_id = "w1";  // a candidate without room
   EXPECT_EQ(NextDispatch(order, policy, full, kNow, Capable).kind, DispatchDecision::Kind::kIdle);
   EXPECT_EQ(order.size(), 1u);
+}
+
+// Answers by the request: entries pinned to "busy" must wait, others go to w1.
+class PinnedPolicy : public PlacementPolicy {
+ public:
+  PlacementResult Place(const PlacementRequest& request, absl::Span<const WorkerView>) override {
+    ++calls;
+    PlacementResult r;
+    if (request.worker_id == "busy") {
+      r.kind = PlacementResult::Kind::kRetryLater;
+    } else {
+      r.kind = PlacementResult::Kind::kPlaced;
+      r.worker_id = "w1";
+    }
+    return r;
+  }
+  std::string_view name() const override { return "pinned"; }
+  int calls = 0;
+};
+
+PendingInvocation Pinned(const std::string& id, const std::string& worker) {
+  PendingInvocation p = P(id);
+  p.worker_id = worker;
+  return p;
+}
+
+// Drains `order` into the ids in the order it gives them.
+std::vector<std::string> Drain(QueueOrder& order) {
+  std::vector<std::string> ids;
+  while (order.Peek(kNow) != nullptr) ids.push_back(order.Pop()->id);
+  return ids;
+}
+
+TEST(DispatchTest, EntriesThatMustWaitDoNotStallPlaceableWorkAndKeepTheirPlaces) {
+  FifoOrder order;
+  order.Push(Pinned("a", "busy"));
+  order.Push(Pinned("b", "busy"));
+  order.Push(Pinned("c", ""));
+  order.Push(Pinned("d", ""));
+  PinnedPolicy policy;
+  const DispatchDecision d = NextDispatch(order, policy, Workers(), kNow, Capable);
+  EXPECT_EQ(d.kind, DispatchDecision::Kind::kPlace);
+  EXPECT_EQ(d.pending.id, "c");
+  EXPECT_EQ(d.worker, 0u);
+  EXPECT_EQ(policy.calls, 3);
+  const std::vector<std::string> expected = {"a", "b", "d"};
+  EXPECT_EQ(Drain(order), expected);
+}
+
+TEST(DispatchTest, ThePriorityOrderKeepsItsOrderPastWaitingEntries) {
+  QueueOrderOptions options;
+  options.max_wait = absl::InfiniteDuration();
+  std::unique_ptr<QueueOrder> order = MakeQueueOrder("aging-srtf", options).value();
+  // Predicted 1, 2, 3, 4 s, arriving together: shortest first.
+  for (int i = 4; i >= 1; --i) {
+    PendingInvocation p =
+        Pinned(std::string(1, static_cast<char>('a' + i - 1)), i <= 2 ? "busy" : "");
+    p.predicted_seconds = i;
+    p.enqueued = kNow;
+    p.sequence = static_cast<uint64_t>(5 - i);
+    order->Push(std::move(p));
+  }
+  PinnedPolicy policy;
+  const DispatchDecision d = NextDispatch(*order, policy, Workers(), kNow, Capable);
+  EXPECT_EQ(d.kind, DispatchDecision::Kind::kPlace);
+  EXPECT_EQ(d.pending.id, "c");  // a (1 s) and b (2 s) must wait
+  const std::vector<std::string> expected = {"a", "b", "d"};
+  EXPECT_EQ(Drain(*order), expected);
+}
+
+TEST(DispatchTest, TheLookaheadIsBoundedAndLeavesTheQueueAsItWas) {
+  FifoOrder order;
+  for (size_t i = 0; i < kDispatchLookahead; ++i) order.Push(Pinned(absl::StrCat("w", i), "busy"));
+  order.Push(Pinned("free", ""));
+  PinnedPolicy policy;
+  EXPECT_EQ(NextDispatch(order, policy, Workers(), kNow, Capable).kind,
+            DispatchDecision::Kind::kIdle);
+  EXPECT_EQ(policy.calls, static_cast<int>(kDispatchLookahead));
+  const std::vector<std::string> ids = Drain(order);
+  ASSERT_EQ(ids.size(), kDispatchLookahead + 1);
+  EXPECT_EQ(ids.front(), "w0");
+  EXPECT_EQ(ids.back(), "free");
 }
 
 }  // namespace
