@@ -157,6 +157,17 @@ absl::Status ValidateFunctionSpec(const v1::FunctionSpec& spec, const FunctionLi
     return absl::InvalidArgumentError(
         absl::StrCat("spec.warm.prewarmed ", warm.prewarmed(), " exceeds ", kMaxPrewarmed));
   }
+  constexpr uint32_t kMaxInstanceConcurrency = 1000;
+  if (warm.concurrency() > kMaxInstanceConcurrency) {
+    return absl::InvalidArgumentError(absl::StrCat("spec.warm.concurrency ", warm.concurrency(),
+                                                   " exceeds ", kMaxInstanceConcurrency));
+  }
+  if (warm.concurrency() > 1 && spec.lifetime() != v1::LIFETIME_PERSISTENT &&
+      spec.language().empty()) {
+    return absl::InvalidArgumentError(
+        "spec.warm.concurrency is for persistent instances: an exec function runs a process "
+        "per call anyway (set spec.lifetime PERSISTENT or spec.language)");
+  }
   if (warm.max_instances() > 0 && warm.prewarmed() > warm.max_instances()) {
     return absl::InvalidArgumentError(absl::StrCat("spec.warm.prewarmed ", warm.prewarmed(),
                                                    " exceeds spec.warm.max_instances ",

@@ -129,6 +129,9 @@ absl::StatusOr<std::unique_ptr<Container>> Container::Create(const ContainerOpti
     spec.argv.insert(spec.argv.end(), command->begin(), command->end());
     spec.env["FSCHED_FUNCTION"] = function.name();
     if (!function.handler().empty()) spec.env["FSCHED_HANDLER"] = function.handler();
+    if (function.warm().concurrency() > 1) {
+      spec.env["FSCHED_CONCURRENCY"] = absl::StrCat(function.warm().concurrency());
+    }
     if (!function.working_dir().empty()) spec.cwd = function.working_dir();
     if (!function.language().empty()) {
       if (options.runtimes_dir.empty()) {

@@ -220,27 +220,38 @@ ExecResult ContainerRuntime::Run(const ExecRequest& request, const RunControl& c
 
 ExecResult ContainerRuntime::RunPersistent(const ExecRequest& request, const RunControl& control) {
   const v1::FunctionSpec& function = request.function;
-  std::unique_ptr<Container> container(static_cast<Container*>(pool_.Take(function).release()));
-  const v1::ExecutionMode mode = InstancePool::ModeOf(container.get());
+  // A container whose instance serves several calls at once is joined while it serves.
+  const bool shared = function.warm().concurrency() > 1;
+  v1::ExecutionMode mode = v1::EXECUTION_MODE_COLD;
+  Container* joined = shared ? static_cast<Container*>(pool_.Join(function, &mode)) : nullptr;
+  std::unique_ptr<Container> owned;
+  if (!shared) {
+    owned.reset(static_cast<Container*>(pool_.Take(function).release()));
+    mode = InstancePool::ModeOf(owned.get());
+  }
   if (mode != v1::EXECUTION_MODE_WARM && function.warm().prewarmed() > 0) {
     Prewarm(function, function.warm().prewarmed());  // keep the pre-created ones topped up
   }
   absl::Duration cold_start, init;
-  if (container == nullptr) {
-    const absl::Time begin = absl::Now();
-    absl::StatusOr<std::unique_ptr<Container>> created = NewContainer(function);
-    if (!created.ok()) return StartFailed(std::string(created.status().message()));
-    container = std::move(*created);
-    ExecResult failure;
-    if (!container->StartInstance(InitTimeout(function), request.output_limit_bytes, control,
-                                  &failure)) {
-      pool_.Destroy(std::move(container));
-      failure.cold_start = absl::Now() - begin;
-      return failure;
+  if (joined == nullptr) {
+    if (owned == nullptr) {
+      const absl::Time begin = absl::Now();
+      absl::StatusOr<std::unique_ptr<Container>> created = NewContainer(function);
+      if (!created.ok()) return StartFailed(std::string(created.status().message()));
+      owned = std::move(*created);
+      ExecResult failure;
+      if (!owned->StartInstance(InitTimeout(function), request.output_limit_bytes, control,
+                                &failure)) {
+        pool_.Destroy(std::move(owned));
+        failure.cold_start = absl::Now() - begin;
+        return failure;
+      }
+      cold_start = absl::Now() - begin;
+      init = owned->instance()->init_time();
     }
-    cold_start = absl::Now() - begin;
-    init = container->instance()->init_time();
+    if (shared) joined = static_cast<Container*>(pool_.Share(function, std::move(owned)));
   }
+  Container* container = joined != nullptr ? joined : owned.get();
   PersistentInstance& instance = *container->instance();
   const uint64_t memory = function.limits().memory_bytes();
   const uint64_t oom_before = memory > 0 ? cgroups_.OomKills(container->cgroup()).value_or(0) : 0;
@@ -250,7 +261,8 @@ ExecResult ContainerRuntime::RunPersistent(const ExecRequest& request, const Run
   }
   pool_.CallStarted(function.name());
   if (request.on_start) request.on_start(container->init_pid());
-  ExecResult result = instance.Call(request, control);
+  ExecResult result =
+      shared ? instance.CallShared(request, control) : instance.Call(request, control);
   {
     absl::MutexLock lock(&mu_);
     running_.erase(request.invocation_id);
@@ -265,10 +277,15 @@ ExecResult ContainerRuntime::RunPersistent(const ExecRequest& request, const Run
     result.message = absl::StrCat("killed by the kernel's OOM killer at the memory limit of ",
                                   memory >> 20, " MiB");
   }
-  if (instance.Reusable(function, result)) {
-    Keep(function, std::move(container));
+  const bool reusable = instance.Reusable(function, result);
+  if (joined != nullptr) {
+    if (std::unique_ptr<PooledInstance> back = pool_.Leave(joined, reusable)) {
+      Keep(function, std::unique_ptr<Container>(static_cast<Container*>(back.release())));
+    }
+  } else if (reusable) {
+    Keep(function, std::move(owned));
   } else {
-    pool_.Destroy(std::move(container));
+    pool_.Destroy(std::move(owned));
   }
   return result;
 }

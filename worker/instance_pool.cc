@@ -130,6 +130,65 @@ void InstancePool::Evict(const std::string& function) {
   Destroy(std::move(evicted));
 }
 
+PooledInstance* InstancePool::Join(const v1::FunctionSpec& function, v1::ExecutionMode* mode) {
+  const std::string key = InstanceKey(function);
+  WarmPool::Evicted stale;
+  PooledInstance* joined = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [instance, shared] : shared_) {
+      if (shared.open && shared.key == key && shared.calls < shared.limit) {
+        ++shared.calls;
+        *mode = v1::EXECUTION_MODE_WARM;
+        return instance;
+      }
+    }
+    // Taken and shared under one lock: calls arriving together meet in it.
+    stale = pool_.EvictFunction(function.name(), key);
+    if (std::unique_ptr<PooledInstance> idle = pool_.Take(key)) {
+      *mode = ModeOf(idle.get());
+      joined = idle.get();
+      Shared& shared = shared_[joined];
+      shared.key = key;
+      shared.owner = std::move(idle);
+      shared.calls = 1;
+      shared.limit = std::max<uint32_t>(1, function.warm().concurrency());
+    }
+  }
+  Destroy(std::move(stale));
+  return joined;
+}
+
+PooledInstance* InstancePool::Share(const v1::FunctionSpec& function,
+                                    std::unique_ptr<PooledInstance> instance) {
+  PooledInstance* raw = instance.get();
+  absl::MutexLock lock(&mu_);
+  Shared& shared = shared_[raw];
+  shared.key = InstanceKey(function);
+  shared.owner = std::move(instance);
+  shared.calls = 1;
+  shared.limit = std::max<uint32_t>(1, function.warm().concurrency());
+  return raw;
+}
+
+std::unique_ptr<PooledInstance> InstancePool::Leave(PooledInstance* instance, bool reusable) {
+  std::unique_ptr<PooledInstance> owner;
+  bool open = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = shared_.find(instance);
+    if (it == shared_.end()) return nullptr;
+    if (!reusable) it->second.open = false;
+    if (--it->second.calls > 0) return nullptr;
+    owner = std::move(it->second.owner);
+    open = it->second.open;
+    shared_.erase(it);
+  }
+  if (open) return owner;
+  Destroy(std::move(owner));
+  return nullptr;
+}
+
 void InstancePool::CallStarted(const std::string& function) {
   absl::MutexLock lock(&mu_);
   ++serving_[function];

@@ -57,6 +57,18 @@ class InstancePool {
   /// Destroys the idle instances of `function`.
   void Evict(const std::string& function);
 
+  /// Instances that serve several calls at once (warm.concurrency > 1) are
+  /// shared while they serve: Join gives one of this version serving fewer
+  /// calls than that (counted as one more; `mode` warm), else an idle one,
+  /// shared from now (`mode` as ModeOf), else null: the caller makes one and
+  /// Shares it. Each call Leaves once; `reusable` false
+  /// lets no further call join. The last call to leave gets the instance
+  /// back to Keep when no call found it unusable (else it is destroyed);
+  /// the others get null.
+  PooledInstance* Join(const v1::FunctionSpec& function, v1::ExecutionMode* mode);
+  PooledInstance* Share(const v1::FunctionSpec& function, std::unique_ptr<PooledInstance> instance);
+  std::unique_ptr<PooledInstance> Leave(PooledInstance* instance, bool reusable);
+
   /// An instance of `function` serves a call from now until CallEnded: it
   /// counts as warm in WarmSet, being idle again when the call ends.
   void CallStarted(const std::string& function);
@@ -79,6 +91,14 @@ class InstancePool {
   WarmPool pool_ ABSL_GUARDED_BY(mu_);
   absl::Duration default_keep_alive_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, uint32_t> serving_ ABSL_GUARDED_BY(mu_);  // calls by function
+  struct Shared {
+    std::string key;
+    std::unique_ptr<PooledInstance> owner;
+    uint32_t calls = 0;
+    uint32_t limit = 1;
+    bool open = true;
+  };
+  absl::flat_hash_map<PooledInstance*, Shared> shared_ ABSL_GUARDED_BY(mu_);
   std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
   bool busy_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

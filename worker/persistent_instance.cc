@@ -281,6 +281,19 @@ void PersistentInstance::ReapInto(ExecResult* result, const InstanceReply* exite
   }
 }
 
+bool PersistentInstance::ReadReplies() {
+  char chunk[65536];
+  while (true) {
+    const ssize_t r = ::read(replies_.get(), chunk, sizeof(chunk));
+    if (r > 0) {
+      reply_buffer_.append(chunk, static_cast<size_t>(r));
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    return r < 0 && errno == EAGAIN;  // EOF or an error: the instance is gone
+  }
+}
+
 PersistentInstance::Wait PersistentInstance::AwaitReply(absl::Time deadline,
                                                         const RunControl* control,
                                                         std::string_view pending, std::string* body,
@@ -331,19 +344,7 @@ PersistentInstance::Wait PersistentInstance::AwaitReply(absl::Time deadline,
           !DrainPipe(log_.get(), log_limit_, &result->stderr_data, &result->stderr_truncated)) {
         log_.Close();
       }
-      if (fds[reply_idx].revents != 0) {
-        char chunk[65536];
-        while (true) {
-          const ssize_t r = ::read(replies_.get(), chunk, sizeof(chunk));
-          if (r > 0) {
-            reply_buffer_.append(chunk, static_cast<size_t>(r));
-            continue;
-          }
-          if (r == 0 || (errno != EAGAIN && errno != EINTR)) exited = true;
-          if (r < 0 && errno == EINTR) continue;
-          break;
-        }
-      }
+      if (fds[reply_idx].revents != 0 && !ReadReplies()) exited = true;
       if (pid_idx >= 0 && (fds[pid_idx].revents & POLLIN)) exited = true;
     }
     if (process_->exit_fd() < 0 && process_->Exited()) exited = true;
@@ -366,6 +367,34 @@ PersistentInstance::Wait PersistentInstance::AwaitReply(absl::Time deadline,
   }
 }
 
+std::string PersistentInstance::RequestFrame(const ExecRequest& request, absl::Time deadline) {
+  InstanceRequest call;
+  call.invocation_id = request.invocation_id;
+  call.payload = request.stdin_data;
+  call.deadline_unix_ms = static_cast<uint64_t>(absl::ToUnixMillis(deadline));
+  call.env = {absl::StrCat("FSCHED_INVOCATION_ID=", request.invocation_id),
+              absl::StrCat("FSCHED_DEADLINE_MS=", call.deadline_unix_ms)};
+  return shim::Frame(EncodeInstanceRequest(call));
+}
+
+// How a call's own reply becomes its result (both call paths).
+void PersistentInstance::TakeReply(const ExecRequest& request, InstanceReply reply,
+                                   ExecResult* result) {
+  const absl::Duration own = absl::Nanoseconds(reply.duration_ns);
+  if (reply.duration_ns > 0 && own < result->execution) result->execution = own;
+  if (reply.kind == InstanceReplyKind::kOk) {
+    result->outcome = v1::OUTCOME_OK;
+    result->stdout_data = std::move(reply.output);
+    if (result->stdout_data.size() > request.output_limit_bytes) {
+      result->stdout_data.resize(request.output_limit_bytes);
+      result->stdout_truncated = true;
+    }
+  } else {
+    result->outcome = v1::OUTCOME_FUNCTION_ERROR;
+    result->message = absl::StrCat("the handler failed: ", reply.error);
+  }
+}
+
 ExecResult PersistentInstance::Call(const ExecRequest& request, const RunControl& control) {
   ExecResult result;
   // Logs written between calls (a background thread, say) belong to no call.
@@ -374,15 +403,9 @@ ExecResult PersistentInstance::Call(const ExecRequest& request, const RunControl
     bool truncated = false;
     if (!DrainPipe(log_.get(), 0, &discarded, &truncated)) log_.Close();
   }
-  InstanceRequest call;
-  call.invocation_id = request.invocation_id;
-  call.payload = request.stdin_data;
   result.started = absl::Now();
   const absl::Time deadline = result.started + request.timeout;
-  call.deadline_unix_ms = static_cast<uint64_t>(absl::ToUnixMillis(deadline));
-  call.env = {absl::StrCat("FSCHED_INVOCATION_ID=", request.invocation_id),
-              absl::StrCat("FSCHED_DEADLINE_MS=", call.deadline_unix_ms)};
-  const std::string frame = shim::Frame(EncodeInstanceRequest(call));
+  const std::string frame = RequestFrame(request, deadline);
   const absl::Duration cpu_before = process_->CpuTime();
 
   std::string body;
@@ -404,19 +427,7 @@ ExecResult PersistentInstance::Call(const ExecRequest& request, const RunControl
           !DrainPipe(log_.get(), log_limit_, &result.stderr_data, &result.stderr_truncated)) {
         log_.Close();
       }
-      const absl::Duration own = absl::Nanoseconds(reply->duration_ns);
-      if (reply->duration_ns > 0 && own < result.execution) result.execution = own;
-      if (reply->kind == InstanceReplyKind::kOk) {
-        result.outcome = v1::OUTCOME_OK;
-        result.stdout_data = std::move(reply->output);
-        if (result.stdout_data.size() > request.output_limit_bytes) {
-          result.stdout_data.resize(request.output_limit_bytes);
-          result.stdout_truncated = true;
-        }
-      } else {
-        result.outcome = v1::OUTCOME_FUNCTION_ERROR;
-        result.message = absl::StrCat("the handler failed: ", reply->error);
-      }
+      TakeReply(request, std::move(*reply), &result);
       return result;
     }
     if (reply.has_value() && reply->kind == InstanceReplyKind::kExited) {
@@ -460,6 +471,162 @@ ExecResult PersistentInstance::Call(const ExecRequest& request, const RunControl
       break;
   }
   return result;
+}
+
+ExecResult PersistentInstance::CallShared(const ExecRequest& request, const RunControl& control) {
+  ExecResult result;
+  result.started = absl::Now();
+  const absl::Time deadline = result.started + request.timeout;
+  const std::string frame = RequestFrame(request, deadline);
+  const std::string& id = request.invocation_id;
+  shared_mu_.Lock();
+  if (!alive_) {
+    shared_mu_.Unlock();
+    result.outcome = v1::OUTCOME_NONZERO_EXIT;
+    result.message = absl::StrCat("the instance ", death_.message, " before the call");
+    return result;
+  }
+  awaited_[id];  // before the frame goes out: its reply may come at once
+  shared_mu_.Unlock();
+  WriteShared(frame, deadline, control);
+
+  shared_mu_.Lock();
+  std::optional<InstanceReply> reply;
+  while (true) {
+    auto mine = awaited_.find(id);
+    if (mine->second.has_value()) {
+      reply = std::move(mine->second);
+      awaited_.erase(mine);
+      break;
+    }
+    if (!alive_) {
+      awaited_.erase(mine);
+      result.outcome = v1::OUTCOME_NONZERO_EXIT;
+      result.exit_code = death_.exit_code;
+      result.term_signal = death_.term_signal;
+      result.message = absl::StrCat("the instance ", death_.message, " during the call");
+      break;
+    }
+    const bool cancelled = control.cancelled.load();
+    if (cancelled || absl::Now() >= deadline) {
+      awaited_.erase(mine);
+      // One call cannot be stopped alone: the instance goes, with every call in it.
+      DieLocked(cancelled ? "was killed: a call in it was cancelled"
+                          : "was killed: a call in it ran past its timeout");
+      result.outcome = cancelled ? v1::OUTCOME_CANCELLED : v1::OUTCOME_TIMEOUT;
+      result.term_signal = SIGKILL;
+      result.message = cancelled ? "cancelled while running"
+                                 : absl::StrCat("killed after the timeout of ",
+                                                absl::FormatDuration(request.timeout));
+      break;
+    }
+    if (reading_) {
+      replied_.WaitWithTimeout(&shared_mu_, absl::Milliseconds(20));
+      continue;
+    }
+    // This caller reads for everyone until its own reply is in.
+    reading_ = true;
+    shared_mu_.Unlock();
+    const bool ended = ReadShared(&result);
+    shared_mu_.Lock();
+    reading_ = false;
+    DispatchLocked();
+    if (ended && alive_) {
+      int exit_code = 0, term_signal = 0;
+      const bool known = process_->Reap(&exit_code, &term_signal);
+      death_.exit_code = exit_code;
+      death_.term_signal = term_signal;
+      death_.message = !known             ? "ended"
+                       : term_signal != 0 ? absl::StrCat("was killed by ", SignalName(term_signal))
+                                          : absl::StrCat("exited with status ", exit_code);
+      alive_ = false;
+    }
+    replied_.SignalAll();
+  }
+  shared_mu_.Unlock();
+  result.execution = absl::Now() - result.started;
+  if (reply.has_value()) {
+    ++calls_;
+    TakeReply(request, std::move(*reply), &result);
+  }
+  return result;
+}
+
+void PersistentInstance::WriteShared(std::string_view frame, absl::Time deadline,
+                                     const RunControl& control) {
+  absl::MutexLock lock(&write_mu_);
+  while (!frame.empty()) {
+    const ssize_t n = ::write(requests_.get(), frame.data(), frame.size());
+    if (n > 0) {
+      frame.remove_prefix(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    // A full pipe waits while the reader keeps replies flowing; a closed one,
+    // or time up, leaves it to the wait for the reply to say why.
+    if (n == 0 || errno != EAGAIN || !alive() || control.cancelled.load() ||
+        absl::Now() >= deadline) {
+      return;
+    }
+    pollfd pfd{requests_.get(), POLLOUT, 0};
+    ::poll(&pfd, 1, 20);
+  }
+}
+
+bool PersistentInstance::ReadShared(ExecResult* result) {
+  pollfd fds[3];
+  int n = 0;
+  fds[n++] = {replies_.get(), POLLIN, 0};
+  const int log_idx = log_.valid() ? n : -1;
+  if (log_.valid()) fds[n++] = {log_.get(), POLLIN, 0};
+  const int exit_idx = process_->exit_fd() >= 0 ? n : -1;
+  if (exit_idx >= 0) fds[n++] = {process_->exit_fd(), POLLIN, 0};
+  if (::poll(fds, static_cast<nfds_t>(n), 20) <= 0) {
+    return process_->exit_fd() < 0 && process_->Exited();
+  }
+  bool ended = false;
+  // With several calls at once the log is whose reader drained it: it may hold
+  // lines of calls running beside this one.
+  if (log_idx >= 0 && fds[log_idx].revents != 0 &&
+      !DrainPipe(log_.get(), log_limit_, &result->stderr_data, &result->stderr_truncated)) {
+    log_.Close();
+  }
+  if (fds[0].revents != 0 && !ReadReplies()) ended = true;
+  if (exit_idx >= 0 && (fds[exit_idx].revents & POLLIN)) ended = true;
+  return ended;
+}
+
+void PersistentInstance::DispatchLocked() {
+  std::string body;
+  bool oversized = false;
+  while (alive_ && shim::TakeFrame(reply_buffer_, &body, &oversized)) {
+    std::optional<InstanceReply> reply = DecodeInstanceReply(body);
+    if (reply.has_value() && reply->kind == InstanceReplyKind::kExited) {
+      process_->Kill();
+      death_.exit_code = reply->exit_code;
+      death_.term_signal = reply->term_signal;
+      death_.message = reply->term_signal != 0
+                           ? absl::StrCat("was killed by ", SignalName(reply->term_signal))
+                           : absl::StrCat("exited with status ", reply->exit_code);
+      alive_ = false;
+      return;
+    }
+    auto waiting = reply.has_value() ? awaited_.find(reply->invocation_id) : awaited_.end();
+    if (waiting == awaited_.end() || waiting->second.has_value() ||
+        (reply->kind != InstanceReplyKind::kOk && reply->kind != InstanceReplyKind::kError)) {
+      DieLocked("broke the protocol: a reply no call waits for");
+      return;
+    }
+    waiting->second = std::move(reply);
+  }
+  if (oversized) DieLocked("sent a frame larger than the protocol allows");
+}
+
+void PersistentInstance::DieLocked(std::string why) {
+  if (!alive_) return;
+  process_->Kill();
+  alive_ = false;
+  death_.message = std::move(why);
 }
 
 }  // namespace fsched::worker

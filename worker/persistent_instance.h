@@ -13,11 +13,15 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "fsched/v1/types.pb.h"
 #include "worker/child_process.h"
@@ -94,14 +98,22 @@ class PersistentInstance {
                                                     const RunControl& control, ExecResult* failure);
   ~PersistentInstance();
 
-  bool served() const { return calls_ > 0; }
+  bool served() const { return calls_.load() > 0; }
   /// One call. stdout_data is the handler's output, stderr_data what the
   /// instance wrote to its stdout and stderr meanwhile. After any outcome
   /// but OK and FUNCTION_ERROR the instance is dead (alive() is false).
   ExecResult Call(const ExecRequest& request, const RunControl& control);
-  bool alive() const { return alive_; }
+  /// A call while other threads may have calls in flight on this instance
+  /// (the function's warm.concurrency > 1); replies are matched by
+  /// invocation id, and one waiting caller at a time reads for all. A call
+  /// cannot be stopped alone: a timeout, cancel, crash or protocol violation
+  /// ends the instance and fails every call in it. Freezing does not apply,
+  /// and the log of a call may hold lines of calls running beside it; CPU
+  /// time is not measured per call.
+  ExecResult CallShared(const ExecRequest& request, const RunControl& control);
+  bool alive() const { return alive_.load(); }
   pid_t pid() const { return process_->pid(); }
-  uint64_t calls() const { return calls_; }
+  uint64_t calls() const { return calls_.load(); }
   /// Time from spawn to ready.
   absl::Duration init_time() const { return init_; }
   /// The instance's resident memory now (0 if unknown).
@@ -124,12 +136,35 @@ class PersistentInstance {
   // frame `exited` when there is one, else from Process::Reap.
   void ReapInto(ExecResult* result, const InstanceReply* exited = nullptr);
 
+  static std::string RequestFrame(const ExecRequest& request, absl::Time deadline);
+  static void TakeReply(const ExecRequest& request, InstanceReply reply, ExecResult* result);
+  // CallShared's parts: write a frame (under write_mu_); read what is there
+  // (the one reader; true once the instance is gone); hand complete frames
+  // to their calls; end the instance saying why.
+  // Appends what the reply pipe holds to reply_buffer_; false at its end.
+  bool ReadReplies();
+  void WriteShared(std::string_view frame, absl::Time deadline, const RunControl& control);
+  bool ReadShared(ExecResult* result);
+  void DispatchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(shared_mu_);
+  void DieLocked(std::string why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shared_mu_);
+
   std::unique_ptr<Process> process_;
-  bool alive_ = false;
+  std::atomic<bool> alive_{false};
   Fd requests_, replies_, log_;
   std::string reply_buffer_;
   uint64_t log_limit_ = 0;
-  uint64_t calls_ = 0;
+  std::atomic<uint64_t> calls_{0};
+  absl::Mutex write_mu_;
+  absl::Mutex shared_mu_;
+  absl::CondVar replied_;
+  bool reading_ ABSL_GUARDED_BY(shared_mu_) = false;
+  absl::flat_hash_map<std::string, std::optional<InstanceReply>> awaited_
+      ABSL_GUARDED_BY(shared_mu_);
+  struct Death {
+    int exit_code = 0;
+    int term_signal = 0;
+    std::string message;  // "exited with status 3", "was killed: ..."
+  } death_ ABSL_GUARDED_BY(shared_mu_);
   absl::Duration init_;
   bool frozen_ = false;
 };

@@ -181,8 +181,8 @@ std::vector<RunningFunction> ProcessRuntime::RunningFunctions() const {
   absl::MutexLock lock(&mu_);
   std::vector<RunningFunction> out;
   out.reserve(running_.size());
-  for (const auto& [cgroup, call] : running_) {
-    out.push_back({cgroup, call.predicted_s, absl::ToDoubleSeconds(now - call.started)});
+  for (const auto& [key, call] : running_) {
+    out.push_back({call.cgroup, call.predicted_s, absl::ToDoubleSeconds(now - call.started)});
   }
   return out;
 }
@@ -281,6 +281,9 @@ std::unique_ptr<ProcessRuntime::Instance> ProcessRuntime::NewInstance(
   if (!function.handler().empty()) {
     spec.env.push_back(absl::StrCat("FSCHED_HANDLER=", function.handler()));
   }
+  if (function.warm().concurrency() > 1) {
+    spec.env.push_back(absl::StrCat("FSCHED_CONCURRENCY=", function.warm().concurrency()));
+  }
   spec.init_timeout = InitTimeout(function);
   spec.log_limit_bytes = log_limit_bytes;
   auto instance = std::make_unique<Instance>();
@@ -311,33 +314,47 @@ std::unique_ptr<ProcessRuntime::Instance> ProcessRuntime::NewInstance(
 
 ExecResult ProcessRuntime::RunPersistent(const ExecRequest& request, const RunControl& control) {
   const v1::FunctionSpec& function = request.function;
-  std::unique_ptr<Instance> instance(static_cast<Instance*>(pool_.Take(function).release()));
-  const v1::ExecutionMode mode = InstancePool::ModeOf(instance.get());
+  // An instance that serves several calls at once is joined while it serves.
+  const bool shared = function.warm().concurrency() > 1;
+  v1::ExecutionMode mode = v1::EXECUTION_MODE_COLD;
+  Instance* joined = shared ? static_cast<Instance*>(pool_.Join(function, &mode)) : nullptr;
+  std::unique_ptr<Instance> owned;
+  if (!shared) {
+    owned.reset(static_cast<Instance*>(pool_.Take(function).release()));
+    mode = InstancePool::ModeOf(owned.get());
+  }
   if (mode != v1::EXECUTION_MODE_WARM && function.warm().prewarmed() > 0) {
     Prewarm(function, function.warm().prewarmed());  // keep the pre-created ones topped up
   }
   absl::Duration cold_start, init;
-  if (instance == nullptr) {
-    ExecResult failure;
-    instance = NewInstance(function, request.output_limit_bytes, control, &failure);
-    if (instance == nullptr) return failure;
-    cold_start = failure.cold_start;
-    init = instance->process->init_time();
+  if (joined == nullptr) {
+    if (owned == nullptr) {
+      ExecResult failure;
+      owned = NewInstance(function, request.output_limit_bytes, control, &failure);
+      if (owned == nullptr) return failure;
+      cold_start = failure.cold_start;
+      init = owned->process->init_time();
+    }
+    if (shared) joined = static_cast<Instance*>(pool_.Share(function, std::move(owned)));
   }
-  const std::string cgroup = instance->cgroup != nullptr ? instance->cgroup->path : "";
+  Instance& instance = joined != nullptr ? *joined : *owned;
+  const std::string cgroup = instance.cgroup != nullptr ? instance.cgroup->path : "";
   const uint64_t memory = function.limits().memory_bytes();
   const uint64_t oom_before =
       memory > 0 && !cgroup.empty() ? cgroups_->OomKills(cgroup).value_or(0) : 0;
   {
     absl::MutexLock lock(&mu_);
-    if (!cgroup.empty()) running_[cgroup] = {cgroup, request.predicted_seconds, absl::Now()};
+    if (!cgroup.empty()) {
+      running_[request.invocation_id] = {cgroup, request.predicted_seconds, absl::Now()};
+    }
   }
   pool_.CallStarted(function.name());
-  if (request.on_start) request.on_start(instance->process->pid());
-  ExecResult result = instance->process->Call(request, control);
+  if (request.on_start) request.on_start(instance.process->pid());
+  ExecResult result = shared ? instance.process->CallShared(request, control)
+                             : instance.process->Call(request, control);
   {
     absl::MutexLock lock(&mu_);
-    if (!cgroup.empty()) running_.erase(cgroup);
+    running_.erase(request.invocation_id);
   }
   pool_.CallEnded(function.name());
   result.mode = mode;
@@ -347,10 +364,15 @@ ExecResult ProcessRuntime::RunPersistent(const ExecRequest& request, const RunCo
       cgroups_->OomKills(cgroup).value_or(0) > oom_before) {
     MarkOomKilled(memory, &result);
   }
-  if (instance->process->Reusable(function, result)) {
-    Keep(function, std::move(instance));
+  const bool reusable = instance.process->Reusable(function, result);
+  if (joined != nullptr) {
+    if (std::unique_ptr<PooledInstance> back = pool_.Leave(joined, reusable)) {
+      Keep(function, std::unique_ptr<Instance>(static_cast<Instance*>(back.release())));
+    }
+  } else if (reusable) {
+    Keep(function, std::move(owned));
   } else {
-    pool_.Destroy(std::move(instance));
+    pool_.Destroy(std::move(owned));
   }
   return result;
 }

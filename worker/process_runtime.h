@@ -122,7 +122,9 @@ class ProcessRuntime final : public Runtime {
   uint64_t max_processes_ = 0;
   std::atomic<uint64_t> cgroups_made_{0};
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, Call> running_ ABSL_GUARDED_BY(mu_);  // by cgroup
+  // By cgroup (exec calls), or by invocation (persistent: an instance's
+  // cgroup may serve several calls at once).
+  absl::flat_hash_map<std::string, Call> running_ ABSL_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<CallCgroup>> idle_cgroups_ ABSL_GUARDED_BY(mu_);
 
   std::string runtimes_dir_;

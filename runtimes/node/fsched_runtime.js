@@ -94,6 +94,79 @@ function lastLine(text) {
   return lines[lines.length - 1];
 }
 
+function parseRequest(body, applyEnv) {
+  let id = Buffer.alloc(0), payload = Buffer.alloc(0), deadlineMs = 0;
+  for (let at = 0; at < body.length;) {
+    const tag = body.readUInt8(at);
+    const length = body.readUInt32LE(at + 1);
+    const value = body.subarray(at + 5, at + 5 + length);
+    at += 5 + length;
+    if (tag === ID) id = Buffer.from(value);
+    else if (tag === PAYLOAD) payload = Buffer.from(value);
+    else if (tag === DEADLINE) deadlineMs = Number(value.readBigUInt64LE(0));
+    else if (tag === ENV && applyEnv) {  // per call: meaningless when calls overlap
+      const text = value.toString('utf8');
+      const eq = text.indexOf('=');
+      if (eq > 0) process.env[text.slice(0, eq)] = text.slice(eq + 1);
+    }
+  }
+  return { id, payload, deadlineMs };
+}
+
+async function serve(handler, { id, payload, deadlineMs }) {
+  const context = {
+    invocationId: id.toString('utf8'),
+    deadlineMs,
+    remainingMs: () => Math.max(0, deadlineMs - Date.now()),
+  };
+  const start = process.hrtime.bigint();
+  let output = null, error = null;
+  // A handler whose promise never settles leaves Node nothing to wait on,
+  // and Node would exit: this timer keeps the instance up until the
+  // worker's timeout says otherwise.
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  try {
+    output = asBuffer(await handler(payload, context));
+  } catch (e) {
+    process.stderr.write(`${e && e.stack ? e.stack : e}\n`);
+    error = e && e.message !== undefined ? `${e.name || 'Error'}: ${e.message}` : lastLine(e);
+  } finally {
+    clearInterval(keepAlive);
+  }
+  const duration = process.hrtime.bigint() - start;
+  if (error === null) send(OK, id, output, '', duration);
+  else send(ERROR, id, undefined, error, duration);
+}
+
+// FSCHED_CONCURRENCY > 1: requests are read as they come and their handlers
+// run at once (async handlers overlap; replies go out as each settles).
+function serveConcurrently(handler) {
+  return new Promise((resolve) => {
+    const input = fs.createReadStream(null, { fd: REQUEST_FD, highWaterMark: 1 << 20 });
+    let buffer = Buffer.alloc(0);
+    input.on('data', (chunk) => {
+      buffer = buffer.length > 0 ? Buffer.concat([buffer, chunk]) : chunk;
+      while (buffer.length >= 4) {
+        const length = buffer.readUInt32LE(0);
+        if (length > MAX_FRAME) {
+          process.stderr.write(`request frame of ${length} bytes\n`);
+          resolve(1);
+          return;
+        }
+        if (buffer.length < 4 + length) break;
+        const body = buffer.subarray(4, 4 + length);
+        buffer = buffer.subarray(4 + length);
+        serve(handler, parseRequest(body, false));
+      }
+    });
+    input.on('end', () => resolve(0));  // the worker closed the pipe: the instance ends
+    input.on('error', (e) => {
+      process.stderr.write(`${e && e.stack ? e.stack : e}\n`);
+      resolve(1);
+    });
+  });
+}
+
 async function main() {
   let handler;
   try {
@@ -103,47 +176,13 @@ async function main() {
     send(INIT_FAILED, undefined, undefined, e && e.message ? e.message : String(e));
     return 1;
   }
+  const concurrency = Number(process.env.FSCHED_CONCURRENCY || '1');
   send(READY);
+  if (concurrency > 1) return serveConcurrently(handler);
   for (;;) {
     const body = readFrame();
     if (body === null) return 0;  // the worker closed the pipe: the instance ends
-    let id = Buffer.alloc(0), payload = Buffer.alloc(0), deadlineMs = 0;
-    for (let at = 0; at < body.length;) {
-      const tag = body.readUInt8(at);
-      const length = body.readUInt32LE(at + 1);
-      const value = body.subarray(at + 5, at + 5 + length);
-      at += 5 + length;
-      if (tag === ID) id = Buffer.from(value);
-      else if (tag === PAYLOAD) payload = Buffer.from(value);
-      else if (tag === DEADLINE) deadlineMs = Number(value.readBigUInt64LE(0));
-      else if (tag === ENV) {
-        const text = value.toString('utf8');
-        const eq = text.indexOf('=');
-        if (eq > 0) process.env[text.slice(0, eq)] = text.slice(eq + 1);
-      }
-    }
-    const context = {
-      invocationId: id.toString('utf8'),
-      deadlineMs,
-      remainingMs: () => Math.max(0, deadlineMs - Date.now()),
-    };
-    const start = process.hrtime.bigint();
-    let output = null, error = null;
-    // A handler whose promise never settles leaves Node nothing to wait on,
-    // and Node would exit: this timer keeps the instance up until the
-    // worker's timeout says otherwise.
-    const keepAlive = setInterval(() => {}, 1 << 30);
-    try {
-      output = asBuffer(await handler(payload, context));
-    } catch (e) {
-      process.stderr.write(`${e && e.stack ? e.stack : e}\n`);
-      error = e && e.message !== undefined ? `${e.name || 'Error'}: ${e.message}` : lastLine(e);
-    } finally {
-      clearInterval(keepAlive);
-    }
-    const duration = process.hrtime.bigint() - start;
-    if (error === null) send(OK, id, output, '', duration);
-    else send(ERROR, id, undefined, error, duration);
+    await serve(handler, parseRequest(body, true));
   }
 }
 

@@ -9,11 +9,13 @@ deadline) and returns bytes, a str (sent as UTF-8) or None. What it prints
 goes to the function's log. Standard library only.
 """
 
+import concurrent.futures
 import importlib
 import inspect
 import os
 import struct
 import sys
+import threading
 import time
 import traceback
 
@@ -75,13 +77,17 @@ def u64(tag, n):
     return field(tag, struct.pack("<Q", n))
 
 
+SEND_LOCK = threading.Lock()  # replies of concurrent calls do not interleave
+
+
 def send(kind, invocation_id=b"", output=b"", error="", duration_ns=0):
     body = (u64(KIND, kind) + field(REPLY_ID, invocation_id) + field(OUTPUT, output) +
             field(ERROR_TEXT, error.encode("utf-8", "replace")) + u64(DURATION_NS, duration_ns))
     frame = struct.pack("<I", len(body)) + body
-    view = memoryview(frame)
-    while view:
-        view = view[os.write(REPLY_FD, view):]
+    with SEND_LOCK:
+        view = memoryview(frame)
+        while view:
+            view = view[os.write(REPLY_FD, view):]
 
 
 def as_bytes(result):
@@ -119,11 +125,18 @@ def main():
         sys.stderr.flush()
         send(INIT_FAILED, error=text.strip().splitlines()[-1])
         return 1
+    # FSCHED_CONCURRENCY > 1: calls run at once, each on a thread of its own
+    # (the handler must be thread-safe); otherwise one after another here.
+    concurrency = int(os.environ.get("FSCHED_CONCURRENCY", "1") or 1)
+    threads = (concurrent.futures.ThreadPoolExecutor(max_workers=concurrency)
+               if concurrency > 1 else None)
     send(READY)
     while True:
         body = read_frame()
-        if body is None:
-            return 0  # the worker closed the pipe: the instance ends
+        if body is None:  # the worker closed the pipe: the instance ends
+            if threads is not None:
+                os._exit(0)  # calls still running on threads do not hold it up
+            return 0
         invocation_id, payload, deadline_ms = b"", b"", 0
         for tag, value in fields(body):
             if tag == ID:
@@ -132,27 +145,35 @@ def main():
                 payload = value
             elif tag == DEADLINE:
                 (deadline_ms,) = struct.unpack("<Q", value)
-            elif tag == ENV:
+            elif tag == ENV and threads is None:  # per call: meaningless when calls overlap
                 key, _, val = value.decode("utf-8", "replace").partition("=")
                 os.environ[key] = val
-        start = time.perf_counter_ns()
-        try:
-            if takes_context:
-                result = handler(payload, Context(invocation_id.decode(), deadline_ms))
-            else:
-                result = handler(payload)
-            output, error = as_bytes(result), None
-        except Exception:  # the handler's failure is the call's result
-            text = traceback.format_exc()
-            sys.stderr.write(text)
-            output, error = b"", text.strip().splitlines()[-1]
-        duration = time.perf_counter_ns() - start
-        sys.stdout.flush()
-        sys.stderr.flush()
-        if error is None:
-            send(OK, invocation_id, output, duration_ns=duration)
+        call = (handler, takes_context, invocation_id, payload, deadline_ms)
+        if threads is None:
+            serve(*call)
         else:
-            send(ERROR, invocation_id, error=error, duration_ns=duration)
+            threads.submit(serve, *call)
+
+
+def serve(handler, takes_context, invocation_id, payload, deadline_ms):
+    start = time.perf_counter_ns()
+    try:
+        if takes_context:
+            result = handler(payload, Context(invocation_id.decode(), deadline_ms))
+        else:
+            result = handler(payload)
+        output, error = as_bytes(result), None
+    except Exception:  # the handler's failure is the call's result
+        text = traceback.format_exc()
+        sys.stderr.write(text)
+        output, error = b"", text.strip().splitlines()[-1]
+    duration = time.perf_counter_ns() - start
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if error is None:
+        send(OK, invocation_id, output, duration_ns=duration)
+    else:
+        send(ERROR, invocation_id, error=error, duration_ns=duration)
 
 
 if __name__ == "__main__":

@@ -206,8 +206,8 @@ TEST_F(RuntimeTest, PythonInstancesInRuncContainersBehaveTheSame) {
   EXPECT_EQ(warm.mode(), v1::EXECUTION_MODE_WARM);
 
   // fschedctl's way: --rootfs, and --code is the directory inside it.
-  CtlRun r = Ctl({"register", "boxed", "--runtime", "python", "--rootfs", rootfs_, "--code",
-                  "/app", "--handler", "counter:handle"});
+  CtlRun r = Ctl({"register", "boxed", "--runtime", "python", "--rootfs", rootfs_, "--code", "/app",
+                  "--handler", "counter:handle"});
   ASSERT_EQ(r.code, 0) << r.output;
   r = Ctl({"invoke", "boxed", "--payload", "c"});
   EXPECT_EQ(r.code, 0) << r.output;
@@ -248,6 +248,13 @@ TEST_F(RuntimeTest, CodeTravelsAsAnArchiveAndInstancesCanBePrewarmed) {
   r = Ctl({"functions"});
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_THAT(r.output, ::testing::ContainsRegex("archived +1 +python +counter:handle"));
+  // Instances that serve several calls at once, through the whole cluster.
+  r = Ctl({"register", "shared", "--runtime", "python", "--code", code_, "--handler",
+           "counter:handle", "--instance_concurrency", "3"});
+  ASSERT_EQ(r.code, 0) << r.output;
+  r = Ctl({"invoke", "shared", "--payload", "s"});
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("1:s"));
   r = Ctl({"register", "bad", "--runtime", "python", "--code", dir_ + "/nothing-here", "--handler",
            "m:f"});
   EXPECT_EQ(r.code, 2) << r.output;

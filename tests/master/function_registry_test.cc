@@ -150,6 +150,13 @@ TEST_F(RegistryTest, InvalidSpecsNameTheField) {
          ToProto(absl::Hours(2), s->mutable_limits()->mutable_init_timeout());
        },
        "spec.limits.init_timeout"},
+      {[](v1::FunctionSpec* s) { s->mutable_warm()->set_concurrency(4); },
+       "spec.warm.concurrency is for persistent instances"},
+      {[](v1::FunctionSpec* s) {
+         s->set_lifetime(v1::LIFETIME_PERSISTENT);
+         s->mutable_warm()->set_concurrency(5000);
+       },
+       "spec.warm.concurrency 5000 exceeds 1000"},
   };
   for (const Case& c : cases) {
     v1::FunctionSpec spec = Spec("valid-name");

@@ -432,8 +432,14 @@ TEST_P(ContainerRuntimeTest, PersistentPythonInstancesKeepStateAndFailCleanly) {
   fs::permissions(root / "app", fs::perms::owner_all | fs::perms::group_read |
                                     fs::perms::group_exec | fs::perms::others_read |
                                     fs::perms::others_exec);
-  std::ofstream(root / "app" / "counter.py") << R"(import os, sys, time
+  std::ofstream(root / "app" / "counter.py") << R"(import os, sys, threading, time
 count = 0
+barrier = threading.Barrier(2, timeout=10)
+
+def meet(payload):
+    if payload != b"warm-up":
+        barrier.wait()  # opens only with both calls inside at once
+    return str(os.getpid())
 
 def handle(payload):
     global count
@@ -521,6 +527,28 @@ def slow(payload):
   EXPECT_EQ(r.mode, v1::EXECUTION_MODE_PREWARMED);
   EXPECT_EQ(r.init, absl::ZeroDuration());
   EXPECT_EQ(call(counter, "w").stdout_data, "3:w");  // the first instance is still warm
+
+  // Two calls at once in one container's instance (warm.concurrency).
+  v1::FunctionSpec meet = function("meet");
+  meet.mutable_warm()->set_concurrency(2);
+  const ExecResult first = call(meet, "warm-up");
+  ASSERT_EQ(first.outcome, v1::OUTCOME_OK) << first.message << first.stderr_data;
+  ExecRequest requests[2] = {Request(meet, ""), Request(meet, "")};  // ids made here, not racing
+  ExecResult both[2];
+  const auto run = [&](int i) {
+    requests[i].argv.clear();
+    requests[i].timeout = absl::Seconds(20);
+    RunControl control;
+    both[i] = runtime_->Run(requests[i], control);
+  };
+  std::thread beside(run, 1);
+  run(0);
+  beside.join();
+  for (const ExecResult& r : both) {
+    EXPECT_EQ(r.outcome, v1::OUTCOME_OK) << r.message << r.stderr_data;
+    EXPECT_EQ(r.stdout_data, first.stdout_data);
+    EXPECT_EQ(r.mode, v1::EXECUTION_MODE_WARM);
+  }
 }
 
 TEST_P(ContainerRuntimeTest, ABadRootfsOrCommandIsAClearStartFailure) {

@@ -414,5 +414,104 @@ exports.never = () => new Promise(() => {});
   ExpectNoInstances();
 }
 
+// warm.concurrency: calls run in one instance at once. The handlers meet at a
+// barrier that opens only when all four are inside together, so calls run one
+// after another would fail it.
+constexpr char kMeet[] = R"(import os, threading, time
+barrier = threading.Barrier(4, timeout=10)
+
+def meet(payload):
+    if payload != b"warm-up":
+        barrier.wait()
+    return str(os.getpid())
+
+def nap(payload):
+    time.sleep(float(payload))
+)";
+
+constexpr char kMeetJs[] = R"(let waiting = [];
+exports.meet = (payload) => new Promise((resolve, reject) => {
+  if (String(payload) === 'warm-up') { resolve(String(process.pid)); return; }
+  waiting.push(resolve);
+  if (waiting.length === 4) { waiting.forEach((r) => r(String(process.pid))); waiting = []; }
+  setTimeout(() => reject(new Error('not met')), 10000);
+});
+)";
+
+class ConcurrentInstanceTest : public PersistentInstanceTest {
+ protected:
+  // Runs `count` calls of `spec` at once; their results.
+  std::vector<ExecResult> CallAtOnce(const v1::FunctionSpec& spec, int count,
+                                     std::vector<absl::Duration> timeouts = {},
+                                     const std::string& payload = "") {
+    std::vector<ExecRequest> requests(count);
+    for (int i = 0; i < count; ++i) {
+      requests[i].invocation_id = absl::StrCat("inv-", ++calls_);
+      requests[i].function = spec;
+      requests[i].stdin_data = payload;
+      requests[i].timeout = i < static_cast<int>(timeouts.size()) ? timeouts[i] : absl::Seconds(20);
+    }
+    std::vector<ExecResult> results(count);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < count; ++i) {
+      threads.emplace_back([&, i] { results[i] = runtime_.Run(requests[i], never_); });
+    }
+    for (std::thread& t : threads) t.join();
+    return results;
+  }
+};
+
+TEST_F(ConcurrentInstanceTest, PythonAndNodeInstancesServeSeveralCallsAtOnce) {
+  WriteCode("meet.py", kMeet);
+  WriteCode("meet.js", kMeetJs);
+  v1::FunctionSpec python = Python("meet:meet");
+  python.mutable_warm()->set_concurrency(4);
+  v1::FunctionSpec node = python;
+  node.set_name("js");
+  node.set_language("node");
+  node.set_handler("meet.js:meet");
+  for (const v1::FunctionSpec& spec : {python, node}) {
+    if (spec.language() == "node" && ::access("/usr/bin/node", X_OK) != 0) continue;
+    // Calls that find no instance up each start one; calls that find one
+    // running or idle join it.
+    const ExecResult first = Call(spec, "warm-up");
+    ASSERT_EQ(first.outcome, v1::OUTCOME_OK) << first.message << first.stderr_data;
+    for (int round = 0; round < 2; ++round) {
+      const std::vector<ExecResult> results = CallAtOnce(spec, 4);
+      for (const ExecResult& r : results) {
+        ASSERT_EQ(r.outcome, v1::OUTCOME_OK)
+            << spec.language() << ": " << r.message << r.stderr_data;
+        EXPECT_EQ(r.stdout_data, first.stdout_data);  // one instance served all four
+        EXPECT_EQ(r.mode, v1::EXECUTION_MODE_WARM);
+      }
+    }
+    EXPECT_EQ(runtime_.live_instances(), spec.language() == "python" ? 1u : 2u);
+  }
+  runtime_.Evict("py");
+  runtime_.Evict("js");
+  ExpectNoInstances();
+}
+
+// One call past its timeout cannot be stopped alone: the instance goes, and
+// the call beside it fails saying why.
+TEST_F(ConcurrentInstanceTest, ACallPastItsTimeoutEndsTheInstanceAndTheCallsInIt) {
+  WriteCode("meet.py", kMeet);
+  v1::FunctionSpec spec = Python("meet:nap");
+  spec.mutable_warm()->set_concurrency(2);
+  ASSERT_EQ(Call(spec, "0").outcome, v1::OUTCOME_OK);
+  const std::vector<ExecResult> results =
+      CallAtOnce(spec, 2, {absl::Seconds(1), absl::Seconds(25)}, "60");
+  EXPECT_EQ(results[0].outcome, v1::OUTCOME_TIMEOUT) << results[0].message;
+  EXPECT_EQ(results[1].outcome, v1::OUTCOME_NONZERO_EXIT) << results[1].message;
+  EXPECT_THAT(results[1].message, HasSubstr("a call in it ran past its timeout"));
+  ExpectNoInstances();
+  // The next call meets a fresh instance.
+  const ExecResult r = Call(spec, "0");
+  EXPECT_EQ(r.outcome, v1::OUTCOME_OK) << r.message;
+  EXPECT_EQ(r.mode, v1::EXECUTION_MODE_COLD);
+  runtime_.Evict("py");
+  ExpectNoInstances();
+}
+
 }  // namespace
 }  // namespace fsched::worker

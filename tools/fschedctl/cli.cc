@@ -30,6 +30,7 @@ Functions:
             [--prewarmed N] [--network])  [--max_concurrency N]
   register NAME --runtime python|node --code DIR|FILE.tar|sha256:.. --handler H
            [--init_timeout 30s] [--recycle_after_calls N] [--recycle_above_memory 256MiB]
+           [--instance_concurrency N]
            [--rootfs DIR|sha256:.. | --image REF --code /DIR-INSIDE]
                                               a handler in persistent instances (initialised
                                               once, warm calls reuse them; docs/runtimes.md),
@@ -170,8 +171,8 @@ void PrintResult(const v1::InvocationResult& r) {
       ShortEnum(v1::ExecutionMode_Name(r.mode()), "EXECUTION_MODE_"), Ms(r.timings().queue_wait()),
       Ms(r.timings().cold_start()),
       r.timings().has_init() ? absl::StrCat(" of which init ", Ms(r.timings().init())) : "",
-      Ms(r.timings().execution()), Ms(r.timings().total()),
-      r.attempts(), r.message().empty() ? "" : absl::StrCat("\n   ", r.message()));
+      Ms(r.timings().execution()), Ms(r.timings().total()), r.attempts(),
+      r.message().empty() ? "" : absl::StrCat("\n   ", r.message()));
 }
 
 }  // namespace fsched::ctl

@@ -51,6 +51,9 @@ ABSL_FLAG(std::string, lifetime, "",
           "the instance protocol; docs/runtimes.md). Language runtimes are persistent");
 ABSL_FLAG(std::string, init_timeout, "",
           "register: how long a persistent instance may take to initialise (default 30s)");
+ABSL_FLAG(int, instance_concurrency, 0,
+          "register: calls one persistent instance serves at once (python: a thread per call; "
+          "node: async handlers overlap); 0 or 1 = one at a time");
 ABSL_FLAG(int, recycle_after_calls, 0,
           "register: replace a persistent instance after this many calls (0 = never)");
 ABSL_FLAG(std::string, recycle_above_memory, "",

@@ -33,6 +33,7 @@ ABSL_DECLARE_FLAG(std::string, code);
 ABSL_DECLARE_FLAG(std::string, lifetime);
 ABSL_DECLARE_FLAG(std::string, init_timeout);
 ABSL_DECLARE_FLAG(int, recycle_after_calls);
+ABSL_DECLARE_FLAG(int, instance_concurrency);
 ABSL_DECLARE_FLAG(std::string, recycle_above_memory);
 ABSL_DECLARE_FLAG(std::string, memory);
 ABSL_DECLARE_FLAG(double, cpus);

@@ -59,9 +59,10 @@ namespace {
 int SetCode(Cli& cli, const std::string& code, v1::FunctionSpec* spec) {
   if (!spec->rootfs_path().empty() || !spec->rootfs_digest().empty() || !spec->image().empty()) {
     if (code.empty() || code[0] != '/') {
-      return Usage(absl::StrCat("--code '", code,
-                                "' must be the absolute directory of the code inside the "
-                                "container's root filesystem (e.g. /app) with --rootfs or --image"));
+      return Usage(
+          absl::StrCat("--code '", code,
+                       "' must be the absolute directory of the code inside the "
+                       "container's root filesystem (e.g. /app) with --rootfs or --image"));
     }
     spec->set_working_dir(code);
     return 0;
@@ -115,6 +116,11 @@ int SetInstanceModel(Cli& cli, const std::string& runtime, v1::FunctionSpec* spe
     return Usage("--recycle_after_calls must not be negative");
   }
   spec->mutable_warm()->set_recycle_after_calls(absl::GetFlag(FLAGS_recycle_after_calls));
+  if (absl::GetFlag(FLAGS_instance_concurrency) < 0) {
+    return Usage("--instance_concurrency must not be negative");
+  }
+  spec->mutable_warm()->set_concurrency(
+      static_cast<uint32_t>(absl::GetFlag(FLAGS_instance_concurrency)));
   if (const std::string m = absl::GetFlag(FLAGS_recycle_above_memory); !m.empty()) {
     auto bytes = ParseByteSize(m);
     if (!bytes.ok())
