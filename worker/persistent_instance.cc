@@ -54,6 +54,10 @@ class ChildProcess final : public PersistentInstance::Process {
   }
   bool Reap(int* exit_code, int* term_signal) override {
     if (reaped_) return false;
+    // It closed its reply pipe, so it is going: a second to go, then it is
+    // killed (one that closes the pipe and lingers must not hold the caller).
+    for (int waited_ms = 0; !Exited() && waited_ms < 1000; waited_ms += 5) ::usleep(5000);
+    if (!Exited()) ::kill(-pid_, SIGKILL);
     int status = 0;
     while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
     }

@@ -367,6 +367,26 @@ TEST_F(PersistentInstanceTest, ACommandThatNeverSaysReadyOrSaysGarbageFailsItsIn
   ExpectNoInstances();
 }
 
+// An instance that says ready, closes its reply pipe and lingers is not
+// waited for: the call ends within a second or so, the instance killed.
+TEST_F(PersistentInstanceTest, AnInstanceThatClosesItsRepliesAndLingersIsKilled) {
+  v1::FunctionSpec spec;
+  spec.set_name("own");
+  spec.set_lifetime(v1::LIFETIME_PERSISTENT);
+  // The ready frame: length 13, then field 1 (kind) of 8 bytes, all zero.
+  spec.add_command("/bin/sh");
+  spec.add_command("-c");
+  spec.add_command(
+      "printf '\\015\\000\\000\\000\\001\\010\\000\\000\\000"
+      "\\000\\000\\000\\000\\000\\000\\000\\000' >&4; exec 4>&-; exec sleep 30");
+  pid_t pid = 0;
+  const ExecResult r = Call(spec, "x", absl::Seconds(20), &pid);
+  EXPECT_EQ(r.outcome, v1::OUTCOME_NONZERO_EXIT) << r.message;
+  EXPECT_THAT(r.message, HasSubstr("was killed by SIGKILL during the call"));
+  EXPECT_FALSE(Alive(pid));
+  ExpectNoInstances();
+}
+
 TEST_F(PersistentInstanceTest, NodeHandlersSyncAndAsyncKeepStateAndFailCleanly) {
   if (::access("/usr/bin/node", X_OK) != 0) GTEST_SKIP() << "no node here";
   WriteCode("index.js", R"(let count = 0;
