@@ -21,6 +21,9 @@ MasterCoreOptions MasterCoreOptionsFrom(const Config& config) {
   o.queue_order = s.queue_order();
   o.order.aging_rate = s.aging_rate();
   o.order.max_wait = FromProto(s.max_wait());
+  o.order.min_wait = FromProto(s.min_wait());
+  o.order.fifo_wait_factor = s.fifo_wait_factor();
+  o.order.slowdown_bound = s.slowdown_bound();
   o.placement = s.placement();
   o.scheduler.queue_timeout = FromProto(s.queue_timeout());
   o.scheduler.max_queue = s.max_queue();

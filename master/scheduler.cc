@@ -34,7 +34,10 @@ scheduling::PendingInvocation Scheduler::MakePending(const std::string& id,
   pending.runtime = spec.runtime();
   pending.input_size = input_size;
   pending.enqueued = admission.arrived;
-  pending.predicted_seconds = predictor_->PredictSeconds(spec.name(), input_size);
+  const scheduling::RuntimePredictor::Estimate estimate =
+      predictor_->Predict(spec.name(), input_size);
+  pending.predicted_seconds = estimate.tsu;
+  pending.expected_seconds = estimate.tsi;
   pending.cache_ways = admission.cache_ways > 0 ? admission.cache_ways : spec.limits().cache_ways();
   // Only functions the predictor knows cost a look at the cluster's cache.
   if (pending.cache_ways == 0 && llc_ != nullptr && llc_->CanPredict(spec.name())) {
@@ -80,6 +83,8 @@ void Scheduler::PumpLocked() {
   // Only workers with a free slot: in a saturated cluster that is the one that
   // just reported, so a dispatch does not cost a walk over every worker.
   std::vector<scheduling::WorkerView> workers = cluster_->WorkersWithRoom();
+  // The starvation guard weighs the backlog against every slot, busy or not.
+  order_->SetCapacity(cluster_->GetTotals().slots);
   // Each failed send refreshes the snapshot; bounded so a flapping worker cannot spin us.
   int refreshes = 0;
   const auto any_capable = [&](v1::RuntimeKind runtime) {
@@ -276,6 +281,7 @@ absl::Status Scheduler::SetPolicy(const std::string& queue_order, const std::str
   absl::MutexLock lock(&mu_);
   if (new_order) {
     const absl::Time now = clock_->Now();
+    new_order->SetCapacity(cluster_->GetTotals().slots);
     while (order_->Peek(now) != nullptr) new_order->Push(*order_->Pop());
     order_ = std::move(new_order);
   }

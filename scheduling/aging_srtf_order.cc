@@ -1,6 +1,41 @@
 #include "scheduling/aging_srtf_order.h"
 
+#include <algorithm>
+
+#include "absl/hash/hash.h"
+
 namespace fsched::scheduling {
+namespace {
+
+double Seconds(absl::Duration d) {
+  return d == absl::InfiniteDuration() ? INFINITY : absl::ToDoubleSeconds(d);
+}
+
+double Work(const PendingInvocation& p) {
+  return std::max(p.expected_seconds > 0 ? p.expected_seconds : p.predicted_seconds, 0.0);
+}
+
+}  // namespace
+
+AgingSrtfOrder::AgingSrtfOrder(const QueueOrderOptions& options, std::string name)
+    : aging_rate_(options.aging_rate),
+      max_wait_seconds_(Seconds(options.max_wait)),
+      min_wait_seconds_(Seconds(options.min_wait)),
+      fifo_wait_factor_(options.fifo_wait_factor),
+      slowdown_bound_(options.slowdown_bound),
+      name_(std::move(name)) {}
+
+double AgingSrtfOrder::Bound(double predicted) const {
+  if (fifo_wait_factor_ <= 0 && slowdown_bound_ <= 0) return max_wait_seconds_;
+  double bound = min_wait_seconds_;
+  if (slowdown_bound_ > 0) bound = std::max(bound, slowdown_bound_ * predicted);
+  if (fifo_wait_factor_ > 0 && queued_work_ > 0) {
+    // No slots: FIFO would make it wait until some come, so only max_wait bounds it.
+    const double fifo_wait = capacity_ > 0 ? queued_work_ / capacity_ : INFINITY;
+    bound = std::max(bound, fifo_wait_factor_ * fifo_wait);
+  }
+  return std::min(bound, max_wait_seconds_);
+}
 
 void AgingSrtfOrder::Push(PendingInvocation pending) {
   if (base_ == absl::InfinitePast()) base_ = pending.enqueued;
@@ -9,6 +44,25 @@ void AgingSrtfOrder::Push(PendingInvocation pending) {
     slot_of_.erase(old);
     Release(slot);
   }
+  const double enqueued = absl::ToDoubleSeconds(pending.enqueued - base_);
+  const double due = enqueued + Bound(std::max(pending.predicted_seconds, 0.0));
+  Insert(std::move(pending), due);
+}
+
+void AgingSrtfOrder::Unpop(PendingInvocation pending) {
+  // Entries come back in the reverse order of their pops: the match is near the end.
+  const uint64_t hash = absl::HashOf(pending.id);
+  for (auto it = recent_pops_.rbegin(); it != recent_pops_.rend(); ++it) {
+    if (it->first != hash) continue;
+    const double due = it->second;
+    recent_pops_.erase(std::next(it).base());
+    Insert(std::move(pending), due);
+    return;
+  }
+  Push(std::move(pending));
+}
+
+void AgingSrtfOrder::Insert(PendingInvocation pending, double due) {
   uint32_t slot;
   if (free_slots_.empty()) {
     slot = static_cast<uint32_t>(slots_.size());
@@ -19,10 +73,12 @@ void AgingSrtfOrder::Push(PendingInvocation pending) {
   }
   Slot& s = slots_[slot];
   s.push = pushes_++ & ((uint64_t{1} << (64 - kSlotBits)) - 1);
+  s.due = due;
   const uint64_t tag = s.push << kSlotBits | slot;
   const double enqueued = absl::ToDoubleSeconds(pending.enqueued - base_);
   by_priority_.push({pending.predicted_seconds + aging_rate_ * enqueued, tag});
-  if (max_wait_seconds_ < INFINITY) by_age_.push({enqueued, tag});
+  if (due < INFINITY) by_due_.push({due, tag});
+  queued_work_ += Work(pending);
   slot_of_[pending.id] = slot;
   s.pending = std::move(pending);
   s.live = true;
@@ -34,6 +90,9 @@ PendingInvocation AgingSrtfOrder::Release(uint32_t slot) {
   PendingInvocation out = std::move(s.pending);
   s.live = false;
   free_slots_.push_back(slot);
+  queued_work_ -= Work(out);
+  // The running sum drifts by rounding; an empty queue holds no work.
+  if (slot_of_.empty() || queued_work_ < 0) queued_work_ = 0;
   return out;
 }
 
@@ -48,11 +107,11 @@ const PendingInvocation* AgingSrtfOrder::Peek(absl::Time now) {
     return nullptr;
   }
   peeked_ = by_priority_.top();
-  // The age heap's key is the enqueue time (seconds after base_): the guard needs no lookup.
-  if (max_wait_seconds_ < INFINITY) {
-    Clean(by_age_);
-    if (absl::ToDoubleSeconds(now - base_) - by_age_.top().value > max_wait_seconds_) {
-      peeked_ = by_age_.top();
+  // The due heap's key is the due time itself: the guard needs no lookup.
+  if (!by_due_.empty()) {
+    Clean(by_due_);
+    if (!by_due_.empty() && by_due_.top().value < absl::ToDoubleSeconds(now - base_)) {
+      peeked_ = by_due_.top();
     }
   }
   return &slots_[peeked_->slot()].pending;
@@ -60,14 +119,19 @@ const PendingInvocation* AgingSrtfOrder::Peek(absl::Time now) {
 
 std::optional<PendingInvocation> AgingSrtfOrder::Pop() {
   if (!peeked_ || !Current(*peeked_)) {
-    // Pop without a Peek: take what Peek would have, ignoring the age guard.
+    // Pop without a Peek: take what Peek would have, ignoring the guard.
     Clean(by_priority_);
     if (by_priority_.empty()) return std::nullopt;
     peeked_ = by_priority_.top();
   }
   const uint32_t slot = peeked_->slot();
   peeked_.reset();
-  slot_of_.erase(slots_[slot].pending.id);
+  const Slot& s = slots_[slot];
+  if (fifo_wait_factor_ > 0) {
+    recent_pops_.emplace_back(absl::HashOf(s.pending.id), s.due);
+    if (recent_pops_.size() > kRecentPops) recent_pops_.pop_front();
+  }
+  slot_of_.erase(s.pending.id);
   return Release(slot);
 }
 

@@ -3,12 +3,20 @@
 // effective = predicted − aging_rate · waited = (predicted + aging_rate · enqueued)
 // − aging_rate · now. The last term is the same for every entry, so the order is
 // time-invariant and a heap keyed on predicted + aging_rate · enqueued gives
-// O(log n) push and pop with no periodic re-sort. An entry that has waited
-// longer than max_wait goes first (oldest first), found through a second heap on
-// enqueue time. With aging_rate 0 and an infinite max_wait this is plain SRTF.
+// O(log n) push and pop with no periodic re-sort.
+//
+// The guard gives each entry a due time at push (QueueOrderOptions); an entry
+// past it goes first, earliest due first, found through a second heap on the
+// due time. With a fixed bound (max_wait) that is oldest first. The
+// FIFO-relative bound scales with the backlog: in a burst, when FIFO itself
+// would make everyone wait minutes, SRTF keeps ordering the queue instead of
+// the guard turning it into FIFO, and no entry waits much longer than FIFO
+// would have made it. With aging_rate 0 and an infinite max_wait this is plain
+// SRTF.
 #pragma once
 
 #include <cmath>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -20,15 +28,16 @@ namespace fsched::scheduling {
 
 class AgingSrtfOrder final : public QueueOrder {
  public:
+  AgingSrtfOrder(const QueueOrderOptions& options, std::string name);
   AgingSrtfOrder(double aging_rate, absl::Duration max_wait, std::string name)
-      : aging_rate_(aging_rate),
-        max_wait_seconds_(max_wait == absl::InfiniteDuration() ? INFINITY
-                                                               : absl::ToDoubleSeconds(max_wait)),
-        name_(std::move(name)) {}
+      : AgingSrtfOrder(QueueOrderOptions{.aging_rate = aging_rate, .max_wait = max_wait},
+                       std::move(name)) {}
 
   void Push(PendingInvocation pending) override;
   const PendingInvocation* Peek(absl::Time now) override;
   std::optional<PendingInvocation> Pop() override;
+  void Unpop(PendingInvocation pending) override;
+  void SetCapacity(uint32_t slots) override { capacity_ = slots; }
   bool Remove(const std::string& id) override;
   const PendingInvocation* Find(const std::string& id) const override;
   size_t size() const override { return slot_of_.size(); }
@@ -43,6 +52,7 @@ class AgingSrtfOrder final : public QueueOrder {
   struct Slot {
     PendingInvocation pending;
     uint64_t push = 0;
+    double due = INFINITY;  // seconds after base_
     bool live = false;
   };
   struct Key {
@@ -63,18 +73,33 @@ class AgingSrtfOrder final : public QueueOrder {
   }
   void Clean(MinHeap& heap);
   PendingInvocation Release(uint32_t slot);
+  void Insert(PendingInvocation pending, double due);
+  // Seconds an entry pushed now may wait before it is overdue.
+  double Bound(double predicted) const;
 
   const double aging_rate_;
   const double max_wait_seconds_;  // INFINITY: no guard
+  const double min_wait_seconds_;
+  const double fifo_wait_factor_;
+  const double slowdown_bound_;
   const std::string name_;
   absl::Time base_ = absl::InfinitePast();  // first enqueue time: keeps keys small
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_slots_;
   absl::flat_hash_map<std::string, uint32_t> slot_of_;  // live entries by id
   MinHeap by_priority_;
-  MinHeap by_age_;  // empty without a guard
+  MinHeap by_due_;  // empty without a guard
   uint64_t pushes_ = 0;
   std::optional<Key> peeked_;
+
+  // For the FIFO-relative bound: the expected work queued, over the slots
+  // that serve it, is the wait FIFO would give a newcomer (less the running
+  // work's remainder, which the queue does not see).
+  double queued_work_ = 0;
+  uint32_t capacity_ = 0;
+  // The due times of the last pops, so an entry put back (Unpop) keeps its own.
+  static constexpr size_t kRecentPops = 64;
+  std::deque<std::pair<uint64_t, double>> recent_pops_;  // (id hash, due)
 };
 
 }  // namespace fsched::scheduling

@@ -19,7 +19,7 @@ absl::StatusOr<std::unique_ptr<QueueOrder>> MakeQueueOrder(std::string_view name
     return std::make_unique<AgingSrtfOrder>(0.0, absl::InfiniteDuration(), "srtf");
   }
   if (name == "aging-srtf") {
-    return std::make_unique<AgingSrtfOrder>(options.aging_rate, options.max_wait, "aging-srtf");
+    return std::make_unique<AgingSrtfOrder>(options, "aging-srtf");
   }
   if (name == "srtf-v5") return std::make_unique<SrtfV5Order>();
   return absl::InvalidArgumentError(absl::StrCat("unknown queue order '", std::string(name),

@@ -23,7 +23,11 @@ struct PendingInvocation {
   absl::Time enqueued;
   absl::Time queue_deadline;     // when the queue stops waiting for a worker for it (this stay)
   double predicted_seconds = 0;  // run-time prediction (0 = unknown)
-  uint64_t sequence = 0;         // arrival order, for stable ties
+  // The predictor's unbiased estimate (predicted_seconds is deliberately low
+  // for erratic functions): what the starvation guard sums as backlog. 0: use
+  // predicted_seconds.
+  double expected_seconds = 0;
+  uint64_t sequence = 0;  // arrival order, for stable ties
   v1::RuntimeKind runtime = v1::RUNTIME_KIND_UNSPECIFIED;
   double input_size = 0;
   uint32_t cache_ways = 0;  // LLC ways it should get (0 = no partition)
@@ -43,6 +47,10 @@ class QueueOrder {
   /// after another and put back in the reverse order regain their places.
   /// Orders that rank by the entry's fields simply push it again.
   virtual void Unpop(PendingInvocation pending) { Push(std::move(pending)); }
+  /// The slots of the cluster's ready workers, busy or not (the master's
+  /// scheduler and the simulator keep it current). Orders that do not weigh the
+  /// backlog ignore it.
+  virtual void SetCapacity(uint32_t /*slots*/) {}
   /// Removes an entry by id; false if it is not queued.
   virtual bool Remove(const std::string& id) = 0;
   /// \return the queued entry with this id, or nullptr.
@@ -52,9 +60,21 @@ class QueueOrder {
 };
 
 /// Parameters of the orders that use them (DESIGN.md, "Aging-SRTF queue").
+///
+/// aging-srtf's starvation guard gives each entry a due time when it is pushed:
+/// arrival + bound, where bound = max_wait when the factors below are 0, and
+/// otherwise min(max_wait, max(min_wait, fifo_wait_factor · E, slowdown_bound ·
+/// predicted)), E being the wait FIFO would give it (the predicted work queued
+/// ahead of it over the predicted work dispatched per second, see
+/// AgingSrtfOrder). Entries past their due time go first, earliest due first.
 struct QueueOrderOptions {
+  // The struct's defaults are the plain fixed bound the unit tests start
+  // from; the configuration's (master.proto) are the FIFO-relative guard.
   double aging_rate = 0.1;                      // seconds of priority gained per second waited
   absl::Duration max_wait = absl::Seconds(30);  // waited longer: goes first regardless
+  double fifo_wait_factor = 0;                  // 0: no FIFO-relative bound
+  double slowdown_bound = 0;                    // 0: no bound relative to the prediction
+  absl::Duration min_wait = absl::ZeroDuration();
 };
 
 }  // namespace fsched::scheduling

@@ -34,8 +34,11 @@ TEST(ConfigTest, EmptyDocumentYieldsDefaults) {
   EXPECT_EQ(config->architecture(), v1::ARCHITECTURE_CENTRALIZED);
   EXPECT_EQ(config->node().role(), config::v1::NODE_ROLE_MASTER);
   EXPECT_EQ(config->scheduler().queue_order(), "aging-srtf");
-  EXPECT_DOUBLE_EQ(config->scheduler().aging_rate(), 0.1);
-  EXPECT_EQ(FromProto(config->scheduler().max_wait()), absl::Seconds(30));
+  EXPECT_DOUBLE_EQ(config->scheduler().aging_rate(), 0.01);
+  EXPECT_EQ(FromProto(config->scheduler().max_wait()), absl::Minutes(4));
+  EXPECT_EQ(FromProto(config->scheduler().min_wait()), absl::Minutes(1));
+  EXPECT_DOUBLE_EQ(config->scheduler().fifo_wait_factor(), 2);
+  EXPECT_DOUBLE_EQ(config->scheduler().slowdown_bound(), 0);
   EXPECT_EQ(FromProto(config->cluster().heartbeat_interval()), absl::Seconds(1));
 }
 

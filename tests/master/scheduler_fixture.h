@@ -25,6 +25,7 @@ class SchedulerFixture : public ::testing::Test {
     options.cluster.heartbeat_timeout = absl::Seconds(3);
     options.retained_results = 1000;
     options.queue_order = QueueOrderName();
+    options.order = OrderOptions();
     options.placement = "round-robin";
     options.scheduler = SchedulerOptions();
     options.controller = ControllerOptions();
@@ -48,6 +49,7 @@ class SchedulerFixture : public ::testing::Test {
     return o;
   }
   virtual std::string QueueOrderName() { return "fifo"; }
+  virtual scheduling::QueueOrderOptions OrderOptions() { return {}; }
   virtual Controller::Options ControllerOptions() {
     Controller::Options o;
     o.max_payload_bytes = 16;

@@ -247,6 +247,44 @@ TEST_F(AgingSrtfSchedulerTest, ARequeuedInvocationKeepsItsArrival) {
   EXPECT_EQ(table_->Get(late)->state(), v1::INVOCATION_STATE_QUEUED);
 }
 
+class FifoRelativeGuardTest : public testing::SchedulerFixture {
+ protected:
+  std::string QueueOrderName() override { return "aging-srtf"; }
+  scheduling::QueueOrderOptions OrderOptions() override {
+    return {.aging_rate = 0,
+            .max_wait = absl::Minutes(10),
+            .fifo_wait_factor = 1,
+            .min_wait = absl::Seconds(1)};
+  }
+};
+
+// The guard's estimate of FIFO's wait divides the expected work queued by every
+// slot of the cluster (4 here), also when only one worker has room.
+TEST_F(FifoRelativeGuardTest, WeighsTheBacklogAgainstTheWholeClustersSlots) {
+  RegisterFunction("long");
+  RegisterFunction("short");
+  for (int i = 0; i < 3; ++i) {
+    predictor_->Observe("long", 0, 40.0);  // expected 40 s, ordered by 0.7 · 40
+    predictor_->Observe("short", 0, 1.0);
+  }
+  Join("w1", 1);
+  Join("w2", 3);
+  for (int i = 0; i < 4; ++i) Submit("long");  // every slot busy
+  const std::string a = Submit("long");        // nothing queued: due after 1 s
+  const std::string b = Submit("long");        // 40 s queued / 4 slots: due after 10 s
+  const std::string c = Submit("short");       // 80 s / 4: due after 20 s
+  clock_.Advance(absl::Seconds(11));
+  Finish("w1", streams_["w1"]->Assignments()[0]);
+  Finish("w1", streams_["w1"]->Assignments()[1]);
+  const auto sent = streams_["w1"]->Assignments();
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(sent[1].invocation_id(), a);
+  // Overdue, so ahead of the shorter "c". Counting only w2's 3 slots, "b" would
+  // be due after 13.3 s and "c" would go first.
+  EXPECT_EQ(sent[2].invocation_id(), b);
+  EXPECT_EQ(table_->Get(c)->state(), v1::INVOCATION_STATE_QUEUED);
+}
+
 TEST_F(AgingSrtfSchedulerTest, ResultsTeachThePredictor) {
   RegisterFunction("f");
   Join("w1", 1);

@@ -67,6 +67,89 @@ TEST(AgingSrtfOrderTest, MaxWaitGuardLetsTheOldestGoFirst) {
   EXPECT_EQ(Drain(order, t0 + absl::Seconds(31)), (std::vector<std::string>{"small-1", "small-2"}));
 }
 
+PendingInvocation PE(const std::string& id, double predicted, double expected, absl::Duration at,
+                     uint64_t seq) {
+  PendingInvocation p = P(id, predicted, at, seq);
+  p.expected_seconds = expected;
+  return p;
+}
+
+// Bound = min(max_wait, max(min_wait, k · predicted)); overdue entries go
+// earliest due first, which need not be the oldest nor the shortest.
+TEST(AgingSrtfOrderTest, SlowdownBoundServesOverdueEntriesEarliestDueFirst) {
+  AgingSrtfOrder order({.aging_rate = 0,
+                        .max_wait = absl::Seconds(100),
+                        .slowdown_bound = 10,
+                        .min_wait = absl::Seconds(1)},
+                       "aging-srtf");
+  order.Push(P("old", 5, absl::ZeroDuration(), 0));           // due 0 + min(100, 50) = 50
+  order.Push(P("young", 3, absl::Seconds(10), 1));            // due 10 + 30 = 40
+  order.Push(P("tiny", 0.05, absl::Seconds(59), 2));          // due 59 + max(1, 0.5) = 60
+  EXPECT_EQ(order.Peek(t0 + absl::Seconds(39))->id, "tiny");  // nobody overdue: shortest
+  // At 59.5 "old" and "young" are overdue and "tiny" is not: earliest due first.
+  EXPECT_EQ(Drain(order, t0 + absl::Seconds(59.5)),
+            (std::vector<std::string>{"young", "old", "tiny"}));
+  // A large k is capped by max_wait.
+  order.Push(P("huge", 1000, absl::Seconds(60), 3));  // due 60 + 100, not 60 + 10000
+  order.Push(P("mid", 2, absl::Seconds(150), 4));     // due 150 + 20
+  EXPECT_EQ(order.Peek(t0 + absl::Seconds(159.5))->id, "mid");
+  EXPECT_EQ(order.Peek(t0 + absl::Seconds(160.5))->id, "huge");
+}
+
+// Bound = max(min_wait, factor · E), E = expected work queued at the push over
+// the slots: the wait FIFO would give the newcomer.
+TEST(AgingSrtfOrderTest, FifoRelativeBoundScalesWithTheBacklogAndTheSlots) {
+  const QueueOrderOptions options{.aging_rate = 0,
+                                  .max_wait = absl::Seconds(600),
+                                  .fifo_wait_factor = 2,
+                                  .min_wait = absl::Seconds(5)};
+  for (const uint32_t slots : {2u, 4u}) {
+    SCOPED_TRACE(slots);
+    AgingSrtfOrder order(options, "aging-srtf");
+    order.SetCapacity(slots);
+    order.Push(PE("first", 50, 100, absl::ZeroDuration(), 0));  // nothing queued: due 5
+    // 100 s queued: E = 50 s on 2 slots (due 1 + 100), 25 s on 4 (due 1 + 50).
+    order.Push(PE("second", 40, 80, absl::Seconds(1), 1));
+    // 180 s queued: due 2 + 180 on 2 slots, 2 + 90 on 4.
+    order.Push(PE("short", 1, 2, absl::Seconds(2), 2));
+    EXPECT_EQ(order.Peek(t0 + absl::Seconds(3))->id, "short");
+    EXPECT_EQ(order.Peek(t0 + absl::Seconds(6))->id, "first");
+    order.Pop();
+    EXPECT_EQ(order.Peek(t0 + absl::Seconds(50))->id, "short");
+    EXPECT_EQ(order.Peek(t0 + absl::Seconds(52))->id, slots == 2 ? "short" : "second");
+    EXPECT_EQ(order.Peek(t0 + absl::Seconds(102))->id, "second");
+    order.Pop();
+    // What left the queue no longer counts: 2 s queued, E = 1 or 0.5, the floor holds.
+    order.Push(PE("late", 30, 30, absl::Seconds(103), 3));  // due 108
+    EXPECT_EQ(order.Peek(t0 + absl::Seconds(107))->id, "short");
+    // Both overdue on 4 slots ("short" since 92): earliest due first.
+    EXPECT_EQ(order.Peek(t0 + absl::Seconds(109))->id, slots == 2 ? "late" : "short");
+  }
+}
+
+// The dispatch step pops entries it cannot place and puts them back: they must
+// come back with the due time of their arrival, not one computed from the
+// queue as it is when they return.
+TEST(AgingSrtfOrderTest, AnUnpoppedEntryKeepsItsDueTime) {
+  AgingSrtfOrder order({.aging_rate = 0,
+                        .max_wait = absl::Seconds(600),
+                        .fifo_wait_factor = 1,
+                        .min_wait = absl::Seconds(1)},
+                       "aging-srtf");
+  order.SetCapacity(1);
+  order.Push(PE("b", 5, 5, absl::ZeroDuration(), 0));    // nothing queued: due 1
+  order.Push(PE("a", 10, 10, absl::ZeroDuration(), 1));  // 5 s queued: due 5
+  ASSERT_EQ(order.Peek(t0 + absl::Seconds(0.5))->id, "b");
+  std::optional<PendingInvocation> b = order.Pop();
+  ASSERT_EQ(order.Peek(t0 + absl::Seconds(0.5))->id, "a");
+  std::optional<PendingInvocation> a = order.Pop();
+  // Pushed afresh, "a" would be due at 1 (nothing queued) and "b" at 10.
+  order.Unpop(std::move(*a));
+  order.Unpop(std::move(*b));
+  EXPECT_EQ(order.Peek(t0 + absl::Seconds(2))->id, "b");
+  EXPECT_EQ(Drain(order, t0 + absl::Seconds(6)), (std::vector<std::string>{"b", "a"}));
+}
+
 TEST(AgingSrtfOrderTest, RemoveAndRequeue) {
   AgingSrtfOrder order(0.1, absl::Seconds(30), "aging-srtf");
   order.Push(P("a", 1, absl::ZeroDuration(), 0));

@@ -177,6 +177,9 @@ int main(int argc, char** argv) {
   options.placement = scheduler.placement();
   options.order_options.aging_rate = scheduler.aging_rate();
   options.order_options.max_wait = FromProto(scheduler.max_wait());
+  options.order_options.min_wait = FromProto(scheduler.min_wait());
+  options.order_options.fifo_wait_factor = scheduler.fifo_wait_factor();
+  options.order_options.slowdown_bound = scheduler.slowdown_bound();
   options.predictor.default_estimate = FromProto(scheduler.default_estimate());
   options.predictor.history = scheduler.predictor_history();
   options.oracle = absl::GetFlag(FLAGS_oracle);

@@ -60,6 +60,7 @@ class Simulation {
     recent_.resize(options.workers);
     recent_sum_.assign(options.workers, 0);
     free_slots_ = static_cast<uint64_t>(options.workers) * options.slots;
+    order_->SetCapacity(options.workers * options.slots);
   }
 
   SimulationResult Run() {
@@ -170,6 +171,7 @@ class Simulation {
     } else {
       const auto estimate = predictor_.Predict(pending.function, 0);
       pending.predicted_seconds = estimate.tsu;
+      pending.expected_seconds = estimate.tsi;
       if (arrival.duration > 0) {
         errors_tsi_.push_back(
             static_cast<float>(std::abs(estimate.tsi - arrival.duration) / arrival.duration));

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Compares aging-SRTF starvation guards with FIFO and plain SRTF in fsched-sim.
+
+For every trace, target utilisation, seed and prediction mode it runs fifo and
+srtf once and aging-srtf once per guard, then prints, per guard, the mean over
+seeds of mean slowdown, max wait and p99 response, each as a ratio to FIFO's in
+the same run, with a 95 % confidence interval (Student's t over the seeds).
+The guards are scheduler: blocks of the fsched YAML (docs/scheduling.md).
+
+  tools/fsched-sim/compare_guards.py --sim build/tools/fsched-sim/fsched-sim \\
+      --traces data/azure2019-100fn-8h --utilization 0.7,0.9,0.95 --seeds 1,2,3
+"""
+import argparse
+import concurrent.futures
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+GUARDS = {
+    # name: scheduler keys
+    "wait-30s/0.1": {"aging_rate": 0.1, "max_wait": "30s"},
+    "wait-240s/0.01": {"aging_rate": 0.01, "max_wait": "240s"},
+    "fifo-x2/0.01": {"aging_rate": 0.01, "max_wait": "600s", "min_wait": "30s",
+                     "fifo_wait_factor": 2},
+    "fifo-x3/0.01": {"aging_rate": 0.01, "max_wait": "600s", "min_wait": "30s",
+                     "fifo_wait_factor": 3},
+    "fifo-x2/0.005": {"aging_rate": 0.005, "max_wait": "600s", "min_wait": "30s",
+                      "fifo_wait_factor": 2},
+    "fifo-x2/0": {"aging_rate": 0, "max_wait": "600s", "min_wait": "30s", "fifo_wait_factor": 2},
+    "fifo-x2/0.01/60s": {"aging_rate": 0.01, "max_wait": "600s", "min_wait": "60s",
+                         "fifo_wait_factor": 2},
+    "fifo-x1.5/0.01": {"aging_rate": 0.01, "max_wait": "600s", "min_wait": "30s",
+                       "fifo_wait_factor": 1.5},
+    "fifo-x2.5/0.005": {"aging_rate": 0.005, "max_wait": "600s", "min_wait": "30s",
+                        "fifo_wait_factor": 2.5},
+    "wait-120s/0.01": {"aging_rate": 0.01, "max_wait": "120s"},
+    "fifo-x2/0.01/60s/240s": {"aging_rate": 0.01, "max_wait": "240s", "min_wait": "60s",
+                              "fifo_wait_factor": 2},
+    "fifo-x2.5/0.005/30s/240s": {"aging_rate": 0.005, "max_wait": "240s", "min_wait": "30s",
+                                 "fifo_wait_factor": 2.5},
+    "slowdown-x100/0.01": {"aging_rate": 0.01, "max_wait": "240s", "min_wait": "10s",
+                           "slowdown_bound": 100},
+}
+# The ones docs/scheduling.md compares on every trace: the old default, the
+# new default (fifo-x2/0.01/60s/240s), a fixed bound of the same cap and the
+# slowdown bound. The others are the sweep around the new default.
+COMPARED = ["wait-30s/0.1", "wait-240s/0.01", "fifo-x2/0.01/60s/240s", "slowdown-x100/0.01"]
+# Two-sided 95 % Student t quantiles by degrees of freedom.
+T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
+       9: 2.262, 10: 2.228}
+
+
+def run(sim, flags, trace, util, seed, oracle, order, guard, tmp):
+    config = os.path.join(tmp, f"{abs(hash((order, guard)))}.yaml")
+    # Every guard key is written, so the configuration's defaults play no part.
+    keys = {"fifo_wait_factor": 0, "slowdown_bound": 0, "min_wait": "0s", **GUARDS.get(guard, {})}
+    with open(config, "w") as f:
+        f.write("scheduler: {" + ", ".join(f"{k}: {v}" for k, v in keys.items()) + "}\n")
+    cmd = [sim, "--config", config, "--trace", trace, "--utilization", str(util),
+           "--orders", order, "--seed", str(seed), "--json"] + flags
+    if oracle:
+        cmd.append("--oracle")
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out)["runs"][0]
+
+
+def ci(values):
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return mean, float("nan")
+    half = T95.get(len(values) - 1, 1.96) * statistics.stdev(values) / math.sqrt(len(values))
+    return mean, half
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--sim", default="build/tools/fsched-sim/fsched-sim")
+    p.add_argument("--traces", required=True, help="comma-separated trace paths")
+    p.add_argument("--utilization", default="0.7,0.9,0.95")
+    p.add_argument("--seeds", default="1,2,3")
+    p.add_argument("--modes", default="predicted,oracle")
+    p.add_argument("--guards", default=",".join(COMPARED),
+                   help=f"guards to run (known: {', '.join(GUARDS)})")
+    p.add_argument("--jobs", type=int, default=1, help="simulations run at once")
+    p.add_argument("--json", help="also write every run's figures here")
+    p.add_argument("--sim_flags", default="", help="more fsched-sim flags, e.g. '--workers 1'")
+    a = p.parse_args()
+    guards = a.guards.split(",")
+    for g in guards:
+        if g not in GUARDS:
+            sys.exit(f"unknown guard '{g}' (known: {', '.join(GUARDS)})")
+    orders = [("fifo", ""), ("srtf", "")] + [("aging-srtf", g) for g in guards]
+    jobs = []
+    for trace in a.traces.split(","):
+        for util in a.utilization.split(","):
+            for mode in a.modes.split(","):
+                for seed in a.seeds.split(","):
+                    for order, guard in orders:
+                        jobs.append((trace, float(util), int(seed), mode == "oracle", order, guard))
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp, \
+            concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
+        futures = {pool.submit(run, a.sim, a.sim_flags.split(), *job, tmp): job for job in jobs}
+        for future in concurrent.futures.as_completed(futures):
+            results[futures[future]] = future.result()
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump([{"trace": j[0], "util": j[1], "seed": j[2], "oracle": j[3], "order": j[4],
+                        "guard": j[5], **r} for j, r in results.items()], f, indent=1)
+    print("| trace | util | durations | order | slowdown × FIFO | max wait × FIFO "
+          "| p99 × FIFO | slowdown | max wait s | p99 s |")
+    print("|---|---:|---|---|---:|---:|---:|---:|---:|---:|")
+    for trace in a.traces.split(","):
+        for util in a.utilization.split(","):
+            for mode in a.modes.split(","):
+                seeds = [int(s) for s in a.seeds.split(",")]
+                base = {s: results[(trace, float(util), s, mode == "oracle", "fifo", "")]
+                        for s in seeds}
+                for order, guard in orders:
+                    rs = {s: results[(trace, float(util), s, mode == "oracle", order, guard)]
+                          for s in seeds}
+                    cells = []
+                    for key in ("mean_slowdown", "max_wait_s", "p99_response_s"):
+                        ratios = [rs[s][key] / base[s][key] if base[s][key] > 0 else float("nan")
+                                  for s in seeds]
+                        m, h = ci(ratios)
+                        cells.append(f"{m:.2f} ± {h:.2f}")
+                    for key, fmt in (("mean_slowdown", "{:.1f}"), ("max_wait_s", "{:.0f}"),
+                                     ("p99_response_s", "{:.1f}")):
+                        m, h = ci([rs[s][key] for s in seeds])
+                        cells.append((fmt + " ± " + fmt).format(m, h))
+                    name = order if not guard else f"aging-srtf {guard}"
+                    print(f"| {os.path.basename(trace.rstrip('/'))} | {util} | {mode} | {name} | "
+                          + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
