@@ -64,8 +64,10 @@ def run(sim, flags, trace, util, seed, oracle, order, guard, tmp):
            "--orders", order, "--seed", str(seed), "--json"] + flags
     if oracle:
         cmd.append("--oracle")
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return json.loads(out)["runs"][0]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {done.stderr.strip()}")
+    return json.loads(done.stdout)["runs"][0]
 
 
 def ci(values):
@@ -106,7 +108,10 @@ def main():
             concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
         futures = {pool.submit(run, a.sim, a.sim_flags.split(), *job, tmp): job for job in jobs}
         for future in concurrent.futures.as_completed(futures):
-            results[futures[future]] = future.result()
+            try:
+                results[futures[future]] = future.result()
+            except (RuntimeError, OSError) as e:
+                sys.exit(f"compare_guards: {e}")
     if a.json:
         with open(a.json, "w") as f:
             json.dump([{"trace": j[0], "util": j[1], "seed": j[2], "oracle": j[3], "order": j[4],
@@ -128,11 +133,12 @@ def main():
                         ratios = [rs[s][key] / base[s][key] if base[s][key] > 0 else float("nan")
                                   for s in seeds]
                         m, h = ci(ratios)
-                        cells.append(f"{m:.2f} ± {h:.2f}")
+                        cells.append(f"{m:.2f}" if math.isnan(h) else f"{m:.2f} ± {h:.2f}")
                     for key, fmt in (("mean_slowdown", "{:.1f}"), ("max_wait_s", "{:.0f}"),
                                      ("p99_response_s", "{:.1f}")):
                         m, h = ci([rs[s][key] for s in seeds])
-                        cells.append((fmt + " ± " + fmt).format(m, h))
+                        cells.append(fmt.format(m) if math.isnan(h) else
+                                     (fmt + " ± " + fmt).format(m, h))
                     name = order if not guard else f"aging-srtf {guard}"
                     print(f"| {os.path.basename(trace.rstrip('/'))} | {util} | {mode} | {name} | "
                           + " | ".join(cells) + " |")
