@@ -78,8 +78,19 @@ FSCHED_CHILD_CODE int CloneChild(void* raw) {
     const struct rlimit limit = {value, value};
     if (::setrlimit(resource, &limit) != 0) ChildFailed(a->report_fd);
   }
-  for (const int fd : a->identity->join_fds) {
-    if (::write(fd, "0", 1) != 1) ChildFailed(a->report_fd);
+  if (!a->identity->join_fds.empty()) {
+    // Its own pid rather than "0": the kernel takes either as this process,
+    // and a fake tree (tests) learns which process joined.
+    char digits[24];
+    char* const end = digits + sizeof(digits);
+    char* first = end - 1;
+    *first = '\n';
+    for (long v = ::syscall(SYS_getpid); first == end - 1 || v > 0; v /= 10) {
+      *--first = static_cast<char>('0' + v % 10);
+    }
+    for (const int fd : a->identity->join_fds) {
+      if (::write(fd, first, end - first) != end - first) ChildFailed(a->report_fd);
+    }
   }
   if (a->identity->uid.has_value()) {
     const gid_t gid = a->identity->gid;

@@ -27,8 +27,8 @@ struct ChildIdentity {
   std::optional<uid_t> uid;  // with gid: no supplementary groups, then setresgid, setresuid
   gid_t gid = 0;
   std::vector<std::pair<int, rlim_t>> rlimits;  // RLIMIT_* -> soft = hard = value
-  // Open control files (cgroup.procs, resctrl tasks) the child writes "0" to,
-  // as root and before it execs: it is in its cgroups and cache partition
+  // Open control files (cgroup.procs, resctrl tasks) the child writes its pid
+  // to, as root and before it execs: it is in its cgroups and cache partition
   // before any code of the function runs. Not owned.
   std::vector<int> join_fds;
   bool empty() const { return !uid.has_value() && rlimits.empty() && join_fds.empty(); }

@@ -183,6 +183,7 @@ v1::InvocationResult Executor::Execute(const Job& job) {
   CacheGrant grant;
   if (options_.cache != nullptr && a.cache_ways() > 0) {
     grant = options_.cache->Allocate(a.invocation_id(), a.cache_ways());
+    request.cache_tasks_file = options_.cache->TasksFile(a.invocation_id());
     request.on_start = [cache = options_.cache, id = a.invocation_id()](pid_t pid) {
       if (absl::Status s = cache->AddTask(id, pid); !s.ok()) {
         FSCHED_LOG(kWarning, "invocation %s runs without its cache partition: %s", id, s.message());

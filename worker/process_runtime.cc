@@ -1,10 +1,12 @@
 #include "worker/process_runtime.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "absl/strings/numbers.h"
@@ -14,6 +16,7 @@
 #include "common/log.h"
 #include "common/proto_time.h"
 #include "worker/child_process.h"
+#include "worker/fd.h"
 
 namespace fsched::worker {
 namespace {
@@ -232,12 +235,26 @@ ExecResult ProcessRuntime::Run(const ExecRequest& request, const RunControl& con
   // freeze, SIGKILL to stop.
   ChildHooks hooks;
   hooks.started = request.on_start;
-  if (cgroups_ == nullptr) return RunChild(spec, control, hooks);
+  Fd cache_tasks;
+  if (!request.cache_tasks_file.empty()) {
+    cache_tasks = Fd(::open(request.cache_tasks_file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
+    if (cache_tasks.valid()) {
+      hooks.started = nullptr;  // it joins before exec
+    } else {
+      FSCHED_LOG(kWarning, "invocation %s joins its cache partition after it starts: %s: %s",
+                 request.invocation_id, request.cache_tasks_file, std::strerror(errno));
+    }
+  }
+  if (cgroups_ == nullptr) {
+    if (cache_tasks.valid()) spec.identity.join_fds.push_back(cache_tasks.get());
+    return RunChild(spec, control, hooks);
+  }
 
   absl::StatusOr<std::unique_ptr<CallCgroup>> cgroup = AcquireCgroup(request.function.limits());
   if (!cgroup.ok()) return StartFailed(std::string(cgroup.status().message()));
   const std::string path = (*cgroup)->path;
   spec.identity.join_fds = (*cgroup)->procs_fds;
+  if (cache_tasks.valid()) spec.identity.join_fds.push_back(cache_tasks.get());
   // The OOM count is read only where a limit can make the kernel kill.
   const uint64_t memory = request.function.limits().memory_bytes();
   const uint64_t oom_before = memory > 0 ? cgroups_->OomKills(path).value_or(0) : 0;

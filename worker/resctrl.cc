@@ -275,6 +275,12 @@ absl::Status ResctrlAllocator::AddTask(const std::string& invocation, pid_t pid)
   return s;
 }
 
+std::string ResctrlAllocator::TasksFile(const std::string& invocation) const {
+  absl::MutexLock lock(&mu_);
+  auto it = group_of_.find(invocation);
+  return it == group_of_.end() ? "" : absl::StrCat(root_, "/", it->second, "/tasks");
+}
+
 void ResctrlAllocator::Release(const std::string& invocation) {
   absl::MutexLock lock(&mu_);
   auto it = group_of_.find(invocation);

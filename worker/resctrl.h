@@ -65,6 +65,9 @@ class CacheAllocator {
   virtual CacheGrant Allocate(const std::string& invocation, uint32_t ways) = 0;
   /// Moves `pid` (and so the children it forks later) into the invocation's group.
   virtual absl::Status AddTask(const std::string& invocation, pid_t pid) = 0;
+  /// The tasks file of the invocation's group, for a process about to exec to
+  /// join itself; "" when it has no group.
+  virtual std::string TasksFile(const std::string& invocation) const = 0;
   /// Ends the invocation's grant; a group nobody uses any more is removed.
   virtual void Release(const std::string& invocation) = 0;
 };
@@ -82,6 +85,7 @@ class ResctrlAllocator final : public CacheAllocator {
   uint32_t free_ways() const override;
   CacheGrant Allocate(const std::string& invocation, uint32_t ways) override;
   absl::Status AddTask(const std::string& invocation, pid_t pid) override;
+  std::string TasksFile(const std::string& invocation) const override;
   void Release(const std::string& invocation) override;
 
   /// The groups in use: directory name -> invocations in it.

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -47,6 +48,31 @@ TEST_F(ProcessRuntimeTest, PayloadOnStdinOutputCapturedTimesReported) {
   EXPECT_EQ(r.mode, v1::EXECUTION_MODE_COLD);
   EXPECT_GT(r.execution, absl::ZeroDuration());
   EXPECT_GT(r.cold_start, absl::ZeroDuration());
+}
+
+// The call's process joins its cache partition itself, before it execs: the
+// function's first program already finds its pid in the group's tasks file,
+// which nobody else writes (the after-start hook is not called).
+TEST_F(ProcessRuntimeTest, TheCallJoinsItsCachePartitionBeforeItExecs) {
+  const std::string tasks = ::testing::TempDir() + "/cache-join-tasks";
+  std::ofstream(tasks).close();
+  ExecRequest req = Sh("cat " + tasks + "; echo $$");
+  req.cache_tasks_file = tasks;
+  std::atomic<int> hooked{0};
+  req.on_start = [&](pid_t) { ++hooked; };
+  ExecResult r = Run(req);
+  ASSERT_EQ(r.outcome, v1::OUTCOME_OK) << r.message << r.stderr_data;
+  const std::vector<std::string> lines = absl::StrSplit(r.stdout_data, '\n');
+  ASSERT_EQ(lines.size(), 3u) << r.stdout_data;
+  EXPECT_EQ(lines[0], lines[1]) << "the tasks file does not hold the call's own pid";
+  EXPECT_EQ(hooked, 0);
+
+  // A tasks file it cannot open: the call still runs, and joins after it starts.
+  req.cache_tasks_file = ::testing::TempDir() + "/no-such-group/tasks";
+  req.argv = {"/bin/true"};
+  r = Run(req);
+  EXPECT_EQ(r.outcome, v1::OUTCOME_OK) << r.message;
+  EXPECT_EQ(hooked, 1);
 }
 
 TEST_F(ProcessRuntimeTest, LargePayloadAndOutputDoNotDeadlock) {

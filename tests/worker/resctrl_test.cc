@@ -107,6 +107,8 @@ TEST_F(ResctrlTest, EachInvocationGetsItsOwnContiguousWaysAndTheTreeIsLeftClean)
   ASSERT_TRUE(allocator->AddTask("a", 4243).ok());
   EXPECT_EQ(Read(root_ / a.group / "tasks"), "4242\n4243\n");
   EXPECT_TRUE(allocator->AddTask("no-such-invocation", 1).ok());  // no group: nothing to do
+  EXPECT_EQ(allocator->TasksFile("a"), (root_ / a.group / "tasks").string());
+  EXPECT_EQ(allocator->TasksFile("no-such-invocation"), "");
 
   // More than is free: the longest free run, a smaller partition of its own.
   allocator->Release("b");
@@ -157,6 +159,7 @@ TEST_F(ResctrlTest, ARefusedGroupMeansNoPartitionNotAFailedInvocation) {
   EXPECT_EQ(g.ways, 0u);
   EXPECT_TRUE(g.group.empty());
   EXPECT_TRUE(allocator->AddTask("a", 7).ok());
+  EXPECT_EQ(allocator->TasksFile("a"), "") << "no group: nothing to join";
   allocator->Release("a");
 }
 
