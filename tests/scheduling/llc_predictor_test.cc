@@ -70,6 +70,19 @@ TEST(LlcFitTest, GenerosityGrowsWithFreeCacheAndInsensitiveFunctionsGetOneWay) {
   EXPECT_EQ(AllocateWays(fit, 0.1, 0), 0u);                 // no cache to give
 }
 
+// The same curve shape in seconds or in twentieths of them gets the same ways:
+// the stopping rule compares the gain with a fraction of t(1), not with seconds
+// (seed 003's rule gives the 10 s curve 10 ways and the 0.5 s one 3 at g = 0.1).
+TEST(LlcFitTest, TheAllocationDoesNotDependOnTheTimeUnit) {
+  const LlcFit matrix{0.5 * 0.449, 0.5 * 2.951};  // 3.4x slower on one way than on twenty
+  for (const double g : {0.1, 0.02, 0.01}) {
+    const LlcFit longer{matrix.a * 20, matrix.b * 20};
+    EXPECT_EQ(AllocateWays(matrix, g, 10), AllocateWays(longer, g, 10)) << "g " << g;
+  }
+  EXPECT_EQ(AllocateWays(matrix, 0.1, 10), 3u);
+  EXPECT_EQ(AllocateWays(matrix, 0.02, 10), 6u);
+}
+
 TEST(LlcFitTest, RefusesPointsItCannotFit) {
   EXPECT_EQ(FitLlcCurve({{3, 1.0}}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(FitLlcCurve({{2, 1.0}, {2, 1.1}}).status().code(), absl::StatusCode::kInvalidArgument);
