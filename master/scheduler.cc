@@ -84,7 +84,12 @@ void Scheduler::PumpLocked() {
   // just reported, so a dispatch does not cost a walk over every worker.
   std::vector<scheduling::WorkerView> workers = cluster_->WorkersWithRoom();
   // The starvation guard weighs the backlog against every slot, busy or not.
-  order_->SetCapacity(cluster_->GetTotals().slots);
+  // Counting them walks every worker, so it is done when workers join or are
+  // lost, and otherwise (drains, removals) at most once a second.
+  if (now - capacity_counted_ >= absl::Seconds(1)) {
+    order_->SetCapacity(cluster_->GetTotals().slots);
+    capacity_counted_ = now;
+  }
   // Each failed send refreshes the snapshot; bounded so a flapping worker cannot spin us.
   int refreshes = 0;
   const auto any_capable = [&](v1::RuntimeKind runtime) {
@@ -196,6 +201,7 @@ void Scheduler::OnLost(const std::vector<InFlight>& lost) {
     if (!admission.ok()) continue;
     PushLocked(MakePending(flight.invocation_id, *admission), now);
   }
+  capacity_counted_ = absl::InfinitePast();
   PumpLocked();
 }
 
@@ -205,6 +211,7 @@ void Scheduler::OnWorkerJoined() {
   std::vector<scheduling::PendingInvocation> parked = std::move(parked_);
   parked_.clear();
   for (scheduling::PendingInvocation& p : parked) PushLocked(std::move(p), now);
+  capacity_counted_ = absl::InfinitePast();
   PumpLocked();
 }
 

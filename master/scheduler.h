@@ -99,6 +99,7 @@ class Scheduler {
   std::deque<QueueDeadline> deadlines_ ABSL_GUARDED_BY(mu_);
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 0;
   scheduling::QueueOrderOptions order_options_ ABSL_GUARDED_BY(mu_);
+  absl::Time capacity_counted_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();  // order_'s slots
 };
 
 }  // namespace fsched::master
