@@ -20,31 +20,31 @@ import subprocess
 import sys
 import tempfile
 
-GUARDS = {
-    # name: scheduler keys
-    "wait-30s/0.1": {"aging_rate": 0.1, "max_wait": "30s"},
-    "wait-240s/0.01": {"aging_rate": 0.01, "max_wait": "240s"},
-    "fifo-x2/0.01": {"aging_rate": 0.01, "max_wait": "600s", "min_wait": "30s",
-                     "fifo_wait_factor": 2},
-    "fifo-x3/0.01": {"aging_rate": 0.01, "max_wait": "600s", "min_wait": "30s",
-                     "fifo_wait_factor": 3},
-    "fifo-x2/0.005": {"aging_rate": 0.005, "max_wait": "600s", "min_wait": "30s",
-                      "fifo_wait_factor": 2},
-    "fifo-x2/0": {"aging_rate": 0, "max_wait": "600s", "min_wait": "30s", "fifo_wait_factor": 2},
-    "fifo-x2/0.01/60s": {"aging_rate": 0.01, "max_wait": "600s", "min_wait": "60s",
-                         "fifo_wait_factor": 2},
-    "fifo-x1.5/0.01": {"aging_rate": 0.01, "max_wait": "600s", "min_wait": "30s",
-                       "fifo_wait_factor": 1.5},
-    "fifo-x2.5/0.005": {"aging_rate": 0.005, "max_wait": "600s", "min_wait": "30s",
-                        "fifo_wait_factor": 2.5},
-    "wait-120s/0.01": {"aging_rate": 0.01, "max_wait": "120s"},
-    "fifo-x2/0.01/60s/240s": {"aging_rate": 0.01, "max_wait": "240s", "min_wait": "60s",
-                              "fifo_wait_factor": 2},
-    "fifo-x2.5/0.005/30s/240s": {"aging_rate": 0.005, "max_wait": "240s", "min_wait": "30s",
-                                 "fifo_wait_factor": 2.5},
-    "slowdown-x100/0.01": {"aging_rate": 0.01, "max_wait": "240s", "min_wait": "10s",
-                           "slowdown_bound": 100},
-}
+def guard_keys(name):
+    """The scheduler keys a guard name stands for, or None for a name it is not.
+
+    wait-<max_wait>/<aging>: the fixed bound.
+    fifo-x<factor>/<aging>[/<min_wait>[/<max_wait>]]: FIFO-relative, min_wait
+        30s and max_wait 600s unless given.
+    slowdown-x<k>/<aging>: slowdown bound, min_wait 10s, max_wait 240s.
+    """
+    kind, _, rest = name.partition("-")
+    parts = rest.split("/")
+    try:
+        if kind == "wait" and len(parts) == 2:
+            return {"aging_rate": float(parts[1]), "max_wait": parts[0]}
+        if kind == "fifo" and parts[0].startswith("x") and 2 <= len(parts) <= 4:
+            min_wait, max_wait = (parts[2:] + ["30s", "600s"][len(parts) - 2:])[:2]
+            return {"aging_rate": float(parts[1]), "max_wait": max_wait, "min_wait": min_wait,
+                    "fifo_wait_factor": float(parts[0][1:])}
+        if kind == "slowdown" and parts[0].startswith("x") and len(parts) == 2:
+            return {"aging_rate": float(parts[1]), "max_wait": "240s", "min_wait": "10s",
+                    "slowdown_bound": float(parts[0][1:])}
+    except ValueError:
+        return None
+    return None
+
+
 # The ones docs/scheduling.md compares on every trace: the old default, the
 # new default (fifo-x2/0.01/60s/240s), a fixed bound of the same cap and the
 # slowdown bound. The others are the sweep around the new default.
@@ -57,7 +57,8 @@ T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8:
 def run(sim, flags, trace, util, seed, oracle, order, guard, tmp):
     config = os.path.join(tmp, f"{abs(hash((order, guard)))}.yaml")
     # Every guard key is written, so the configuration's defaults play no part.
-    keys = {"fifo_wait_factor": 0, "slowdown_bound": 0, "min_wait": "0s", **GUARDS.get(guard, {})}
+    keys = {"fifo_wait_factor": 0, "slowdown_bound": 0, "min_wait": "0s",
+            **(guard_keys(guard) or {})}
     with open(config, "w") as f:
         f.write("scheduler: {" + ", ".join(f"{k}: {v}" for k, v in keys.items()) + "}\n")
     cmd = [sim, "--config", config, "--trace", trace, "--utilization", str(util),
@@ -86,15 +87,17 @@ def main():
     p.add_argument("--seeds", default="1,2,3")
     p.add_argument("--modes", default="predicted,oracle")
     p.add_argument("--guards", default=",".join(COMPARED),
-                   help=f"guards to run (known: {', '.join(GUARDS)})")
+                   help="guards to run: wait-MAX/AGING, fifo-xF/AGING[/MIN[/MAX]], "
+                        "slowdown-xK/AGING (see guard_keys)")
     p.add_argument("--jobs", type=int, default=1, help="simulations run at once")
     p.add_argument("--json", help="also write every run's figures here")
     p.add_argument("--sim_flags", default="", help="more fsched-sim flags, e.g. '--workers 1'")
     a = p.parse_args()
     guards = a.guards.split(",")
     for g in guards:
-        if g not in GUARDS:
-            sys.exit(f"unknown guard '{g}' (known: {', '.join(GUARDS)})")
+        if guard_keys(g) is None:
+            sys.exit(f"guard '{g}' is none of wait-MAX/AGING, fifo-xF/AGING[/MIN[/MAX]], "
+                     "slowdown-xK/AGING")
     orders = [("fifo", ""), ("srtf", "")] + [("aging-srtf", g) for g in guards]
     jobs = []
     for trace in a.traces.split(","):
