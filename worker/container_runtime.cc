@@ -159,6 +159,15 @@ absl::StatusOr<std::unique_ptr<Container>> ContainerRuntime::NewContainer(
   return c;
 }
 
+void ContainerRuntime::CallStarts(const ExecRequest& request, const Container& container) const {
+  if (!request.on_start) return;
+  // Every process of the container, not only its shim: a persistent instance
+  // already runs and would not inherit what the shim is given.
+  std::vector<int> pids = cgroups_.Processes(container.cgroup());
+  if (pids.empty()) pids.push_back(container.init_pid());
+  for (const int pid : pids) request.on_start(pid);
+}
+
 ExecResult ContainerRuntime::Run(const ExecRequest& request, const RunControl& control) {
   const v1::FunctionSpec& function = request.function;
   if (IsPersistent(function)) return RunPersistent(request, control);
@@ -188,7 +197,7 @@ ExecResult ContainerRuntime::Run(const ExecRequest& request, const RunControl& c
                                          absl::Now()};
     }
     pool_.CallStarted(function.name());
-    if (request.on_start) request.on_start(container->init_pid());
+    CallStarts(request, *container);
     Container::CallResult call = container->Call(request, control);
     {
       absl::MutexLock lock(&mu_);
@@ -260,7 +269,7 @@ ExecResult ContainerRuntime::RunPersistent(const ExecRequest& request, const Run
     running_[request.invocation_id] = {container->cgroup(), request.predicted_seconds, absl::Now()};
   }
   pool_.CallStarted(function.name());
-  if (request.on_start) request.on_start(container->init_pid());
+  CallStarts(request, *container);
   ExecResult result =
       shared ? instance.CallShared(request, control) : instance.Call(request, control);
   {

@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -16,7 +18,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/auth.h"
 #include "common/log.h"
+#include "common/status_macros.h"
 #include "worker/kernel_files.h"
 
 namespace fsched::worker {
@@ -34,6 +38,15 @@ pid_t OwnerOf(absl::string_view name) {
 }
 
 bool Alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+
+// The "L3:..." line of a schemata text, without its newline; "" when none.
+std::string L3Line(absl::string_view schemata) {
+  for (absl::string_view line : absl::StrSplit(schemata, '\n')) {
+    line = absl::StripAsciiWhitespace(line);
+    if (absl::StartsWith(line, "L3:")) return std::string(line);
+  }
+  return "";
+}
 
 }  // namespace
 
@@ -75,10 +88,10 @@ absl::StatusOr<L3Info> ReadL3Info(const std::string& root) {
   // The root group's "L3:0=fffff;1=fffff" names the cache ids.
   absl::StatusOr<std::string> schemata = ReadKernelFile(root + "/schemata");
   if (!schemata.ok()) return absl::FailedPreconditionError(schemata.status().message());
-  for (absl::string_view line : absl::StrSplit(*schemata, '\n')) {
-    line = absl::StripAsciiWhitespace(line);
-    if (!absl::ConsumePrefix(&line, "L3:")) continue;
-    for (absl::string_view entry : absl::StrSplit(line, ';', absl::SkipWhitespace())) {
+  const std::string l3_line = L3Line(*schemata);
+  absl::string_view entries = l3_line;
+  if (absl::ConsumePrefix(&entries, "L3:")) {
+    for (absl::string_view entry : absl::StrSplit(entries, ';', absl::SkipWhitespace())) {
       uint32_t id = 0;
       if (absl::SimpleAtoi(absl::StripAsciiWhitespace(entry.substr(0, entry.find('='))), &id)) {
         info.cache_ids.push_back(id);
@@ -115,8 +128,8 @@ std::string SchemataLine(uint64_t mask, const L3Info& info) {
   return absl::StrCat("L3:", absl::StrJoin(entries, ";"), "\n");
 }
 
-absl::StatusOr<std::unique_ptr<ResctrlAllocator>> ResctrlAllocator::Create(
-    const std::string& root) {
+absl::StatusOr<std::unique_ptr<ResctrlAllocator>> ResctrlAllocator::Create(const std::string& root,
+                                                                           ResctrlOptions options) {
   absl::StatusOr<L3Info> info = ReadL3Info(root);
   if (!info.ok()) return info.status();
   std::unique_ptr<ResctrlAllocator> allocator(new ResctrlAllocator(root, std::move(*info)));
@@ -128,12 +141,104 @@ absl::StatusOr<std::unique_ptr<ResctrlAllocator>> ResctrlAllocator::Create(
     FSCHED_LOG(kInfo, "removing resctrl group %s left by a worker that died", name);
     allocator->RemoveGroup(name);
   }
+  if (options.default_group_ways > 0) {
+    RETURN_IF_ERROR(
+        allocator->NarrowDefaultGroup(options.default_group_ways, options.saved_default_file));
+  }
   return allocator;
 }
 
 ResctrlAllocator::~ResctrlAllocator() {
-  absl::MutexLock lock(&mu_);
-  for (const auto& [name, group] : groups_) RemoveGroup(name);
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [name, group] : groups_) RemoveGroup(name);
+  }
+  RestoreDefaultGroup();
+}
+
+absl::Status ResctrlAllocator::NarrowDefaultGroup(uint32_t ways, const std::string& saved_file) {
+  ways = std::max(ways, info_.min_cbm_bits);
+  if (ways + info_.min_cbm_bits > info_.ways) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "keeping %d of the %d L3 ways for the default resctrl group leaves less than the %d a "
+        "partition needs: lower worker.default_group_ways (0 leaves the default group alone)",
+        ways, info_.ways, info_.min_cbm_bits));
+  }
+  // The ways devices share (DDIO) are the ones the default group should keep:
+  // fsched's partitions avoid them anyway. Ties go to the highest ways, so
+  // partitions keep starting at way 0.
+  const uint64_t run = ways >= 64 ? ~0ull : (1ull << ways) - 1;
+  uint64_t mask = 0;
+  int most_shared = -1;
+  for (uint32_t start = 0; start + ways <= 64; ++start) {
+    const uint64_t candidate = run << start;
+    if ((candidate & ~info_.cbm_mask) != 0) continue;
+    const int shared = std::popcount(candidate & info_.shareable_bits);
+    if (shared >= most_shared) {
+      mask = candidate;
+      most_shared = shared;
+    }
+  }
+  if (mask == 0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "no run of %d ways in the L3 mask %x for the default resctrl group", ways, info_.cbm_mask));
+  }
+  // A worker that was killed left the default group narrowed and its original
+  // line behind: that line, not today's narrowed mask, is what to restore.
+  std::string original;
+  if (!saved_file.empty()) {
+    if (absl::StatusOr<std::string> saved = ReadKernelFile(saved_file); saved.ok()) {
+      original = L3Line(*saved);
+      if (!original.empty()) {
+        FSCHED_LOG(kWarning,
+                   "the default resctrl group was left narrowed by a worker that did not stop "
+                   "cleanly; restoring '%s' from %s on exit",
+                   original, saved_file);
+      }
+    }
+  }
+  if (original.empty()) {
+    absl::StatusOr<std::string> now = ReadKernelFile(root_ + "/schemata");
+    if (!now.ok()) return absl::FailedPreconditionError(now.status().message());
+    original = L3Line(*now);
+  }
+  if (!saved_file.empty()) {
+    if (absl::Status s = WriteSecretFile(saved_file, original + "\n"); !s.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot keep the default resctrl group's mask to restore after a crash (",
+                       s.message(), "): is the state directory writable?"));
+    }
+  }
+  if (absl::Status s = WriteKernelFile(root_ + "/schemata", SchemataLine(mask, info_)); !s.ok()) {
+    const std::string why = LastCommandStatus();
+    if (!saved_file.empty()) std::remove(saved_file.c_str());
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot narrow the default resctrl group: ", s.message(),
+                     why.empty() ? "" : absl::StrCat(" (resctrl: ", why, ")")));
+  }
+  default_mask_ = mask;
+  pool_mask_ = info_.cbm_mask & ~mask;
+  default_original_ = original;
+  saved_default_file_ = saved_file;
+  FSCHED_LOG(kInfo, "default resctrl group narrowed to L3 ways %x (was '%s'); partitions use %x",
+             mask, original, pool_mask_);
+  return absl::OkStatus();
+}
+
+void ResctrlAllocator::RestoreDefaultGroup() {
+  if (default_mask_ == 0) return;
+  if (absl::Status s = WriteKernelFile(root_ + "/schemata", default_original_ + "\n"); !s.ok()) {
+    // The saved line stays for the next worker to restore.
+    FSCHED_LOG(kWarning, "cannot restore the default resctrl group to '%s': %s", default_original_,
+               s.message());
+    return;
+  }
+  if (!saved_default_file_.empty()) std::remove(saved_default_file_.c_str());
+  default_mask_ = 0;
+}
+
+uint32_t ResctrlAllocator::total_ways() const {
+  return static_cast<uint32_t>(std::popcount(pool_mask_));
 }
 
 uint64_t ResctrlAllocator::UsedMask() const {
@@ -144,7 +249,7 @@ uint64_t ResctrlAllocator::UsedMask() const {
 
 uint32_t ResctrlAllocator::free_ways() const {
   absl::MutexLock lock(&mu_);
-  return static_cast<uint32_t>(std::popcount(info_.cbm_mask & ~UsedMask()));
+  return static_cast<uint32_t>(std::popcount(pool_mask_ & ~UsedMask()));
 }
 
 uint64_t ResctrlAllocator::FindRun(uint32_t ways, uint64_t used) const {
@@ -154,7 +259,7 @@ uint64_t ResctrlAllocator::FindRun(uint32_t ways, uint64_t used) const {
   int best_shared = 65;
   for (uint32_t start = 0; start + ways <= 64; ++start) {
     const uint64_t mask = run << start;
-    if ((mask & ~info_.cbm_mask) != 0 || (mask & used) != 0) continue;
+    if ((mask & ~pool_mask_) != 0 || (mask & used) != 0) continue;
     const int shared = std::popcount(mask & info_.shareable_bits);
     if (shared < best_shared) {
       best = mask;
@@ -208,7 +313,7 @@ CacheGrant ResctrlAllocator::Allocate(const std::string& invocation, uint32_t wa
   CacheGrant grant;
   if (ways == 0) return grant;
   Release(invocation);  // one grant per invocation
-  ways = std::clamp(ways, info_.min_cbm_bits, info_.ways);
+  ways = std::clamp(ways, info_.min_cbm_bits, total_ways());
   absl::MutexLock lock(&mu_);
   const uint64_t used = UsedMask();
   const size_t groups_left = closids_exhausted_ ? 0 : info_.num_closids - 1 - groups_.size();
@@ -267,12 +372,25 @@ absl::Status ResctrlAllocator::AddTask(const std::string& invocation, pid_t pid)
     if (it == group_of_.end()) return absl::OkStatus();
     group = it->second;
   }
-  absl::Status s =
-      WriteKernelFile(absl::StrCat(root_, "/", group, "/tasks"), absl::StrCat(pid, "\n"), true);
-  if (s.code() == absl::StatusCode::kNotFound && !absl::StrContains(s.message(), "open")) {
-    return absl::OkStatus();  // ESRCH: the process already ended
+  // resctrl moves one thread per write, and threads a process starts later
+  // inherit its group: a running process (a persistent instance, Node.js with
+  // its helper threads) has every thread moved.
+  std::vector<pid_t> threads;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(absl::StrCat("/proc/", pid, "/task"), ec)) {
+    pid_t tid = 0;
+    if (absl::SimpleAtoi(entry.path().filename().string(), &tid)) threads.push_back(tid);
   }
-  return s;
+  if (threads.empty()) threads.push_back(pid);
+  const std::string tasks = absl::StrCat(root_, "/", group, "/tasks");
+  for (const pid_t tid : threads) {
+    absl::Status s = WriteKernelFile(tasks, absl::StrCat(tid, "\n"), true);
+    if (s.code() == absl::StatusCode::kNotFound && !absl::StrContains(s.message(), "open")) {
+      continue;  // ESRCH: the thread already ended
+    }
+    RETURN_IF_ERROR(s);
+  }
+  return absl::OkStatus();
 }
 
 std::string ResctrlAllocator::TasksFile(const std::string& invocation) const {

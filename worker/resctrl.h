@@ -63,7 +63,8 @@ class CacheAllocator {
   /// Partitions `ways` ways for `invocation` (an invocation holds one grant at
   /// a time). Never fails the invocation: without a partition the grant has 0 ways.
   virtual CacheGrant Allocate(const std::string& invocation, uint32_t ways) = 0;
-  /// Moves `pid` (and so the children it forks later) into the invocation's group.
+  /// Moves every thread of process `pid` (and so the children and threads it
+  /// starts later) into the invocation's group.
   virtual absl::Status AddTask(const std::string& invocation, pid_t pid) = 0;
   /// The tasks file of the invocation's group, for a process about to exec to
   /// join itself; "" when it has no group.
@@ -72,16 +73,36 @@ class CacheAllocator {
   virtual void Release(const std::string& invocation) = 0;
 };
 
+struct ResctrlOptions {
+  /// Ways the default group (the OS, the worker, every call without a
+  /// partition) keeps while the allocator lives; the other ways are only ever
+  /// given to fsched's partitions, so those are exclusive of everything else.
+  /// 0 leaves the default group's mask alone (partitions then share their ways
+  /// with it). Raised to min_cbm_bits where the hardware needs more.
+  uint32_t default_group_ways = 0;
+  /// Where the default group's L3 line is kept while it is narrowed, so that a
+  /// worker started after one that was killed restores the real original, not
+  /// the narrowed mask. "" = kept only in memory.
+  std::string saved_default_file;
+};
+
 class ResctrlAllocator final : public CacheAllocator {
  public:
-  /// Reads the L3 description and removes groups that workers which died left
-  /// (named fsched-<pid>-…, with no such process). FAILED_PRECONDITION where
-  /// resctrl cannot be used, with the reason.
-  static absl::StatusOr<std::unique_ptr<ResctrlAllocator>> Create(const std::string& root);
-  ~ResctrlAllocator() override;  // removes this worker's groups
+  /// Reads the L3 description, removes groups that workers which died left
+  /// (named fsched-<pid>-…, with no such process) and narrows the default
+  /// group as `options` say. FAILED_PRECONDITION where resctrl cannot be used,
+  /// with the reason.
+  static absl::StatusOr<std::unique_ptr<ResctrlAllocator>> Create(const std::string& root,
+                                                                  ResctrlOptions options = {});
+  ~ResctrlAllocator() override;  // removes this worker's groups, restores the default group
 
   const L3Info& info() const { return info_; }
-  uint32_t total_ways() const override { return info_.ways; }
+  /// The ways partitions are made of: every way but the default group's when
+  /// it is narrowed.
+  uint64_t pool_mask() const { return pool_mask_; }
+  /// The default group's mask while narrowed, else 0.
+  uint64_t default_group_mask() const { return default_mask_; }
+  uint32_t total_ways() const override;
   uint32_t free_ways() const override;
   CacheGrant Allocate(const std::string& invocation, uint32_t ways) override;
   absl::Status AddTask(const std::string& invocation, pid_t pid) override;
@@ -93,7 +114,11 @@ class ResctrlAllocator final : public CacheAllocator {
 
  private:
   ResctrlAllocator(std::string root, L3Info info)
-      : root_(std::move(root)), info_(std::move(info)) {}
+      : root_(std::move(root)), info_(std::move(info)), pool_mask_(info_.cbm_mask) {}
+  // Gives the default group `ways` ways (those it shares with devices first)
+  // and remembers its L3 line to restore.
+  absl::Status NarrowDefaultGroup(uint32_t ways, const std::string& saved_file);
+  void RestoreDefaultGroup();
   struct Group {
     uint64_t mask = 0;
     std::set<std::string> users;
@@ -109,6 +134,10 @@ class ResctrlAllocator final : public CacheAllocator {
 
   const std::string root_;
   const L3Info info_;
+  uint64_t pool_mask_;
+  uint64_t default_mask_ = 0;
+  std::string default_original_;  // the default group's L3 line before it was narrowed
+  std::string saved_default_file_;
   mutable absl::Mutex mu_;
   std::map<std::string, Group> groups_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> group_of_ ABSL_GUARDED_BY(mu_);  // invocation -> group

@@ -27,9 +27,10 @@ struct ExecRequest {
   absl::Duration timeout = absl::Seconds(60);
   uint64_t output_limit_bytes = 1024 * 1024;  // per stream
   double predicted_seconds = 0;               // the master's estimate of the run; 0 = none
-  // Called with the host PID of the process that runs the call (a container's
-  // shim, a persistent instance) before the call's work starts; its children
-  // inherit what it is given (the cache partition).
+  // Called with the host PID of each process that runs the call (every process
+  // of a container: its shim, a persistent instance; a process instance)
+  // before the call's work starts; their children inherit what they are given
+  // (the cache partition).
   std::function<void(pid_t)> on_start;
   // The resctrl tasks file of the call's cache partition ("" = none). A runtime
   // that starts a process per call joins it there before exec, so the

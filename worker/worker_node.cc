@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "common/log.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
@@ -218,15 +219,30 @@ absl::StatusOr<WorkerNode::RuntimeMap> WorkerNode::BuildRuntimes() {
   return runtimes;
 }
 
+ResctrlOptions WorkerNode::CacheOptions() const {
+  ResctrlOptions options;
+  options.default_group_ways = config_.worker().default_group_ways();
+  // One file per resctrl mount, so workers sharing a state directory in tests
+  // (each with a tree of its own) keep theirs apart.
+  std::error_code ec;
+  const fs::path state = fs::absolute(config_.state_dir(), ec).lexically_normal();
+  options.saved_default_file =
+      (state / absl::StrCat("resctrl-default",
+                            absl::StrReplaceAll(config_.worker().resctrl_root(), {{"/", "_"}})))
+          .string();
+  return options;
+}
+
 absl::Status WorkerNode::BuildCache() {
   if (config_.worker().resctrl() == config::v1::SWITCH_OFF) {
     cache_unavailable_ = "worker.resctrl is off";
   } else if (absl::StatusOr<std::unique_ptr<ResctrlAllocator>> cache =
-                 ResctrlAllocator::Create(config_.worker().resctrl_root());
+                 ResctrlAllocator::Create(config_.worker().resctrl_root(), CacheOptions());
              cache.ok()) {
     cache_ = std::move(*cache);
-    FSCHED_LOG(kInfo, "cache partitions on: %d L3 ways, %d CLOSIDs at %s", cache_->total_ways(),
-               cache_->info().num_closids, config_.worker().resctrl_root());
+    FSCHED_LOG(kInfo, "cache partitions on: %d of %d L3 ways, %d CLOSIDs at %s",
+               cache_->total_ways(), cache_->info().ways, cache_->info().num_closids,
+               config_.worker().resctrl_root());
   } else if (config_.worker().resctrl() == config::v1::SWITCH_ON) {
     return absl::FailedPreconditionError(
         absl::StrCat("cache partitions are required (worker.resctrl: on) but unavailable: ",

@@ -61,6 +61,7 @@ class WorkerNode : private MasterLinkCallbacks,
   // Per-call cgroups for process functions, as worker.process_cgroups says.
   absl::Status UseProcessCgroups();
   absl::Status BuildCache();  // resctrl partitions, where available
+  ResctrlOptions CacheOptions() const;
   void BuildExecutor(RuntimeMap runtimes);
   absl::Status BuildLinks(FatalFn fatal);  // master links, function source, routing
   void BuildServices();

@@ -191,6 +191,7 @@ TEST_F(ChartTest, DefaultsRenderAMasterWithStateAndAPrivilegedWorkerDaemonSet) {
   const Config worker_config = ParsedConfig(objects, "worker.yaml");
   EXPECT_EQ(worker_config.worker().master(), "rel-fsched-master.fsched.svc:50051");
   EXPECT_EQ(worker_config.worker().resctrl(), config::v1::SWITCH_AUTO);
+  EXPECT_EQ(worker_config.worker().default_group_ways(), 2u);
   EXPECT_EQ(worker_config.worker().containerd_address(), "/run/k3s/containerd/containerd.sock");
   EXPECT_EQ(worker_config.cluster().join_token_file(), "/etc/fsched/join-token/join-token");
 

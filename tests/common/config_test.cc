@@ -120,6 +120,7 @@ TEST(ConfigTest, BadValuesAreRejectedWithTheirKey) {
       {"worker: {containerd_namespace: 'a b'}", "worker.containerd_namespace"},
       {"worker: {containerd_namespace: ''}", "worker.containerd_namespace"},
       {"worker: {resctrl_root: sys/fs/resctrl}", "worker.resctrl_root"},
+      {"worker: {default_group_ways: 65}", "worker.default_group_ways"},
       {"worker: {runtime: docker}", "worker.runtime"},
       {"worker: {keep_alive: forever}", "worker.keep_alive"},
       {"worker: {warm_memory_bytes: lots}", "worker.warm_memory_bytes"},

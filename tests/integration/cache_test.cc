@@ -6,6 +6,7 @@
 #include <bit>
 #include <filesystem>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -86,16 +87,21 @@ class CacheClusterTest : public ClusterTest {
     return seen;
   }
 
+  std::string RootL3() { return worker::testing::RootL3Line(resctrl_); }
+
   std::string resctrl_;
 };
 
 TEST_F(CacheClusterTest, EachInvocationGetsItsWaysNeverMoreThanTheCacheAndTheTreeIsLeftClean) {
   StartMaster();
-  ASSERT_NE(StartWorker("box", 4), nullptr);
+  Process* worker = StartWorker("box", 4);
+  ASSERT_NE(worker, nullptr);
   WaitForReady({"box"});
   v1::WorkerInfo info = ListWorkers()[0];
   EXPECT_TRUE(info.capacity().cat_supported());
-  EXPECT_EQ(info.capacity().cache_ways(), 20u);
+  // worker.default_group_ways (2) stay with the OS: the highest two ways.
+  EXPECT_EQ(info.capacity().cache_ways(), 18u);
+  EXPECT_EQ(RootL3(), "L3:0=c0000;1=c0000");
   ASSERT_TRUE(RegisterWithWays("small", 4).ok());
   ASSERT_TRUE(RegisterWithWays("large", 8).ok());
   ASSERT_TRUE(RegisterWithWays("tiny", 2).ok());
@@ -113,6 +119,7 @@ TEST_F(CacheClusterTest, EachInvocationGetsItsWaysNeverMoreThanTheCacheAndTheTre
     const uint64_t low = g.mask >> std::countr_zero(g.mask);
     EXPECT_EQ(low & (low + 1), 0u) << name << ": not contiguous";
     EXPECT_EQ(all & g.mask, 0u) << name << ": overlaps another partition";
+    EXPECT_EQ(g.mask & 0xc0000, 0u) << name << ": overlaps the default group";
     all |= g.mask;
     widths.insert(std::popcount(g.mask));
   }
@@ -132,18 +139,41 @@ TEST_F(CacheClusterTest, EachInvocationGetsItsWaysNeverMoreThanTheCacheAndTheTre
   }
   EXPECT_EQ(Groups().size(), 0u);
 
-  // 8 + 8 + 8 > 20: the third gets what is left, not an over-committed cache.
+  // 8 + 8 + 8 > 18: the third gets what is left, not an over-committed cache.
   groups = RunTogether({"big", "big", "big"}, &results, &reserved);
-  EXPECT_LE(reserved, 20u);
+  EXPECT_LE(reserved, 18u);
   std::multiset<uint32_t> given;
   for (const v1::InvocationResult& r : results) given.insert(r.cache_ways());
-  EXPECT_EQ(given, (std::multiset<uint32_t>{4, 8, 8}));
+  EXPECT_EQ(given, (std::multiset<uint32_t>{2, 8, 8}));
   EXPECT_EQ(Groups().size(), 0u);
   const absl::Time deadline = absl::Now() + absl::Seconds(5);
   while (ListWorkers()[0].cache_ways_reserved() != 0 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(50));
   }
   EXPECT_EQ(ListWorkers()[0].cache_ways_reserved(), 0u);
+
+  // A worker that stops gives the default group its ways back.
+  worker->Signal(SIGTERM);
+  ASSERT_TRUE(worker->Wait(absl::Seconds(15)).has_value());
+  EXPECT_EQ(RootL3(), "L3:0=fffff;1=fffff");
+}
+
+TEST_F(CacheClusterTest, AfterAKilledWorkerTheNextOneRestoresTheDefaultGroupsOriginalMask) {
+  StartMaster();
+  Process* worker = StartWorker("box", 2);
+  ASSERT_NE(worker, nullptr);
+  WaitForReady({"box"});
+  EXPECT_EQ(RootL3(), "L3:0=c0000;1=c0000");
+  worker->Signal(SIGKILL);
+  ASSERT_TRUE(worker->Wait(absl::Seconds(15)).has_value());
+  EXPECT_EQ(RootL3(), "L3:0=c0000;1=c0000") << "nobody restored it";
+  worker = StartWorker("box", 2);
+  ASSERT_NE(worker, nullptr);
+  WaitForReady({"box"});
+  EXPECT_EQ(ListWorkers()[0].capacity().cache_ways(), 18u);
+  worker->Signal(SIGTERM);
+  ASSERT_TRUE(worker->Wait(absl::Seconds(15)).has_value());
+  EXPECT_EQ(RootL3(), "L3:0=fffff;1=fffff") << "the original, not the mask the killed one left";
 }
 
 TEST_F(CacheClusterTest, AWorkerWithoutResctrlSaysWhyAndStillRunsEverything) {

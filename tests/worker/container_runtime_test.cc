@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -508,6 +509,27 @@ def slow(payload):
   EXPECT_EQ(r.cold_start, absl::ZeroDuration());
   EXPECT_EQ(runtime_->live_containers(), 1u);
 
+  // What a call is given (its cache partition) reaches the instance that
+  // already runs, not only the shim: on_start sees every process of the container.
+  {
+    ExecRequest request = Request(counter, "");
+    request.argv.clear();
+    request.stdin_data = "v";
+    std::vector<std::string> started;
+    request.on_start = [&started](pid_t pid) {
+      std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
+      std::string text((std::istreambuf_iterator<char>(cmdline)), {});
+      std::replace(text.begin(), text.end(), '\0', ' ');
+      started.push_back(text);
+    };
+    RunControl control;
+    r = runtime_->Run(request, control);
+    ASSERT_EQ(r.outcome, v1::OUTCOME_OK) << r.message << r.stderr_data;
+    EXPECT_EQ(r.stdout_data, "3:v");
+    EXPECT_THAT(started, ::testing::Contains(::testing::HasSubstr("fsched_runtime.py")));
+    EXPECT_THAT(started, ::testing::Contains(::testing::HasSubstr(kShimMountPoint)));
+  }
+
   // A crash mid-call: the shim says how it ended; the container goes.
   r = call(function("crash"), "");
   EXPECT_EQ(r.outcome, v1::OUTCOME_NONZERO_EXIT) << r.message;
@@ -536,7 +558,7 @@ def slow(payload):
   EXPECT_EQ(r.stdout_data, "1:z");
   EXPECT_EQ(r.mode, v1::EXECUTION_MODE_PREWARMED);
   EXPECT_EQ(r.init, absl::ZeroDuration());
-  EXPECT_EQ(call(counter, "w").stdout_data, "3:w");  // the first instance is still warm
+  EXPECT_EQ(call(counter, "w").stdout_data, "4:w");  // the first instance is still warm
 
   // Two calls at once in one container's instance (warm.concurrency).
   v1::FunctionSpec meet = function("meet");

@@ -35,4 +35,15 @@ std::string ReadText(const std::string& path) {
   return s.str();
 }
 
+std::string RootL3Line(const std::string& root) {
+  std::istringstream lines(ReadText(root + "/schemata"));
+  for (std::string line; std::getline(lines, line);) {
+    const size_t start = line.find_first_not_of(" \t");
+    if (start != std::string::npos && line.compare(start, 3, "L3:") == 0) {
+      return line.substr(start, line.find_last_not_of(" \t\r") + 1 - start);
+    }
+  }
+  return "";
+}
+
 }  // namespace fsched::worker::testing

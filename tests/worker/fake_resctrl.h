@@ -14,4 +14,7 @@ void MakeFakeResctrl(const std::string& root, const std::string& cbm_mask = "fff
 /// The whole text of a file ("" when absent).
 std::string ReadText(const std::string& path);
 
+/// The "L3:..." line of the root group's schemata under `root` ("" when none).
+std::string RootL3Line(const std::string& root);
+
 }  // namespace fsched::worker::testing

@@ -5,12 +5,15 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
 #include "tests/worker/fake_resctrl.h"
 
 namespace fsched::worker {
@@ -43,8 +46,9 @@ class ResctrlTest : public ::testing::Test {
 
   std::string Group(uint64_t mask) { return absl::StrFormat("fsched-%d-%x", getpid(), mask); }
 
-  std::unique_ptr<ResctrlAllocator> Allocator() {
-    absl::StatusOr<std::unique_ptr<ResctrlAllocator>> a = ResctrlAllocator::Create(root_.string());
+  std::unique_ptr<ResctrlAllocator> Allocator(ResctrlOptions options = {}) {
+    absl::StatusOr<std::unique_ptr<ResctrlAllocator>> a =
+        ResctrlAllocator::Create(root_.string(), std::move(options));
     EXPECT_TRUE(a.ok()) << a.status();
     return a.ok() ? std::move(*a) : nullptr;
   }
@@ -124,6 +128,27 @@ TEST_F(ResctrlTest, EachInvocationGetsItsOwnContiguousWaysAndTheTreeIsLeftClean)
   EXPECT_THAT(left, UnorderedElementsAre("info", "schemata", "tasks"));
 }
 
+TEST_F(ResctrlTest, EveryThreadOfARunningProcessJoins) {
+  std::unique_ptr<ResctrlAllocator> allocator = Allocator();
+  ASSERT_NE(allocator, nullptr);
+  const CacheGrant g = allocator->Allocate("a", 2);
+  // A process already running with a second thread, as a persistent instance is.
+  absl::Notification started, done;
+  pid_t helper = 0;
+  std::thread thread([&] {
+    helper = static_cast<pid_t>(::syscall(SYS_gettid));
+    started.Notify();
+    done.WaitForNotification();
+  });
+  started.WaitForNotification();
+  ASSERT_TRUE(allocator->AddTask("a", getpid()).ok());
+  done.Notify();
+  thread.join();
+  const std::string tasks = Read(root_ / g.group / "tasks");
+  EXPECT_THAT(tasks, HasSubstr(absl::StrFormat("%d\n", getpid())));
+  EXPECT_THAT(tasks, HasSubstr(absl::StrFormat("%d\n", helper)));
+}
+
 TEST_F(ResctrlTest, WhenClosidsRunOutAnInvocationSharesTheNearestGroup) {
   std::unique_ptr<ResctrlAllocator> allocator = Allocator();  // 4 CLOSIDs: 3 groups
   ASSERT_NE(allocator, nullptr);
@@ -178,6 +203,81 @@ TEST_F(ResctrlTest, RemovesGroupsThatAWorkerThatDiedLeftAndOnlyThose) {
     EXPECT_TRUE(fs::exists(root_ / Group(0x7)));
   }
   EXPECT_FALSE(fs::exists(root_ / Group(0x7)));  // removed with the allocator
+}
+
+std::string RootL3(const fs::path& root) { return testing::RootL3Line(root.string()); }
+
+TEST_F(ResctrlTest, TheDefaultGroupIsNarrowedSoPartitionsShareTheirWaysWithNothingElse) {
+  const fs::path saved = root_.string() + ".saved";
+  {
+    std::unique_ptr<ResctrlAllocator> allocator =
+        Allocator({.default_group_ways = 2, .saved_default_file = saved.string()});
+    ASSERT_NE(allocator, nullptr);
+    // The two highest ways stay with the OS and unpartitioned work; the other
+    // 18 are only ever in fsched's groups.
+    EXPECT_EQ(RootL3(root_), "L3:0=c0000;1=c0000");
+    EXPECT_EQ(allocator->default_group_mask(), 0xc0000u);
+    EXPECT_EQ(allocator->pool_mask(), 0x3ffffu);
+    EXPECT_EQ(allocator->total_ways(), 18u);
+    EXPECT_EQ(allocator->free_ways(), 18u);
+    EXPECT_EQ(Read(saved), "L3:0=fffff;1=fffff\n") << "kept for the next worker after a kill";
+    // Asking for every way gives the pool, never the default group's ways.
+    const CacheGrant all = allocator->Allocate("all", 20);
+    EXPECT_EQ(all.mask, 0x3ffffu);
+    EXPECT_EQ(allocator->free_ways(), 0u);
+    allocator->Release("all");
+    const CacheGrant a = allocator->Allocate("a", 16);
+    const CacheGrant b = allocator->Allocate("b", 4);
+    EXPECT_EQ(a.mask, 0xffffu);
+    EXPECT_EQ(b.mask, 0x30000u) << "what is left of the pool, not the default group's ways";
+    EXPECT_EQ(b.ways, 2u);
+  }
+  EXPECT_EQ(RootL3(root_), "L3:0=fffff;1=fffff") << "restored when the worker stops";
+  EXPECT_FALSE(fs::exists(saved));
+}
+
+TEST_F(ResctrlTest, TheDefaultGroupKeepsTheWaysDevicesShare) {
+  Tree("fffff", 8, 2, "f");  // DDIO fills the lowest four ways
+  std::unique_ptr<ResctrlAllocator> allocator =
+      Allocator({.default_group_ways = 1, .saved_default_file = ""});
+  ASSERT_NE(allocator, nullptr);
+  // Raised to min_cbm_bits; of the runs holding two shared ways, the highest.
+  EXPECT_EQ(allocator->default_group_mask(), 0xcu);
+  EXPECT_EQ(RootL3(root_), "L3:0=c;1=c");
+  EXPECT_EQ(allocator->Allocate("a", 4).mask, 0xf0u);
+  EXPECT_EQ(allocator->Allocate("b", 2).mask, 0x300u);
+}
+
+TEST_F(ResctrlTest, AWorkerAfterAKillRestoresTheRealOriginalNotTheNarrowedMask) {
+  const fs::path saved = root_.string() + ".saved";
+  // What a killed worker left: the default group narrowed, the original saved.
+  Write(root_ / "schemata", "L3:0=c0000;1=c0000\nMB:0=100;1=100\n");
+  Write(saved, "L3:0=fffff;1=ffff0\n");
+  {
+    std::unique_ptr<ResctrlAllocator> allocator =
+        Allocator({.default_group_ways = 4, .saved_default_file = saved.string()});
+    ASSERT_NE(allocator, nullptr);
+    EXPECT_EQ(RootL3(root_), "L3:0=f0000;1=f0000");
+    EXPECT_EQ(Read(saved), "L3:0=fffff;1=ffff0\n");
+  }
+  EXPECT_EQ(RootL3(root_), "L3:0=fffff;1=ffff0");
+  EXPECT_FALSE(fs::exists(saved));
+}
+
+TEST_F(ResctrlTest, ADefaultGroupThatLeavesNoPoolIsAClearPrecondition) {
+  absl::StatusOr<std::unique_ptr<ResctrlAllocator>> a = ResctrlAllocator::Create(
+      root_.string(), {.default_group_ways = 20, .saved_default_file = ""});
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(a.status().message()), HasSubstr("default_group_ways"));
+  EXPECT_EQ(RootL3(root_), "L3:0=fffff;1=fffff") << "left as it was";
+  // Nowhere to keep the original for the next worker: the mask is not touched.
+  a = ResctrlAllocator::Create(
+      root_.string(),
+      {.default_group_ways = 2, .saved_default_file = (root_ / "no" / "such" / "dir").string()});
+  ASSERT_FALSE(a.ok());
+  EXPECT_THAT(std::string(a.status().message()), HasSubstr("state directory"));
+  EXPECT_EQ(RootL3(root_), "L3:0=fffff;1=fffff");
 }
 
 }  // namespace

@@ -79,6 +79,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
     "slots" (int .Values.worker.slots)
     "resctrl" (ternary "auto" "off" .Values.worker.cat.enabled)
     "resctrl_root" .Values.worker.cat.resctrlPath
+    "default_group_ways" (int .Values.worker.cat.defaultGroupWays)
     "runc" .Values.worker.runc
     "containerd" (ternary "auto" "off" .Values.worker.containerd.enabled)
     "containerd_address" .Values.worker.containerd.socket
