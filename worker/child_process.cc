@@ -21,6 +21,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "worker/cpu_slice.h"
 #include "worker/fd.h"
 
 namespace fsched::worker {
@@ -92,6 +93,8 @@ FSCHED_CHILD_CODE int CloneChild(void* raw) {
       if (::write(fd, first, end - first) != end - first) ChildFailed(a->report_fd);
     }
   }
+  // Best effort: a kernel without per-task slices only loses the hint.
+  if (a->identity->cpu_slice_ns > 0) SetThreadCpuSlice(0, a->identity->cpu_slice_ns);
   if (a->identity->uid.has_value()) {
     const gid_t gid = a->identity->gid;
     const uid_t uid = *a->identity->uid;

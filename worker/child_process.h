@@ -31,7 +31,11 @@ struct ChildIdentity {
   // to, as root and before it execs: it is in its cgroups and cache partition
   // before any code of the function runs. Not owned.
   std::vector<int> join_fds;
-  bool empty() const { return !uid.has_value() && rlimits.empty() && join_fds.empty(); }
+  // The child's EEVDF slice (ALPS), set before it execs; 0 = the kernel's.
+  uint64_t cpu_slice_ns = 0;
+  bool empty() const {
+    return !uid.has_value() && rlimits.empty() && join_fds.empty() && cpu_slice_ns == 0;
+  }
 };
 
 struct ChildSpec {

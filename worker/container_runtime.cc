@@ -16,6 +16,7 @@
 #include "common/proto_time.h"
 #include "common/status_macros.h"
 #include "worker/child_process.h"
+#include "worker/cpu_slice.h"
 #include "worker/mounts.h"
 
 namespace fsched::worker {
@@ -160,12 +161,15 @@ absl::StatusOr<std::unique_ptr<Container>> ContainerRuntime::NewContainer(
 }
 
 void ContainerRuntime::CallStarts(const ExecRequest& request, const Container& container) const {
-  if (!request.on_start) return;
+  if (!request.on_start && request.cpu_slice <= absl::ZeroDuration()) return;
   // Every process of the container, not only its shim: a persistent instance
   // already runs and would not inherit what the shim is given.
   std::vector<int> pids = cgroups_.Processes(container.cgroup());
   if (pids.empty()) pids.push_back(container.init_pid());
-  for (const int pid : pids) request.on_start(pid);
+  for (const int pid : pids) {
+    GiveCpuSlice(request.invocation_id, request.cpu_slice, pid);
+    if (request.on_start) request.on_start(pid);
+  }
 }
 
 ExecResult ContainerRuntime::Run(const ExecRequest& request, const RunControl& control) {

@@ -81,7 +81,7 @@ class ContainerRuntime final : public Runtime {
   absl::StatusOr<std::string> Root(const v1::FunctionSpec& function) const;
   absl::StatusOr<std::unique_ptr<Container>> NewContainer(const v1::FunctionSpec& function);
   ExecResult RunPersistent(const ExecRequest& request, const RunControl& control);
-  // request.on_start for each process of the container.
+  // The call's CPU slice and request.on_start for each process of the container.
   void CallStarts(const ExecRequest& request, const Container& container) const;
   void Keep(const v1::FunctionSpec& function, std::unique_ptr<Container> container);
   // On the pool's thread.

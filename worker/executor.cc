@@ -191,8 +191,17 @@ v1::InvocationResult Executor::Execute(const Job& job) {
     };
   }
 
+  if (options_.cpu_slices != nullptr) {
+    request.cpu_slice = options_.cpu_slices->SliceFor(a.function().name(), a.predicted_seconds());
+  }
+
   ExecResult exec = runtime->second->Run(request, *job.control);
   if (options_.cache != nullptr) options_.cache->Release(a.invocation_id());
+  if (options_.cpu_slices != nullptr && exec.outcome == v1::OUTCOME_OK) {
+    // The CPU a run needed, not its wall time, which contention stretches.
+    options_.cpu_slices->Observe(
+        a.function().name(), exec.cpu_time > absl::ZeroDuration() ? exec.cpu_time : exec.execution);
+  }
   result.set_cache_ways(grant.ways);
   result.set_outcome(exec.outcome);
   result.set_exit_code(exec.exit_code);

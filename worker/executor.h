@@ -19,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/result_observer.h"
 #include "fsched/v1/link.pb.h"
+#include "worker/cpu_slice.h"
 #include "worker/resctrl.h"
 #include "worker/runtime.h"
 
@@ -33,6 +34,7 @@ class Executor {
     absl::Duration default_timeout = absl::Seconds(60);
     CacheAllocator* cache = nullptr;  // LLC partitions; null where there is no CAT
     uint32_t max_waiting = 0;         // accepted beyond the slots, to wait for one
+    CpuSlices* cpu_slices = nullptr;  // ALPS's learned slices; null where the kernel has none
   };
 
   /// `runtimes` maps each supported kind to its runtime (not owned); the entry

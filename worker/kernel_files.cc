@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -67,6 +68,17 @@ absl::Status WriteKernelFile(const std::string& path, absl::string_view value, b
     return absl::FailedPreconditionError(absl::StrCat("short write to ", path));
   }
   return absl::OkStatus();
+}
+
+std::vector<pid_t> ThreadsOf(pid_t pid) {
+  std::vector<pid_t> threads;
+  std::error_code ec;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(absl::StrCat("/proc/", pid, "/task"), ec)) {
+    pid_t tid = 0;
+    if (absl::SimpleAtoi(entry.path().filename().string(), &tid)) threads.push_back(tid);
+  }
+  return threads;
 }
 
 }  // namespace fsched::worker

@@ -3,8 +3,11 @@
 // because the kernel's refusals (EINVAL, ENOSPC, ESRCH) mean different things.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -23,5 +26,10 @@ absl::StatusOr<uint64_t> ReadKernelNumber(const std::string& path, int base = 10
 /// NOT_FOUND (ENOENT), INVALID_ARGUMENT (EINVAL), RESOURCE_EXHAUSTED (ENOSPC),
 /// NOT_FOUND too for ESRCH (no such process), FAILED_PRECONDITION otherwise.
 absl::Status WriteKernelFile(const std::string& path, absl::string_view value, bool create = false);
+
+/// The thread ids of process `pid` (/proc/<pid>/task); empty when it is gone.
+/// The kernel's per-task controls (resctrl tasks, sched_setattr) take one
+/// thread at a time.
+std::vector<pid_t> ThreadsOf(pid_t pid);
 
 }  // namespace fsched::worker

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/proto_time.h"
 #include "worker/child_process.h"
+#include "worker/cpu_slice.h"
 #include "worker/fd.h"
 
 namespace fsched::worker {
@@ -231,6 +232,7 @@ ExecResult ProcessRuntime::Run(const ExecRequest& request, const RunControl& con
   spec.stdin_data = request.stdin_data;
   spec.timeout = request.timeout;
   spec.output_limit_bytes = request.output_limit_bytes;
+  spec.identity.cpu_slice_ns = static_cast<uint64_t>(absl::ToInt64Nanoseconds(request.cpu_slice));
   // The default hooks act on the child's process group: SIGSTOP/SIGCONT to
   // freeze, SIGKILL to stop.
   ChildHooks hooks;
@@ -366,6 +368,7 @@ ExecResult ProcessRuntime::RunPersistent(const ExecRequest& request, const RunCo
     }
   }
   pool_.CallStarted(function.name());
+  GiveCpuSlice(request.invocation_id, request.cpu_slice, instance.process->pid());
   if (request.on_start) request.on_start(instance.process->pid());
   ExecResult result = shared ? instance.process->CallShared(request, control)
                              : instance.process->Call(request, control);

@@ -375,12 +375,7 @@ absl::Status ResctrlAllocator::AddTask(const std::string& invocation, pid_t pid)
   // resctrl moves one thread per write, and threads a process starts later
   // inherit its group: a running process (a persistent instance, Node.js with
   // its helper threads) has every thread moved.
-  std::vector<pid_t> threads;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(absl::StrCat("/proc/", pid, "/task"), ec)) {
-    pid_t tid = 0;
-    if (absl::SimpleAtoi(entry.path().filename().string(), &tid)) threads.push_back(tid);
-  }
+  std::vector<pid_t> threads = ThreadsOf(pid);
   if (threads.empty()) threads.push_back(pid);
   const std::string tasks = absl::StrCat(root_, "/", group, "/tasks");
   for (const pid_t tid : threads) {

@@ -36,6 +36,10 @@ struct ExecRequest {
   // that starts a process per call joins it there before exec, so the
   // function's first instruction runs in its partition, and skips on_start.
   std::string cache_tasks_file;
+  // The EEVDF slice of the call's threads (ALPS's learned slice; zero = the
+  // kernel's own). A process started for the call takes it before exec; the
+  // processes of a container or an instance are given it as the call starts.
+  absl::Duration cpu_slice;
 };
 
 struct ExecResult {

@@ -104,6 +104,7 @@ absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& con
   std::unique_ptr<WorkerNode> node(new WorkerNode(config));
   ASSIGN_OR_RETURN(RuntimeMap runtimes, node->BuildRuntimes());
   RETURN_IF_ERROR(node->BuildCache());
+  RETURN_IF_ERROR(node->BuildCpuSlices());
   node->BuildExecutor(std::move(runtimes));
   RETURN_IF_ERROR(node->BuildLinks(std::move(fatal)));
   node->BuildServices();
@@ -254,6 +255,28 @@ absl::Status WorkerNode::BuildCache() {
   return absl::OkStatus();
 }
 
+absl::Status WorkerNode::BuildCpuSlices() {
+  const config::v1::Switch mode = config_.worker().cpu_slices();
+  if (mode == config::v1::SWITCH_OFF) return absl::OkStatus();
+  if (!KernelTakesCpuSlices()) {
+    constexpr char kWhy[] =
+        "this kernel takes no CPU slice per task (sched_setattr's sched_runtime for fair "
+        "tasks: EEVDF, Linux 6.12+)";
+    if (mode == config::v1::SWITCH_ON) {
+      return absl::FailedPreconditionError(absl::StrCat("worker.cpu_slices is on but ", kWhy));
+    }
+    FSCHED_LOG(kInfo, "learned CPU slices off: %s", kWhy);
+    return absl::OkStatus();
+  }
+  CpuSliceOptions options;
+  options.alpha = config_.worker().cpu_slice_alpha();
+  options.beta = config_.worker().cpu_slice_beta();
+  cpu_slices_ = std::make_unique<CpuSlices>(options);
+  FSCHED_LOG(kInfo, "learned CPU slices on: min(mean x %g, 200ms) - %g x stddev", options.alpha,
+             options.beta);
+  return absl::OkStatus();
+}
+
 void WorkerNode::BuildExecutor(RuntimeMap runtimes) {
   const uint32_t slots =
       config_.worker().slots() > 0 ? config_.worker().slots() : HostMonitor::Cores();
@@ -262,6 +285,7 @@ void WorkerNode::BuildExecutor(RuntimeMap runtimes) {
   exec_options.output_limit_bytes = config_.worker().output_limit_bytes();
   exec_options.default_timeout = FromProto(config_.scheduler().default_timeout());
   exec_options.cache = cache_.get();
+  exec_options.cpu_slices = cpu_slices_.get();
   // Two masters (the master and the zone master) and direct calls share the slots; what
   // exceeds them waits here rather than failing.
   exec_options.max_waiting = 4 * slots;
@@ -576,6 +600,7 @@ v1::WorkerLoad WorkerNode::Load() {
   absl::StatusOr<HostLoad> host = host_.Sample();
   if (host.ok()) {
     SetHost(*host, &load);
+    if (cpu_slices_ != nullptr) cpu_slices_->set_cpu_share(host->cpu_percent / 100);
     absl::MutexLock lock(&host_mu_);
     last_host_ = *host;
   } else {

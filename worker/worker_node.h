@@ -60,7 +60,8 @@ class WorkerNode : private MasterLinkCallbacks,
   absl::StatusOr<ChildIdentity> FunctionIdentity(const std::string& state_dir) const;
   // Per-call cgroups for process functions, as worker.process_cgroups says.
   absl::Status UseProcessCgroups();
-  absl::Status BuildCache();  // resctrl partitions, where available
+  absl::Status BuildCache();      // resctrl partitions, where available
+  absl::Status BuildCpuSlices();  // ALPS's learned slices, where the kernel takes them
   ResctrlOptions CacheOptions() const;
   void BuildExecutor(RuntimeMap runtimes);
   absl::Status BuildLinks(FatalFn fatal);  // master links, function source, routing
@@ -109,6 +110,7 @@ class WorkerNode : private MasterLinkCallbacks,
   bool process_cgroups_ = false;               // process calls get cgroups
   std::unique_ptr<ResctrlAllocator> cache_;    // null without resctrl (or with it off)
   std::string cache_unavailable_;              // why there is none
+  std::unique_ptr<CpuSlices> cpu_slices_;      // null where the kernel takes none (or off)
   std::unique_ptr<RootfsCache> rootfs_cache_;  // root filesystems by digest, from the master
   // Each null where its engine cannot run containers here (or is off).
   std::unique_ptr<ContainerRuntime> runc_runtime_;

@@ -125,6 +125,8 @@ TEST(ConfigTest, BadValuesAreRejectedWithTheirKey) {
       {"worker: {keep_alive: forever}", "worker.keep_alive"},
       {"worker: {warm_memory_bytes: lots}", "worker.warm_memory_bytes"},
       {"worker: {cpu_priority: sometimes}", "worker.cpu_priority"},
+      {"worker: {cpu_slices: maybe}", "worker.cpu_slices"},
+      {"worker: {cpu_slice_alpha: -1}", "worker.cpu_slice_alpha"},
       {"worker: {function_uid: -1}", "worker.function_uid"},
       {"cluster: {max_rootfs_bytes: big}", "cluster.max_rootfs_bytes"},
       {"log_level: loud", "log_level"},

@@ -21,6 +21,7 @@
 #include "tests/worker/private_containerd.h"
 #include "worker/child_process.h"
 #include "worker/containerd_engine.h"
+#include "worker/cpu_slice.h"
 #include "worker/fd.h"
 #include "worker/runc_engine.h"
 
@@ -515,12 +516,16 @@ def slow(payload):
     ExecRequest request = Request(counter, "");
     request.argv.clear();
     request.stdin_data = "v";
+    // And so does its CPU slice (ALPS), where the kernel takes one.
+    request.cpu_slice = absl::Milliseconds(6);
     std::vector<std::string> started;
-    request.on_start = [&started](pid_t pid) {
+    std::vector<absl::Duration> slices;
+    request.on_start = [&started, &slices](pid_t pid) {
       std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
       std::string text((std::istreambuf_iterator<char>(cmdline)), {});
       std::replace(text.begin(), text.end(), '\0', ' ');
       started.push_back(text);
+      slices.push_back(ThreadCpuSlice(pid).value_or(absl::ZeroDuration()));
     };
     RunControl control;
     r = runtime_->Run(request, control);
@@ -528,6 +533,9 @@ def slow(payload):
     EXPECT_EQ(r.stdout_data, "3:v");
     EXPECT_THAT(started, ::testing::Contains(::testing::HasSubstr("fsched_runtime.py")));
     EXPECT_THAT(started, ::testing::Contains(::testing::HasSubstr(kShimMountPoint)));
+    if (KernelTakesCpuSlices()) {
+      EXPECT_THAT(slices, ::testing::Each(absl::Milliseconds(6)));
+    }
   }
 
   // A crash mid-call: the shim says how it ended; the container goes.

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/proto_time.h"
 #include "worker/process_runtime.h"
@@ -108,6 +109,43 @@ TEST_F(ExecutorTest, UnsupportedRuntimeIsAStartFailure) {
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   EXPECT_EQ(result.outcome(), v1::OUTCOME_START_FAILED);
   EXPECT_NE(result.message().find("RUNTIME_KIND_RUNC"), std::string::npos);
+}
+
+// ALPS's slices: a function's first call takes its slice from the master's
+// prediction, the next from the CPU time its runs here took.
+TEST_F(ExecutorTest, CallsRunWithTheSliceLearnedFromTheirFunctionsRuns) {
+  if (!KernelTakesCpuSlices()) GTEST_SKIP() << "this kernel takes no per-task slice";
+  if (!std::filesystem::exists("/proc/self/sched")) GTEST_SKIP() << "no /proc/<pid>/sched";
+  CpuSlices slices;
+  Executor::Options options = Options();
+  options.cpu_slices = &slices;
+  Executor learning(options, {{v1::RUNTIME_KIND_PROCESS, &runtime_}});
+  const auto run = [&](const std::string& id) {
+    v1::Assignment a = Assign(id, {"sh", "-c", "awk '/^se.slice /{print $NF}' /proc/$$/sched"});
+    a.set_predicted_seconds(0.02);
+    absl::Notification done;
+    v1::InvocationResult result;
+    EXPECT_TRUE(learning
+                    .Submit(a,
+                            [&](v1::InvocationResult r) {
+                              result = std::move(r);
+                              done.Notify();
+                            })
+                    .ok());
+    EXPECT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(20)));
+    return result;
+  };
+  v1::InvocationResult first = run("s1");
+  ASSERT_EQ(first.outcome(), v1::OUTCOME_OK) << first.message();
+  EXPECT_EQ(first.stdout(), "20000000\n") << "min(20 ms, 200 ms) − 0 from the prediction";
+  const std::optional<CpuSlices::Stats> stats = slices.StatsOf("fn");
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(stats->runs, 1u);
+  EXPECT_NEAR(stats->mean_s, ToSeconds(first.timings().cpu_time()), 1e-9);
+  const absl::Duration learned = slices.SliceFor("fn", 0.02);
+  v1::InvocationResult second = run("s2");
+  ASSERT_EQ(second.outcome(), v1::OUTCOME_OK) << second.message();
+  EXPECT_EQ(second.stdout(), absl::StrCat(absl::ToInt64Nanoseconds(learned), "\n"));
 }
 
 // Persistent instances live in the process runtime: a persistent function

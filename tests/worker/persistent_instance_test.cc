@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/proto_time.h"
+#include "worker/cpu_slice.h"
 #include "worker/instance_protocol.h"
 #include "worker/process_runtime.h"
 #include "worker/shim/frames.h"
@@ -162,6 +163,41 @@ TEST_F(PersistentInstanceTest, PythonKeepsStateBetweenWarmCallsAndImportsOnce) {
   const auto warm = runtime_.WarmSet();
   ASSERT_EQ(warm.size(), 1u);
   EXPECT_EQ(warm[0].mode(), v1::EXECUTION_MODE_WARM);
+  runtime_.Evict("py");
+  ExpectNoInstances();
+}
+
+// A warm instance already runs: each call gives every one of its threads the
+// call's slice (ALPS), and a thread the handler starts inherits it.
+TEST_F(PersistentInstanceTest, EachCallGivesTheRunningInstanceItsCpuSlice) {
+  if (!KernelTakesCpuSlices()) GTEST_SKIP() << "this kernel takes no per-task slice";
+  if (!std::filesystem::exists("/proc/self/sched")) GTEST_SKIP() << "no /proc/<pid>/sched";
+  WriteCode("slice.py", R"(import threading
+
+def slice_of(path):
+    for line in open(path):
+        if line.startswith("se.slice "):
+            return line.split()[-1]
+
+def handle(payload):
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(slice_of("/proc/thread-self/sched")))
+    t.start()
+    t.join()
+    return slice_of("/proc/self/sched") + " " + seen[0]
+)");
+  const v1::FunctionSpec spec = Python("slice:handle");
+  for (const int ms : {9, 4}) {
+    ExecRequest request;
+    request.invocation_id = absl::StrCat("inv-", ++calls_);
+    request.function = spec;
+    request.timeout = absl::Seconds(20);
+    request.cpu_slice = absl::Milliseconds(ms);
+    const ExecResult r = runtime_.Run(request, never_);
+    ASSERT_EQ(r.outcome, v1::OUTCOME_OK) << r.message << r.stderr_data;
+    EXPECT_EQ(r.stdout_data, absl::StrCat(ms * 1000000, " ", ms * 1000000));
+  }
+  EXPECT_EQ(runtime_.live_instances(), 1u) << "both calls on one instance";
   runtime_.Evict("py");
   ExpectNoInstances();
 }

@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "worker/cgroup.h"
+#include "worker/cpu_slice.h"
 #include "worker/kernel_files.h"
 
 namespace fsched::worker {
@@ -73,6 +74,24 @@ TEST_F(ProcessRuntimeTest, TheCallJoinsItsCachePartitionBeforeItExecs) {
   r = Run(req);
   EXPECT_EQ(r.outcome, v1::OUTCOME_OK) << r.message;
   EXPECT_EQ(hooked, 1);
+}
+
+// ALPS's slice is the function's own from its first instruction: set between
+// fork and exec, so the shell already has it (and what it forks inherits).
+TEST_F(ProcessRuntimeTest, TheCallTakesItsCpuSliceBeforeItExecs) {
+  if (!KernelTakesCpuSlices()) GTEST_SKIP() << "this kernel takes no per-task slice";
+  if (!std::filesystem::exists("/proc/self/sched")) GTEST_SKIP() << "no /proc/<pid>/sched";
+  ExecRequest req =
+      Sh("grep -E '^se.slice ' /proc/$$/sched; grep -E '^se.slice ' /proc/self/sched");
+  req.cpu_slice = absl::Milliseconds(7);
+  ExecResult r = Run(req);
+  ASSERT_EQ(r.outcome, v1::OUTCOME_OK) << r.message << r.stderr_data;
+  const std::vector<std::string> lines = absl::StrSplit(r.stdout_data, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u) << r.stdout_data;
+  for (const std::string& line : lines) EXPECT_THAT(line, ::testing::EndsWith(" 7000000"));
+  req.cpu_slice = absl::ZeroDuration();  // none asked: the kernel's own
+  r = Run(req);
+  EXPECT_THAT(r.stdout_data, ::testing::Not(::testing::HasSubstr(" 7000000")));
 }
 
 TEST_F(ProcessRuntimeTest, LargePayloadAndOutputDoNotDeadlock) {
