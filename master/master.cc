@@ -96,15 +96,20 @@ absl::Status Master::BuildRouting() {
         std::make_unique<ZoneDirectory>(FromProto(config_.cluster().heartbeat_timeout()), clock_);
   }
   routing::Router::Options router_options;
-  router_options.self.id = config_.node().id();
-  router_options.self.zone = config_.node().zone();
-  router_options.self.role =
-      is_zone_master() ? routing::NodeRole::kZoneMaster : routing::NodeRole::kMaster;
+  router_options.self = SelfNode();
   router_options.emulation = config_.network_emulation();
   router_ = std::make_unique<routing::Router>(std::move(router_options),
                                               static_cast<routing::RouterCallbacks*>(this),
                                               routing_.get(), clock_);
   return absl::OkStatus();
+}
+
+routing::NodeRef Master::SelfNode() const {
+  routing::NodeRef self;
+  self.id = config_.node().id();
+  self.zone = config_.node().zone();
+  self.role = is_zone_master() ? routing::NodeRole::kZoneMaster : routing::NodeRole::kMaster;
+  return self;
 }
 
 // Warm policies become worker commands: pre-warm on register and on join,
@@ -179,6 +184,9 @@ absl::Status Master::BuildServices() {
   link_options.register_timeout = FromProto(config_.cluster().register_timeout());
   link_options.joined = this;
   link_options.max_message_bytes = MaxReceiveBytes();
+  if (routing::LinkDelays(config_.network_emulation(), SelfNode()).enabled()) {
+    link_options.link_delays.emplace(config_.network_emulation(), SelfNode());
+  }
   link_service_ = std::make_unique<WorkerLinkService>(std::move(link_options));
 
   TokensService::Options tokens_options;

@@ -88,6 +88,7 @@ class Master : private ControllerCallbacks,
                    const absl::StatusOr<v1::InvocationResult>& result,
                    absl::Duration elapsed) override;
   bool is_zone_master() const { return config_.node().role() == config::v1::NODE_ROLE_ZONE_MASTER; }
+  routing::NodeRef SelfNode() const;  // this node as routing sees it
   /// Writes what the predictor learned since the last call.
   void PersistModels();
 

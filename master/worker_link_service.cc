@@ -19,11 +19,37 @@ using Reactor = grpc::ServerBidiReactor<v1::WorkerMessage, v1::MasterMessage>;
 // write in flight and queues the rest; Finish waits for the queue to drain.
 // Reactor operations are started without holding mu_ (gRPC may run the next
 // reaction inline), and the reactor pointer is never used after Finish.
-class LinkStream final : public WorkerStream {
+class LinkStream final : public WorkerStream, public std::enable_shared_from_this<LinkStream> {
  public:
   explicit LinkStream(Reactor* reactor) : reactor_(reactor) {}
 
+  // From now on each message waits `delay` on `timers` before it is written
+  // (an emulated link; the order is kept, the delay being the same for all).
+  // A message still on its way when the stream closes is lost with the link.
+  void set_delay(absl::Duration delay, TimerQueue* timers) {
+    absl::MutexLock lock(&mu_);
+    delay_ = delay;
+    timers_ = timers;
+  }
+
   void Send(const v1::MasterMessage& message) override {
+    absl::Duration delay;
+    TimerQueue* timers = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      delay = delay_;
+      timers = timers_;
+    }
+    if (timers == nullptr || delay <= absl::ZeroDuration()) {
+      SendNow(message);
+      return;
+    }
+    timers->RunAt(absl::Now() + delay, [weak = weak_from_this(), message] {
+      if (auto stream = weak.lock()) stream->SendNow(message);
+    });
+  }
+
+  void SendNow(const v1::MasterMessage& message) {
     const v1::MasterMessage* next = nullptr;
     {
       absl::MutexLock lock(&mu_);
@@ -83,6 +109,8 @@ class LinkStream final : public WorkerStream {
  private:
   Reactor* const reactor_;
   absl::Mutex mu_;
+  absl::Duration delay_ ABSL_GUARDED_BY(mu_);
+  TimerQueue* timers_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::deque<v1::MasterMessage> outbox_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
@@ -95,11 +123,14 @@ class ConnectReactor final : public Reactor {
  public:
   ConnectReactor(ClusterManager* cluster, Scheduler* scheduler, TimerQueue* timers,
                  absl::Duration register_timeout, WorkerJoinCallbacks* joined,
-                 uint64_t max_message_bytes)
+                 uint64_t max_message_bytes, const routing::LinkDelays* link_delays,
+                 TimerQueue* link_timers)
       : cluster_(cluster),
         scheduler_(scheduler),
         joined_(joined),
         max_message_bytes_(max_message_bytes),
+        link_delays_(link_delays),
+        link_timers_(link_timers),
         stream_(std::make_shared<LinkStream>(this)) {
     std::weak_ptr<LinkStream> weak = stream_;
     timers->RunAt(absl::Now() + register_timeout, [weak] {
@@ -146,6 +177,14 @@ class ConnectReactor final : public Reactor {
       }
       session_ = *session;
       stream_->set_registered();
+      if (link_delays_ != nullptr) {
+        // Half the round trip each way, from the welcome on.
+        const v1::Register& r = incoming_.register_();
+        delay_ =
+            link_delays_->To({r.worker_id(), r.address(), r.zone(), routing::NodeRole::kWorker}) /
+            2;
+        stream_->set_delay(delay_, link_timers_);
+      }
       welcome.set_max_message_bytes(max_message_bytes_);
       v1::MasterMessage message;
       *message.mutable_welcome() = std::move(welcome);
@@ -154,21 +193,40 @@ class ConnectReactor final : public Reactor {
       scheduler_->OnWorkerJoined();
       return true;
     }
-    switch (incoming_.kind_case()) {
+    if (delay_ > absl::ZeroDuration()) {
+      // On the emulated link every message arrives late by the same delay, so
+      // a heartbeat never overtakes a result it no longer lists. The reactor
+      // may be gone by then: the callback holds what it needs.
+      link_timers_->RunAt(absl::Now() + delay_,
+                          [cluster = cluster_, scheduler = scheduler_, session = *session_,
+                           stream = stream_, message = std::move(incoming_)]() mutable {
+                            Deliver(cluster, scheduler, session, *stream, message);
+                          });
+      incoming_.Clear();
+      return true;
+    }
+    return Deliver(cluster_, scheduler_, *session_, *stream_, incoming_);
+  }
+
+  // \return false when the stream is being closed.
+  static bool Deliver(ClusterManager* cluster, Scheduler* scheduler,
+                      const ClusterManager::Session& session, LinkStream& stream,
+                      v1::WorkerMessage& message) {
+    switch (message.kind_case()) {
       case v1::WorkerMessage::kHeartbeat:
-        if (!cluster_->Heartbeat(*session_, incoming_.heartbeat()).ok()) {
-          stream_->Close(absl::AbortedError("this connection was replaced by a newer one"));
+        if (!cluster->Heartbeat(session, message.heartbeat()).ok()) {
+          stream.Close(absl::AbortedError("this connection was replaced by a newer one"));
           return false;
         }
         return true;
       case v1::WorkerMessage::kResult:
-        scheduler_->OnResult(session_->worker_id, std::move(*incoming_.mutable_result()));
+        scheduler->OnResult(session.worker_id, std::move(*message.mutable_result()));
         return true;
       case v1::WorkerMessage::kRegister:
-        stream_->Close(absl::FailedPreconditionError("register sent twice on one stream"));
+        stream.Close(absl::FailedPreconditionError("register sent twice on one stream"));
         return false;
       case v1::WorkerMessage::KIND_NOT_SET:
-        stream_->Close(absl::InvalidArgumentError("empty worker message"));
+        stream.Close(absl::InvalidArgumentError("empty worker message"));
         return false;
     }
     return true;
@@ -178,6 +236,9 @@ class ConnectReactor final : public Reactor {
   Scheduler* const scheduler_;
   WorkerJoinCallbacks* const joined_;  // may be null
   const uint64_t max_message_bytes_;
+  const routing::LinkDelays* const link_delays_;  // null: real links only
+  TimerQueue* const link_timers_;
+  absl::Duration delay_;  // each way, once registered
   std::shared_ptr<LinkStream> stream_;
   std::optional<ClusterManager::Session> session_;  // touched only by reactions, which are serial
   v1::WorkerMessage incoming_;
@@ -225,6 +286,12 @@ class FetchRootfsReactor final : public grpc::ServerWriteReactor<v1::RootfsChunk
 
 }  // namespace
 
+WorkerLinkService::WorkerLinkService(Options options) : options_(std::move(options)) {
+  if (options_.link_delays && options_.link_delays->enabled()) {
+    link_timers_ = std::make_unique<TimerQueue>();
+  }
+}
+
 grpc::ServerBidiReactor<v1::WorkerMessage, v1::MasterMessage>* WorkerLinkService::Connect(
     grpc::CallbackServerContext* ctx) {
   if (absl::StatusOr<v1::Identity> caller =
@@ -233,7 +300,9 @@ grpc::ServerBidiReactor<v1::WorkerMessage, v1::MasterMessage>* WorkerLinkService
     return new RefusedBidiReactor<v1::WorkerMessage, v1::MasterMessage>(caller.status());
   }
   return new ConnectReactor(options_.cluster, options_.scheduler, options_.timers,
-                            options_.register_timeout, options_.joined, options_.max_message_bytes);
+                            options_.register_timeout, options_.joined, options_.max_message_bytes,
+                            options_.link_delays ? &*options_.link_delays : nullptr,
+                            link_timers_.get());
 }
 
 grpc::ServerWriteReactor<v1::RootfsChunk>* WorkerLinkService::FetchRootfs(

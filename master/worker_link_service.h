@@ -1,9 +1,14 @@
 // WorkerLink.Connect: one bidirectional stream per worker, served by a reactor
-// that owns its state, never blocks, and deletes itself in OnDone. And
-// WorkerLink.FetchRootfs: a stored root filesystem archive, in chunks.
+// that owns its state, never blocks, and deletes itself in OnDone. With
+// network emulation on, the stream is the emulated dispatch link: every
+// message each way waits half the link's delay to that worker, as forwarded
+// requests do (seed 001's testbed delays every hop, the master's dispatch
+// included). And WorkerLink.FetchRootfs: a stored root filesystem archive, in chunks.
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <optional>
 
 #include "common/auth.h"
 #include "common/timer_queue.h"
@@ -11,6 +16,7 @@
 #include "master/cluster_manager.h"
 #include "master/rootfs_store.h"
 #include "master/scheduler.h"
+#include "routing/topology.h"
 
 namespace fsched::master {
 
@@ -34,8 +40,10 @@ class WorkerLinkService final : public v1::WorkerLink::CallbackService {
     absl::Duration register_timeout = absl::Seconds(10);
     WorkerJoinCallbacks* joined = nullptr;  // optional
     uint64_t max_message_bytes = 0;         // the server's receive limit, told to workers
+    // The emulated link delay to each worker; none = real links only.
+    std::optional<routing::LinkDelays> link_delays;
   };
-  explicit WorkerLinkService(Options options) : options_(std::move(options)) {}
+  explicit WorkerLinkService(Options options);
 
   grpc::ServerBidiReactor<v1::WorkerMessage, v1::MasterMessage>* Connect(
       grpc::CallbackServerContext* context) override;
@@ -44,6 +52,9 @@ class WorkerLinkService final : public v1::WorkerLink::CallbackService {
 
  private:
   const Options options_;
+  // Delayed messages of emulated links; destroyed with the service, before
+  // the cluster manager and scheduler its callbacks use. Null without emulation.
+  std::unique_ptr<TimerQueue> link_timers_;
 };
 
 }  // namespace fsched::master

@@ -279,6 +279,52 @@ TEST_F(ArchitecturesTest, DynamicResolvesToAConcreteArchitectureAndIsMeasured) {
   EXPECT_THAT(kept.error_message(), HasSubstr(master_address_));
 }
 
+// Seed 001's selector, live at an entry worker in dynamic mode: while the
+// decentralized tail ratio P95/P50 stays under its soft threshold, traffic
+// stays decentralized; once a slow call in four lifts it past the hard one,
+// traffic moves to federated, as the calls' own architecture and the ratios
+// GetArchMetrics reports both say.
+TEST_F(ArchitecturesTest, TheDynamicSelectorSwitchesWhenTheTailRatioCrossesItsThresholds) {
+  StartFederation(2);
+  auto admin = v1::Admin::NewStub(MakeChannel(WorkerAddress("a1")));
+  {
+    // The seed's thresholds (1.5 and 2.5); ratios updated every 200 ms.
+    grpc::ClientContext ctx;
+    v1::UpdateThresholdsRequest req;
+    req.mutable_thresholds()->set_soft_d2f(1.5);
+    req.mutable_thresholds()->set_hard_d2f(2.5);
+    req.mutable_thresholds()->set_min_samples(10);
+    req.mutable_thresholds()->set_sample_interval_seconds(0.2);
+    v1::Thresholds now;
+    ASSERT_TRUE(admin->UpdateThresholds(&ctx, req, &now).ok());
+  }
+  const auto ratios = [&] {
+    grpc::ClientContext ctx;
+    v1::GetArchMetricsRequest req;
+    req.set_function("sleep");
+    v1::GetArchMetricsResponse metrics;
+    EXPECT_TRUE(admin->GetArchMetrics(&ctx, req, &metrics).ok());
+    return metrics.functions_size() > 0 ? metrics.functions(0).ratios() : v1::ArchRatios();
+  };
+  const auto call = [&](const std::string& seconds) {
+    v1::InvocationResult r;
+    EXPECT_TRUE(AtWorker("a1", Request("sleep", v1::ARCHITECTURE_DYNAMIC, seconds), &r).ok());
+    EXPECT_EQ(r.outcome(), v1::OUTCOME_OK) << r.message();
+    return r.architecture();
+  };
+  // Calls of one length: P95/P50 near 1, under the soft threshold.
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(call("0.2"), v1::ARCHITECTURE_DECENTRALIZED) << i;
+  EXPECT_EQ(ratios().federated(), 0);
+  EXPECT_EQ(ratios().decentralized(), 1);
+  // One call in four takes 1 s: P95/P50 near 5, past the hard threshold.
+  int federated = 0, calls = 0;
+  for (; calls < 100 && federated < 5; ++calls) {
+    federated += call(calls % 4 == 3 ? "1" : "0.2") == v1::ARCHITECTURE_FEDERATED;
+  }
+  EXPECT_GE(federated, 5) << "still decentralized after " << calls << " calls";
+  EXPECT_GT(ratios().federated(), 0.5);
+}
+
 TEST_F(ArchitecturesTest, KillingAZoneMasterMidRunLosesNoAcceptedRequest) {
   StartFederation(2);
   std::atomic<int> ok{0}, failed{0}, via_b_after_kill{0};
@@ -380,6 +426,27 @@ TEST_F(ArchitecturesTest, LinkDelaysAreAddedToForwardedRequests) {
   EXPECT_EQ(r.outcome(), v1::OUTCOME_OK) << r.message();
   EXPECT_EQ(r.route_size(), 2);  // master -> a worker
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(400));
+}
+
+// The master's own dispatch crosses the emulated link too: an assignment
+// waits half the delay on its way to the worker, the result half on its way
+// back, so centralized is not flattered against the architectures that forward.
+TEST_F(ArchitecturesTest, TheMastersDispatchLinkIsEmulatedToo) {
+  StartFederation(2, "network_emulation: {master: 400ms}\n");
+  v1::InvocationResult r;
+  ASSERT_TRUE(AtMaster("master", Request("echo", v1::ARCHITECTURE_CENTRALIZED), &r).ok());
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(AtMaster("master", Request("echo", v1::ARCHITECTURE_CENTRALIZED), &r).ok());
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(r.outcome(), v1::OUTCOME_OK) << r.message();
+  EXPECT_THAT(Route(r), ElementsAre("test-master")) << "dispatched, not forwarded";
+  EXPECT_GE(took, absl::Milliseconds(400));
+  EXPECT_LT(took, absl::Milliseconds(1200)) << "once each way, not per message in flight";
+  // The workers stay in the cluster with their heartbeats late by the same delay.
+  absl::SleepFor(absl::Seconds(1));
+  for (const v1::WorkerInfo& w : ListWorkers()) {
+    EXPECT_EQ(w.state(), v1::WORKER_STATE_READY) << w.id();
+  }
 }
 
 }  // namespace
