@@ -3,7 +3,9 @@
 # cluster, with fsched-bench and fsched-plot. Results and plots go to
 # results/evaluation/<experiment>/<run>/; the plots for the docs to
 # results/evaluation/<experiment>/.
-#   scripts/evaluate.sh                 every experiment (about 29 minutes)
+#   scripts/evaluate.sh                 every experiment (about 75 minutes)
+#   RUNS=1 scripts/evaluate.sh ...      one run of the repeated ones (seed001, cpu-priority)
+#   RUN_FIRST=3 scripts/evaluate.sh seed001   resumes seed001 at run 3, keeping runs 1-2
 #   scripts/evaluate.sh seed000 replay  only those
 # Experiments: overhead seed000 seed001 seed002 replay containers
 #              containers-containerd cpu-priority cache
@@ -80,27 +82,33 @@ seed000() {
 # architecture and dynamic. Deadline 500 ms (5x the 100 ms service time).
 seed001() {
   local dir=$OUT/seed001
-  rm -rf "$dir"
+  [ "${RUN_FIRST:-1}" -gt 1 ] || rm -rf "$dir"
   local net="network_emulation: {same_zone: 10ms, cross_zone: 20ms, master: 60ms}"
-  for arch in centralized federated decentralized dynamic; do
-    start_federation "$dir/$arch/cluster" 4 "$net"
-    register_sleep io 0.1
-    wait_mirrored 1
-    # The selector's state at one entry node (worker a1), every 2 s.
-    local a1=${WORKER_ADDRESSES%%,*} sampler
-    while :; do
-      echo "$(date +%s.%N) $(build/tools/fschedctl --master "$a1" --json arch io | tr -d '\n')"
-      sleep 2
-    done >"$dir/$arch/ratios.jsonl" 2>/dev/null &
-    sampler=$!
-    $BENCH --entry worker --entries "$WORKER_ADDRESSES" --function io --architecture "$arch" \
-      --concurrency 2,5,10,20,40 --stage_duration 15s --warmup 3s --deadline 500ms \
-      --label "$arch" --out "$dir/$arch" | tee "$dir/$arch.txt"
-    kill $sampler
-    stop_cluster
+  local run arch
+  for run in $(seq "${RUN_FIRST:-1}" "${RUNS:-3}"); do
+    for arch in centralized federated decentralized dynamic; do
+      start_federation "$dir/$arch-$run/cluster" 4 "$net"
+      register_sleep io 0.1
+      wait_mirrored 1
+      # The selector's state at one entry node (worker a1), every 2 s.
+      local a1=${WORKER_ADDRESSES%%,*} sampler
+      while :; do
+        echo "$(date +%s.%N) $(build/tools/fschedctl --master "$a1" --json arch io | tr -d '\n')"
+        sleep 2
+      done >"$dir/$arch-$run/ratios.jsonl" 2>/dev/null &
+      sampler=$!
+      $BENCH --entry worker --entries "$WORKER_ADDRESSES" --function io --architecture "$arch" \
+        --concurrency 2,5,10,20,40 --stage_duration 15s --warmup 3s --deadline 500ms \
+        --label "$arch" --out "$dir/$arch-$run" | tee "$dir/$arch-$run.txt" ||
+        true  # calls refused at 40 users (RESOURCE_EXHAUSTED) are results, not a failed script
+      kill $sampler
+      stop_cluster
+    done
   done
-  tools/fsched-plot "$dir/centralized" "$dir/federated" "$dir/decentralized" "$dir/dynamic" \
-    --ratios "$dir/dynamic/ratios.jsonl" --out "$dir"
+  tools/fsched-plot "$dir/centralized-1" "$dir/federated-1" "$dir/decentralized-1" \
+    "$dir/dynamic-1" --ratios "$dir/dynamic-1/ratios.jsonl" --out "$dir"
+  tools/fsched-runs "$dir"/{centralized,federated,decentralized,dynamic} \
+    --metrics mean,p95,deadline_missed,throughput | tee "$dir/runs.md"
 }
 
 # Seed 002 (FaaS scheduler testbed): 100 sequential cycles of a light and a
@@ -191,9 +199,11 @@ containers() {  # runc | containerd
 
 # Seed 004 (ALPS): eight CPU-bound container functions at once on two cores,
 # half short (a 20,000-step shell loop, about 30 ms alone) and half long (ten
-# times that), with the worker's shortest-remaining-first CPU weights off
-# (plain CFS fair share) and on. The master learns both durations during the
-# warm-up; its predictions drive the weights.
+# times that), with the worker's shortest-remaining-first CPU weights and its
+# learned EEVDF slices each off and on: "off" is the kernel's own fair share.
+# The master learns both durations during the warm-up; its predictions drive
+# the weights, the worker's own measurements the slices. Each setting runs
+# RUNS times (3), interleaved, so a drift of the machine hits all of them.
 cpu_priority() {
   local dir=$OUT/cpu-priority
   rm -rf "$dir"
@@ -201,20 +211,42 @@ cpu_priority() {
   make_busybox_rootfs "$dir/rootfs"
   local rootfs
   rootfs=$(realpath "$dir/rootfs")
-  local mode
-  for mode in off on; do
-    WORKER_FLAGS=(--cpu_priority "$mode")
-    start_cluster "$dir/$mode/cluster" 1 8
-    $CTL register short --rootfs "$rootfs" -- \
-      sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done' >/dev/null
-    $CTL register long --rootfs "$rootfs" -- \
-      sh -c 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done' >/dev/null
-    $BENCH --master "$MASTER" --function short,long --concurrency 8 --stage_duration 60s \
-      --warmup 15s --label "priority-$mode" --out "$dir/$mode" | tee "$dir/$mode.txt"
-    stop_cluster
+  local run mode weights slices
+  for run in $(seq 1 "${RUNS:-3}"); do
+    for mode in off weights slices both; do
+      weights=off slices=off
+      case $mode in weights) weights=on ;; slices) slices=on ;; both) weights=on slices=on ;; esac
+      WORKER_FLAGS=(--cpu_priority "$weights" --cpu_slices "$slices")
+      start_cluster "$dir/$mode-$run/cluster" 1 8
+      $CTL register short --rootfs "$rootfs" -- \
+        sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done' >/dev/null
+      $CTL register long --rootfs "$rootfs" -- \
+        sh -c 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done' >/dev/null
+      $BENCH --master "$MASTER" --function short,long --concurrency 8 --stage_duration 45s \
+        --warmup 15s --label "$mode" --out "$dir/$mode-$run" | tee "$dir/$mode-$run.txt"
+      stop_cluster
+    done
+  done
+  # The same with process functions (per-call cgroups, the worker being root):
+  # the weights there, no container.
+  for run in $(seq 1 "${RUNS:-3}"); do
+    for mode in off weights; do
+      weights=off
+      [ $mode = weights ] && weights=on
+      WORKER_FLAGS=(--cpu_priority "$weights" --cpu_slices off)
+      start_cluster "$dir/process-$mode-$run/cluster" 1 8
+      $CTL register short -- sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done' >/dev/null
+      $CTL register long -- sh -c 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done' >/dev/null
+      $BENCH --master "$MASTER" --function short,long --concurrency 8 --stage_duration 45s \
+        --warmup 15s --label "process-$mode" --out "$dir/process-$mode-$run" |
+        tee "$dir/process-$mode-$run.txt"
+      stop_cluster
+    done
   done
   WORKER_FLAGS=()
-  tools/fsched-plot "$dir/off" "$dir/on" --out "$dir"
+  tools/fsched-plot "$dir"/off-1 "$dir"/weights-1 "$dir"/slices-1 "$dir"/both-1 --out "$dir"
+  tools/fsched-runs "$dir"/{off,weights,slices,both,process-off,process-weights} \
+    --metrics mean,p95,p99,throughput | tee "$dir/runs.md"
 }
 
 # Seed 003 (Fsched) in fsched-sim: four cache-sensitive synthetic functions,

@@ -15,10 +15,12 @@ import concurrent.futures
 import json
 import math
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from confidence import ci  # noqa: E402  (tools/confidence.py)
 
 def guard_keys(name):
     """The scheduler keys a guard name stands for, or None for a name it is not.
@@ -49,10 +51,6 @@ def guard_keys(name):
 # new default (fifo-x2/0.01/60s/240s), a fixed bound of the same cap and the
 # slowdown bound. The others are the sweep around the new default.
 COMPARED = ["wait-30s/0.1", "wait-240s/0.01", "fifo-x2/0.01/60s/240s", "slowdown-x100/0.01"]
-# Two-sided 95 % Student t quantiles by degrees of freedom.
-T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-       9: 2.262, 10: 2.228}
-
 
 def run(sim, flags, trace, util, seed, oracle, order, guard, tmp):
     config = os.path.join(tmp, f"{abs(hash((order, guard)))}.yaml")
@@ -69,14 +67,6 @@ def run(sim, flags, trace, util, seed, oracle, order, guard, tmp):
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed: {done.stderr.strip()}")
     return json.loads(done.stdout)["runs"][0]
-
-
-def ci(values):
-    mean = statistics.fmean(values)
-    if len(values) < 2:
-        return mean, float("nan")
-    half = T95.get(len(values) - 1, 1.96) * statistics.stdev(values) / math.sqrt(len(values))
-    return mean, half
 
 
 def main():
