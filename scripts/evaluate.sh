@@ -61,18 +61,24 @@ overhead() {
 seed000() {
   local dir=$OUT/seed000
   rm -rf "$dir"
-  for order in fifo aging-srtf; do
-    start_cluster "$dir/$order/cluster" 2 8 "scheduler: {queue_order: $order}"
-    register_sleep short 0.05
-    register_sleep medium 0.5
-    register_sleep long 3
-    $BENCH --master "$MASTER" --function short,medium,long --rates 2,5,15 --duration 30s \
-      --seed 1 --label "$order" --out "$dir/$order" | tee "$dir/$order.txt"
-    stop_cluster
+  local run order
+  for run in $(seq 1 "${RUNS:-3}"); do
+    for order in fifo aging-srtf; do
+      start_cluster "$dir/$order-$run/cluster" 2 8 "scheduler: {queue_order: $order}"
+      register_sleep short 0.05
+      register_sleep medium 0.5
+      register_sleep long 3
+      # Each run its own arrivals (seed = run), the same for both orders.
+      $BENCH --master "$MASTER" --function short,medium,long --rates 2,5,15 --duration 30s \
+        --seed "$run" --label "$order" --out "$dir/$order-$run" | tee "$dir/$order-$run.txt"
+      stop_cluster
+    done
   done
-  tools/fsched-plot "$dir/fifo" "$dir/aging-srtf" --out "$dir"
-  tools/fsched-plot "$dir/fifo" "$dir/aging-srtf" --only "Poisson 15 req/s" --by function \
+  tools/fsched-plot "$dir/fifo-1" "$dir/aging-srtf-1" --out "$dir"
+  tools/fsched-plot "$dir/fifo-1" "$dir/aging-srtf-1" --only "Poisson 15 req/s" --by function \
     --out "$dir/15rps"
+  tools/fsched-runs "$dir"/{fifo,aging-srtf} --metrics mean,p50,p95,p99,throughput |
+    tee "$dir/runs.md"
 }
 
 # Seed 001 (tail-latency aware architectures): its testbed's topology on one
@@ -116,15 +122,20 @@ seed001() {
 seed002() {
   local dir=$OUT/seed002
   rm -rf "$dir"
-  for placement in round-robin least-loaded most-loaded; do
-    start_cluster "$dir/$placement/cluster" 4 1 "scheduler: {placement: $placement}"
-    $CTL register light -- sh -c 'i=0; while [ $i -lt 15000 ]; do i=$((i+1)); done' >/dev/null
-    $CTL register heavy -- sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done' >/dev/null
-    $BENCH --master "$MASTER" --function light,heavy --cycles 100 --label "$placement" \
-      --out "$dir/$placement" | tee "$dir/$placement.txt"
-    stop_cluster
+  local run placement
+  for run in $(seq 1 "${RUNS:-3}"); do
+    for placement in round-robin least-loaded most-loaded; do
+      start_cluster "$dir/$placement-$run/cluster" 4 1 "scheduler: {placement: $placement}"
+      $CTL register light -- sh -c 'i=0; while [ $i -lt 15000 ]; do i=$((i+1)); done' >/dev/null
+      $CTL register heavy -- sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done' >/dev/null
+      $BENCH --master "$MASTER" --function light,heavy --cycles 100 --label "$placement" \
+        --out "$dir/$placement-$run" | tee "$dir/$placement-$run.txt"
+      stop_cluster
+    done
   done
-  tools/fsched-plot "$dir/round-robin" "$dir/least-loaded" "$dir/most-loaded" --out "$dir"
+  tools/fsched-plot "$dir/round-robin-1" "$dir/least-loaded-1" "$dir/most-loaded-1" --out "$dir"
+  tools/fsched-runs "$dir"/{round-robin,least-loaded,most-loaded} --metrics mean,p50,p95,p99 |
+    tee "$dir/runs.md"
 }
 
 # Azure Functions 2019 trace (10 functions, one day), its first minutes
@@ -134,15 +145,20 @@ seed002() {
 replay() {
   local dir=$OUT/replay
   rm -rf "$dir"
-  for order in fifo aging-srtf; do
-    start_cluster "$dir/$order/cluster" 2 6 "scheduler: {queue_order: $order}"
-    register_sleep sleep
-    $BENCH --master "$MASTER" --function sleep --args '{duration_s}' \
-      --trace data/azure2019-10fn-day --time_scale 2.35 --duration 60s --seed 1 \
-      --label "$order" --out "$dir/$order" | tee "$dir/$order.txt"
-    stop_cluster
+  local run order
+  for run in $(seq 1 "${RUNS:-3}"); do
+    for order in fifo aging-srtf; do
+      start_cluster "$dir/$order-$run/cluster" 2 6 "scheduler: {queue_order: $order}"
+      register_sleep sleep
+      # The same minute of the trace; each run draws its durations with seed = run.
+      $BENCH --master "$MASTER" --function sleep --args '{duration_s}' \
+        --trace data/azure2019-10fn-day --time_scale 2.35 --duration 60s --seed "$run" \
+        --label "$order" --out "$dir/$order-$run" | tee "$dir/$order-$run.txt"
+      stop_cluster
+    done
   done
-  tools/fsched-plot "$dir/fifo" "$dir/aging-srtf" --out "$dir"
+  tools/fsched-plot "$dir/fifo-1" "$dir/aging-srtf-1" --out "$dir"
+  tools/fsched-runs "$dir"/{fifo,aging-srtf} --metrics mean,p50,p90,p99,max | tee "$dir/runs.md"
 }
 
 # Seed 002's modes in real containers, through the master: a light

@@ -27,6 +27,21 @@ v1::Assignment Assign(const std::string& id, std::vector<std::string> command,
   return a;
 }
 
+// Submits `a` and waits for its result.
+v1::InvocationResult RunToEnd(Executor& executor, const v1::Assignment& a) {
+  absl::Notification done;
+  v1::InvocationResult result;
+  EXPECT_TRUE(executor
+                  .Submit(a,
+                          [&](v1::InvocationResult r) {
+                            result = std::move(r);
+                            done.Notify();
+                          })
+                  .ok());
+  EXPECT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  return result;
+}
+
 class ExecutorTest : public ::testing::Test {
  protected:
   ExecutorTest()
@@ -123,17 +138,7 @@ TEST_F(ExecutorTest, CallsRunWithTheSliceLearnedFromTheirFunctionsRuns) {
   const auto run = [&](const std::string& id) {
     v1::Assignment a = Assign(id, {"sh", "-c", "awk '/^se.slice /{print $NF}' /proc/$$/sched"});
     a.set_predicted_seconds(0.02);
-    absl::Notification done;
-    v1::InvocationResult result;
-    EXPECT_TRUE(learning
-                    .Submit(a,
-                            [&](v1::InvocationResult r) {
-                              result = std::move(r);
-                              done.Notify();
-                            })
-                    .ok());
-    EXPECT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(20)));
-    return result;
+    return RunToEnd(learning, a);
   };
   v1::InvocationResult first = run("s1");
   ASSERT_EQ(first.outcome(), v1::OUTCOME_OK) << first.message();
@@ -156,19 +161,7 @@ TEST_F(ExecutorTest, APersistentFunctionRunsInTheProcessRuntimeWhateverTheDefaul
   std::ofstream(code + "/echo.py") << "def handle(payload):\n    return payload\n";
   runtime_.set_runtimes_dir(std::string(FSCHED_SOURCE_DIR) + "/runtimes");
   Executor only_process(Options(), {{v1::RUNTIME_KIND_PROCESS, &runtime_}});
-  const auto run = [&](const v1::Assignment& a) {
-    absl::Notification done;
-    v1::InvocationResult result;
-    EXPECT_TRUE(only_process
-                    .Submit(a,
-                            [&](v1::InvocationResult r) {
-                              result = std::move(r);
-                              done.Notify();
-                            })
-                    .ok());
-    EXPECT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(20)));
-    return result;
-  };
+  const auto run = [&](const v1::Assignment& a) { return RunToEnd(only_process, a); };
   v1::Assignment a = Assign("p", {}, v1::RUNTIME_KIND_UNSPECIFIED);
   a.mutable_function()->set_language("python");
   a.mutable_function()->set_handler("echo:handle");
