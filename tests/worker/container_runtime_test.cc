@@ -14,6 +14,7 @@
 #include <fstream>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "common/proto_time.h"
@@ -377,17 +378,24 @@ TEST_P(ContainerRuntimeTest, KeepAliveAndEvictionEndInstances) {
 
 TEST_P(ContainerRuntimeTest, CpuPriorityWeighsRunningContainersShortestFirst) {
   const v1::FunctionSpec f = Function();
+  // Both calls run until the test has seen them together and cancels them, so
+  // they overlap however long a container takes to start on a loaded host.
+  std::vector<std::unique_ptr<RunControl>> controls;
   std::vector<std::thread> calls;
+  absl::Cleanup stop = [&] {
+    for (auto& control : controls) control->cancelled = true;
+    for (std::thread& t : calls) t.join();
+  };
   for (double predicted : {5.0, 0.5}) {
-    calls.emplace_back([this, f, predicted] {
-      ExecRequest r = Request(f, "sleep 1");
+    controls.push_back(std::make_unique<RunControl>());
+    calls.emplace_back([this, f, predicted, control = controls.back().get()] {
+      ExecRequest r = Request(f, "sleep 60");
       r.predicted_seconds = predicted;
-      RunControl control;
-      EXPECT_EQ(runtime_->Run(r, control).outcome, v1::OUTCOME_OK);
+      EXPECT_EQ(runtime_->Run(r, *control).outcome, v1::OUTCOME_CANCELLED);
     });
   }
   std::vector<RunningFunction> running;
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
   while ((running = runtime_->RunningFunctions()).size() < 2 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(10));
   }
@@ -403,7 +411,6 @@ TEST_P(ContainerRuntimeTest, CpuPriorityWeighsRunningContainersShortestFirst) {
               runtime_->cgroups().unified() ? Cgroups::SharesToWeight(expected) : expected)
         << r.cgroup;
   }
-  for (std::thread& t : calls) t.join();
 }
 
 // The master checks rootfs_path as written; the worker checks where it leads.
