@@ -37,7 +37,7 @@ scheduling::PendingInvocation Scheduler::MakePending(const std::string& id,
   const scheduling::RuntimePredictor::Estimate estimate =
       predictor_->Predict(spec.name(), input_size);
   pending.predicted_seconds = estimate.tsu;
-  pending.expected_seconds = estimate.tsi;
+  pending.typical_seconds = estimate.median;
   pending.cache_ways = admission.cache_ways > 0 ? admission.cache_ways : spec.limits().cache_ways();
   // Only functions the predictor knows cost a look at the cluster's cache.
   if (pending.cache_ways == 0 && llc_ != nullptr && llc_->CanPredict(spec.name())) {

@@ -12,7 +12,7 @@ double Seconds(absl::Duration d) {
 }
 
 double Work(const PendingInvocation& p) {
-  return std::max(p.expected_seconds > 0 ? p.expected_seconds : p.predicted_seconds, 0.0);
+  return std::max(p.typical_seconds > 0 ? p.typical_seconds : p.predicted_seconds, 0.0);
 }
 
 }  // namespace
@@ -46,7 +46,7 @@ void AgingSrtfOrder::Push(PendingInvocation pending) {
   }
   const double enqueued = absl::ToDoubleSeconds(pending.enqueued - base_);
   const double due = enqueued + Bound(std::max(pending.predicted_seconds, 0.0));
-  Insert(std::move(pending), due);
+  Insert(std::move(pending), due, /*fresh=*/true);
 }
 
 void AgingSrtfOrder::Unpop(PendingInvocation pending) {
@@ -56,13 +56,13 @@ void AgingSrtfOrder::Unpop(PendingInvocation pending) {
     if (it->first != hash) continue;
     const double due = it->second;
     recent_pops_.erase(std::next(it).base());
-    Insert(std::move(pending), due);
+    Insert(std::move(pending), due, /*fresh=*/false);
     return;
   }
   Push(std::move(pending));
 }
 
-void AgingSrtfOrder::Insert(PendingInvocation pending, double due) {
+void AgingSrtfOrder::Insert(PendingInvocation pending, double due, bool fresh) {
   uint32_t slot;
   if (free_slots_.empty()) {
     slot = static_cast<uint32_t>(slots_.size());
@@ -78,7 +78,14 @@ void AgingSrtfOrder::Insert(PendingInvocation pending, double due) {
   const double enqueued = absl::ToDoubleSeconds(pending.enqueued - base_);
   by_priority_.push({pending.predicted_seconds + aging_rate_ * enqueued, tag});
   if (due < INFINITY) by_due_.push({due, tag});
-  queued_work_ += Work(pending);
+  FunctionBacklog& backlog = backlog_[pending.function];
+  if (fresh || backlog.queued == 0) {
+    const double work = Work(pending);
+    queued_work_ += backlog.queued * (work - backlog.work);
+    backlog.work = work;
+  }
+  ++backlog.queued;
+  queued_work_ += backlog.work;
   slot_of_[pending.id] = slot;
   s.pending = std::move(pending);
   s.live = true;
@@ -90,7 +97,9 @@ PendingInvocation AgingSrtfOrder::Release(uint32_t slot) {
   PendingInvocation out = std::move(s.pending);
   s.live = false;
   free_slots_.push_back(slot);
-  queued_work_ -= Work(out);
+  auto backlog = backlog_.find(out.function);
+  queued_work_ -= backlog->second.work;
+  if (--backlog->second.queued == 0) backlog_.erase(backlog);
   // The running sum drifts by rounding; an empty queue holds no work.
   if (slot_of_.empty() || queued_work_ < 0) queued_work_ = 0;
   return out;

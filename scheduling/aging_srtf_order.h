@@ -73,7 +73,9 @@ class AgingSrtfOrder final : public QueueOrder {
   }
   void Clean(MinHeap& heap);
   PendingInvocation Release(uint32_t slot);
-  void Insert(PendingInvocation pending, double due);
+  // fresh: the entry brings a new estimate of its function's calls (a push,
+  // not an entry put back).
+  void Insert(PendingInvocation pending, double due, bool fresh);
   // Seconds an entry pushed now may wait before it is overdue.
   double Bound(double predicted) const;
 
@@ -94,8 +96,16 @@ class AgingSrtfOrder final : public QueueOrder {
 
   // For the FIFO-relative bound: the expected work queued, over the slots
   // that serve it, is the wait FIFO would give a newcomer (less the running
-  // work's remainder, which the queue does not see).
-  double queued_work_ = 0;
+  // work's remainder, which the queue does not see). Each queued call counts
+  // at its function's newest estimate, not the one it arrived with: SRTF
+  // keeps exactly the calls whose estimate was high at arrival queued, and
+  // summing those overstates the backlog several times on bursty traces.
+  struct FunctionBacklog {
+    uint32_t queued = 0;
+    double work = 0;  // the newest estimate of one call, seconds
+  };
+  absl::flat_hash_map<std::string, FunctionBacklog> backlog_;
+  double queued_work_ = 0;  // Σ queued · work over backlog_
   uint32_t capacity_ = 0;
   // The due times of the last pops, so an entry put back (Unpop) keeps its own.
   static constexpr size_t kRecentPops = 64;

@@ -23,10 +23,9 @@ struct PendingInvocation {
   absl::Time enqueued;
   absl::Time queue_deadline;     // when the queue stops waiting for a worker for it (this stay)
   double predicted_seconds = 0;  // run-time prediction (0 = unknown)
-  // The predictor's unbiased estimate (predicted_seconds is deliberately low
-  // for erratic functions): what the starvation guard sums as backlog. 0: use
-  // predicted_seconds.
-  double expected_seconds = 0;
+  // A typical call of its function (the predictor's median): what the
+  // starvation guard counts as backlog. 0: use predicted_seconds.
+  double typical_seconds = 0;
   uint64_t sequence = 0;  // arrival order, for stable ties
   v1::RuntimeKind runtime = v1::RUNTIME_KIND_UNSPECIFIED;
   double input_size = 0;
@@ -64,9 +63,9 @@ class QueueOrder {
 /// aging-srtf's starvation guard gives each entry a due time when it is pushed:
 /// arrival + bound, where bound = max_wait when the factors below are 0, and
 /// otherwise min(max_wait, max(min_wait, fifo_wait_factor · E, slowdown_bound ·
-/// predicted)), E being the wait FIFO would give it (the predicted work queued
-/// ahead of it over the predicted work dispatched per second, see
-/// AgingSrtfOrder). Entries past their due time go first, earliest due first.
+/// predicted)), E being the wait FIFO would give it (the typical work queued
+/// ahead of it over the cluster's slots, see AgingSrtfOrder). Entries past
+/// their due time go first, earliest due first.
 struct QueueOrderOptions {
   // The struct's defaults are the plain fixed bound the unit tests start
   // from; the configuration's (master.proto) are the FIFO-relative guard.

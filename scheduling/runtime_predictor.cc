@@ -51,6 +51,11 @@ RuntimePredictor::Estimate RuntimePredictor::FromHistory(const History& h) const
   }
   e.tsi = (mean + h.ewma + trend) / 3;
   e.tsu = std::max(0.7 * e.tsi - 0.3 * e.sigma, 0.0);
+  std::vector<double> sorted(h.ring);
+  const auto middle = sorted.begin() + static_cast<std::ptrdiff_t>(count / 2);
+  std::nth_element(sorted.begin(), middle, sorted.end());
+  e.median = *middle;
+  if (count % 2 == 0) e.median = (e.median + *std::max_element(sorted.begin(), middle)) / 2;
   return e;
 }
 
@@ -58,7 +63,7 @@ RuntimePredictor::Estimate RuntimePredictor::Predict(const std::string& function
                                                      double input_size) const {
   absl::MutexLock lock(&mu_);
   Estimate fallback;
-  fallback.tsi = fallback.tsu = absl::ToDoubleSeconds(options_.default_estimate);
+  fallback.tsi = fallback.tsu = fallback.median = absl::ToDoubleSeconds(options_.default_estimate);
   auto it = models_.find(function);
   if (it == models_.end() || it->second.by_size.empty()) return fallback;
   const auto& by_size = it->second.by_size;
@@ -100,6 +105,7 @@ RuntimePredictor::Estimate RuntimePredictor::Predict(const std::string& function
           nearest.tsi > 0 ? std::exp(log_a + b * std::log(input_size)) / nearest.tsi : 1;
       scaled.tsi = nearest.tsi * ratio;
       scaled.sigma = nearest.sigma * ratio;
+      scaled.median = nearest.median * ratio;
       scaled.tsu = std::max(0.7 * scaled.tsi - 0.3 * scaled.sigma, 0.0);
     }
   }

@@ -31,6 +31,10 @@ class RuntimePredictor {
     double tsi = 0;  // ensemble estimate, seconds
     double tsu = 0;  // conservative estimate used for ordering, seconds
     double sigma = 0;
+    // The median of the history: a typical call, which a sum over many queued
+    // calls (the starvation guard's backlog) should count; mean-like
+    // estimates carry one rare long call into all of them.
+    double median = 0;
     size_t samples = 0;  // 0 = default or scaled from other sizes
   };
 

@@ -37,7 +37,7 @@ TEST(ConfigTest, EmptyDocumentYieldsDefaults) {
   EXPECT_DOUBLE_EQ(config->scheduler().aging_rate(), 0.01);
   EXPECT_EQ(FromProto(config->scheduler().max_wait()), absl::Minutes(4));
   EXPECT_EQ(FromProto(config->scheduler().min_wait()), absl::Minutes(1));
-  EXPECT_DOUBLE_EQ(config->scheduler().fifo_wait_factor(), 2);
+  EXPECT_DOUBLE_EQ(config->scheduler().fifo_wait_factor(), 4);
   EXPECT_DOUBLE_EQ(config->scheduler().slowdown_bound(), 0);
   EXPECT_EQ(FromProto(config->cluster().heartbeat_interval()), absl::Seconds(1));
 }

@@ -23,9 +23,12 @@ PendingInvocation P(const std::string& id, double predicted, absl::Duration at, 
   return p;
 }
 
-std::vector<std::string> Drain(QueueOrder& order, absl::Time now) {
+// Pops up to `limit` entries as the scheduler would at `now`.
+std::vector<std::string> Drain(QueueOrder& order, absl::Time now, size_t limit = SIZE_MAX) {
   std::vector<std::string> out;
-  while (const PendingInvocation* p = order.Peek(now)) {
+  while (out.size() < limit) {
+    const PendingInvocation* p = order.Peek(now);
+    if (p == nullptr) break;
     out.push_back(p->id);
     order.Pop();
   }
@@ -67,10 +70,12 @@ TEST(AgingSrtfOrderTest, MaxWaitGuardLetsTheOldestGoFirst) {
   EXPECT_EQ(Drain(order, t0 + absl::Seconds(31)), (std::vector<std::string>{"small-1", "small-2"}));
 }
 
-PendingInvocation PE(const std::string& id, double predicted, double expected, absl::Duration at,
+// Each entry its own function, with this typical run time.
+PendingInvocation PE(const std::string& id, double predicted, double typical, absl::Duration at,
                      uint64_t seq) {
   PendingInvocation p = P(id, predicted, at, seq);
-  p.expected_seconds = expected;
+  p.function = id;
+  p.typical_seconds = typical;
   return p;
 }
 
@@ -96,7 +101,7 @@ TEST(AgingSrtfOrderTest, SlowdownBoundServesOverdueEntriesEarliestDueFirst) {
   EXPECT_EQ(order.Peek(t0 + absl::Seconds(160.5))->id, "huge");
 }
 
-// Bound = max(min_wait, factor · E), E = expected work queued at the push over
+// Bound = max(min_wait, factor · E), E = typical work queued at the push over
 // the slots: the wait FIFO would give the newcomer.
 TEST(AgingSrtfOrderTest, FifoRelativeBoundScalesWithTheBacklogAndTheSlots) {
   const QueueOrderOptions options{.aging_rate = 0,
@@ -148,6 +153,44 @@ TEST(AgingSrtfOrderTest, AnUnpoppedEntryKeepsItsDueTime) {
   order.Unpop(std::move(*b));
   EXPECT_EQ(order.Peek(t0 + absl::Seconds(2))->id, "b");
   EXPECT_EQ(Drain(order, t0 + absl::Seconds(6)), (std::vector<std::string>{"b", "a"}));
+}
+
+// The backlog counts every queued call of a function at the newest typical
+// run time pushed for it: a call that arrived while its function's estimate
+// was high stops inflating everyone's bound once a newer estimate arrives.
+TEST(AgingSrtfOrderTest, QueuedCallsCountAtTheirFunctionsNewestTypicalRunTime) {
+  AgingSrtfOrder order({.aging_rate = 0,
+                        .max_wait = absl::Seconds(600),
+                        .fifo_wait_factor = 1,
+                        .min_wait = absl::Seconds(1)},
+                       "aging-srtf");
+  order.SetCapacity(1);
+  auto call = [](const std::string& id, const std::string& function, double typical, double at,
+                 uint64_t seq) {
+    PendingInvocation p = P(id, typical, absl::Seconds(at), seq);
+    p.function = function;
+    p.typical_seconds = typical;
+    return p;
+  };
+  order.Push(call("f-1", "f", 50, 0, 0));     // nothing queued: due 0 + 1
+  order.Push(call("f-2", "f", 2, 1, 1));      // 50 queued: due 1 + 50; then f counts 2 a call
+  order.Push(call("g-1", "g", 4, 2, 2));      // 2 · 2 queued: due 2 + 4 = 6
+  order.Push(call("short", "h", 0.5, 2, 3));  // 2 · 2 + 4 queued: due 10
+  // Had f-1 kept counting its own 50 s, g-1 would be due at 2 + 52 and run last.
+  EXPECT_EQ(Drain(order, t0 + absl::Seconds(7)),
+            (std::vector<std::string>{"f-1", "g-1", "short", "f-2"}));
+  // A call that leaves takes its function's newest estimate away, not its own.
+  order.Push(call("f-3", "f", 3, 8, 4));  // empty queue: due 9
+  order.Push(call("f-4", "f", 1, 8, 5));  // 3 queued: due 11; then f counts 1 a call
+  order.Push(call("g-2", "g", 1, 8, 6));  // 2 · 1 queued: due 10
+  ASSERT_EQ(order.Peek(t0 + absl::Seconds(8))->id, "f-4");  // nobody overdue: shortest
+  order.Pop();
+  order.Push(call("late", "h", 5, 9.5, 7));    // f-3 at 1 + g-2 at 1: due 11.5
+  order.Push(call("tiny", "k", 0.1, 9.5, 8));  // 1 + 1 + 5 queued: due 16.5
+  EXPECT_EQ(Drain(order, t0 + absl::Seconds(10.5), 2), (std::vector<std::string>{"f-3", "g-2"}));
+  EXPECT_EQ(order.Peek(t0 + absl::Seconds(11))->id, "tiny");
+  // Counted at f-3's own 3 s, "late" would be due at 13.5.
+  EXPECT_EQ(order.Peek(t0 + absl::Seconds(12))->id, "late");
 }
 
 TEST(AgingSrtfOrderTest, RemoveAndRequeue) {

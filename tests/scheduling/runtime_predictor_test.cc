@@ -43,6 +43,21 @@ TEST(RuntimePredictorTest, EnsembleOfMeanEwmaAndTrend) {
   EXPECT_EQ(e.samples, 3u);
 }
 
+// The median is what one rare long call does not move: the mean-like tsi
+// jumps with it.
+TEST(RuntimePredictorTest, TheMedianOfTheHistoryIgnoresARareLongCall) {
+  RuntimePredictor p(Opts());
+  for (double v : {0.2, 0.1, 0.3, 0.2}) p.Observe("f", 0, v);
+  EXPECT_DOUBLE_EQ(p.Predict("f", 0).median, 0.2);  // even count: (0.2 + 0.2) / 2
+  p.Observe("f", 0, 100.0);
+  const auto e = p.Predict("f", 0);
+  EXPECT_DOUBLE_EQ(e.median, 0.2);  // 0.1 0.2 0.2 0.3 100
+  EXPECT_GT(e.tsi, 20.0);
+  p.Observe("f", 0, 0.4);
+  EXPECT_DOUBLE_EQ(p.Predict("f", 0).median, 0.25);  // 0.1 0.2 0.2 | 0.3 0.4 100
+  EXPECT_DOUBLE_EQ(RuntimePredictor(Opts()).Predict("new", 0).median, 2.0);  // the default
+}
+
 TEST(RuntimePredictorTest, ConservativeEstimateNeverNegative) {
   RuntimePredictor p(Opts());
   for (double v : {0.01, 5.0, 0.01, 5.0, 0.01}) p.Observe("noisy", 0, v);

@@ -48,9 +48,9 @@ def guard_keys(name):
 
 
 # The ones docs/scheduling.md compares on every trace: the old default, the
-# new default (fifo-x2/0.01/60s/240s), a fixed bound of the same cap and the
+# new default (fifo-x4/0.01/60s/240s), a fixed bound of the same cap and the
 # slowdown bound. The others are the sweep around the new default.
-COMPARED = ["wait-30s/0.1", "wait-240s/0.01", "fifo-x2/0.01/60s/240s", "slowdown-x100/0.01"]
+COMPARED = ["wait-30s/0.1", "wait-240s/0.01", "fifo-x4/0.01/60s/240s", "slowdown-x100/0.01"]
 
 def run(sim, flags, trace, util, seed, oracle, order, guard, tmp):
     config = os.path.join(tmp, f"{abs(hash((order, guard)))}.yaml")

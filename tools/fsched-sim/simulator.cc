@@ -166,12 +166,14 @@ class Simulation {
     pending.function = names_[arrival.function];
     pending.enqueued = AtSeconds(arrival.time);
     pending.sequence = sequence_++;
+    // The oracle replaces the ordering key only: the starvation guard's
+    // backlog counts typical calls as it does live.
+    const auto estimate = predictor_.Predict(pending.function, 0);
+    pending.typical_seconds = estimate.median;
     if (options_.oracle) {
       pending.predicted_seconds = arrival.duration;
     } else {
-      const auto estimate = predictor_.Predict(pending.function, 0);
       pending.predicted_seconds = estimate.tsu;
-      pending.expected_seconds = estimate.tsi;
       if (arrival.duration > 0) {
         errors_tsi_.push_back(
             static_cast<float>(std::abs(estimate.tsi - arrival.duration) / arrival.duration));
@@ -262,7 +264,7 @@ class Simulation {
     busy_sum_ += job.duration;
     longest_ = std::max(longest_, job.duration);
     last_completion_ = now;
-    if (!options_.oracle) predictor_.Observe(names_[job.function], 0, job.duration);
+    predictor_.Observe(names_[job.function], 0, job.duration);
   }
 
   void RecordResponse(uint32_t worker, double now, double response) {
