@@ -9,11 +9,15 @@
 
 namespace fsched {
 
-absl::Status WriteServingPorts(const Config& config, int port, int metrics_port) {
-  if (!config.port_file().empty()) RETURN_IF_ERROR(WritePortFile(config.port_file(), port));
+absl::Status WriteServingPorts(const Config& config, int port, int metrics_port, int http_port) {
+  // The gRPC port file last: scripts and tests take it as "all ports are written".
   if (!config.metrics().port_file().empty() && metrics_port != 0) {
     RETURN_IF_ERROR(WritePortFile(config.metrics().port_file(), metrics_port));
   }
+  if (!config.http().port_file().empty() && http_port != 0) {
+    RETURN_IF_ERROR(WritePortFile(config.http().port_file(), http_port));
+  }
+  if (!config.port_file().empty()) RETURN_IF_ERROR(WritePortFile(config.port_file(), port));
   return absl::OkStatus();
 }
 

@@ -10,9 +10,10 @@
 
 namespace fsched {
 
-/// Writes the bound gRPC port to config.port_file and the metrics port to
-/// config.metrics.port_file, where those are set (metrics_port 0 = metrics off).
-absl::Status WriteServingPorts(const Config& config, int port, int metrics_port);
+/// Writes the bound gRPC port to config.port_file, the metrics port to
+/// config.metrics.port_file and the HTTP port to config.http.port_file, where
+/// those are set (a port 0 = that endpoint is off).
+absl::Status WriteServingPorts(const Config& config, int port, int metrics_port, int http_port = 0);
 
 /// Blocks SIGINT and SIGTERM for this thread and every thread it starts later,
 /// and ignores SIGPIPE. Call before any thread exists. \return the set to wait on.

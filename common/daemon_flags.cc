@@ -35,6 +35,9 @@ ABSL_FLAG(std::string, port_file, "", "write the bound port to this file once se
 ABSL_FLAG(std::string, metrics_listen, "",
           "host:port of the Prometheus endpoint (port 0 = any; \"off\" = none); overrides config");
 ABSL_FLAG(std::string, metrics_port_file, "", "write the bound metrics port to this file");
+ABSL_FLAG(std::string, http_listen, "",
+          "host:port of the HTTP/JSON entry (port 0 = any; \"off\" = none); overrides config");
+ABSL_FLAG(std::string, http_port_file, "", "write the bound HTTP port to this file");
 ABSL_FLAG(std::string, log_level, "", "debug | info | warning | error; overrides config");
 
 namespace fsched {
@@ -68,6 +71,10 @@ absl::StatusOr<Config> LoadDaemonConfig(const DaemonConfigRequest& request) {
   shared.Override("metrics.port_file", absl::GetFlag(FLAGS_metrics_port_file));
   if (const std::string v = absl::GetFlag(FLAGS_metrics_listen); !v.empty()) {
     shared.overrides.push_back({"metrics.listen", v == "off" ? "" : v});  // "off": empty
+  }
+  shared.Override("http.port_file", absl::GetFlag(FLAGS_http_port_file));
+  if (const std::string v = absl::GetFlag(FLAGS_http_listen); !v.empty()) {
+    shared.overrides.push_back({"http.listen", v == "off" ? "" : v});
   }
   std::vector<ConfigOverride> overrides = std::move(shared.overrides);
   overrides.insert(overrides.end(), request.overrides.begin(), request.overrides.end());

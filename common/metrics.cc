@@ -1,42 +1,17 @@
 #include "common/metrics.h"
 
-#include <netdb.h>
 #include <prometheus/collectable.h>
 #include <prometheus/exposer.h>
 #include <prometheus/metric_family.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <exception>
-#include <thread>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "absl/time/clock.h"
+#include "common/status_macros.h"
 
 namespace fsched {
-namespace {
-
-// Connects to host:port and closes again (see MetricsEndpoint::Stop).
-void KnockOnce(const std::string& host, int port) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return;
-  const int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd >= 0) {
-    connect(fd, found->ai_addr, found->ai_addrlen);
-    close(fd);
-  }
-  freeaddrinfo(found);
-}
-
-}  // namespace
-
 std::string LabelCap::Value(const std::string& raw) {
   absl::MutexLock lock(&mu_);
   if (kept_.contains(raw)) return raw;
@@ -103,13 +78,7 @@ class MetricsEndpoint::ScrapeGauges : public prometheus::Collectable {
 };
 
 absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(const std::string& listen) {
-  const size_t colon = listen.rfind(':');
-  int port = -1;
-  if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port) ||
-      port < 0 || port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "metrics.listen '", listen, "' is not host:port (e.g. 0.0.0.0:9464; port 0 = any)"));
-  }
+  ASSIGN_OR_RETURN(ListenAddress address, ParseListenAddress(listen, "metrics.listen"));
   std::unique_ptr<MetricsEndpoint> endpoint(new MetricsEndpoint());
   endpoint->registry_ = std::make_shared<prometheus::Registry>();
   endpoint->gauges_ = std::make_shared<ScrapeGauges>();
@@ -125,14 +94,8 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(const st
   if (ports.empty()) {
     return absl::UnavailableError(absl::StrCat("cannot serve metrics on '", listen, "'"));
   }
-  endpoint->port_ = ports.front();
-  std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
-  if (host == "::") host = "::1";
-  endpoint->wake_host_ = host;
+  address.port = ports.front();
+  endpoint->bound_ = std::move(address);
   endpoint->exposer_->RegisterCollectable(endpoint->registry_);
   endpoint->exposer_->RegisterCollectable(endpoint->gauges_);
   return endpoint;
@@ -144,19 +107,7 @@ void MetricsEndpoint::AddGauges(std::function<void(GaugeWriter&)> collect) {
 
 void MetricsEndpoint::Stop() {
   if (!exposer_) return;
-  // Debian's civetweb polls its listening socket in 2 s quanta and only looks
-  // at the stop flag between polls, so a plain stop takes up to 2 s. A
-  // connection ends the poll at once: keep knocking until the server is gone.
-  std::atomic<bool> stopped{false};
-  std::thread knocker([this, &stopped] {
-    while (!stopped.load()) {
-      KnockOnce(wake_host_, port_);
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-  });
-  exposer_.reset();
-  stopped.store(true);
-  knocker.join();
+  StopWhileKnocking(bound_, [this] { exposer_.reset(); });
 }
 
 MetricsEndpoint::~MetricsEndpoint() { Stop(); }

@@ -19,6 +19,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/civetweb_listener.h"
 
 namespace prometheus {
 class Exposer;
@@ -78,7 +79,7 @@ class MetricsEndpoint {
   prometheus::Registry& registry() { return *registry_; }
   /// `collect` runs on every scrape (on the HTTP server's thread).
   void AddGauges(std::function<void(GaugeWriter&)> collect);
-  int port() const { return port_; }
+  int port() const { return bound_.port; }
   /// Stops serving (waits for a scrape in progress): call before what the
   /// gauges read goes away. Counters and histograms stay usable.
   void Stop();
@@ -89,8 +90,7 @@ class MetricsEndpoint {
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<ScrapeGauges> gauges_;
   std::unique_ptr<prometheus::Exposer> exposer_;
-  std::string wake_host_;  // a local address of the listener, to connect to
-  int port_ = 0;
+  ListenAddress bound_;  // the port actually bound
 };
 
 }  // namespace fsched

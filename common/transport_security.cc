@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/auth.h"
 
 namespace fsched {
 namespace {
@@ -81,6 +82,17 @@ absl::Status UseTls(const TlsConfig& files) {
   Current().server_name = files.server_name();
   Enabled() = true;
   return absl::OkStatus();
+}
+
+absl::Status WriteCertificateAndKey(const TlsConfig& files, const std::string& path) {
+  if (files.cert().empty() || files.key().empty()) {
+    return absl::InvalidArgumentError("tls.cert and tls.key are both needed to serve TLS");
+  }
+  std::string cert, key;
+  if (absl::Status s = ReadPem(files.cert(), "cert", &cert); !s.ok()) return s;
+  if (absl::Status s = ReadPem(files.key(), "key", &key); !s.ok()) return s;
+  if (!cert.empty() && cert.back() != '\n') cert += '\n';
+  return WriteSecretFile(path, cert + key);
 }
 
 bool TlsConfigured(const TlsConfig& files) { return !files.cert().empty() || !files.ca().empty(); }

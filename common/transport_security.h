@@ -22,6 +22,10 @@ namespace fsched {
 /// its key (or the reverse), or require_client_cert without a CA.
 absl::Status UseTls(const TlsConfig& files);
 
+/// Writes tls.cert and tls.key into one PEM file at `path`, readable by its
+/// owner only: what servers that take them together (civetweb) read.
+absl::Status WriteCertificateAndKey(const TlsConfig& files, const std::string& path);
+
 /// Whether the files turn TLS on (a certificate or a CA given).
 bool TlsConfigured(const TlsConfig& files);
 

@@ -53,8 +53,8 @@ int main(int argc, char** argv) {
   if (absl::Status started = (*master)->Start(); !started.ok()) {
     return Fail(std::string(started.message()));
   }
-  if (absl::Status written =
-          fsched::WriteServingPorts(config, (*master)->port(), (*master)->metrics_port());
+  if (absl::Status written = fsched::WriteServingPorts(
+          config, (*master)->port(), (*master)->metrics_port(), (*master)->http_port());
       !written.ok()) {
     return Fail(std::string(written.message()));
   }

@@ -7,6 +7,8 @@
 #include "common/log.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
+#include "common/transport_security.h"
+#include "http/http_gateway.h"
 #include "routing/routing_metrics.h"
 #include "scheduling/policy_factory.h"
 
@@ -27,6 +29,8 @@ std::optional<v1::MasterMessage> PrewarmCommand(const v1::FunctionSpec& spec) {
 }
 
 }  // namespace
+
+Master::Master(const Config& config) : config_(config) {}
 
 absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
   std::unique_ptr<Master> m(new Master(config));
@@ -257,13 +261,36 @@ absl::Status Master::Start() {
     parent_ = std::make_unique<ParentLink>(std::move(parent), core_->controller());
     parent_->Start();
   }
+  if (!config_.http().listen().empty()) {
+    http::HttpGateway::Options http;
+    http.listen = config_.http().listen();
+    http.threads = config_.http().threads();
+    http.max_body_bytes = MaxReceiveBytes();
+    // The server bounds what it accepts and sends; the bridge's channel does not add limits.
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(-1);
+    args.SetMaxSendMessageSize(-1);
+    http.channel = server_.server->InProcessChannel(args);
+    if (TlsConfigured(config_.tls()) && !config_.tls().cert().empty()) {
+      http::HttpGateway::Options::Tls tls;
+      tls.certificate_and_key = config_.state_dir() + "/http-tls.pem";
+      RETURN_IF_ERROR(WriteCertificateAndKey(config_.tls(), tls.certificate_and_key));
+      tls.ca = config_.tls().ca();
+      tls.require_client_cert = config_.tls().require_client_cert();
+      http.tls = std::move(tls);
+    }
+    ASSIGN_OR_RETURN(http_, http::HttpGateway::Start(std::move(http)));
+  }
   RefreshRouting();
   housekeeping_ = std::thread([this] { Housekeeping(); });
   FSCHED_LOG(kInfo, "master %s serving on port %d (advertised as %s), %d functions registered",
              config_.node().id(), port_, advertise_, core_->registry()->List().size());
   if (metrics_) FSCHED_LOG(kInfo, "metrics on port %d (/metrics)", metrics_->port());
+  if (http_) FSCHED_LOG(kInfo, "HTTP on port %d (POST /function/NAME, /v1/...)", http_->port());
   return absl::OkStatus();
 }
+
+int Master::http_port() const { return http_ ? http_->port() : 0; }
 
 void Master::Housekeeping() {
   // A quarter of the heartbeat interval bounds how late a dead worker is noticed.
@@ -365,6 +392,8 @@ void Master::Shutdown() {
   // Calls waiting for results would hold the server's shutdown open forever.
   if (core_ && core_->table()) core_->table()->Close();
   if (router_) router_->Shutdown();
+  // After the table let waiting calls go, so no HTTP request holds this open.
+  http_.reset();
   if (server_.server) server_.server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
   if (housekeeping_.joinable()) housekeeping_.join();
 }

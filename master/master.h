@@ -26,6 +26,10 @@
 #include "master/zone_directory.h"
 #include "routing/router.h"
 
+namespace fsched::http {
+class HttpGateway;
+}
+
 namespace fsched::master {
 
 // The core's controller, the services and the router see the daemon through
@@ -47,6 +51,8 @@ class Master : private ControllerCallbacks,
   int port() const { return port_; }
   /// The bound metrics port; 0 when metrics are off.
   int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
+  /// The bound HTTP port; 0 when the HTTP entry is off.
+  int http_port() const;
   const std::string& advertise_address() const { return advertise_; }
 
  private:
@@ -54,7 +60,7 @@ class Master : private ControllerCallbacks,
   uint64_t MaxReceiveBytes() const {
     return config_.scheduler().max_payload_bytes() + kMessageEnvelopeBytes;
   }
-  explicit Master(const Config& config) : config_(config) {}
+  explicit Master(const Config& config);
   // Create's steps, in order: the core (and the task flow over it), routing, services.
   absl::Status BuildCore();
   // Who may call: the token directory, its registry (master) and the gate.
@@ -103,8 +109,9 @@ class Master : private ControllerCallbacks,
   std::unique_ptr<MasterCore> core_;
   std::unique_ptr<routing::RoutingState> routing_;
   std::unique_ptr<routing::Router> router_;
-  std::unique_ptr<ZoneDirectory> zones_;  // master
-  std::unique_ptr<ParentLink> parent_;    // zone master
+  std::unique_ptr<ZoneDirectory> zones_;     // master
+  std::unique_ptr<ParentLink> parent_;       // zone master
+  std::unique_ptr<http::HttpGateway> http_;  // null when http.listen is empty
   absl::Mutex view_mu_;
   std::shared_ptr<const routing::RouteView> view_ ABSL_GUARDED_BY(view_mu_) =
       std::make_shared<routing::RouteView>();

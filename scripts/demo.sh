@@ -26,6 +26,9 @@ echo "== registering the sample function 'sha256' (sha256sum of its payload)"
 $CTL register sha256 --timeout 10s --description "hash the payload" -- sha256sum
 echo "== one invocation"
 $CTL invoke sha256 --payload "hello fsched"
+echo "== the same over HTTP (docs/http.md): curl at $HTTP"
+curl -sS -X POST "$HTTP/function/sha256" --data-binary "hello fsched" \
+  -H "Authorization: Bearer $(cat "$FSCHED_TOKEN_FILE")" -D - | grep -iE "^(HTTP|x-fsched-(worker|mode))|^[0-9a-f]{64}"
 echo "== 200 invocations: 100 with 1 user, then 100 with 4 concurrent users"
 build/tools/fsched-bench/fsched-bench --master "$MASTER" --function sha256 --requests 100 \
   --concurrency 1,4 --payload "request {i}" --label demo --out "$RUN"

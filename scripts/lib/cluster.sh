@@ -2,7 +2,8 @@
 # loopback ports chosen by the kernel, and stops it when the script exits.
 #   start_cluster DIR WORKERS SLOTS [MASTER_CONFIG_YAML]
 # WORKER_FLAGS (an array, optional) adds flags to every worker.
-# sets MASTER (host:port) and CTL (an fschedctl command line), and exports
+# sets MASTER (host:port), HTTP (the master's HTTP entry, http://host:port)
+# and CTL (an fschedctl command line), and exports
 # FSCHED_TOKEN_FILE (the master's bootstrap admin token), which fschedctl and
 # fsched-bench read. Logs and state go under DIR. Needs the binaries in build/.
 #   start_federation DIR SLOTS [CONFIG_YAML]
@@ -38,7 +39,7 @@ start_cluster() {
   local dir=$1 workers=$2 slots=$3 config=${4:-}
   mkdir -p "$dir"
   # Port files of an earlier run in the same directory would name dead ports.
-  rm -f "$dir"/*.port "$dir"/*.metrics-port
+  rm -f "$dir"/*.port "$dir"/*.metrics-port "$dir"/*.http-port
   local token
   token=$(_new_token)
   local config_flag=()
@@ -48,10 +49,12 @@ start_cluster() {
   fi
   build/master/fsched-master "${config_flag[@]}" --listen 127.0.0.1:0 --port_file "$dir/master.port" \
     --metrics_port_file "$dir/master.metrics-port" --state_dir "$dir/state" --join_token "$token" \
+    --http_listen 127.0.0.1:0 --http_port_file "$dir/master.http-port" \
     >"$dir/master.log" 2>&1 &
   FSCHED_PIDS+=($!)
   _wait_port "$dir/master.port" $! "$dir"
   MASTER=127.0.0.1:$(cat "$dir/master.port")
+  HTTP=http://127.0.0.1:$(cat "$dir/master.http-port")
   export FSCHED_TOKEN_FILE="$dir/state/admin.token"
   local w
   for w in $(seq 1 "$workers"); do

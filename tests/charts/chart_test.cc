@@ -152,12 +152,12 @@ TEST_F(ChartTest, DefaultsRenderAMasterWithStateAndAPrivilegedWorkerDaemonSet) {
                 .as<std::string>(),
             "master");
 
-  // The Service selects the master pods and exposes gRPC and metrics.
+  // The Service selects the master pods and exposes gRPC, metrics and the HTTP entry.
   const YAML::Node service = objects.at("Service/rel-fsched-master");
   EXPECT_EQ(service["spec"]["selector"]["app.kubernetes.io/component"].as<std::string>(), "master");
   std::set<std::string> ports;
   for (const YAML::Node& p : service["spec"]["ports"]) ports.insert(p["name"].as<std::string>());
-  EXPECT_EQ(ports, (std::set<std::string>{"grpc", "metrics"}));
+  EXPECT_EQ(ports, (std::set<std::string>{"grpc", "metrics", "http"}));
 
   // Worker: privileged, with cgroups, resctrl, containerd's socket and a state dir from the node.
   const YAML::Node worker_pod =
@@ -183,6 +183,7 @@ TEST_F(ChartTest, DefaultsRenderAMasterWithStateAndAPrivilegedWorkerDaemonSet) {
   const Config master_config = ParsedConfig(objects, "master.yaml");
   EXPECT_EQ(master_config.state_dir(), "/var/lib/fsched");
   EXPECT_EQ(master_config.metrics().listen(), "0.0.0.0:9464");
+  EXPECT_EQ(master_config.http().listen(), "0.0.0.0:8080");
   EXPECT_EQ(master_config.advertise_address(), "rel-fsched-master.fsched.svc:50051");
   EXPECT_FALSE(TlsConfigured(master_config.tls()));
   EXPECT_EQ(master_config.cluster().join_token_file(), "/etc/fsched/join-token/join-token");
@@ -255,6 +256,11 @@ TEST_F(ChartTest, NonDefaultValuesTurnCatOffTlsOnAndAServiceMonitorOn) {
   EXPECT_EQ(worker_config.node().zone(), "rack-a");
   EXPECT_EQ(worker_config.scheduler().queue_order(), "aging-srtf");  // master-only override
   EXPECT_EQ(worker_config.tls().ca(), "/etc/fsched/tls/ca.crt");
+  // No HTTP entry beside TLS (docs/http.md): neither in the config nor on the Service.
+  EXPECT_TRUE(ParsedConfig(objects, "master.yaml").http().listen().empty());
+  for (const YAML::Node& port : objects.at("Service/rel-fsched-master")["spec"]["ports"]) {
+    EXPECT_NE(port["name"].as<std::string>(), "http");
+  }
 }
 
 TEST_F(ChartTest, TlsFromPemValuesBecomesTheChartsOwnSecret) {
@@ -293,12 +299,15 @@ TEST_F(ChartTest, NotesGiveFschedctlAndGrpcurlCommandsForTheInstall) {
               HasSubstr("get secret rel-fsched-admin-token -o jsonpath='{.data.admin-token}' "
                         "| base64 -d > admin.token"));
   EXPECT_THAT(notes, HasSubstr("--token_file admin.token invoke hello"));
+  EXPECT_THAT(notes, HasSubstr("curl -H \"Authorization: Bearer $(cat admin.token)\" "
+                               "127.0.0.1:8080/v1/fsched.v1.Cluster/ListWorkers -d '{}'"));
 
   run = Helm({"install", "--dry-run=client", "rel", kChart, "--namespace", "fsched", "--set",
               "tls.enabled=true", "--set", "tls.existingSecret=certs"});
   ASSERT_EQ(run.code, 0) << run.output;
   const std::string tls_notes = run.output.substr(run.output.find("NOTES:"));
   EXPECT_THAT(tls_notes, HasSubstr("--tls_ca ca.crt --tls_cert client.crt --tls_key client.key"));
+  EXPECT_THAT(tls_notes, HasSubstr("The HTTP entry is off"));
   EXPECT_THAT(tls_notes, HasSubstr("grpcurl -cacert ca.crt -cert client.crt -key client.key "
                                    "-servername fsched -H \"authorization: Bearer $(cat "
                                    "admin.token)\" 127.0.0.1:50051 list"));

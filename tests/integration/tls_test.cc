@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "fsched/v1/auth.grpc.pb.h"
+#include "http/http_gateway.h"
 #include "tests/integration/cluster_fixture.h"
 
 namespace fsched {
@@ -193,6 +194,82 @@ TEST_F(TlsTest, ACertificateNamesTheCallerWhenNoTokenIsSent) {
       v1::Tokens::NewStub(with_cert("viewer"))->WhoAmI(&ctx, v1::WhoAmIRequest(), &me).ok());
   EXPECT_EQ(me.source(), "token");
   EXPECT_EQ(me.role(), v1::ROLE_ADMIN);
+}
+
+// The HTTP entry serves HTTPS with the master's certificate, asks clients
+// for theirs as gRPC does, and still wants a token (a certificate alone names
+// nobody over HTTP: the in-process call carries no peer certificate). Where
+// the HTTP library cannot do TLS (Debian 12's civetweb with OpenSSL 3), the
+// master refuses to start rather than serve the entry in plain text.
+TEST_F(TlsTest, TheHttpEntryServesHttpsWithTheMastersCertificateOrRefusesToStart) {
+  const std::string config = TlsBlock(pki_, "master") +
+                             "http: {listen: 127.0.0.1:0, port_file: " + dir_ +
+                             "/master.http-port}\n";
+  if (absl::Status tls = http::TlsAvailable(); !tls.ok()) {
+    testing::WriteFile(dir_ + "/master.yaml", MasterConfig(config));
+    auto process = Process::Start({FSCHED_MASTER_BIN, "--config", dir_ + "/master.yaml"},
+                                  dir_ + "/master.log");
+    ASSERT_TRUE(process.ok()) << process.status();
+    const std::optional<int> code = (*process)->Wait(absl::Seconds(20));
+    ASSERT_TRUE(code.has_value()) << "the master kept running";
+    EXPECT_NE(*code, 0);
+    const std::string log = Read(dir_ + "/master.log");
+    EXPECT_THAT(log, HasSubstr("cannot serve TLS"));
+    EXPECT_THAT(log, HasSubstr("--http_listen off"));
+    GTEST_SKIP() << "HTTPS not exercised: " << tls.message();
+  }
+  StartMaster(config);
+  auto port = testing::WaitForPortFile(dir_ + "/master.http-port", master_.get());
+  ASSERT_TRUE(port.ok()) << port.status();
+  const std::string url = absl::StrCat("https://127.0.0.1:", *port, "/v1/fsched.v1.Admin/GetLoad");
+  const auto curl = [&](std::vector<std::string> extra, const std::string& out) {
+    std::vector<std::string> argv = {"/usr/bin/curl",
+                                     "-sS",
+                                     "-X",
+                                     "POST",
+                                     "-d",
+                                     "{}",
+                                     "-o",
+                                     out,
+                                     "-w",
+                                     "%{http_code}",
+                                     "--cacert",
+                                     pki_ + "/ca.crt",
+                                     url};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const std::string log = out + ".log";
+    const int code = RunToEnd(argv, log);
+    return std::make_pair(code, Read(log));
+  };
+  const std::vector<std::string> client_cert = {"--cert", pki_ + "/client.crt", "--key",
+                                                pki_ + "/client.key"};
+  std::vector<std::string> with_token = client_cert;
+  with_token.insert(with_token.end(),
+                    {"-H", absl::StrCat("Authorization: Bearer ", testing::kAdminToken)});
+  auto [code, log] = curl(with_token, dir_ + "/ok.json");
+  ASSERT_EQ(code, 0) << log;
+  EXPECT_EQ(log, "200");
+  EXPECT_THAT(Read(dir_ + "/ok.json"), HasSubstr("\"nodeId\":\"test-master\""));
+  // A verified certificate without a token: 401, as the Gate answers.
+  std::tie(code, log) = curl(client_cert, dir_ + "/no-token.json");
+  EXPECT_EQ(log, "401");
+  // No client certificate: the handshake fails (curl exits non-zero).
+  std::tie(code, log) = curl({"-H", "Authorization: Bearer x"}, dir_ + "/no-cert.json");
+  EXPECT_NE(code, 0) << log;
+  // A certificate from another CA: refused as well.
+  std::tie(code, log) =
+      curl({"--cert", dir_ + "/rogue-pki/rogue.crt", "--key", dir_ + "/rogue-pki/rogue.key"},
+           dir_ + "/rogue.json");
+  EXPECT_NE(code, 0) << log;
+  // Plain HTTP on the HTTPS port is not served.
+  std::vector<std::string> plain = {"/usr/bin/curl",
+                                    "-sS",
+                                    "-o",
+                                    dir_ + "/plain.out",
+                                    "-w",
+                                    "%{http_code}",
+                                    absl::StrCat("http://127.0.0.1:", *port, "/healthz")};
+  EXPECT_NE(RunToEnd(plain, dir_ + "/plain.log"), 0) << Read(dir_ + "/plain.log");
 }
 
 TEST_F(TlsTest, AMissingCertificateFileStopsTheMasterWithItsPath) {

@@ -55,6 +55,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- end -}}
 
+{{/* Whether the master serves its HTTP entry: a port, and no TLS (the image's
+civetweb cannot serve HTTPS with OpenSSL 3, and the master refuses plain HTTP
+beside TLS; docs/http.md). NOTES.txt says which. */}}
+{{- define "fsched.httpEnabled" -}}
+{{- and (gt (int .Values.master.httpPort) 0) (not .Values.tls.enabled) -}}
+{{- end -}}
+
 {{/* fsched config of the master: the chart's settings, then `config`, then `master.config`. */}}
 {{- define "fsched.masterConfig" -}}
 {{- $base := dict
@@ -68,6 +75,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
     "auth" (dict "admin_token_file" "/etc/fsched/admin-token/admin-token")
     "metrics" (dict "listen" (printf "0.0.0.0:%d" (int .Values.master.metricsPort)))
     "tls" (include "fsched.tlsConfig" . | fromYaml) -}}
+{{- if eq (include "fsched.httpEnabled" .) "true" -}}
+{{- $_ := set $base "http" (dict "listen" (printf "0.0.0.0:%d" (int .Values.master.httpPort))) -}}
+{{- end -}}
 {{- $merged := mustMergeOverwrite $base (deepCopy .Values.config) (deepCopy .Values.master.config) -}}
 {{- toYaml $merged -}}
 {{- end -}}

@@ -1,0 +1,351 @@
+#include "http/http_gateway.h"
+
+#include <civetweb.h>
+
+#include <cmath>
+#include <cstring>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/grpc_status.h"
+#include "common/log.h"
+#include "common/proto_time.h"
+#include "common/status_macros.h"
+#include "fsched/v1/controller.pb.h"
+#include "http/http_status.h"
+
+namespace fsched::http {
+namespace {
+
+struct Reply {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+Reply JsonReply(int status, std::string json) {
+  Reply r;
+  r.status = status;
+  r.body = std::move(json);
+  r.body += '\n';
+  return r;
+}
+
+Reply ErrorReply(const absl::Status& status) {
+  Reply r = JsonReply(HttpStatusFor(status.code()), ErrorJson(status));
+  if (const std::optional<absl::Duration> wait = RetryAfter(status)) {
+    // Retry-After counts whole seconds: round up, so a client never comes back early.
+    r.headers.emplace_back("Retry-After",
+                           absl::StrCat(std::max<int64_t>(
+                               1, absl::ToInt64Seconds(absl::Ceil(*wait, absl::Seconds(1))))));
+  }
+  return r;
+}
+
+Reply MethodNotAllowed(absl::string_view method, absl::string_view path, const char* allowed) {
+  Reply r = JsonReply(405, ErrorJson(absl::InvalidArgumentError(absl::StrCat(
+                               method, " is not served on ", path, "; use ", allowed))));
+  r.headers.emplace_back("Allow", allowed);
+  return r;
+}
+
+void Send(mg_connection* conn, const Reply& r) {
+  mg_response_header_start(conn, r.status);
+  mg_response_header_add(conn, "Content-Type", r.content_type.c_str(), -1);
+  mg_response_header_add(conn, "Content-Length", std::to_string(r.body.size()).c_str(), -1);
+  for (const auto& [name, value] : r.headers) {
+    mg_response_header_add(conn, name.c_str(), value.c_str(), -1);
+  }
+  mg_response_header_send(conn);
+  if (!r.body.empty()) mg_write(conn, r.body.data(), r.body.size());
+}
+
+// The request body, or the 413 that refuses it. A body without a length
+// (chunked) is read up to the limit and refused past it.
+std::optional<Reply> ReadBody(mg_connection* conn, uint64_t max, std::string* body) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  auto too_large = [&](absl::string_view size) {
+    Reply r =
+        JsonReply(413, ErrorJson(absl::ResourceExhaustedError(absl::StrCat(
+                           "the request body (", size, " bytes) is over the limit of ", max,
+                           " bytes: scheduler.max_payload_bytes plus 1 MiB for the envelope"))));
+    r.headers.emplace_back("Connection", "close");
+    mg_disable_keep_alive(conn);
+    return r;
+  };
+  if (info->content_length > 0 && static_cast<uint64_t>(info->content_length) > max) {
+    return too_large(absl::StrCat(info->content_length));
+  }
+  if (info->content_length > 0) body->reserve(static_cast<size_t>(info->content_length));
+  char buffer[64 * 1024];
+  for (;;) {
+    const int n = mg_read(conn, buffer, sizeof(buffer));
+    if (n <= 0) break;
+    if (body->size() + static_cast<size_t>(n) > max) return too_large("more than that");
+    body->append(buffer, static_cast<size_t>(n));
+  }
+  return std::nullopt;
+}
+
+// "EXECUTION_MODE_WARM" -> "warm".
+std::string EnumWord(const std::string& name, absl::string_view prefix) {
+  return absl::AsciiStrToLower(absl::StripPrefix(name, prefix));
+}
+
+std::string Milliseconds(const google::protobuf::Duration& d) {
+  return absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(FromProto(d)));
+}
+
+// A finished synchronous call: the output on success; what went wrong, as
+// text, otherwise (502 for the function's own failure, 504 for its timeout,
+// 503 when it never ran). Headers tell the invocation's facts either way.
+Reply InvocationReply(const v1::InvocationResult& result) {
+  Reply r;
+  r.content_type = "application/octet-stream";
+  switch (result.outcome()) {
+    case v1::OUTCOME_OK:
+      r.status = 200;
+      break;
+    case v1::OUTCOME_TIMEOUT:
+      r.status = 504;
+      break;
+    case v1::OUTCOME_REJECTED:
+      r.status = 503;
+      break;
+    default:
+      r.status = 502;
+  }
+  if (r.status == 200) {
+    r.body = result.stdout();
+  } else {
+    r.content_type = "text/plain; charset=utf-8";
+    r.body = absl::StrCat(result.message().empty()
+                              ? EnumWord(v1::Outcome_Name(result.outcome()), "OUTCOME_")
+                              : result.message(),
+                          "\n", result.stderr());
+  }
+  auto& h = r.headers;
+  h.emplace_back("X-Fsched-Invocation-Id", result.invocation_id());
+  h.emplace_back("X-Fsched-Outcome", EnumWord(v1::Outcome_Name(result.outcome()), "OUTCOME_"));
+  if (!result.worker_id().empty()) h.emplace_back("X-Fsched-Worker", result.worker_id());
+  if (result.mode() != v1::EXECUTION_MODE_UNSPECIFIED) {
+    h.emplace_back("X-Fsched-Mode",
+                   EnumWord(v1::ExecutionMode_Name(result.mode()), "EXECUTION_MODE_"));
+  }
+  if (result.outcome() == v1::OUTCOME_NONZERO_EXIT) {
+    h.emplace_back("X-Fsched-Exit-Code", absl::StrCat(result.exit_code()));
+  }
+  h.emplace_back("X-Fsched-Attempts", absl::StrCat(result.attempts()));
+  if (result.stdout_truncated()) h.emplace_back("X-Fsched-Output-Truncated", "true");
+  const v1::Timings& t = result.timings();
+  // Server-Timing is the standard header for this (browsers' devtools show it).
+  h.emplace_back("Server-Timing", absl::StrCat("queue;dur=", Milliseconds(t.queue_wait()),
+                                               ", cold-start;dur=", Milliseconds(t.cold_start()),
+                                               ", init;dur=", Milliseconds(t.init()),
+                                               ", execution;dur=", Milliseconds(t.execution()),
+                                               ", total;dur=", Milliseconds(t.total())));
+  return r;
+}
+
+// The one path segment after `prefix`, or nullopt (empty, or more segments).
+std::optional<std::string> Segment(absl::string_view path, absl::string_view prefix) {
+  if (!absl::ConsumePrefix(&path, prefix)) return std::nullopt;
+  if (path.empty() || absl::StrContains(path, '/')) return std::nullopt;
+  return std::string(path);
+}
+
+std::optional<std::string> QueryValue(const mg_request_info* info, const char* name) {
+  if (info->query_string == nullptr) return std::nullopt;
+  char value[256];
+  const int n =
+      mg_get_var(info->query_string, std::strlen(info->query_string), name, value, sizeof(value));
+  if (n < 0) return std::nullopt;
+  return std::string(value, static_cast<size_t>(n));
+}
+
+}  // namespace
+
+absl::Status TlsAvailable() {
+  // civetweb loads OpenSSL by name at run time; Debian 12's civetweb 1.15
+  // looks up SSL_get_peer_certificate, which OpenSSL 3 no longer exports, so
+  // its TLS cannot start there.
+  // A failed start is not undone: the library's count may be shared with the
+  // metrics endpoint, which must not see it torn down.
+  if ((mg_init_library(MG_FEATURES_TLS) & MG_FEATURES_TLS) != 0) {
+    mg_exit_library();
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(
+      "http: this civetweb cannot serve TLS (it loads OpenSSL at run time and fails; Debian 12's "
+      "1.15 looks for a symbol OpenSSL 3 dropped), and with tls.cert set the HTTP entry serves "
+      "TLS only: turn it off (http.listen: \"\", --http_listen off) or terminate TLS in a proxy "
+      "in front of a master without tls");
+}
+
+HttpGateway::HttpGateway(Options options)
+    : options_(std::move(options)), bridge_(options_.channel) {}
+
+absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(Options options) {
+  ASSIGN_OR_RETURN(ListenAddress address, ParseListenAddress(options.listen, "http.listen"));
+  std::unique_ptr<HttpGateway> gateway(new HttpGateway(std::move(options)));
+  const Options& o = gateway->options_;
+  const std::string threads = absl::StrCat(o.threads);
+  // civetweb marks a TLS listener by an "s" after its port.
+  const std::string listening = o.tls ? o.listen + "s" : o.listen;
+  std::vector<const char*> config = {"listening_ports", listening.c_str(),   "num_threads",
+                                     threads.c_str(),   "enable_keep_alive", "yes"};
+  if (o.tls) {
+    config.insert(config.end(), {"ssl_certificate", o.tls->certificate_and_key.c_str(),
+                                 "ssl_protocol_version", "4"});  // TLS 1.2 and later only
+    if (!o.tls->ca.empty()) config.insert(config.end(), {"ssl_ca_file", o.tls->ca.c_str()});
+    if (o.tls->require_client_cert) config.insert(config.end(), {"ssl_verify_peer", "yes"});
+  }
+  config.push_back(nullptr);
+  if (o.tls) {
+    if (absl::Status tls = TlsAvailable(); !tls.ok()) return tls;
+    mg_init_library(MG_FEATURES_TLS);  // counted: undone in the destructor
+    gateway->tls_library_ = true;
+  }
+  mg_callbacks callbacks{};
+  mg_init_data init{&callbacks, gateway.get(), config.data()};
+  char error_text[256] = "";
+  mg_error_data error{nullptr, error_text, sizeof(error_text)};
+  gateway->server_ = mg_start2(&init, &error);
+  if (gateway->server_ == nullptr) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve HTTP on '", gateway->options_.listen, "': ", error_text));
+  }
+  mg_server_port ports[4];
+  const int n = mg_get_server_ports(gateway->server_, 4, ports);
+  if (n <= 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve HTTP on '", gateway->options_.listen, "'"));
+  }
+  address.port = ports[0].port;
+  gateway->bound_ = std::move(address);
+  mg_set_request_handler(gateway->server_, "/", &HttpGateway::Handle, gateway.get());
+  return gateway;
+}
+
+HttpGateway::~HttpGateway() {
+  if (server_ != nullptr) {
+    if (bound_.port == 0) {  // never bound: nothing to knock on
+      mg_stop(server_);
+    } else {
+      StopWhileKnocking(bound_, [this] { mg_stop(server_); });
+    }
+  }
+  if (tls_library_) mg_exit_library();
+}
+
+int HttpGateway::Handle(mg_connection* conn, void* self) {
+  static_cast<HttpGateway*>(self)->Serve(conn);
+  return 1;  // answered
+}
+
+void HttpGateway::Serve(mg_connection* conn) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  const absl::string_view method = info->request_method;
+  const absl::string_view path = info->local_uri != nullptr ? info->local_uri : "";
+  CallOptions call;
+  if (const char* authorization = mg_get_header(conn, "Authorization")) {
+    call.authorization = authorization;
+  }
+  auto read_body = [&](std::string* body) { return ReadBody(conn, options_.max_body_bytes, body); };
+  // POST /function/{name} and /async-function/{name}: the body is the payload.
+  auto invoke_request = [&](const std::string& name,
+                            v1::InvokeRequest* request) -> std::optional<Reply> {
+    if (method != "POST") return MethodNotAllowed(method, path, "POST");
+    if (std::optional<Reply> refused = read_body(request->mutable_payload())) return refused;
+    request->set_function(name);
+    return std::nullopt;
+  };
+
+  Reply reply;
+  if (path == "/healthz") {
+    if (method != "GET") return Send(conn, MethodNotAllowed(method, path, "GET"));
+    reply.content_type = "text/plain";
+    reply.body = "ok\n";
+  } else if (absl::StartsWith(path, "/v1/")) {
+    const std::vector<absl::string_view> parts =
+        absl::StrSplit(absl::StripPrefix(path, "/v1/"), '/');
+    if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
+      reply = ErrorReply(absl::NotFoundError(absl::StrCat(
+          "'", path, "' is not /v1/{package.Service}/{Method}, e.g. /v1/fsched.v1.Admin/GetLoad")));
+    } else if (method != "POST") {
+      reply = MethodNotAllowed(method, path, "POST");
+    } else {
+      std::string body;
+      if (std::optional<Reply> refused = read_body(&body)) return Send(conn, *refused);
+      absl::StatusOr<std::string> json = bridge_.CallJson(parts[0], parts[1], body, call);
+      reply = json.ok() ? JsonReply(200, *std::move(json)) : ErrorReply(json.status());
+    }
+  } else if (std::optional<std::string> name = Segment(path, "/function/")) {
+    v1::InvokeRequest request;
+    if (std::optional<Reply> refused = invoke_request(*name, &request)) {
+      return Send(conn, *refused);
+    }
+    v1::InvocationResult result;
+    const absl::Status status = bridge_.Call("fsched.v1.Controller.Invoke", request, &result, call);
+    reply = status.ok() ? InvocationReply(result) : ErrorReply(status);
+  } else if (std::optional<std::string> name = Segment(path, "/async-function/")) {
+    v1::InvokeRequest request;
+    if (std::optional<Reply> refused = invoke_request(*name, &request)) {
+      return Send(conn, *refused);
+    }
+    v1::SubmitResponse submitted;
+    const absl::Status status =
+        bridge_.Call("fsched.v1.Controller.Submit", request, &submitted, call);
+    if (status.ok()) {
+      reply = JsonReply(202, ToJson(submitted));
+      reply.headers.emplace_back("Location",
+                                 absl::StrCat("/invocations/", submitted.invocation_id()));
+      reply.headers.emplace_back("X-Fsched-Invocation-Id", submitted.invocation_id());
+    } else {
+      reply = ErrorReply(status);
+    }
+  } else if (std::optional<std::string> id = Segment(path, "/invocations/")) {
+    v1::Invocation invocation;
+    absl::Status status;
+    if (method == "GET") {
+      if (std::optional<std::string> wait = QueryValue(info, "wait")) {
+        v1::WaitInvocationRequest request;
+        request.set_invocation_id(*id);
+        absl::Duration timeout;
+        if (!absl::ParseDuration(*wait, &timeout) || timeout < absl::ZeroDuration()) {
+          return Send(conn, ErrorReply(absl::InvalidArgumentError(absl::StrCat(
+                                "wait='", *wait, "' is not a duration (e.g. 30s, 2m)"))));
+        }
+        ToProto(timeout, request.mutable_timeout());
+        status = bridge_.Call("fsched.v1.Controller.WaitInvocation", request, &invocation, call);
+      } else {
+        v1::GetInvocationRequest request;
+        request.set_invocation_id(*id);
+        status = bridge_.Call("fsched.v1.Controller.GetInvocation", request, &invocation, call);
+      }
+    } else if (method == "DELETE") {
+      v1::CancelInvocationRequest request;
+      request.set_invocation_id(*id);
+      status = bridge_.Call("fsched.v1.Controller.CancelInvocation", request, &invocation, call);
+    } else {
+      return Send(conn, MethodNotAllowed(method, path, "GET, DELETE"));
+    }
+    reply = status.ok() ? JsonReply(200, ToJson(invocation)) : ErrorReply(status);
+  } else {
+    reply = ErrorReply(absl::NotFoundError(absl::StrCat(
+        "nothing is served at '", path,
+        "': POST /function/{name}, POST /async-function/{name}, GET /invocations/{id}, "
+        "POST /v1/{package.Service}/{Method} (docs/http.md)")));
+  }
+  Send(conn, reply);
+}
+
+}  // namespace fsched::http

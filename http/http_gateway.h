@@ -1,0 +1,65 @@
+// The HTTP/1.1 entry of a master or zone master (docs/http.md), on civetweb:
+//   POST /function/{name}         invoke; the body is the payload, the answer the output
+//   POST /async-function/{name}   submit; 202 with the invocation id
+//   GET  /invocations/{id}        the invocation; ?wait=30s waits for its end
+//   DELETE /invocations/{id}      cancel it
+//   POST /v1/{package.Service}/{Method}   any unary method, JSON in and out
+//   GET  /healthz                 200 while serving
+// Every route is a call of the process's own gRPC services (GrpcBridge), so
+// HTTP callers meet the same authentication, limits and errors.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/civetweb_listener.h"
+#include "http/grpc_bridge.h"
+
+struct mg_connection;
+struct mg_context;
+
+namespace fsched::http {
+
+/// OK when the HTTP library can serve TLS in this process; FAILED_PRECONDITION
+/// saying why not and what to do otherwise.
+absl::Status TlsAvailable();
+
+class HttpGateway {
+ public:
+  struct Options {
+    std::string listen;  // host:port, port 0 = any
+    uint32_t threads = 16;
+    uint64_t max_body_bytes = 0;             // larger request bodies are refused with 413
+    std::shared_ptr<grpc::Channel> channel;  // to this process's gRPC server
+    // HTTPS, with the process's own certificate (tls.*), when set.
+    struct Tls {
+      std::string certificate_and_key;  // one PEM file (WriteCertificateAndKey)
+      std::string ca;                   // clients' CA; empty = none asked for
+      bool require_client_cert = false;
+    };
+    std::optional<Tls> tls;
+  };
+
+  /// UNAVAILABLE when the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<HttpGateway>> Start(Options options);
+  ~HttpGateway();
+  HttpGateway(const HttpGateway&) = delete;
+  HttpGateway& operator=(const HttpGateway&) = delete;
+
+  int port() const { return bound_.port; }
+
+ private:
+  explicit HttpGateway(Options options);
+  static int Handle(mg_connection* conn, void* self);
+  void Serve(mg_connection* conn);
+
+  Options options_;
+  GrpcBridge bridge_;
+  ListenAddress bound_;
+  mg_context* server_ = nullptr;
+  bool tls_library_ = false;  // mg_init_library(TLS) was called: undo it
+};
+
+}  // namespace fsched::http

@@ -1,0 +1,232 @@
+// The HTTP/JSON entry against a live master and worker, driven by the real
+// curl binary as its users drive it.
+#include <google/protobuf/descriptor.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <unistd.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_split.h"
+#include "http/http_status.h"
+#include "tests/integration/cluster_fixture.h"
+
+namespace fsched {
+namespace {
+
+// Debian's curl (scripts/setup.sh installs it).
+constexpr char kCurl[] = "/usr/bin/curl";
+
+struct CurlReply {
+  int status = 0;                              // 0: curl itself failed (see body)
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+};
+
+class HttpTest : public ClusterTest {
+ protected:
+  void StartHttpMaster(const std::string& extra = "") {
+    ASSERT_EQ(access(kCurl, X_OK), 0) << kCurl << " is missing: run scripts/setup.sh";
+    StartMaster(absl::StrCat("http: {listen: 127.0.0.1:0, port_file: ", dir_,
+                             "/master.http-port}\n", extra));
+    auto port = testing::WaitForPortFile(dir_ + "/master.http-port", master_.get());
+    ASSERT_TRUE(port.ok()) << port.status();
+    base_ = absl::StrCat("http://127.0.0.1:", *port);
+  }
+
+  // curl -X METHOD base_+path, with the admin token unless `token` says otherwise
+  // ("" = no Authorization header).
+  CurlReply Curl(const std::string& method, const std::string& path,
+                 const std::optional<std::string>& body = std::nullopt,
+                 const std::string& token = testing::kAdminToken) {
+    const std::string n = std::to_string(++curls_);
+    const std::string headers = dir_ + "/curl-" + n + ".headers";
+    const std::string out = dir_ + "/curl-" + n + ".body";
+    std::vector<std::string> argv = {kCurl, "-sS", "-X", method,         "-D",        headers,
+                                     "-o",  out,   "-w", "%{http_code}", base_ + path};
+    if (!token.empty()) argv.insert(argv.end(), {"-H", "Authorization: Bearer " + token});
+    if (body) {
+      const std::string in = dir_ + "/curl-" + n + ".request";
+      testing::WriteFile(in, *body);
+      argv.insert(argv.end(), {"--data-binary", "@" + in});
+    }
+    const std::string log = dir_ + "/curl-" + n + ".log";
+    auto process = testing::Process::Start(argv, log);
+    CurlReply reply;
+    if (!process.ok() || (*process)->Wait(absl::Seconds(60)).value_or(-1) != 0) {
+      reply.body = testing::ReadFile(log);
+      return reply;
+    }
+    reply.status = std::atoi(testing::ReadFile(log).c_str());
+    for (absl::string_view line : absl::StrSplit(testing::ReadFile(headers), "\r\n")) {
+      const size_t colon = line.find(':');
+      if (colon == absl::string_view::npos) continue;
+      reply.headers[absl::AsciiStrToLower(line.substr(0, colon))] =
+          std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
+    }
+    reply.body = testing::ReadFile(out);
+    return reply;
+  }
+
+  std::string base_;
+  int curls_ = 0;
+};
+
+TEST_F(HttpTest, InvokesFunctionsByUrlSynchronouslyAndNot) {
+  StartHttpMaster();
+  StartWorker("w1", 2);
+  WaitForReady({"w1"});
+  ASSERT_TRUE(Register("shout", {"tr", "a-z", "A-Z"}).ok());
+  ASSERT_TRUE(Register("fail", {"sh", "-c", "echo oops >&2; exit 4"}).ok());
+
+  CurlReply r = Curl("POST", "/function/shout", "hello");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "HELLO");
+  EXPECT_EQ(r.headers["x-fsched-worker"], "w1");
+  EXPECT_EQ(r.headers["x-fsched-outcome"], "ok");
+  EXPECT_EQ(r.headers["x-fsched-mode"], "cold");
+  EXPECT_THAT(r.headers["x-fsched-invocation-id"], ::testing::StartsWith("inv-"));
+  EXPECT_THAT(r.headers["server-timing"], HasSubstr("execution;dur="));
+
+  // The function's own failure is a 502 with its outcome and stderr.
+  r = Curl("POST", "/function/fail", "");
+  EXPECT_EQ(r.status, 502);
+  EXPECT_EQ(r.headers["x-fsched-outcome"], "nonzero_exit");
+  EXPECT_EQ(r.headers["x-fsched-exit-code"], "4");
+  EXPECT_THAT(r.body, HasSubstr("oops"));
+
+  // Asynchronous: 202 with the id, then the invocation, waited for.
+  r = Curl("POST", "/async-function/shout", "later");
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string id = r.headers["x-fsched-invocation-id"];
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(r.headers["location"], "/invocations/" + id);
+  EXPECT_THAT(r.body, HasSubstr(id));
+  r = Curl("GET", "/invocations/" + id + "?wait=20s");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("\"state\":\"INVOCATION_STATE_DONE\""));
+  EXPECT_THAT(r.body, HasSubstr("\"stdout\":\"TEFURVI=\""));  // base64 of LATER
+  r = Curl("GET", "/invocations/" + id);
+  EXPECT_EQ(r.status, 200) << r.body;
+
+  // What the caller got wrong, each with its status and a JSON reason.
+  r = Curl("POST", "/function/nobody", "x");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_THAT(r.body, HasSubstr("\"status\":\"NOT_FOUND\""));
+  EXPECT_THAT(r.body, HasSubstr("'nobody' is not registered"));
+  r = Curl("GET", "/function/shout");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.headers["allow"], "POST");
+  r = Curl("PUT", "/invocations/" + id);
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.headers["allow"], "GET, DELETE");
+  r = Curl("GET", "/invocations/" + id + "?wait=soon");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("not a duration"));
+  r = Curl("GET", "/invocations/inv-none");
+  EXPECT_EQ(r.status, 404);
+  r = Curl("GET", "/nowhere");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_THAT(r.body, HasSubstr("POST /function/{name}"));
+  // The same authentication as gRPC: no token, a wrong one.
+  r = Curl("POST", "/function/shout", "x", "");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_THAT(r.body, HasSubstr("Bearer"));
+  r = Curl("POST", "/function/shout", "x", "fsched_not-a-token");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(Curl("GET", "/healthz", std::nullopt, "").status, 200);
+}
+
+TEST_F(HttpTest, RefusesABodyOverThePayloadLimit) {
+  StartHttpMaster("scheduler: {max_payload_bytes: 1024}\n");
+  ASSERT_TRUE(Register("shout", {"tr", "a-z", "A-Z"}).ok());
+  // The limit is the payload limit plus the 1 MiB envelope, as for gRPC.
+  const CurlReply r = Curl("POST", "/function/shout", std::string((1 << 20) + 2048, 'x'));
+  EXPECT_EQ(r.status, 413) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("scheduler.max_payload_bytes"));
+  // Nothing was accepted: the master knows of no invocation.
+  EXPECT_EQ(Curl("POST", "/v1/fsched.v1.Admin/GetLoad", "{}").body.find("\"queued\":\"1\""),
+            std::string::npos);
+}
+
+// Every unary method of the Controller and Admin answers over HTTP exactly as
+// over gRPC: an empty request through both, the same status (as HTTP's code).
+TEST_F(HttpTest, EveryUnaryControllerAndAdminMethodAnswersAsOverGrpc) {
+  StartHttpMaster();
+  StartWorker("w1", 1);
+  WaitForReady({"w1"});
+  grpc::GenericStub generic(channel_);
+  const google::protobuf::DescriptorPool* pool = google::protobuf::DescriptorPool::generated_pool();
+  int compared = 0;
+  for (const char* name : {"fsched.v1.Controller", "fsched.v1.Admin"}) {
+    const google::protobuf::ServiceDescriptor* service = pool->FindServiceByName(name);
+    ASSERT_NE(service, nullptr) << name;
+    for (int i = 0; i < service->method_count(); ++i) {
+      const google::protobuf::MethodDescriptor* method = service->method(i);
+      const std::string path = absl::StrCat("/v1/", name, "/", method->name());
+      SCOPED_TRACE(path);
+      const CurlReply r = Curl("POST", path, "{}");
+      if (method->client_streaming() || method->server_streaming()) {
+        EXPECT_EQ(r.status, 501) << r.body;
+        EXPECT_THAT(r.body, HasSubstr("use fschedctl"));
+        continue;
+      }
+      grpc::ClientContext ctx;
+      ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+      grpc::Slice nothing;
+      grpc::ByteBuffer empty(&nothing, 1), out;
+      grpc::Status status;
+      absl::Notification done;
+      generic.UnaryCall(&ctx, absl::StrCat("/", name, "/", method->name()), grpc::StubOptions(),
+                        &empty, &out, [&](grpc::Status s) {
+                          status = std::move(s);
+                          done.Notify();
+                        });
+      done.WaitForNotification();
+      EXPECT_EQ(r.status, http::HttpStatusFor(static_cast<absl::StatusCode>(status.error_code())))
+          << r.body << " / gRPC: " << status.error_message();
+      if (!status.ok()) {
+        EXPECT_THAT(r.body, HasSubstr(absl::StrCat("\"code\":", status.error_code())));
+      } else {
+        EXPECT_EQ(r.body.front(), '{') << r.body;
+      }
+      ++compared;
+    }
+  }
+  EXPECT_GE(compared, 20);
+
+  // And what they do: a function registered in JSON, read back, invoked, listed.
+  CurlReply r = Curl("POST", "/v1/fsched.v1.Controller/RegisterFunction",
+                     R"({"spec": {"name": "echo", "command": ["cat"]}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("\"version\":\"1\""));
+  r = Curl("POST", "/v1/fsched.v1.Controller/Invoke",
+           R"({"function": "echo", "payload": "aGk="})");  // "hi"
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("\"outcome\":\"OUTCOME_OK\""));
+  EXPECT_THAT(r.body, HasSubstr("\"stdout\":\"aGk=\""));
+  r = Curl("POST", "/v1/fsched.v1.Controller/ListFunctions", "");
+  EXPECT_THAT(r.body, HasSubstr("\"name\":\"echo\""));
+  r = Curl("POST", "/v1/fsched.v1.Admin/GetLoad", "{}");
+  EXPECT_THAT(r.body, HasSubstr("\"workersReady\":1"));
+
+  // JSON that is not the request: 400 with the parser's message.
+  r = Curl("POST", "/v1/fsched.v1.Controller/Invoke", R"({"function": "echo",)");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("not a JSON fsched.v1.InvokeRequest"));
+  r = Curl("POST", "/v1/fsched.v1.Controller/Invoke", R"({"fucntion": "echo"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("fucntion"));
+  EXPECT_EQ(Curl("POST", "/v1/fsched.v1.Controller/Frobnicate", "{}").status, 404);
+  EXPECT_EQ(Curl("POST", "/v1/fsched.v1.Nothing/Invoke", "{}").status, 404);
+  EXPECT_EQ(Curl("GET", "/v1/fsched.v1.Admin/GetLoad").status, 405);
+  // Admin-only methods refuse an invoker's token, as over gRPC.
+  r = Curl("POST", "/v1/fsched.v1.Tokens/CreateToken", R"({"name": "ci", "role": "ROLE_INVOKER"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const size_t at = r.body.find("\"token\":\"");
+  ASSERT_NE(at, std::string::npos) << r.body;
+  const std::string invoker = r.body.substr(at + 9, r.body.find('"', at + 9) - at - 9);
+  EXPECT_EQ(Curl("POST", "/v1/fsched.v1.Admin/GetConfiguration", "{}", invoker).status, 403);
+  EXPECT_EQ(Curl("POST", "/function/echo", "x", invoker).status, 200);
+}
+
+}  // namespace
+}  // namespace fsched
