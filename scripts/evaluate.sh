@@ -3,8 +3,8 @@
 # cluster, with fsched-bench and fsched-plot. Results and plots go to
 # results/evaluation/<experiment>/<run>/; the plots for the docs to
 # results/evaluation/<experiment>/.
-#   scripts/evaluate.sh                 every experiment (about 75 minutes)
-#   RUNS=1 scripts/evaluate.sh ...      one run of the repeated ones (seed001, cpu-priority)
+#   scripts/evaluate.sh                 every experiment (about 90 minutes)
+#   RUNS=1 scripts/evaluate.sh ...      one run of each repeated experiment (3 by default)
 #   RUN_FIRST=3 scripts/evaluate.sh seed001   resumes seed001 at run 3, keeping runs 1-2
 #   scripts/evaluate.sh seed000 replay  only those
 # Experiments: overhead seed000 seed001 seed002 replay containers
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$(nproc)" --target fsched-master fsched-worker fsched-shim fschedctl \
-  fsched-bench
+  fsched-bench spawn_bench rpc_floor_bench
 . scripts/lib/cluster.sh
 . scripts/lib/rootfs.sh
 . scripts/lib/containerd.sh
@@ -42,18 +42,23 @@ register_sleep() {  # name [seconds]
 # the master's admission are all that run), then against a full cluster whose
 # fork/exec per call saturates two cores, where the driver must say it fell behind.
 overhead() {
-  local dir=$OUT/overhead
+  local dir=$OUT/overhead run
   rm -rf "$dir"
-  start_cluster "$dir/driver-only/cluster" 0 1
-  $CTL register noop -- true >/dev/null
-  $BENCH --master "$MASTER" --function noop --rates 500,1000,2000 --duration 10s --seed 1 \
-    --call_timeout 30s --label driver-only --out "$dir/driver-only" | tee "$dir/driver-only.txt" || true
-  stop_cluster
-  start_cluster "$dir/cluster/cluster" 2 4
-  $CTL register noop -- true >/dev/null
-  $BENCH --master "$MASTER" --function noop --rates 100,200,400,2000 --duration 10s --seed 1 \
-    --label cluster --out "$dir/cluster" | tee "$dir/cluster.txt" || true
-  stop_cluster
+  for run in $(seq 1 "${RUNS:-3}"); do
+    start_cluster "$dir/driver-only-$run-cluster" 0 1
+    $CTL register noop -- true >/dev/null
+    $BENCH --master "$MASTER" --function noop --rates 500,1000,2000 --duration 10s --seed "$run" \
+      --call_timeout 30s --label driver-only --out "$dir/driver-only-$run" |
+      tee "$dir/driver-only-$run.txt" || true
+    stop_cluster
+    start_cluster "$dir/cluster-$run-cluster" 2 4
+    $CTL register noop -- true >/dev/null
+    $BENCH --master "$MASTER" --function noop --rates 100,200,400,2000 --duration 10s \
+      --seed "$run" --label cluster --out "$dir/cluster-$run" | tee "$dir/cluster-$run.txt" || true
+    stop_cluster
+  done
+  tools/fsched-runs "$dir"/{driver-only,cluster} --metrics sent_rate,lag_p99,lag_max,throughput,mean |
+    tee "$dir/runs.md"
 }
 
 # Seed 000 (aging SRTF on Knative): Poisson arrivals at 2, 5 and 15 req/s of a
@@ -161,6 +166,14 @@ replay() {
   tools/fsched-runs "$dir"/{fifo,aging-srtf} --metrics mean,p50,p90,p99,max | tee "$dir/runs.md"
 }
 
+# The floors under a call, measured in the same run as the calls they are
+# compared with: a bare posix_spawn + waitpid of /bin/true, and a bare gRPC
+# unary round trip over loopback (a warm call through fsched makes two).
+floors() {  # out
+  build/bench/spawn_bench --benchmark_filter='BM_PosixSpawn' --benchmark_min_time=2 >"$1"
+  build/bench/rpc_floor_bench --benchmark_filter='payload:16/' --benchmark_min_time=2 >>"$1"
+}
+
 # Seed 002's modes in real containers, through the master: a light
 # function (sha256 of 1 KiB) and a heavy one (a shell loop), each cold (a
 # container per call), pre-warmed (created ahead, two kept) and warm (one
@@ -183,34 +196,43 @@ containers() {  # runc | containerd
   fi
   local payload
   payload=$(head -c 1024 /dev/zero | tr '\0' x)
-  start_cluster "$dir/cluster" 1 4
   local light=(-- sha256sum)
   local heavy=(-- sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done')
-  local fn
-  for fn in light heavy; do
-    local -n cmd=$fn
-    $CTL register "$fn-cold" "${root[@]}" --keep_alive 0 "${cmd[@]}" >/dev/null
-    $CTL register "$fn-prewarmed" "${root[@]}" --keep_alive 0 --prewarmed 2 "${cmd[@]}" >/dev/null
-    $CTL register "$fn-warm" "${root[@]}" "${cmd[@]}" >/dev/null
+  local fn run
+  # Each run a fresh cluster (and fresh containers); the runs' order within
+  # a run is the same, so a drift of the machine shows as spread.
+  for run in $(seq 1 "${RUNS:-3}"); do
+    floors "$dir/floors-$run.txt"
+    start_cluster "$dir/cluster-$run" 1 4
+    for fn in light heavy; do
+      local -n cmd=$fn
+      $CTL register "$fn-cold" "${root[@]}" --keep_alive 0 "${cmd[@]}" >/dev/null
+      $CTL register "$fn-prewarmed" "${root[@]}" --keep_alive 0 --prewarmed 2 "${cmd[@]}" >/dev/null
+      $CTL register "$fn-warm" "${root[@]}" "${cmd[@]}" >/dev/null
+    done
+    sleep 2  # the pre-warmed containers are created
+    for fn in light heavy; do
+      $BENCH --master "$MASTER" --function "$fn-cold" --payload "$payload" --concurrency 1 \
+        --requests 100 --label "$fn-cold" --out "$dir/$fn-cold-$run" | tee "$dir/$fn-cold-$run.txt"
+      $BENCH --master "$MASTER" --function "$fn-prewarmed" --payload "$payload" --rates 4 \
+        --duration 25s --seed "$run" --label "$fn-prewarmed" --out "$dir/$fn-prewarmed-$run" |
+        tee "$dir/$fn-prewarmed-$run.txt"
+      $BENCH --master "$MASTER" --function "$fn-warm" --payload "$payload" --concurrency 1 \
+        --requests 200 --warmup 1s --label "$fn-warm" --out "$dir/$fn-warm-$run" |
+        tee "$dir/$fn-warm-$run.txt"
+    done
+    $BENCH --master "$MASTER" --function light-warm --payload "$payload" --rates 100 \
+      --duration 20s --seed "$run" --label light-warm-100rps --out "$dir/light-warm-100rps-$run" |
+      tee "$dir/light-warm-100rps-$run.txt"
+    stop_cluster
   done
-  sleep 2  # the pre-warmed containers are created
-  for fn in light heavy; do
-    $BENCH --master "$MASTER" --function "$fn-cold" --payload "$payload" --concurrency 1 \
-      --requests 100 --label "$fn-cold" --out "$dir/$fn-cold" | tee "$dir/$fn-cold.txt"
-    $BENCH --master "$MASTER" --function "$fn-prewarmed" --payload "$payload" --rates 4 \
-      --duration 25s --seed 1 --label "$fn-prewarmed" --out "$dir/$fn-prewarmed" |
-      tee "$dir/$fn-prewarmed.txt"
-    $BENCH --master "$MASTER" --function "$fn-warm" --payload "$payload" --concurrency 1 \
-      --requests 200 --warmup 1s --label "$fn-warm" --out "$dir/$fn-warm" | tee "$dir/$fn-warm.txt"
-  done
-  $BENCH --master "$MASTER" --function light-warm --payload "$payload" --rates 100 --duration 20s \
-    --seed 1 --label light-warm-100rps --out "$dir/light-warm-100rps" |
-    tee "$dir/light-warm-100rps.txt"
-  stop_cluster
   WORKER_FLAGS=()
   stop_containerd
-  tools/fsched-plot "$dir/light-cold" "$dir/light-prewarmed" "$dir/light-warm" "$dir/heavy-cold" \
-    "$dir/heavy-prewarmed" "$dir/heavy-warm" --out "$dir"
+  tools/fsched-plot "$dir/light-cold-1" "$dir/light-prewarmed-1" "$dir/light-warm-1" \
+    "$dir/heavy-cold-1" "$dir/heavy-prewarmed-1" "$dir/heavy-warm-1" --out "$dir"
+  tools/fsched-runs "$dir"/{light-cold,light-prewarmed,light-warm,heavy-cold,heavy-prewarmed} \
+    "$dir"/{heavy-warm,light-warm-100rps} --metrics p50,p99,cold_start,execution,overhead_p50 |
+    tee "$dir/runs.md"
 }
 
 # Seed 004 (ALPS): eight CPU-bound container functions at once on two cores,

@@ -141,6 +141,39 @@ TEST(SummarizeRunTest, DeadlineMissesCountLateAndFailedCalls) {
   EXPECT_THAT(FormatSummary(groups), Not(HasSubstr("deadline")));
 }
 
+// Open-loop levels carry how well the driver kept its schedule: the rate it
+// sent at and its send lag, over every sent call (warm-ups too).
+TEST(SummarizeRunTest, OpenLoopLevelsReportTheirSendRateAndLag) {
+  std::vector<Sample> samples;
+  for (int i = 0; i < 5; ++i) {
+    Sample s = Answered(0, "f", 0.1);
+    s.scheduled_send = true;
+    s.scheduled = absl::FromUnixSeconds(1000) + absl::Milliseconds(250 * i);  // 4 req/s
+    s.sent_at = s.scheduled + absl::Milliseconds(i == 4 ? 40 : i);            // lags 0,1,2,3,40 ms
+    s.warmup = i == 0;
+    samples.push_back(s);
+  }
+  samples.push_back(Answered(0, "f", 0.1));  // a closed-loop call in the same group: no lag
+  const auto groups = SummarizeRun(samples);
+  ASSERT_FALSE(groups.empty());
+  EXPECT_TRUE(groups[0].open_loop);
+  EXPECT_NEAR(groups[0].sent_rps, 4 / 1.040, 1e-9);  // 4 intervals from 0 to 1,040 ms
+  EXPECT_NEAR(groups[0].send_lag_max, 0.040, 1e-12);
+  EXPECT_NEAR(groups[0].send_lag_p99, 0.003 + 0.96 * 0.037, 1e-9);  // interpolated
+  google::protobuf::Struct parsed;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(FormatJson("x", false, groups), &parsed).ok());
+  const auto& level = parsed.fields().at("levels").list_value().values(0).struct_value();
+  EXPECT_NEAR(level.fields().at("send_lag_s").struct_value().fields().at("max").number_value(),
+              0.040, 1e-12);
+  EXPECT_NEAR(level.fields().at("sent_rps").number_value(), 4 / 1.040, 1e-9);
+  // A closed-loop level has neither.
+  std::vector<Sample> closed = {Answered(0, "f", 0.1), Answered(0, "f", 0.2)};
+  const auto closed_groups = SummarizeRun(closed);
+  EXPECT_FALSE(closed_groups[0].open_loop);
+  EXPECT_THAT(FormatJson("x", false, closed_groups), Not(HasSubstr("send_lag_s")));
+}
+
 TEST(FormatTest, RunAllOutAndJsonCarryTheFigures) {
   std::vector<Sample> samples;
   for (int i = 1; i <= 4; ++i) samples.push_back(Answered(0, "f", i / 10.0));
@@ -217,6 +250,43 @@ TEST(PlotScriptTest, DrawsEveryFigureFromWrittenResults) {
   std::stringstream text;
   text << log.rdbuf();
   EXPECT_THAT(text.str(), HasSubstr("invocations.csv not found"));
+}
+
+// tools/fsched-runs: mean ± 95 % interval over PREFIX-1, PREFIX-2, ... as
+// WriteResults left them, the send lag of open-loop levels included.
+TEST(RunsScriptTest, SummarisesRepeatedRunsWithTheirInterval) {
+  const std::string dir = ::testing::TempDir() + "/bench-runs-test";
+  std::filesystem::remove_all(dir);
+  for (int run = 1; run <= 2; ++run) {
+    std::vector<Sample> samples;
+    for (int i = 0; i < 3; ++i) {
+      Sample s = Answered(0, "f", 0.1 * run);  // every call 100 ms in run 1, 200 ms in run 2
+      s.shape = "Poisson 4 req/s";
+      s.offered_rps = 4;
+      s.scheduled_send = true;
+      s.scheduled = absl::FromUnixSeconds(1000) + absl::Milliseconds(500 * i);
+      s.sent_at = s.scheduled + absl::Milliseconds(run);  // lag 1 ms, then 2 ms
+      samples.push_back(s);
+    }
+    const std::string out = dir + "/level-" + std::to_string(run);
+    ASSERT_TRUE(WriteResults(out, "runs-test", false, samples, SummarizeRun(samples)).ok());
+  }
+  const std::string script = std::string(FSCHED_SOURCE_DIR) + "/tools/fsched-runs";
+  const std::string log = dir + "/runs.log";
+  ASSERT_EQ(std::system(
+                (script + " " + dir + "/level --metrics mean,lag_max,sent_rate > " + log + " 2>&1")
+                    .c_str()),
+            0);
+  std::ifstream in(log);
+  std::stringstream text;
+  text << in.rdbuf();
+  // Mean 150 ms; half-width t(1) 12.706 × sd 70.71 / √2 = 635.3.
+  EXPECT_THAT(text.str(), HasSubstr("150.0 ± 635.3 (2)")) << text.str();
+  EXPECT_THAT(text.str(), HasSubstr("1.50 ± 6.35 (2)")) << text.str();  // lag_max 1 and 2 ms
+  EXPECT_THAT(text.str(), HasSubstr("2.00 ± 0.00 (2)")) << text.str();  // 2 sends a second
+  // A prefix without runs is refused.
+  EXPECT_NE(
+      std::system((script + " " + dir + "/nothing --metrics mean > " + log + " 2>&1").c_str()), 0);
 }
 
 }  // namespace

@@ -45,11 +45,17 @@ GroupStats Stats(const std::vector<const Sample*>& group, const std::string& fun
   g.shape = first.shape;
   g.offered_rps = first.offered_rps;
   g.users = first.users;
-  std::vector<double> latencies, overheads;
+  std::vector<double> latencies, overheads, lags;
   double queue = 0, cold = 0, exec = 0;
   absl::Time begin = absl::InfiniteFuture(), end = absl::InfinitePast();
+  absl::Time first_send = absl::InfiniteFuture(), last_send = absl::InfinitePast();
   for (const Sample* s : group) {
     if (!s->sent) continue;
+    if (s->scheduled_send) {
+      lags.push_back(absl::ToDoubleSeconds(s->sent_at - s->scheduled));
+      first_send = std::min(first_send, s->sent_at);
+      last_send = std::max(last_send, s->sent_at);
+    }
     if (s->warmup) {
       ++g.warmup;
       continue;
@@ -84,6 +90,16 @@ GroupStats Stats(const std::vector<const Sample*>& group, const std::string& fun
             absl::StrCat(v1::Outcome_Name(s->result.outcome()), ": ", s->result.message());
       }
     }
+  }
+  if (!lags.empty()) {
+    g.open_loop = true;
+    if (lags.size() > 1 && last_send > first_send) {
+      g.sent_rps =
+          static_cast<double>(lags.size() - 1) / absl::ToDoubleSeconds(last_send - first_send);
+    }
+    const Summary l = Summarize(std::move(lags));
+    g.send_lag_p99 = l.p99;
+    g.send_lag_max = l.max;
   }
   if (g.count > 0) g.elapsed = absl::ToDoubleSeconds(end - begin);
   if (g.count > 0) g.deadline_miss_rate = static_cast<double>(g.deadline_missed) / g.count;
@@ -231,6 +247,12 @@ std::string FormatJson(const std::string& label, bool interrupted,
     parts["queue_wait"].set_number_value(g.queue_wait_mean);
     parts["cold_start"].set_number_value(g.cold_start_mean);
     parts["execution"].set_number_value(g.execution_mean);
+    if (g.open_loop) {
+      f["sent_rps"].set_number_value(g.sent_rps);
+      auto& lag = *f["send_lag_s"].mutable_struct_value()->mutable_fields();
+      lag["p99"].set_number_value(g.send_lag_p99);
+      lag["max"].set_number_value(g.send_lag_max);
+    }
     auto& overhead = *f["overhead_s"].mutable_struct_value()->mutable_fields();
     overhead["p50"].set_number_value(g.overhead_p50);
     overhead["p99"].set_number_value(g.overhead_p99);

@@ -48,6 +48,12 @@ struct GroupStats {
   double queue_wait_mean = 0, cold_start_mean = 0, execution_mean = 0;
   // What the platform adds: client latency minus the function's own execution.
   double overhead_p50 = 0, overhead_p99 = 0;
+  // Open loop: how well the driver kept its schedule, over every call it sent
+  // (warm-ups included): the rate it sent at, from first to last send, and
+  // the send lag behind each call's scheduled time (seconds).
+  bool open_loop = false;
+  double sent_rps = 0;
+  double send_lag_p99 = 0, send_lag_max = 0;
   // With a deadline: counted calls that failed or answered later than it.
   double deadline = 0;  // seconds; 0 = none given
   int deadline_missed = 0;
