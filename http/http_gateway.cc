@@ -1,6 +1,7 @@
 #include "http/http_gateway.h"
 
 #include <civetweb.h>
+#include <google/protobuf/util/json_util.h>
 
 #include <cmath>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/grpc_status.h"
@@ -20,6 +22,7 @@
 #include "common/status_macros.h"
 #include "fsched/v1/controller.pb.h"
 #include "http/http_status.h"
+#include "http/seed_aliases.h"
 
 namespace fsched::http {
 namespace {
@@ -162,6 +165,19 @@ std::optional<std::string> Segment(absl::string_view path, absl::string_view pre
   return std::string(path);
 }
 
+// The query's parameters, decoded, in order.
+QueryParams Query(const mg_request_info* info) {
+  QueryParams out;
+  if (info->query_string == nullptr) return out;
+  std::string copy = info->query_string;  // split in place
+  mg_header fields[64];
+  const int n = mg_split_form_urlencoded(copy.data(), fields, 64);
+  for (int i = 0; i < n; ++i) {
+    out.emplace_back(fields[i].name, fields[i].value != nullptr ? fields[i].value : "");
+  }
+  return out;
+}
+
 std::optional<std::string> QueryValue(const mg_request_info* info, const char* name) {
   if (info->query_string == nullptr) return std::nullopt;
   char value[256];
@@ -169,6 +185,36 @@ std::optional<std::string> QueryValue(const mg_request_info* info, const char* n
       mg_get_var(info->query_string, std::strlen(info->query_string), name, value, sizeof(value));
   if (n < 0) return std::nullopt;
   return std::string(value, static_cast<size_t>(n));
+}
+
+// A seed's endpoint, called: its fsched response as JSON; /entry answers as
+// POST /function does, with the hops, route and architecture as headers.
+Reply SeedReply(GrpcBridge& bridge, const SeedCall& seed, mg_connection* conn,
+                const CallOptions& call) {
+  if (seed.method != "Invoke") {
+    absl::StatusOr<std::string> json = bridge.CallJson(seed.service, seed.method, seed.json, call);
+    return json.ok() ? JsonReply(200, *std::move(json)) : ErrorReply(json.status());
+  }
+  // Seed 001's /entry: fsched counts a request's hops itself, as over gRPC,
+  // and answers them (with the route and the architecture) as headers.
+  if (mg_get_header(conn, "X-Hop-Count") != nullptr) {
+    return ErrorReply(absl::InvalidArgumentError(
+        "X-Hop-Count is set by fsched when it forwards a request; a caller may not send it"));
+  }
+  v1::InvokeRequest request;
+  if (!google::protobuf::util::JsonStringToMessage(seed.json, &request).ok()) {
+    return ErrorReply(absl::InternalError("the /entry alias made a request it cannot parse"));
+  }
+  v1::InvocationResult result;
+  const absl::Status status = bridge.Call("fsched.v1.Controller.Invoke", request, &result, call);
+  if (!status.ok()) return ErrorReply(status);
+  Reply reply = InvocationReply(result);
+  reply.headers.emplace_back("X-Hop-Count", absl::StrCat(result.hops()));
+  reply.headers.emplace_back("X-Route", absl::StrJoin(result.route(), ","));
+  reply.headers.emplace_back(
+      "X-Architecture", EnumWord(v1::Architecture_Name(result.architecture()), "ARCHITECTURE_"));
+  if (!result.entry_node().empty()) reply.headers.emplace_back("X-Entry-Node", result.entry_node());
+  return reply;
 }
 
 }  // namespace
@@ -340,10 +386,23 @@ void HttpGateway::Serve(mg_connection* conn) {
     }
     reply = status.ok() ? JsonReply(200, ToJson(invocation)) : ErrorReply(status);
   } else {
-    reply = ErrorReply(absl::NotFoundError(absl::StrCat(
-        "nothing is served at '", path,
-        "': POST /function/{name}, POST /async-function/{name}, GET /invocations/{id}, "
-        "POST /v1/{package.Service}/{Method} (docs/http.md)")));
+    std::string body;
+    if (method == "POST") {
+      if (std::optional<Reply> refused = read_body(&body)) return Send(conn, *refused);
+    }
+    std::optional<SeedAlias> alias = MatchSeedAlias(method, path, Query(info), body);
+    if (!alias.has_value()) {
+      reply = ErrorReply(absl::NotFoundError(absl::StrCat(
+          "nothing is served at '", path,
+          "': POST /function/{name}, POST /async-function/{name}, GET /invocations/{id}, "
+          "POST /v1/{package.Service}/{Method}, the seeds' endpoints (docs/http.md)")));
+    } else if (!alias->call.has_value()) {
+      reply = MethodNotAllowed(method, path, alias->allow);
+    } else if (!alias->call->ok()) {
+      reply = ErrorReply(alias->call->status());
+    } else {
+      reply = SeedReply(bridge_, **alias->call, conn, call);
+    }
   }
   Send(conn, reply);
 }

@@ -7,8 +7,8 @@
 #   RUNS=1 scripts/evaluate.sh ...      one run of each repeated experiment (3 by default)
 #   RUN_FIRST=3 scripts/evaluate.sh seed001   resumes seed001 at run 3, keeping runs 1-2
 #   scripts/evaluate.sh seed000 replay  only those
-# Experiments: overhead seed000 seed001 seed002 replay containers
-#              containers-containerd cpu-priority cache
+# Experiments: overhead seed000 seed001 seed002 seed002-runtimes replay
+#              containers containers-containerd cpu-priority cache
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -23,8 +23,8 @@ OUT=results/evaluation
 BENCH=build/tools/fsched-bench/fsched-bench
 experiments=("$@")
 [ ${#experiments[@]} -gt 0 ] ||
-  experiments=(overhead seed000 seed001 seed002 replay containers containers-containerd cpu-priority
-    cache)
+  experiments=(overhead seed000 seed001 seed002 seed002-runtimes replay containers
+    containers-containerd cpu-priority cache)
 
 # A function that sleeps for its first argument: service time without CPU
 # work, so two cores can host many slots and the scheduler, not the CPU, is
@@ -141,6 +141,61 @@ seed002() {
   tools/fsched-plot "$dir/round-robin-1" "$dir/least-loaded-1" "$dir/most-loaded-1" --out "$dir"
   tools/fsched-runs "$dir"/{round-robin,least-loaded,most-loaded} --metrics mean,p50,p95,p99 |
     tee "$dir/runs.md"
+}
+
+# Seed 002's cold / pre-warmed / warm comparison with fsched's Python runtime,
+# where warm means an initialised instance: light-init (heavy compute: 15,000
+# chained SHA-256 digests, the seed's loop_function.py 15000) and heavy-init
+# (light compute: a 300 ms initialisation standing for a heavy image). One
+# worker with one slot; cold and warm one call at a time, pre-warmed at 1
+# req/s Poisson so the worker re-creates what a call used.
+seed002_runtimes() {
+  local dir=$OUT/seed002-runtimes run fn mode
+  rm -rf "$dir"
+  mkdir -p "$dir/code"
+  cat >"$dir/code/compute.py" <<'PY'
+import hashlib
+
+def handle(payload):
+    digest = payload
+    for _ in range(15000):
+        digest = hashlib.sha256(digest).digest()
+    return digest.hex()
+PY
+  cat >"$dir/code/bigimage.py" <<'PY'
+import time
+time.sleep(0.3)  # stands for a heavy image's initialisation
+
+def handle(payload):
+    return payload
+PY
+  for run in $(seq 1 "${RUNS:-3}"); do
+    start_cluster "$dir/cluster-$run" 1 1
+    for fn in light-init:compute heavy-init:bigimage; do
+      local name=${fn%%:*} module=${fn#*:}
+      local code=(--runtime python --code "$(realpath "$dir/code")" --handler "$module:handle")
+      $CTL register "$name-cold" "${code[@]}" --keep_alive 0s >/dev/null
+      $CTL register "$name-prewarmed" "${code[@]}" --keep_alive 0s --prewarmed 1 >/dev/null
+      $CTL register "$name-warm" "${code[@]}" >/dev/null
+    done
+    sleep 2  # the pre-warmed instances start
+    for fn in light-init heavy-init; do
+      $BENCH --master "$MASTER" --function "$fn-cold" --payload x --concurrency 1 --requests 30 \
+        --label "$fn-cold" --out "$dir/$fn-cold-$run" | tee "$dir/$fn-cold-$run.txt"
+      $BENCH --master "$MASTER" --function "$fn-prewarmed" --payload x --rates 1 --duration 30s \
+        --seed "$run" --label "$fn-prewarmed" --out "$dir/$fn-prewarmed-$run" |
+        tee "$dir/$fn-prewarmed-$run.txt"
+      $BENCH --master "$MASTER" --function "$fn-warm" --payload x --concurrency 1 --requests 30 \
+        --warmup 1s --label "$fn-warm" --out "$dir/$fn-warm-$run" | tee "$dir/$fn-warm-$run.txt"
+    done
+    stop_cluster
+  done
+  local prefixes=()
+  for fn in light-init heavy-init; do
+    for mode in cold prewarmed warm; do prefixes+=("$dir/$fn-$mode"); done
+  done
+  tools/fsched-plot "${prefixes[@]/%/-1}" --out "$dir"
+  tools/fsched-runs "${prefixes[@]}" --metrics mean,p50,p99,execution | tee "$dir/runs.md"
 }
 
 # Azure Functions 2019 trace (10 functions, one day), its first minutes
@@ -306,13 +361,14 @@ mkdir -p "$OUT"
 for e in "${experiments[@]}"; do
   case "$e" in
     overhead | seed000 | seed001 | seed002 | replay) echo "== $e"; "$e" ;;
+    seed002-runtimes) echo "== $e"; seed002_runtimes ;;
     containers) echo "== $e"; containers runc ;;
     containers-containerd) echo "== $e"; containers containerd ;;
     cpu-priority) echo "== $e"; cpu_priority ;;
     cache) echo "== $e"; cache ;;
     *)
       echo "evaluate: unknown experiment '$e'" \
-        "(overhead seed000 seed001 seed002 replay containers containers-containerd" \
+        "(overhead seed000 seed001 seed002 seed002-runtimes replay containers containers-containerd" \
         "cpu-priority cache)" >&2
       exit 2
       ;;

@@ -36,13 +36,15 @@ class HttpTest : public ClusterTest {
   // ("" = no Authorization header).
   CurlReply Curl(const std::string& method, const std::string& path,
                  const std::optional<std::string>& body = std::nullopt,
-                 const std::string& token = testing::kAdminToken) {
+                 const std::string& token = testing::kAdminToken,
+                 const std::vector<std::string>& extra_headers = {}) {
     const std::string n = std::to_string(++curls_);
     const std::string headers = dir_ + "/curl-" + n + ".headers";
     const std::string out = dir_ + "/curl-" + n + ".body";
     std::vector<std::string> argv = {kCurl, "-sS", "-X", method,         "-D",        headers,
                                      "-o",  out,   "-w", "%{http_code}", base_ + path};
     if (!token.empty()) argv.insert(argv.end(), {"-H", "Authorization: Bearer " + token});
+    for (const std::string& h : extra_headers) argv.insert(argv.end(), {"-H", h});
     if (body) {
       const std::string in = dir_ + "/curl-" + n + ".request";
       testing::WriteFile(in, *body);
@@ -226,6 +228,66 @@ TEST_F(HttpTest, EveryUnaryControllerAndAdminMethodAnswersAsOverGrpc) {
   const std::string invoker = r.body.substr(at + 9, r.body.find('"', at + 9) - at - 9);
   EXPECT_EQ(Curl("POST", "/v1/fsched.v1.Admin/GetConfiguration", "{}", invoker).status, 403);
   EXPECT_EQ(Curl("POST", "/function/echo", "x", invoker).status, 200);
+}
+
+// Seed 001's and seed 003's endpoints, as their scripts call them.
+TEST_F(HttpTest, TheSeedsEndpointsAnswerAsTheirScriptsCallThem) {
+  StartHttpMaster();
+  StartWorker("w1", 2);
+  WaitForReady({"w1"});
+  ASSERT_TRUE(Register("hello-world", {"tr", "a-z", "A-Z"}).ok());
+
+  // Seed 001: /entry, with the hops, route and architecture as headers.
+  CurlReply r =
+      Curl("POST", "/entry",
+           R"({"fn_name": "hello-world", "payload": "Hello FaaS!", "arch": "centralized"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "HELLO FAAS!");
+  EXPECT_EQ(r.headers["x-hop-count"], "0");
+  EXPECT_EQ(r.headers["x-architecture"], "centralized");
+  EXPECT_EQ(r.headers["x-fsched-worker"], "w1");
+  EXPECT_THAT(Curl("POST", "/entry", R"({"payload": "x"})").body,
+              HasSubstr(R"(POST /entry needs \"fn_name\")"));
+  EXPECT_EQ(Curl("POST", "/entry", R"({"fn_name": "nobody"})").status, 404);
+  EXPECT_EQ(Curl("GET", "/entry").status, 405);
+  // Hops are fsched's to count, as over gRPC.
+  r = Curl("POST", "/entry", R"({"fn_name": "hello-world"})", testing::kAdminToken,
+           {"X-Hop-Count: 2"});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("X-Hop-Count is set by fsched"));
+  r = Curl("GET", "/load");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_THAT(r.body, HasSubstr("\"workersReady\":1"));
+  r = Curl("GET", "/arch_metrics");
+  EXPECT_EQ(r.status, 200) << r.body;
+  r = Curl("GET", "/configuration");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_THAT(r.body, HasSubstr("\"nodeId\":\"test-master\""));
+  r = Curl("GET", "/durations?function=hello-world&limit=5");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_THAT(r.body, HasSubstr("\"function\":\"hello-world\""));
+  r = Curl("POST", "/reload", R"({"architecture": "federated"})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("ARCHITECTURE_FEDERATED"));
+  EXPECT_EQ(Curl("POST", "/reload", R"({"architecture": "fastest"})").status, 400);
+  EXPECT_EQ(Curl("POST", "/reload", R"({"architecture": "centralized"})").status, 200);
+  r = Curl("POST", "/update_threshold", R"({"soft_d2f": 1.3})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("\"softD2f\":1.3"));
+
+  // Seed 003: tasks and workers.
+  r = Curl("POST", "/controller/task/run",
+           R"({"command": "./run", "task_id": "nope", "input_size": 1})");
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_EQ(Curl("POST", "/controller/task/benchmark", R"({"task_id": "nope"})").status, 400);
+  r = Curl("GET", "/cluster/workers");
+  EXPECT_THAT(r.body, HasSubstr("\"id\":\"w1\""));
+  StartWorker("idle", 1, kToken, "none");
+  r = Curl("POST", "/cluster/worker/add",
+           absl::StrCat(R"({"host": "127.0.0.1:)", worker_ports_["idle"], R"("})"));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(Curl("GET", "/cluster/worker/list").body, HasSubstr("\"id\":\"idle\""));
+  EXPECT_EQ(Curl("POST", "/cluster/worker/add", R"({"host": "127.0.0.1:1"})").status, 503);
 }
 
 }  // namespace
