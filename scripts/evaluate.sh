@@ -170,6 +170,7 @@ def handle(payload):
     return payload
 PY
   for run in $(seq 1 "${RUNS:-3}"); do
+    floors "$dir/floors-$run.txt"
     start_cluster "$dir/cluster-$run" 1 1
     for fn in light-init:compute heavy-init:bigimage; do
       local name=${fn%%:*} module=${fn#*:}
