@@ -88,12 +88,15 @@ std::optional<Reply> ReadBody(mg_connection* conn, uint64_t max, std::string* bo
     return too_large(absl::StrCat(info->content_length));
   }
   if (info->content_length > 0) body->reserve(static_cast<size_t>(info->content_length));
-  char buffer[64 * 1024];
+  // Straight into the string: civetweb's threads have small stacks.
+  constexpr size_t kChunk = 64 * 1024;
   for (;;) {
-    const int n = mg_read(conn, buffer, sizeof(buffer));
+    const size_t had = body->size();
+    body->resize(had + kChunk);
+    const int n = mg_read(conn, body->data() + had, kChunk);
+    body->resize(had + static_cast<size_t>(std::max(n, 0)));
     if (n <= 0) break;
-    if (body->size() + static_cast<size_t>(n) > max) return too_large("more than that");
-    body->append(buffer, static_cast<size_t>(n));
+    if (body->size() > max) return too_large(absl::StrCat("more than ", max));
   }
   return std::nullopt;
 }
@@ -246,6 +249,8 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(Options options)
   const std::string threads = absl::StrCat(o.threads);
   // civetweb marks a TLS listener by an "s" after its port.
   const std::string listening = o.tls ? o.listen + "s" : o.listen;
+  // Debian's civetweb fixes its threads' stack size when it is built (small):
+  // handlers keep large buffers off the stack.
   std::vector<const char*> config = {"listening_ports", listening.c_str(),   "num_threads",
                                      threads.c_str(),   "enable_keep_alive", "yes"};
   if (o.tls) {
