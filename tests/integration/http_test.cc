@@ -220,6 +220,10 @@ TEST_F(HttpTest, EveryUnaryControllerAndAdminMethodAnswersAsOverGrpc) {
   EXPECT_EQ(Curl("POST", "/v1/fsched.v1.Controller/Frobnicate", "{}").status, 404);
   EXPECT_EQ(Curl("POST", "/v1/fsched.v1.Nothing/Invoke", "{}").status, 404);
   EXPECT_EQ(Curl("GET", "/v1/fsched.v1.Admin/GetLoad").status, 405);
+  // Without a token: refused, whatever the method.
+  EXPECT_EQ(Curl("POST", "/v1/fsched.v1.Admin/GetLoad", "{}", "").status, 401);
+  EXPECT_EQ(Curl("POST", "/async-function/echo", "x", "").status, 401);
+  EXPECT_EQ(Curl("GET", "/invocations/inv-none", std::nullopt, "").status, 401);
   // Admin-only methods refuse an invoker's token, as over gRPC.
   r = Curl("POST", "/v1/fsched.v1.Tokens/CreateToken", R"({"name": "ci", "role": "ROLE_INVOKER"})");
   ASSERT_EQ(r.status, 200) << r.body;
@@ -274,6 +278,11 @@ TEST_F(HttpTest, TheSeedsEndpointsAnswerAsTheirScriptsCallThem) {
   r = Curl("POST", "/update_threshold", R"({"soft_d2f": 1.3})");
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_THAT(r.body, HasSubstr("\"softD2f\":1.3"));
+
+  // Without a token the aliases are refused as the API they stand for.
+  EXPECT_EQ(Curl("GET", "/load", std::nullopt, "").status, 401);
+  EXPECT_EQ(Curl("POST", "/entry", R"({"fn_name": "hello-world"})", "").status, 401);
+  EXPECT_EQ(Curl("POST", "/reload", R"({"architecture": "federated"})", "").status, 401);
 
   // Seed 003: tasks and workers.
   r = Curl("POST", "/controller/task/run",
