@@ -70,11 +70,11 @@ TEST(AgingSrtfOrderTest, MaxWaitGuardLetsTheOldestGoFirst) {
   EXPECT_EQ(Drain(order, t0 + absl::Seconds(31)), (std::vector<std::string>{"small-1", "small-2"}));
 }
 
-// Each entry its own function, with this typical run time.
+// An entry of `function` (its own id when empty) with this typical run time.
 PendingInvocation PE(const std::string& id, double predicted, double typical, absl::Duration at,
-                     uint64_t seq) {
+                     uint64_t seq, const std::string& function = "") {
   PendingInvocation p = P(id, predicted, at, seq);
-  p.function = id;
+  p.function = function.empty() ? id : function;
   p.typical_seconds = typical;
   return p;
 }
@@ -132,15 +132,17 @@ TEST(AgingSrtfOrderTest, FifoRelativeBoundScalesWithTheBacklogAndTheSlots) {
   }
 }
 
+// The FIFO-relative bound alone: factor 1, a 1 s floor, no aging.
+constexpr QueueOrderOptions kFifoRelative{.aging_rate = 0,
+                                          .max_wait = absl::Seconds(600),
+                                          .fifo_wait_factor = 1,
+                                          .min_wait = absl::Seconds(1)};
+
 // The dispatch step pops entries it cannot place and puts them back: they must
 // come back with the due time of their arrival, not one computed from the
 // queue as it is when they return.
 TEST(AgingSrtfOrderTest, AnUnpoppedEntryKeepsItsDueTime) {
-  AgingSrtfOrder order({.aging_rate = 0,
-                        .max_wait = absl::Seconds(600),
-                        .fifo_wait_factor = 1,
-                        .min_wait = absl::Seconds(1)},
-                       "aging-srtf");
+  AgingSrtfOrder order(kFifoRelative, "aging-srtf");
   order.SetCapacity(1);
   order.Push(PE("b", 5, 5, absl::ZeroDuration(), 0));    // nothing queued: due 1
   order.Push(PE("a", 10, 10, absl::ZeroDuration(), 1));  // 5 s queued: due 5
@@ -159,34 +161,25 @@ TEST(AgingSrtfOrderTest, AnUnpoppedEntryKeepsItsDueTime) {
 // run time pushed for it: a call that arrived while its function's estimate
 // was high stops inflating everyone's bound once a newer estimate arrives.
 TEST(AgingSrtfOrderTest, QueuedCallsCountAtTheirFunctionsNewestTypicalRunTime) {
-  AgingSrtfOrder order({.aging_rate = 0,
-                        .max_wait = absl::Seconds(600),
-                        .fifo_wait_factor = 1,
-                        .min_wait = absl::Seconds(1)},
-                       "aging-srtf");
+  AgingSrtfOrder order(kFifoRelative, "aging-srtf");
   order.SetCapacity(1);
-  auto call = [](const std::string& id, const std::string& function, double typical, double at,
-                 uint64_t seq) {
-    PendingInvocation p = P(id, typical, absl::Seconds(at), seq);
-    p.function = function;
-    p.typical_seconds = typical;
-    return p;
-  };
-  order.Push(call("f-1", "f", 50, 0, 0));     // nothing queued: due 0 + 1
-  order.Push(call("f-2", "f", 2, 1, 1));      // 50 queued: due 1 + 50; then f counts 2 a call
-  order.Push(call("g-1", "g", 4, 2, 2));      // 2 · 2 queued: due 2 + 4 = 6
-  order.Push(call("short", "h", 0.5, 2, 3));  // 2 · 2 + 4 queued: due 10
+  order.Push(PE("f-1", 50, 50, absl::Seconds(0), 0, "f"));  // nothing queued: due 0 + 1
+  order.Push(
+      PE("f-2", 2, 2, absl::Seconds(1), 1, "f"));  // 50 queued: due 1 + 50; then f counts 2 a call
+  order.Push(PE("g-1", 4, 4, absl::Seconds(2), 2, "g"));        // 2 · 2 queued: due 2 + 4 = 6
+  order.Push(PE("short", 0.5, 0.5, absl::Seconds(2), 3, "h"));  // 2 · 2 + 4 queued: due 10
   // Had f-1 kept counting its own 50 s, g-1 would be due at 2 + 52 and run last.
   EXPECT_EQ(Drain(order, t0 + absl::Seconds(7)),
             (std::vector<std::string>{"f-1", "g-1", "short", "f-2"}));
   // A call that leaves takes its function's newest estimate away, not its own.
-  order.Push(call("f-3", "f", 3, 8, 4));  // empty queue: due 9
-  order.Push(call("f-4", "f", 1, 8, 5));  // 3 queued: due 11; then f counts 1 a call
-  order.Push(call("g-2", "g", 1, 8, 6));  // 2 · 1 queued: due 10
+  order.Push(PE("f-3", 3, 3, absl::Seconds(8), 4, "f"));  // empty queue: due 9
+  order.Push(
+      PE("f-4", 1, 1, absl::Seconds(8), 5, "f"));  // 3 queued: due 11; then f counts 1 a call
+  order.Push(PE("g-2", 1, 1, absl::Seconds(8), 6, "g"));    // 2 · 1 queued: due 10
   ASSERT_EQ(order.Peek(t0 + absl::Seconds(8))->id, "f-4");  // nobody overdue: shortest
   order.Pop();
-  order.Push(call("late", "h", 5, 9.5, 7));    // f-3 at 1 + g-2 at 1: due 11.5
-  order.Push(call("tiny", "k", 0.1, 9.5, 8));  // 1 + 1 + 5 queued: due 16.5
+  order.Push(PE("late", 5, 5, absl::Seconds(9.5), 7, "h"));      // f-3 at 1 + g-2 at 1: due 11.5
+  order.Push(PE("tiny", 0.1, 0.1, absl::Seconds(9.5), 8, "k"));  // 1 + 1 + 5 queued: due 16.5
   EXPECT_EQ(Drain(order, t0 + absl::Seconds(10.5), 2), (std::vector<std::string>{"f-3", "g-2"}));
   EXPECT_EQ(order.Peek(t0 + absl::Seconds(11))->id, "tiny");
   // Counted at f-3's own 3 s, "late" would be due at 13.5.
