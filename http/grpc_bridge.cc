@@ -6,8 +6,10 @@
 #include <grpcpp/client_context.h>
 #include <grpcpp/support/byte_buffer.h>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/grpc_status.h"
@@ -36,7 +38,8 @@ bool Parse(const grpc::ByteBuffer& buffer, pb::Message* message) {
 
 }  // namespace
 
-GrpcBridge::GrpcBridge(std::shared_ptr<grpc::Channel> channel) : stub_(std::move(channel)) {}
+GrpcBridge::GrpcBridge(std::shared_ptr<grpc::Channel> channel, ServedServices served)
+    : stub_(std::move(channel)), served_(std::move(served)) {}
 
 absl::Status GrpcBridge::Call(absl::string_view method, const pb::Message& request,
                               pb::Message* response, const CallOptions& options) {
@@ -45,7 +48,13 @@ absl::Status GrpcBridge::Call(absl::string_view method, const pb::Message& reque
   if (dot == absl::string_view::npos) {
     return absl::InvalidArgumentError(absl::StrCat("'", method, "' is not Service.Method"));
   }
-  const std::string path = absl::StrCat("/", method.substr(0, dot), "/", method.substr(dot + 1));
+  const absl::string_view service = method.substr(0, dot);
+  if (!served_.services.empty() && !absl::c_linear_search(served_.services, service)) {
+    return absl::NotFoundError(
+        absl::StrCat("this ", served_.node_kind, " does not serve ", service, " (its entry serves ",
+                     absl::StrJoin(served_.services, ", "), "): ask a master"));
+  }
+  const std::string path = absl::StrCat("/", service, "/", method.substr(dot + 1));
   grpc::ClientContext ctx;
   if (options.authorization) ctx.AddMetadata("authorization", *options.authorization);
   if (options.timeout != absl::InfiniteDuration()) {
@@ -75,6 +84,15 @@ absl::Status GrpcBridge::Call(absl::string_view method, const pb::Message& reque
     return absl::InternalError(absl::StrCat(method, " answered with a response it cannot parse"));
   }
   return absl::OkStatus();
+}
+
+absl::Status GrpcBridge::CheckServed(absl::string_view service) const {
+  if (served_.services.empty() || absl::c_linear_search(served_.services, service)) {
+    return absl::OkStatus();
+  }
+  return absl::NotFoundError(
+      absl::StrCat("this ", served_.node_kind, " does not serve ", service, " (its entry serves ",
+                   absl::StrJoin(served_.services, ", "), "): ask a master"));
 }
 
 absl::StatusOr<std::string> GrpcBridge::CallJson(absl::string_view service,

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -27,14 +28,26 @@ struct CallOptions {
   absl::Duration timeout = absl::InfiniteDuration();
 };
 
+/// What the process behind the bridge serves, so a call of anything else is
+/// told where to go instead of meeting gRPC's bare UNIMPLEMENTED.
+struct ServedServices {
+  std::vector<std::string> services;  // full names; empty = every fsched service
+  std::string node_kind = "master";   // "this worker does not serve ..."
+};
+
 class GrpcBridge {
  public:
-  explicit GrpcBridge(std::shared_ptr<grpc::Channel> channel);
+  explicit GrpcBridge(std::shared_ptr<grpc::Channel> channel, ServedServices served = {});
 
   /// A unary call of `method` ("fsched.v1.Controller.Invoke"). The server's
-  /// status comes back as is, with its retry hint (RetryAfter) when it sent one.
+  /// status comes back as is, with its retry hint (RetryAfter) when it sent one;
+  /// NOT_FOUND naming what is served for a service this process does not serve.
   absl::Status Call(absl::string_view method, const google::protobuf::Message& request,
                     google::protobuf::Message* response, const CallOptions& options);
+
+  /// OK when the process serves `service` ("fsched.v1.Controller"); NOT_FOUND
+  /// naming what it serves and where to go otherwise.
+  absl::Status CheckServed(absl::string_view service) const;
 
   /// The same with the request and response in protobuf's JSON mapping.
   /// NOT_FOUND for a service or method this process does not have,
@@ -45,6 +58,7 @@ class GrpcBridge {
 
  private:
   grpc::GenericStub stub_;
+  ServedServices served_;
 };
 
 /// A message as protobuf's JSON mapping (lowerCamelCase names, enums by name).

@@ -23,6 +23,7 @@
 #include "fsched/v1/controller.pb.h"
 #include "http/http_status.h"
 #include "http/seed_aliases.h"
+#include "http/task_upload.h"
 
 namespace fsched::http {
 namespace {
@@ -190,10 +191,29 @@ std::optional<std::string> QueryValue(const mg_request_info* info, const char* n
   return std::string(value, static_cast<size_t>(n));
 }
 
+// An asynchronous call accepted: 202, its id, and where to find it.
+Reply SubmitReply(GrpcBridge& bridge, const v1::InvokeRequest& request, const CallOptions& call) {
+  v1::SubmitResponse submitted;
+  const absl::Status status = bridge.Call("fsched.v1.Controller.Submit", request, &submitted, call);
+  if (!status.ok()) return ErrorReply(status);
+  Reply reply = JsonReply(202, ToJson(submitted));
+  reply.headers.emplace_back("Location", absl::StrCat("/invocations/", submitted.invocation_id()));
+  reply.headers.emplace_back("X-Fsched-Invocation-Id", submitted.invocation_id());
+  return reply;
+}
+
 // A seed's endpoint, called: its fsched response as JSON; /entry answers as
-// POST /function does, with the hops, route and architecture as headers.
-Reply SeedReply(GrpcBridge& bridge, const SeedCall& seed, mg_connection* conn,
-                const CallOptions& call) {
+// POST /function does, with the hops, route and architecture as headers, and
+// /submit as POST /async-function does.
+Reply SeedReply(GrpcBridge& bridge, const std::string& invoke_method, const SeedCall& seed,
+                mg_connection* conn, const CallOptions& call) {
+  if (seed.method == "Submit") {
+    v1::InvokeRequest request;
+    if (!google::protobuf::util::JsonStringToMessage(seed.json, &request).ok()) {
+      return ErrorReply(absl::InternalError("the /submit alias made a request it cannot parse"));
+    }
+    return SubmitReply(bridge, request, call);
+  }
   if (seed.method != "Invoke") {
     absl::StatusOr<std::string> json = bridge.CallJson(seed.service, seed.method, seed.json, call);
     return json.ok() ? JsonReply(200, *std::move(json)) : ErrorReply(json.status());
@@ -209,7 +229,7 @@ Reply SeedReply(GrpcBridge& bridge, const SeedCall& seed, mg_connection* conn,
     return ErrorReply(absl::InternalError("the /entry alias made a request it cannot parse"));
   }
   v1::InvocationResult result;
-  const absl::Status status = bridge.Call("fsched.v1.Controller.Invoke", request, &result, call);
+  const absl::Status status = bridge.Call(invoke_method, request, &result, call);
   if (!status.ok()) return ErrorReply(status);
   Reply reply = InvocationReply(result);
   reply.headers.emplace_back("X-Hop-Count", absl::StrCat(result.hops()));
@@ -240,7 +260,7 @@ absl::Status TlsAvailable() {
 }
 
 HttpGateway::HttpGateway(Options options)
-    : options_(std::move(options)), bridge_(options_.channel) {}
+    : options_(std::move(options)), bridge_(options_.channel, options_.served) {}
 
 absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(Options options) {
   ASSIGN_OR_RETURN(ListenAddress address, ParseListenAddress(options.listen, "http.listen"));
@@ -250,9 +270,13 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(Options options)
   // civetweb marks a TLS listener by an "s" after its port.
   const std::string listening = o.tls ? o.listen + "s" : o.listen;
   // Debian's civetweb fixes its threads' stack size when it is built (small):
-  // handlers keep large buffers off the stack.
-  std::vector<const char*> config = {"listening_ports", listening.c_str(),   "num_threads",
-                                     threads.c_str(),   "enable_keep_alive", "yes"};
+  // handlers keep large buffers off the stack. A reply goes out as two writes
+  // (headers, then body): with Nagle's algorithm on, the body waits for the
+  // client's delayed ACK, 40 ms per call on a kept-alive connection.
+  std::vector<const char*> config = {"listening_ports",   listening.c_str(),
+                                     "num_threads",       threads.c_str(),
+                                     "enable_keep_alive", "yes",
+                                     "tcp_nodelay",       "1"};
   if (o.tls) {
     config.insert(config.end(), {"ssl_certificate", o.tls->certificate_and_key.c_str(),
                                  "ssl_protocol_version", "4"});  // TLS 1.2 and later only
@@ -345,24 +369,14 @@ void HttpGateway::Serve(mg_connection* conn) {
       return Send(conn, *refused);
     }
     v1::InvocationResult result;
-    const absl::Status status = bridge_.Call("fsched.v1.Controller.Invoke", request, &result, call);
+    const absl::Status status = bridge_.Call(options_.invoke_method, request, &result, call);
     reply = status.ok() ? InvocationReply(result) : ErrorReply(status);
   } else if (std::optional<std::string> name = Segment(path, "/async-function/")) {
     v1::InvokeRequest request;
     if (std::optional<Reply> refused = invoke_request(*name, &request)) {
       return Send(conn, *refused);
     }
-    v1::SubmitResponse submitted;
-    const absl::Status status =
-        bridge_.Call("fsched.v1.Controller.Submit", request, &submitted, call);
-    if (status.ok()) {
-      reply = JsonReply(202, ToJson(submitted));
-      reply.headers.emplace_back("Location",
-                                 absl::StrCat("/invocations/", submitted.invocation_id()));
-      reply.headers.emplace_back("X-Fsched-Invocation-Id", submitted.invocation_id());
-    } else {
-      reply = ErrorReply(status);
-    }
+    reply = SubmitReply(bridge_, request, call);
   } else if (std::optional<std::string> id = Segment(path, "/invocations/")) {
     v1::Invocation invocation;
     absl::Status status;
@@ -390,6 +404,18 @@ void HttpGateway::Serve(mg_connection* conn) {
       return Send(conn, MethodNotAllowed(method, path, "GET, DELETE"));
     }
     reply = status.ok() ? JsonReply(200, ToJson(invocation)) : ErrorReply(status);
+  } else if (path == "/controller/task/new") {
+    // Seed 003's task upload: a multipart form, streamed into UploadTask.
+    if (method != "POST") return Send(conn, MethodNotAllowed(method, path, "POST"));
+    if (absl::Status served = bridge_.CheckServed("fsched.v1.Controller"); !served.ok()) {
+      reply = ErrorReply(served);
+      reply.headers.emplace_back("Connection", "close");  // the form was not read
+    } else {
+      TaskUpload upload = UploadTaskFromForm(conn, options_.channel, call);
+      reply = upload.task.ok() ? JsonReply(200, ToJson(*upload.task))
+                               : ErrorReply(upload.task.status());
+      if (upload.body_left) reply.headers.emplace_back("Connection", "close");
+    }
   } else {
     std::string body;
     if (method == "POST") {
@@ -406,7 +432,7 @@ void HttpGateway::Serve(mg_connection* conn) {
     } else if (!alias->call->ok()) {
       reply = ErrorReply(alias->call->status());
     } else {
-      reply = SeedReply(bridge_, **alias->call, conn, call);
+      reply = SeedReply(bridge_, options_.invoke_method, **alias->call, conn, call);
     }
   }
   Send(conn, reply);

@@ -1,4 +1,4 @@
-// The HTTP/1.1 entry of a master or zone master (docs/http.md), on civetweb:
+// The HTTP/1.1 entry of a master, zone master or worker (docs/http.md), on civetweb:
 //   POST /function/{name}         invoke; the body is the payload, the answer the output
 //   POST /async-function/{name}   submit; 202 with the invocation id
 //   GET  /invocations/{id}        the invocation; ?wait=30s waits for its end
@@ -33,6 +33,10 @@ class HttpGateway {
     uint32_t threads = 16;
     uint64_t max_body_bytes = 0;             // larger request bodies are refused with 413
     std::shared_ptr<grpc::Channel> channel;  // to this process's gRPC server
+    ServedServices served;                   // what that server serves
+    // What POST /function/{name} and seed 001's /entry call: a master's
+    // Controller.Invoke, or a worker's Worker.Invoke (routed by the worker).
+    std::string invoke_method = "fsched.v1.Controller.Invoke";
     // HTTPS, with the process's own certificate (tls.*), when set.
     struct Tls {
       std::string certificate_and_key;  // one PEM file (WriteCertificateAndKey)

@@ -129,6 +129,23 @@ absl::StatusOr<SeedCall> Task(const char* method, absl::string_view endpoint,
   return Call("fsched.v1.Controller", method, request);
 }
 
+// seed 003: {"function_name", "parameters"}: an asynchronous call whose
+// payload is the parameters as JSON text (what the function reads).
+absl::StatusOr<SeedCall> Submit(absl::string_view body) {
+  constexpr absl::string_view kEndpoint = "POST /submit";
+  absl::StatusOr<Struct> seed = ParseObject(body, kEndpoint);
+  if (!seed.ok()) return seed.status();
+  absl::StatusOr<std::string> function = RequiredString(*seed, "function_name", kEndpoint);
+  if (!function.ok()) return function.status();
+  Struct request;
+  auto& f = *request.mutable_fields();
+  f["function"].set_string_value(*function);
+  if (const Value* parameters = Field(*seed, "parameters")) {
+    f["payload"].set_string_value(absl::Base64Escape(ToJson(*parameters)));
+  }
+  return Call("fsched.v1.Controller", "Submit", request);
+}
+
 // seed 003: {"host": "10.0.0.5:50052"}, the worker's address.
 absl::StatusOr<SeedCall> AddWorker(absl::string_view body) {
   constexpr absl::string_view kEndpoint = "POST /cluster/worker/add";
@@ -183,6 +200,7 @@ std::optional<SeedAlias> MatchSeedAlias(absl::string_view http_method, absl::str
     return alias("POST", post,
                  [&] { return Task("BenchmarkTask", "POST /controller/task/benchmark", body); });
   }
+  if (path == "/submit") return alias("POST", post, [&] { return Submit(body); });
   if (path == "/cluster/worker/add") return alias("POST", post, [&] { return AddWorker(body); });
   if (path == "/cluster/workers" || path == "/cluster/worker/list") {
     return alias("GET", get, [&] { return QueryCall("fsched.v1.Cluster", "ListWorkers", query); });

@@ -1,6 +1,7 @@
 // The seeds' HTTP endpoints (seed 001's /entry, /load, /arch_metrics,
 // /reload, /update_threshold, /configuration, /durations; seed 003's
-// /controller/task/run|benchmark and /cluster/worker/add, /cluster/workers)
+// /controller/task/run|benchmark, /submit and /cluster/worker/add,
+// /cluster/workers; its /controller/task/new is an upload: task_upload.h)
 // as aliases of fsched's API: each becomes one unary call, its request
 // translated from the seed's shape into protobuf's JSON mapping. docs/http.md
 // lists them side by side with the seeds' requests.

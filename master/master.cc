@@ -7,8 +7,7 @@
 #include "common/log.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
-#include "common/transport_security.h"
-#include "http/http_gateway.h"
+#include "http/http_entry.h"
 #include "routing/routing_metrics.h"
 #include "scheduling/policy_factory.h"
 
@@ -261,26 +260,8 @@ absl::Status Master::Start() {
     parent_ = std::make_unique<ParentLink>(std::move(parent), core_->controller());
     parent_->Start();
   }
-  if (!config_.http().listen().empty()) {
-    http::HttpGateway::Options http;
-    http.listen = config_.http().listen();
-    http.threads = config_.http().threads();
-    http.max_body_bytes = MaxReceiveBytes();
-    // The server bounds what it accepts and sends; the bridge's channel does not add limits.
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(-1);
-    args.SetMaxSendMessageSize(-1);
-    http.channel = server_.server->InProcessChannel(args);
-    if (TlsConfigured(config_.tls()) && !config_.tls().cert().empty()) {
-      http::HttpGateway::Options::Tls tls;
-      tls.certificate_and_key = config_.state_dir() + "/http-tls.pem";
-      RETURN_IF_ERROR(WriteCertificateAndKey(config_.tls(), tls.certificate_and_key));
-      tls.ca = config_.tls().ca();
-      tls.require_client_cert = config_.tls().require_client_cert();
-      http.tls = std::move(tls);
-    }
-    ASSIGN_OR_RETURN(http_, http::HttpGateway::Start(std::move(http)));
-  }
+  ASSIGN_OR_RETURN(http_, http::StartHttpEntry(config_, server_.server.get(), MaxReceiveBytes(),
+                                               http::MasterEntry()));
   RefreshRouting();
   housekeeping_ = std::thread([this] { Housekeeping(); });
   FSCHED_LOG(kInfo, "master %s serving on port %d (advertised as %s), %d functions registered",

@@ -8,7 +8,7 @@
 #   RUN_FIRST=3 scripts/evaluate.sh seed001   resumes seed001 at run 3, keeping runs 1-2
 #   scripts/evaluate.sh seed000 replay  only those
 # Experiments: overhead seed000 seed001 seed002 seed002-runtimes replay
-#              containers containers-containerd cpu-priority cache
+#              containers containers-containerd cpu-priority gateway cache
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -24,7 +24,7 @@ BENCH=build/tools/fsched-bench/fsched-bench
 experiments=("$@")
 [ ${#experiments[@]} -gt 0 ] ||
   experiments=(overhead seed000 seed001 seed002 seed002-runtimes replay containers
-    containers-containerd cpu-priority cache)
+    containers-containerd cpu-priority gateway cache)
 
 # A function that sleeps for its first argument: service time without CPU
 # work, so two cores can host many slots and the scheduler, not the CPU, is
@@ -343,6 +343,50 @@ cpu_priority() {
     --metrics mean,p95,p99,throughput | tee "$dir/runs.md"
 }
 
+# The HTTP entry's cost (docs/http.md): the same warm calls of a persistent
+# Python echo handler through the master over gRPC and over HTTP
+# (POST /function/echo), side by side on one cluster (2 workers x 2 slots,
+# warm-first): 1 user, 8 users, and 1,000 req/s open loop. The added p50 is
+# taken run by run (fsched-runs --paired). Each cluster is first primed (4
+# instances made warm, 3 s unrecorded), and the protocols take turns going
+# first, so neither always meets the fresh cluster.
+gateway() {
+  local dir=$OUT/gateway run protocol
+  rm -rf "$dir"
+  mkdir -p "$dir/code"
+  printf 'def handle(payload):\n    return payload\n' >"$dir/code/echo.py"
+  for run in $(seq 1 "${RUNS:-3}"); do
+    floors "$dir/floors-$run.txt"
+    start_cluster "$dir/cluster-$run" 2 2
+    $CTL register echo --runtime python --code "$(realpath "$dir/code")" --handler echo:handle \
+      >/dev/null
+    $CTL policy --placement warm-first >/dev/null
+    $BENCH --master "$MASTER" --function echo --payload prime --concurrency 4 \
+      --stage_duration 3s >/dev/null
+    local order=(grpc http)
+    [ $((run % 2)) = 1 ] || order=(http grpc)
+    for protocol in "${order[@]}"; do
+      local via=(--protocol grpc --master "$MASTER")
+      [ "$protocol" = grpc ] || via=(--protocol http --entries "${HTTP#http://}")
+      $BENCH "${via[@]}" --function echo --payload 'request {i}' --concurrency 1 --requests 3000 \
+        --warmup 2s --label "$protocol-1user" --out "$dir/$protocol-1user-$run" |
+        tee "$dir/$protocol-1user-$run.txt"
+      $BENCH "${via[@]}" --function echo --payload 'request {i}' --concurrency 8 \
+        --requests 20000 --warmup 1s --label "$protocol-8users" --out "$dir/$protocol-8users-$run" |
+        tee "$dir/$protocol-8users-$run.txt"
+      $BENCH "${via[@]}" --function echo --payload 'request {i}' --rates 1000 --duration 10s \
+        --seed "$run" --label "$protocol-1000rps" --out "$dir/$protocol-1000rps-$run" |
+        tee "$dir/$protocol-1000rps-$run.txt"
+    done
+    stop_cluster
+  done
+  local shape
+  for shape in 1user 8users 1000rps; do
+    tools/fsched-runs "$dir/grpc-$shape" "$dir/http-$shape" --paired \
+      --metrics p50,p99,throughput | tee -a "$dir/runs.md"
+  done
+}
+
 # Seed 003 (Fsched) in fsched-sim: four cache-sensitive synthetic functions,
 # no partitions against an equal split against the LLC predictor's
 # partitions, with ways plentiful (4 slots) and scarce (8 slots) per worker.
@@ -366,11 +410,12 @@ for e in "${experiments[@]}"; do
     containers) echo "== $e"; containers runc ;;
     containers-containerd) echo "== $e"; containers containerd ;;
     cpu-priority) echo "== $e"; cpu_priority ;;
+    gateway) echo "== $e"; gateway ;;
     cache) echo "== $e"; cache ;;
     *)
       echo "evaluate: unknown experiment '$e'" \
         "(overhead seed000 seed001 seed002 seed002-runtimes replay containers containers-containerd" \
-        "cpu-priority cache)" >&2
+        "cpu-priority gateway cache)" >&2
       exit 2
       ;;
   esac

@@ -89,8 +89,8 @@ int main(int argc, char** argv) {
     return Fail(std::string(started.message()));
   }
   fsched::SetLogTag((*node)->worker_id());
-  if (absl::Status written =
-          fsched::WriteServingPorts(config, (*node)->port(), (*node)->metrics_port());
+  if (absl::Status written = fsched::WriteServingPorts(
+          config, (*node)->port(), (*node)->metrics_port(), (*node)->http_port());
       !written.ok()) {
     return Fail(std::string(written.message()));
   }

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
+#include "http/http_entry.h"
 #include "routing/routing_metrics.h"
 #include "worker/containerd_engine.h"
 #include "worker/runc_engine.h"
@@ -363,6 +364,10 @@ absl::Status WorkerNode::Start() {
     executor_->set_observer(metrics_.get());
   }
   admin_service_->set_node_id(worker_id_);
+  ASSIGN_OR_RETURN(
+      http_, http::StartHttpEntry(config_, server_.server.get(),
+                                  config_.worker().max_payload_bytes() + kMessageEnvelopeBytes,
+                                  http::WorkerEntry()));
   link_->Start(worker_id_, address);
   zone_link_->Start(worker_id_, address);
   routing::Router::Options router_options;
@@ -378,8 +383,13 @@ absl::Status WorkerNode::Start() {
       executor_->slots(),
       config_.worker().master().empty() ? "(none: waiting for Join)" : config_.worker().master());
   if (metrics_) FSCHED_LOG(kInfo, "metrics on port %d (/metrics)", metrics_->port());
+  if (http_) FSCHED_LOG(kInfo, "HTTP on port %d (POST /function/NAME, /v1/...)", http_->port());
   return absl::OkStatus();
 }
+
+WorkerNode::WorkerNode(const Config& config) : config_(config) {}
+
+int WorkerNode::http_port() const { return http_ ? http_->port() : 0; }
 
 void WorkerNode::Shutdown() {
   if (metrics_) metrics_->StopServing();
@@ -391,6 +401,7 @@ void WorkerNode::Shutdown() {
     stopping_direct_ = true;
     for (const std::string& id : direct_running_) executor_->Cancel(id);
   }
+  http_.reset();  // waits for its requests, whose direct calls were just cancelled
   if (link_) link_->Stop();
   if (zone_link_) zone_link_->Stop();
   if (server_.server) {

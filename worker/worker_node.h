@@ -27,6 +27,10 @@
 #include "worker/worker_service.h"
 #include "worker/worker_state.h"
 
+namespace fsched::http {
+class HttpGateway;
+}
+
 namespace fsched::worker {
 
 // Its master links, the router, its services and metrics see this node
@@ -50,6 +54,7 @@ class WorkerNode : private MasterLinkCallbacks,
   int port() const { return port_; }
   /// The bound metrics port; 0 when metrics are off.
   int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
+  int http_port() const;
   const std::string& worker_id() const { return worker_id_; }
 
  private:
@@ -66,7 +71,7 @@ class WorkerNode : private MasterLinkCallbacks,
   void BuildExecutor(RuntimeMap runtimes);
   absl::Status BuildLinks(FatalFn fatal);  // master links, function source, routing
   void BuildServices();
-  explicit WorkerNode(const Config& config) : config_(config) {}
+  explicit WorkerNode(const Config& config);
   // MasterLinkCallbacks. Load samples the host (the CPU share is since the
   // previous sample) and reports it with the calls; pre-warm and evict go to
   // the container runtimes of the function's kind.
@@ -139,6 +144,7 @@ class WorkerNode : private MasterLinkCallbacks,
   std::unique_ptr<WorkerAdminService> admin_service_;
   RunningServer server_;
   int port_ = 0;
+  std::unique_ptr<http::HttpGateway> http_;  // null when http.listen is empty
 };
 
 }  // namespace fsched::worker

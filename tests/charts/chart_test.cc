@@ -284,6 +284,39 @@ TEST_F(ChartTest, TlsFromPemValuesBecomesTheChartsOwnSecret) {
   EXPECT_EQ(Volume(pod, "tls")["secret"]["secretName"].as<std::string>(), "rel-fsched-tls");
 }
 
+// Workers serve their own HTTP entry only when asked (worker.httpPort), and
+// never beside TLS, like the master.
+TEST_F(ChartTest, WorkersServeAnHttpEntryWhenAskedAndNotBesideTls) {
+  const auto port_names = [](const YAML::Node& ports) {
+    std::set<std::string> names;
+    for (const YAML::Node& p : ports) names.insert(p["name"].as<std::string>());
+    return names;
+  };
+  auto objects = Render({});
+  EXPECT_TRUE(ParsedConfig(objects, "worker.yaml").http().listen().empty());
+  EXPECT_EQ(port_names(objects.at("Service/rel-fsched-worker")["spec"]["ports"]),
+            (std::set<std::string>{"grpc", "metrics"}));
+
+  objects = Render({"--set", "worker.httpPort=8081"});
+  EXPECT_EQ(ParsedConfig(objects, "worker.yaml").http().listen(), "0.0.0.0:8081");
+  EXPECT_EQ(ParsedConfig(objects, "master.yaml").http().listen(), "0.0.0.0:8080");
+  EXPECT_EQ(port_names(objects.at("Service/rel-fsched-worker")["spec"]["ports"]),
+            (std::set<std::string>{"grpc", "metrics", "http"}));
+  const YAML::Node container =
+      objects.at("DaemonSet/rel-fsched-worker")["spec"]["template"]["spec"]["containers"][0];
+  bool declared = false;
+  for (const YAML::Node& p : container["ports"]) {
+    if (p["name"].as<std::string>() == "http") declared = p["containerPort"].as<int>() == 8081;
+  }
+  EXPECT_TRUE(declared);
+
+  objects = Render({"--set", "worker.httpPort=8081", "--set", "tls.enabled=true", "--set",
+                    "tls.existingSecret=fsched-tls"});
+  EXPECT_TRUE(ParsedConfig(objects, "worker.yaml").http().listen().empty());
+  EXPECT_EQ(port_names(objects.at("Service/rel-fsched-worker")["spec"]["ports"]),
+            (std::set<std::string>{"grpc", "metrics"}));
+}
+
 TEST_F(ChartTest, NotesGiveFschedctlAndGrpcurlCommandsForTheInstall) {
   // A client-side dry run renders NOTES.txt without a cluster.
   HelmRun run = Helm({"install", "--dry-run=client", "rel", kChart, "--namespace", "fsched"});
@@ -323,6 +356,7 @@ TEST_F(ChartTest, BadValuesAreRefusedNamingTheValue) {
       {{"--set", "worker.cat.enabled=maybe"}, "cat"},
       {{"--set", "worker.runc=sometimes"}, "runc"},
       {{"--set", "master.grpcPort=70000"}, "grpcPort"},
+      {{"--set", "worker.httpPort=-1"}, "httpPort"},
       {{"--set", "wroker.slots=2"}, "wroker"},
       {{"--set", "tls.enabled=true"}, "tls.existingSecret or tls.cert"},
   };

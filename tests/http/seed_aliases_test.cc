@@ -102,6 +102,19 @@ TEST(SeedAliasesTest, SeedThreesTaskAndWorkerEndpoints) {
                                    "fsched.v1.Cluster", "AddWorker");
   EXPECT_EQ(add.address(), "10.0.0.5:7001");
   EXPECT_THAT(ErrorOf("POST", "/cluster/worker/add", "{}").message(), HasSubstr("\"host\""));
+  // /submit: the parameters reach the function as JSON text.
+  const auto submit = CallOf<v1::InvokeRequest>(
+      "POST", "/submit", R"({"function_name": "f", "parameters": {"arg1": "value1", "n": 2}})",
+      "fsched.v1.Controller", "Submit");
+  EXPECT_EQ(submit.function(), "f");
+  EXPECT_EQ(submit.payload(), R"({"arg1":"value1","n":2})");
+  EXPECT_EQ(CallOf<v1::InvokeRequest>("POST", "/submit", R"({"function_name": "f"})",
+                                      "fsched.v1.Controller", "Submit")
+                .payload(),
+            "");
+  EXPECT_THAT(ErrorOf("POST", "/submit", R"({"parameters": {}})").message(),
+              HasSubstr("\"function_name\""));
+  EXPECT_THAT(ErrorOf("POST", "/submit", "[1]").message(), HasSubstr("JSON object"));
   CallOf<v1::ListWorkersRequest>("GET", "/cluster/workers", "", "fsched.v1.Cluster", "ListWorkers");
   CallOf<v1::ListWorkersRequest>("GET", "/cluster/worker/list", "", "fsched.v1.Cluster",
                                  "ListWorkers");

@@ -4,8 +4,12 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "http/http_status.h"
 #include "tests/integration/cluster_fixture.h"
 
@@ -37,7 +41,8 @@ class HttpTest : public ClusterTest {
   CurlReply Curl(const std::string& method, const std::string& path,
                  const std::optional<std::string>& body = std::nullopt,
                  const std::string& token = testing::kAdminToken,
-                 const std::vector<std::string>& extra_headers = {}) {
+                 const std::vector<std::string>& extra_headers = {},
+                 const std::vector<std::string>& extra_args = {}) {
     const std::string n = std::to_string(++curls_);
     const std::string headers = dir_ + "/curl-" + n + ".headers";
     const std::string out = dir_ + "/curl-" + n + ".body";
@@ -45,6 +50,7 @@ class HttpTest : public ClusterTest {
                                      "-o",  out,   "-w", "%{http_code}", base_ + path};
     if (!token.empty()) argv.insert(argv.end(), {"-H", "Authorization: Bearer " + token});
     for (const std::string& h : extra_headers) argv.insert(argv.end(), {"-H", h});
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     if (body) {
       const std::string in = dir_ + "/curl-" + n + ".request";
       testing::WriteFile(in, *body);
@@ -289,6 +295,50 @@ TEST_F(HttpTest, TheSeedsEndpointsAnswerAsTheirScriptsCallThem) {
            R"({"command": "./run", "task_id": "nope", "input_size": 1})");
   EXPECT_EQ(r.status, 404) << r.body;
   EXPECT_EQ(Curl("POST", "/controller/task/benchmark", R"({"task_id": "nope"})").status, 400);
+  // A task's archive as a multipart form, as the seed's curl -F sends it.
+  std::filesystem::create_directories(dir_ + "/task");
+  testing::WriteFile(dir_ + "/task/run", "#!/bin/sh\necho ran\n");
+  auto tar = testing::Process::Start(
+      {"/bin/tar", "-C", dir_ + "/task", "-cf", dir_ + "/task.tar", "."}, dir_ + "/tar.log");
+  ASSERT_TRUE(tar.ok());
+  ASSERT_EQ((*tar)->Wait(absl::Seconds(30)), 0);
+  const auto form = [&](const std::string& field) {
+    return Curl("POST", "/controller/task/new", std::nullopt, testing::kAdminToken, {},
+                {"-F", field});
+  };
+  r = form("file=@" + dir_ + "/task.tar");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("\"taskId\":\"task-"));
+  EXPECT_THAT(r.body, HasSubstr("\"name\":\"task.tar\""));
+  r = form("file=@" + dir_ + "/task/run");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("tar archive"));
+  // Refused midway (the master checks the head of the stream): the rest of the
+  // form is not read, and the answer still comes.
+  testing::WriteFile(dir_ + "/big.bin", std::string(4 << 20, 'x'));
+  r = form("file=@" + dir_ + "/big.bin");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("tar archive"));
+  r = form("other=x");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("\\\"file\\\" field"));
+  EXPECT_EQ(Curl("POST", "/controller/task/new", R"({"file": "x"})").status, 400);
+  EXPECT_EQ(Curl("GET", "/controller/task/new").status, 405);
+  EXPECT_EQ(Curl("POST", "/controller/task/new", std::nullopt, "", {},
+                 {"-F", "file=@" + dir_ + "/task.tar"})
+                .status,
+            401);
+  // /submit: an asynchronous call whose payload is the parameters as JSON.
+  r = Curl("POST", "/submit",
+           R"({"function_name": "hello-world", "parameters": {"arg1": "value1"}})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string submitted = r.headers["x-fsched-invocation-id"];
+  EXPECT_EQ(r.headers["location"], "/invocations/" + submitted);
+  r = Curl("GET", "/invocations/" + submitted + "?wait=20s");
+  EXPECT_THAT(r.body, HasSubstr(absl::Base64Escape(R"({"ARG1":"VALUE1"})"))) << r.body;
+  r = Curl("POST", "/submit", R"({"parameters": {}})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("function_name"));
   r = Curl("GET", "/cluster/workers");
   EXPECT_THAT(r.body, HasSubstr("\"id\":\"w1\""));
   StartWorker("idle", 1, kToken, "none");
@@ -297,6 +347,120 @@ TEST_F(HttpTest, TheSeedsEndpointsAnswerAsTheirScriptsCallThem) {
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_THAT(Curl("GET", "/cluster/worker/list").body, HasSubstr("\"id\":\"idle\""));
   EXPECT_EQ(Curl("POST", "/cluster/worker/add", R"({"host": "127.0.0.1:1"})").status, 503);
+}
+
+// fsched-bench over HTTP drives the entry as it drives gRPC and records the
+// same facts, read from the answer's headers: closed loop and open loop, a
+// function that fails, a function that does not exist, and flags that cannot
+// go together.
+TEST_F(HttpTest, TheBenchDrivesTheHttpEntryAndRecordsWhatGrpcWould) {
+  StartHttpMaster();
+  StartWorker("w1", 2);
+  WaitForReady({"w1"});
+  ASSERT_TRUE(Register("shout", {"tr", "a-z", "A-Z"}).ok());
+  ASSERT_TRUE(Register("fail", {"sh", "-c", "echo oops >&2; exit 4"}).ok());
+  const std::string entry = std::string(absl::StripPrefix(base_, "http://"));
+  const auto bench = [&](const std::string& name, std::vector<std::string> args) {
+    args.insert(args.begin(), {FSCHED_BENCH_BIN, "--protocol", "http", "--entries", entry});
+    auto process = testing::Process::Start(args, dir_ + "/" + name + ".log");
+    EXPECT_TRUE(process.ok());
+    return process.ok() ? (*process)->Wait(absl::Seconds(60)).value_or(-1) : -1;
+  };
+
+  ASSERT_EQ(bench("closed", {"--function", "shout", "--concurrency", "2", "--requests", "10",
+                             "--payload", "call {i}", "--out", dir_ + "/closed"}),
+            0)
+      << testing::ReadFile(dir_ + "/closed.log");
+  const std::string csv = testing::ReadFile(dir_ + "/closed/invocations.csv");
+  std::vector<std::string> rows = absl::StrSplit(csv, '\n', absl::SkipEmpty());
+  ASSERT_EQ(rows.size(), 11u) << csv;
+  for (size_t i = 1; i < rows.size(); ++i) {
+    // invocation id, worker, ..., mode, ..., outcome, exit code, attempts: from the headers.
+    EXPECT_THAT(rows[i], ::testing::ContainsRegex(",inv-[^,]+,w1,"));
+    EXPECT_THAT(rows[i], ::testing::ContainsRegex(",(cold|warm|prewarmed),"));
+    EXPECT_THAT(rows[i], HasSubstr(",ok,0,1,"));
+  }
+  const std::string summary = testing::ReadFile(dir_ + "/closed/summary.txt");
+  EXPECT_THAT(summary, HasSubstr("succeeded 10, function failed 0, rpc failed 0"));
+
+  ASSERT_EQ(bench("open", {"--function", "shout", "--rates", "20", "--duration", "1s", "--max_lag",
+                           "1s", "--out", dir_ + "/open"}),
+            0)
+      << testing::ReadFile(dir_ + "/open.log");
+  EXPECT_THAT(testing::ReadFile(dir_ + "/open.log"), HasSubstr("rpc failed 0"));
+
+  // A function that fails is answered (502) and recorded as its outcome.
+  EXPECT_EQ(bench("fail", {"--function", "fail", "--concurrency", "1", "--requests", "2", "--out",
+                           dir_ + "/fail"}),
+            1);
+  EXPECT_THAT(testing::ReadFile(dir_ + "/fail/invocations.csv"), HasSubstr(",nonzero_exit,4,"));
+  EXPECT_THAT(testing::ReadFile(dir_ + "/fail.log"), HasSubstr("function failed 2"));
+
+  // A call the entry refuses keeps gRPC's status and message.
+  EXPECT_EQ(bench("missing", {"--function", "nobody", "--concurrency", "1", "--requests", "1"}), 1);
+  EXPECT_THAT(testing::ReadFile(dir_ + "/missing.log"),
+              HasSubstr("first failure: rpc: function 'nobody' is not registered"));
+
+  // What HTTP cannot carry is refused before a call goes out.
+  EXPECT_EQ(bench("args", {"--function", "shout", "--args", "x"}), 2);
+  EXPECT_THAT(testing::ReadFile(dir_ + "/args.log"), HasSubstr("--args and --architecture"));
+  auto no_entries = testing::Process::Start(
+      {FSCHED_BENCH_BIN, "--protocol", "http", "--function", "shout"}, dir_ + "/no-entries.log");
+  ASSERT_TRUE(no_entries.ok());
+  EXPECT_EQ((*no_entries)->Wait(absl::Seconds(20)), 2);
+  EXPECT_THAT(testing::ReadFile(dir_ + "/no-entries.log"), HasSubstr("--entries"));
+}
+
+// A worker's HTTP entry (seed 001's edge node): calls entering there are
+// routed as the worker routes gRPC calls, its Admin answers for the worker,
+// and what only masters serve is refused naming where to go.
+TEST_F(HttpTest, AWorkersEntryRoutesCallsAndAnswersForTheWorker) {
+  StartHttpMaster();
+  worker_flags_ = {"--http_listen", "127.0.0.1:0", "--http_port_file", dir_ + "/w1.http-port"};
+  StartWorker("w1", 2);
+  WaitForReady({"w1"});
+  ASSERT_TRUE(Register("shout", {"tr", "a-z", "A-Z"}).ok());
+  const std::string master_base = base_;
+  auto port = testing::WaitForPortFile(dir_ + "/w1.http-port", workers_["w1"].get());
+  ASSERT_TRUE(port.ok()) << port.status();
+  base_ = absl::StrCat("http://127.0.0.1:", *port);
+
+  CurlReply r = Curl("POST", "/function/shout", "edge");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "EDGE");
+  EXPECT_EQ(r.headers["x-fsched-worker"], "w1");
+  r = Curl("POST", "/entry", R"({"fn_name": "shout", "payload": "hop"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "HOP");
+  EXPECT_EQ(r.headers["x-entry-node"], "w1");
+  EXPECT_EQ(r.headers["x-architecture"], "centralized");
+  EXPECT_EQ(r.headers["x-hop-count"], "1");  // the worker forwarded it to the master
+  r = Curl("POST", "/v1/fsched.v1.Worker/GetStatus", "{}");
+  EXPECT_EQ(r.status, 200) << r.body;
+  r = Curl("GET", "/configuration");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("\"nodeId\":\"w1\""));
+
+  // Only masters keep invocations, durations and functions.
+  r = Curl("POST", "/async-function/shout", "later");
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("this worker does not serve fsched.v1.Controller"));
+  EXPECT_THAT(r.body, HasSubstr("ask a master"));
+  EXPECT_EQ(Curl("POST", "/v1/fsched.v1.Controller/ListFunctions", "{}").status, 404);
+  testing::WriteFile(dir_ + "/task.tar", "not read");
+  r = Curl("POST", "/controller/task/new", std::nullopt, testing::kAdminToken, {},
+           {"-F", "file=@" + dir_ + "/task.tar"});
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("this worker does not serve fsched.v1.Controller"));
+  r = Curl("GET", "/durations?function=shout");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("master"));
+  // The same authentication as the worker's gRPC services.
+  EXPECT_EQ(Curl("POST", "/function/shout", "x", "").status, 401);
+  EXPECT_EQ(Curl("GET", "/healthz", std::nullopt, "").status, 200);
+  // The master's entry is unchanged.
+  base_ = master_base;
+  EXPECT_EQ(Curl("POST", "/async-function/shout", "later").status, 202);
 }
 
 }  // namespace

@@ -287,6 +287,32 @@ TEST(RunsScriptTest, SummarisesRepeatedRunsWithTheirInterval) {
   // A prefix without runs is refused.
   EXPECT_NE(
       std::system((script + " " + dir + "/nothing --metrics mean > " + log + " 2>&1").c_str()), 0);
+
+  // Paired: a second prefix 130 ms, 260 ms and an unpaired 500 ms run; the
+  // difference is taken run by run (30 and 60 ms), the third run left out.
+  const double seconds[] = {0.13, 0.26, 0.5};
+  for (int run = 1; run <= 3; ++run) {
+    std::vector<Sample> samples(3, Answered(0, "f", seconds[run - 1]));
+    for (Sample& s : samples) {
+      s.shape = "Poisson 4 req/s";
+      s.offered_rps = 4;
+    }
+    ASSERT_TRUE(WriteResults(dir + "/other-" + std::to_string(run), "runs-test", false, samples,
+                             SummarizeRun(samples))
+                    .ok());
+  }
+  ASSERT_EQ(std::system((script + " " + dir + "/level " + dir +
+                         "/other --metrics mean --paired > " + log + " 2>&1")
+                            .c_str()),
+            0);
+  std::ifstream paired(log);
+  std::stringstream paired_text;
+  paired_text << paired.rdbuf();
+  EXPECT_THAT(paired_text.str(), HasSubstr("other − level (paired)")) << paired_text.str();
+  // Mean 45 ms; half-width 12.706 × 21.21 / √2 = 190.6.
+  EXPECT_THAT(paired_text.str(), HasSubstr("| 45.0 ± 190.6 (2) |")) << paired_text.str();
+  EXPECT_THAT(paired_text.str(), HasSubstr("(3) |")) << paired_text.str();  // the other's 3 runs
+  EXPECT_NE(std::system((script + " " + dir + "/level --paired > " + log + " 2>&1").c_str()), 0);
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "fsched/v1/cluster.grpc.pb.h"
 #include "tools/fsched-bench/arrivals.h"
 #include "tools/fsched-bench/driver.h"
+#include "tools/fsched-bench/http_targets.h"
 #include "tools/fsched-bench/plan.h"
 #include "tools/fsched-bench/results.h"
 #include "tools/workload/workload.h"
@@ -34,6 +35,12 @@ ABSL_FLAG(std::string, entry, "master",
           "the worker: seed 001's entry at an edge node)");
 ABSL_FLAG(std::vector<std::string>, entries, {},
           "entry addresses host:port, taken in turn per call; empty = --master");
+ABSL_FLAG(std::string, protocol, "grpc",
+          "how calls are sent: grpc, or http (POST /function/{name} to the masters' HTTP "
+          "entries, whose addresses --entries gives; docs/http.md)");
+ABSL_FLAG(int, http_connections, 16,
+          "http, open loop: connections kept at most (the entry holds one of its http.threads "
+          "per connection); calls beyond them wait in the driver for one to free");
 ABSL_FLAG(absl::Duration, deadline, absl::ZeroDuration(),
           "report the share of calls that fail or answer later than this (0 = not reported)");
 ABSL_FLAG(std::string, function, "",
@@ -183,6 +190,7 @@ int main(int argc, char** argv) {
       "  open loop:             --rates 2,5,15 --duration 30s [--seed S]\n"
       "  trace replay:          --trace data/azure2019-10fn-day --time_scale 0.01 --duration 60s\n"
       "  cycles:                --cycles 100\n"
+      "  over HTTP:             --protocol http --entries 127.0.0.1:8080 (any workload)\n"
       "Drives an fsched master and writes invocations.csv, summary.txt, run-all-out.txt and "
       "summary.json.");
   // The experiment file first, so the command line overrides it.
@@ -260,11 +268,34 @@ int main(int argc, char** argv) {
   std::string label = absl::GetFlag(FLAGS_label);
   if (label.empty()) label = workload_name;
 
-  bench::InstallInterruptHandler();
   std::vector<std::string> entries = absl::GetFlag(FLAGS_entries);
-  if (entries.empty()) entries.push_back(absl::GetFlag(FLAGS_master));
-  auto targets = bench::InvokeTargets::Create(absl::GetFlag(FLAGS_entry), entries);
+  absl::StatusOr<std::unique_ptr<bench::InvokeTargets>> targets;
+  if (const std::string protocol = absl::GetFlag(FLAGS_protocol); protocol == "grpc") {
+    if (entries.empty()) entries.push_back(absl::GetFlag(FLAGS_master));
+    targets = bench::GrpcTargets(absl::GetFlag(FLAGS_entry), entries);
+  } else if (protocol == "http") {
+    // --master stays the gRPC address (--utilization asks it for slots).
+    if (entries.empty()) {
+      return Usage("--protocol http: give the HTTP entries' addresses with --entries");
+    }
+    if (absl::GetFlag(FLAGS_entry) != "master") {
+      return Usage("--protocol http: only masters serve the HTTP entry (--entry master)");
+    }
+    if (!request.args.empty() || request.architecture != v1::ARCHITECTURE_UNSPECIFIED) {
+      return Usage(
+          "--protocol http sends the payload only: --args and --architecture need --protocol "
+          "grpc");
+    }
+    auto token = ResolveClientToken();
+    if (!token.ok()) return Usage(std::string(token.status().message()));
+    targets = bench::HttpTargets({.addresses = entries,
+                                  .token = *token,
+                                  .max_connections = absl::GetFlag(FLAGS_http_connections)});
+  } else {
+    return Usage(absl::StrCat("--protocol '", protocol, "' is not grpc or http"));
+  }
   if (!targets.ok()) return Usage(std::string(targets.status().message()));
+  bench::InstallInterruptHandler();
   if (absl::GetFlag(FLAGS_deadline) < absl::ZeroDuration()) {
     return Usage("--deadline cannot be negative");
   }

@@ -62,6 +62,11 @@ beside TLS; docs/http.md). NOTES.txt says which. */}}
 {{- and (gt (int .Values.master.httpPort) 0) (not .Values.tls.enabled) -}}
 {{- end -}}
 
+{{/* The same for each worker's own entry (worker.httpPort, off by default). */}}
+{{- define "fsched.workerHttpEnabled" -}}
+{{- and (gt (int .Values.worker.httpPort) 0) (not .Values.tls.enabled) -}}
+{{- end -}}
+
 {{/* fsched config of the master: the chart's settings, then `config`, then `master.config`. */}}
 {{- define "fsched.masterConfig" -}}
 {{- $base := dict
@@ -104,6 +109,9 @@ beside TLS; docs/http.md). NOTES.txt says which. */}}
     "worker" $worker
     "metrics" (dict "listen" (printf "0.0.0.0:%d" (int .Values.worker.metricsPort)))
     "tls" (include "fsched.tlsConfig" . | fromYaml) -}}
+{{- if eq (include "fsched.workerHttpEnabled" .) "true" -}}
+{{- $_ := set $base "http" (dict "listen" (printf "0.0.0.0:%d" (int .Values.worker.httpPort))) -}}
+{{- end -}}
 {{- $merged := mustMergeOverwrite $base (deepCopy .Values.config) (deepCopy .Values.worker.config) -}}
 {{- toYaml $merged -}}
 {{- end -}}
