@@ -242,23 +242,6 @@ Reply SeedReply(GrpcBridge& bridge, const std::string& invoke_method, const Seed
 
 }  // namespace
 
-absl::Status TlsAvailable() {
-  // civetweb loads OpenSSL by name at run time; Debian 12's civetweb 1.15
-  // looks up SSL_get_peer_certificate, which OpenSSL 3 no longer exports, so
-  // its TLS cannot start there.
-  // A failed start is not undone: the library's count may be shared with the
-  // metrics endpoint, which must not see it torn down.
-  if ((mg_init_library(MG_FEATURES_TLS) & MG_FEATURES_TLS) != 0) {
-    mg_exit_library();
-    return absl::OkStatus();
-  }
-  return absl::FailedPreconditionError(
-      "http: this civetweb cannot serve TLS (it loads OpenSSL at run time and fails; Debian 12's "
-      "1.15 looks for a symbol OpenSSL 3 dropped), and with tls.cert set the HTTP entry serves "
-      "TLS only: turn it off (http.listen: \"\", --http_listen off) or terminate TLS in a proxy "
-      "in front of a master without tls");
-}
-
 HttpGateway::HttpGateway(Options options)
     : options_(std::move(options)), bridge_(options_.channel, options_.served) {}
 
@@ -267,30 +250,21 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(Options options)
   std::unique_ptr<HttpGateway> gateway(new HttpGateway(std::move(options)));
   const Options& o = gateway->options_;
   const std::string threads = absl::StrCat(o.threads);
-  // civetweb marks a TLS listener by an "s" after its port.
-  const std::string listening = o.tls ? o.listen + "s" : o.listen;
   // Debian's civetweb fixes its threads' stack size when it is built (small):
   // handlers keep large buffers off the stack. A reply goes out as two writes
   // (headers, then body): with Nagle's algorithm on, the body waits for the
   // client's delayed ACK, 40 ms per call on a kept-alive connection.
-  std::vector<const char*> config = {"listening_ports",   listening.c_str(),
-                                     "num_threads",       threads.c_str(),
-                                     "enable_keep_alive", "yes",
-                                     "tcp_nodelay",       "1"};
-  if (o.tls) {
-    config.insert(config.end(), {"ssl_certificate", o.tls->certificate_and_key.c_str(),
-                                 "ssl_protocol_version", "4"});  // TLS 1.2 and later only
-    if (!o.tls->ca.empty()) config.insert(config.end(), {"ssl_ca_file", o.tls->ca.c_str()});
-    if (o.tls->require_client_cert) config.insert(config.end(), {"ssl_verify_peer", "yes"});
-  }
-  config.push_back(nullptr);
-  if (o.tls) {
-    if (absl::Status tls = TlsAvailable(); !tls.ok()) return tls;
-    mg_init_library(MG_FEATURES_TLS);  // counted: undone in the destructor
-    gateway->tls_library_ = true;
-  }
+  const char* config[] = {"listening_ports",
+                          o.listen.c_str(),
+                          "num_threads",
+                          threads.c_str(),
+                          "enable_keep_alive",
+                          "yes",
+                          "tcp_nodelay",
+                          "1",
+                          nullptr};
   mg_callbacks callbacks{};
-  mg_init_data init{&callbacks, gateway.get(), config.data()};
+  mg_init_data init{&callbacks, gateway.get(), config};
   char error_text[256] = "";
   mg_error_data error{nullptr, error_text, sizeof(error_text)};
   gateway->server_ = mg_start2(&init, &error);
@@ -318,7 +292,6 @@ HttpGateway::~HttpGateway() {
       StopWhileKnocking(bound_, [this] { mg_stop(server_); });
     }
   }
-  if (tls_library_) mg_exit_library();
 }
 
 int HttpGateway::Handle(mg_connection* conn, void* self) {
@@ -328,6 +301,15 @@ int HttpGateway::Handle(mg_connection* conn, void* self) {
 
 void HttpGateway::Serve(mg_connection* conn) {
   const mg_request_info* info = mg_get_request_info(conn);
+  if (options_.relay_only != nullptr && !(std::strcmp(info->remote_addr, "127.0.0.1") == 0 &&
+                                          options_.relay_only->Contains(info->remote_port))) {
+    // Behind the TLS terminator: a direct connection would skip TLS and the
+    // client-certificate check.
+    Reply refused = ErrorReply(absl::PermissionDeniedError(
+        "this listener serves the HTTPS entry's relay only: connect over HTTPS"));
+    refused.headers.emplace_back("Connection", "close");
+    return Send(conn, refused);
+  }
   const absl::string_view method = info->request_method;
   const absl::string_view path = info->local_uri != nullptr ? info->local_uri : "";
   CallOptions call;

@@ -16,15 +16,12 @@
 #include "absl/status/statusor.h"
 #include "common/civetweb_listener.h"
 #include "http/grpc_bridge.h"
+#include "http/tls_terminator.h"
 
 struct mg_connection;
 struct mg_context;
 
 namespace fsched::http {
-
-/// OK when the HTTP library can serve TLS in this process; FAILED_PRECONDITION
-/// saying why not and what to do otherwise.
-absl::Status TlsAvailable();
 
 class HttpGateway {
  public:
@@ -37,13 +34,9 @@ class HttpGateway {
     // What POST /function/{name} and seed 001's /entry call: a master's
     // Controller.Invoke, or a worker's Worker.Invoke (routed by the worker).
     std::string invoke_method = "fsched.v1.Controller.Invoke";
-    // HTTPS, with the process's own certificate (tls.*), when set.
-    struct Tls {
-      std::string certificate_and_key;  // one PEM file (WriteCertificateAndKey)
-      std::string ca;                   // clients' CA; empty = none asked for
-      bool require_client_cert = false;
-    };
-    std::optional<Tls> tls;
+    // Behind the TLS terminator (tls_terminator.h): requests are served only
+    // on its relay connections. Null = every connection.
+    std::shared_ptr<const RelayPorts> relay_only;
   };
 
   /// UNAVAILABLE when the address cannot be bound.
@@ -63,7 +56,6 @@ class HttpGateway {
   GrpcBridge bridge_;
   ListenAddress bound_;
   mg_context* server_ = nullptr;
-  bool tls_library_ = false;  // mg_init_library(TLS) was called: undo it
 };
 
 }  // namespace fsched::http

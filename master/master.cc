@@ -267,7 +267,7 @@ absl::Status Master::Start() {
   FSCHED_LOG(kInfo, "master %s serving on port %d (advertised as %s), %d functions registered",
              config_.node().id(), port_, advertise_, core_->registry()->List().size());
   if (metrics_) FSCHED_LOG(kInfo, "metrics on port %d (/metrics)", metrics_->port());
-  if (http_) FSCHED_LOG(kInfo, "HTTP on port %d (POST /function/NAME, /v1/...)", http_->port());
+  if (http_) FSCHED_LOG(kInfo, "%s", http_->Describe());
   return absl::OkStatus();
 }
 

@@ -27,7 +27,7 @@
 #include "routing/router.h"
 
 namespace fsched::http {
-class HttpGateway;
+class HttpEntry;
 }
 
 namespace fsched::master {
@@ -109,9 +109,9 @@ class Master : private ControllerCallbacks,
   std::unique_ptr<MasterCore> core_;
   std::unique_ptr<routing::RoutingState> routing_;
   std::unique_ptr<routing::Router> router_;
-  std::unique_ptr<ZoneDirectory> zones_;     // master
-  std::unique_ptr<ParentLink> parent_;       // zone master
-  std::unique_ptr<http::HttpGateway> http_;  // null when http.listen is empty
+  std::unique_ptr<ZoneDirectory> zones_;   // master
+  std::unique_ptr<ParentLink> parent_;     // zone master
+  std::unique_ptr<http::HttpEntry> http_;  // null when http.listen is empty
   absl::Mutex view_mu_;
   std::shared_ptr<const routing::RouteView> view_ ABSL_GUARDED_BY(view_mu_) =
       std::make_shared<routing::RouteView>();

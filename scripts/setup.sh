@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config ca-certificates procps
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
-  libyaml-cpp-dev prometheus-cpp-dev libcivetweb-dev libsqlite3-dev libssl-dev tar curl
+  libyaml-cpp-dev prometheus-cpp-dev libcivetweb-dev libsqlite3-dev libssl-dev libboost-dev tar curl
   libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-matplotlib nodejs

@@ -383,7 +383,7 @@ absl::Status WorkerNode::Start() {
       executor_->slots(),
       config_.worker().master().empty() ? "(none: waiting for Join)" : config_.worker().master());
   if (metrics_) FSCHED_LOG(kInfo, "metrics on port %d (/metrics)", metrics_->port());
-  if (http_) FSCHED_LOG(kInfo, "HTTP on port %d (POST /function/NAME, /v1/...)", http_->port());
+  if (http_) FSCHED_LOG(kInfo, "%s", http_->Describe());
   return absl::OkStatus();
 }
 

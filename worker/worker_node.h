@@ -28,7 +28,7 @@
 #include "worker/worker_state.h"
 
 namespace fsched::http {
-class HttpGateway;
+class HttpEntry;
 }
 
 namespace fsched::worker {
@@ -144,7 +144,7 @@ class WorkerNode : private MasterLinkCallbacks,
   std::unique_ptr<WorkerAdminService> admin_service_;
   RunningServer server_;
   int port_ = 0;
-  std::unique_ptr<http::HttpGateway> http_;  // null when http.listen is empty
+  std::unique_ptr<http::HttpEntry> http_;  // null when http.listen is empty
 };
 
 }  // namespace fsched::worker

@@ -256,11 +256,13 @@ TEST_F(ChartTest, NonDefaultValuesTurnCatOffTlsOnAndAServiceMonitorOn) {
   EXPECT_EQ(worker_config.node().zone(), "rack-a");
   EXPECT_EQ(worker_config.scheduler().queue_order(), "aging-srtf");  // master-only override
   EXPECT_EQ(worker_config.tls().ca(), "/etc/fsched/tls/ca.crt");
-  // No HTTP entry beside TLS (docs/http.md): neither in the config nor on the Service.
-  EXPECT_TRUE(ParsedConfig(objects, "master.yaml").http().listen().empty());
+  // The HTTP entry serves HTTPS beside TLS (docs/http.md): in the config and on the Service.
+  EXPECT_EQ(ParsedConfig(objects, "master.yaml").http().listen(), "0.0.0.0:8080");
+  std::set<std::string> ports;
   for (const YAML::Node& port : objects.at("Service/rel-fsched-master")["spec"]["ports"]) {
-    EXPECT_NE(port["name"].as<std::string>(), "http");
+    ports.insert(port["name"].as<std::string>());
   }
+  EXPECT_EQ(ports.count("http"), 1u);
 }
 
 TEST_F(ChartTest, TlsFromPemValuesBecomesTheChartsOwnSecret) {
@@ -284,9 +286,9 @@ TEST_F(ChartTest, TlsFromPemValuesBecomesTheChartsOwnSecret) {
   EXPECT_EQ(Volume(pod, "tls")["secret"]["secretName"].as<std::string>(), "rel-fsched-tls");
 }
 
-// Workers serve their own HTTP entry only when asked (worker.httpPort), and
-// never beside TLS, like the master.
-TEST_F(ChartTest, WorkersServeAnHttpEntryWhenAskedAndNotBesideTls) {
+// Workers serve their own HTTP entry only when asked (worker.httpPort), HTTPS
+// beside TLS like the master.
+TEST_F(ChartTest, WorkersServeAnHttpEntryWhenAsked) {
   const auto port_names = [](const YAML::Node& ports) {
     std::set<std::string> names;
     for (const YAML::Node& p : ports) names.insert(p["name"].as<std::string>());
@@ -312,9 +314,9 @@ TEST_F(ChartTest, WorkersServeAnHttpEntryWhenAskedAndNotBesideTls) {
 
   objects = Render({"--set", "worker.httpPort=8081", "--set", "tls.enabled=true", "--set",
                     "tls.existingSecret=fsched-tls"});
-  EXPECT_TRUE(ParsedConfig(objects, "worker.yaml").http().listen().empty());
-  EXPECT_EQ(port_names(objects.at("Service/rel-fsched-worker")["spec"]["ports"]),
-            (std::set<std::string>{"grpc", "metrics"}));
+  const Config worker = ParsedConfig(objects, "worker.yaml");
+  EXPECT_EQ(worker.http().listen(), "0.0.0.0:8081");
+  EXPECT_FALSE(worker.tls().cert().empty());  // so the worker serves it as HTTPS
 }
 
 TEST_F(ChartTest, NotesGiveFschedctlAndGrpcurlCommandsForTheInstall) {
@@ -340,7 +342,10 @@ TEST_F(ChartTest, NotesGiveFschedctlAndGrpcurlCommandsForTheInstall) {
   ASSERT_EQ(run.code, 0) << run.output;
   const std::string tls_notes = run.output.substr(run.output.find("NOTES:"));
   EXPECT_THAT(tls_notes, HasSubstr("--tls_ca ca.crt --tls_cert client.crt --tls_key client.key"));
-  EXPECT_THAT(tls_notes, HasSubstr("The HTTP entry is off"));
+  EXPECT_THAT(tls_notes,
+              HasSubstr("curl --cacert ca.crt --cert client.crt --key client.key --connect-to "
+                        "fsched:8080:127.0.0.1:8080 -H \"Authorization: Bearer $(cat "
+                        "admin.token)\" https://fsched:8080/v1/fsched.v1.Cluster/ListWorkers"));
   EXPECT_THAT(tls_notes, HasSubstr("grpcurl -cacert ca.crt -cert client.crt -key client.key "
                                    "-servername fsched -H \"authorization: Bearer $(cat "
                                    "admin.token)\" 127.0.0.1:50051 list"));

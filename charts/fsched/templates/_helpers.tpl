@@ -55,16 +55,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- end -}}
 
-{{/* Whether the master serves its HTTP entry: a port, and no TLS (the image's
-civetweb cannot serve HTTPS with OpenSSL 3, and the master refuses plain HTTP
-beside TLS; docs/http.md). NOTES.txt says which. */}}
+{{/* Whether the master serves its HTTP entry (HTTPS with tls.enabled, docs/http.md). */}}
 {{- define "fsched.httpEnabled" -}}
-{{- and (gt (int .Values.master.httpPort) 0) (not .Values.tls.enabled) -}}
+{{- gt (int .Values.master.httpPort) 0 -}}
 {{- end -}}
 
 {{/* The same for each worker's own entry (worker.httpPort, off by default). */}}
 {{- define "fsched.workerHttpEnabled" -}}
-{{- and (gt (int .Values.worker.httpPort) 0) (not .Values.tls.enabled) -}}
+{{- gt (int .Values.worker.httpPort) 0 -}}
 {{- end -}}
 
 {{/* fsched config of the master: the chart's settings, then `config`, then `master.config`. */}}
