@@ -15,14 +15,27 @@ absl::Status MirroredHere(const std::string& parent) {
 }
 
 // What both archive uploads share: an upload into the store, begun once the
-// derived reactor is fully built (a read may complete on another thread), and
-// the reactor's own deletion.
+// derived reactor is fully built (a read may complete on another thread), the
+// end of the stream told apart from a cancellation, and the reactor's own
+// deletion.
 template <typename Chunk>
 class ArchiveUploadReactor : public grpc::ServerReadReactor<Chunk> {
  public:
   void OnDone() override { delete this; }
 
  protected:
+  explicit ArchiveUploadReactor(grpc::CallbackServerContext* ctx) : ctx_(ctx) {}
+
+  // A read that fails ends the stream both when the client finished sending
+  // and when it cancelled (or its connection broke); only the first is a whole
+  // archive. (gRPC marks the call cancelled before that read completes.)
+  bool Cancelled() {
+    if (!ctx_->IsCancelled()) return false;
+    this->Finish(grpc::Status(grpc::StatusCode::CANCELLED,
+                              "the upload was cancelled before it ended; nothing was kept"));
+    return true;
+  }
+
   void Begin(const RootfsStore* store) {
     absl::StatusOr<std::unique_ptr<RootfsStore::Upload>> upload = store->Begin();
     if (!upload.ok()) {
@@ -33,6 +46,7 @@ class ArchiveUploadReactor : public grpc::ServerReadReactor<Chunk> {
     this->StartRead(&chunk_);
   }
 
+  grpc::CallbackServerContext* const ctx_;
   std::unique_ptr<RootfsStore::Upload> upload_;
   Chunk chunk_;
 };
@@ -42,12 +56,15 @@ class ArchiveUploadReactor : public grpc::ServerReadReactor<Chunk> {
 // digest checks out.
 class UploadRootfsReactor final : public ArchiveUploadReactor<v1::UploadRootfsChunk> {
  public:
-  UploadRootfsReactor(const RootfsStore* store, v1::Rootfs* response) : response_(response) {
+  UploadRootfsReactor(grpc::CallbackServerContext* ctx, const RootfsStore* store,
+                      v1::Rootfs* response)
+      : ArchiveUploadReactor(ctx), response_(response) {
     Begin(store);
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) {  // the client finished sending
+    if (!ok) {  // the client finished sending, or cancelled
+      if (Cancelled()) return;
       absl::StatusOr<v1::Rootfs> stored = upload_->Commit();
       if (stored.ok()) *response_ = std::move(*stored);
       Finish(ToGrpcStatus(stored.status()));
@@ -71,13 +88,15 @@ class UploadRootfsReactor final : public ArchiveUploadReactor<v1::UploadRootfsCh
 // "ustar" magic at offset 257 is checked before anything is kept).
 class UploadTaskReactor final : public ArchiveUploadReactor<v1::UploadTaskChunk> {
  public:
-  UploadTaskReactor(const RootfsStore* store, TaskFlow* tasks, v1::Task* response)
-      : tasks_(tasks), response_(response) {
+  UploadTaskReactor(grpc::CallbackServerContext* ctx, const RootfsStore* store, TaskFlow* tasks,
+                    v1::Task* response)
+      : ArchiveUploadReactor(ctx), tasks_(tasks), response_(response) {
     Begin(store);
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) {  // the client finished sending
+    if (!ok) {  // the client finished sending, or cancelled
+      if (Cancelled()) return;
       absl::Status s = CheckTar(true);
       absl::StatusOr<v1::Rootfs> stored =
           s.ok() ? upload_->Commit() : absl::StatusOr<v1::Rootfs>(s);
@@ -123,7 +142,7 @@ grpc::ServerReadReactor<v1::UploadTaskChunk>* ControllerService::UploadTask(
       !caller.ok()) {
     return new RefusedReadReactor<v1::UploadTaskChunk>(caller.status());
   }
-  return new UploadTaskReactor(rootfs_, tasks_, response);
+  return new UploadTaskReactor(ctx, rootfs_, tasks_, response);
 }
 
 grpc::ServerUnaryReactor* ControllerService::BenchmarkTask(grpc::CallbackServerContext* ctx,
@@ -160,7 +179,7 @@ grpc::ServerReadReactor<v1::UploadRootfsChunk>* ControllerService::UploadRootfs(
       !caller.ok()) {
     return new RefusedReadReactor<v1::UploadRootfsChunk>(caller.status());
   }
-  return new UploadRootfsReactor(rootfs_, response);
+  return new UploadRootfsReactor(ctx, rootfs_, response);
 }
 
 grpc::ServerUnaryReactor* ControllerService::ListRootfs(grpc::CallbackServerContext* ctx,

@@ -113,6 +113,36 @@ TEST_F(TaskFlowTest, UploadNotReadyBenchmarkRunAndRestart) {
             3);  // info, schemata, tasks: no group left
 }
 
+// An upload the client cancels midway keeps nothing, even though what arrived
+// begins like a valid archive: only a stream the client ended is committed.
+TEST_F(TaskFlowTest, ACancelledUploadKeepsNothing) {
+  StartMaster();
+  const auto stored = [&] {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    v1::ListRootfsResponse list;
+    EXPECT_TRUE(controller_->ListRootfs(&ctx, v1::ListRootfsRequest(), &list).ok());
+    return list.archives_size();
+  };
+  ASSERT_EQ(stored(), 0);
+  {
+    grpc::ClientContext ctx;
+    v1::Task task;
+    auto writer = controller_->UploadTask(&ctx, &task);
+    v1::UploadTaskChunk chunk;
+    chunk.set_name("half");
+    chunk.set_data(Archive().substr(0, 1024));  // the tar header is in it
+    ASSERT_TRUE(writer->Write(chunk));
+    ctx.TryCancel();
+    EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  // The master has seen the cancellation once a later upload is answered.
+  v1::Task whole;
+  ASSERT_TRUE(Upload("whole", Archive(), &whole).ok());
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(stored(), 1);
+}
+
 TEST_F(TaskFlowTest, BadInputGetsAClearError) {
   worker_flags_ = {"--resctrl", "off"};
   StartMaster();
