@@ -33,7 +33,7 @@ struct Cluster {
     std::filesystem::remove_all(dir);
     MasterCoreOptions options;
     options.state_dir = dir.string();
-    options.retained_results = 1000;
+    options.retention.results = 1000;
     options.queue_order = order;
     options.placement = placement;
     options.scheduler.max_queue = workers + queued + 1000;

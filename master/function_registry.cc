@@ -206,6 +206,21 @@ absl::StatusOr<std::unique_ptr<FunctionRegistry>> FunctionRegistry::Create(Funct
     Entry& entry = registry->functions_[function.spec().name()];
     entry.function = std::move(function);
   }
+  ASSIGN_OR_RETURN(std::vector<v1::FunctionHistory> histories, store->LoadHistories());
+  for (v1::FunctionHistory& history : histories) {
+    auto it = registry->functions_.find(history.function());
+    if (it == registry->functions_.end()) continue;  // deleted before it was stored
+    Entry& entry = it->second;
+    v1::FunctionStats* stats = entry.function.mutable_stats();
+    stats->set_invocations(history.invocations());
+    stats->set_failures(history.failures());
+    entry.total_seconds = history.total_seconds();
+    const auto& recent = history.recent_seconds();
+    // The newest kRecentDurations, oldest first: the ring starts full or at 0.
+    const int skip = std::max(0, recent.size() - static_cast<int>(kRecentDurations));
+    entry.recent.assign(recent.begin() + skip, recent.end());
+    entry.next = entry.recent.size() % kRecentDurations;
+  }
   return registry;
 }
 
@@ -232,6 +247,7 @@ absl::StatusOr<v1::Function> FunctionRegistry::Register(const v1::FunctionSpec& 
   RETURN_IF_ERROR(store_->Put(function));
   Entry& entry = functions_[spec.name()];
   entry.function = function;
+  dirty_.insert(spec.name());  // a replaced function's counters start again
   v1::Function out = entry.function;
   FillStats(entry, &out);
   return out;
@@ -271,6 +287,7 @@ absl::Status FunctionRegistry::Delete(const std::string& name) {
   }
   RETURN_IF_ERROR(store_->Delete(name));
   functions_.erase(name);
+  dirty_.erase(name);
   return absl::OkStatus();
 }
 
@@ -290,6 +307,34 @@ void FunctionRegistry::RecordExecution(const std::string& name, absl::Duration e
     entry.recent[entry.next] = seconds;
   }
   entry.next = (entry.next + 1) % kRecentDurations;
+  dirty_.insert(name);
+}
+
+std::vector<double> FunctionRegistry::RecentInOrder(const Entry& entry) {
+  std::vector<double> ordered;
+  const size_t n = entry.recent.size();
+  const size_t start = n < kRecentDurations ? 0 : entry.next;
+  ordered.reserve(n);
+  for (size_t i = 0; i < n; ++i) ordered.push_back(entry.recent[(start + i) % n]);
+  return ordered;
+}
+
+std::vector<v1::FunctionHistory> FunctionRegistry::TakeDirtyHistories() {
+  absl::MutexLock lock(&mu_);
+  std::vector<v1::FunctionHistory> out;
+  for (const std::string& name : dirty_) {
+    auto it = functions_.find(name);
+    if (it == functions_.end()) continue;
+    const Entry& entry = it->second;
+    v1::FunctionHistory& h = out.emplace_back();
+    h.set_function(name);
+    h.set_invocations(entry.function.stats().invocations());
+    h.set_failures(entry.function.stats().failures());
+    h.set_total_seconds(entry.total_seconds);
+    for (double seconds : RecentInOrder(entry)) h.add_recent_seconds(seconds);
+  }
+  dirty_.clear();
+  return out;
 }
 
 void FunctionRegistry::FillStats(const Entry& entry, v1::Function* out) const {
@@ -310,11 +355,7 @@ absl::StatusOr<std::vector<v1::FunctionDurations>> FunctionRegistry::Durations(
   std::vector<v1::FunctionDurations> out;
   for (const auto& [fn_name, entry] : functions_) {
     if (!name.empty() && fn_name != name) continue;
-    // Unroll the ring into oldest-to-newest order.
-    std::vector<double> ordered;
-    const size_t n = entry.recent.size();
-    const size_t start = n < kRecentDurations ? 0 : entry.next;
-    for (size_t i = 0; i < n; ++i) ordered.push_back(entry.recent[(start + i) % n]);
+    std::vector<double> ordered = RecentInOrder(entry);
     if (ordered.size() > limit) ordered.erase(ordered.begin(), ordered.end() - limit);
     v1::FunctionDurations d;
     d.set_function(fn_name);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
@@ -45,6 +46,9 @@ class FunctionRegistry {
   /// Recent durations per function (all functions when `name` is empty).
   absl::StatusOr<std::vector<v1::FunctionDurations>> Durations(const std::string& name,
                                                                size_t limit) const;
+  /// The counters and recent durations of the functions that ran since the
+  /// last call, for the store (Create loads them back after a restart).
+  std::vector<v1::FunctionHistory> TakeDirtyHistories();
 
  private:
   struct Entry {
@@ -56,12 +60,15 @@ class FunctionRegistry {
   FunctionRegistry(FunctionStore* store, FunctionLimits limits, Clock* clock)
       : store_(store), limits_(limits), clock_(clock) {}
   void FillStats(const Entry& entry, v1::Function* out) const;
+  /// The ring of recent durations, oldest first.
+  static std::vector<double> RecentInOrder(const Entry& entry);
 
   FunctionStore* const store_;
   const FunctionLimits limits_;
   Clock* const clock_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Entry> functions_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<std::string> dirty_ ABSL_GUARDED_BY(mu_);  // ran since TakeDirtyHistories
 };
 
 }  // namespace fsched::master

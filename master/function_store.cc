@@ -57,6 +57,9 @@ absl::StatusOr<std::unique_ptr<FunctionStore>> FunctionStore::Open(const std::st
                           "  body BLOB NOT NULL);",
                           "CREATE TABLE IF NOT EXISTS tokens ("
                           "  name TEXT PRIMARY KEY,"
+                          "  body BLOB NOT NULL);",
+                          "CREATE TABLE IF NOT EXISTS function_histories ("
+                          "  name TEXT PRIMARY KEY,"
                           "  body BLOB NOT NULL);"}) {
     if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
       return absl::FailedPreconditionError(
@@ -88,7 +91,8 @@ absl::Status FunctionStore::Put(const v1::Function& function) {
 absl::Status FunctionStore::Delete(const std::string& name) {
   absl::MutexLock lock(&mu_);
   for (const char* sql :
-       {"DELETE FROM functions WHERE name = ?;", "DELETE FROM runtime_models WHERE name = ?;"}) {
+       {"DELETE FROM functions WHERE name = ?;", "DELETE FROM runtime_models WHERE name = ?;",
+        "DELETE FROM function_histories WHERE name = ?;"}) {
     Statement st;
     if (sqlite3_prepare_v2(db_, sql, -1, &st.stmt, nullptr) != SQLITE_OK) {
       return SqliteError(db_, "prepare delete");
@@ -100,26 +104,34 @@ absl::Status FunctionStore::Delete(const std::string& name) {
 }
 
 absl::Status FunctionStore::PutModels(const std::vector<v1::RuntimeModel>& models) {
-  if (models.empty()) return absl::OkStatus();
+  std::vector<std::pair<std::string, std::string>> rows;
+  for (const v1::RuntimeModel& model : models) {
+    rows.emplace_back(model.function(), model.SerializeAsString());
+  }
   absl::MutexLock lock(&mu_);
-  // One transaction for the batch: one fsync instead of one per function.
+  return PutRowsLocked("runtime_models", rows);
+}
+
+absl::Status FunctionStore::PutHistories(const std::vector<v1::FunctionHistory>& histories) {
+  std::vector<std::pair<std::string, std::string>> rows;
+  for (const v1::FunctionHistory& history : histories) {
+    rows.emplace_back(history.function(), history.SerializeAsString());
+  }
+  absl::MutexLock lock(&mu_);
+  return PutRowsLocked("function_histories", rows);
+}
+
+absl::Status FunctionStore::PutRowsLocked(
+    const char* table, const std::vector<std::pair<std::string, std::string>>& rows) {
+  if (rows.empty()) return absl::OkStatus();
+  // One transaction for the batch: one fsync instead of one per row.
   if (sqlite3_exec(db_, "BEGIN;", nullptr, nullptr, nullptr) != SQLITE_OK) {
     return SqliteError(db_, "begin");
   }
-  for (const v1::RuntimeModel& model : models) {
-    const std::string body = model.SerializeAsString();
-    Statement st;
-    if (sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO runtime_models(name, body) VALUES(?, ?);",
-                           -1, &st.stmt, nullptr) != SQLITE_OK) {
+  for (const auto& [key, body] : rows) {
+    if (absl::Status stored = PutRow(table, key, body); !stored.ok()) {
       sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
-      return SqliteError(db_, "prepare model insert");
-    }
-    sqlite3_bind_text(st.stmt, 1, model.function().c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(st.stmt, 2, body.data(), static_cast<int>(body.size()), SQLITE_TRANSIENT);
-    if (sqlite3_step(st.stmt) != SQLITE_DONE) {
-      absl::Status error = SqliteError(db_, "store runtime model");
-      sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
-      return error;
+      return stored;
     }
   }
   if (sqlite3_exec(db_, "COMMIT;", nullptr, nullptr, nullptr) != SQLITE_OK) {
@@ -176,6 +188,11 @@ absl::StatusOr<std::vector<Message>> ParseRows(absl::StatusOr<std::vector<std::s
 absl::StatusOr<std::vector<v1::RuntimeModel>> FunctionStore::LoadModels() {
   absl::MutexLock lock(&mu_);
   return ParseRows<v1::RuntimeModel>(LoadRows("runtime_models"), "runtime model");
+}
+
+absl::StatusOr<std::vector<v1::FunctionHistory>> FunctionStore::LoadHistories() {
+  absl::MutexLock lock(&mu_);
+  return ParseRows<v1::FunctionHistory>(LoadRows("function_histories"), "function history");
 }
 
 absl::Status FunctionStore::PutLlcProfile(const v1::LlcProfile& profile) {

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -31,6 +32,10 @@ class FunctionStore {
   absl::Status PutModels(const std::vector<v1::RuntimeModel>& models);
   absl::StatusOr<std::vector<v1::RuntimeModel>> LoadModels();
 
+  /// Each function's call counters and recent execution times (in batches too).
+  absl::Status PutHistories(const std::vector<v1::FunctionHistory>& histories);
+  absl::StatusOr<std::vector<v1::FunctionHistory>> LoadHistories();
+
   /// The LLC predictor's benchmark curves, one per function and input size.
   absl::Status PutLlcProfile(const v1::LlcProfile& profile);
   absl::StatusOr<std::vector<v1::LlcProfile>> LoadLlcProfiles();
@@ -49,6 +54,10 @@ class FunctionStore {
   absl::Status PutRow(const char* table, const std::string& key, const std::string& body)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<std::string>> LoadRows(const char* table)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  /// Several rows in one transaction: all or none.
+  absl::Status PutRowsLocked(const char* table,
+                             const std::vector<std::pair<std::string, std::string>>& rows)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;

@@ -125,7 +125,7 @@ InvocationTable::LossAction InvocationTable::OnWorkerLost(const std::string& id,
     r.set_message(absl::StrCat("the worker running it was lost on each of ", record.attempt,
                                " attempts (scheduler.max_attempts)"));
     fsched::ToProto(now - record.submitted, r.mutable_timings()->mutable_total());
-    waiters = FinishLocked(id, record);
+    waiters = FinishLocked(id, record, now);
     finished = ToProto(id, record);
   }
   for (auto& done : waiters) done(finished);
@@ -160,7 +160,7 @@ bool InvocationTable::Complete(const std::string& id, uint32_t attempt, v1::Invo
     fsched::ToProto(record.dispatched - record.submitted, t->mutable_queue_wait());
     fsched::ToProto(now - record.submitted, t->mutable_total());
     record.result = std::move(result);
-    waiters = FinishLocked(id, record);
+    waiters = FinishLocked(id, record, now);
     finished = ToProto(id, record);
   }
   if (ResultObserver* observer = observer_.load()) observer->OnResult(finished.result());
@@ -184,7 +184,7 @@ bool InvocationTable::Reject(const std::string& id, v1::Outcome outcome, const s
     r.set_attempts(record.attempt);
     fsched::ToProto(record.submitted, r.mutable_timings()->mutable_submitted());
     fsched::ToProto(now - record.submitted, r.mutable_timings()->mutable_total());
-    waiters = FinishLocked(id, record);
+    waiters = FinishLocked(id, record, now);
     finished = ToProto(id, record);
   }
   if (ResultObserver* observer = observer_.load()) observer->OnResult(finished.result());
@@ -192,8 +192,8 @@ bool InvocationTable::Reject(const std::string& id, v1::Outcome outcome, const s
   return true;
 }
 
-std::vector<InvocationCallback> InvocationTable::FinishLocked(const std::string& id,
-                                                              Record& record) {
+std::vector<InvocationCallback> InvocationTable::FinishLocked(const std::string& id, Record& record,
+                                                              absl::Time now) {
   if (record.state != v1::INVOCATION_STATE_DONE) LeaveFlightLocked(record.spec.name());
   record.state = v1::INVOCATION_STATE_DONE;
   record.result.set_invocation_id(id);
@@ -201,12 +201,35 @@ std::vector<InvocationCallback> InvocationTable::FinishLocked(const std::string&
   record.request.clear_payload();  // results are retained; payloads need not be
   std::vector<InvocationCallback> waiters = std::move(record.waiters);
   record.waiters.clear();
-  finished_order_.push_back(id);
-  while (finished_order_.size() > retained_) {
-    records_.erase(finished_order_.front());
-    finished_order_.pop_front();
-  }
+  const uint64_t bytes = id.size() + record.result.ByteSizeLong() + record.spec.ByteSizeLong() +
+                         record.request.ByteSizeLong() + kRecordOverheadBytes;
+  finished_order_.push_back({id, bytes, now});
+  finished_bytes_ += bytes;
+  TrimLocked(now);
   return waiters;
+}
+
+size_t InvocationTable::TrimLocked(absl::Time now) {
+  size_t forgotten = 0;
+  while (!finished_order_.empty() &&
+         (finished_order_.size() > retention_.results || finished_bytes_ > retention_.bytes ||
+          finished_order_.front().at + retention_.age < now)) {
+    records_.erase(finished_order_.front().id);
+    finished_bytes_ -= finished_order_.front().bytes;
+    finished_order_.pop_front();
+    ++forgotten;
+  }
+  return forgotten;
+}
+
+size_t InvocationTable::ExpireResults(absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  return TrimLocked(now);
+}
+
+InvocationTable::Retained InvocationTable::retained() const {
+  absl::MutexLock lock(&mu_);
+  return {finished_order_.size(), finished_bytes_};
 }
 
 v1::Invocation InvocationTable::ToProto(const std::string& id, const Record& record) {

@@ -1,6 +1,7 @@
 // Every invocation the master accepted, from submission to result: ids,
 // attempts, the worker that runs it, and who waits for it. Finished records are
-// kept (up to a cap) so clients can fetch results after the fact.
+// kept so clients can fetch results after the fact, within a count, a byte
+// budget and an age (Retention), oldest forgotten first.
 #pragma once
 
 #include <atomic>
@@ -25,9 +26,22 @@ namespace fsched::master {
 
 using InvocationCallback = std::function<void(const v1::Invocation&)>;
 
+/// How many finished records are kept, at most: whichever bound is reached first.
+struct Retention {
+  size_t results = 100000;
+  // A record counts its serialized size (result, spec, request without its
+  // payload) plus kRecordOverheadBytes.
+  uint64_t bytes = uint64_t{256} << 20;
+  absl::Duration age = absl::Hours(1);  // since it finished
+};
+
 class InvocationTable {
  public:
-  explicit InvocationTable(size_t retained_results) : retained_(retained_results) {}
+  /// What a finished record costs beyond its serialized size (the map entry,
+  /// the record's own fields), so many tiny results are bounded too.
+  static constexpr uint64_t kRecordOverheadBytes = 512;
+
+  explicit InvocationTable(Retention retention) : retention_(retention) {}
   /// Told every result Complete records from now on (null = none); outlives the table.
   void set_observer(ResultObserver* observer) { observer_.store(observer); }
 
@@ -66,6 +80,16 @@ class InvocationTable {
               absl::Time now);
 
   absl::StatusOr<v1::Invocation> Get(const std::string& id) const;
+
+  /// Forgets finished records older than the retention age (the count and
+  /// byte bounds hold as records finish). \return how many were forgotten.
+  size_t ExpireResults(absl::Time now);
+  /// Finished records kept, and what they count against Retention::bytes.
+  struct Retained {
+    size_t results = 0;
+    uint64_t bytes = 0;
+  };
+  Retained retained() const;
   /// The function spec and input size the invocation was accepted with.
   struct Admission {
     v1::FunctionSpec spec;
@@ -106,14 +130,22 @@ class InvocationTable {
   static v1::Invocation ToProto(const std::string& id, const Record& record);
   void LeaveFlightLocked(const std::string& function) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   /// Marks DONE, trims retention, and returns the waiters to call after unlocking.
-  std::vector<InvocationCallback> FinishLocked(const std::string& id, Record& record)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<InvocationCallback> FinishLocked(const std::string& id, Record& record,
+                                               absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  /// Forgets the oldest finished records while a bound is exceeded.
+  size_t TrimLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  const size_t retained_;
+  struct Finished {
+    std::string id;
+    uint64_t bytes = 0;
+    absl::Time at;
+  };
+  const Retention retention_;
   std::atomic<ResultObserver*> observer_{nullptr};
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Record> records_ ABSL_GUARDED_BY(mu_);
-  std::deque<std::string> finished_order_ ABSL_GUARDED_BY(mu_);
+  std::deque<Finished> finished_order_ ABSL_GUARDED_BY(mu_);  // oldest first
+  uint64_t finished_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   size_t running_ ABSL_GUARDED_BY(mu_) = 0;
   // Accepted and not finished, by function (only functions with some in flight).
   absl::flat_hash_map<std::string, uint32_t> in_flight_ ABSL_GUARDED_BY(mu_);

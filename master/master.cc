@@ -282,14 +282,15 @@ void Master::Housekeeping() {
     absl::SleepFor(period);
     core_->scheduler()->OnLost(core_->cluster()->Tick());
     core_->scheduler()->ExpireQueued();
+    core_->table()->ExpireResults(absl::Now());
     RefreshRouting();
     PushTokens();
     if (absl::Now() >= next_persist) {
-      PersistModels();
+      PersistLearned();
       next_persist = absl::Now() + absl::Seconds(5);
     }
   }
-  PersistModels();
+  PersistLearned();
 }
 
 v1::ZoneDirectory Master::Directory() { return zones_ ? zones_->List() : parent_->directory(); }
@@ -356,13 +357,18 @@ double Master::RoutingLoad() {
   return static_cast<double>(totals.busy + core_->scheduler()->queued()) / totals.slots;
 }
 
-void Master::PersistModels() {
+void Master::PersistLearned() {
   std::vector<v1::RuntimeModel> models;
   for (const std::string& function : core_->predictor()->TakeDirty()) {
     models.push_back(core_->predictor()->Export(function));
   }
   if (absl::Status stored = core_->store()->PutModels(models); !stored.ok()) {
     FSCHED_LOG(kError, "cannot persist run-time models: %s", stored.message());
+  }
+  // Call counters and recent durations (GetDurations) survive a restart too.
+  if (absl::Status stored = core_->store()->PutHistories(core_->registry()->TakeDirtyHistories());
+      !stored.ok()) {
+    FSCHED_LOG(kError, "cannot persist function histories: %s", stored.message());
   }
 }
 

@@ -95,8 +95,9 @@ class Master : private ControllerCallbacks,
                    absl::Duration elapsed) override;
   bool is_zone_master() const { return config_.node().role() == config::v1::NODE_ROLE_ZONE_MASTER; }
   routing::NodeRef SelfNode() const;  // this node as routing sees it
-  /// Writes what the predictor learned since the last call.
-  void PersistModels();
+  /// Writes what the predictor learned, and the functions' call histories,
+  /// since the last call (every 5 s and at shutdown).
+  void PersistLearned();
 
   Config config_;
   // Declared first, so destroyed last: the components record into it until

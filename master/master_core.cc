@@ -15,7 +15,9 @@ MasterCoreOptions MasterCoreOptionsFrom(const Config& config) {
   o.cluster.join_token = c.join_token();
   o.cluster.heartbeat_interval = FromProto(c.heartbeat_interval());
   o.cluster.heartbeat_timeout = FromProto(c.heartbeat_timeout());
-  o.retained_results = s.retained_results();
+  o.retention.results = s.retained_results();
+  o.retention.bytes = s.retained_result_bytes();
+  o.retention.age = FromProto(s.retained_result_age());
   o.predictor.history = s.predictor_history();
   o.predictor.default_estimate = FromProto(s.default_estimate());
   o.queue_order = s.queue_order();
@@ -43,7 +45,7 @@ absl::StatusOr<std::unique_ptr<MasterCore>> MasterCore::Create(MasterCoreOptions
   ASSIGN_OR_RETURN(core->registry_,
                    FunctionRegistry::Create(core->store_.get(), options.limits, clock));
   core->cluster_ = std::make_unique<ClusterManager>(options.cluster, clock);
-  core->table_ = std::make_unique<InvocationTable>(options.retained_results);
+  core->table_ = std::make_unique<InvocationTable>(options.retention);
 
   core->predictor_ = std::make_unique<scheduling::RuntimePredictor>(options.predictor);
   ASSIGN_OR_RETURN(std::vector<v1::RuntimeModel> models, core->store_->LoadModels());

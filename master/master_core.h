@@ -29,7 +29,7 @@ struct MasterCoreOptions {
   std::string state_dir;  // the function store's SQLite database lives here
   FunctionLimits limits;
   ClusterManager::Options cluster;
-  size_t retained_results = 100000;
+  Retention retention;
   scheduling::RuntimePredictor::Options predictor;
   std::string queue_order = "aging-srtf";  // a policy_factory name
   scheduling::QueueOrderOptions order;

@@ -9,6 +9,7 @@
 #   scripts/evaluate.sh seed000 replay  only those
 # Experiments: overhead seed000 seed001 seed002 seed002-runtimes replay
 #              containers containers-containerd cpu-priority gateway cache
+#              soak (not in the default list: 10 minutes of memory, docs/operations.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -387,6 +388,55 @@ gateway() {
   done
 }
 
+# Memory under a steady load of large outputs (issue 19): one function that
+# writes 1 MiB, SOAK_RATE calls/s (20) open loop for SOAK_MINUTES (10), the
+# master's results budget SOAK_BUDGET (64MiB); the resident memory of the
+# master and the worker sampled every 15 s into rss.csv and drawn in rss.png.
+soak() {
+  local dir=$OUT/soak
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  local budget=${SOAK_BUDGET:-64MiB} minutes=${SOAK_MINUTES:-10} rate=${SOAK_RATE:-20}
+  start_cluster "$dir/cluster" 1 4 "scheduler: {retained_result_bytes: $budget}"
+  $CTL register mib -- head -c 1048576 /dev/zero >/dev/null
+  local master_pid=${FSCHED_PIDS[0]} worker_pid=${FSCHED_PIDS[1]}
+  rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo; }
+  echo "elapsed_s,master_rss_kib,worker_rss_kib" >"$dir/rss.csv"
+  (
+    start=$(date +%s)
+    while kill -0 "$master_pid" 2>/dev/null; do
+      echo "$(($(date +%s) - start)),$(rss "$master_pid"),$(rss "$worker_pid")" >>"$dir/rss.csv"
+      sleep 15
+    done
+  ) &
+  local sampler=$!
+  $BENCH --master "$MASTER" --function mib --rates "$rate" --duration "${minutes}m" --seed 1 \
+    --call_timeout 60s --label soak --out "$dir/run" | tee "$dir/run.txt" || true
+  sleep 31  # two samples after the load
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  stop_cluster
+  /usr/bin/python3 - "$dir" "$budget" <<'PY'  # Debian's, with matplotlib
+import csv, sys
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+d, budget = sys.argv[1], sys.argv[2]
+rows = [r for r in csv.DictReader(open(f"{d}/rss.csv")) if r["master_rss_kib"]]
+t = [int(r["elapsed_s"]) / 60 for r in rows]
+for who in ("master", "worker"):
+    mib = [int(r[f"{who}_rss_kib"]) / 1024 for r in rows if r[f"{who}_rss_kib"]]
+    plt.plot(t[:len(mib)], mib, marker=".", label=who)
+    print(f"{who}: RSS first {mib[0]:.0f} MiB, max {max(mib):.0f} MiB, last {mib[-1]:.0f} MiB")
+plt.xlabel("minutes")
+plt.ylabel("resident memory (MiB)")
+plt.title(f"1 MiB outputs, results budget {budget}")
+plt.legend()
+plt.grid(alpha=0.3)
+plt.savefig(f"{d}/rss.png", dpi=100)
+PY
+}
+
 # Seed 003 (Fsched) in fsched-sim: four cache-sensitive synthetic functions,
 # no partitions against an equal split against the LLC predictor's
 # partitions, with ways plentiful (4 slots) and scarce (8 slots) per worker.
@@ -411,11 +461,12 @@ for e in "${experiments[@]}"; do
     containers-containerd) echo "== $e"; containers containerd ;;
     cpu-priority) echo "== $e"; cpu_priority ;;
     gateway) echo "== $e"; gateway ;;
+    soak) echo "== $e"; soak ;;
     cache) echo "== $e"; cache ;;
     *)
       echo "evaluate: unknown experiment '$e'" \
         "(overhead seed000 seed001 seed002 seed002-runtimes replay containers containers-containerd" \
-        "cpu-priority gateway cache)" >&2
+        "cpu-priority gateway cache soak)" >&2
       exit 2
       ;;
   esac

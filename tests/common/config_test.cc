@@ -63,6 +63,8 @@ topology:
   EXPECT_EQ(FromProto(config->cluster().heartbeat_interval()), absl::Milliseconds(250));
   EXPECT_EQ(config->scheduler().max_payload_bytes(), 64u * 1024);
   EXPECT_EQ(config->scheduler().max_attempts(), 5u);
+  EXPECT_EQ(config->scheduler().retained_result_bytes(), uint64_t{256} << 20);  // defaults
+  EXPECT_EQ(FromProto(config->scheduler().retained_result_age()), absl::Hours(1));
   EXPECT_EQ(config->worker().slots(), 8u);
   ASSERT_EQ(config->topology_size(), 1);
   EXPECT_EQ(config->topology(0).address(), "10.0.1.100:7000");
@@ -112,6 +114,8 @@ TEST(ConfigTest, BadValuesAreRejectedWithTheirKey) {
       {"scheduler: {preempt_gap: 0s}", "scheduler.preempt_gap"},
       {"http: {listen: nowhere}", "http.listen"},
       {"http: {threads: 0}", "http.threads"},
+      {"scheduler: {retained_result_bytes: 4096}", "scheduler.retained_result_bytes"},
+      {"scheduler: {retained_result_age: 0s}", "scheduler.retained_result_age"},
       {"http: {threads: 5000}", "http.threads"},
       {"simulator: {workers: 0}", "simulator.workers"},
       {"simulator: {slots: 0}", "simulator.slots"},

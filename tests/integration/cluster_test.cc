@@ -180,6 +180,17 @@ TEST_F(ClusterTest, FunctionsSurviveAMasterRestartAndWorkersRejoin) {
   // (The conservative tsu = max(0.7·tsi − 0.3·σ, 0) may be 0 when the first, cold run
   // was much slower than the others, so only the upper bound is certain.)
   EXPECT_LT(ToSeconds(functions.functions(0).stats().predicted_execution()), 0.5);
+  // And its call counters and recent durations (GetDurations).
+  EXPECT_EQ(functions.functions(0).stats().invocations(), 3u);
+  grpc::ClientContext durations_ctx;
+  durations_ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  v1::GetDurationsRequest durations_request;
+  durations_request.set_function("keeper");
+  v1::GetDurationsResponse durations;
+  ASSERT_TRUE(admin_->GetDurations(&durations_ctx, durations_request, &durations).ok());
+  ASSERT_EQ(durations.functions_size(), 1);
+  EXPECT_EQ(durations.functions(0).count(), 3u);
+  EXPECT_EQ(durations.functions(0).recent_size(), 3);
 
   grpc::ClientContext add_ctx;
   add_ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));

@@ -241,6 +241,46 @@ TEST_F(RegistryTest, RuntimeModelsPersistAndGoWithTheirFunction) {
   EXPECT_TRUE(store_->LoadModels()->empty());
 }
 
+// Call counters and recent durations are written in batches of what ran
+// since the last batch, and a registry reopened on the same store has them.
+TEST_F(RegistryTest, CallHistoriesSurviveReopenAndGoWithTheirFunction) {
+  ASSERT_TRUE(registry_->Register(Spec("alpha"), false).ok());
+  ASSERT_TRUE(registry_->Register(Spec("beta"), false).ok());
+  EXPECT_EQ(registry_->TakeDirtyHistories().size(), 2u);  // registered: fresh counters
+  EXPECT_TRUE(registry_->TakeDirtyHistories().empty());
+  // More than the ring holds, so the newest are kept in order across the reopen.
+  for (int i = 1; i <= 1005; ++i) {
+    registry_->RecordExecution("alpha", absl::Milliseconds(i), i % 100 != 0);
+  }
+  std::vector<v1::FunctionHistory> dirty = registry_->TakeDirtyHistories();
+  ASSERT_EQ(dirty.size(), 1u);
+  EXPECT_EQ(dirty[0].function(), "alpha");
+  EXPECT_EQ(dirty[0].invocations(), 1005u);
+  EXPECT_EQ(dirty[0].failures(), 10u);
+  ASSERT_EQ(dirty[0].recent_seconds_size(), 1000);
+  EXPECT_DOUBLE_EQ(dirty[0].recent_seconds(0), 0.006);
+  ASSERT_TRUE(store_->PutHistories(dirty).ok());
+  const auto before = registry_->Durations("alpha", 1000);
+  const auto stats_before = registry_->Get("alpha")->stats();
+  Reopen();
+  const auto after = registry_->Durations("alpha", 1000);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_EQ((*after)[0].count(), 1005u);
+  ASSERT_EQ((*after)[0].recent_size(), 1000);
+  EXPECT_EQ((*after)[0].SerializeAsString(), (*before)[0].SerializeAsString());
+  EXPECT_EQ(registry_->Get("alpha")->stats().SerializeAsString(), stats_before.SerializeAsString());
+  // The next call after the reopen lands in the ring where the oldest was.
+  registry_->RecordExecution("alpha", absl::Seconds(2), true);
+  const auto next = registry_->Durations("alpha", 2);
+  EXPECT_DOUBLE_EQ(ToSeconds((*next)[0].recent(0)), 1.005);
+  EXPECT_DOUBLE_EQ(ToSeconds((*next)[0].recent(1)), 2.0);
+  // A function that never ran has none; deleting one takes its history along.
+  EXPECT_EQ((*registry_->Durations("beta", 10))[0].count(), 0u);
+  ASSERT_TRUE(registry_->Delete("alpha").ok());
+  EXPECT_TRUE(store_->LoadHistories()->empty());
+}
+
 TEST(FunctionStoreTest, UnusableStateDirIsFailedPrecondition) {
   auto store = FunctionStore::Open("/proc/fsched-cannot-create-here");
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);

@@ -32,7 +32,7 @@ v1::InvocationResult Ok(const std::string& id, uint32_t attempt) {
 }
 
 TEST(InvocationTableTest, LifecycleFromQueuedToDoneCallsTheWaiterOnce) {
-  InvocationTable table(10);
+  InvocationTable table({.results = 10});
   int calls = 0;
   v1::Invocation seen;
   absl::StatusOr<std::string> id = table.Create(Spec(), v1::InvokeRequest(), absl::Seconds(5), kNow,
@@ -63,7 +63,7 @@ TEST(InvocationTableTest, LifecycleFromQueuedToDoneCallsTheWaiterOnce) {
 }
 
 TEST(InvocationTableTest, ALostWorkerRequeuesUntilTheAttemptsRunOut) {
-  InvocationTable table(10);
+  InvocationTable table({.results = 10});
   const std::string id = *table.Create(Spec(), v1::InvokeRequest(), absl::Seconds(5), kNow, {});
   ASSERT_TRUE(table.StartAttempt(id, Worker("w1"), "fifo", "round-robin", 0, kNow));
   EXPECT_EQ(table.OnWorkerLost(id, 1, 2, kNow), InvocationTable::LossAction::kRequeue);
@@ -77,7 +77,7 @@ TEST(InvocationTableTest, ALostWorkerRequeuesUntilTheAttemptsRunOut) {
 }
 
 TEST(InvocationTableTest, RejectFinishesAQueuedInvocation) {
-  InvocationTable table(10);
+  InvocationTable table({.results = 10});
   const std::string id = *table.Create(Spec(), v1::InvokeRequest(), absl::Seconds(5), kNow, {});
   EXPECT_TRUE(table.Reject(id, v1::OUTCOME_CANCELLED, "cancelled by the client", kNow));
   EXPECT_FALSE(table.Reject(id, v1::OUTCOME_CANCELLED, "again", kNow));
@@ -87,7 +87,7 @@ TEST(InvocationTableTest, RejectFinishesAQueuedInvocation) {
 }
 
 TEST(InvocationTableTest, RetentionKeepsTheNewestFinishedRecords) {
-  InvocationTable table(2);
+  InvocationTable table({.results = 2});
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) {
     ids.push_back(*table.Create(Spec(), v1::InvokeRequest(), absl::Seconds(5), kNow, {}));
@@ -98,8 +98,48 @@ TEST(InvocationTableTest, RetentionKeepsTheNewestFinishedRecords) {
   EXPECT_TRUE(table.Get(ids[2]).ok());
 }
 
+// Results are forgotten oldest first once they exceed the byte budget, and
+// once they are older than the age, whichever comes first.
+TEST(InvocationTableTest, RetentionKeepsResultsWithinABudgetOfBytesAndAnAge) {
+  const auto finish = [](InvocationTable& table, absl::Time at) {
+    const std::string id = *table.Create(Spec(), v1::InvokeRequest(), absl::Seconds(5), at, {});
+    EXPECT_TRUE(table.StartAttempt(id, Worker("w1"), "fifo", "round-robin", 0, at).has_value());
+    v1::InvocationResult r = Ok(id, 1);
+    r.set_stdout(std::string(10000, 'x'));
+    EXPECT_TRUE(table.Complete(id, 1, std::move(r), at));
+    return id;
+  };
+  {
+    InvocationTable probe({});
+    finish(probe, kNow);
+    const uint64_t one = probe.retained().bytes;
+    EXPECT_GT(one, 10000u);
+    EXPECT_LT(one, 10000u + 2 * InvocationTable::kRecordOverheadBytes);
+    // Room for two and a half: the third result pushes the first out.
+    InvocationTable table({.results = 100, .bytes = one * 5 / 2, .age = absl::Hours(1)});
+    const std::string a = finish(table, kNow), b = finish(table, kNow), c = finish(table, kNow);
+    EXPECT_EQ(table.Get(a).status().code(), absl::StatusCode::kNotFound);
+    EXPECT_EQ(table.Get(b)->result().stdout().size(), 10000u);
+    EXPECT_TRUE(table.Get(c).ok());
+    EXPECT_EQ(table.retained().results, 2u);
+    EXPECT_EQ(table.retained().bytes, 2 * one);
+  }
+  InvocationTable table({.results = 100, .bytes = uint64_t{1} << 30, .age = absl::Seconds(10)});
+  const std::string old = finish(table, kNow);
+  const std::string recent = finish(table, kNow + absl::Seconds(8));
+  EXPECT_EQ(table.ExpireResults(kNow + absl::Seconds(10)), 0u);  // exactly the age: kept
+  EXPECT_EQ(table.ExpireResults(kNow + absl::Seconds(11)), 1u);
+  EXPECT_EQ(table.Get(old).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(table.Get(recent).ok());
+  // A result finishing later also trims what has aged, without housekeeping.
+  const std::string last = finish(table, kNow + absl::Seconds(30));
+  EXPECT_EQ(table.Get(recent).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(table.retained().results, 1u);
+  EXPECT_TRUE(table.Get(last).ok());
+}
+
 TEST(InvocationTableTest, UnknownIdsAreNotFoundAndDiscardForgets) {
-  InvocationTable table(10);
+  InvocationTable table({.results = 10});
   EXPECT_EQ(table.Get("inv-nope").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(table.AddWaiter("inv-nope", {}).code(), absl::StatusCode::kNotFound);
   const std::string id = *table.Create(Spec(), v1::InvokeRequest(), absl::Seconds(5), kNow, {});
@@ -108,7 +148,7 @@ TEST(InvocationTableTest, UnknownIdsAreNotFoundAndDiscardForgets) {
 }
 
 TEST(InvocationTableTest, CloseAnswersEveryWaiterAndRefusesNewWork) {
-  InvocationTable table(10);
+  InvocationTable table({.results = 10});
   v1::Invocation seen;
   const std::string id = *table.Create(Spec(), v1::InvokeRequest(), absl::Seconds(5), kNow,
                                        [&](const v1::Invocation& inv) { seen = inv; });
@@ -127,7 +167,7 @@ namespace {
 
 // max_concurrency counts what is accepted and not finished, queued or running.
 TEST(InvocationTableTest, MaxConcurrencyRefusesBeyondWhatIsInFlight) {
-  InvocationTable table(10);
+  InvocationTable table({.results = 10});
   v1::FunctionSpec spec = Spec();
   spec.set_max_concurrency(2);
   absl::StatusOr<std::string> a =

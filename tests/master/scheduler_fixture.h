@@ -23,7 +23,7 @@ class SchedulerFixture : public ::testing::Test {
     MasterCoreOptions options;
     options.state_dir = dir;
     options.cluster.heartbeat_timeout = absl::Seconds(3);
-    options.retained_results = 1000;
+    options.retention.results = 1000;
     options.queue_order = QueueOrderName();
     options.order = OrderOptions();
     options.placement = "round-robin";
