@@ -138,6 +138,19 @@ absl::StatusOr<std::string> Controller::Submit(const v1::InvokeRequest& request,
     return refused;
   }
   ASSIGN_OR_RETURN(const std::string id, std::move(created));
+  if (journal_ != nullptr) {
+    // Recorded before anyone hears the id, and before it can run.
+    v1::AcceptedInvocation accepted;
+    accepted.set_id(id);
+    *accepted.mutable_spec() = function.spec();
+    *accepted.mutable_request() = request;
+    ToProto(now, accepted.mutable_submitted());
+    ToProto(timeout, accepted.mutable_timeout());
+    if (absl::Status recorded = journal_->Accepted(accepted); !recorded.ok()) {
+      table_->Discard(id);
+      return recorded;
+    }
+  }
   if (absl::Status queued = scheduler_->Enqueue(
           id,
           {function.spec(), request.input_size(), request.worker_id(), request.cache_ways(), now});
@@ -148,6 +161,16 @@ absl::StatusOr<std::string> Controller::Submit(const v1::InvokeRequest& request,
   absl::MutexLock lock(&rate_mu_);
   accepted_.Add(now, 1);
   return id;
+}
+
+std::string Controller::StoppedBefore(const std::string& id) const {
+  if (journal_ != nullptr) {
+    return absl::StrCat("the master shut down before invocation ", id,
+                        " finished; it stays accepted and runs when the master is back "
+                        "(WaitInvocation on it there)");
+  }
+  return absl::StrCat("the master shut down before invocation ", id,
+                      " finished; its result is lost with this master");
 }
 
 absl::StatusOr<v1::Invocation> Controller::GetInvocation(const std::string& id) {

@@ -13,6 +13,7 @@
 #include "common/timer_queue.h"
 #include "fsched/v1/controller.pb.h"
 #include "master/function_registry.h"
+#include "master/invocation_journal.h"
 #include "master/invocation_table.h"
 #include "master/scheduler.h"
 
@@ -50,6 +51,9 @@ class Controller {
   Controller(Options options, ControllerCallbacks* callbacks, FunctionRegistry* registry,
              InvocationTable* table, Scheduler* scheduler, scheduling::RuntimePredictor* predictor,
              TimerQueue* timers, Clock* clock);
+  /// Where accepted invocations are recorded before their id is answered
+  /// (null = nowhere: they do not survive a restart). Set before the first call.
+  void set_journal(InvocationJournal* journal) { journal_ = journal; }
 
   absl::StatusOr<v1::Function> RegisterFunction(const v1::RegisterFunctionRequest& request);
   absl::StatusOr<v1::Function> GetFunction(const std::string& name);
@@ -61,6 +65,9 @@ class Controller {
   /// when it is not accepted; then nothing was queued.
   absl::StatusOr<std::string> Submit(const v1::InvokeRequest& request,
                                      InvocationCallback on_done = nullptr);
+  /// What a caller waiting for invocation `id` is told when the master stops
+  /// before it finished: it stays accepted (durable) or is lost.
+  std::string StoppedBefore(const std::string& id) const;
   absl::StatusOr<v1::Invocation> GetInvocation(const std::string& id);
   /// Calls `done` when the invocation finishes or after `timeout`, whichever is
   /// first (exactly once). NOT_FOUND / INVALID_ARGUMENT are returned directly.
@@ -83,6 +90,7 @@ class Controller {
   scheduling::RuntimePredictor* const predictor_;
   TimerQueue* const timers_;
   Clock* const clock_;
+  InvocationJournal* journal_ = nullptr;
   absl::Mutex rate_mu_;
   SlidingWindow accepted_ ABSL_GUARDED_BY(rate_mu_){absl::Minutes(1), 1000000};
 };

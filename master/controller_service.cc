@@ -237,17 +237,18 @@ grpc::ServerUnaryReactor* ControllerService::Invoke(grpc::CallbackServerContext*
     return reactor;
   }
   // The response and reactor stay valid until Finish; the callback runs exactly once.
-  auto id = controller_->Submit(*request, [reactor, response](const v1::Invocation& done) {
-    if (done.state() != v1::INVOCATION_STATE_DONE) {
-      // Released unfinished: the master is stopping.
-      reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                   "the master shut down before invocation " + done.id() +
-                                       " finished; its result is lost with this master"));
-      return;
-    }
-    *response = done.result();
-    reactor->Finish(grpc::Status::OK);
-  });
+  Controller* controller = controller_;
+  auto id =
+      controller_->Submit(*request, [reactor, response, controller](const v1::Invocation& done) {
+        if (done.state() != v1::INVOCATION_STATE_DONE) {
+          // Released unfinished: the master is stopping.
+          reactor->Finish(
+              grpc::Status(grpc::StatusCode::UNAVAILABLE, controller->StoppedBefore(done.id())));
+          return;
+        }
+        *response = done.result();
+        reactor->Finish(grpc::Status::OK);
+      });
   if (!id.ok()) reactor->Finish(ToGrpcStatus(id.status(), ctx));
   return reactor;
 }

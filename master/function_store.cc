@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -59,6 +60,9 @@ absl::StatusOr<std::unique_ptr<FunctionStore>> FunctionStore::Open(const std::st
                           "  name TEXT PRIMARY KEY,"
                           "  body BLOB NOT NULL);",
                           "CREATE TABLE IF NOT EXISTS function_histories ("
+                          "  name TEXT PRIMARY KEY,"
+                          "  body BLOB NOT NULL);",
+                          "CREATE TABLE IF NOT EXISTS accepted_invocations ("
                           "  name TEXT PRIMARY KEY,"
                           "  body BLOB NOT NULL);"}) {
     if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
@@ -188,6 +192,84 @@ absl::StatusOr<std::vector<Message>> ParseRows(absl::StatusOr<std::vector<std::s
 absl::StatusOr<std::vector<v1::RuntimeModel>> FunctionStore::LoadModels() {
   absl::MutexLock lock(&mu_);
   return ParseRows<v1::RuntimeModel>(LoadRows("runtime_models"), "runtime model");
+}
+
+absl::Status FunctionStore::PutAccepted(const v1::AcceptedInvocation& invocation) {
+  absl::MutexLock lock(&mu_);
+  return PutRow("accepted_invocations", invocation.id(), invocation.SerializeAsString());
+}
+
+absl::Status FunctionStore::DeleteAccepted(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  return DeleteAcceptedLocked(id);
+}
+
+absl::Status FunctionStore::WriteAccepted(
+    const std::vector<std::pair<std::string, std::string>>& accepted,
+    const std::vector<std::string>& finished) {
+  if (accepted.empty() && finished.empty()) return absl::OkStatus();
+  absl::MutexLock lock(&mu_);
+  // Two statements prepared once for the whole group, bound per row: a group
+  // under load holds hundreds of rows.
+  Statement insert, remove;
+  if (sqlite3_prepare_v2(db_,
+                         "INSERT OR REPLACE INTO accepted_invocations(name, body) VALUES(?, ?);",
+                         -1, &insert.stmt, nullptr) != SQLITE_OK ||
+      sqlite3_prepare_v2(db_, "DELETE FROM accepted_invocations WHERE name = ?;", -1, &remove.stmt,
+                         nullptr) != SQLITE_OK) {
+    return SqliteError(db_, "prepare the accepted invocations' statements");
+  }
+  if (sqlite3_exec(db_, "BEGIN;", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return SqliteError(db_, "begin");
+  }
+  const auto fail = [&](const char* what) {
+    absl::Status error = SqliteError(db_, what);
+    sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
+    return error;
+  };
+  for (const auto& [id, body] : accepted) {
+    sqlite3_reset(insert.stmt);
+    sqlite3_bind_text(insert.stmt, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+    sqlite3_bind_blob(insert.stmt, 2, body.data(), static_cast<int>(body.size()), SQLITE_STATIC);
+    if (sqlite3_step(insert.stmt) != SQLITE_DONE) return fail("record an accepted invocation");
+  }
+  for (const std::string& id : finished) {
+    sqlite3_reset(remove.stmt);
+    sqlite3_bind_text(remove.stmt, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+    if (sqlite3_step(remove.stmt) != SQLITE_DONE) return fail("forget a finished invocation");
+  }
+  if (sqlite3_exec(db_, "COMMIT;", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return fail("commit");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FunctionStore::DeleteAcceptedLocked(const std::string& id) {
+  Statement st;
+  if (sqlite3_prepare_v2(db_, "DELETE FROM accepted_invocations WHERE name = ?;", -1, &st.stmt,
+                         nullptr) != SQLITE_OK) {
+    return SqliteError(db_, "prepare delete of an accepted invocation");
+  }
+  sqlite3_bind_text(st.stmt, 1, id.c_str(), -1, SQLITE_TRANSIENT);
+  if (sqlite3_step(st.stmt) != SQLITE_DONE) {
+    return SqliteError(db_, "delete an accepted invocation");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::AcceptedInvocation>> FunctionStore::LoadAccepted() {
+  absl::StatusOr<std::vector<v1::AcceptedInvocation>> accepted;
+  {
+    absl::MutexLock lock(&mu_);
+    accepted =
+        ParseRows<v1::AcceptedInvocation>(LoadRows("accepted_invocations"), "accepted invocation");
+  }
+  if (!accepted.ok()) return accepted;
+  std::stable_sort(accepted->begin(), accepted->end(), [](const auto& a, const auto& b) {
+    return std::make_pair(a.submitted().seconds(), a.submitted().nanos()) <
+           std::make_pair(b.submitted().seconds(), b.submitted().nanos());
+  });
+  return accepted;
 }
 
 absl::StatusOr<std::vector<v1::FunctionHistory>> FunctionStore::LoadHistories() {

@@ -32,6 +32,17 @@ class FunctionStore {
   absl::Status PutModels(const std::vector<v1::RuntimeModel>& models);
   absl::StatusOr<std::vector<v1::RuntimeModel>> LoadModels();
 
+  /// Invocations accepted and not finished (docs/architecture.md#persistence):
+  /// written before the client hears the id, deleted when they finish.
+  absl::Status PutAccepted(const v1::AcceptedInvocation& invocation);
+  absl::Status DeleteAccepted(const std::string& id);
+  /// Both at once, in one transaction: `accepted` as (id, serialized
+  /// AcceptedInvocation) rows, `finished` ids deleted. All or none.
+  absl::Status WriteAccepted(const std::vector<std::pair<std::string, std::string>>& accepted,
+                             const std::vector<std::string>& finished);
+  /// In order of arrival. DATA_LOSS when a record is corrupt.
+  absl::StatusOr<std::vector<v1::AcceptedInvocation>> LoadAccepted();
+
   /// Each function's call counters and recent execution times (in batches too).
   absl::Status PutHistories(const std::vector<v1::FunctionHistory>& histories);
   absl::StatusOr<std::vector<v1::FunctionHistory>> LoadHistories();
@@ -55,6 +66,7 @@ class FunctionStore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<std::string>> LoadRows(const char* table)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status DeleteAcceptedLocked(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   /// Several rows in one transaction: all or none.
   absl::Status PutRowsLocked(const char* table,
                              const std::vector<std::pair<std::string, std::string>>& rows)

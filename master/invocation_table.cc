@@ -36,12 +36,30 @@ absl::StatusOr<std::string> InvocationTable::Create(const v1::FunctionSpec& spec
   return id;
 }
 
-void InvocationTable::Discard(const std::string& id) {
+absl::Status InvocationTable::Restore(const v1::AcceptedInvocation& accepted) {
   absl::MutexLock lock(&mu_);
-  const auto it = records_.find(id);
-  if (it == records_.end()) return;
-  if (it->second.state != v1::INVOCATION_STATE_DONE) LeaveFlightLocked(it->second.spec.name());
-  records_.erase(it);
+  if (records_.contains(accepted.id())) {
+    return absl::AlreadyExistsError(absl::StrCat("invocation ", accepted.id(), " is held already"));
+  }
+  // Accepted once already: its function's max_concurrency does not refuse it now.
+  ++in_flight_[accepted.spec().name()];
+  Record& record = records_[accepted.id()];
+  record.spec = accepted.spec();
+  record.request = accepted.request();
+  record.timeout = FromProto(accepted.timeout());
+  record.submitted = FromProto(accepted.submitted());
+  return absl::OkStatus();
+}
+
+void InvocationTable::Discard(const std::string& id) {
+  {
+    absl::MutexLock lock(&mu_);
+    const auto it = records_.find(id);
+    if (it == records_.end()) return;
+    if (it->second.state != v1::INVOCATION_STATE_DONE) LeaveFlightLocked(it->second.spec.name());
+    records_.erase(it);
+  }
+  if (journal_ != nullptr) journal_->Finished(id);
 }
 
 void InvocationTable::LeaveFlightLocked(const std::string& function) {
@@ -128,6 +146,7 @@ InvocationTable::LossAction InvocationTable::OnWorkerLost(const std::string& id,
     waiters = FinishLocked(id, record, now);
     finished = ToProto(id, record);
   }
+  if (journal_ != nullptr) journal_->Finished(id);
   for (auto& done : waiters) done(finished);
   return LossAction::kGaveUp;
 }
@@ -163,6 +182,7 @@ bool InvocationTable::Complete(const std::string& id, uint32_t attempt, v1::Invo
     waiters = FinishLocked(id, record, now);
     finished = ToProto(id, record);
   }
+  if (journal_ != nullptr) journal_->Finished(id);
   if (ResultObserver* observer = observer_.load()) observer->OnResult(finished.result());
   for (auto& done : waiters) done(finished);
   return true;
@@ -187,6 +207,7 @@ bool InvocationTable::Reject(const std::string& id, v1::Outcome outcome, const s
     waiters = FinishLocked(id, record, now);
     finished = ToProto(id, record);
   }
+  if (journal_ != nullptr) journal_->Finished(id);
   if (ResultObserver* observer = observer_.load()) observer->OnResult(finished.result());
   for (auto& done : waiters) done(finished);
   return true;

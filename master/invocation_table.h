@@ -20,6 +20,7 @@
 #include "common/result_observer.h"
 #include "fsched/v1/link.pb.h"
 #include "fsched/v1/types.pb.h"
+#include "master/invocation_journal.h"
 #include "scheduling/placement_policy.h"
 
 namespace fsched::master {
@@ -44,6 +45,9 @@ class InvocationTable {
   explicit InvocationTable(Retention retention) : retention_(retention) {}
   /// Told every result Complete records from now on (null = none); outlives the table.
   void set_observer(ResultObserver* observer) { observer_.store(observer); }
+  /// Told when an invocation finishes (null = none); set before the first
+  /// Create, outlives the table.
+  void set_journal(InvocationJournal* journal) { journal_ = journal; }
 
   /// Records a new invocation in state QUEUED. `on_done` (may be empty) runs
   /// once with the finished invocation (or as it stands, see Close). \return
@@ -52,6 +56,9 @@ class InvocationTable {
   absl::StatusOr<std::string> Create(const v1::FunctionSpec& spec, const v1::InvokeRequest& request,
                                      absl::Duration timeout, absl::Time now,
                                      InvocationCallback on_done);
+  /// An invocation accepted before a restart, QUEUED again under its id and
+  /// arrival time (nobody waits for it yet). ALREADY_EXISTS for an id held.
+  absl::Status Restore(const v1::AcceptedInvocation& accepted);
   /// Forgets an invocation that was never queued (admission failed after Create).
   void Discard(const std::string& id);
 
@@ -142,6 +149,7 @@ class InvocationTable {
   };
   const Retention retention_;
   std::atomic<ResultObserver*> observer_{nullptr};
+  InvocationJournal* journal_ = nullptr;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Record> records_ ABSL_GUARDED_BY(mu_);
   std::deque<Finished> finished_order_ ABSL_GUARDED_BY(mu_);  // oldest first

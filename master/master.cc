@@ -60,6 +60,12 @@ absl::Status Master::BuildCore() {
   MasterCoreOptions options = MasterCoreOptionsFrom(config_);
   options.controller_callbacks = this;
   ASSIGN_OR_RETURN(core_, MasterCore::Create(std::move(options), clock_, timers_.get()));
+  if (const MasterCore::Recovered& r = core_->recovered(); r.requeued + r.rejected > 0) {
+    FSCHED_LOG(kInfo,
+               "%d invocations accepted before the last stop and not finished: %d queued again, "
+               "%d rejected (queue full or past its timeout)",
+               r.requeued + r.rejected, r.requeued, r.rejected);
+  }
   tasks_ = std::make_unique<TaskFlow>(core_->controller(), core_->store(), core_->llc(),
                                       core_->cluster());
   return tasks_->Load();
@@ -143,12 +149,11 @@ bool Master::WorkerReady(const std::string& worker_id) {
 
 void Master::ServeHere(const v1::InvokeRequest& request, routing::RouteDone done) {
   auto shared_done = std::make_shared<routing::RouteDone>(std::move(done));
+  Controller* controller = core_->controller();
   absl::StatusOr<std::string> id =
-      core_->controller()->Submit(request, [shared_done](const v1::Invocation& finished) {
+      controller->Submit(request, [shared_done, controller](const v1::Invocation& finished) {
         if (finished.state() != v1::INVOCATION_STATE_DONE) {
-          (*shared_done)(absl::UnavailableError(
-              absl::StrCat("the master shut down before invocation ", finished.id(),
-                           " finished; its result is lost with this master")));
+          (*shared_done)(absl::UnavailableError(controller->StoppedBefore(finished.id())));
           return;
         }
         (*shared_done)(finished.result());

@@ -1,5 +1,6 @@
 #include "master/master_core.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
 #include "scheduling/policy_factory.h"
@@ -35,6 +36,7 @@ MasterCoreOptions MasterCoreOptionsFrom(const Config& config) {
   o.controller.max_payload_bytes = s.max_payload_bytes();
   o.controller.default_timeout = FromProto(s.default_timeout());
   o.controller.max_timeout = FromProto(s.max_timeout());
+  o.durable_invocations = s.durable_invocations();
   return o;
 }
 
@@ -67,7 +69,44 @@ absl::StatusOr<std::unique_ptr<MasterCore>> MasterCore::Create(MasterCoreOptions
   core->controller_ = std::make_unique<Controller>(
       std::move(options.controller), options.controller_callbacks, core->registry_.get(),
       core->table_.get(), core->scheduler_.get(), core->predictor_.get(), timers, clock);
+  if (options.durable_invocations) {
+    core->journal_ = std::make_unique<StoreJournal>(core->store_.get());
+    core->table_->set_journal(core->journal_.get());
+    core->controller_->set_journal(core->journal_.get());
+    RETURN_IF_ERROR(core->Recover());
+  }
   return core;
+}
+
+absl::Status MasterCore::Recover() {
+  absl::StatusOr<std::vector<v1::AcceptedInvocation>> loaded = store_->LoadAccepted();
+  if (!loaded.ok()) {
+    return absl::Status(
+        loaded.status().code(),
+        absl::StrCat("cannot recover the invocations accepted before the last stop (",
+                     loaded.status().message(),
+                     "); to start without them, set scheduler.durable_invocations: false (they "
+                     "stay recorded in fsched.db)"));
+  }
+  const std::vector<v1::AcceptedInvocation>& accepted = *loaded;
+  for (const v1::AcceptedInvocation& a : accepted) {
+    if (absl::Status restored = table_->Restore(a); !restored.ok()) return restored;
+    // Its original arrival: it keeps its place in the queue's order, and a
+    // queue timeout that passed while the master was down ends it now.
+    const absl::Status queued =
+        scheduler_->Enqueue(a.id(), {a.spec(), a.request().input_size(), a.request().worker_id(),
+                                     a.request().cache_ways(), FromProto(a.submitted())});
+    if (queued.ok()) {
+      ++recovered_.requeued;
+    } else {
+      table_->Reject(
+          a.id(), v1::OUTCOME_REJECTED,
+          absl::StrCat("accepted before a master restart, not queued again: ", queued.message()),
+          absl::Now());
+      ++recovered_.rejected;
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace fsched::master

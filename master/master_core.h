@@ -16,6 +16,7 @@
 #include "master/controller.h"
 #include "master/function_registry.h"
 #include "master/function_store.h"
+#include "master/invocation_journal.h"
 #include "master/invocation_table.h"
 #include "master/scheduler.h"
 #include "scheduling/llc_predictor.h"
@@ -36,6 +37,9 @@ struct MasterCoreOptions {
   std::string placement = "round-robin";  // a policy_factory name
   Scheduler::Options scheduler;
   Controller::Options controller;
+  // Accepted invocations are recorded in the store and queued again after a
+  // restart (scheduler.durable_invocations).
+  bool durable_invocations = false;
   // The daemon's side of the controller (pre-warm on register, rootfs check,
   // ...); null in the tests and benchmarks that run the core alone.
   ControllerCallbacks* controller_callbacks = nullptr;
@@ -54,6 +58,14 @@ class MasterCore {
   static absl::StatusOr<std::unique_ptr<MasterCore>> Create(MasterCoreOptions options, Clock* clock,
                                                             TimerQueue* timers);
 
+  /// With durable invocations: what was accepted before the last stop and not
+  /// finished, queued again. Counts for the log and fschedctl.
+  struct Recovered {
+    size_t requeued = 0;
+    size_t rejected = 0;  // could not be queued again (the reason is their result)
+  };
+  const Recovered& recovered() const { return recovered_; }
+
   FunctionStore* store() const { return store_.get(); }
   FunctionRegistry* registry() const { return registry_.get(); }
   ClusterManager* cluster() const { return cluster_.get(); }
@@ -65,8 +77,10 @@ class MasterCore {
 
  private:
   MasterCore() = default;
+  absl::Status Recover();
   // In dependency order, so each part is destroyed before what it uses.
   std::unique_ptr<FunctionStore> store_;
+  std::unique_ptr<InvocationJournal> journal_;  // null unless durable
   std::unique_ptr<FunctionRegistry> registry_;
   std::unique_ptr<ClusterManager> cluster_;
   std::unique_ptr<InvocationTable> table_;
@@ -74,6 +88,7 @@ class MasterCore {
   std::unique_ptr<scheduling::LlcPredictor> llc_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<Controller> controller_;
+  Recovered recovered_;
 };
 
 }  // namespace fsched::master

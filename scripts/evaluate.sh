@@ -10,6 +10,7 @@
 # Experiments: overhead seed000 seed001 seed002 seed002-runtimes replay
 #              containers containers-containerd cpu-priority gateway cache
 #              soak (not in the default list: 10 minutes of memory, docs/operations.md)
+#              durability (not in the default list: the cost of durable invocations)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -344,6 +345,20 @@ cpu_priority() {
     --metrics mean,p95,p99,throughput | tee "$dir/runs.md"
 }
 
+# A master and 2 workers x 2 slots (warm-first) serving a persistent Python echo
+# handler, primed: 4 instances made warm by 3 s of unrecorded calls, so no
+# run meets a fresh cluster. The handler's code goes in DIR/code.
+start_echo_cluster() {  # dir cluster-dir [master config]
+  mkdir -p "$1/code"
+  printf 'def handle(payload):\n    return payload\n' >"$1/code/echo.py"
+  start_cluster "$2" 2 2 "${3:-}"
+  $CTL register echo --runtime python --code "$(realpath "$1/code")" --handler echo:handle \
+    >/dev/null
+  $CTL policy --placement warm-first >/dev/null
+  $BENCH --master "$MASTER" --function echo --payload prime --concurrency 4 \
+    --stage_duration 3s >/dev/null
+}
+
 # The HTTP entry's cost (docs/http.md): the same warm calls of a persistent
 # Python echo handler through the master over gRPC and over HTTP
 # (POST /function/echo), side by side on one cluster (2 workers x 2 slots,
@@ -354,16 +369,10 @@ cpu_priority() {
 gateway() {
   local dir=$OUT/gateway run protocol
   rm -rf "$dir"
-  mkdir -p "$dir/code"
-  printf 'def handle(payload):\n    return payload\n' >"$dir/code/echo.py"
+  mkdir -p "$dir"
   for run in $(seq 1 "${RUNS:-3}"); do
     floors "$dir/floors-$run.txt"
-    start_cluster "$dir/cluster-$run" 2 2
-    $CTL register echo --runtime python --code "$(realpath "$dir/code")" --handler echo:handle \
-      >/dev/null
-    $CTL policy --placement warm-first >/dev/null
-    $BENCH --master "$MASTER" --function echo --payload prime --concurrency 4 \
-      --stage_duration 3s >/dev/null
+    start_echo_cluster "$dir" "$dir/cluster-$run"
     local order=(grpc http)
     [ $((run % 2)) = 1 ] || order=(http grpc)
     for protocol in "${order[@]}"; do
@@ -437,6 +446,39 @@ plt.savefig(f"{d}/rss.png", dpi=100)
 PY
 }
 
+# What recording every accepted invocation costs (scheduler.durable_invocations,
+# docs/performance.md): warm calls of a persistent Python echo handler on a
+# master and 2 workers x 2 slots, 1 user and 8 users, with the journal on and
+# off; each run a fresh cluster, the two settings taking turns going first.
+durability() {
+  local dir=$OUT/durability run durable
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  for run in $(seq 1 "${RUNS:-3}"); do
+    floors "$dir/floors-$run.txt"
+    local order=(on off)
+    [ $((run % 2)) = 1 ] || order=(off on)
+    for durable in "${order[@]}"; do
+      local flag=true
+      [ "$durable" = on ] || flag=false
+      start_echo_cluster "$dir" "$dir/cluster-$durable-$run" \
+        "scheduler: {durable_invocations: $flag}"
+      $BENCH --master "$MASTER" --function echo --payload 'request {i}' --concurrency 1 \
+        --requests 3000 --warmup 2s --label "$durable-1user" --out "$dir/$durable-1user-$run" |
+        tee "$dir/$durable-1user-$run.txt"
+      $BENCH --master "$MASTER" --function echo --payload 'request {i}' --concurrency 8 \
+        --requests 20000 --warmup 1s --label "$durable-8users" --out "$dir/$durable-8users-$run" |
+        tee "$dir/$durable-8users-$run.txt"
+      stop_cluster
+    done
+  done
+  local shape
+  for shape in 1user 8users; do
+    tools/fsched-runs "$dir/off-$shape" "$dir/on-$shape" --paired --metrics p50,p99,throughput |
+      tee -a "$dir/runs.md"
+  done
+}
+
 # Seed 003 (Fsched) in fsched-sim: four cache-sensitive synthetic functions,
 # no partitions against an equal split against the LLC predictor's
 # partitions, with ways plentiful (4 slots) and scarce (8 slots) per worker.
@@ -462,11 +504,12 @@ for e in "${experiments[@]}"; do
     cpu-priority) echo "== $e"; cpu_priority ;;
     gateway) echo "== $e"; gateway ;;
     soak) echo "== $e"; soak ;;
+    durability) echo "== $e"; durability ;;
     cache) echo "== $e"; cache ;;
     *)
       echo "evaluate: unknown experiment '$e'" \
         "(overhead seed000 seed001 seed002 seed002-runtimes replay containers containers-containerd" \
-        "cpu-priority gateway cache soak)" >&2
+        "cpu-priority gateway cache soak durability)" >&2
       exit 2
       ;;
   esac

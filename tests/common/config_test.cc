@@ -65,6 +65,7 @@ topology:
   EXPECT_EQ(config->scheduler().max_attempts(), 5u);
   EXPECT_EQ(config->scheduler().retained_result_bytes(), uint64_t{256} << 20);  // defaults
   EXPECT_EQ(FromProto(config->scheduler().retained_result_age()), absl::Hours(1));
+  EXPECT_TRUE(config->scheduler().durable_invocations());
   EXPECT_EQ(config->worker().slots(), 8u);
   ASSERT_EQ(config->topology_size(), 1);
   EXPECT_EQ(config->topology(0).address(), "10.0.1.100:7000");

@@ -205,6 +205,45 @@ TEST_F(ClusterTest, FunctionsSurviveAMasterRestartAndWorkersRejoin) {
   EXPECT_EQ(result.stdout(), "still here\n");
 }
 
+// Accepted means answered: invocations queued when the master is killed are
+// queued again by a master restarted on the same state, in their order and at
+// their original arrival times, and answered. Once finished they are not
+// recorded any more: a second restart queues nothing.
+TEST_F(ClusterTest, QueuedInvocationsSurviveAMasterKill) {
+  const std::string fifo = "scheduler: {queue_order: fifo}\n";
+  StartMaster(fifo);
+  ASSERT_TRUE(Register("echo", {"cat"}).ok());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(Submit("echo", absl::StrCat("call ", i)));
+  master_->Signal(SIGKILL);
+  master_->Wait(absl::Seconds(20));
+  absl::SleepFor(absl::Seconds(1));  // the time the master is down counts as queued
+
+  StartMaster(fifo);
+  EXPECT_THAT(testing::ReadFile(dir_ + "/master.log"), HasSubstr("5 queued again"));
+  EXPECT_EQ(Wait(ids[0], absl::Milliseconds(10)).state(), v1::INVOCATION_STATE_QUEUED);
+  StartWorker("w1", 1);  // one slot: they run one after another, in queue order
+  WaitForReady({"w1"});
+  absl::Time previous_start = absl::InfinitePast();
+  for (int i = 0; i < 5; ++i) {
+    const v1::Invocation done = Wait(ids[i]);
+    ASSERT_EQ(done.state(), v1::INVOCATION_STATE_DONE) << ids[i];
+    EXPECT_EQ(done.result().outcome(), v1::OUTCOME_OK) << done.result().message();
+    EXPECT_EQ(done.result().stdout(), absl::StrCat("call ", i));
+    EXPECT_GE(FromProto(done.result().timings().queue_wait()), absl::Seconds(1));
+    const absl::Time started = FromProto(done.result().timings().submitted()) +
+                               FromProto(done.result().timings().queue_wait());
+    EXPECT_GT(started, previous_start) << "invocation " << i << " ran out of order";
+    previous_start = started;
+  }
+  master_->Signal(SIGTERM);
+  ASSERT_EQ(master_->Wait(absl::Seconds(20)), 0);
+  StartMaster(fifo);
+  // (The log is appended to: the first restart's line is the only one.)
+  const std::string log = testing::ReadFile(dir_ + "/master.log");
+  EXPECT_EQ(log.find("queued again"), log.rfind("queued again")) << log;
+}
+
 TEST_F(ClusterTest, AddWorkerDialsAnIdleWorkerAndReportsUnreachableOnes) {
   StartMaster();
   StartWorker("idle", 1, kToken, "none");

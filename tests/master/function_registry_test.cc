@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 
@@ -279,6 +280,48 @@ TEST_F(RegistryTest, CallHistoriesSurviveReopenAndGoWithTheirFunction) {
   EXPECT_EQ((*registry_->Durations("beta", 10))[0].count(), 0u);
   ASSERT_TRUE(registry_->Delete("alpha").ok());
   EXPECT_TRUE(store_->LoadHistories()->empty());
+}
+
+// Accepted invocations come back in order of arrival; a finished one is gone;
+// a record that does not parse is a clear DATA_LOSS, not a silent skip.
+TEST_F(RegistryTest, AcceptedInvocationsComeBackInArrivalOrder) {
+  const auto accepted = [](const std::string& id, int64_t second) {
+    v1::AcceptedInvocation a;
+    a.set_id(id);
+    a.mutable_spec()->set_name("alpha");
+    a.mutable_request()->set_payload("p-" + id);
+    a.mutable_submitted()->set_seconds(second);
+    return a;
+  };
+  ASSERT_TRUE(store_->PutAccepted(accepted("inv-b", 20)).ok());
+  ASSERT_TRUE(store_->PutAccepted(accepted("inv-a", 30)).ok());
+  ASSERT_TRUE(store_->PutAccepted(accepted("inv-c", 10)).ok());
+  ASSERT_TRUE(store_->DeleteAccepted("inv-a").ok());
+  ASSERT_TRUE(store_->DeleteAccepted("inv-none").ok());  // finishing twice is harmless
+  Reopen();
+  auto loaded = store_->LoadAccepted();
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_EQ(loaded->size(), 2u);
+  EXPECT_EQ((*loaded)[0].id(), "inv-c");
+  EXPECT_EQ((*loaded)[1].id(), "inv-b");
+  EXPECT_EQ((*loaded)[1].request().payload(), "p-inv-b");
+
+  // A torn or foreign record.
+  store_.reset();
+  registry_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/fsched.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "INSERT INTO accepted_invocations(name, body) "
+                         "VALUES('inv-x', x'ffffffffff');",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = FunctionStore::Open(dir_);
+  ASSERT_TRUE(store.ok());
+  const auto corrupt = (*store)->LoadAccepted();
+  EXPECT_EQ(corrupt.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(corrupt.status().message()), HasSubstr("accepted invocation is corrupt"));
 }
 
 TEST(FunctionStoreTest, UnusableStateDirIsFailedPrecondition) {
