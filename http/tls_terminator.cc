@@ -120,6 +120,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void Close() {
     if (closed_) return;
     closed_ = true;
+    // No longer the relay's before its connection closes: its port admits nobody after.
+    if (relay_port_ != 0) relay_ports_->Remove(std::exchange(relay_port_, 0));
     error_code ignored;  // closing: there is nothing left to tell anyone
     timer_.cancel();
     backend_.close(ignored);

@@ -73,12 +73,12 @@ absl::StatusOr<std::unique_ptr<MasterCore>> MasterCore::Create(MasterCoreOptions
     core->journal_ = std::make_unique<StoreJournal>(core->store_.get());
     core->table_->set_journal(core->journal_.get());
     core->controller_->set_journal(core->journal_.get());
-    RETURN_IF_ERROR(core->Recover());
+    RETURN_IF_ERROR(core->Recover(clock->Now()));
   }
   return core;
 }
 
-absl::Status MasterCore::Recover() {
+absl::Status MasterCore::Recover(absl::Time now) {
   absl::StatusOr<std::vector<v1::AcceptedInvocation>> loaded = store_->LoadAccepted();
   if (!loaded.ok()) {
     return absl::Status(
@@ -102,7 +102,7 @@ absl::Status MasterCore::Recover() {
       table_->Reject(
           a.id(), v1::OUTCOME_REJECTED,
           absl::StrCat("accepted before a master restart, not queued again: ", queued.message()),
-          absl::Now());
+          now);
       ++recovered_.rejected;
     }
   }

@@ -77,7 +77,7 @@ class MasterCore {
 
  private:
   MasterCore() = default;
-  absl::Status Recover();
+  absl::Status Recover(absl::Time now);
   // In dependency order, so each part is destroyed before what it uses.
   std::unique_ptr<FunctionStore> store_;
   std::unique_ptr<InvocationJournal> journal_;  // null unless durable

@@ -339,6 +339,7 @@ TEST_F(HttpTest, TheSeedsEndpointsAnswerAsTheirScriptsCallThem) {
   r = Curl("POST", "/submit", R"({"parameters": {}})");
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(r.body, HasSubstr("function_name"));
+  EXPECT_EQ(Curl("POST", "/submit", R"({"function_name": "hello-world"})", "").status, 401);
   r = Curl("GET", "/cluster/workers");
   EXPECT_THAT(r.body, HasSubstr("\"id\":\"w1\""));
   StartWorker("idle", 1, kToken, "none");
