@@ -76,7 +76,7 @@ TEST(ReadFunctionReplyTest, AnAnswerWithoutAGrpcStatusMapsAsGrpcMapsHttp) {
   EXPECT_THAT(status.error_message(), HasSubstr("HTTP 502: <html>Bad Gateway"));
   EXPECT_EQ(ReadFunctionReply(401, {}, "", &result).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_EQ(ReadFunctionReply(404, {}, "", &result).error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(ReadFunctionReply(404, {}, "", &result).error_code(), grpc::StatusCode::NOT_FOUND);
   // An outcome word fsched does not know is not taken for an answer.
   EXPECT_EQ(ReadFunctionReply(200, {{"X-Fsched-Outcome", "splendid"}}, "x", &result).error_code(),
             grpc::StatusCode::UNKNOWN);

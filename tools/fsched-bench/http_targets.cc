@@ -30,8 +30,10 @@ const std::string* FindHeader(const Headers& headers, absl::string_view name) {
   return nullptr;
 }
 
-// The code an HTTP status stands for when the answer carries no gRPC status:
-// gRPC's own mapping (doc/http-grpc-status-mapping.md), for a proxy's answer.
+// The code an HTTP status stands for when the answer carries no gRPC status
+// (a proxy's, or a server that is not fsched's entry): gRPC's own mapping
+// (doc/http-grpc-status-mapping.md), except that a 404 says the path is not
+// there (NOT_FOUND) rather than that a method is missing.
 grpc::StatusCode CodeForHttpStatus(long http_status) {
   switch (http_status) {
     case 400:
@@ -41,7 +43,7 @@ grpc::StatusCode CodeForHttpStatus(long http_status) {
     case 403:
       return grpc::StatusCode::PERMISSION_DENIED;
     case 404:
-      return grpc::StatusCode::UNIMPLEMENTED;
+      return grpc::StatusCode::NOT_FOUND;
     case 429:
     case 502:
     case 503:
