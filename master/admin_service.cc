@@ -53,6 +53,27 @@ grpc::ServerUnaryReactor* AdminService::GetDurations(grpc::CallbackServerContext
   return FinishUnary(ctx, durations.status());
 }
 
+grpc::ServerUnaryReactor* AdminService::GetRecovery(grpc::CallbackServerContext* ctx,
+                                                    const v1::GetRecoveryRequest*,
+                                                    v1::Recovery* response) {
+  if (auto* refused = Refuse(*s_.gate, ctx, "fsched.v1.Admin.GetRecovery")) return refused;
+  response->set_node_id(s_.node_id);
+  if (s_.recovered == nullptr) return FinishUnary(ctx, absl::OkStatus());
+  const MasterCore::Recovered& r = *s_.recovered;
+  const ClusterManager::RecoveredFlights flights = s_.cluster->recovered_flights();
+  response->set_durable(true);
+  response->set_requeued(r.requeued);
+  response->set_running(r.running);
+  response->set_confirmed(flights.confirmed);
+  response->set_not_held(flights.not_held);
+  response->set_worker_gone(flights.worker_gone);
+  const uint64_t settled = flights.confirmed + flights.not_held + flights.worker_gone;
+  response->set_awaiting(r.running > settled ? r.running - settled : 0);
+  response->set_rejected(r.rejected);
+  response->set_results(r.results);
+  return FinishUnary(ctx, absl::OkStatus());
+}
+
 grpc::ServerUnaryReactor* AdminService::GetSchedulingPolicy(grpc::CallbackServerContext* ctx,
                                                             const v1::GetSchedulingPolicyRequest*,
                                                             v1::SchedulingPolicy* response) {

@@ -1,4 +1,4 @@
-// gRPC adapter for fsched.v1.Admin: load, configuration, durations, the
+// gRPC adapter for fsched.v1.Admin: load, configuration, durations, recovery, the
 // run-time scheduling policy, and the architecture (metrics, setting it,
 // thresholds) over RoutingState.
 #pragma once
@@ -12,6 +12,7 @@
 #include "master/controller.h"
 #include "master/function_registry.h"
 #include "master/invocation_table.h"
+#include "master/master_core.h"
 #include "master/scheduler.h"
 #include "routing/routing_state.h"
 
@@ -30,6 +31,8 @@ class AdminService final : public v1::Admin::CallbackService {
     Controller* controller;
     HostMonitor* host;
     routing::RoutingState* routing;
+    // What the core recovered at start (null = not durable).
+    const MasterCore::Recovered* recovered = nullptr;
   };
   explicit AdminService(Options options) : s_(std::move(options)) {}
 
@@ -42,6 +45,9 @@ class AdminService final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* GetDurations(grpc::CallbackServerContext* ctx,
                                          const v1::GetDurationsRequest* request,
                                          v1::GetDurationsResponse* response) override;
+  grpc::ServerUnaryReactor* GetRecovery(grpc::CallbackServerContext* ctx,
+                                        const v1::GetRecoveryRequest* request,
+                                        v1::Recovery* response) override;
   grpc::ServerUnaryReactor* GetSchedulingPolicy(grpc::CallbackServerContext* ctx,
                                                 const v1::GetSchedulingPolicyRequest* request,
                                                 v1::SchedulingPolicy* response) override;

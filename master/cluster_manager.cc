@@ -1,6 +1,7 @@
 #include "master/cluster_manager.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
@@ -42,7 +43,8 @@ ClusterManager::ClusterManager(Options options, Clock* clock)
     : options_(std::move(options)), clock_(clock) {}
 
 absl::StatusOr<ClusterManager::Session> ClusterManager::Register(
-    const v1::Register& registration, std::shared_ptr<WorkerStream> stream, v1::Welcome* welcome) {
+    const v1::Register& registration, std::shared_ptr<WorkerStream> stream, v1::Welcome* welcome,
+    std::vector<InFlight>* lost) {
   if (!options_.join_token.empty() &&
       !TokensEqual(registration.join_token(), options_.join_token)) {
     return absl::UnauthenticatedError(
@@ -72,6 +74,24 @@ absl::StatusOr<ClusterManager::Session> ClusterManager::Register(
       record.paused = 0;
       record.info.set_cache_ways_reserved(0);
       ToProto(now, record.info.mutable_joined());
+    }
+    // What the master thought this worker ran and it does not hold: the
+    // assignment or its result was lost with a link, or with a master that
+    // restarted since. Re-queued by the caller.
+    absl::flat_hash_map<std::string, uint32_t> held;
+    for (const v1::HeldInvocation& h : registration.held()) held[h.invocation_id()] = h.attempt();
+    for (auto it = record.in_flight.begin(); it != record.in_flight.end();) {
+      const auto h = held.find(it->first);
+      if (h != held.end() && h->second == it->second.attempt) {
+        welcome->add_awaiting(it->first);
+        if (std::exchange(it->second.recovered, false)) ++recovered_flights_.confirmed;
+        ++it;
+        continue;
+      }
+      if (it->second.recovered) ++recovered_flights_.not_held;
+      if (lost != nullptr) lost->push_back({it->first, it->second.attempt});
+      DropFlightLocked(registration.worker_id(), record, it->first, it->second);
+      record.in_flight.erase(it++);
     }
     record.orphans.clear();
     for (const std::string& id : registration.running()) {
@@ -262,6 +282,44 @@ absl::Status ClusterManager::Assign(const std::string& worker_id, v1::Assignment
   return absl::OkStatus();
 }
 
+void ClusterManager::Recovered(const std::string& worker_id, const InFlight& flight,
+                               absl::Time dispatched) {
+  absl::MutexLock lock(&mu_);
+  Record& record = workers_[worker_id];
+  if (record.info.id().empty()) {
+    record.info.set_id(worker_id);
+    record.info.set_state(v1::WORKER_STATE_DISCONNECTED);
+    record.last_heartbeat = clock_->Now();
+    record.grace_until = record.last_heartbeat + options_.reconnect_grace;
+    ToProto(record.last_heartbeat, record.info.mutable_last_heartbeat());
+  }
+  Record::Flight& f = record.in_flight[flight.invocation_id];
+  f.attempt = flight.attempt;
+  f.dispatched = dispatched;
+  f.predicted_end = dispatched;
+  f.recovered = true;
+}
+
+ClusterManager::RecoveredFlights ClusterManager::recovered_flights() const {
+  absl::MutexLock lock(&mu_);
+  return recovered_flights_;
+}
+
+void ClusterManager::DropFlightLocked(const std::string& worker_id, Record& record,
+                                      const std::string& id, const Record::Flight& flight) {
+  preemptible_.erase({flight.predicted_end, worker_id, id});
+  if (flight.paused) --record.paused;
+  if (!flight.preempts.empty()) {
+    auto victim = record.in_flight.find(flight.preempts);
+    if (victim != record.in_flight.end() && victim->second.paused) {
+      victim->second.paused = false;
+      --record.paused;
+    }
+  }
+  const uint32_t reserved = record.info.cache_ways_reserved();
+  record.info.set_cache_ways_reserved(reserved - std::min(reserved, flight.cache_ways));
+}
+
 bool ClusterManager::Release(const std::string& worker_id, const std::string& invocation_id,
                              uint32_t attempt) {
   absl::MutexLock lock(&mu_);
@@ -276,18 +334,9 @@ bool ClusterManager::Release(const std::string& worker_id, const std::string& in
   if (flight == record.in_flight.end() || flight->second.attempt != attempt) return false;
   const absl::Time now = clock_->Now();
   const double response = absl::ToDoubleSeconds(now - flight->second.dispatched);
-  preemptible_.erase({flight->second.predicted_end, worker_id, invocation_id});
-  if (flight->second.paused) --record.paused;  // it ended while frozen (cancelled)
-  if (!flight->second.preempts.empty()) {
-    // The worker resumes what this one froze: it holds its slot again.
-    auto victim = record.in_flight.find(flight->second.preempts);
-    if (victim != record.in_flight.end() && victim->second.paused) {
-      victim->second.paused = false;
-      --record.paused;
-    }
-  }
-  const uint32_t reserved = record.info.cache_ways_reserved();
-  record.info.set_cache_ways_reserved(reserved - std::min(reserved, flight->second.cache_ways));
+  // An invocation that ended while frozen (cancelled) held no slot; the one
+  // this one froze is resumed by the worker and holds its slot again.
+  DropFlightLocked(worker_id, record, invocation_id, flight->second);
   record.in_flight.erase(flight);
   Reindex(worker_id, record);
   record.responses.emplace_back(now, response);
@@ -422,10 +471,14 @@ std::vector<InFlight> ClusterManager::Tick() {
       record.ExpireResponses(now, options_.response_window);
       if (record.info.state() == v1::WORKER_STATE_DEAD) continue;
       if (now - record.last_heartbeat <= options_.heartbeat_timeout) continue;
+      if (now < record.grace_until) continue;
       FSCHED_LOG(kWarning, "worker %s missed heartbeats for %s: dead, re-queueing %d invocations",
                  id, absl::FormatDuration(now - record.last_heartbeat), record.in_flight.size());
       record.info.set_state(v1::WORKER_STATE_DEAD);
-      for (const auto& [inv, flight] : record.in_flight) lost.push_back({inv, flight.attempt});
+      for (const auto& [inv, flight] : record.in_flight) {
+        lost.push_back({inv, flight.attempt});
+        if (flight.recovered) ++recovered_flights_.worker_gone;
+      }
       record.in_flight.clear();
       record.info.set_cache_ways_reserved(0);
       record.paused = 0;
@@ -478,7 +531,10 @@ absl::StatusOr<std::vector<InFlight>> ClusterManager::Remove(const std::string& 
           absl::StrCat("worker '", worker_id, "' still runs ", record.in_flight.size(),
                        " invocations: drain it and wait, or remove with force to re-queue them"));
     }
-    for (const auto& [inv, flight] : record.in_flight) requeue.push_back({inv, flight.attempt});
+    for (const auto& [inv, flight] : record.in_flight) {
+      requeue.push_back({inv, flight.attempt});
+      if (flight.recovered) ++recovered_flights_.worker_gone;
+    }
     stream = std::move(record.stream);
     workers_.erase(it);
     with_room_.erase(worker_id);

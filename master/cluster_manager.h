@@ -53,6 +53,7 @@ class ClusterManager {
     std::string join_token;  // empty = any worker may join
     absl::Duration heartbeat_interval = absl::Seconds(1);
     absl::Duration heartbeat_timeout = absl::Seconds(5);
+    absl::Duration reconnect_grace = absl::Seconds(15);  // for Recovered workers
     absl::Duration response_window = absl::Seconds(60);  // for response-time placement
   };
 
@@ -68,9 +69,16 @@ class ClusterManager {
 
   /// Admits a worker. UNAUTHENTICATED for a wrong join token, INVALID_ARGUMENT
   /// for a registration without id or slots. A worker that reconnects keeps the
-  /// invocations it was running; its previous stream is closed.
+  /// invocations it holds (registration.held) and the welcome lists them as
+  /// awaited; what the master thought it ran and it does not hold is dropped
+  /// and appended to `lost` (may be null) for re-queueing. Its previous stream is closed.
   absl::StatusOr<Session> Register(const v1::Register& registration,
-                                   std::shared_ptr<WorkerStream> stream, v1::Welcome* welcome);
+                                   std::shared_ptr<WorkerStream> stream, v1::Welcome* welcome,
+                                   std::vector<InFlight>* lost = nullptr);
+  /// After a master restart: the journal says `worker_id` ran this attempt.
+  /// The worker is known as DISCONNECTED until it registers (and confirms
+  /// it, or not), or Tick declares it dead once Options::reconnect_grace passed.
+  void Recovered(const std::string& worker_id, const InFlight& flight, absl::Time dispatched);
   /// NOT_FOUND when the session is no longer current.
   absl::Status Heartbeat(const Session& session, const v1::Heartbeat& heartbeat);
   /// The stream ended; the worker keeps its in-flight work until the heartbeat timeout.
@@ -136,6 +144,13 @@ class ClusterManager {
     uint32_t busy = 0;
   };
   Totals GetTotals() const;
+  /// How the invocations handed to Recovered fared so far.
+  struct RecoveredFlights {
+    uint64_t confirmed = 0;    // their worker held them when it registered
+    uint64_t not_held = 0;     // their worker registered without them
+    uint64_t worker_gone = 0;  // their worker was declared dead or removed
+  };
+  RecoveredFlights recovered_flights() const;
   struct CacheTotals {
     uint32_t free_ways = 0;  // over ready workers with cache partitions
     uint32_t max_ways = 0;   // the most ways one of them has
@@ -148,6 +163,7 @@ class ClusterManager {
     std::shared_ptr<WorkerStream> stream;  // null when disconnected or dead
     uint64_t session = 0;
     absl::Time last_heartbeat;
+    absl::Time grace_until;  // not declared dead before (Recovered)
     struct Flight {
       uint32_t attempt = 0;
       absl::Time dispatched;
@@ -155,6 +171,7 @@ class ClusterManager {
       std::string preempts;      // the invocation this one froze, if any
       bool paused = false;       // frozen by a preemptor: holds no slot
       uint32_t cache_ways = 0;   // reserved on the worker until the result
+      bool recovered = false;    // from Recovered, not yet confirmed by its worker
     };
     absl::flat_hash_map<std::string, Flight> in_flight;  // by invocation id
     // Dispatch-to-result times over the response window, with a running sum so
@@ -177,6 +194,10 @@ class ClusterManager {
   };
 
   v1::WorkerInfo Snapshot(const Record& record) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  /// Undoes what a flight holds (its frozen victim, cache ways, preemption
+  /// index) before it is erased without a result.
+  void DropFlightLocked(const std::string& worker_id, Record& record, const std::string& id,
+                        const Record::Flight& flight) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   /// Puts the worker in or out of with_room_ after any change to it.
   void Reindex(const std::string& id, const Record& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static bool Ready(const Record& record);
@@ -186,6 +207,7 @@ class ClusterManager {
   Clock* const clock_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Record> workers_ ABSL_GUARDED_BY(mu_);
+  RecoveredFlights recovered_flights_ ABSL_GUARDED_BY(mu_);
   // Ordered: a hash set iterates in O(capacity), which stays at the peak worker count.
   absl::btree_set<std::string> with_room_ ABSL_GUARDED_BY(mu_);
   // Running invocations that could be frozen, by predicted end (latest last).

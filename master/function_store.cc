@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "common/proto_time.h"
 
 namespace fsched::master {
 namespace {
@@ -63,6 +65,15 @@ absl::StatusOr<std::unique_ptr<FunctionStore>> FunctionStore::Open(const std::st
                           "  name TEXT PRIMARY KEY,"
                           "  body BLOB NOT NULL);",
                           "CREATE TABLE IF NOT EXISTS accepted_invocations ("
+                          "  name TEXT PRIMARY KEY,"
+                          "  body BLOB NOT NULL);",
+                          "CREATE TABLE IF NOT EXISTS invocation_dispatches ("
+                          "  name TEXT PRIMARY KEY,"
+                          "  worker TEXT NOT NULL,"
+                          "  attempts INTEGER NOT NULL,"
+                          "  at INTEGER NOT NULL);",
+                          // rowid order is the order they finished in
+                          "CREATE TABLE IF NOT EXISTS finished_invocations ("
                           "  name TEXT PRIMARY KEY,"
                           "  body BLOB NOT NULL);"}) {
     if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
@@ -195,29 +206,39 @@ absl::StatusOr<std::vector<v1::RuntimeModel>> FunctionStore::LoadModels() {
 }
 
 absl::Status FunctionStore::PutAccepted(const v1::AcceptedInvocation& invocation) {
-  absl::MutexLock lock(&mu_);
-  return PutRow("accepted_invocations", invocation.id(), invocation.SerializeAsString());
+  JournalBatch batch;
+  batch.accepted.emplace_back(invocation.id(), invocation.SerializeAsString());
+  return WriteJournal(batch);
 }
 
 absl::Status FunctionStore::DeleteAccepted(const std::string& id) {
-  absl::MutexLock lock(&mu_);
-  return DeleteAcceptedLocked(id);
+  JournalBatch batch;
+  batch.finished.emplace_back(id, "");
+  return WriteJournal(batch);
 }
 
-absl::Status FunctionStore::WriteAccepted(
-    const std::vector<std::pair<std::string, std::string>>& accepted,
-    const std::vector<std::string>& finished) {
-  if (accepted.empty() && finished.empty()) return absl::OkStatus();
+absl::Status FunctionStore::WriteJournal(const JournalBatch& batch) {
+  if (batch.empty()) return absl::OkStatus();
   absl::MutexLock lock(&mu_);
-  // Two statements prepared once for the whole group, bound per row: a group
+  // Statements prepared once for the whole batch, bound per row: a batch
   // under load holds hundreds of rows.
-  Statement insert, remove;
-  if (sqlite3_prepare_v2(db_,
-                         "INSERT OR REPLACE INTO accepted_invocations(name, body) VALUES(?, ?);",
-                         -1, &insert.stmt, nullptr) != SQLITE_OK ||
-      sqlite3_prepare_v2(db_, "DELETE FROM accepted_invocations WHERE name = ?;", -1, &remove.stmt,
-                         nullptr) != SQLITE_OK) {
-    return SqliteError(db_, "prepare the accepted invocations' statements");
+  enum { kAccept, kDispatch, kRequeued, kUnaccept, kUndispatch, kKeep, kForget, kCount };
+  static constexpr const char* kSql[kCount] = {
+      "INSERT OR REPLACE INTO accepted_invocations(name, body) VALUES(?1, ?2);",
+      "INSERT OR REPLACE INTO invocation_dispatches(name, worker, attempts, at) "
+      "VALUES(?1, ?2, ?3, ?4);",
+      "INSERT OR REPLACE INTO invocation_dispatches(name, worker, attempts, at) "
+      "VALUES(?1, '', ?3, 0);",
+      "DELETE FROM accepted_invocations WHERE name = ?1;",
+      "DELETE FROM invocation_dispatches WHERE name = ?1;",
+      "INSERT OR REPLACE INTO finished_invocations(name, body) VALUES(?1, ?2);",
+      "DELETE FROM finished_invocations WHERE name = ?1;",
+  };
+  Statement st[kCount];
+  for (int i = 0; i < kCount; ++i) {
+    if (sqlite3_prepare_v2(db_, kSql[i], -1, &st[i].stmt, nullptr) != SQLITE_OK) {
+      return SqliteError(db_, "prepare the invocation journal's statements");
+    }
   }
   if (sqlite3_exec(db_, "BEGIN;", nullptr, nullptr, nullptr) != SQLITE_OK) {
     return SqliteError(db_, "begin");
@@ -227,16 +248,39 @@ absl::Status FunctionStore::WriteAccepted(
     sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
     return error;
   };
-  for (const auto& [id, body] : accepted) {
-    sqlite3_reset(insert.stmt);
-    sqlite3_bind_text(insert.stmt, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
-    sqlite3_bind_blob(insert.stmt, 2, body.data(), static_cast<int>(body.size()), SQLITE_STATIC);
-    if (sqlite3_step(insert.stmt) != SQLITE_DONE) return fail("record an accepted invocation");
+  const auto run = [&](int which, const std::string& id, const std::string* body, int64_t number,
+                       int64_t at = 0) {
+    sqlite3_stmt* s = st[which].stmt;
+    sqlite3_reset(s);
+    sqlite3_bind_text(s, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+    if (body != nullptr) {
+      if (which == kDispatch) {
+        sqlite3_bind_text(s, 2, body->data(), static_cast<int>(body->size()), SQLITE_STATIC);
+      } else {
+        sqlite3_bind_blob(s, 2, body->data(), static_cast<int>(body->size()), SQLITE_STATIC);
+      }
+    }
+    if (which == kDispatch || which == kRequeued) sqlite3_bind_int64(s, 3, number);
+    if (which == kDispatch) sqlite3_bind_int64(s, 4, at);
+    return sqlite3_step(s) == SQLITE_DONE;
+  };
+  for (const auto& [id, body] : batch.accepted) {
+    if (!run(kAccept, id, &body, 0)) return fail("record an accepted invocation");
   }
-  for (const std::string& id : finished) {
-    sqlite3_reset(remove.stmt);
-    sqlite3_bind_text(remove.stmt, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
-    if (sqlite3_step(remove.stmt) != SQLITE_DONE) return fail("forget a finished invocation");
+  for (const JournalBatch::Dispatch& d : batch.dispatched) {
+    const bool ok = d.worker_id.empty()
+                        ? run(kRequeued, d.id, nullptr, d.attempts)
+                        : run(kDispatch, d.id, &d.worker_id, d.attempts, d.at_unix_nanos);
+    if (!ok) return fail("record a dispatch");
+  }
+  for (const auto& [id, body] : batch.finished) {
+    if (!run(kUnaccept, id, nullptr, 0) || !run(kUndispatch, id, nullptr, 0)) {
+      return fail("forget a finished invocation's acceptance");
+    }
+    if (!body.empty() && !run(kKeep, id, &body, 0)) return fail("keep a finished invocation");
+  }
+  for (const std::string& id : batch.forgotten) {
+    if (!run(kForget, id, nullptr, 0)) return fail("forget a finished invocation");
   }
   if (sqlite3_exec(db_, "COMMIT;", nullptr, nullptr, nullptr) != SQLITE_OK) {
     return fail("commit");
@@ -244,32 +288,66 @@ absl::Status FunctionStore::WriteAccepted(
   return absl::OkStatus();
 }
 
-absl::Status FunctionStore::DeleteAcceptedLocked(const std::string& id) {
-  Statement st;
-  if (sqlite3_prepare_v2(db_, "DELETE FROM accepted_invocations WHERE name = ?;", -1, &st.stmt,
-                         nullptr) != SQLITE_OK) {
-    return SqliteError(db_, "prepare delete of an accepted invocation");
-  }
-  sqlite3_bind_text(st.stmt, 1, id.c_str(), -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(st.stmt) != SQLITE_DONE) {
-    return SqliteError(db_, "delete an accepted invocation");
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<std::vector<v1::AcceptedInvocation>> FunctionStore::LoadAccepted() {
   absl::StatusOr<std::vector<v1::AcceptedInvocation>> accepted;
+  struct Dispatch {
+    std::string worker_id;
+    uint32_t attempts = 0;
+    int64_t at_unix_nanos = 0;
+  };
+  absl::flat_hash_map<std::string, Dispatch> dispatches;
   {
     absl::MutexLock lock(&mu_);
     accepted =
         ParseRows<v1::AcceptedInvocation>(LoadRows("accepted_invocations"), "accepted invocation");
+    if (!accepted.ok()) return accepted;
+    Statement st;
+    if (sqlite3_prepare_v2(db_, "SELECT name, worker, attempts, at FROM invocation_dispatches;", -1,
+                           &st.stmt, nullptr) != SQLITE_OK) {
+      return SqliteError(db_, "prepare select from invocation_dispatches");
+    }
+    int rc;
+    while ((rc = sqlite3_step(st.stmt)) == SQLITE_ROW) {
+      const auto text = [&](int column) {
+        const unsigned char* t = sqlite3_column_text(st.stmt, column);
+        return t == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(t));
+      };
+      dispatches[text(0)] = {text(1), static_cast<uint32_t>(sqlite3_column_int64(st.stmt, 2)),
+                             sqlite3_column_int64(st.stmt, 3)};
+    }
+    if (rc != SQLITE_DONE) return SqliteError(db_, "read invocation_dispatches");
   }
-  if (!accepted.ok()) return accepted;
+  for (v1::AcceptedInvocation& a : *accepted) {
+    const auto d = dispatches.find(a.id());
+    if (d == dispatches.end()) continue;
+    a.set_worker_id(d->second.worker_id);
+    a.set_attempts(d->second.attempts);
+    if (!a.worker_id().empty()) {
+      ToProto(absl::FromUnixNanos(d->second.at_unix_nanos), a.mutable_dispatched());
+    }
+  }
   std::stable_sort(accepted->begin(), accepted->end(), [](const auto& a, const auto& b) {
     return std::make_pair(a.submitted().seconds(), a.submitted().nanos()) <
            std::make_pair(b.submitted().seconds(), b.submitted().nanos());
   });
   return accepted;
+}
+
+absl::StatusOr<std::vector<v1::Invocation>> FunctionStore::LoadFinished() {
+  absl::MutexLock lock(&mu_);
+  Statement st;
+  if (sqlite3_prepare_v2(db_, "SELECT body FROM finished_invocations ORDER BY rowid;", -1, &st.stmt,
+                         nullptr) != SQLITE_OK) {
+    return SqliteError(db_, "prepare select from finished_invocations");
+  }
+  std::vector<std::string> rows;
+  int rc;
+  while ((rc = sqlite3_step(st.stmt)) == SQLITE_ROW) {
+    rows.emplace_back(static_cast<const char*>(sqlite3_column_blob(st.stmt, 0)),
+                      static_cast<size_t>(sqlite3_column_bytes(st.stmt, 0)));
+  }
+  if (rc != SQLITE_DONE) return SqliteError(db_, "read finished_invocations");
+  return ParseRows<v1::Invocation>(std::move(rows), "finished invocation");
 }
 
 absl::StatusOr<std::vector<v1::FunctionHistory>> FunctionStore::LoadHistories() {

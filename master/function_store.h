@@ -2,6 +2,7 @@
 // registered functions, what was learned about them, tasks and tokens survive a restart.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -33,15 +34,34 @@ class FunctionStore {
   absl::StatusOr<std::vector<v1::RuntimeModel>> LoadModels();
 
   /// Invocations accepted and not finished (docs/architecture.md#persistence):
-  /// written before the client hears the id, deleted when they finish.
+  /// written before the client hears the id, moved to the finished ones when
+  /// they finish. One transaction per batch, in this order of its parts.
+  struct JournalBatch {
+    std::vector<std::pair<std::string, std::string>> accepted;  // id, AcceptedInvocation
+    struct Dispatch {
+      std::string id;
+      std::string worker_id;  // empty: queued again after `attempts`
+      uint32_t attempts = 0;
+      int64_t at_unix_nanos = 0;  // when it went to the worker
+    };
+    std::vector<Dispatch> dispatched;
+    // id, serialized Invocation (DONE, with its result); an empty body forgets
+    // the invocation without keeping a result (it was never queued).
+    std::vector<std::pair<std::string, std::string>> finished;
+    std::vector<std::string> forgotten;  // finished results no longer retained
+    bool empty() const {
+      return accepted.empty() && dispatched.empty() && finished.empty() && forgotten.empty();
+    }
+  };
+  /// All or none.
+  absl::Status WriteJournal(const JournalBatch& batch);
   absl::Status PutAccepted(const v1::AcceptedInvocation& invocation);
   absl::Status DeleteAccepted(const std::string& id);
-  /// Both at once, in one transaction: `accepted` as (id, serialized
-  /// AcceptedInvocation) rows, `finished` ids deleted. All or none.
-  absl::Status WriteAccepted(const std::vector<std::pair<std::string, std::string>>& accepted,
-                             const std::vector<std::string>& finished);
-  /// In order of arrival. DATA_LOSS when a record is corrupt.
+  /// Accepted and not finished, in order of arrival, each with its last
+  /// dispatch (attempts, worker_id). DATA_LOSS when a record is corrupt.
   absl::StatusOr<std::vector<v1::AcceptedInvocation>> LoadAccepted();
+  /// Finished invocations not yet forgotten, oldest first. DATA_LOSS when one is corrupt.
+  absl::StatusOr<std::vector<v1::Invocation>> LoadFinished();
 
   /// Each function's call counters and recent execution times (in batches too).
   absl::Status PutHistories(const std::vector<v1::FunctionHistory>& histories);
@@ -66,7 +86,6 @@ class FunctionStore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<std::string>> LoadRows(const char* table)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status DeleteAcceptedLocked(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   /// Several rows in one transaction: all or none.
   absl::Status PutRowsLocked(const char* table,
                              const std::vector<std::pair<std::string, std::string>>& rows)

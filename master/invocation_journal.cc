@@ -20,7 +20,7 @@ absl::Status StoreJournal::Accepted(const v1::AcceptedInvocation& invocation) {
   std::string record = invocation.SerializeAsString();
   absl::MutexLock lock(&mu_);
   std::shared_ptr<Group> group = open_;
-  group->accepted.emplace_back(invocation.id(), std::move(record));
+  group->batch.accepted.emplace_back(invocation.id(), std::move(record));
   mu_.Await(absl::Condition(
       +[](Group* g) { return g->written; }, group.get()));
   if (!group->status.ok()) {
@@ -31,9 +31,22 @@ absl::Status StoreJournal::Accepted(const v1::AcceptedInvocation& invocation) {
   return absl::OkStatus();
 }
 
-void StoreJournal::Finished(const std::string& id) {
+void StoreJournal::Dispatched(const std::string& id, const std::string& worker_id,
+                              uint32_t attempts, absl::Time at) {
   absl::MutexLock lock(&mu_);
-  finished_.push_back(id);
+  dispatched_.push_back({id, worker_id, attempts, absl::ToUnixNanos(at)});
+}
+
+void StoreJournal::Finished(v1::Invocation invocation) {
+  absl::MutexLock lock(&mu_);
+  finished_.push_back(std::move(invocation));
+}
+
+void StoreJournal::Forgotten(std::vector<std::string> ids) {
+  if (ids.empty()) return;
+  absl::MutexLock lock(&mu_);
+  forgotten_.insert(forgotten_.end(), std::make_move_iterator(ids.begin()),
+                    std::make_move_iterator(ids.end()));
 }
 
 void StoreJournal::Loop() {
@@ -41,21 +54,36 @@ void StoreJournal::Loop() {
   for (;;) {
     mu_.Await(absl::Condition(
         +[](StoreJournal* j) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          return j->stop_ || !j->open_->accepted.empty() || !j->finished_.empty();
+          return j->stop_ || !j->open_->batch.accepted.empty() || !j->dispatched_.empty() ||
+                 !j->finished_.empty() || !j->forgotten_.empty();
         },
         this));
-    if (open_->accepted.empty() && finished_.empty()) return;  // stopping, nothing left
+    if (open_->batch.accepted.empty() && dispatched_.empty() && finished_.empty() &&
+        forgotten_.empty()) {
+      return;  // stopping, nothing left
+    }
     // Take the group; what arrives while it is written forms the next one.
     std::shared_ptr<Group> group = std::exchange(open_, std::make_shared<Group>());
-    std::vector<std::string> finished = std::exchange(finished_, {});
+    FunctionStore::JournalBatch& batch = group->batch;
+    batch.dispatched = std::exchange(dispatched_, {});
+    std::vector<v1::Invocation> finished = std::exchange(finished_, {});
+    batch.forgotten = std::exchange(forgotten_, {});
     mu_.Unlock();
-    absl::Status status = store_->WriteAccepted(group->accepted, finished);
+    // Serialized here, off the threads that answer calls.
+    batch.finished.reserve(finished.size());
+    for (const v1::Invocation& invocation : finished) {
+      // One that never finished (admitted, then not queued) keeps nothing.
+      batch.finished.emplace_back(invocation.id(), invocation.state() == v1::INVOCATION_STATE_DONE
+                                                       ? invocation.SerializeAsString()
+                                                       : std::string());
+    }
+    absl::Status status = store_->WriteJournal(batch);
     mu_.Lock();
-    if (!status.ok() && !finished.empty()) {
+    if (!status.ok() && !batch.finished.empty()) {
       FSCHED_LOG(kError,
-                 "%d finished invocations stay recorded (they would run again after a "
-                 "restart): %s",
-                 finished.size(), status.message());
+                 "%d finished invocations stay recorded as accepted (they would run again after "
+                 "a restart): %s",
+                 batch.finished.size(), status.message());
     }
     group->status = std::move(status);
     group->written = true;

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "fsched/v1/types.pb.h"
 #include "master/function_store.h"
 
@@ -23,9 +24,17 @@ class InvocationJournal {
   virtual ~InvocationJournal() = default;
   /// Before the invocation is answered with its id; an error refuses it.
   virtual absl::Status Accepted(const v1::AcceptedInvocation& invocation) = 0;
-  /// Once it finished (or was never queued). A failure is logged: the record
-  /// then comes back after a restart and runs again.
-  virtual void Finished(const std::string& id) = 0;
+  /// Its attempt number `attempts` went to `worker_id` at `at`; an empty
+  /// worker: it is queued again after `attempts` attempts. Nobody waits for
+  /// the write: a dispatch lost with the master shows when the worker reconnects.
+  virtual void Dispatched(const std::string& id, const std::string& worker_id, uint32_t attempts,
+                          absl::Time at) = 0;
+  /// It finished: `invocation` (DONE, with its result) is what Get answers,
+  /// after a restart too, until it is forgotten. A failure is logged: the
+  /// invocation then comes back after a restart and runs again.
+  virtual void Finished(v1::Invocation invocation) = 0;
+  /// No longer retained (or never queued): forgotten with whatever was recorded.
+  virtual void Forgotten(std::vector<std::string> ids) = 0;
 };
 
 /// The journal in the master's SQLite state (fsched.db, WAL): a commit is a
@@ -43,12 +52,15 @@ class StoreJournal final : public InvocationJournal {
 
   /// Waits for the commit of the group it joined.
   absl::Status Accepted(const v1::AcceptedInvocation& invocation) override;
-  /// Goes with the next group; nobody waits for it.
-  void Finished(const std::string& id) override;
+  /// These go with the next group; nobody waits for them.
+  void Dispatched(const std::string& id, const std::string& worker_id, uint32_t attempts,
+                  absl::Time at) override;
+  void Finished(v1::Invocation invocation) override;
+  void Forgotten(std::vector<std::string> ids) override;
 
  private:
   struct Group {
-    std::vector<std::pair<std::string, std::string>> accepted;  // id, record
+    FunctionStore::JournalBatch batch;  // its accepted part; the rest is added when written
     bool written = false;
     absl::Status status;
   };
@@ -57,7 +69,10 @@ class StoreJournal final : public InvocationJournal {
   FunctionStore* const store_;
   absl::Mutex mu_;
   std::shared_ptr<Group> open_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::string> finished_ ABSL_GUARDED_BY(mu_);
+  // What nobody waits for, serialized on the writer thread.
+  std::vector<FunctionStore::JournalBatch::Dispatch> dispatched_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::Invocation> finished_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> forgotten_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread writer_;
 };

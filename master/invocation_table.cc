@@ -48,7 +48,28 @@ absl::Status InvocationTable::Restore(const v1::AcceptedInvocation& accepted) {
   record.request = accepted.request();
   record.timeout = FromProto(accepted.timeout());
   record.submitted = FromProto(accepted.submitted());
+  record.attempt = accepted.attempts();
+  if (!accepted.worker_id().empty()) {
+    record.state = v1::INVOCATION_STATE_RUNNING;
+    record.worker_id = accepted.worker_id();
+    record.dispatched = FromProto(accepted.dispatched());
+    ++running_;
+  }
   return absl::OkStatus();
+}
+
+void InvocationTable::RestoreFinished(v1::Invocation invocation) {
+  absl::MutexLock lock(&mu_);
+  if (invocation.state() != v1::INVOCATION_STATE_DONE || records_.contains(invocation.id())) return;
+  const std::string id = invocation.id();
+  Record& record = records_[id];
+  record.spec.set_name(invocation.function());
+  record.state = v1::INVOCATION_STATE_DONE;
+  record.worker_id = invocation.worker_id();
+  record.result = std::move(*invocation.mutable_result());
+  const v1::Timings& t = record.result.timings();
+  record.submitted = FromProto(t.submitted());
+  RetainLocked(id, record, record.submitted + FromProto(t.total()));
 }
 
 void InvocationTable::Discard(const std::string& id) {
@@ -59,7 +80,11 @@ void InvocationTable::Discard(const std::string& id) {
     if (it->second.state != v1::INVOCATION_STATE_DONE) LeaveFlightLocked(it->second.spec.name());
     records_.erase(it);
   }
-  if (journal_ != nullptr) journal_->Finished(id);
+  if (journal_ != nullptr) {
+    v1::Invocation never_queued;  // not DONE: the journal keeps nothing of it
+    never_queued.set_id(id);
+    journal_->Finished(std::move(never_queued));
+  }
 }
 
 void InvocationTable::LeaveFlightLocked(const std::string& function) {
@@ -86,6 +111,7 @@ std::optional<v1::Assignment> InvocationTable::StartAttempt(
   ++running_;
   record.worker_id = worker.id;
   record.dispatched = now;
+  if (journal_ != nullptr) journal_->Dispatched(id, worker.id, record.attempt, now);
   v1::InvocationResult& r = record.result;
   r.set_cpu_percent_at_dispatch(worker.cpu_percent);
   r.set_memory_percent_at_dispatch(worker.memory_percent);
@@ -118,6 +144,7 @@ void InvocationTable::Unstart(const std::string& id) {
   it->second.worker_id.clear();
   --it->second.attempt;
   --running_;
+  if (journal_ != nullptr) journal_->Dispatched(id, "", it->second.attempt, absl::Time());
 }
 
 InvocationTable::LossAction InvocationTable::OnWorkerLost(const std::string& id, uint32_t attempt,
@@ -136,18 +163,20 @@ InvocationTable::LossAction InvocationTable::OnWorkerLost(const std::string& id,
     if (record.attempt < max_attempts) {
       record.state = v1::INVOCATION_STATE_QUEUED;
       record.worker_id.clear();
+      if (journal_ != nullptr) journal_->Dispatched(id, "", record.attempt, absl::Time());
       return LossAction::kRequeue;
     }
     v1::InvocationResult& r = record.result;
     r.set_outcome(v1::OUTCOME_REJECTED);
     r.set_message(absl::StrCat("the worker running it was lost on each of ", record.attempt,
                                " attempts (scheduler.max_attempts)"));
+    fsched::ToProto(record.submitted, r.mutable_timings()->mutable_submitted());
     fsched::ToProto(now - record.submitted, r.mutable_timings()->mutable_total());
     waiters = FinishLocked(id, record, now);
     finished = ToProto(id, record);
   }
-  if (journal_ != nullptr) journal_->Finished(id);
   for (auto& done : waiters) done(finished);
+  if (journal_ != nullptr) journal_->Finished(std::move(finished));
   return LossAction::kGaveUp;
 }
 
@@ -182,9 +211,9 @@ bool InvocationTable::Complete(const std::string& id, uint32_t attempt, v1::Invo
     waiters = FinishLocked(id, record, now);
     finished = ToProto(id, record);
   }
-  if (journal_ != nullptr) journal_->Finished(id);
   if (ResultObserver* observer = observer_.load()) observer->OnResult(finished.result());
   for (auto& done : waiters) done(finished);
+  if (journal_ != nullptr) journal_->Finished(std::move(finished));
   return true;
 }
 
@@ -207,9 +236,9 @@ bool InvocationTable::Reject(const std::string& id, v1::Outcome outcome, const s
     waiters = FinishLocked(id, record, now);
     finished = ToProto(id, record);
   }
-  if (journal_ != nullptr) journal_->Finished(id);
   if (ResultObserver* observer = observer_.load()) observer->OnResult(finished.result());
   for (auto& done : waiters) done(finished);
+  if (journal_ != nullptr) journal_->Finished(std::move(finished));
   return true;
 }
 
@@ -222,25 +251,34 @@ std::vector<InvocationCallback> InvocationTable::FinishLocked(const std::string&
   record.request.clear_payload();  // results are retained; payloads need not be
   std::vector<InvocationCallback> waiters = std::move(record.waiters);
   record.waiters.clear();
-  const uint64_t bytes = id.size() + record.result.ByteSizeLong() + record.spec.ByteSizeLong() +
-                         record.request.ByteSizeLong() + kRecordOverheadBytes;
-  finished_order_.push_back({id, bytes, now});
-  finished_bytes_ += bytes;
+  RetainLocked(id, record, now);
   TrimLocked(now);
   return waiters;
 }
 
+void InvocationTable::RetainLocked(const std::string& id, const Record& record, absl::Time at) {
+  const uint64_t bytes = id.size() + record.result.ByteSizeLong() + record.spec.ByteSizeLong() +
+                         record.request.ByteSizeLong() + kRecordOverheadBytes;
+  finished_order_.push_back({id, bytes, at});
+  finished_bytes_ += bytes;
+}
+
 size_t InvocationTable::TrimLocked(absl::Time now) {
-  size_t forgotten = 0;
+  std::vector<std::string> forgotten;
   while (!finished_order_.empty() &&
          (finished_order_.size() > retention_.results || finished_bytes_ > retention_.bytes ||
           finished_order_.front().at + retention_.age < now)) {
     records_.erase(finished_order_.front().id);
     finished_bytes_ -= finished_order_.front().bytes;
+    forgotten.push_back(std::move(finished_order_.front().id));
     finished_order_.pop_front();
-    ++forgotten;
   }
-  return forgotten;
+  const size_t count = forgotten.size();
+  // Told under the table's lock only to keep the journal's order: a record
+  // forgotten before its Finished reached the journal stays on disk until the
+  // next restart trims it again.
+  if (journal_ != nullptr) journal_->Forgotten(std::move(forgotten));
+  return count;
 }
 
 size_t InvocationTable::ExpireResults(absl::Time now) {

@@ -45,8 +45,8 @@ class InvocationTable {
   explicit InvocationTable(Retention retention) : retention_(retention) {}
   /// Told every result Complete records from now on (null = none); outlives the table.
   void set_observer(ResultObserver* observer) { observer_.store(observer); }
-  /// Told when an invocation finishes (null = none); set before the first
-  /// Create, outlives the table.
+  /// Told when an invocation is dispatched, finishes and is forgotten (null =
+  /// none); set before the first Create, outlives the table.
   void set_journal(InvocationJournal* journal) { journal_ = journal; }
 
   /// Records a new invocation in state QUEUED. `on_done` (may be empty) runs
@@ -56,9 +56,14 @@ class InvocationTable {
   absl::StatusOr<std::string> Create(const v1::FunctionSpec& spec, const v1::InvokeRequest& request,
                                      absl::Duration timeout, absl::Time now,
                                      InvocationCallback on_done);
-  /// An invocation accepted before a restart, QUEUED again under its id and
-  /// arrival time (nobody waits for it yet). ALREADY_EXISTS for an id held.
+  /// An invocation accepted before a restart, under its id, arrival time and
+  /// attempts so far (nobody waits for it yet): RUNNING on its worker when the
+  /// journal says it went to one (the worker confirms it when it reconnects,
+  /// or it is lost like any other), QUEUED otherwise. ALREADY_EXISTS for an id held.
   absl::Status Restore(const v1::AcceptedInvocation& accepted);
+  /// One that finished before a restart, retained again: call these first,
+  /// oldest first, before anything finishes here.
+  void RestoreFinished(v1::Invocation invocation);
   /// Forgets an invocation that was never queued (admission failed after Create).
   void Discard(const std::string& id);
 
@@ -141,6 +146,9 @@ class InvocationTable {
                                                absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   /// Forgets the oldest finished records while a bound is exceeded.
   size_t TrimLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  /// Counts a DONE record against the retention bounds, finished at `at`.
+  void RetainLocked(const std::string& id, const Record& record, absl::Time at)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   struct Finished {
     std::string id;

@@ -60,12 +60,15 @@ absl::Status Master::BuildCore() {
   MasterCoreOptions options = MasterCoreOptionsFrom(config_);
   options.controller_callbacks = this;
   ASSIGN_OR_RETURN(core_, MasterCore::Create(std::move(options), clock_, timers_.get()));
-  if (const MasterCore::Recovered& r = core_->recovered(); r.requeued + r.rejected > 0) {
+  const MasterCore::Recovered& r = core_->recovered();
+  if (r.requeued + r.running + r.rejected > 0) {
     FSCHED_LOG(kInfo,
                "%d invocations accepted before the last stop and not finished: %d queued again, "
-               "%d rejected (queue full or past its timeout)",
-               r.requeued + r.rejected, r.requeued, r.rejected);
+               "%d were running (their workers confirm them), %d rejected (queue full or past "
+               "its timeout)",
+               r.requeued + r.running + r.rejected, r.requeued, r.running, r.rejected);
   }
+  if (r.results > 0) FSCHED_LOG(kInfo, "%d results from before the last stop kept", r.results);
   tasks_ = std::make_unique<TaskFlow>(core_->controller(), core_->store(), core_->llc(),
                                       core_->cluster());
   return tasks_->Load();
@@ -217,6 +220,7 @@ absl::Status Master::BuildServices() {
   options.controller = core_->controller();
   options.host = &host_;
   options.routing = routing_.get();
+  if (config_.scheduler().durable_invocations()) options.recovered = &core_->recovered();
   admin_service_ = std::make_unique<AdminService>(std::move(options));
   return absl::OkStatus();
 }

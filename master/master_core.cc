@@ -1,6 +1,7 @@
 #include "master/master_core.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
 #include "scheduling/policy_factory.h"
@@ -16,6 +17,7 @@ MasterCoreOptions MasterCoreOptionsFrom(const Config& config) {
   o.cluster.join_token = c.join_token();
   o.cluster.heartbeat_interval = FromProto(c.heartbeat_interval());
   o.cluster.heartbeat_timeout = FromProto(c.heartbeat_timeout());
+  o.cluster.reconnect_grace = FromProto(c.reconnect_grace());
   o.retention.results = s.retained_results();
   o.retention.bytes = s.retained_result_bytes();
   o.retention.age = FromProto(s.retained_result_age());
@@ -88,9 +90,26 @@ absl::Status MasterCore::Recover(absl::Time now) {
                      "); to start without them, set scheduler.durable_invocations: false (they "
                      "stay recorded in fsched.db)"));
   }
+  // Results first: they are older than anything that finishes from here on.
+  absl::StatusOr<std::vector<v1::Invocation>> finished = store_->LoadFinished();
+  if (!finished.ok()) {
+    // Results are not worth refusing to start for: they are forgotten, said loudly.
+    FSCHED_LOG(kError, "the results kept before the last stop are lost: %s",
+               finished.status().message());
+    finished = std::vector<v1::Invocation>();
+  }
+  for (v1::Invocation& invocation : *finished) table_->RestoreFinished(std::move(invocation));
+  recovered_.results = finished->size();
   const std::vector<v1::AcceptedInvocation>& accepted = *loaded;
   for (const v1::AcceptedInvocation& a : accepted) {
     if (absl::Status restored = table_->Restore(a); !restored.ok()) return restored;
+    if (!a.worker_id().empty()) {
+      // It was running: its worker confirms it (or its result) when it
+      // reconnects; otherwise it is lost like any other worker's, and queued again.
+      cluster_->Recovered(a.worker_id(), {a.id(), a.attempts()}, FromProto(a.dispatched()));
+      ++recovered_.running;
+      continue;
+    }
     // Its original arrival: it keeps its place in the queue's order, and a
     // queue timeout that passed while the master was down ends it now.
     const absl::Status queued =
@@ -106,6 +125,7 @@ absl::Status MasterCore::Recover(absl::Time now) {
       ++recovered_.rejected;
     }
   }
+  table_->ExpireResults(now);
   return absl::OkStatus();
 }
 

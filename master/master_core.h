@@ -61,8 +61,10 @@ class MasterCore {
   /// With durable invocations: what was accepted before the last stop and not
   /// finished, queued again. Counts for the log and fschedctl.
   struct Recovered {
-    size_t requeued = 0;
+    size_t requeued = 0;  // queued again, in their original order
+    size_t running = 0;   // were running: left to their workers to confirm
     size_t rejected = 0;  // could not be queued again (the reason is their result)
+    size_t results = 0;   // finished ones whose results are kept again
   };
   const Recovered& recovered() const { return recovered_; }
 

@@ -168,7 +168,8 @@ class ConnectReactor final : public Reactor {
         return false;
       }
       v1::Welcome welcome;
-      auto session = cluster_->Register(incoming_.register_(), stream_, &welcome);
+      std::vector<InFlight> lost;
+      auto session = cluster_->Register(incoming_.register_(), stream_, &welcome, &lost);
       if (!session.ok()) {
         FSCHED_LOG(kWarning, "refused worker '%s': %s", incoming_.register_().worker_id(),
                    session.status().message());
@@ -190,6 +191,13 @@ class ConnectReactor final : public Reactor {
       *message.mutable_welcome() = std::move(welcome);
       stream_->Send(message);
       if (joined_ != nullptr) joined_->OnWorkerJoined(session_->worker_id);
+      if (!lost.empty()) {
+        FSCHED_LOG(kWarning,
+                   "worker %s no longer holds %d invocations it was given (lost with a link or "
+                   "a master restart): queued again",
+                   session_->worker_id, lost.size());
+        scheduler_->OnLost(lost);
+      }
       scheduler_->OnWorkerJoined();
       return true;
     }

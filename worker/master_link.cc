@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
@@ -181,6 +182,7 @@ grpc::Status MasterLink::Session(const std::string& address, const std::string& 
   for (const std::string& id : executor_->Running()) reg->add_running(id);
   {
     absl::MutexLock lock(&write_mu_);
+    ListHeld(reg);
     stream_ = stream.get();
     welcomed_ = false;
     stream_->Write(hello);
@@ -213,12 +215,18 @@ grpc::Status MasterLink::Session(const std::string& address, const std::string& 
       }
       FSCHED_LOG(kInfo, "joined master %s as %s", address, message.welcome().worker_id());
       std::deque<v1::InvocationResult> backlog;
+      std::vector<v1::InvocationResult> resends;
       {
         absl::MutexLock lock(&write_mu_);
         welcomed_ = true;
         max_message_bytes_ = message.welcome().max_message_bytes();
         backlog.swap(backlog_);
+        resends = TakeResends(message.welcome());
       }
+      if (!resends.empty()) {
+        FSCHED_LOG(kInfo, "sending %d results again: the master lost them", resends.size());
+      }
+      for (v1::InvocationResult& r : resends) SendResult(std::move(r));
       for (v1::InvocationResult& r : backlog) SendResult(std::move(r));
       continue;
     }
@@ -245,6 +253,10 @@ void MasterLink::OnMasterMessage(const v1::MasterMessage& message) {
       v1::Assignment assignment = message.assignment();
       const std::string id = assignment.invocation_id();
       const uint32_t attempt = assignment.attempt();
+      {
+        absl::MutexLock lock(&write_mu_);
+        held_[id] = attempt;
+      }
       const std::string function = assignment.function().name();
       absl::Status accepted = executor_->Submit(
           std::move(assignment), [this](v1::InvocationResult r) { SendResult(std::move(r)); });
@@ -313,15 +325,65 @@ void MasterLink::SendResult(v1::InvocationResult result) {
       } else {
         FSCHED_LOG(kError, "dropping result of %s: %d results already wait for the master",
                    result.invocation_id(), backlog_.size());
+        held_.erase(result.invocation_id());  // the master re-queues it when it reconnects
       }
       return;
     }
     FitResult(max_message_bytes_, &result);
     *message.mutable_result() = std::move(result);
-    if (stream_->Write(message)) return;
+    if (stream_->Write(message)) {
+      // Written is not yet read, nor recorded: a master that restarts now
+      // asks for it again (Welcome.awaiting).
+      held_.erase(message.result().invocation_id());
+      const absl::Time now = absl::Now();
+      const uint64_t bytes = message.result().ByteSizeLong();
+      sent_.push_back({now, std::move(*message.mutable_result()), bytes});
+      sent_bytes_ += bytes;
+      ForgetOldSentLocked(now);
+      return;
+    }
     // The stream broke under us; keep the result for the next connection.
     backlog_.push_back(std::move(*message.mutable_result()));
   }
+}
+
+void MasterLink::ForgetOldSentLocked(absl::Time now) {
+  while (!sent_.empty() &&
+         (sent_.front().at + options_.resend_window < now || sent_bytes_ > options_.resend_bytes)) {
+    sent_bytes_ -= sent_.front().bytes;
+    sent_.pop_front();
+  }
+}
+
+void MasterLink::ListHeld(v1::Register* registration) {
+  ForgetOldSentLocked(absl::Now());
+  for (const auto& [id, attempt] : held_) {
+    v1::HeldInvocation* h = registration->add_held();
+    h->set_invocation_id(id);
+    h->set_attempt(attempt);
+  }
+  for (const Sent& sent : sent_) {
+    v1::HeldInvocation* h = registration->add_held();
+    h->set_invocation_id(sent.result.invocation_id());
+    h->set_attempt(sent.result.attempts());
+  }
+}
+
+std::vector<v1::InvocationResult> MasterLink::TakeResends(const v1::Welcome& welcome) {
+  std::vector<v1::InvocationResult> out;
+  if (welcome.awaiting().empty() || sent_.empty()) return out;
+  absl::flat_hash_set<std::string> awaited(welcome.awaiting().begin(), welcome.awaiting().end());
+  for (auto it = sent_.begin(); it != sent_.end();) {
+    if (!awaited.contains(it->result.invocation_id())) {
+      ++it;
+      continue;
+    }
+    // Sent again through SendResult, which records it as sent once more.
+    sent_bytes_ -= it->bytes;
+    out.push_back(std::move(it->result));
+    it = sent_.erase(it);
+  }
+  return out;
 }
 
 bool MasterLink::Write(const v1::WorkerMessage& message) {

@@ -1,15 +1,19 @@
 // The worker's connection to its master: dials, registers with the join token,
 // sends heartbeats with load and every result, runs the assignments it receives,
 // and reconnects with jittered exponential backoff when the master goes away.
-// Results finished while disconnected are kept and sent after reconnecting.
+// Results finished while disconnected are kept and sent after reconnecting;
+// results sent shortly before a link broke are kept a while too, and sent
+// again if the master (restarted) still waits for them.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "fsched/v1/link.grpc.pb.h"
@@ -51,6 +55,10 @@ class MasterLink {
     absl::Duration reconnect_max = absl::Seconds(10);
     absl::Duration welcome_timeout = absl::Seconds(10);
     size_t max_buffered_results = 10000;
+    // How long, and within how many bytes, results already written are kept
+    // for a master that restarted before it read or recorded them.
+    absl::Duration resend_window = absl::Seconds(10);
+    uint64_t resend_bytes = uint64_t{16} << 20;
   };
 
   /// Constructed idle: SetMaster may be called before Start (it is remembered).
@@ -89,6 +97,12 @@ class MasterLink {
   /// Writes under write_mu_; false when there is no live stream.
   bool Write(const v1::WorkerMessage& message) ABSL_LOCKS_EXCLUDED(write_mu_);
   void OnMasterMessage(const v1::MasterMessage& message);
+  /// Fills registration.held: every assignment whose result the master may lack.
+  void ListHeld(v1::Register* registration) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  /// The welcome's awaited ids that were sent already, to send again.
+  std::vector<v1::InvocationResult> TakeResends(const v1::Welcome& welcome)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  void ForgetOldSentLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   const Options options_;
   Executor* const executor_;
@@ -113,6 +127,16 @@ class MasterLink {
   bool welcomed_ ABSL_GUARDED_BY(write_mu_) = false;
   uint64_t max_message_bytes_ ABSL_GUARDED_BY(write_mu_) = 0;  // the master's, from its welcome
   std::deque<v1::InvocationResult> backlog_ ABSL_GUARDED_BY(write_mu_);
+  // Assignments from the master whose result is not written yet, by id: attempt.
+  absl::flat_hash_map<std::string, uint32_t> held_ ABSL_GUARDED_BY(write_mu_);
+  // Results written, newest last, within resend_window and resend_bytes.
+  struct Sent {
+    absl::Time at;
+    v1::InvocationResult result;
+    uint64_t bytes = 0;
+  };
+  std::deque<Sent> sent_ ABSL_GUARDED_BY(write_mu_);
+  uint64_t sent_bytes_ ABSL_GUARDED_BY(write_mu_) = 0;
 
   std::thread run_thread_;
   std::thread heartbeat_thread_;

@@ -66,6 +66,7 @@ topology:
   EXPECT_EQ(config->scheduler().retained_result_bytes(), uint64_t{256} << 20);  // defaults
   EXPECT_EQ(FromProto(config->scheduler().retained_result_age()), absl::Hours(1));
   EXPECT_TRUE(config->scheduler().durable_invocations());
+  EXPECT_EQ(FromProto(config->cluster().reconnect_grace()), absl::Seconds(15));
   EXPECT_EQ(config->worker().slots(), 8u);
   ASSERT_EQ(config->topology_size(), 1);
   EXPECT_EQ(config->topology(0).address(), "10.0.1.100:7000");
@@ -117,6 +118,7 @@ TEST(ConfigTest, BadValuesAreRejectedWithTheirKey) {
       {"http: {threads: 0}", "http.threads"},
       {"scheduler: {retained_result_bytes: 4096}", "scheduler.retained_result_bytes"},
       {"scheduler: {retained_result_age: 0s}", "scheduler.retained_result_age"},
+      {"cluster: {reconnect_grace: 0s}", "cluster.reconnect_grace"},
       {"http: {threads: 5000}", "http.threads"},
       {"simulator: {workers: 0}", "simulator.workers"},
       {"simulator: {slots: 0}", "simulator.slots"},

@@ -40,9 +40,10 @@ class ClusterTest : public ::testing::Test {
   // The cluster's credential is in a file only its owner reads, never on a
   // command line (which every local user, functions included, can read).
   std::string MasterConfig(const std::string& extra = "") {
-    return absl::StrCat("node: {id: test-master}\nlisten: 127.0.0.1:0\nstate_dir: ", dir_,
+    return absl::StrCat("node: {id: test-master}\nlisten: ", master_listen_, "\nstate_dir: ", dir_,
                         "/state\ncluster: {join_token_file: ", TokenFile("cluster", kToken),
-                        ", heartbeat_interval: 100ms, heartbeat_timeout: 800ms}\n", extra);
+                        ", heartbeat_interval: 100ms, heartbeat_timeout: 800ms", cluster_extra_,
+                        "}\n", extra);
   }
 
   // `token` in <dir>/NAME.token, mode 0600; returns the path.
@@ -189,6 +190,8 @@ class ClusterTest : public ::testing::Test {
   }
 
   std::string dir_;
+  std::string master_listen_ = "127.0.0.1:0";  // a restarted master may take its old port
+  std::string cluster_extra_;                  // more cluster keys, each ", key: value"
   int ctl_runs_ = 0;
   std::unique_ptr<Process> master_;
   std::string master_address_;

@@ -1,4 +1,9 @@
 // End-to-end tests: real fsched-master and fsched-worker processes on loopback.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+
 #include "tests/integration/cluster_fixture.h"
 #include "tools/fsched-bench/arrivals.h"
 
@@ -242,6 +247,106 @@ TEST_F(ClusterTest, QueuedInvocationsSurviveAMasterKill) {
   // (The log is appended to: the first restart's line is the only one.)
   const std::string log = testing::ReadFile(dir_ + "/master.log");
   EXPECT_EQ(log.find("queued again"), log.rfind("queued again")) << log;
+}
+
+// Accepted means answered, for what was running too: invocations running
+// when the master is killed stay with the workers that run them (confirmed
+// when they reconnect to the master restarted on the same state and address)
+// and run once; one whose worker was killed while the master was down is
+// queued again after the reconnect grace, as a second attempt; a result that
+// finished before the kill is still answered.
+TEST_F(ClusterTest, RunningInvocationsAreReconciledAfterAMasterKill) {
+  const std::string fifo = "scheduler: {queue_order: fifo}\n";
+  cluster_extra_ = ", reconnect_grace: 5s";
+  StartMaster(fifo);
+  StartWorker("w1", 2);
+  StartWorker("w2", 1);
+  WaitForReady({"w1", "w2"});
+  // Functions never run as root: their record of starts is writable by anyone.
+  const std::string runs = absl::StrCat("/tmp/fsched-it-runs-", getpid());
+  testing::WriteFile(runs, "");
+  ASSERT_EQ(::chmod(runs.c_str(), 0666), 0);
+  struct Remove {
+    std::string path;
+    ~Remove() { std::remove(path.c_str()); }
+  } remove_runs{runs};
+  ASSERT_TRUE(Register("slow", {"sh", "-c",
+                                absl::StrCat("read x; echo \"$x\" >> ", runs,
+                                             "; sleep 2; echo \"done $x\"")})
+                  .ok());
+  ASSERT_TRUE(Register("echo", {"cat"}).ok());
+  v1::InvocationResult before;
+  ASSERT_TRUE(Invoke("echo", "finished before the kill", &before).ok());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(Submit("slow", absl::StrCat("call-", i)));
+  // Three slots: three run, two wait.
+  std::map<std::string, std::string> ran_on;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (ran_on.size() < 3 && absl::Now() < deadline) {
+    ran_on.clear();
+    for (const std::string& id : ids) {
+      const v1::Invocation now = Wait(id, absl::Milliseconds(1));
+      if (now.state() == v1::INVOCATION_STATE_RUNNING) ran_on[id] = now.worker_id();
+    }
+  }
+  ASSERT_EQ(ran_on.size(), 3u);
+  absl::SleepFor(absl::Milliseconds(200));  // the journal writes dispatches without waiting
+  master_->Signal(SIGKILL);
+  master_->Wait(absl::Seconds(20));
+  workers_["w2"]->Signal(SIGKILL);  // and a worker dies while the master is down
+  workers_["w2"]->Wait(absl::Seconds(20));
+  absl::SleepFor(absl::Milliseconds(500));
+
+  master_listen_ = master_address_;  // where the workers redial
+  StartMaster(fifo);
+  EXPECT_THAT(testing::ReadFile(dir_ + "/master.log"), HasSubstr("2 queued again, 3 were running"));
+  const std::string lines = [&] {
+    for (const std::string& id : ids) Wait(id, absl::Seconds(60));
+    return testing::ReadFile(runs);
+  }();
+  for (int i = 0; i < 5; ++i) {
+    const v1::Invocation done = Wait(ids[i]);
+    ASSERT_EQ(done.state(), v1::INVOCATION_STATE_DONE) << ids[i];
+    EXPECT_EQ(done.result().outcome(), v1::OUTCOME_OK) << done.result().message();
+    EXPECT_EQ(done.result().stdout(), absl::StrCat("done call-", i, "\n"));
+    const std::string line = absl::StrCat("call-", i, "\n");
+    size_t started = 0;
+    for (size_t at = lines.find(line); at != std::string::npos; at = lines.find(line, at + 1)) {
+      ++started;
+    }
+    const auto was = ran_on.find(ids[i]);
+    if (was != ran_on.end() && was->second == "w1") {
+      // w1 still had it: confirmed, not run again.
+      EXPECT_EQ(started, 1u) << ids[i] << " ran " << started << " times:\n" << lines;
+      EXPECT_EQ(done.result().attempts(), 1u);
+      EXPECT_EQ(done.result().worker_id(), "w1");
+    } else if (was != ran_on.end()) {
+      // w2 died with it: a second attempt, on w1.
+      EXPECT_EQ(started, 2u) << ids[i] << ":\n" << lines;
+      EXPECT_EQ(done.result().attempts(), 2u);
+      EXPECT_EQ(done.result().worker_id(), "w1");
+    } else {
+      EXPECT_EQ(started, 1u) << ids[i] << ":\n" << lines;  // queued at the kill
+    }
+  }
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  v1::GetInvocationRequest get;
+  get.set_invocation_id(before.invocation_id());
+  v1::Invocation kept;
+  ASSERT_TRUE(controller_->GetInvocation(&ctx, get, &kept).ok());
+  EXPECT_EQ(kept.state(), v1::INVOCATION_STATE_DONE);
+  EXPECT_EQ(kept.result().stdout(), "finished before the kill");
+
+  // What an operator sees of it.
+  const CtlRun recovery = Ctl({"recovery"});
+  EXPECT_EQ(recovery.code, 0) << recovery.output;
+  EXPECT_THAT(recovery.output, HasSubstr("queued again        2"));
+  EXPECT_THAT(recovery.output, HasSubstr("were running        3"));
+  EXPECT_THAT(recovery.output, HasSubstr("confirmed         2"));
+  EXPECT_THAT(recovery.output, HasSubstr("queued again      1  (their worker did not come back"));
+  EXPECT_THAT(recovery.output, HasSubstr("awaiting          0"));
+  EXPECT_THAT(recovery.output, HasSubstr("results kept        1"));
 }
 
 TEST_F(ClusterTest, AddWorkerDialsAnIdleWorkerAndReportsUnreachableOnes) {

@@ -1,6 +1,9 @@
 #include "master/cluster_manager.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "tests/master/fake_worker_stream.h"
 
@@ -169,14 +172,85 @@ TEST_F(ClusterManagerTest, QuickReconnectKeepsInFlightWork) {
   EXPECT_EQ(cluster_.Get("w1")->state(), v1::WORKER_STATE_DISCONNECTED);
   EXPECT_TRUE(cluster_.ReadyWorkers().empty());
   clock_.Advance(absl::Seconds(1));
-  auto second = Join("w1", 2);
-  EXPECT_NE(first.id, second.id);
+  v1::Register reg = MakeRegister("w1", 2, "token");
+  v1::HeldInvocation* held = reg.add_held();
+  held->set_invocation_id("i1");
+  held->set_attempt(1);
+  v1::Welcome welcome;
+  std::vector<InFlight> lost;
+  auto second = cluster_.Register(reg, std::make_shared<FakeWorkerStream>(), &welcome, &lost);
+  ASSERT_TRUE(second.ok());
+  EXPECT_NE(first.id, second->id);
+  EXPECT_TRUE(lost.empty());
+  EXPECT_THAT(welcome.awaiting(), ::testing::ElementsAre("i1"));
   EXPECT_EQ(cluster_.Get("w1")->slots_used(), 1u);
   EXPECT_TRUE(cluster_.Release("w1", "i1", 1));  // the result arrives on the new stream
   // The old session can no longer heartbeat or disconnect the new one.
   EXPECT_EQ(cluster_.Heartbeat(first, v1::Heartbeat()).code(), absl::StatusCode::kNotFound);
   cluster_.Disconnected(first);
   EXPECT_EQ(cluster_.Get("w1")->state(), v1::WORKER_STATE_READY);
+}
+
+// An assignment, or its result, lost with a broken link: the worker does not
+// hold it when it reconnects, so it is handed back for re-queueing at once
+// (not left running forever), and so is one held under another attempt.
+TEST_F(ClusterManagerTest, AReconnectingWorkerGivesBackWhatItNoLongerHolds) {
+  auto first = Join("w1", 3);
+  ASSERT_TRUE(cluster_.Assign("w1", A("kept")).ok());
+  ASSERT_TRUE(cluster_.Assign("w1", A("lost")).ok());
+  ASSERT_TRUE(cluster_.Assign("w1", A("older", 2)).ok());
+  cluster_.Disconnected(first);
+  v1::Register reg = MakeRegister("w1", 3, "token");
+  for (auto [id, attempt] : {std::pair<const char*, uint32_t>{"kept", 1}, {"older", 1}}) {
+    v1::HeldInvocation* held = reg.add_held();
+    held->set_invocation_id(id);
+    held->set_attempt(attempt);
+  }
+  v1::Welcome welcome;
+  std::vector<InFlight> lost;
+  ASSERT_TRUE(cluster_.Register(reg, std::make_shared<FakeWorkerStream>(), &welcome, &lost).ok());
+  ASSERT_EQ(lost.size(), 2u);
+  std::sort(lost.begin(), lost.end(),
+            [](const InFlight& a, const InFlight& b) { return a.invocation_id < b.invocation_id; });
+  EXPECT_EQ(lost[0].invocation_id, "lost");
+  EXPECT_EQ(lost[0].attempt, 1u);
+  EXPECT_EQ(lost[1].invocation_id, "older");
+  EXPECT_EQ(lost[1].attempt, 2u);
+  EXPECT_THAT(welcome.awaiting(), ::testing::ElementsAre("kept"));
+  EXPECT_EQ(cluster_.Get("w1")->slots_used(), 1u);
+  EXPECT_FALSE(cluster_.Release("w1", "lost", 1));
+}
+
+// After a master restart the journal names the worker that ran an attempt:
+// the worker is known (disconnected) until it reconnects and confirms it,
+// and is not declared dead before the reconnect grace has passed.
+TEST_F(ClusterManagerTest, RecoveredWorkWaitsForItsWorkerWithinTheGrace) {
+  cluster_.Recovered("w1", {"confirmed", 3}, clock_.Now() - absl::Seconds(2));
+  cluster_.Recovered("w1", {"forgotten", 1}, clock_.Now());
+  cluster_.Recovered("w2", {"never-back", 1}, clock_.Now());
+  EXPECT_EQ(cluster_.Get("w1")->state(), v1::WORKER_STATE_DISCONNECTED);
+  EXPECT_TRUE(cluster_.ReadyWorkers().empty());
+  clock_.Advance(absl::Seconds(10));  // past the heartbeat timeout, within the grace
+  EXPECT_TRUE(cluster_.Tick().empty());
+
+  v1::Register reg = MakeRegister("w1", 2, "token");
+  v1::HeldInvocation* held = reg.add_held();
+  held->set_invocation_id("confirmed");
+  held->set_attempt(3);
+  v1::Welcome welcome;
+  std::vector<InFlight> lost;
+  ASSERT_TRUE(cluster_.Register(reg, std::make_shared<FakeWorkerStream>(), &welcome, &lost).ok());
+  ASSERT_EQ(lost.size(), 1u);
+  EXPECT_EQ(lost[0].invocation_id, "forgotten");
+  EXPECT_THAT(welcome.awaiting(), ::testing::ElementsAre("confirmed"));
+  EXPECT_EQ(cluster_.ReadyWorkers()[0].free_slots, 1u);
+  EXPECT_TRUE(cluster_.Release("w1", "confirmed", 3));
+
+  clock_.Advance(absl::Seconds(6));  // 16 s: the grace (15 s) is over for w2
+  const std::vector<InFlight> dead = cluster_.Tick();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].invocation_id, "never-back");
+  EXPECT_EQ(cluster_.Get("w2")->state(), v1::WORKER_STATE_DEAD);
 }
 
 TEST_F(ClusterManagerTest, ReturningDeadWorkerStillHoldsSlotsForWhatItRuns) {

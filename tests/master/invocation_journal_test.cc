@@ -24,6 +24,15 @@ v1::AcceptedInvocation Accepted(const std::string& id, int64_t second) {
   return a;
 }
 
+v1::Invocation Done(const std::string& id, const std::string& output = "") {
+  v1::Invocation done;
+  done.set_id(id);
+  done.set_function("f");
+  done.set_state(v1::INVOCATION_STATE_DONE);
+  done.mutable_result()->set_stdout(output);
+  return done;
+}
+
 TEST(StoreJournalTest, RecordsFromManyThreadsForgetsTheFinishedAndFlushesOnStop) {
   const std::string dir = ::testing::TempDir() + "/journal-test";
   std::filesystem::remove_all(dir);
@@ -44,7 +53,7 @@ TEST(StoreJournalTest, RecordsFromManyThreadsForgetsTheFinishedAndFlushesOnStop)
               return a.id() == id;
             })) << id;
           }
-          if (i % 2 == 0) journal.Finished(id);
+          if (i % 2 == 0) journal.Finished(Done(id));
         }
       });
     }
@@ -59,6 +68,54 @@ TEST(StoreJournalTest, RecordsFromManyThreadsForgetsTheFinishedAndFlushesOnStop)
   for (int t = 0; t < 4; ++t) {
     for (int i = 1; i < 50; i += 2) EXPECT_TRUE(ids.contains(absl::StrCat("inv-", t, "-", i)));
   }
+}
+
+// Dispatches come back with the accepted invocation (the last one wins; an
+// empty worker is a re-queue that keeps its attempts); a finished one leaves
+// the accepted set for the finished set until it is forgotten; one that was
+// never queued keeps nothing.
+TEST(StoreJournalTest, DispatchesAndResultsAreRecordedUntilForgotten) {
+  const std::string dir = ::testing::TempDir() + "/journal-dispatch-test";
+  std::filesystem::remove_all(dir);
+  auto store = FunctionStore::Open(dir);
+  ASSERT_TRUE(store.ok()) << store.status();
+  const absl::Time at = absl::FromUnixSeconds(1700000000) + absl::Milliseconds(250);
+  {
+    StoreJournal journal(store->get());
+    for (const char* id : {"running", "requeued", "finished", "forgotten", "never-queued"}) {
+      ASSERT_TRUE(journal.Accepted(Accepted(id, 1)).ok());
+    }
+    journal.Dispatched("running", "w1", 1, at - absl::Seconds(5));
+    journal.Dispatched("running", "w2", 2, at);  // lost on w1, then went to w2
+    journal.Dispatched("requeued", "w1", 1, at);
+    journal.Dispatched("requeued", "", 1, absl::Time());
+    journal.Dispatched("finished", "w1", 1, at);
+    journal.Finished(Done("finished", "its output"));
+    journal.Finished(Done("forgotten"));
+    journal.Forgotten({"forgotten"});
+    v1::Invocation never;
+    never.set_id("never-queued");
+    journal.Finished(never);
+  }
+  auto accepted = (*store)->LoadAccepted();
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  ASSERT_EQ(accepted->size(), 2u);
+  std::sort(accepted->begin(), accepted->end(),
+            [](const auto& a, const auto& b) { return a.id() > b.id(); });
+  EXPECT_EQ((*accepted)[0].id(), "running");
+  EXPECT_EQ((*accepted)[0].worker_id(), "w2");
+  EXPECT_EQ((*accepted)[0].attempts(), 2u);
+  EXPECT_EQ(absl::FromUnixSeconds((*accepted)[0].dispatched().seconds()) +
+                absl::Nanoseconds((*accepted)[0].dispatched().nanos()),
+            at);
+  EXPECT_EQ((*accepted)[1].id(), "requeued");
+  EXPECT_EQ((*accepted)[1].worker_id(), "");
+  EXPECT_EQ((*accepted)[1].attempts(), 1u);
+  auto finished = (*store)->LoadFinished();
+  ASSERT_TRUE(finished.ok()) << finished.status();
+  ASSERT_EQ(finished->size(), 1u);
+  EXPECT_EQ((*finished)[0].id(), "finished");
+  EXPECT_EQ((*finished)[0].result().stdout(), "its output");
 }
 
 }  // namespace

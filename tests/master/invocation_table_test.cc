@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+#include "common/proto_time.h"
+
 namespace fsched::master {
 namespace {
 
@@ -159,9 +162,6 @@ TEST(InvocationTableTest, CloseAnswersEveryWaiterAndRefusesNewWork) {
             absl::StatusCode::kUnavailable);
 }
 
-}  // namespace
-}  // namespace fsched::master
-
 namespace fsched::master {
 namespace {
 
@@ -196,6 +196,100 @@ TEST(InvocationTableTest, MaxConcurrencyRefusesBeyondWhatIsInFlight) {
   table.Discard(*a);  // finished already: nothing to give back
   EXPECT_EQ(table.InFlight("f"), 0u);
   EXPECT_TRUE(table.Create(spec, v1::InvokeRequest(), absl::Seconds(5), kNow, {}).ok());
+}
+
+}  // namespace
+}  // namespace fsched::master
+
+// What the table tells its journal, in order: each dispatch, a re-queue after
+// a lost worker (attempts kept), the finished invocation with its result, and
+// the records retention forgets.
+class RecordingJournal : public InvocationJournal {
+ public:
+  absl::Status Accepted(const v1::AcceptedInvocation&) override { return absl::OkStatus(); }
+  void Dispatched(const std::string& id, const std::string& worker_id, uint32_t attempts,
+                  absl::Time) override {
+    events.push_back(absl::StrCat("dispatched ", id, " to '", worker_id, "' #", attempts));
+  }
+  void Finished(v1::Invocation invocation) override {
+    events.push_back(absl::StrCat("finished ", invocation.id(), " ",
+                                  v1::InvocationState_Name(invocation.state()), " '",
+                                  invocation.result().stdout(), "'"));
+  }
+  void Forgotten(std::vector<std::string> ids) override {
+    for (const std::string& id : ids) events.push_back("forgot " + id);
+  }
+  std::vector<std::string> events;
+};
+
+TEST(InvocationTableTest, TheJournalHearsDispatchesResultsAndWhatIsForgotten) {
+  InvocationTable table({.results = 1});
+  RecordingJournal journal;
+  table.set_journal(&journal);
+  const std::string a = *table.Create(Spec(), v1::InvokeRequest(), absl::Seconds(5), kNow, {});
+  ASSERT_TRUE(table.StartAttempt(a, Worker("w1"), "fifo", "round-robin", 0, kNow));
+  ASSERT_EQ(table.OnWorkerLost(a, 1, 3, kNow), InvocationTable::LossAction::kRequeue);
+  ASSERT_TRUE(table.StartAttempt(a, Worker("w2"), "fifo", "round-robin", 0, kNow));
+  v1::InvocationResult out = Ok(a, 2);
+  out.set_stdout("hello");
+  ASSERT_TRUE(table.Complete(a, 2, out, kNow));
+  const std::string b = *table.Create(Spec(), v1::InvokeRequest(), absl::Seconds(5), kNow, {});
+  ASSERT_TRUE(table.Reject(b, v1::OUTCOME_CANCELLED, "x", kNow));  // `a` leaves (results: 1)
+  const std::string c = *table.Create(Spec(), v1::InvokeRequest(), absl::Seconds(5), kNow, {});
+  table.Discard(c);
+  EXPECT_EQ(journal.events, (std::vector<std::string>{
+                                absl::StrCat("dispatched ", a, " to 'w1' #1"),
+                                absl::StrCat("dispatched ", a, " to '' #1"),
+                                absl::StrCat("dispatched ", a, " to 'w2' #2"),
+                                absl::StrCat("finished ", a, " INVOCATION_STATE_DONE 'hello'"),
+                                absl::StrCat("forgot ", a),
+                                absl::StrCat("finished ", b, " INVOCATION_STATE_DONE ''"),
+                                absl::StrCat("finished ", c, " INVOCATION_STATE_UNSPECIFIED ''")}));
+}
+
+// After a restart: one that was running is RUNNING on its worker under its
+// attempt (a result for that attempt completes it); finished ones answer Get
+// again, within the retention bounds, their age counted from when they finished.
+TEST(InvocationTableTest, RestoredInvocationsResumeWhereTheJournalLeftThem) {
+  InvocationTable table({.results = 10, .age = absl::Hours(1)});
+  // Finished ones first, as MasterCore::Recover does: they are the oldest.
+  for (const auto& [id, finished_ago] :
+       {std::pair<const char*, absl::Duration>{"inv-old", absl::Hours(2)},
+        {"inv-recent", absl::Minutes(5)}}) {
+    v1::Invocation kept;
+    kept.set_id(id);
+    kept.set_function("f");
+    kept.set_state(v1::INVOCATION_STATE_DONE);
+    kept.mutable_result()->set_outcome(v1::OUTCOME_OK);
+    kept.mutable_result()->set_stdout("from before");
+    ToProto(kNow - finished_ago - absl::Seconds(1),
+            kept.mutable_result()->mutable_timings()->mutable_submitted());
+    ToProto(absl::Seconds(1), kept.mutable_result()->mutable_timings()->mutable_total());
+    table.RestoreFinished(kept);
+  }
+  EXPECT_EQ(table.ExpireResults(kNow), 1u);  // finished 2 h ago: past the age
+  v1::AcceptedInvocation running;
+  running.set_id("inv-running");
+  *running.mutable_spec() = Spec();
+  running.set_worker_id("w1");
+  running.set_attempts(2);
+  ToProto(kNow - absl::Seconds(3), running.mutable_submitted());
+  ToProto(kNow - absl::Seconds(1), running.mutable_dispatched());
+  ASSERT_TRUE(table.Restore(running).ok());
+  EXPECT_EQ(table.Restore(running).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(table.RunningOn("inv-running"), "w1");
+  EXPECT_EQ(table.running(), 1u);
+  EXPECT_FALSE(table.Complete("inv-running", 1, Ok("inv-running", 1), kNow));
+  ASSERT_TRUE(table.Complete("inv-running", 2, Ok("inv-running", 2), kNow));
+  const v1::Invocation done = *table.Get("inv-running");
+  EXPECT_EQ(done.result().attempts(), 2u);
+  EXPECT_EQ(FromProto(done.result().timings().queue_wait()), absl::Seconds(2));
+
+  EXPECT_EQ(table.Get("inv-old").status().code(), absl::StatusCode::kNotFound);
+  const v1::Invocation recent = *table.Get("inv-recent");
+  EXPECT_EQ(recent.state(), v1::INVOCATION_STATE_DONE);
+  EXPECT_EQ(recent.function(), "f");
+  EXPECT_EQ(recent.result().stdout(), "from before");
 }
 
 }  // namespace

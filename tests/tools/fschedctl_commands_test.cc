@@ -28,7 +28,7 @@ TEST(FschedctlCommandsTest, EveryCommandIsNamedOnceAndInTheUsageText) {
                 absl::StrContains(usage, absl::StrCat("  ", c.name, "\n")))
         << c.name << " is missing from the usage text";
   }
-  EXPECT_EQ(seen.size(), 22u);
+  EXPECT_EQ(seen.size(), 23u);
 }
 
 TEST(FschedctlCommandsTest, UnknownCommandsAndMissingArgumentsAreUsageErrors) {

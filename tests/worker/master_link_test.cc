@@ -46,6 +46,10 @@ class FakeMaster : public v1::WorkerLink::Service {
     }
     v1::MasterMessage welcome;
     welcome.mutable_welcome()->set_worker_id(first.register_().worker_id());
+    {
+      absl::MutexLock lock(&mu_);
+      for (const std::string& id : awaiting_) welcome.mutable_welcome()->add_awaiting(id);
+    }
     ToProto(absl::Milliseconds(50), welcome.mutable_welcome()->mutable_heartbeat_interval());
     stream->Write(welcome);
     std::thread reader([&] {
@@ -99,6 +103,7 @@ class FakeMaster : public v1::WorkerLink::Service {
   }
 
   absl::Mutex mu_;
+  std::vector<std::string> awaiting_ ABSL_GUARDED_BY(mu_);  // put in every welcome
   std::vector<v1::Register> registers_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::Heartbeat> heartbeats_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::InvocationResult> results_ ABSL_GUARDED_BY(mu_);
@@ -240,9 +245,50 @@ TEST_F(MasterLinkTest, AnAssignmentRunsAndItsResultComesBackAcrossAReconnect) {
   absl::MutexLock lock(&master_.mu_);
   ASSERT_GE(master_.registers_.size(), 2u);
   EXPECT_THAT(master_.registers_[1].running(), ElementsAre("inv-1"));
+  ASSERT_EQ(master_.registers_[1].held_size(), 1);
+  EXPECT_EQ(master_.registers_[1].held(0).invocation_id(), "inv-1");
   EXPECT_EQ(master_.results_[0].invocation_id(), "inv-1");
   EXPECT_EQ(master_.results_[0].outcome(), v1::OUTCOME_OK);
   EXPECT_EQ(master_.results_[0].stdout(), "ran\n");
+}
+
+// A result written just before the master died may never have been read or
+// recorded: the worker keeps it a while, lists it when it registers again,
+// and sends it again when the (restarted) master's welcome says it still
+// waits for it. Results the master does not ask for are not sent twice.
+TEST_F(MasterLinkTest, AResultTheMasterLostIsSentAgainWhenItAsks) {
+  StartLink(kToken);
+  ASSERT_TRUE(master_.WaitFor([](FakeMaster& m) { return !m.heartbeats_.empty(); }));
+  for (const char* id : {"inv-lost", "inv-read"}) {
+    v1::MasterMessage m;
+    v1::Assignment* a = m.mutable_assignment();
+    a->set_invocation_id(id);
+    a->set_attempt(3);
+    a->mutable_function()->set_name("fn");
+    for (const char* arg : {"echo", id}) a->mutable_function()->add_command(arg);
+    ToProto(absl::Seconds(10), a->mutable_timeout());
+    master_.Send(m);
+  }
+  ASSERT_TRUE(master_.WaitFor([](FakeMaster& m) { return m.results_.size() == 2; }));
+  {
+    absl::MutexLock lock(&master_.mu_);
+    master_.awaiting_ = {"inv-lost", "inv-unknown"};
+  }
+  master_.Drop();
+  ASSERT_TRUE(master_.WaitFor([](FakeMaster& m) { return m.results_.size() == 3; }));
+  absl::SleepFor(absl::Milliseconds(200));  // nothing more comes
+  absl::MutexLock lock(&master_.mu_);
+  ASSERT_GE(master_.registers_.size(), 2u);
+  std::vector<std::string> held;
+  for (const v1::HeldInvocation& h : master_.registers_[1].held()) {
+    EXPECT_EQ(h.attempt(), 3u);
+    held.push_back(h.invocation_id());
+  }
+  EXPECT_THAT(held, ::testing::UnorderedElementsAre("inv-lost", "inv-read"));
+  ASSERT_EQ(master_.results_.size(), 3u);
+  EXPECT_EQ(master_.results_[2].invocation_id(), "inv-lost");
+  EXPECT_EQ(master_.results_[2].stdout(), "inv-lost\n");
+  EXPECT_EQ(master_.results_[2].attempts(), 3u);
 }
 
 TEST_F(MasterLinkTest, AWrongTokenStopsTheLinkAndTellsTheWorkerOnce) {

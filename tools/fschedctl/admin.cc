@@ -37,6 +37,34 @@ int Load(Cli& cli, const std::string& /*command*/, const Args& /*args*/) {
   return 0;
 }
 
+int RecoveryCmd(Cli& cli, const std::string& /*command*/, const Args& /*args*/) {
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, RpcTimeout(absl::Seconds(30)));
+  v1::Recovery resp;
+  grpc::Status s = cli.admin()->GetRecovery(&ctx, v1::GetRecoveryRequest(), &resp);
+  if (!s.ok()) return RpcFailed("GetRecovery", s);
+  if (Json()) return PrintJson(resp), 0;
+  if (!resp.durable()) {
+    std::cout << "node " << resp.node_id()
+              << ": durable invocations are off (scheduler.durable_invocations): nothing "
+                 "accepted before a restart is kept\n";
+    return 0;
+  }
+  std::cout << absl::StrFormat(
+      "node %s recovered at start:\n"
+      "  queued again        %d  (were queued; their order and arrival times kept)\n"
+      "  were running        %d  (left to their workers)\n"
+      "    confirmed         %d  (their worker still had them)\n"
+      "    queued again      %d  (their worker came back without them)\n"
+      "    queued again      %d  (their worker did not come back within cluster.reconnect_grace)\n"
+      "    awaiting          %d  (their worker has not reconnected yet)\n"
+      "  rejected            %d  (queue full or past scheduler.queue_timeout; see their results)\n"
+      "  results kept        %d  (finished before the restart)\n",
+      resp.node_id(), resp.requeued(), resp.running(), resp.confirmed(), resp.not_held(),
+      resp.worker_gone(), resp.awaiting(), resp.rejected(), resp.results());
+  return 0;
+}
+
 int ConfigCmd(Cli& cli, const std::string& /*command*/, const Args& /*args*/) {
   grpc::ClientContext ctx;
   SetDeadline(&ctx, RpcTimeout(absl::Seconds(30)));

@@ -57,6 +57,7 @@ Access (admin):
   whoami                                      the caller this token is
 Administration:
   load | config | durations [FUNCTION] | policy [--queue_order X] [--placement Y]
+  recovery                                    what this master recovered of its predecessor's calls
   arch [FUNCTION]                             the architecture, per-architecture tail windows, ratios
   arch set centralized|federated|decentralized|dynamic
   arch thresholds [--soft_d2f X --hard_d2f X --soft_f2c X --hard_f2c X --min_samples N

@@ -22,6 +22,7 @@ const std::vector<Command>& Commands() {
       {"drain", WorkerOp},
       {"remove-worker", WorkerOp},
       {"load", Load},
+      {"recovery", RecoveryCmd},
       {"config", ConfigCmd},
       {"durations", Durations},
       {"policy", Policy},

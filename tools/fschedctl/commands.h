@@ -45,6 +45,7 @@ int WhoAmI(Cli& cli, const std::string& command, const Args& args);
 // admin.cc
 int Load(Cli& cli, const std::string& command, const Args& args);
 int ConfigCmd(Cli& cli, const std::string& command, const Args& args);
+int RecoveryCmd(Cli& cli, const std::string& command, const Args& args);
 int Durations(Cli& cli, const std::string& command, const Args& args);
 int Policy(Cli& cli, const std::string& command, const Args& args);
 int Arch(Cli& cli, const std::string& command, const Args& args);
