@@ -1,5 +1,8 @@
 #include "master/invocation_journal.h"
 
+#include <string_view>
+
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 
@@ -62,6 +65,17 @@ void StoreJournal::Loop() {
         forgotten_.empty()) {
       return;  // stopping, nothing left
     }
+    if (open_->batch.accepted.empty()) {
+      // Nobody waits for what is pending: give the next acceptance a moment to
+      // join it, so a lone caller's call costs one commit, not two (its
+      // acceptance would otherwise wait behind its predecessor's result).
+      mu_.AwaitWithTimeout(absl::Condition(
+                               +[](StoreJournal* j) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                 return j->stop_ || !j->open_->batch.accepted.empty();
+                               },
+                               this),
+                           kLinger);
+    }
     // Take the group; what arrives while it is written forms the next one.
     std::shared_ptr<Group> group = std::exchange(open_, std::make_shared<Group>());
     FunctionStore::JournalBatch& batch = group->batch;
@@ -69,6 +83,16 @@ void StoreJournal::Loop() {
     std::vector<v1::Invocation> finished = std::exchange(finished_, {});
     batch.forgotten = std::exchange(forgotten_, {});
     mu_.Unlock();
+    // A dispatch of an invocation that finished in the same group would be
+    // written and deleted in one transaction: skipped (at one caller or a few,
+    // that is every dispatch).
+    if (!finished.empty() && !batch.dispatched.empty()) {
+      absl::flat_hash_set<std::string_view> done;
+      for (const v1::Invocation& invocation : finished) done.insert(invocation.id());
+      std::erase_if(batch.dispatched, [&](const FunctionStore::JournalBatch::Dispatch& d) {
+        return done.contains(d.id);
+      });
+    }
     // Serialized here, off the threads that answer calls.
     batch.finished.reserve(finished.size());
     for (const v1::Invocation& invocation : finished) {

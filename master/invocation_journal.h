@@ -65,6 +65,8 @@ class StoreJournal final : public InvocationJournal {
     absl::Status status;
   };
   void Loop();
+  // How long dispatches and results wait for an acceptance to share a commit with.
+  static constexpr absl::Duration kLinger = absl::Milliseconds(2);
 
   FunctionStore* const store_;
   absl::Mutex mu_;
