@@ -19,6 +19,10 @@ namespace fsched {
 void SetRetryAfter(absl::Status* status, absl::Duration wait);
 std::optional<absl::Duration> RetryAfter(const absl::Status& status);
 inline constexpr char kRetryAfterTrailer[] = "retry-after-ms";
+/// The initial metadata of a synchronous Controller.Invoke that the master
+/// accepted: its invocation id, sent before it runs, so a caller whose
+/// connection drops can still WaitInvocation on it.
+inline constexpr char kInvocationIdHeader[] = "fsched-invocation-id";
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
 /// ToGrpcStatus, adding the retry hint to the call's trailing metadata.

@@ -105,8 +105,9 @@ absl::Status Controller::ValidateRequest(const v1::InvokeRequest& request) const
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> Controller::Submit(const v1::InvokeRequest& request,
-                                               InvocationCallback on_done) {
+absl::StatusOr<std::string> Controller::Submit(
+    const v1::InvokeRequest& request, InvocationCallback on_done,
+    const std::function<void(const std::string&)>& on_accepted) {
   RETURN_IF_ERROR(ValidateRequest(request));
   ASSIGN_OR_RETURN(v1::Function function, registry_->Get(request.function()));
   const v1::FunctionSpec& spec = function.spec();
@@ -158,8 +159,11 @@ absl::StatusOr<std::string> Controller::Submit(const v1::InvokeRequest& request,
     table_->Discard(id);
     return queued;
   }
-  absl::MutexLock lock(&rate_mu_);
-  accepted_.Add(now, 1);
+  {
+    absl::MutexLock lock(&rate_mu_);
+    accepted_.Add(now, 1);
+  }
+  if (on_accepted) on_accepted(id);
   return id;
 }
 

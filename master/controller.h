@@ -61,10 +61,13 @@ class Controller {
   absl::Status DeleteFunction(const std::string& name);
 
   /// Validates and queues an invocation. `on_done` (optional) runs once with
-  /// the finished invocation. INVALID_ARGUMENT / NOT_FOUND / RESOURCE_EXHAUSTED
-  /// when it is not accepted; then nothing was queued.
-  absl::StatusOr<std::string> Submit(const v1::InvokeRequest& request,
-                                     InvocationCallback on_done = nullptr);
+  /// the finished invocation; `on_accepted` (optional) with its id once it is
+  /// recorded and queued, before Submit returns (on_done may run first, on
+  /// another thread, for a call that finishes that fast). INVALID_ARGUMENT /
+  /// NOT_FOUND / RESOURCE_EXHAUSTED when it is not accepted; then nothing was queued.
+  absl::StatusOr<std::string> Submit(
+      const v1::InvokeRequest& request, InvocationCallback on_done = nullptr,
+      const std::function<void(const std::string&)>& on_accepted = nullptr);
   /// What a caller waiting for invocation `id` is told when the master stops
   /// before it finished: it stays accepted (durable) or is lost.
   std::string StoppedBefore(const std::string& id) const;

@@ -1,6 +1,9 @@
 #include "master/controller_service.h"
 
+#include <memory>
+
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/auth.h"
 #include "common/grpc_status.h"
 #include "common/proto_time.h"
@@ -221,36 +224,72 @@ grpc::ServerUnaryReactor* ControllerService::DeleteFunction(
   return FinishUnary(ctx, controller_->DeleteFunction(request->name()));
 }
 
+namespace {
+
+// A synchronous Invoke: its id goes out in the initial metadata once the
+// call is accepted, unless its result came first (then the call is over).
+class InvokeCall {
+ public:
+  explicit InvokeCall(grpc::CallbackServerContext* ctx)
+      : ctx_(ctx), reactor_(ctx->DefaultReactor()) {}
+  grpc::ServerUnaryReactor* reactor() const { return reactor_; }
+  void Accepted(const std::string& id) {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    ctx_->AddInitialMetadata(kInvocationIdHeader, id);
+    reactor_->StartSendInitialMetadata();
+  }
+  void Finish(const absl::Status& status) {
+    {
+      absl::MutexLock lock(&mu_);
+      finished_ = true;
+    }
+    reactor_->Finish(ToGrpcStatus(status, ctx_));
+  }
+
+ private:
+  grpc::CallbackServerContext* const ctx_;
+  grpc::ServerUnaryReactor* const reactor_;
+  absl::Mutex mu_;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace
+
 grpc::ServerUnaryReactor* ControllerService::Invoke(grpc::CallbackServerContext* ctx,
                                                     const v1::InvokeRequest* request,
                                                     v1::InvocationResult* response) {
   if (auto* refused = RefuseInvocation(*gate_, ctx, "fsched.v1.Controller.Invoke", *request)) {
     return refused;
   }
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  auto call = std::make_shared<InvokeCall>(ctx);
+  const auto accepted = [call](const std::string& id) { call->Accepted(id); };
   if (router_ != nullptr) {
-    router_->Route(*request, routing::RoutingDeadline(*ctx),
-                   [ctx, reactor, response](absl::StatusOr<v1::InvocationResult> result) {
-                     if (result.ok()) *response = std::move(*result);
-                     reactor->Finish(ToGrpcStatus(result.status(), ctx));
-                   });
-    return reactor;
+    router_->Route(
+        *request, routing::RoutingDeadline(*ctx),
+        [call, response](absl::StatusOr<v1::InvocationResult> result) {
+          if (result.ok()) *response = std::move(*result);
+          call->Finish(result.status());
+        },
+        accepted);
+    return call->reactor();
   }
   // The response and reactor stay valid until Finish; the callback runs exactly once.
   Controller* controller = controller_;
-  auto id =
-      controller_->Submit(*request, [reactor, response, controller](const v1::Invocation& done) {
+  auto id = controller_->Submit(
+      *request,
+      [call, response, controller](const v1::Invocation& done) {
         if (done.state() != v1::INVOCATION_STATE_DONE) {
           // Released unfinished: the master is stopping.
-          reactor->Finish(
-              grpc::Status(grpc::StatusCode::UNAVAILABLE, controller->StoppedBefore(done.id())));
+          call->Finish(absl::UnavailableError(controller->StoppedBefore(done.id())));
           return;
         }
         *response = done.result();
-        reactor->Finish(grpc::Status::OK);
-      });
-  if (!id.ok()) reactor->Finish(ToGrpcStatus(id.status(), ctx));
-  return reactor;
+        call->Finish(absl::OkStatus());
+      },
+      accepted);
+  if (!id.ok()) call->Finish(id.status());
+  return call->reactor();
 }
 
 grpc::ServerUnaryReactor* ControllerService::Submit(grpc::CallbackServerContext* ctx,

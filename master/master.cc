@@ -150,17 +150,20 @@ bool Master::WorkerReady(const std::string& worker_id) {
   return w.ok() && w->state() == v1::WORKER_STATE_READY;
 }
 
-void Master::ServeHere(const v1::InvokeRequest& request, routing::RouteDone done) {
+void Master::ServeHere(const v1::InvokeRequest& request, const routing::RouteAccepted& accepted,
+                       routing::RouteDone done) {
   auto shared_done = std::make_shared<routing::RouteDone>(std::move(done));
   Controller* controller = core_->controller();
-  absl::StatusOr<std::string> id =
-      controller->Submit(request, [shared_done, controller](const v1::Invocation& finished) {
+  absl::StatusOr<std::string> id = controller->Submit(
+      request,
+      [shared_done, controller](const v1::Invocation& finished) {
         if (finished.state() != v1::INVOCATION_STATE_DONE) {
           (*shared_done)(absl::UnavailableError(controller->StoppedBefore(finished.id())));
           return;
         }
         (*shared_done)(finished.result());
-      });
+      },
+      accepted);
   if (!id.ok()) (*shared_done)(id.status());
 }
 

@@ -89,7 +89,8 @@ class Master : private ControllerCallbacks,
   // load is the zone's busy share; served requests go through the controller.
   std::shared_ptr<const routing::RouteView> View() override;
   double RoutingLoad() override;
-  void ServeHere(const v1::InvokeRequest& request, routing::RouteDone done) override;
+  void ServeHere(const v1::InvokeRequest& request, const routing::RouteAccepted& accepted,
+                 routing::RouteDone done) override;
   void OnEntryDone(v1::Architecture architecture,
                    const absl::StatusOr<v1::InvocationResult>& result,
                    absl::Duration elapsed) override;

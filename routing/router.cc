@@ -24,6 +24,7 @@ struct Router::Flight {
   size_t next = 0;
   std::vector<std::string> skipped;  // targets that failed to answer, with why
   Done done;
+  RouteAccepted accepted;
 };
 
 Router::Router(Options options, RouterCallbacks* node, RoutingState* state, Clock* clock)
@@ -43,7 +44,8 @@ void Router::Shutdown() {
   forwarder_.WaitIdle(absl::Seconds(5));
 }
 
-void Router::Route(v1::InvokeRequest request, absl::Time deadline, Done done) {
+void Router::Route(v1::InvokeRequest request, absl::Time deadline, Done done,
+                   RouteAccepted accepted) {
   if (stopping_.load()) {
     done(absl::UnavailableError(absl::StrCat(options_.self.id, " is shutting down")));
     return;
@@ -63,6 +65,7 @@ void Router::Route(v1::InvokeRequest request, absl::Time deadline, Done done) {
   flight->started = clock_->Now();
   flight->deadline = deadline;
   flight->done = std::move(done);
+  flight->accepted = std::move(accepted);
   // A forwarded request arrives with a concrete architecture; one entering
   // here (or a client's own "dynamic" sent on) is resolved at this node.
   const v1::Architecture architecture = state_->Resolve(request.function(), request.architecture());
@@ -94,14 +97,15 @@ void Router::Attempt(std::shared_ptr<Flight> flight) {
     return;
   }
   if (flight->next >= flight->targets.size()) {
-    node_->ServeHere(flight->request, [this, flight](absl::StatusOr<v1::InvocationResult> r) {
-      if (r.ok()) {
-        r->set_architecture(flight->request.architecture());
-        r->set_hops(flight->request.hops());
-        *r->mutable_route() = flight->request.route();
-      }
-      Finish(flight, std::move(r));
-    });
+    node_->ServeHere(flight->request, flight->accepted,
+                     [this, flight](absl::StatusOr<v1::InvocationResult> r) {
+                       if (r.ok()) {
+                         r->set_architecture(flight->request.architecture());
+                         r->set_hops(flight->request.hops());
+                         *r->mutable_route() = flight->request.route();
+                       }
+                       Finish(flight, std::move(r));
+                     });
     return;
   }
   const NodeRef target = flight->targets[flight->next++];

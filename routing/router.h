@@ -28,6 +28,8 @@ namespace fsched::routing {
 absl::Time RoutingDeadline(const grpc::ServerContextBase& ctx);
 
 using RouteDone = std::function<void(absl::StatusOr<v1::InvocationResult>)>;
+/// Told the id of an invocation accepted at this node, before it runs (may be empty).
+using RouteAccepted = std::function<void(const std::string& invocation_id)>;
 
 /// What the node a Router runs in (a master or a worker) gives it. Called on
 /// the routing caller's thread or on gRPC's callback threads; must not block.
@@ -39,8 +41,11 @@ class RouterCallbacks {
   virtual std::shared_ptr<const RouteView> View() = 0;
   /// Busy fraction of this node's (a zone master: its zone's) slots.
   virtual double RoutingLoad() = 0;
-  /// Runs the request here (its architecture concrete); calls done exactly once.
-  virtual void ServeHere(const v1::InvokeRequest& request, RouteDone done) = 0;
+  /// Runs the request here (its architecture concrete); calls done exactly
+  /// once, and `accepted` (if set and if the node gives calls lasting ids)
+  /// once it has accepted the call, before done.
+  virtual void ServeHere(const v1::InvokeRequest& request, const RouteAccepted& accepted,
+                         RouteDone done) = 0;
   /// A request that entered at this node was answered (its architecture
   /// resolved) after `elapsed`; for metrics.
   virtual void OnEntryDone(v1::Architecture architecture,
@@ -62,8 +67,11 @@ class Router {
   ~Router();
 
   /// Calls `done` exactly once. INVALID_ARGUMENT for a request without a
-  /// function or with an unknown architecture; the serving node's error otherwise.
-  void Route(v1::InvokeRequest request, absl::Time deadline, Done done);
+  /// function or with an unknown architecture; the serving node's error
+  /// otherwise. `accepted` hears the invocation's id when this node serves it
+  /// (a forwarded call's id comes with its result).
+  void Route(v1::InvokeRequest request, absl::Time deadline, Done done,
+             RouteAccepted accepted = nullptr);
   /// Answers every request still being forwarded (UNAVAILABLE) and refuses new ones.
   void Shutdown();
 

@@ -515,7 +515,8 @@ void WorkerNode::OnEntryDone(v1::Architecture architecture,
   if (metrics_) metrics_->routing()->OnEntryDone(architecture, result, elapsed);
 }
 
-void WorkerNode::ServeHere(const v1::InvokeRequest& request, routing::RouteDone done) {
+void WorkerNode::ServeHere(const v1::InvokeRequest& request, const routing::RouteAccepted&,
+                           routing::RouteDone done) {
   if (request.payload().size() > config_.scheduler().max_payload_bytes()) {
     done(absl::InvalidArgumentError(absl::StrCat("payload is ", request.payload().size(),
                                                  " bytes; the limit is ",

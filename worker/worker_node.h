@@ -95,7 +95,9 @@ class WorkerNode : private MasterLinkCallbacks,
   // executor's busy share, routed requests run on this worker's executor.
   std::shared_ptr<const routing::RouteView> View() override;
   double RoutingLoad() override;
-  void ServeHere(const v1::InvokeRequest& request, routing::RouteDone done) override;
+  /// A worker's direct calls have no lasting id: `accepted` is not called.
+  void ServeHere(const v1::InvokeRequest& request, const routing::RouteAccepted& accepted,
+                 routing::RouteDone done) override;
   void OnEntryDone(v1::Architecture architecture,
                    const absl::StatusOr<v1::InvocationResult>& result,
                    absl::Duration elapsed) override;

@@ -349,6 +349,42 @@ TEST_F(ClusterTest, RunningInvocationsAreReconciledAfterAMasterKill) {
   EXPECT_THAT(recovery.output, HasSubstr("results kept        1"));
 }
 
+// A synchronous Invoke is told its invocation id as soon as the master has
+// accepted it (initial metadata), so a caller whose call broke off (here its
+// deadline) can wait for the result it would have had; fschedctl says so.
+TEST_F(ClusterTest, ASynchronousInvokeIsToldItsIdBeforeItRuns) {
+  StartMaster();
+  StartWorker("w1", 1);
+  WaitForReady({"w1"});
+  ASSERT_TRUE(Register("nap", {"sh", "-c", "sleep 1; echo slept"}).ok());
+  v1::InvokeRequest req;
+  req.set_function("nap");
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Milliseconds(400)));
+  v1::InvocationResult result;
+  const grpc::Status status = controller_->Invoke(&ctx, req, &result);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << status.error_message();
+  const auto header = ctx.GetServerInitialMetadata().find(kInvocationIdHeader);
+  ASSERT_NE(header, ctx.GetServerInitialMetadata().end());
+  const std::string id(header->second.data(), header->second.size());
+  const v1::Invocation done = Wait(id);
+  ASSERT_EQ(done.state(), v1::INVOCATION_STATE_DONE);
+  EXPECT_EQ(done.result().outcome(), v1::OUTCOME_OK);
+  EXPECT_EQ(done.result().stdout(), "slept\n");
+
+  // A call that completes carries the same id in its header and its result.
+  grpc::ClientContext quick_ctx;
+  quick_ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+  ASSERT_TRUE(controller_->Invoke(&quick_ctx, req, &result).ok());
+  const auto quick = quick_ctx.GetServerInitialMetadata().find(kInvocationIdHeader);
+  ASSERT_NE(quick, quick_ctx.GetServerInitialMetadata().end());
+  EXPECT_EQ(std::string(quick->second.data(), quick->second.size()), result.invocation_id());
+
+  const CtlRun ctl = Ctl({"--rpc_timeout", "300ms", "invoke", "nap"});
+  EXPECT_NE(ctl.code, 0);
+  EXPECT_THAT(ctl.output, HasSubstr("was accepted before the call failed; fschedctl wait inv-"));
+}
+
 TEST_F(ClusterTest, AddWorkerDialsAnIdleWorkerAndReportsUnreachableOnes) {
   StartMaster();
   StartWorker("idle", 1, kToken, "none");

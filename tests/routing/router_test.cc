@@ -26,7 +26,7 @@ class FakeNode : public RouterCallbacks {
     return std::make_shared<const RouteView>(view);
   }
   double RoutingLoad() override { return 0.0; }
-  void ServeHere(const v1::InvokeRequest& request, RouteDone done) override {
+  void ServeHere(const v1::InvokeRequest& request, const RouteAccepted&, RouteDone done) override {
     served.push_back(request);
     clock_->Advance(absl::Milliseconds(250));  // the time the call takes here
     v1::InvocationResult result;

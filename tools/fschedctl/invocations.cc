@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/config.h"
+#include "common/grpc_status.h"
 #include "common/proto_time.h"
 #include "tools/fschedctl/cli.h"
 #include "tools/fschedctl/commands.h"
@@ -53,7 +54,17 @@ int Invoke(Cli& cli, const std::string& command, const Args& args) {
   SetDeadline(&ctx, RpcTimeout(call_timeout));
   v1::InvocationResult resp;
   grpc::Status s = cli.controller()->Invoke(&ctx, req, &resp);
-  if (!s.ok()) return RpcFailed("Invoke", s);
+  if (!s.ok()) {
+    // Accepted before the call broke (a dropped connection, the deadline, a
+    // master restart): it still runs, and its id says where to find it.
+    const auto& header = ctx.GetServerInitialMetadata();
+    if (const auto id = header.find(kInvocationIdHeader); id != header.end()) {
+      const std::string invocation(id->second.data(), id->second.size());
+      std::cerr << "invocation " << invocation << " was accepted before the call failed; "
+                << "fschedctl wait " << invocation << " answers with its result\n";
+    }
+    return RpcFailed("Invoke", s);
+  }
   if (Json()) {
     PrintJson(resp);
   } else {
