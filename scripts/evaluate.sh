@@ -11,6 +11,7 @@
 #              containers containers-containerd cpu-priority gateway cache
 #              soak (not in the default list: 10 minutes of memory, docs/operations.md)
 #              durability (not in the default list: the cost of durable invocations)
+#              recovery (not in the default list: a master killed and restarted)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -479,6 +480,54 @@ durability() {
   done
 }
 
+# Master recovery (issue 19): a master with 2 workers x 3 slots and 5 calls of
+# a 2 s function accepted, all pinned to worker-1 (3 running, 2 queued), so
+# worker-2 stays free for new calls; the master killed with SIGKILL and
+# started again at once on the same state and address (restart_master). From
+# the kill: the master serving again, both workers ready, the first new call
+# answered, every accepted call answered. The floor in the same run: a fresh
+# master's start (exec to serving) on an empty state directory.
+recovery() {
+  local dir=$OUT/recovery run
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+  for run in $(seq 1 "${RUNS:-3}"); do
+    local c=$dir/cluster-$run t0 fresh pid
+    t0=$(date +%s%N)
+    build/master/fsched-master --listen 127.0.0.1:0 --port_file "$dir/fresh-$run.port" \
+      --state_dir "$dir/fresh-$run" --join_token "$(_new_token)" >"$dir/fresh-$run.log" 2>&1 &
+    pid=$!
+    _wait_port "$dir/fresh-$run.port" "$pid" "$dir"
+    fresh=$(ms "$t0")
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+    start_cluster "$c" 2 3
+    $CTL register nap -- sh -c 'sleep 2; echo slept' >/dev/null
+    $CTL register echo -- cat >/dev/null
+    local ids=() i
+    for i in $(seq 1 5); do ids+=("$($CTL submit nap --worker worker-1)"); done
+    sleep 0.3
+    t0=$(date +%s%N)
+    restart_master "$c"
+    local serving ready first all
+    serving=$(ms "$t0")
+    until [ "$(_ready_count "$MASTER")" = 2 ]; do sleep 0.01; done
+    ready=$(ms "$t0")
+    until $CTL invoke echo --payload up >/dev/null 2>&1; do sleep 0.01; done
+    first=$(ms "$t0")
+    local answered=0
+    for i in "${ids[@]}"; do
+      if $CTL wait "$i" --timeout 60s >/dev/null; then answered=$((answered + 1)); fi
+    done
+    all=$(ms "$t0")
+    printf 'run %d: kill -> serving %d ms, workers ready %d ms, first call %d ms, %d/5 accepted answered %d ms (floor: a fresh master serves %d ms after exec)\n' \
+      "$run" "$serving" "$ready" "$first" "$answered" "$all" "$fresh" | tee -a "$dir/recovery.txt"
+    $CTL recovery | tee -a "$dir/recovery.txt"
+    stop_cluster
+  done
+}
+
 # Seed 003 (Fsched) in fsched-sim: four cache-sensitive synthetic functions,
 # no partitions against an equal split against the LLC predictor's
 # partitions, with ways plentiful (4 slots) and scarce (8 slots) per worker.
@@ -505,11 +554,12 @@ for e in "${experiments[@]}"; do
     gateway) echo "== $e"; gateway ;;
     soak) echo "== $e"; soak ;;
     durability) echo "== $e"; durability ;;
+    recovery) echo "== $e"; recovery ;;
     cache) echo "== $e"; cache ;;
     *)
       echo "evaluate: unknown experiment '$e'" \
         "(overhead seed000 seed001 seed002 seed002-runtimes replay containers containers-containerd" \
-        "cpu-priority gateway cache soak durability)" >&2
+        "cpu-priority gateway cache soak durability recovery)" >&2
       exit 2
       ;;
   esac

@@ -11,6 +11,10 @@
 # and two workers (a1 a2 b1 b2), every node reading CONFIG_YAML (e.g. its
 # network_emulation block). Sets MASTER (the master above the zones), CTL, ZONE_MASTERS and
 # WORKER_ADDRESSES (comma-separated host:port lists).
+#   restart_master DIR
+# kills start_cluster's master with SIGKILL and starts it again at once on the
+# same state directory, token and address (as Kubernetes restarts a container
+# behind its Service), waiting until it serves.
 
 FSCHED_PIDS=()
 [ -n "${WORKER_FLAGS+x}" ] || WORKER_FLAGS=()
@@ -47,10 +51,10 @@ start_cluster() {
     printf '%s\n' "$config" >"$dir/master.yaml"
     config_flag=(--config "$dir/master.yaml")
   fi
-  build/master/fsched-master "${config_flag[@]}" --listen 127.0.0.1:0 --port_file "$dir/master.port" \
-    --metrics_port_file "$dir/master.metrics-port" --state_dir "$dir/state" --join_token "$token" \
-    --http_listen 127.0.0.1:0 --http_port_file "$dir/master.http-port" \
-    >"$dir/master.log" 2>&1 &
+  MASTER_ARGS=("${config_flag[@]}" --port_file "$dir/master.port"
+    --metrics_port_file "$dir/master.metrics-port" --state_dir "$dir/state" --join_token "$token"
+    --http_listen 127.0.0.1:0 --http_port_file "$dir/master.http-port")
+  build/master/fsched-master "${MASTER_ARGS[@]}" --listen 127.0.0.1:0 >"$dir/master.log" 2>&1 &
   FSCHED_PIDS+=($!)
   _wait_port "$dir/master.port" $! "$dir"
   MASTER=127.0.0.1:$(cat "$dir/master.port")
@@ -71,6 +75,17 @@ start_cluster() {
   done
   echo "cluster: workers did not become ready; see $dir/*.log" >&2
   exit 1
+}
+
+restart_master() {  # dir
+  local dir=$1 port
+  port=$(cat "$dir/master.port")
+  kill -9 "${FSCHED_PIDS[0]}"
+  wait "${FSCHED_PIDS[0]}" 2>/dev/null || true
+  rm -f "$dir/master.port"
+  build/master/fsched-master "${MASTER_ARGS[@]}" --listen "127.0.0.1:$port" >>"$dir/master.log" 2>&1 &
+  FSCHED_PIDS[0]=$!
+  _wait_port "$dir/master.port" $! "$dir"
 }
 
 # Prints the lines of a process' Prometheus metrics that match a regex.
