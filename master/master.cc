@@ -48,8 +48,15 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Create(const Config& config) {
   }
   m->timers_ = std::make_unique<TimerQueue>();
   ASSIGN_OR_RETURN(m->rootfs_, RootfsStore::Open(config.state_dir() + "/rootfs",
-                                                 config.cluster().max_rootfs_bytes()));
+                                                 config.cluster().max_rootfs_bytes(),
+                                                 config.cluster().rootfs_budget_bytes()));
   RETURN_IF_ERROR(m->BuildCore());
+  m->rootfs_->set_in_use([registry = m->core_->registry()](const std::string& digest) {
+    for (const v1::Function& f : registry->List()) {
+      if (f.spec().rootfs_digest() == digest) return true;
+    }
+    return false;
+  });
   RETURN_IF_ERROR(m->BuildAuth());
   RETURN_IF_ERROR(m->BuildRouting());
   RETURN_IF_ERROR(m->BuildServices());

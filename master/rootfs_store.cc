@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/log.h"
 #include "common/proto_time.h"
 
 namespace fsched::master {
@@ -20,8 +22,8 @@ std::atomic<uint64_t> next_upload{0};
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<RootfsStore>> RootfsStore::Open(std::string dir,
-                                                               uint64_t max_bytes) {
+absl::StatusOr<std::unique_ptr<RootfsStore>> RootfsStore::Open(std::string dir, uint64_t max_bytes,
+                                                               uint64_t budget_bytes) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) {
@@ -31,7 +33,7 @@ absl::StatusOr<std::unique_ptr<RootfsStore>> RootfsStore::Open(std::string dir,
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     if (entry.path().extension() == ".part") fs::remove(entry.path(), ec);
   }
-  return std::unique_ptr<RootfsStore>(new RootfsStore(std::move(dir), max_bytes));
+  return std::unique_ptr<RootfsStore>(new RootfsStore(std::move(dir), max_bytes, budget_bytes));
 }
 
 RootfsStore::Upload::Upload(const RootfsStore* store, std::string temp_path)
@@ -73,6 +75,8 @@ absl::StatusOr<v1::Rootfs> RootfsStore::Upload::Commit() {
         absl::StrCat("the archive's digest is ", digest, ", not the ", expected_, " announced"));
   }
   const std::string path = absl::StrCat(store_->dir_, "/", DigestHex(digest), ".tar");
+  absl::MutexLock lock(&store_->commit_mu_);
+  if (absl::Status room = store_->MakeRoom(digest, size_); !room.ok()) return room;
   std::error_code ec;
   fs::rename(temp_path_, path, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot store ", path, ": ", ec.message()));
@@ -103,6 +107,64 @@ absl::StatusOr<std::string> RootfsStore::PathOf(const std::string& digest) const
         absl::StrCat("no root filesystem archive ", digest, " was uploaded to this master"));
   }
   return path;
+}
+
+absl::StatusOr<std::string> RootfsStore::Use(const std::string& digest) const {
+  absl::StatusOr<std::string> path = PathOf(digest);
+  if (!path.ok()) return path;
+  // The file's time is its last use: the order survives a restart.
+  std::error_code ec;
+  fs::last_write_time(*path, fs::file_time_type::clock::now(), ec);
+  return path;
+}
+
+absl::Status RootfsStore::MakeRoom(const std::string& digest, uint64_t incoming) const {
+  if (budget_bytes_ == 0) return absl::OkStatus();
+  struct Stored {
+    fs::file_time_type used;
+    std::string digest;
+    std::string path;
+    uint64_t size;
+  };
+  std::vector<Stored> stored;
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    if (entry.path().extension() != ".tar") continue;
+    const std::string name = absl::StrCat("sha256:", entry.path().stem().string());
+    if (name == digest) continue;  // replaced by the same bytes
+    const uint64_t size = entry.file_size(ec);
+    stored.push_back({fs::last_write_time(entry.path(), ec), name, entry.path().string(), size});
+    total += size;
+  }
+  if (total + incoming <= budget_bytes_) return absl::OkStatus();
+  // Least recently used first; what a function names stays. Nothing is
+  // deleted unless that makes enough room.
+  std::erase_if(stored, [&](const Stored& s) { return in_use_ && in_use_(s.digest); });
+  uint64_t evictable = 0;
+  for (const Stored& s : stored) evictable += s.size;
+  if (total - evictable + incoming > budget_bytes_) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the archive (", incoming, " bytes) does not fit the master's archive budget of ",
+        budget_bytes_, " bytes (cluster.rootfs_budget_bytes): ", total - evictable,
+        " bytes are archives that registered functions name; delete some of those functions "
+        "or raise the budget"));
+  }
+  std::sort(stored.begin(), stored.end(),
+            [](const Stored& a, const Stored& b) { return a.used < b.used; });
+  for (const Stored& s : stored) {
+    if (total + incoming <= budget_bytes_) break;
+    if (!fs::remove(s.path, ec) || ec) continue;
+    total -= s.size;
+    FSCHED_LOG(kInfo, "deleted archive %s (%d bytes, unused) to make room for a new one", s.digest,
+               s.size);
+  }
+  if (total + incoming > budget_bytes_) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the archive (", incoming, " bytes) does not fit the master's archive budget of ",
+        budget_bytes_, " bytes (cluster.rootfs_budget_bytes): archives could not be deleted"));
+  }
+  return absl::OkStatus();
 }
 
 std::vector<v1::Rootfs> RootfsStore::List() const {

@@ -324,7 +324,7 @@ grpc::ServerWriteReactor<v1::RootfsChunk>* WorkerLinkService::FetchRootfs(
   if (caller->source() == "open" && !options_.join_token.empty() &&
       request->join_token() != options_.join_token) {
     reactor->Fail(absl::UnauthenticatedError("wrong join token"));
-  } else if (absl::StatusOr<std::string> path = options_.rootfs->PathOf(request->digest());
+  } else if (absl::StatusOr<std::string> path = options_.rootfs->Use(request->digest());
              !path.ok()) {
     reactor->Fail(path.status());
   } else {

@@ -221,6 +221,7 @@ grpc::Status MasterLink::Session(const std::string& address, const std::string& 
         welcomed_ = true;
         max_message_bytes_ = message.welcome().max_message_bytes();
         backlog.swap(backlog_);
+        backlog_bytes_ = 0;
         resends = TakeResends(message.welcome());
       }
       if (!resends.empty()) {
@@ -320,11 +321,16 @@ void MasterLink::SendResult(v1::InvocationResult result) {
   {
     absl::MutexLock lock(&write_mu_);
     if (stream_ == nullptr || !welcomed_) {
-      if (backlog_.size() < options_.max_buffered_results) {
+      const uint64_t bytes = result.ByteSizeLong();
+      if (backlog_.size() < options_.max_buffered_results &&
+          backlog_bytes_ + bytes <= options_.max_buffered_bytes) {
         backlog_.push_back(std::move(result));
+        backlog_bytes_ += bytes;
       } else {
-        FSCHED_LOG(kError, "dropping result of %s: %d results already wait for the master",
-                   result.invocation_id(), backlog_.size());
+        FSCHED_LOG(kError,
+                   "dropping the result of %s (%d bytes): %d results of %d bytes already wait "
+                   "for the master (worker.buffered_result_bytes); it will run again",
+                   result.invocation_id(), bytes, backlog_.size(), backlog_bytes_);
         held_.erase(result.invocation_id());  // the master re-queues it when it reconnects
       }
       return;
@@ -343,6 +349,7 @@ void MasterLink::SendResult(v1::InvocationResult result) {
       return;
     }
     // The stream broke under us; keep the result for the next connection.
+    backlog_bytes_ += message.result().ByteSizeLong();
     backlog_.push_back(std::move(*message.mutable_result()));
   }
 }

@@ -55,6 +55,9 @@ class MasterLink {
     absl::Duration reconnect_max = absl::Seconds(10);
     absl::Duration welcome_timeout = absl::Seconds(10);
     size_t max_buffered_results = 10000;
+    // And their bytes: past either, a result is dropped (the master, told by
+    // Register.held, queues its invocation again).
+    uint64_t max_buffered_bytes = uint64_t{64} << 20;
     // How long, and within how many bytes, results already written are kept
     // for a master that restarted before it read or recorded them.
     absl::Duration resend_window = absl::Seconds(10);
@@ -127,6 +130,7 @@ class MasterLink {
   bool welcomed_ ABSL_GUARDED_BY(write_mu_) = false;
   uint64_t max_message_bytes_ ABSL_GUARDED_BY(write_mu_) = 0;  // the master's, from its welcome
   std::deque<v1::InvocationResult> backlog_ ABSL_GUARDED_BY(write_mu_);
+  uint64_t backlog_bytes_ ABSL_GUARDED_BY(write_mu_) = 0;
   // Assignments from the master whose result is not written yet, by id: attempt.
   absl::flat_hash_map<std::string, uint32_t> held_ ABSL_GUARDED_BY(write_mu_);
   // Results written, newest last, within resend_window and resend_bytes.

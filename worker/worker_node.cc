@@ -299,6 +299,7 @@ absl::Status WorkerNode::BuildLinks(FatalFn fatal) {
   link_options.labels = {config_.node().labels().begin(), config_.node().labels().end()};
   link_options.reconnect_min = FromProto(config_.worker().reconnect_min());
   link_options.reconnect_max = FromProto(config_.worker().reconnect_max());
+  link_options.max_buffered_bytes = config_.worker().buffered_result_bytes();
   refused_ = std::move(fatal);
   MasterLinkCallbacks* const callbacks = this;
   link_ = std::make_unique<MasterLink>(link_options, executor_.get(), callbacks);

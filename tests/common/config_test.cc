@@ -119,6 +119,7 @@ TEST(ConfigTest, BadValuesAreRejectedWithTheirKey) {
       {"scheduler: {retained_result_bytes: 4096}", "scheduler.retained_result_bytes"},
       {"scheduler: {retained_result_age: 0s}", "scheduler.retained_result_age"},
       {"cluster: {reconnect_grace: 0s}", "cluster.reconnect_grace"},
+      {"worker: {buffered_result_bytes: 4096}", "worker.buffered_result_bytes"},
       {"http: {threads: 5000}", "http.threads"},
       {"simulator: {workers: 0}", "simulator.workers"},
       {"simulator: {slots: 0}", "simulator.slots"},

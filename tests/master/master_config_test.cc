@@ -21,6 +21,8 @@ TEST(MasterConfigTest, KeysThatMustAgreeAreNamed) {
       {"cluster: {heartbeat_interval: 2s, heartbeat_timeout: 2s}", "cluster.heartbeat_timeout"},
       {"scheduler: {default_timeout: 20m}", "scheduler.default_timeout"},
       {"scheduler: {default_timeout: 5s, max_timeout: 4s}", "scheduler.default_timeout"},
+      {"cluster: {max_rootfs_bytes: 2GiB, rootfs_budget_bytes: 1GiB}",
+       "cluster.rootfs_budget_bytes"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<Config> config = ParseConfig(c.yaml);

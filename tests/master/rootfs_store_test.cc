@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 namespace fsched::master {
 namespace {
@@ -84,6 +85,50 @@ TEST_F(RootfsStoreTest, RemovesUploadsACrashCutShort) {
   auto store = RootfsStore::Open(dir_.string(), 1 << 20);
   ASSERT_TRUE(store.ok());
   EXPECT_TRUE(fs::is_empty(dir_));
+}
+
+// Within the budget of all archives: the least recently used one (uploaded
+// or fetched longest ago) that no registered function names goes first; an
+// archive that only fits by deleting named ones is refused and deletes nothing.
+TEST_F(RootfsStoreTest, ABudgetDeletesTheLeastRecentlyUsedUnnamedArchivesFirst) {
+  auto store = RootfsStore::Open(dir_.string(), 100, 30);
+  ASSERT_TRUE(store.ok()) << store.status();
+  std::set<std::string> named;
+  (*store)->set_in_use([&named](const std::string& digest) { return named.contains(digest); });
+  const auto put = [&](const std::string& data) -> absl::StatusOr<std::string> {
+    auto upload = (*store)->Begin();
+    if (!upload.ok()) return upload.status();
+    if (absl::Status s = (*upload)->Append(data); !s.ok()) return s;
+    absl::StatusOr<v1::Rootfs> stored = (*upload)->Commit();
+    if (!stored.ok()) return stored.status();
+    return stored->digest();
+  };
+  // Uses one second apart, so the order does not rest on the clock's resolution.
+  const auto used = [&](const std::string& digest, int second) {
+    fs::last_write_time(*(*store)->PathOf(digest),
+                        fs::file_time_type(std::chrono::seconds(1700000000 + second)));
+  };
+  const std::string a = *put(std::string(10, 'a'));
+  const std::string b = *put(std::string(10, 'b'));
+  const std::string c = *put(std::string(10, 'c'));
+  used(b, 1);  // oldest, but a function names it
+  used(c, 2);
+  used(a, 3);
+  named.insert(b);
+  const absl::StatusOr<std::string> d = put(std::string(10, 'd'));
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_TRUE((*store)->Has(a));
+  EXPECT_TRUE((*store)->Has(b));
+  EXPECT_FALSE((*store)->Has(c));  // the least recently used unnamed one
+  EXPECT_TRUE((*store)->Has(*d));
+  ASSERT_TRUE((*store)->Use(a).ok());  // a worker fetched it: now the most recent
+
+  named.insert(*d);
+  const absl::StatusOr<std::string> big = put(std::string(25, 'e'));  // only fits without b or d
+  EXPECT_EQ(big.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(big.status().message().find("cluster.rootfs_budget_bytes"), std::string::npos);
+  EXPECT_TRUE((*store)->Has(a));  // refused: nothing was deleted for it
+  EXPECT_EQ((*store)->List().size(), 3u);
 }
 
 }  // namespace

@@ -40,6 +40,11 @@ class FakeMaster : public v1::WorkerLink::Service {
       absl::MutexLock lock(&mu_);
       registers_.push_back(first.register_());
       drop_ = false;
+      // Registered, not yet welcomed: the worker keeps its results meanwhile.
+      mu_.Await(absl::Condition(
+          +[](FakeMaster* self)
+               ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) { return !self->hold_welcome_; },
+          this));
     }
     if (first.register_().join_token() != kToken) {
       return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "wrong join token");
@@ -104,6 +109,7 @@ class FakeMaster : public v1::WorkerLink::Service {
 
   absl::Mutex mu_;
   std::vector<std::string> awaiting_ ABSL_GUARDED_BY(mu_);  // put in every welcome
+  bool hold_welcome_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<v1::Register> registers_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::Heartbeat> heartbeats_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::InvocationResult> results_ ABSL_GUARDED_BY(mu_);
@@ -166,8 +172,9 @@ class MasterLinkTest : public ::testing::Test {
     if (link_) link_->Join();
     server_.server->Shutdown(absl::ToChronoTime(absl::Now()));
   }
-  void StartLink(const std::string& token) {
+  void StartLink(const std::string& token, uint64_t max_buffered_bytes = uint64_t{64} << 20) {
     MasterLink::Options options;
+    options.max_buffered_bytes = max_buffered_bytes;
     options.zone = "a";
     options.labels = {{"rack", "r1"}};
     options.reconnect_min = absl::Milliseconds(20);
@@ -181,7 +188,7 @@ class MasterLinkTest : public ::testing::Test {
   FakeWorker worker_;
   ProcessRuntime runtime_;
   Executor executor_{
-      Executor::Options{},
+      Executor::Options{.slots = 3},
       {{v1::RUNTIME_KIND_UNSPECIFIED, &runtime_}, {v1::RUNTIME_KIND_PROCESS, &runtime_}}};
   RunningServer server_;
   std::string address_;
@@ -289,6 +296,43 @@ TEST_F(MasterLinkTest, AResultTheMasterLostIsSentAgainWhenItAsks) {
   EXPECT_EQ(master_.results_[2].invocation_id(), "inv-lost");
   EXPECT_EQ(master_.results_[2].stdout(), "inv-lost\n");
   EXPECT_EQ(master_.results_[2].attempts(), 3u);
+}
+
+// While the master is away, finished results wait within a byte budget; one
+// that does not fit is dropped (and no longer listed as held, so the master
+// queues it again) instead of growing the worker without bound.
+TEST_F(MasterLinkTest, ResultsWaitingForTheMasterStayWithinTheirByteBudget) {
+  StartLink(kToken, 1 << 20);
+  ASSERT_TRUE(master_.WaitFor([](FakeMaster& m) { return !m.heartbeats_.empty(); }));
+  for (const char* id : {"inv-1", "inv-2", "inv-3"}) {
+    v1::MasterMessage m;
+    v1::Assignment* a = m.mutable_assignment();
+    a->set_invocation_id(id);
+    a->mutable_function()->set_name("fn");
+    for (const char* arg : {"sh", "-c", "sleep 0.5; head -c 600000 /dev/zero"}) {
+      a->mutable_function()->add_command(arg);
+    }
+    ToProto(absl::Seconds(10), a->mutable_timeout());
+    master_.Send(m);
+  }
+  ASSERT_TRUE(master_.WaitFor([this](FakeMaster&) { return executor_.Running().size() == 3; }));
+  {
+    absl::MutexLock lock(&master_.mu_);
+    master_.hold_welcome_ = true;
+  }
+  master_.Drop();
+  ASSERT_TRUE(master_.WaitFor([](FakeMaster& m) { return m.registers_.size() == 2; }));
+  ASSERT_TRUE(master_.WaitFor([this](FakeMaster&) { return executor_.Running().empty(); }));
+  {
+    absl::MutexLock lock(&master_.mu_);
+    master_.hold_welcome_ = false;
+  }
+  ASSERT_TRUE(master_.WaitFor([](FakeMaster& m) { return !m.results_.empty(); }));
+  absl::SleepFor(absl::Milliseconds(300));  // nothing more comes
+  absl::MutexLock lock(&master_.mu_);
+  ASSERT_EQ(master_.results_.size(), 1u);  // 600 KB fit the 1 MiB; two more would not
+  EXPECT_EQ(master_.results_[0].stdout().size(), 600000u);
+  EXPECT_EQ(master_.registers_[1].held_size(), 3);  // all three ran when it registered
 }
 
 TEST_F(MasterLinkTest, AWrongTokenStopsTheLinkAndTellsTheWorkerOnce) {
