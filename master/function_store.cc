@@ -155,10 +155,13 @@ absl::Status FunctionStore::PutRowsLocked(
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<std::string>> FunctionStore::LoadRows(const char* table) {
+absl::StatusOr<std::vector<std::string>> FunctionStore::LoadRows(const char* table,
+                                                                 const char* order_by) {
   Statement st;
-  if (sqlite3_prepare_v2(db_, absl::StrCat("SELECT body FROM ", table, ";").c_str(), -1, &st.stmt,
-                         nullptr) != SQLITE_OK) {
+  const std::string sql =
+      absl::StrCat("SELECT body FROM ", table,
+                   order_by != nullptr ? absl::StrCat(" ORDER BY ", order_by) : "", ";");
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st.stmt, nullptr) != SQLITE_OK) {
     return SqliteError(db_, absl::StrCat("prepare select from ", table));
   }
   std::vector<std::string> out;
@@ -335,19 +338,8 @@ absl::StatusOr<std::vector<v1::AcceptedInvocation>> FunctionStore::LoadAccepted(
 
 absl::StatusOr<std::vector<v1::Invocation>> FunctionStore::LoadFinished() {
   absl::MutexLock lock(&mu_);
-  Statement st;
-  if (sqlite3_prepare_v2(db_, "SELECT body FROM finished_invocations ORDER BY rowid;", -1, &st.stmt,
-                         nullptr) != SQLITE_OK) {
-    return SqliteError(db_, "prepare select from finished_invocations");
-  }
-  std::vector<std::string> rows;
-  int rc;
-  while ((rc = sqlite3_step(st.stmt)) == SQLITE_ROW) {
-    rows.emplace_back(static_cast<const char*>(sqlite3_column_blob(st.stmt, 0)),
-                      static_cast<size_t>(sqlite3_column_bytes(st.stmt, 0)));
-  }
-  if (rc != SQLITE_DONE) return SqliteError(db_, "read finished_invocations");
-  return ParseRows<v1::Invocation>(std::move(rows), "finished invocation");
+  return ParseRows<v1::Invocation>(LoadRows("finished_invocations", "rowid"),
+                                   "finished invocation");
 }
 
 absl::StatusOr<std::vector<v1::FunctionHistory>> FunctionStore::LoadHistories() {

@@ -84,7 +84,8 @@ class FunctionStore {
   // Rows of a (key TEXT PRIMARY KEY, body BLOB) table.
   absl::Status PutRow(const char* table, const std::string& key, const std::string& body)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<std::vector<std::string>> LoadRows(const char* table)
+  absl::StatusOr<std::vector<std::string>> LoadRows(const char* table,
+                                                    const char* order_by = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   /// Several rows in one transaction: all or none.
   absl::Status PutRowsLocked(const char* table,
