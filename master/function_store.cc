@@ -86,6 +86,7 @@ absl::StatusOr<std::unique_ptr<FunctionStore>> FunctionStore::Open(const std::st
 
 FunctionStore::~FunctionStore() {
   absl::MutexLock lock(&mu_);
+  for (sqlite3_stmt* s : journal_statements_) sqlite3_finalize(s);
   sqlite3_close(db_);
 }
 
@@ -223,10 +224,11 @@ absl::Status FunctionStore::DeleteAccepted(const std::string& id) {
 absl::Status FunctionStore::WriteJournal(const JournalBatch& batch) {
   if (batch.empty()) return absl::OkStatus();
   absl::MutexLock lock(&mu_);
-  // Statements prepared once for the whole batch, bound per row: a batch
-  // under load holds hundreds of rows.
-  enum { kAccept, kDispatch, kRequeued, kUnaccept, kUndispatch, kKeep, kForget, kCount };
-  static constexpr const char* kSql[kCount] = {
+  // Statements prepared once for the store's life and bound per row: the
+  // journal writes a batch every few hundred microseconds under load.
+  enum { kAccept, kDispatch, kRequeued, kUnaccept, kUndispatch, kKeep, kForget, kBegin, kCommit };
+  static_assert(kCommit + 1 == kJournalStatements);
+  static constexpr const char* kSql[kJournalStatements] = {
       "INSERT OR REPLACE INTO accepted_invocations(name, body) VALUES(?1, ?2);",
       "INSERT OR REPLACE INTO invocation_dispatches(name, worker, attempts, at) "
       "VALUES(?1, ?2, ?3, ?4);",
@@ -236,16 +238,29 @@ absl::Status FunctionStore::WriteJournal(const JournalBatch& batch) {
       "DELETE FROM invocation_dispatches WHERE name = ?1;",
       "INSERT OR REPLACE INTO finished_invocations(name, body) VALUES(?1, ?2);",
       "DELETE FROM finished_invocations WHERE name = ?1;",
+      "BEGIN;",
+      "COMMIT;",
   };
-  Statement st[kCount];
-  for (int i = 0; i < kCount; ++i) {
-    if (sqlite3_prepare_v2(db_, kSql[i], -1, &st[i].stmt, nullptr) != SQLITE_OK) {
-      return SqliteError(db_, "prepare the invocation journal's statements");
+  sqlite3_stmt** st = journal_statements_.data();
+  if (st[0] == nullptr) {
+    for (int i = 0; i < kJournalStatements; ++i) {
+      if (sqlite3_prepare_v2(db_, kSql[i], -1, &st[i], nullptr) != SQLITE_OK) {
+        absl::Status error = SqliteError(db_, "prepare the invocation journal's statements");
+        for (sqlite3_stmt*& s : journal_statements_) {
+          sqlite3_finalize(s);
+          s = nullptr;
+        }
+        return error;
+      }
     }
   }
-  if (sqlite3_exec(db_, "BEGIN;", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return SqliteError(db_, "begin");
-  }
+  const auto step = [&](int which) {
+    const bool done = sqlite3_step(st[which]) == SQLITE_DONE;
+    sqlite3_reset(st[which]);
+    sqlite3_clear_bindings(st[which]);  // they point into this batch
+    return done;
+  };
+  if (!step(kBegin)) return SqliteError(db_, "begin");
   const auto fail = [&](const char* what) {
     absl::Status error = SqliteError(db_, what);
     sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
@@ -253,8 +268,7 @@ absl::Status FunctionStore::WriteJournal(const JournalBatch& batch) {
   };
   const auto run = [&](int which, const std::string& id, const std::string* body, int64_t number,
                        int64_t at = 0) {
-    sqlite3_stmt* s = st[which].stmt;
-    sqlite3_reset(s);
+    sqlite3_stmt* s = st[which];
     sqlite3_bind_text(s, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
     if (body != nullptr) {
       if (which == kDispatch) {
@@ -265,7 +279,7 @@ absl::Status FunctionStore::WriteJournal(const JournalBatch& batch) {
     }
     if (which == kDispatch || which == kRequeued) sqlite3_bind_int64(s, 3, number);
     if (which == kDispatch) sqlite3_bind_int64(s, 4, at);
-    return sqlite3_step(s) == SQLITE_DONE;
+    return step(which);
   };
   for (const auto& [id, body] : batch.accepted) {
     if (!run(kAccept, id, &body, 0)) return fail("record an accepted invocation");
@@ -285,9 +299,7 @@ absl::Status FunctionStore::WriteJournal(const JournalBatch& batch) {
   for (const std::string& id : batch.forgotten) {
     if (!run(kForget, id, nullptr, 0)) return fail("forget a finished invocation");
   }
-  if (sqlite3_exec(db_, "COMMIT;", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return fail("commit");
-  }
+  if (!step(kCommit)) return fail("commit");
   return absl::OkStatus();
 }
 

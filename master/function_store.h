@@ -2,6 +2,7 @@
 // registered functions, what was learned about them, tasks and tokens survive a restart.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -14,6 +15,7 @@
 #include "fsched/v1/types.pb.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace fsched::master {
 
@@ -94,6 +96,9 @@ class FunctionStore {
 
   absl::Mutex mu_;
   sqlite3* db_ ABSL_GUARDED_BY(mu_);
+  // WriteJournal's statements, prepared on its first call.
+  static constexpr int kJournalStatements = 9;
+  std::array<sqlite3_stmt*, kJournalStatements> journal_statements_ ABSL_GUARDED_BY(mu_) = {};
 };
 
 }  // namespace fsched::master

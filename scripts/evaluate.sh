@@ -411,11 +411,12 @@ soak() {
   $CTL register mib -- head -c 1048576 /dev/zero >/dev/null
   local master_pid=${FSCHED_PIDS[0]} worker_pid=${FSCHED_PIDS[1]}
   rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo; }
-  echo "elapsed_s,master_rss_kib,worker_rss_kib" >"$dir/rss.csv"
+  # The master's state directory too: results are journaled there (durable invocations).
+  echo "elapsed_s,master_rss_kib,worker_rss_kib,state_kib" >"$dir/rss.csv"
   (
     start=$(date +%s)
     while kill -0 "$master_pid" 2>/dev/null; do
-      echo "$(($(date +%s) - start)),$(rss "$master_pid"),$(rss "$worker_pid")" >>"$dir/rss.csv"
+      echo "$(($(date +%s) - start)),$(rss "$master_pid"),$(rss "$worker_pid"),$(du -sk "$dir/cluster/state" | cut -f1)" >>"$dir/rss.csv"
       sleep 15
     done
   ) &
@@ -434,12 +435,16 @@ import matplotlib.pyplot as plt
 d, budget = sys.argv[1], sys.argv[2]
 rows = [r for r in csv.DictReader(open(f"{d}/rss.csv")) if r["master_rss_kib"]]
 t = [int(r["elapsed_s"]) / 60 for r in rows]
-for who in ("master", "worker"):
-    mib = [int(r[f"{who}_rss_kib"]) / 1024 for r in rows if r[f"{who}_rss_kib"]]
-    plt.plot(t[:len(mib)], mib, marker=".", label=who)
-    print(f"{who}: RSS first {mib[0]:.0f} MiB, max {max(mib):.0f} MiB, last {mib[-1]:.0f} MiB")
+for who, column, label in (("master", "master_rss_kib", "master RSS"),
+                           ("worker", "worker_rss_kib", "worker RSS"),
+                           ("state", "state_kib", "master state on disk")):
+    mib = [int(r[column]) / 1024 for r in rows if r.get(column)]
+    if not mib:
+        continue
+    plt.plot(t[:len(mib)], mib, marker=".", label=label)
+    print(f"{label}: first {mib[0]:.0f} MiB, max {max(mib):.0f} MiB, last {mib[-1]:.0f} MiB")
 plt.xlabel("minutes")
-plt.ylabel("resident memory (MiB)")
+plt.ylabel("MiB")
 plt.title(f"1 MiB outputs, results budget {budget}")
 plt.legend()
 plt.grid(alpha=0.3)

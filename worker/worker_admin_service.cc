@@ -46,6 +46,13 @@ grpc::ServerUnaryReactor* WorkerAdminService::GetDurations(grpc::CallbackServerC
   return FinishUnary(ctx, KeptByMasters("function durations"));
 }
 
+grpc::ServerUnaryReactor* WorkerAdminService::GetRecovery(grpc::CallbackServerContext* ctx,
+                                                          const v1::GetRecoveryRequest*,
+                                                          v1::Recovery*) {
+  if (auto* refused = Refuse(*s_.gate, ctx, "fsched.v1.Admin.GetRecovery")) return refused;
+  return FinishUnary(ctx, KeptByMasters("recovery counts"));
+}
+
 grpc::ServerUnaryReactor* WorkerAdminService::GetSchedulingPolicy(
     grpc::CallbackServerContext* ctx, const v1::GetSchedulingPolicyRequest*,
     v1::SchedulingPolicy*) {

@@ -1,9 +1,9 @@
 // fsched.v1.Admin as a worker serves it: it is an entry node too (seed 001),
 // so its architecture, the dynamic selector's windows and ratios, and its
 // thresholds are read and set here like a master's. Load is this worker's
-// (host and slots); configuration is its effective config. Durations and
-// scheduling policies are kept by masters: asked here, they are refused with
-// FAILED_PRECONDITION naming the master to ask.
+// (host and slots); configuration is its effective config. Durations,
+// scheduling policies and what a restart recovered are kept by masters: asked
+// here, they are refused with FAILED_PRECONDITION naming the master to ask.
 #pragma once
 
 #include <functional>
@@ -39,6 +39,9 @@ class WorkerAdminService final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* GetDurations(grpc::CallbackServerContext* ctx,
                                          const v1::GetDurationsRequest* request,
                                          v1::GetDurationsResponse* response) override;
+  grpc::ServerUnaryReactor* GetRecovery(grpc::CallbackServerContext* ctx,
+                                        const v1::GetRecoveryRequest* request,
+                                        v1::Recovery* response) override;
   grpc::ServerUnaryReactor* GetSchedulingPolicy(grpc::CallbackServerContext* ctx,
                                                 const v1::GetSchedulingPolicyRequest* request,
                                                 v1::SchedulingPolicy* response) override;

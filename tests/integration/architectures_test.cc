@@ -277,6 +277,11 @@ TEST_F(ArchitecturesTest, DynamicResolvesToAConcreteArchitectureAndIsMeasured) {
   grpc::Status kept = worker_admin->GetDurations(&dctx, v1::GetDurationsRequest(), &durations);
   EXPECT_EQ(kept.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(kept.error_message(), HasSubstr(master_address_));
+  grpc::ClientContext rctx;
+  v1::Recovery recovery;
+  kept = worker_admin->GetRecovery(&rctx, v1::GetRecoveryRequest(), &recovery);
+  EXPECT_EQ(kept.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(kept.error_message(), HasSubstr(master_address_));
 }
 
 // Seed 001's selector, live at an entry worker in dynamic mode: while the
