@@ -217,7 +217,7 @@ absl::Status FunctionStore::PutAccepted(const v1::AcceptedInvocation& invocation
 
 absl::Status FunctionStore::DeleteAccepted(const std::string& id) {
   JournalBatch batch;
-  batch.finished.emplace_back(id, "");
+  batch.forgotten.push_back(id);
   return WriteJournal(batch);
 }
 
@@ -290,14 +290,15 @@ absl::Status FunctionStore::WriteJournal(const JournalBatch& batch) {
                         : run(kDispatch, d.id, &d.worker_id, d.attempts, d.at_unix_nanos);
     if (!ok) return fail("record a dispatch");
   }
+  // Finished or forgotten, an invocation is no longer accepted nor dispatched.
+  const auto settle = [&](const std::string& id) {
+    return run(kUnaccept, id, nullptr, 0) && run(kUndispatch, id, nullptr, 0);
+  };
   for (const auto& [id, body] : batch.finished) {
-    if (!run(kUnaccept, id, nullptr, 0) || !run(kUndispatch, id, nullptr, 0)) {
-      return fail("forget a finished invocation's acceptance");
-    }
-    if (!body.empty() && !run(kKeep, id, &body, 0)) return fail("keep a finished invocation");
+    if (!settle(id) || !run(kKeep, id, &body, 0)) return fail("keep a finished invocation");
   }
   for (const std::string& id : batch.forgotten) {
-    if (!run(kForget, id, nullptr, 0)) return fail("forget a finished invocation");
+    if (!settle(id) || !run(kForget, id, nullptr, 0)) return fail("forget an invocation");
   }
   if (!step(kCommit)) return fail("commit");
   return absl::OkStatus();

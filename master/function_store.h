@@ -47,10 +47,10 @@ class FunctionStore {
       int64_t at_unix_nanos = 0;  // when it went to the worker
     };
     std::vector<Dispatch> dispatched;
-    // id, serialized Invocation (DONE, with its result); an empty body forgets
-    // the invocation without keeping a result (it was never queued).
+    // id, serialized Invocation (DONE, with its result)
     std::vector<std::pair<std::string, std::string>> finished;
-    std::vector<std::string> forgotten;  // finished results no longer retained
+    // No longer retained, or never queued: whatever is recorded of them goes.
+    std::vector<std::string> forgotten;
     bool empty() const {
       return accepted.empty() && dispatched.empty() && finished.empty() && forgotten.empty();
     }

@@ -46,7 +46,6 @@ void StoreJournal::Finished(v1::Invocation invocation) {
 }
 
 void StoreJournal::Forgotten(std::vector<std::string> ids) {
-  if (ids.empty()) return;
   absl::MutexLock lock(&mu_);
   forgotten_.insert(forgotten_.end(), std::make_move_iterator(ids.begin()),
                     std::make_move_iterator(ids.end()));
@@ -96,10 +95,7 @@ void StoreJournal::Loop() {
     // Serialized here, off the threads that answer calls.
     batch.finished.reserve(finished.size());
     for (const v1::Invocation& invocation : finished) {
-      // One that never finished (admitted, then not queued) keeps nothing.
-      batch.finished.emplace_back(invocation.id(), invocation.state() == v1::INVOCATION_STATE_DONE
-                                                       ? invocation.SerializeAsString()
-                                                       : std::string());
+      batch.finished.emplace_back(invocation.id(), invocation.SerializeAsString());
     }
     absl::Status status = store_->WriteJournal(batch);
     mu_.Lock();

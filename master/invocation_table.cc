@@ -80,11 +80,7 @@ void InvocationTable::Discard(const std::string& id) {
     if (it->second.state != v1::INVOCATION_STATE_DONE) LeaveFlightLocked(it->second.spec.name());
     records_.erase(it);
   }
-  if (journal_ != nullptr) {
-    v1::Invocation never_queued;  // not DONE: the journal keeps nothing of it
-    never_queued.set_id(id);
-    journal_->Finished(std::move(never_queued));
-  }
+  if (journal_ != nullptr) journal_->Forgotten({id});
 }
 
 void InvocationTable::LeaveFlightLocked(const std::string& function) {
@@ -277,7 +273,7 @@ size_t InvocationTable::TrimLocked(absl::Time now) {
   // Told under the table's lock only to keep the journal's order: a record
   // forgotten before its Finished reached the journal stays on disk until the
   // next restart trims it again.
-  if (journal_ != nullptr) journal_->Forgotten(std::move(forgotten));
+  if (journal_ != nullptr && count > 0) journal_->Forgotten(std::move(forgotten));
   return count;
 }
 

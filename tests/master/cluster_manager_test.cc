@@ -33,6 +33,17 @@ class ClusterManagerTest : public ::testing::Test {
     EXPECT_EQ(welcome.worker_id(), id);
     return *session;
   }
+  // A registration of `id` holding these invocations (id, attempt).
+  static v1::Register Holding(const std::string& id, uint32_t slots,
+                              std::vector<std::pair<std::string, uint32_t>> held) {
+    v1::Register reg = MakeRegister(id, slots, "token");
+    for (const auto& [invocation, attempt] : held) {
+      v1::HeldInvocation* h = reg.add_held();
+      h->set_invocation_id(invocation);
+      h->set_attempt(attempt);
+    }
+    return reg;
+  }
   v1::Assignment A(const std::string& id, uint32_t attempt = 1) {
     v1::Assignment a;
     a.set_invocation_id(id);
@@ -172,10 +183,7 @@ TEST_F(ClusterManagerTest, QuickReconnectKeepsInFlightWork) {
   EXPECT_EQ(cluster_.Get("w1")->state(), v1::WORKER_STATE_DISCONNECTED);
   EXPECT_TRUE(cluster_.ReadyWorkers().empty());
   clock_.Advance(absl::Seconds(1));
-  v1::Register reg = MakeRegister("w1", 2, "token");
-  v1::HeldInvocation* held = reg.add_held();
-  held->set_invocation_id("i1");
-  held->set_attempt(1);
+  const v1::Register reg = Holding("w1", 2, {{"i1", 1}});
   v1::Welcome welcome;
   std::vector<InFlight> lost;
   auto second = cluster_.Register(reg, std::make_shared<FakeWorkerStream>(), &welcome, &lost);
@@ -200,12 +208,7 @@ TEST_F(ClusterManagerTest, AReconnectingWorkerGivesBackWhatItNoLongerHolds) {
   ASSERT_TRUE(cluster_.Assign("w1", A("lost")).ok());
   ASSERT_TRUE(cluster_.Assign("w1", A("older", 2)).ok());
   cluster_.Disconnected(first);
-  v1::Register reg = MakeRegister("w1", 3, "token");
-  for (auto [id, attempt] : {std::pair<const char*, uint32_t>{"kept", 1}, {"older", 1}}) {
-    v1::HeldInvocation* held = reg.add_held();
-    held->set_invocation_id(id);
-    held->set_attempt(attempt);
-  }
+  const v1::Register reg = Holding("w1", 3, {{"kept", 1}, {"older", 1}});
   v1::Welcome welcome;
   std::vector<InFlight> lost;
   ASSERT_TRUE(cluster_.Register(reg, std::make_shared<FakeWorkerStream>(), &welcome, &lost).ok());
@@ -233,10 +236,7 @@ TEST_F(ClusterManagerTest, RecoveredWorkWaitsForItsWorkerWithinTheGrace) {
   clock_.Advance(absl::Seconds(10));  // past the heartbeat timeout, within the grace
   EXPECT_TRUE(cluster_.Tick().empty());
 
-  v1::Register reg = MakeRegister("w1", 2, "token");
-  v1::HeldInvocation* held = reg.add_held();
-  held->set_invocation_id("confirmed");
-  held->set_attempt(3);
+  const v1::Register reg = Holding("w1", 2, {{"confirmed", 3}});
   v1::Welcome welcome;
   std::vector<InFlight> lost;
   ASSERT_TRUE(cluster_.Register(reg, std::make_shared<FakeWorkerStream>(), &welcome, &lost).ok());

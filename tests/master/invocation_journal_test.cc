@@ -72,8 +72,8 @@ TEST(StoreJournalTest, RecordsFromManyThreadsForgetsTheFinishedAndFlushesOnStop)
 
 // Dispatches come back with the accepted invocation (the last one wins; an
 // empty worker is a re-queue that keeps its attempts); a finished one leaves
-// the accepted set for the finished set until it is forgotten; one that was
-// never queued keeps nothing.
+// the accepted set for the finished set until it is forgotten; a forgotten
+// one that was never queued leaves nothing either.
 TEST(StoreJournalTest, DispatchesAndResultsAreRecordedUntilForgotten) {
   const std::string dir = ::testing::TempDir() + "/journal-dispatch-test";
   std::filesystem::remove_all(dir);
@@ -93,9 +93,7 @@ TEST(StoreJournalTest, DispatchesAndResultsAreRecordedUntilForgotten) {
     journal.Finished(Done("finished", "its output"));
     journal.Finished(Done("forgotten"));
     journal.Forgotten({"forgotten"});
-    v1::Invocation never;
-    never.set_id("never-queued");
-    journal.Finished(never);
+    journal.Forgotten({"never-queued"});
   }
   auto accepted = (*store)->LoadAccepted();
   ASSERT_TRUE(accepted.ok()) << accepted.status();
