@@ -20,6 +20,7 @@
 #include "worker/container_engine.h"
 #include "worker/fd.h"
 #include "worker/persistent_instance.h"
+#include "worker/rootfs_cache.h"
 #include "worker/runtime.h"
 #include "worker/shim/protocol.h"
 #include "worker/warm_pool.h"
@@ -80,6 +81,8 @@ class Container final : public PooledInstance {
 
   /// The container killed and deleted, its bundle removed. Idempotent.
   void Destroy();
+  /// Keeps the root filesystem on disk until the container is gone.
+  void HoldRoot(RootfsCache::Lease root) { root_ = std::move(root); }
 
   bool served() const override {
     return served_ || (instance_process_ != nullptr && instance_process_->served());
@@ -98,6 +101,7 @@ class Container final : public PooledInstance {
   // Reads one reply frame by `deadline`; kBroken at EOF or a malformed frame.
   ReadResult ReadReply(shim::Reply* reply, absl::Time deadline);
 
+  RootfsCache::Lease root_;  // released last, after the container is deleted
   const ContainerOptions options_;
   EngineInstance instance_;
   std::string cgroup_;

@@ -109,7 +109,8 @@ ContainerRuntime::~ContainerRuntime() {
   fs::remove_all(options_.state_dir, ec);
 }
 
-absl::StatusOr<std::string> ContainerRuntime::Root(const v1::FunctionSpec& function) const {
+absl::StatusOr<std::string> ContainerRuntime::Root(const v1::FunctionSpec& function,
+                                                   RootfsCache::Lease* lease) const {
   if (options_.engine->uses_images()) {
     if (function.image().empty()) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -141,7 +142,10 @@ absl::StatusOr<std::string> ContainerRuntime::Root(const v1::FunctionSpec& funct
           "function ", function.name(), " names root filesystem archive ", function.rootfs_digest(),
           ", and this worker has no master to fetch it from"));
     }
-    return options_.rootfs_cache->Get(function.rootfs_digest());
+    absl::StatusOr<RootfsCache::Lease> held = options_.rootfs_cache->Get(function.rootfs_digest());
+    if (!held.ok()) return held.status();
+    *lease = std::move(*held);
+    return lease->path();
   }
   return absl::FailedPreconditionError(
       absl::StrCat("function ", function.name(), " has neither rootfs_path nor rootfs_digest"));
@@ -149,14 +153,18 @@ absl::StatusOr<std::string> ContainerRuntime::Root(const v1::FunctionSpec& funct
 
 absl::StatusOr<std::unique_ptr<Container>> ContainerRuntime::NewContainer(
     const v1::FunctionSpec& function) {
-  absl::StatusOr<std::string> root = Root(function);
+  RootfsCache::Lease lease;
+  absl::StatusOr<std::string> root = Root(function, &lease);
   if (!root.ok()) return root.status();
   // The engine's initial keeps ids (and so cgroups) of runtimes apart.
   const std::string id =
       absl::StrCat("fs", getpid(), "-", std::string(name().substr(0, 1)), next_id_.fetch_add(1));
   absl::StatusOr<std::unique_ptr<Container>> c =
       Container::Create(container_options_, function, *root, id);
-  if (c.ok()) live_.fetch_add(1);
+  if (c.ok()) {
+    (*c)->HoldRoot(std::move(lease));
+    live_.fetch_add(1);
+  }
   return c;
 }
 

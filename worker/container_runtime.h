@@ -77,8 +77,10 @@ class ContainerRuntime final : public Runtime {
 
  private:
   explicit ContainerRuntime(Options options);
-  // The root filesystem directory, or the image for an image engine.
-  absl::StatusOr<std::string> Root(const v1::FunctionSpec& function) const;
+  // The root filesystem directory, or the image for an image engine; an
+  // archive's is held by `lease` while the container lives.
+  absl::StatusOr<std::string> Root(const v1::FunctionSpec& function,
+                                   RootfsCache::Lease* lease) const;
   absl::StatusOr<std::unique_ptr<Container>> NewContainer(const v1::FunctionSpec& function);
   ExecResult RunPersistent(const ExecRequest& request, const RunControl& control);
   // The call's CPU slice and request.on_start for each process of the container.

@@ -74,6 +74,7 @@ void ProcessRuntime::set_cgroups(const Cgroups* cgroups, std::string parent,
 // An idle or serving persistent instance with the cgroup it holds for its life.
 class ProcessRuntime::Instance final : public PooledInstance {
  public:
+  RootfsCache::Lease archive;  // released last, after the process is gone
   std::unique_ptr<PersistentInstance> process;
   std::unique_ptr<CallCgroup> cgroup;  // null without cgroups
   bool served() const override { return process->served(); }
@@ -193,7 +194,8 @@ std::vector<RunningFunction> ProcessRuntime::RunningFunctions() const {
 
 absl::StatusOr<ChildSpec> ProcessRuntime::BaseSpec(const v1::FunctionSpec& function,
                                                    const std::map<std::string, std::string>& env,
-                                                   const std::string& working_dir) const {
+                                                   const std::string& working_dir,
+                                                   RootfsCache::Lease* archive) const {
   ChildSpec spec;
   bool has_path = false;
   for (const auto& [key, value] : env) {
@@ -204,15 +206,18 @@ absl::StatusOr<ChildSpec> ProcessRuntime::BaseSpec(const v1::FunctionSpec& funct
   spec.env.push_back(absl::StrCat("FSCHED_FUNCTION=", function.name()));
   spec.working_dir = working_dir;
   if (const std::string& digest = function.rootfs_digest(); !digest.empty()) {
-    absl::StatusOr<std::string> dir =
-        archives_ != nullptr ? archives_->Get(digest)
-                             : absl::FailedPreconditionError(absl::StrCat(
-                                   "function ", function.name(), " names archive ", digest,
-                                   ", and this worker has no master to fetch it from"));
-    if (!dir.ok()) return dir.status();
+    if (archives_ == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("function ", function.name(), " names archive ", digest,
+                       ", and this worker has no master to fetch it from"));
+    }
+    absl::StatusOr<RootfsCache::Lease> lease = archives_->Get(digest);
+    if (!lease.ok()) return lease.status();
+    *archive = std::move(*lease);
+    const std::string& dir = archive->path();
     spec.working_dir =
         spec.working_dir.empty() || spec.working_dir[0] != '/'
-            ? absl::StrCat(*dir, spec.working_dir.empty() ? "" : "/", spec.working_dir)
+            ? absl::StrCat(dir, spec.working_dir.empty() ? "" : "/", spec.working_dir)
             : spec.working_dir;
   }
   spec.identity = identity_;
@@ -224,7 +229,9 @@ ExecResult ProcessRuntime::Run(const ExecRequest& request, const RunControl& con
   if (request.argv.empty() || request.argv[0].empty()) {
     return StartFailed("the function has no command");
   }
-  absl::StatusOr<ChildSpec> base = BaseSpec(request.function, request.env, request.working_dir);
+  RootfsCache::Lease archive;
+  absl::StatusOr<ChildSpec> base =
+      BaseSpec(request.function, request.env, request.working_dir, &archive);
   if (!base.ok()) return StartFailed(std::string(base.status().message()));
   ChildSpec spec = std::move(*base);
   spec.argv = request.argv;
@@ -282,7 +289,8 @@ std::unique_ptr<ProcessRuntime::Instance> ProcessRuntime::NewInstance(
     const v1::FunctionSpec& function, uint64_t log_limit_bytes, const RunControl& control,
     ExecResult* failure) {
   std::map<std::string, std::string> env(function.env().begin(), function.env().end());
-  absl::StatusOr<ChildSpec> base = BaseSpec(function, env, function.working_dir());
+  RootfsCache::Lease archive;
+  absl::StatusOr<ChildSpec> base = BaseSpec(function, env, function.working_dir(), &archive);
   if (!base.ok()) {
     *failure = StartFailed(std::string(base.status().message()));
     return nullptr;
@@ -306,6 +314,7 @@ std::unique_ptr<ProcessRuntime::Instance> ProcessRuntime::NewInstance(
   spec.init_timeout = InitTimeout(function);
   spec.log_limit_bytes = log_limit_bytes;
   auto instance = std::make_unique<Instance>();
+  instance->archive = std::move(archive);
   if (cgroups_ != nullptr) {
     absl::StatusOr<std::unique_ptr<CallCgroup>> cgroup = AcquireCgroup(function.limits());
     if (!cgroup.ok()) {

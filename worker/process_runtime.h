@@ -80,9 +80,12 @@ class ProcessRuntime final : public Runtime {
  private:
   class Instance;
   // How a function's process starts: argv, environment, directory, user.
+  // `archive` holds the function's unpacked archive, if it names one, for as
+  // long as the process uses it.
   absl::StatusOr<ChildSpec> BaseSpec(const v1::FunctionSpec& function,
                                      const std::map<std::string, std::string>& env,
-                                     const std::string& working_dir) const;
+                                     const std::string& working_dir,
+                                     RootfsCache::Lease* archive) const;
   ExecResult RunPersistent(const ExecRequest& request, const RunControl& control);
   // A new initialised instance; null with `failure` filled when it cannot be.
   std::unique_ptr<Instance> NewInstance(const v1::FunctionSpec& function, uint64_t log_limit_bytes,

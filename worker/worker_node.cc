@@ -164,11 +164,11 @@ absl::StatusOr<WorkerNode::RuntimeMap> WorkerNode::BuildRuntimes() {
   const fs::path state = fs::absolute(config_.state_dir(), ec).lexically_normal();
   // Archives by digest: root filesystems of containers, and the files of
   // process functions (tasks) that name one.
-  rootfs_cache_ =
-      std::make_unique<RootfsCache>((state / "rootfs-cache").string(),
-                                    [this](const std::string& digest, const std::string& path) {
-                                      return link_->FetchRootfs(digest, path);
-                                    });
+  rootfs_cache_ = std::make_unique<RootfsCache>(
+      (state / "rootfs-cache").string(), config_.worker().rootfs_cache_bytes(),
+      [this](const std::string& digest, const std::string& path) {
+        return link_->FetchRootfs(digest, path);
+      });
   process_runtime_.set_archives(rootfs_cache_.get());
   // Functions may pass through (their archives live here) but not list it.
   fs::create_directories(state, ec);

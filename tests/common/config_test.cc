@@ -120,6 +120,7 @@ TEST(ConfigTest, BadValuesAreRejectedWithTheirKey) {
       {"scheduler: {retained_result_age: 0s}", "scheduler.retained_result_age"},
       {"cluster: {reconnect_grace: 0s}", "cluster.reconnect_grace"},
       {"worker: {buffered_result_bytes: 4096}", "worker.buffered_result_bytes"},
+      {"worker: {rootfs_cache_bytes: 4096}", "worker.rootfs_cache_bytes"},
       {"http: {threads: 5000}", "http.threads"},
       {"simulator: {workers: 0}", "simulator.workers"},
       {"simulator: {slots: 0}", "simulator.slots"},

@@ -263,5 +263,59 @@ TEST_F(RuntimeTest, CodeTravelsAsAnArchiveAndInstancesCanBePrewarmed) {
   EXPECT_THAT(r.output, HasSubstr("module:function"));
 }
 
+// Code archives unpacked on a worker stay within worker.rootfs_cache_bytes:
+// one held by a warm instance is kept past the budget, and goes once its
+// function is deleted and nothing holds it.
+TEST_F(RuntimeTest, AWorkersUnpackedArchivesStayWithinItsBudget) {
+  const std::string config = dir_ + "/worker.yaml";
+  testing::WriteFile(config, "worker: {rootfs_cache_bytes: 1MiB}\n");
+  worker_flags_ = {"--config", config};
+  StartMaster();
+  StartWorker("w1", 2);
+  WaitForReady({"w1"});
+  // Two archives of about 600 KiB each: one fits the budget, two do not.
+  for (const std::string name : {"first", "second"}) {
+    testing::WriteFile(code_ + "/pad", std::string(600 << 10, name[0]));
+    ASSERT_EQ(
+        std::system(
+            ("tar -C " + code_ + " -cf " + dir_ + "/" + name + ".tar counter.py pad").c_str()),
+        0);
+    CtlRun r = Ctl({"register", name, "--runtime", "python", "--code", dir_ + "/" + name + ".tar",
+                    "--handler", "counter:handle"});
+    ASSERT_EQ(r.code, 0) << r.output;
+  }
+  const std::string cache = dir_ + "/worker-state/rootfs-cache";
+  auto unpacked = [&] {
+    int count = 0;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(cache, ec)) {
+      count += std::filesystem::exists(entry.path() / "complete");
+    }
+    return count;
+  };
+  CtlRun r = Ctl({"invoke", "first", "--payload", "a"});
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(unpacked(), 1);
+  r = Ctl({"invoke", "second", "--payload", "b"});
+  ASSERT_EQ(r.code, 0) << r.output;
+  // first's warm instance still holds its code: both stay, above the budget.
+  EXPECT_EQ(unpacked(), 2);
+  EXPECT_THAT(testing::ReadFile(dir_ + "/w1.log"),
+              HasSubstr("above worker.rootfs_cache_bytes (1048576)"));
+  r = Ctl({"invoke", "first", "--payload", "c"});
+  EXPECT_THAT(r.output, HasSubstr("2:c")) << "the same warm instance serves it";
+
+  // Deleted, first's instance is destroyed and its unpacked code released
+  // and evicted; second's, held by its own instance, stays.
+  r = Ctl({"delete", "first"});
+  ASSERT_EQ(r.code, 0) << r.output;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (unpacked() != 1 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(unpacked(), 1) << testing::ReadFile(dir_ + "/w1.log");
+  r = Ctl({"invoke", "second", "--payload", "d"});
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("2:d"));
+}
+
 }  // namespace
 }  // namespace fsched
