@@ -71,6 +71,7 @@ grpc::ServerUnaryReactor* AdminService::GetRecovery(grpc::CallbackServerContext*
   response->set_awaiting(r.running > settled ? r.running - settled : 0);
   response->set_rejected(r.rejected);
   response->set_results(r.results);
+  response->set_adopted(flights.adopted);
   return FinishUnary(ctx, absl::OkStatus());
 }
 

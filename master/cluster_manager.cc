@@ -44,7 +44,7 @@ ClusterManager::ClusterManager(Options options, Clock* clock)
 
 absl::StatusOr<ClusterManager::Session> ClusterManager::Register(
     const v1::Register& registration, std::shared_ptr<WorkerStream> stream, v1::Welcome* welcome,
-    std::vector<InFlight>* lost) {
+    std::vector<InFlight>* lost, std::vector<InFlight>* unclaimed) {
   if (!options_.join_token.empty() &&
       !TokensEqual(registration.join_token(), options_.join_token)) {
     return absl::UnauthenticatedError(
@@ -97,6 +97,14 @@ absl::StatusOr<ClusterManager::Session> ClusterManager::Register(
     for (const std::string& id : registration.running()) {
       if (!record.in_flight.contains(id)) record.orphans.insert(id);
     }
+    if (unclaimed != nullptr) {
+      for (const v1::HeldInvocation& h : registration.held()) {
+        if (!record.in_flight.contains(h.invocation_id())) {
+          unclaimed->push_back({h.invocation_id(), h.attempt()});
+        }
+      }
+    }
+    record.returning = false;
     v1::WorkerInfo& info = record.info;
     info.set_id(registration.worker_id());
     info.set_address(registration.address());
@@ -291,6 +299,7 @@ void ClusterManager::Recovered(const std::string& worker_id, const InFlight& fli
     record.info.set_state(v1::WORKER_STATE_DISCONNECTED);
     record.last_heartbeat = clock_->Now();
     record.grace_until = record.last_heartbeat + options_.reconnect_grace;
+    record.returning = true;
     ToProto(record.last_heartbeat, record.info.mutable_last_heartbeat());
   }
   Record::Flight& f = record.in_flight[flight.invocation_id];
@@ -298,6 +307,27 @@ void ClusterManager::Recovered(const std::string& worker_id, const InFlight& fli
   f.dispatched = dispatched;
   f.predicted_end = dispatched;
   f.recovered = true;
+}
+
+size_t ClusterManager::returning_workers() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<size_t>(std::count_if(workers_.begin(), workers_.end(),
+                                           [](const auto& w) { return w.second.returning; }));
+}
+
+void ClusterManager::Adopt(const std::string& worker_id, const InFlight& flight) {
+  absl::MutexLock lock(&mu_);
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end()) return;
+  Record& record = it->second;
+  const absl::Time now = clock_->Now();
+  Record::Flight& f = record.in_flight[flight.invocation_id];
+  f.attempt = flight.attempt;
+  f.dispatched = now;
+  f.predicted_end = now;
+  record.orphans.erase(flight.invocation_id);
+  Reindex(worker_id, record);
+  ++recovered_flights_.adopted;
 }
 
 ClusterManager::RecoveredFlights ClusterManager::recovered_flights() const {
@@ -475,6 +505,7 @@ std::vector<InFlight> ClusterManager::Tick() {
       FSCHED_LOG(kWarning, "worker %s missed heartbeats for %s: dead, re-queueing %d invocations",
                  id, absl::FormatDuration(now - record.last_heartbeat), record.in_flight.size());
       record.info.set_state(v1::WORKER_STATE_DEAD);
+      record.returning = false;
       for (const auto& [inv, flight] : record.in_flight) {
         lost.push_back({inv, flight.attempt});
         if (flight.recovered) ++recovered_flights_.worker_gone;

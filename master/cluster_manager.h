@@ -71,14 +71,23 @@ class ClusterManager {
   /// for a registration without id or slots. A worker that reconnects keeps the
   /// invocations it holds (registration.held) and the welcome lists them as
   /// awaited; what the master thought it ran and it does not hold is dropped
-  /// and appended to `lost` (may be null) for re-queueing. Its previous stream is closed.
+  /// and appended to `lost` (may be null) for re-queueing; what it holds that
+  /// the master did not think it ran is appended to `unclaimed` (may be
+  /// null), for the scheduler to Adopt. Its previous stream is closed.
   absl::StatusOr<Session> Register(const v1::Register& registration,
                                    std::shared_ptr<WorkerStream> stream, v1::Welcome* welcome,
-                                   std::vector<InFlight>* lost = nullptr);
+                                   std::vector<InFlight>* lost = nullptr,
+                                   std::vector<InFlight>* unclaimed = nullptr);
   /// After a master restart: the journal says `worker_id` ran this attempt.
   /// The worker is known as DISCONNECTED until it registers (and confirms
   /// it, or not), or Tick declares it dead once Options::reconnect_grace passed.
   void Recovered(const std::string& worker_id, const InFlight& flight, absl::Time dispatched);
+  /// Workers that Recovered made known and that have neither registered
+  /// since nor been declared dead.
+  size_t returning_workers() const;
+  /// The worker runs `flight` already (an unclaimed one the scheduler took
+  /// off its queue): it holds a slot there from now on, as if assigned.
+  void Adopt(const std::string& worker_id, const InFlight& flight);
   /// NOT_FOUND when the session is no longer current.
   absl::Status Heartbeat(const Session& session, const v1::Heartbeat& heartbeat);
   /// The stream ended; the worker keeps its in-flight work until the heartbeat timeout.
@@ -149,6 +158,7 @@ class ClusterManager {
     uint64_t confirmed = 0;    // their worker held them when it registered
     uint64_t not_held = 0;     // their worker registered without them
     uint64_t worker_gone = 0;  // their worker was declared dead or removed
+    uint64_t adopted = 0;      // queued, but a registering worker already ran them
   };
   RecoveredFlights recovered_flights() const;
   struct CacheTotals {
@@ -164,6 +174,7 @@ class ClusterManager {
     uint64_t session = 0;
     absl::Time last_heartbeat;
     absl::Time grace_until;  // not declared dead before (Recovered)
+    bool returning = false;  // made known by Recovered, not registered or dead since
     struct Flight {
       uint32_t attempt = 0;
       absl::Time dispatched;

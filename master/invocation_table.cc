@@ -132,6 +132,22 @@ std::optional<v1::Assignment> InvocationTable::StartAttempt(
   return assignment;
 }
 
+bool InvocationTable::Adopt(const std::string& id, const std::string& worker, uint32_t attempt,
+                            absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  auto it = records_.find(id);
+  if (it == records_.end() || it->second.state != v1::INVOCATION_STATE_QUEUED) return false;
+  Record& record = it->second;
+  if (attempt != record.attempt && attempt != record.attempt + 1) return false;
+  record.state = v1::INVOCATION_STATE_RUNNING;
+  record.attempt = attempt;
+  record.worker_id = worker;
+  record.dispatched = now;
+  ++running_;
+  if (journal_ != nullptr) journal_->Dispatched(id, worker, attempt, now);
+  return true;
+}
+
 void InvocationTable::Unstart(const std::string& id) {
   absl::MutexLock lock(&mu_);
   auto it = records_.find(id);

@@ -74,6 +74,11 @@ class InvocationTable {
                                              const std::string& queue_order,
                                              const std::string& placement, double predicted_seconds,
                                              absl::Time now);
+  /// A QUEUED invocation that `worker` turns out to run already, as `attempt`
+  /// (the current attempt, or the next one: a dispatch that never reached
+  /// the journal before a restart): RUNNING there under that attempt. False
+  /// when it is not queued or the attempt is another one.
+  bool Adopt(const std::string& id, const std::string& worker, uint32_t attempt, absl::Time now);
   /// Puts a RUNNING invocation back to QUEUED (the assignment could not be sent).
   void Unstart(const std::string& id);
 

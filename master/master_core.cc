@@ -18,6 +18,7 @@ MasterCoreOptions MasterCoreOptionsFrom(const Config& config) {
   o.cluster.heartbeat_interval = FromProto(c.heartbeat_interval());
   o.cluster.heartbeat_timeout = FromProto(c.heartbeat_timeout());
   o.cluster.reconnect_grace = FromProto(c.reconnect_grace());
+  o.restore_hold = FromProto(c.restore_hold());
   o.retention.results = s.retained_results();
   o.retention.bytes = s.retained_result_bytes();
   o.retention.age = FromProto(s.retained_result_age());
@@ -75,12 +76,12 @@ absl::StatusOr<std::unique_ptr<MasterCore>> MasterCore::Create(MasterCoreOptions
     core->journal_ = std::make_unique<StoreJournal>(core->store_.get());
     core->table_->set_journal(core->journal_.get());
     core->controller_->set_journal(core->journal_.get());
-    RETURN_IF_ERROR(core->Recover(clock->Now()));
+    RETURN_IF_ERROR(core->Recover(clock->Now(), options.restore_hold));
   }
   return core;
 }
 
-absl::Status MasterCore::Recover(absl::Time now) {
+absl::Status MasterCore::Recover(absl::Time now, absl::Duration restore_hold) {
   absl::StatusOr<std::vector<v1::AcceptedInvocation>> loaded = store_->LoadAccepted();
   if (!loaded.ok()) {
     return absl::Status(
@@ -108,12 +109,19 @@ absl::Status MasterCore::Recover(absl::Time now) {
       // reconnects; otherwise it is lost like any other worker's, and queued again.
       cluster_->Recovered(a.worker_id(), {a.id(), a.attempts()}, FromProto(a.dispatched()));
       ++recovered_.running;
-      continue;
     }
+  }
+  // Workers that were running something may hold queued ones too (a dispatch
+  // in the last moment, not yet journaled): they get the first word.
+  if (cluster_->returning_workers() > 0 && restore_hold > absl::ZeroDuration()) {
+    scheduler_->HoldRestored(now + restore_hold);
+  }
+  for (const v1::AcceptedInvocation& a : accepted) {
+    if (!a.worker_id().empty()) continue;
     // Its original arrival: it keeps its place in the queue's order, and a
     // queue timeout that passed while the master was down ends it now.
     const absl::Status queued =
-        scheduler_->Enqueue(a.id(), {a.spec(), a.request().input_size(), a.request().worker_id(),
+        scheduler_->Restore(a.id(), {a.spec(), a.request().input_size(), a.request().worker_id(),
                                      a.request().cache_ways(), FromProto(a.submitted())});
     if (queued.ok()) {
       ++recovered_.requeued;

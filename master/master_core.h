@@ -40,6 +40,9 @@ struct MasterCoreOptions {
   // Accepted invocations are recorded in the store and queued again after a
   // restart (scheduler.durable_invocations).
   bool durable_invocations = false;
+  // After a restart, what was queued waits at most this long for the workers
+  // that were running something to reconnect (cluster.restore_hold).
+  absl::Duration restore_hold = absl::Seconds(2);
   // The daemon's side of the controller (pre-warm on register, rootfs check,
   // ...); null in the tests and benchmarks that run the core alone.
   ControllerCallbacks* controller_callbacks = nullptr;
@@ -79,7 +82,7 @@ class MasterCore {
 
  private:
   MasterCore() = default;
-  absl::Status Recover(absl::Time now);
+  absl::Status Recover(absl::Time now, absl::Duration restore_hold);
   // In dependency order, so each part is destroyed before what it uses.
   std::unique_ptr<FunctionStore> store_;
   std::unique_ptr<InvocationJournal> journal_;  // null unless durable

@@ -73,6 +73,72 @@ absl::Status Scheduler::Enqueue(const std::string& id,
   return absl::OkStatus();
 }
 
+void Scheduler::HoldRestored(absl::Time until) {
+  absl::MutexLock lock(&mu_);
+  restored_until_ = until;
+}
+
+absl::Status Scheduler::Restore(const std::string& id,
+                                const InvocationTable::Admission& admission) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (clock_->Now() < restored_until_) {
+      if (order_->size() + restored_.size() >= options_.max_queue) {
+        return absl::ResourceExhaustedError(absl::StrCat("the queue holds ",
+                                                         order_->size() + restored_.size(),
+                                                         " invocations (scheduler.max_queue)"));
+      }
+      restored_.push_back(MakePending(id, admission));
+      return absl::OkStatus();
+    }
+  }
+  return Enqueue(id, admission);
+}
+
+void Scheduler::ReleaseRestoredLocked(absl::Time now) {
+  if (restored_until_ == absl::InfinitePast()) return;
+  if (now < restored_until_ && cluster_->returning_workers() > 0) return;
+  if (!restored_.empty()) {
+    FSCHED_LOG(kInfo, "%d invocations queued before the restart are queued again (%s)",
+               restored_.size(),
+               now < restored_until_ ? "every worker that ran something is back"
+                                     : "cluster.restore_hold is over");
+  }
+  for (scheduling::PendingInvocation& pending : restored_) PushLocked(std::move(pending), now);
+  restored_.clear();
+  restored_until_ = absl::InfinitePast();
+  capacity_counted_ = absl::InfinitePast();
+}
+
+std::vector<std::string> Scheduler::Adopt(const std::string& worker_id,
+                                          const std::vector<InFlight>& unclaimed) {
+  std::vector<std::string> adopted;
+  if (unclaimed.empty()) return adopted;
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = clock_->Now();
+  for (const InFlight& flight : unclaimed) {
+    const std::string& id = flight.invocation_id;
+    auto held = std::find_if(restored_.begin(), restored_.end(),
+                             [&](const scheduling::PendingInvocation& p) { return p.id == id; });
+    // Only one that waits here: one running elsewhere (or done) already ran
+    // twice, and the worker's late result is dropped as stale.
+    if (held == restored_.end() && order_->Find(id) == nullptr) continue;
+    if (!table_->Adopt(id, worker_id, flight.attempt, now)) continue;
+    if (held != restored_.end()) {
+      restored_.erase(held);
+    } else {
+      order_->Remove(id);
+    }
+    cluster_->Adopt(worker_id, flight);
+    adopted.push_back(id);
+  }
+  if (!adopted.empty()) {
+    FSCHED_LOG(kInfo, "worker %s already runs %d queued invocations: left to it", worker_id,
+               adopted.size());
+  }
+  return adopted;
+}
+
 void Scheduler::Pump() {
   absl::MutexLock lock(&mu_);
   PumpLocked();
@@ -211,6 +277,7 @@ void Scheduler::OnWorkerJoined() {
   std::vector<scheduling::PendingInvocation> parked = std::move(parked_);
   parked_.clear();
   for (scheduling::PendingInvocation& p : parked) PushLocked(std::move(p), now);
+  ReleaseRestoredLocked(now);
   capacity_counted_ = absl::InfinitePast();
   PumpLocked();
 }
@@ -220,6 +287,10 @@ void Scheduler::ExpireQueued() {
   {
     absl::MutexLock lock(&mu_);
     const absl::Time now = clock_->Now();
+    if (restored_until_ != absl::InfinitePast()) {
+      ReleaseRestoredLocked(now);  // if the hold is over, or no worker is still to return
+      if (restored_until_ == absl::InfinitePast()) PumpLocked();
+    }
     while (!deadlines_.empty() && deadlines_.front().at <= now) {
       const QueueDeadline& d = deadlines_.front();
       // A re-queued invocation has a later deadline of its own: match the sequence.
@@ -251,11 +322,14 @@ absl::StatusOr<v1::Invocation> Scheduler::Cancel(const std::string& id) {
     if (order_->Remove(id)) {
       was_queued = true;
     } else {
-      auto it = std::find_if(parked_.begin(), parked_.end(),
-                             [&](const scheduling::PendingInvocation& p) { return p.id == id; });
-      if (it != parked_.end()) {
-        parked_.erase(it);
-        was_queued = true;
+      for (auto* list : {&parked_, &restored_}) {
+        auto it = std::find_if(list->begin(), list->end(),
+                               [&](const scheduling::PendingInvocation& p) { return p.id == id; });
+        if (it != list->end()) {
+          list->erase(it);
+          was_queued = true;
+          break;
+        }
       }
     }
   }
@@ -311,7 +385,7 @@ std::pair<std::string, std::string> Scheduler::Policy() const {
 
 size_t Scheduler::queued() const {
   absl::MutexLock lock(&mu_);
-  return order_->size() + parked_.size();
+  return order_->size() + parked_.size() + restored_.size();
 }
 
 }  // namespace fsched::master

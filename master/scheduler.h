@@ -40,6 +40,21 @@ class Scheduler {
   /// Queues a created invocation, ordered by its predicted run time.
   /// RESOURCE_EXHAUSTED when the queue is full.
   absl::Status Enqueue(const std::string& id, const InvocationTable::Admission& admission);
+  /// After a master restart, while workers that ran something before it
+  /// are still to reconnect: invocations queued again with Restore wait
+  /// until they all have, or until `until`, so that a worker holding one
+  /// (dispatched in the last moment before the stop, not yet journaled)
+  /// keeps it instead of it running twice.
+  void HoldRestored(absl::Time until);
+  /// Queues an invocation accepted before a restart (held back while
+  /// HoldRestored says so). RESOURCE_EXHAUSTED when the queue is full.
+  absl::Status Restore(const std::string& id, const InvocationTable::Admission& admission);
+  /// A registering worker holds these without the master having given them
+  /// to it: those still queued here are taken off the queue and left
+  /// RUNNING there (InvocationTable::Adopt, ClusterManager::Adopt). Returns
+  /// their ids, for the worker's welcome to await.
+  std::vector<std::string> Adopt(const std::string& worker_id,
+                                 const std::vector<InFlight>& unclaimed);
   /// Places queued invocations while workers have free slots.
   void Pump();
   /// A worker reported a result.
@@ -74,6 +89,9 @@ class Scheduler {
   scheduling::PendingInvocation MakePending(const std::string& id,
                                             const InvocationTable::Admission& admission)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues what HoldRestored held back, once every returning worker is
+  // back or the hold is over.
+  void ReleaseRestoredLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
   ClusterManager* const cluster_;
@@ -89,6 +107,9 @@ class Scheduler {
   // Invocations no ready worker can run (e.g. an unsupported runtime), parked so
   // they do not block the queue; re-queued when a worker joins.
   std::vector<scheduling::PendingInvocation> parked_ ABSL_GUARDED_BY(mu_);
+  // Queued before a restart, held back until restored_until_ (HoldRestored).
+  std::vector<scheduling::PendingInvocation> restored_ ABSL_GUARDED_BY(mu_);
+  absl::Time restored_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   // Queue deadlines in enqueue order (one timeout for all, so this is sorted);
   // entries whose sequence no longer matches the queued entry are stale and skipped.
   struct QueueDeadline {

@@ -169,7 +169,9 @@ class ConnectReactor final : public Reactor {
       }
       v1::Welcome welcome;
       std::vector<InFlight> lost;
-      auto session = cluster_->Register(incoming_.register_(), stream_, &welcome, &lost);
+      std::vector<InFlight> unclaimed;
+      auto session =
+          cluster_->Register(incoming_.register_(), stream_, &welcome, &lost, &unclaimed);
       if (!session.ok()) {
         FSCHED_LOG(kWarning, "refused worker '%s': %s", incoming_.register_().worker_id(),
                    session.status().message());
@@ -185,6 +187,10 @@ class ConnectReactor final : public Reactor {
             link_delays_->To({r.worker_id(), r.address(), r.zone(), routing::NodeRole::kWorker}) /
             2;
         stream_->set_delay(delay_, link_timers_);
+      }
+      // Before the welcome: what it is left to run, it is awaited for.
+      for (std::string& id : scheduler_->Adopt(session_->worker_id, unclaimed)) {
+        welcome.add_awaiting(std::move(id));
       }
       welcome.set_max_message_bytes(max_message_bytes_);
       v1::MasterMessage message;

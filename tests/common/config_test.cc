@@ -119,6 +119,7 @@ TEST(ConfigTest, BadValuesAreRejectedWithTheirKey) {
       {"scheduler: {retained_result_bytes: 4096}", "scheduler.retained_result_bytes"},
       {"scheduler: {retained_result_age: 0s}", "scheduler.retained_result_age"},
       {"cluster: {reconnect_grace: 0s}", "cluster.reconnect_grace"},
+      {"cluster: {restore_hold: -1s}", "cluster.restore_hold"},
       {"worker: {buffered_result_bytes: 4096}", "worker.buffered_result_bytes"},
       {"worker: {rootfs_cache_bytes: 4096}", "worker.rootfs_cache_bytes"},
       {"http: {threads: 5000}", "http.threads"},

@@ -20,8 +20,20 @@ class SchedulerFixture : public ::testing::Test {
     const std::string dir = ::testing::TempDir() + "/sched-" +
                             ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::filesystem::remove_all(dir);
+    StartCore(dir);
+  }
+  // A master stopped and started again on the same state directory (with
+  // durable invocations, what it had accepted is recovered).
+  void Restart() {
+    core_.reset();
+    streams_.clear();
+    StartCore(state_dir_);
+  }
+  void StartCore(const std::string& dir) {
+    state_dir_ = dir;
     MasterCoreOptions options;
     options.state_dir = dir;
+    options.durable_invocations = Durable();
     options.cluster.heartbeat_timeout = absl::Seconds(3);
     options.retention.results = 1000;
     options.queue_order = QueueOrderName();
@@ -49,6 +61,7 @@ class SchedulerFixture : public ::testing::Test {
     return o;
   }
   virtual std::string QueueOrderName() { return "fifo"; }
+  virtual bool Durable() { return false; }
   virtual scheduling::QueueOrderOptions OrderOptions() { return {}; }
   virtual Controller::Options ControllerOptions() {
     Controller::Options o;
@@ -65,12 +78,29 @@ class SchedulerFixture : public ::testing::Test {
     if (runtime == v1::RUNTIME_KIND_RUNC) req.mutable_spec()->set_rootfs_path("/rootfs");
     ASSERT_TRUE(controller_->RegisterFunction(req).ok());
   }
-  ClusterManager::Session Join(const std::string& id, uint32_t slots) {
+  // Registers as the master's worker link does: lost ones re-queued, held
+  // ones it did not give adopted (and awaited by the welcome).
+  ClusterManager::Session Join(const std::string& id, uint32_t slots,
+                               const std::vector<InFlight>& held = {},
+                               v1::Welcome* welcome_out = nullptr) {
     streams_[id] = std::make_shared<FakeWorkerStream>();
     v1::Welcome welcome;
-    auto session = cluster_->Register(MakeRegister(id, slots), streams_[id], &welcome);
+    v1::Register reg = MakeRegister(id, slots);
+    for (const InFlight& h : held) {
+      v1::HeldInvocation* added = reg.add_held();
+      added->set_invocation_id(h.invocation_id);
+      added->set_attempt(h.attempt);
+    }
+    std::vector<InFlight> lost;
+    std::vector<InFlight> unclaimed;
+    auto session = cluster_->Register(reg, streams_[id], &welcome, &lost, &unclaimed);
     EXPECT_TRUE(session.ok());
+    for (std::string& adopted : scheduler_->Adopt(id, unclaimed)) {
+      welcome.add_awaiting(std::move(adopted));
+    }
+    scheduler_->OnLost(lost);
     scheduler_->OnWorkerJoined();
+    if (welcome_out != nullptr) *welcome_out = welcome;
     return *session;
   }
   // `worker`: pinned to that worker.
@@ -102,6 +132,7 @@ class SchedulerFixture : public ::testing::Test {
     return it->second;
   }
 
+  std::string state_dir_;
   ManualClock clock_{absl::FromUnixSeconds(5000)};
   TimerQueue timers_;
   std::unique_ptr<MasterCore> core_;

@@ -1,5 +1,6 @@
 #include "master/scheduler.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "common/proto_time.h"
@@ -197,6 +198,91 @@ TEST_F(SchedulerTest, SetPolicyKeepsQueuedWorkAndRejectsUnknownNames) {
 
 namespace fsched::master {
 namespace {
+
+class RestartTest : public testing::SchedulerFixture {
+ protected:
+  bool Durable() override { return true; }
+  // a runs on w1, b on w2, c and d queued; then the master restarts.
+  void RunTwoQueueTwoAndRestart() {
+    RegisterFunction("f");
+    Join("w1", 1);
+    Join("w2", 1);
+    a_ = Submit("f");
+    b_ = Submit("f");
+    c_ = Submit("f");
+    d_ = Submit("f");
+    ASSERT_EQ(streams_["w1"]->Assignments().size(), 1u);
+    ASSERT_EQ(streams_["w2"]->Assignments().size(), 1u);
+    Restart();
+    ASSERT_EQ(table_->Get(c_)->state(), v1::INVOCATION_STATE_QUEUED);
+    ASSERT_EQ(cluster_->returning_workers(), 2u);
+  }
+  std::string a_, b_, c_, d_;
+};
+
+// w2 had been given c in the moment before the stop, and that dispatch never
+// reached the journal: c is queued again after the restart. The queue waits
+// for the workers that were running something, so w2 keeps c (no second
+// run on w1, which is back first with room), and d goes once both are back.
+TEST_F(RestartTest, QueuedWorkWaitsForReturningWorkersWhichKeepWhatTheyHold) {
+  RunTwoQueueTwoAndRestart();
+  Join("w1", 3, {{a_, 1}});
+  EXPECT_TRUE(streams_["w1"]->Assignments().empty()) << "w2 is not back yet";
+  EXPECT_EQ(scheduler_->queued(), 2u);
+
+  v1::Welcome welcome;
+  Join("w2", 1, {{b_, 1}, {c_, 1}}, &welcome);
+  EXPECT_THAT(welcome.awaiting(), ::testing::UnorderedElementsAre(b_, c_));
+  const v1::Invocation c = *table_->Get(c_);
+  EXPECT_EQ(c.state(), v1::INVOCATION_STATE_RUNNING);
+  EXPECT_EQ(c.worker_id(), "w2");
+  EXPECT_EQ(cluster_->recovered_flights().adopted, 1u);
+  EXPECT_TRUE(streams_["w2"]->Assignments().empty());
+  // Both are back: d is queued and placed where there is room.
+  auto sent = streams_["w1"]->Assignments();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].invocation_id(), d_);
+  EXPECT_EQ(sent[0].attempt(), 1u);
+  EXPECT_EQ(scheduler_->queued(), 0u);
+
+  // c's result from w2 is its result; w2's slot is free again.
+  v1::Assignment ran;
+  ran.set_invocation_id(c_);
+  ran.set_attempt(1);
+  ran.mutable_function()->set_name("f");
+  Finish("w2", ran);
+  EXPECT_EQ(table_->Get(c_)->state(), v1::INVOCATION_STATE_DONE);
+  EXPECT_EQ(table_->Get(c_)->result().outcome(), v1::OUTCOME_OK);
+  EXPECT_EQ(table_->Get(c_)->result().attempts(), 1u);
+}
+
+// A worker that does not come back holds the queue up for cluster.restore_hold
+// (2 s) at most; a worker holding an attempt that is not the next one does not
+// get it.
+TEST_F(RestartTest, TheHoldEndsAfterRestoreHoldAndOnlyTheNextAttemptIsAdopted) {
+  RunTwoQueueTwoAndRestart();
+  Join("w1", 3, {{a_, 1}, {c_, 2}});
+  EXPECT_EQ(table_->Get(c_)->state(), v1::INVOCATION_STATE_QUEUED);
+  EXPECT_EQ(cluster_->recovered_flights().adopted, 0u);
+  clock_.Advance(absl::Milliseconds(1900));
+  scheduler_->ExpireQueued();
+  EXPECT_TRUE(streams_["w1"]->Assignments().empty());
+  clock_.Advance(absl::Milliseconds(200));
+  scheduler_->ExpireQueued();
+  auto sent = streams_["w1"]->Assignments();
+  ASSERT_EQ(sent.size(), 2u) << "c and d, once the hold is over";
+  EXPECT_EQ(sent[0].invocation_id(), c_);
+  EXPECT_EQ(sent[1].invocation_id(), d_);
+  EXPECT_EQ(cluster_->returning_workers(), 1u) << "w2 is not back, and not yet dead either";
+}
+
+TEST_F(RestartTest, CancelReachesInvocationsHeldBack) {
+  RunTwoQueueTwoAndRestart();
+  absl::StatusOr<v1::Invocation> cancelled = scheduler_->Cancel(d_);
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  EXPECT_EQ(cancelled->result().outcome(), v1::OUTCOME_CANCELLED);
+  EXPECT_EQ(scheduler_->queued(), 1u);
+}
 
 class AgingSrtfSchedulerTest : public testing::SchedulerFixture {
  protected:

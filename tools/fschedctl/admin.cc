@@ -53,6 +53,8 @@ int RecoveryCmd(Cli& cli, const std::string& /*command*/, const Args& /*args*/) 
   std::cout << absl::StrFormat(
       "node %s recovered at start:\n"
       "  queued again        %d  (were queued; their order and arrival times kept)\n"
+      "    left to a worker  %d  (it was running them already: their dispatch had not reached "
+      "disk)\n"
       "  were running        %d  (left to their workers)\n"
       "    confirmed         %d  (their worker still had them)\n"
       "    queued again      %d  (their worker came back without them)\n"
@@ -60,8 +62,8 @@ int RecoveryCmd(Cli& cli, const std::string& /*command*/, const Args& /*args*/) 
       "    awaiting          %d  (their worker has not reconnected yet)\n"
       "  rejected            %d  (queue full or past scheduler.queue_timeout; see their results)\n"
       "  results kept        %d  (finished before the restart)\n",
-      resp.node_id(), resp.requeued(), resp.running(), resp.confirmed(), resp.not_held(),
-      resp.worker_gone(), resp.awaiting(), resp.rejected(), resp.results());
+      resp.node_id(), resp.requeued(), resp.adopted(), resp.running(), resp.confirmed(),
+      resp.not_held(), resp.worker_gone(), resp.awaiting(), resp.rejected(), resp.results());
   return 0;
 }
 
