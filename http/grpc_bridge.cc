@@ -42,7 +42,9 @@ GrpcBridge::GrpcBridge(std::shared_ptr<grpc::Channel> channel, ServedServices se
     : stub_(std::move(channel)), served_(std::move(served)) {}
 
 absl::Status GrpcBridge::Call(absl::string_view method, const pb::Message& request,
-                              pb::Message* response, const CallOptions& options) {
+                              pb::Message* response, const CallOptions& options,
+                              std::string* accepted_id) {
+  if (accepted_id != nullptr) accepted_id->clear();
   // "fsched.v1.Controller.Invoke" -> "/fsched.v1.Controller/Invoke".
   const size_t dot = method.rfind('.');
   if (dot == absl::string_view::npos) {
@@ -69,6 +71,12 @@ absl::Status GrpcBridge::Call(absl::string_view method, const pb::Message& reque
     done.Notify();
   });
   done.WaitForNotification();
+  if (accepted_id != nullptr) {
+    const auto& metadata = ctx.GetServerInitialMetadata();
+    if (auto it = metadata.find(kInvocationIdHeader); it != metadata.end()) {
+      accepted_id->assign(it->second.data(), it->second.size());
+    }
+  }
   if (!status.ok()) {
     absl::Status error = FromGrpcStatus(status);
     const auto& trailers = ctx.GetServerTrailingMetadata();

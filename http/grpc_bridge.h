@@ -42,8 +42,11 @@ class GrpcBridge {
   /// A unary call of `method` ("fsched.v1.Controller.Invoke"). The server's
   /// status comes back as is, with its retry hint (RetryAfter) when it sent one;
   /// NOT_FOUND naming what is served for a service this process does not serve.
+  /// `accepted_id` (if set) gets the invocation id the server sent when it
+  /// accepted the call (empty if none), whether the call then failed or not.
   absl::Status Call(absl::string_view method, const google::protobuf::Message& request,
-                    google::protobuf::Message* response, const CallOptions& options);
+                    google::protobuf::Message* response, const CallOptions& options,
+                    std::string* accepted_id = nullptr);
 
   /// OK when the process serves `service` ("fsched.v1.Controller"); NOT_FOUND
   /// naming what it serves and where to go otherwise.

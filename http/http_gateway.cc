@@ -351,8 +351,23 @@ void HttpGateway::Serve(mg_connection* conn) {
       return Send(conn, *refused);
     }
     v1::InvocationResult result;
-    const absl::Status status = bridge_.Call(options_.invoke_method, request, &result, call);
-    reply = status.ok() ? InvocationReply(result) : ErrorReply(status);
+    std::string accepted;
+    const absl::Status status =
+        bridge_.Call(options_.invoke_method, request, &result, call, &accepted);
+    if (status.ok()) {
+      reply = InvocationReply(result);
+    } else if (accepted.empty()) {
+      reply = ErrorReply(status);
+    } else {
+      // Accepted, then the call broke off (the master stopping, say): the
+      // invocation goes on, and its result can be fetched.
+      reply = ErrorReply(absl::Status(
+          status.code(),
+          absl::StrCat(status.message(), " (invocation ", accepted,
+                       " was accepted: GET /invocations/", accepted, "?wait=30s for its result)")));
+      reply.headers.emplace_back("X-Fsched-Invocation-Id", accepted);
+      reply.headers.emplace_back("Location", absl::StrCat("/invocations/", accepted));
+    }
   } else if (std::optional<std::string> name = Segment(path, "/async-function/")) {
     v1::InvokeRequest request;
     if (std::optional<Reply> refused = invoke_request(*name, &request)) {

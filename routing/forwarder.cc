@@ -1,6 +1,7 @@
 #include "routing/forwarder.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
 #include "common/rpc.h"
 
 namespace fsched::routing {
@@ -25,15 +26,30 @@ class LiveCall {
   int* const live_;
 };
 
-struct Forwarder::Call {
+struct Forwarder::Call : public grpc::ClientUnaryReactor {
   Call(absl::Mutex* mu, int* live) : live(mu, live) {}
+  // A master that accepted the call says so before it runs it.
+  void OnReadInitialMetadataDone(bool ok) override {
+    if (!ok) return;
+    const auto& metadata = context.GetServerInitialMetadata();
+    if (auto it = metadata.find(kInvocationIdHeader); it != metadata.end()) {
+      accepted_id.assign(it->second.data(), it->second.size());
+    }
+  }
+  void OnDone(const grpc::Status& status) override {
+    std::shared_ptr<Call> call = std::move(self);  // the last reference may be this one
+    forwarder->Answer(call, status);
+  }
   LiveCall live;
+  Forwarder* forwarder = nullptr;
+  std::shared_ptr<Call> self;  // alive while gRPC holds the reactor
   NodeRef target;
   v1::InvokeRequest request;
   v1::InvocationResult result;
   grpc::ClientContext context;
   absl::Time deadline;
   absl::Duration half_delay;
+  std::string accepted_id;  // written before OnDone, read after
   Done done;
 };
 
@@ -98,12 +114,16 @@ void Forwarder::Send(std::shared_ptr<Call> call) {
     return;
   }
   call->context.set_deadline(absl::ToChronoTime(call->deadline));
-  auto on_answer = [this, call](grpc::Status status) { Answer(call, status); };
-  if (call->target.role == NodeRole::kWorker) {
-    stubs->worker->async()->Invoke(&call->context, &call->request, &call->result, on_answer);
+  call->forwarder = this;
+  Call* reactor = call.get();
+  reactor->self = std::move(call);
+  if (reactor->target.role == NodeRole::kWorker) {
+    stubs->worker->async()->Invoke(&reactor->context, &reactor->request, &reactor->result, reactor);
   } else {
-    stubs->controller->async()->Invoke(&call->context, &call->request, &call->result, on_answer);
+    stubs->controller->async()->Invoke(&reactor->context, &reactor->request, &reactor->result,
+                                       reactor);
   }
+  reactor->StartCall();
 }
 
 void Forwarder::Answer(std::shared_ptr<Call> call, const grpc::Status& status) {
@@ -115,9 +135,17 @@ void Forwarder::Answer(std::shared_ptr<Call> call, const grpc::Status& status) {
   }
   grpc::Status answer = status;
   if (!status.ok()) {
-    answer = grpc::Status(status.error_code(),
-                          absl::StrCat(RoleName(call->target.role), " ", call->target.id, " (",
-                                       call->target.address, "): ", status.error_message()));
+    const std::string& id = call->accepted_id;
+    answer = grpc::Status(
+        status.error_code(),
+        absl::StrCat(RoleName(call->target.role), " ", call->target.id, " (", call->target.address,
+                     "): ", status.error_message(),
+                     id.empty() ? ""
+                                : absl::StrCat(" (it had accepted it as invocation ", id,
+                                               ": wait on it there, fschedctl --master ",
+                                               call->target.address, " wait ", id, ")")));
+    call->result.Clear();
+    call->result.set_invocation_id(id);
   }
   auto hand_back = [this, call, answer] {
     call->done(answer, std::move(call->result));

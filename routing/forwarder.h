@@ -1,5 +1,7 @@
 // Sends a request on to another fsched node: Controller.Invoke on a master,
-// Worker.Invoke on a worker, asynchronously (no thread waits on it). With
+// Worker.Invoke on a worker, asynchronously (no thread waits on it; a
+// unary reactor per call, which also hears the invocation id a master sends
+// when it accepts the call). With
 // network emulation on, half the link's delay passes before the request
 // leaves and half before its answer is handed back.
 #pragma once
@@ -30,7 +32,10 @@ class Forwarder {
   /// must not drop on gRPC's own callback thread (gRPC 1.51 aborts there).
   ~Forwarder();
 
-  /// Calls `done` exactly once (UNAVAILABLE after Shutdown).
+  /// Calls `done` exactly once (UNAVAILABLE after Shutdown). When the call
+  /// fails after the target accepted it (it sent the invocation id in its
+  /// initial metadata), the result handed back carries that id and the
+  /// error says where to wait on it.
   void Forward(const NodeRef& target, v1::InvokeRequest request, absl::Time deadline, Done done);
   /// Cancels forwards in flight; later ones fail at once.
   void Shutdown();

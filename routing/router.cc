@@ -121,6 +121,9 @@ void Router::Attempt(std::shared_ptr<Flight> flight) {
           Finish(flight, std::move(result));
           return;
         }
+        // Even after the target accepted it: a master that stopped or died
+        // may never come back, and an answer now beats waiting for it
+        // (at least once: a restarted master runs what it had accepted).
         if (TryElsewhere(status)) {
           latency_.MarkDown(target.id);
           flight->skipped.push_back(status.error_message());

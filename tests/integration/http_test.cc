@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -141,6 +142,30 @@ TEST_F(HttpTest, InvokesFunctionsByUrlSynchronouslyAndNot) {
   r = Curl("POST", "/function/shout", "x", "fsched_not-a-token");
   EXPECT_EQ(r.status, 401);
   EXPECT_EQ(Curl("GET", "/healthz", std::nullopt, "").status, 200);
+}
+
+// A synchronous call the master accepted and could not answer (it stopped)
+// says which invocation it was; after the restart that id is answered.
+TEST_F(HttpTest, ASynchronousCallCutShortNamesItsInvocation) {
+  StartHttpMaster();
+  ASSERT_TRUE(Register("unplaced", {"true"}).ok());  // no worker: it stays queued
+  CurlReply cut;
+  std::thread caller([&] { cut = Curl("POST", "/function/unplaced", "x"); });
+  absl::SleepFor(absl::Milliseconds(500));
+  master_->Signal(SIGTERM);
+  ASSERT_EQ(master_->Wait(absl::Seconds(20)), 0);
+  caller.join();
+  EXPECT_EQ(cut.status, 503) << cut.body;
+  const std::string id = cut.headers["x-fsched-invocation-id"];
+  ASSERT_THAT(id, ::testing::StartsWith("inv-")) << cut.body;
+  EXPECT_EQ(cut.headers["location"], "/invocations/" + id);
+  EXPECT_THAT(cut.body, HasSubstr("was accepted: GET /invocations/" + id));
+
+  master_listen_ = master_address_;
+  StartHttpMaster();
+  CurlReply r = Curl("GET", "/invocations/" + id);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("\"state\":\"INVOCATION_STATE_QUEUED\""));
 }
 
 TEST_F(HttpTest, RefusesABodyOverThePayloadLimit) {

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/synchronization/notification.h"
+#include "common/grpc_status.h"
 #include "common/proto_time.h"
 #include "common/server.h"
 
@@ -34,6 +35,11 @@ class FakeNode : public Service {
     }
     if (request->function() == "refuse") {
       return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "queue full");
+    }
+    if (request->function() == "accept-then-stop") {
+      // A master accepts (the id goes out at once), then stops before the result.
+      ctx->AddInitialMetadata(kInvocationIdHeader, "inv-7");
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the master is stopping");
     }
     result->set_function(request->function());
     result->set_worker_id(who_);
@@ -123,6 +129,22 @@ TEST_F(ForwarderTest, ErrorsNameTheTargetAndSayWhetherToTryElsewhere) {
   EXPECT_FALSE(TryElsewhere(grpc::Status(grpc::StatusCode::NOT_FOUND, "no such function")));
   EXPECT_FALSE(TryElsewhere(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad")));
   EXPECT_FALSE(TryElsewhere(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "late")));
+  forwarder.WaitIdle(absl::Seconds(5));
+}
+
+// A master that accepted the call before failing has it, durably: the
+// answer carries the id and says where to wait for it.
+TEST_F(ForwarderTest, AFailureAfterTheTargetAcceptedTheCallCarriesItsId) {
+  Forwarder forwarder(LinkDelays(DefaultConfig<NetworkEmulationConfig>(), Worker()), &timers_);
+  Answer a = ForwardAndWait(forwarder, Master(), "accept-then-stop");
+  EXPECT_EQ(a.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(a.result.invocation_id(), "inv-7");
+  EXPECT_THAT(a.status.error_message(),
+              HasSubstr("it had accepted it as invocation inv-7: wait on it there, fschedctl "
+                        "--master " +
+                        address_ + " wait inv-7"));
+  a = ForwardAndWait(forwarder, Master(), "refuse");
+  EXPECT_EQ(a.result.invocation_id(), "") << "refused: never accepted";
   forwarder.WaitIdle(absl::Seconds(5));
 }
 

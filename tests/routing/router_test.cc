@@ -6,7 +6,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "common/grpc_status.h"
+#include "common/server.h"
 
 namespace fsched::routing {
 namespace {
@@ -114,6 +117,34 @@ TEST_F(RouterTest, AWorkerServesItselfWhenTheMasterDoesNotAnswer) {
                 .id,
             "zone-master-a");
   router.Shutdown();
+}
+
+// A master that accepts calls and then stops before answering them.
+class StoppingMaster : public v1::Controller::Service {
+ public:
+  grpc::Status Invoke(grpc::ServerContext* ctx, const v1::InvokeRequest*,
+                      v1::InvocationResult*) override {
+    ctx->AddInitialMetadata(kInvocationIdHeader, "inv-3");
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the master is stopping");
+  }
+};
+
+// A master that accepted the call and then went away may never come back:
+// the entry serves it rather than leave its caller without an answer (at
+// least once: a master restarted on its state runs what it had accepted).
+TEST_F(RouterTest, ACallTheMasterAcceptedAndThenLostIsServedHere) {
+  StoppingMaster master;
+  auto server = StartServer("127.0.0.1:0", {&master}, 64 << 20);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string address = absl::StrCat("127.0.0.1:", server->port);
+  node_.view.master = {"master", address, "", NodeRole::kMaster};
+  Router router(BaseOptions({"w1", "h:2", "a", NodeRole::kWorker}), &node_, &state_, &clock_);
+  absl::StatusOr<v1::InvocationResult> r = RouteAndWait(router, Request("f"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->worker_id(), "here");
+  EXPECT_EQ(node_.served.size(), 1u);
+  router.Shutdown();
+  server->server->Shutdown(absl::ToChronoTime(absl::Now()));
 }
 
 TEST_F(RouterTest, AtTheHopLimitEveryNodeServesInPlace) {
