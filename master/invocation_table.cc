@@ -184,11 +184,10 @@ InvocationTable::LossAction InvocationTable::OnWorkerLost(const std::string& id,
                                " attempts (scheduler.max_attempts)"));
     fsched::ToProto(record.submitted, r.mutable_timings()->mutable_submitted());
     fsched::ToProto(now - record.submitted, r.mutable_timings()->mutable_total());
-    waiters = FinishLocked(id, record, now);
-    finished = ToProto(id, record);
+    waiters = FinishLocked(id, record, now, &finished);
   }
   for (auto& done : waiters) done(finished);
-  if (journal_ != nullptr) journal_->Finished(std::move(finished));
+  JournalFinished(std::move(finished));
   return LossAction::kGaveUp;
 }
 
@@ -220,12 +219,11 @@ bool InvocationTable::Complete(const std::string& id, uint32_t attempt, v1::Invo
     fsched::ToProto(record.dispatched - record.submitted, t->mutable_queue_wait());
     fsched::ToProto(now - record.submitted, t->mutable_total());
     record.result = std::move(result);
-    waiters = FinishLocked(id, record, now);
-    finished = ToProto(id, record);
+    waiters = FinishLocked(id, record, now, &finished);
   }
   if (ResultObserver* observer = observer_.load()) observer->OnResult(finished.result());
   for (auto& done : waiters) done(finished);
-  if (journal_ != nullptr) journal_->Finished(std::move(finished));
+  JournalFinished(std::move(finished));
   return true;
 }
 
@@ -245,17 +243,17 @@ bool InvocationTable::Reject(const std::string& id, v1::Outcome outcome, const s
     r.set_attempts(record.attempt);
     fsched::ToProto(record.submitted, r.mutable_timings()->mutable_submitted());
     fsched::ToProto(now - record.submitted, r.mutable_timings()->mutable_total());
-    waiters = FinishLocked(id, record, now);
-    finished = ToProto(id, record);
+    waiters = FinishLocked(id, record, now, &finished);
   }
   if (ResultObserver* observer = observer_.load()) observer->OnResult(finished.result());
   for (auto& done : waiters) done(finished);
-  if (journal_ != nullptr) journal_->Finished(std::move(finished));
+  JournalFinished(std::move(finished));
   return true;
 }
 
 std::vector<InvocationCallback> InvocationTable::FinishLocked(const std::string& id, Record& record,
-                                                              absl::Time now) {
+                                                              absl::Time now,
+                                                              v1::Invocation* finished) {
   if (record.state != v1::INVOCATION_STATE_DONE) LeaveFlightLocked(record.spec.name());
   record.state = v1::INVOCATION_STATE_DONE;
   record.result.set_invocation_id(id);
@@ -264,8 +262,23 @@ std::vector<InvocationCallback> InvocationTable::FinishLocked(const std::string&
   std::vector<InvocationCallback> waiters = std::move(record.waiters);
   record.waiters.clear();
   RetainLocked(id, record, now);
-  TrimLocked(now);
+  *finished = ToProto(id, record);
+  if (journal_ != nullptr) unjournaled_.insert(id);
+  TrimLocked(now);  // may forget `record` itself (a result above the byte budget)
   return waiters;
+}
+
+void InvocationTable::JournalFinished(v1::Invocation finished) {
+  if (journal_ == nullptr) return;
+  std::string id = finished.id();
+  journal_->Finished(std::move(finished));
+  bool forgotten;
+  {
+    absl::MutexLock lock(&mu_);
+    unjournaled_.erase(id);
+    forgotten = forget_when_journaled_.erase(id) > 0;
+  }
+  if (forgotten) journal_->Forgotten({std::move(id)});
 }
 
 void InvocationTable::RetainLocked(const std::string& id, const Record& record, absl::Time at) {
@@ -277,19 +290,23 @@ void InvocationTable::RetainLocked(const std::string& id, const Record& record, 
 
 size_t InvocationTable::TrimLocked(absl::Time now) {
   std::vector<std::string> forgotten;
+  size_t count = 0;
   while (!finished_order_.empty() &&
          (finished_order_.size() > retention_.results || finished_bytes_ > retention_.bytes ||
           finished_order_.front().at + retention_.age < now)) {
     records_.erase(finished_order_.front().id);
     finished_bytes_ -= finished_order_.front().bytes;
-    forgotten.push_back(std::move(finished_order_.front().id));
+    std::string& id = finished_order_.front().id;
+    if (unjournaled_.contains(id)) {
+      forget_when_journaled_.insert(std::move(id));  // JournalFinished tells it, in order
+    } else {
+      forgotten.push_back(std::move(id));
+    }
     finished_order_.pop_front();
+    ++count;
   }
-  const size_t count = forgotten.size();
-  // Told under the table's lock only to keep the journal's order: a record
-  // forgotten before its Finished reached the journal stays on disk until the
-  // next restart trims it again.
-  if (journal_ != nullptr && count > 0) journal_->Forgotten(std::move(forgotten));
+  // Told under the table's lock to keep the journal's order.
+  if (journal_ != nullptr && !forgotten.empty()) journal_->Forgotten(std::move(forgotten));
   return count;
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -146,11 +147,16 @@ class InvocationTable {
   };
   static v1::Invocation ToProto(const std::string& id, const Record& record);
   void LeaveFlightLocked(const std::string& function) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  /// Marks DONE, trims retention, and returns the waiters to call after unlocking.
+  /// Marks DONE, fills `finished`, trims retention (which may forget `record`
+  /// itself), and returns the waiters to call after unlocking.
   std::vector<InvocationCallback> FinishLocked(const std::string& id, Record& record,
-                                               absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                                               absl::Time now, v1::Invocation* finished)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   /// Forgets the oldest finished records while a bound is exceeded.
   size_t TrimLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Tells the journal an invocation finished (outside mu_: it may be large),
+  // then that it was forgotten, if retention dropped it in between.
+  void JournalFinished(v1::Invocation finished) ABSL_LOCKS_EXCLUDED(mu_);
   /// Counts a DONE record against the retention bounds, finished at `at`.
   void RetainLocked(const std::string& id, const Record& record, absl::Time at)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -166,6 +172,10 @@ class InvocationTable {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Record> records_ ABSL_GUARDED_BY(mu_);
   std::deque<Finished> finished_order_ ABSL_GUARDED_BY(mu_);  // oldest first
+  // Finished, and not yet told to the journal; of those, the ones retention
+  // forgot meanwhile (the journal hears it after their Finished, not before).
+  absl::flat_hash_set<std::string> unjournaled_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<std::string> forget_when_journaled_ ABSL_GUARDED_BY(mu_);
   uint64_t finished_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   size_t running_ ABSL_GUARDED_BY(mu_) = 0;
   // Accepted and not finished, by function (only functions with some in flight).

@@ -247,6 +247,26 @@ TEST(InvocationTableTest, TheJournalHearsDispatchesResultsAndWhatIsForgotten) {
                                 absl::StrCat("forgot ", c)}));
 }
 
+// A result larger than the retention's byte budget is forgotten as soon as it
+// is kept: the journal still hears it finished first, then forgotten, so
+// nothing of it stays on disk.
+TEST(InvocationTableTest, TheJournalHearsAResultFinishedBeforeItIsForgotten) {
+  InvocationTable table({.results = 10, .bytes = 64});
+  RecordingJournal journal;
+  table.set_journal(&journal);
+  const std::string a = *table.Create(Spec(), v1::InvokeRequest(), absl::Seconds(5), kNow, {});
+  ASSERT_TRUE(table.StartAttempt(a, Worker("w1"), "fifo", "round-robin", 0, kNow));
+  v1::InvocationResult out = Ok(a, 1);
+  out.set_stdout(std::string(100, 'x'));
+  ASSERT_TRUE(table.Complete(a, 1, out, kNow));
+  EXPECT_EQ(table.Get(a).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(journal.events,
+            (std::vector<std::string>{absl::StrCat("dispatched ", a, " to 'w1' #1"),
+                                      absl::StrCat("finished ", a, " INVOCATION_STATE_DONE '",
+                                                   std::string(100, 'x'), "'"),
+                                      absl::StrCat("forgot ", a)}));
+}
+
 // After a restart: one that was running is RUNNING on its worker under its
 // attempt (a result for that attempt completes it); finished ones answer Get
 // again, within the retention bounds, their age counted from when they finished.
