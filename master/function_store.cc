@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "common/proto_time.h"
 
 namespace fsched::master {
@@ -33,8 +34,9 @@ absl::StatusOr<std::unique_ptr<FunctionStore>> FunctionStore::Open(const std::st
   }
   const std::string path = (std::filesystem::path(state_dir) / "fsched.db").string();
   sqlite3* db = nullptr;
+  // No mutex of SQLite's own: every use of the connection is under mu_.
   if (sqlite3_open_v2(path.c_str(), &db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
     absl::Status status = absl::FailedPreconditionError(
         absl::StrCat("cannot open '", path, "': ", db ? sqlite3_errmsg(db) : "out of memory"));
@@ -44,8 +46,10 @@ absl::StatusOr<std::unique_ptr<FunctionStore>> FunctionStore::Open(const std::st
   sqlite3_busy_timeout(db, 5000);
   std::unique_ptr<FunctionStore> store(new FunctionStore(db));
   absl::MutexLock lock(&store->mu_);
-  // WAL keeps a registration durable without blocking readers.
+  // WAL keeps a registration durable without blocking readers; the WAL file
+  // is cut back to 64 MiB when it restarts after a burst.
   for (const char* sql : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=NORMAL;",
+                          "PRAGMA journal_size_limit=67108864;",
                           "CREATE TABLE IF NOT EXISTS functions ("
                           "  name TEXT PRIMARY KEY,"
                           "  body BLOB NOT NULL);",
@@ -81,10 +85,80 @@ absl::StatusOr<std::unique_ptr<FunctionStore>> FunctionStore::Open(const std::st
           absl::StrCat("cannot initialise '", path, "': ", sqlite3_errmsg(db)));
     }
   }
+  if (sqlite3_open_v2(path.c_str(), &store->checkpoint_db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot open '", path, "' a second time (to checkpoint it): ",
+        store->checkpoint_db_ ? sqlite3_errmsg(store->checkpoint_db_) : "out of memory"));
+  }
+  sqlite3_busy_timeout(store->checkpoint_db_, 5000);
+  // A connection knows the database is in WAL mode once it has read it;
+  // until then a checkpoint on it does nothing at all.
+  if (sqlite3_exec(store->checkpoint_db_, "PRAGMA journal_mode;", nullptr, nullptr, nullptr) !=
+      SQLITE_OK) {
+    return SqliteError(store->checkpoint_db_, "read the journal mode");
+  }
+  // Replaces the connection's autocheckpoint.
+  sqlite3_wal_hook(db, &FunctionStore::OnWalCommit, store.get());
+  store->checkpointer_ = std::thread([s = store.get()] { s->CheckpointLoop(); });
   return store;
 }
 
+int FunctionStore::OnWalCommit(void* store, sqlite3*, const char*, int pages) {
+  // 16 MiB of WAL (SQLite's autocheckpoint: 1,000 pages): each checkpoint
+  // ends with commits held off for its last frames, so fewer is better.
+  constexpr int kCheckpointPages = 4096;
+  if (pages >= kCheckpointPages) {
+    auto* self = static_cast<FunctionStore*>(store);
+    absl::MutexLock lock(&self->checkpoint_mu_);
+    self->checkpoint_wanted_ = true;
+  }
+  return SQLITE_OK;
+}
+
+void FunctionStore::CheckpointLoop() {
+  for (;;) {
+    {
+      absl::MutexLock lock(&checkpoint_mu_);
+      checkpoint_mu_.Await(absl::Condition(
+          +[](FunctionStore* s)
+               ABSL_NO_THREAD_SAFETY_ANALYSIS { return s->checkpoint_wanted_ || s->stopping_; },
+          this));
+      if (stopping_) return;
+      checkpoint_wanted_ = false;
+    }
+    // PASSIVE: copies what it can while the writer goes on appending. The
+    // writer starts the WAL over only if, when it begins a transaction, all
+    // of it has been copied: under a steady stream of commits that moment
+    // never comes, so the few frames added meanwhile are copied with commits
+    // held off (a short pause, not the whole checkpoint's).
+    int wal_pages = 0, copied = 0;
+    int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                       &wal_pages, &copied);
+    if (rc == SQLITE_OK && wal_pages >= 0) {
+      absl::MutexLock no_commits(&mu_);
+      rc = sqlite3_wal_checkpoint_v2(checkpoint_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages,
+                                     &copied);
+    }
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+      FSCHED_LOG(kWarning, "checkpointing the state database failed: %s",
+                 sqlite3_errmsg(checkpoint_db_));
+    } else if (wal_pages < 0) {
+      FSCHED_LOG(kWarning, "the state database is not in WAL mode: nothing to checkpoint");
+    }
+  }
+}
+
 FunctionStore::~FunctionStore() {
+  if (checkpointer_.joinable()) {
+    {
+      absl::MutexLock lock(&checkpoint_mu_);
+      stopping_ = true;
+    }
+    checkpointer_.join();
+  }
+  sqlite3_close(checkpoint_db_);
+  // The last connection to close checkpoints what is left and removes the WAL.
   absl::MutexLock lock(&mu_);
   for (sqlite3_stmt* s : journal_statements_) sqlite3_finalize(s);
   sqlite3_close(db_);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -83,6 +84,12 @@ class FunctionStore {
 
  private:
   explicit FunctionStore(sqlite3* db) : db_(db) {}
+  // The WAL is checkpointed on a connection and thread of its own, so that
+  // no commit waits for one (SQLite's autocheckpoint would run it, fsync
+  // included, in whichever commit crosses the threshold: a caller's
+  // acceptance). The writer's commits say when the WAL has grown.
+  static int OnWalCommit(void* store, sqlite3* db, const char* name, int pages);
+  void CheckpointLoop();
   // Rows of a (key TEXT PRIMARY KEY, body BLOB) table.
   absl::Status PutRow(const char* table, const std::string& key, const std::string& body)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -99,6 +106,12 @@ class FunctionStore {
   // WriteJournal's statements, prepared on its first call.
   static constexpr int kJournalStatements = 9;
   std::array<sqlite3_stmt*, kJournalStatements> journal_statements_ ABSL_GUARDED_BY(mu_) = {};
+
+  absl::Mutex checkpoint_mu_;
+  sqlite3* checkpoint_db_ = nullptr;  // used by the checkpoint thread only
+  bool checkpoint_wanted_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
+  std::thread checkpointer_;
 };
 
 }  // namespace fsched::master
