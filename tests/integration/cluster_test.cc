@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 
 #include "tests/integration/cluster_fixture.h"
 #include "tools/fsched-bench/arrivals.h"
@@ -538,6 +539,24 @@ TEST_F(ClusterTest, MalformedConfigurationStopsWithOneLine) {
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ((*missing)->Wait(absl::Seconds(20)), 2);
   EXPECT_THAT(testing::ReadFile(dir_ + "/absent.log"), HasSubstr("cannot read"));
+
+  // A state file that is not a database: the master says which and stops,
+  // and leaves the file as it found it (nothing is overwritten).
+  const std::string state = dir_ + "/corrupt-state";
+  std::filesystem::create_directories(state);
+  const std::string garbage = std::string("SQLite format 3") + std::string(8192, '\x5a');
+  testing::WriteFile(state + "/fsched.db", garbage);
+  auto corrupt = Process::Start(
+      {FSCHED_MASTER_BIN, "--listen", "127.0.0.1:0", "--state_dir", state, "--join_token", "t"},
+      dir_ + "/corrupt.log");
+  ASSERT_TRUE(corrupt.ok());
+  auto code = (*corrupt)->Wait(absl::Seconds(20));
+  ASSERT_TRUE(code.has_value());
+  EXPECT_NE(*code, 0);
+  const std::string output = testing::ReadFile(dir_ + "/corrupt.log");
+  EXPECT_THAT(output, HasSubstr(state + "/fsched.db': file is not a database"));
+  EXPECT_EQ(std::count(output.begin(), output.end(), '\n'), 1) << output;
+  EXPECT_EQ(testing::ReadFile(state + "/fsched.db"), garbage);
 }
 
 TEST_F(ClusterTest, EveryServerOffersHealthAndReflection) {
