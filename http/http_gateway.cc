@@ -285,6 +285,17 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(Options options)
 }
 
 HttpGateway::~HttpGateway() {
+  {
+    // The server's owner has let waiting calls go (a closing master answers
+    // them): their answers get out before the server stops writing.
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    mu_.AwaitWithTimeout(
+        absl::Condition(
+            +[](HttpGateway* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(g->mu_) { return g->serving_ == 0; },
+            this),
+        absl::Seconds(5));
+  }
   if (server_ != nullptr) {
     if (bound_.port == 0) {  // never bound: nothing to knock on
       mg_stop(server_);
@@ -295,7 +306,22 @@ HttpGateway::~HttpGateway() {
 }
 
 int HttpGateway::Handle(mg_connection* conn, void* self) {
-  static_cast<HttpGateway*>(self)->Serve(conn);
+  auto* gateway = static_cast<HttpGateway*>(self);
+  bool stopping;
+  {
+    absl::MutexLock lock(&gateway->mu_);
+    stopping = gateway->stopping_;
+    if (!stopping) ++gateway->serving_;
+  }
+  if (stopping) {
+    Reply refused = ErrorReply(absl::UnavailableError("this node is shutting down"));
+    refused.headers.emplace_back("Connection", "close");
+    Send(conn, refused);
+    return 1;
+  }
+  gateway->Serve(conn);
+  absl::MutexLock lock(&gateway->mu_);
+  --gateway->serving_;
   return 1;  // answered
 }
 

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/civetweb_listener.h"
 #include "http/grpc_bridge.h"
 #include "http/tls_terminator.h"
@@ -56,6 +57,11 @@ class HttpGateway {
   GrpcBridge bridge_;
   ListenAddress bound_;
   mg_context* server_ = nullptr;
+  // Requests being served. Once the server stops nothing more is written,
+  // so stopping first turns new requests away and lets these answer.
+  absl::Mutex mu_;
+  int serving_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace fsched::http
