@@ -12,6 +12,7 @@
 #              soak (not in the default list: 10 minutes of memory, docs/operations.md)
 #              durability (not in the default list: the cost of durable invocations)
 #              recovery (not in the default list: a master killed and restarted)
+#              throughput (not in the default list: warm calls/s and CPU per process)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -548,6 +549,56 @@ cache() {
   done
 }
 
+# Warm-call throughput and where the CPU goes (issue 17): the primed echo
+# cluster (2 workers x 2 slots, warm-first, durable invocations off to see the
+# platform's own path), closed loop at 8, 16 and 32 users, 30,000 calls each;
+# CPU seconds of the master, the workers, the instances (/proc/<pid>/stat)
+# and the driver (/usr/bin/time) per stage, divided per call. Floors in the
+# same run.
+throughput() {
+  local dir=$OUT/throughput run users
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  ticks() {  # pids... -> CPU clock ticks (utime + stime) summed
+    local p sum=0
+    for p in "$@"; do sum=$((sum + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+    echo "$sum"
+  }
+  local hz
+  hz=$(getconf CLK_TCK)
+  printf '| run | users | calls/s | p50 (ms) | p99 (ms) | CPU µs per call: driver | master | workers | instances | total |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n' \
+    >"$dir/table.md"
+  for run in $(seq 1 "${RUNS:-3}"); do
+    floors "$dir/floors-$run.txt"
+    start_echo_cluster "$dir" "$dir/cluster-$run" "scheduler: {durable_invocations: false}"
+    local master=${FSCHED_PIDS[0]} workers=("${FSCHED_PIDS[@]:1:2}") instances
+    read -r -a instances <<<"$(pgrep -f fsched_runtime.py | tr '\n' ' ')"
+    for users in 8 16 32; do
+      local out=$dir/run-$run-users-$users m0 w0 i0 m1 w1 i1
+      m0=$(ticks "$master") w0=$(ticks "${workers[@]}") i0=$(ticks "${instances[@]}")
+      /usr/bin/time -f '%U %S' -o "$out.driver-cpu" $BENCH --master "$MASTER" --function echo \
+        --payload 'request {i}' --concurrency "$users" --requests 30000 --out "$out" >/dev/null
+      m1=$(ticks "$master") w1=$(ticks "${workers[@]}") i1=$(ticks "${instances[@]}")
+      python3 - "$out" "$run" "$users" "$hz" $((m1 - m0)) $((w1 - w0)) $((i1 - i0)) \
+        >>"$dir/table.md" <<'PY'
+import json, sys
+out, run, users, hz, master, workers, instances = sys.argv[1:]
+hz = float(hz)
+level = json.load(open(out + "/summary.json"))["levels"][0]
+calls = level["succeeded"]
+driver = sum(float(x) for x in open(out + ".driver-cpu").read().split())
+per = lambda seconds: 1e6 * seconds / calls
+parts = [per(driver), per(int(master) / hz), per(int(workers) / hz), per(int(instances) / hz)]
+lat = level["latency_s"]
+print(f"| {run} | {users} | {level['throughput_rps']:,.0f} | {1e3 * lat['p50']:.2f} | "
+      f"{1e3 * lat['p99']:.2f} | " + " | ".join(f"{p:.0f}" for p in parts) + f" | {sum(parts):.0f} |")
+PY
+    done
+    stop_cluster
+  done
+  cat "$dir/table.md"
+}
+
 mkdir -p "$OUT"
 for e in "${experiments[@]}"; do
   case "$e" in
@@ -560,11 +611,12 @@ for e in "${experiments[@]}"; do
     soak) echo "== $e"; soak ;;
     durability) echo "== $e"; durability ;;
     recovery) echo "== $e"; recovery ;;
+    throughput) echo "== $e"; throughput ;;
     cache) echo "== $e"; cache ;;
     *)
       echo "evaluate: unknown experiment '$e'" \
         "(overhead seed000 seed001 seed002 seed002-runtimes replay containers containers-containerd" \
-        "cpu-priority gateway cache soak durability recovery)" >&2
+        "cpu-priority gateway cache soak durability recovery throughput)" >&2
       exit 2
       ;;
   esac
