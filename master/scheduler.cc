@@ -1,7 +1,9 @@
 #include "master/scheduler.h"
 
 #include <algorithm>
+#include <string_view>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/proto_time.h"
@@ -116,21 +118,30 @@ std::vector<std::string> Scheduler::Adopt(const std::string& worker_id,
   if (unclaimed.empty()) return adopted;
   absl::MutexLock lock(&mu_);
   const absl::Time now = clock_->Now();
+  // A worker may list thousands (its recent results), the restored queue hold
+  // as many: looked up by id, not searched.
+  absl::flat_hash_set<std::string_view> restored_ids;
+  for (const scheduling::PendingInvocation& p : restored_) restored_ids.insert(p.id);
+  absl::flat_hash_set<std::string> taken_from_restored;
   for (const InFlight& flight : unclaimed) {
     const std::string& id = flight.invocation_id;
-    auto held = std::find_if(restored_.begin(), restored_.end(),
-                             [&](const scheduling::PendingInvocation& p) { return p.id == id; });
+    const bool restored = restored_ids.contains(id);
     // Only one that waits here: one running elsewhere (or done) already ran
     // twice, and the worker's late result is dropped as stale.
-    if (held == restored_.end() && order_->Find(id) == nullptr) continue;
+    if (!restored && order_->Find(id) == nullptr) continue;
     if (!table_->Adopt(id, worker_id, flight.attempt, now)) continue;
-    if (held != restored_.end()) {
-      restored_.erase(held);
+    if (restored) {
+      taken_from_restored.insert(id);
     } else {
       order_->Remove(id);
     }
     cluster_->Adopt(worker_id, flight);
     adopted.push_back(id);
+  }
+  if (!taken_from_restored.empty()) {
+    std::erase_if(restored_, [&](const scheduling::PendingInvocation& p) {
+      return taken_from_restored.contains(p.id);
+    });
   }
   if (!adopted.empty()) {
     FSCHED_LOG(kInfo, "worker %s already runs %d queued invocations: left to it", worker_id,
