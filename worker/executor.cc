@@ -143,8 +143,8 @@ size_t Executor::Waiting() const {
   return pending_.size();
 }
 
-v1::InvocationResult Executor::Execute(const Job& job) {
-  const v1::Assignment& a = job.assignment;
+v1::InvocationResult Executor::Execute(Job& job) {
+  v1::Assignment& a = job.assignment;
   v1::InvocationResult result;
   result.set_invocation_id(a.invocation_id());
   result.set_function(a.function().name());
@@ -167,19 +167,21 @@ v1::InvocationResult Executor::Execute(const Job& job) {
                                     v1::RuntimeKind_Name(a.function().runtime()), " runtime"));
     return result;
   }
+  // The assignment is this call's alone: its strings move into the request.
   ExecRequest request;
   request.invocation_id = a.invocation_id();
-  request.function = a.function();
-  request.argv.assign(a.function().command().begin(), a.function().command().end());
+  v1::FunctionSpec& spec = *a.mutable_function();
+  request.argv.assign(spec.command().begin(), spec.command().end());
   request.argv.insert(request.argv.end(), a.args().begin(), a.args().end());
-  request.env.insert(a.function().env().begin(), a.function().env().end());
-  request.working_dir = a.function().working_dir();
-  request.stdin_data = a.payload();
+  request.env.insert(spec.env().begin(), spec.env().end());
+  request.working_dir = spec.working_dir();
+  request.stdin_data = std::move(*a.mutable_payload());
   const absl::Duration timeout = FromProto(a.timeout());
   request.timeout = timeout > absl::ZeroDuration() ? timeout : options_.default_timeout;
-  const uint64_t limit = a.function().limits().output_limit_bytes();
+  const uint64_t limit = spec.limits().output_limit_bytes();
   request.output_limit_bytes = limit > 0 ? limit : options_.output_limit_bytes;
   request.predicted_seconds = a.predicted_seconds();
+  request.function = std::move(spec);
   CacheGrant grant;
   if (options_.cache != nullptr && a.cache_ways() > 0) {
     grant = options_.cache->Allocate(a.invocation_id(), a.cache_ways());
@@ -192,7 +194,7 @@ v1::InvocationResult Executor::Execute(const Job& job) {
   }
 
   if (options_.cpu_slices != nullptr) {
-    request.cpu_slice = options_.cpu_slices->SliceFor(a.function().name(), a.predicted_seconds());
+    request.cpu_slice = options_.cpu_slices->SliceFor(result.function(), a.predicted_seconds());
   }
 
   ExecResult exec = runtime->second->Run(request, *job.control);
@@ -200,7 +202,7 @@ v1::InvocationResult Executor::Execute(const Job& job) {
   if (options_.cpu_slices != nullptr && exec.outcome == v1::OUTCOME_OK) {
     // The CPU a run needed, not its wall time, which contention stretches.
     options_.cpu_slices->Observe(
-        a.function().name(), exec.cpu_time > absl::ZeroDuration() ? exec.cpu_time : exec.execution);
+        result.function(), exec.cpu_time > absl::ZeroDuration() ? exec.cpu_time : exec.execution);
   }
   result.set_cache_ways(grant.ways);
   result.set_outcome(exec.outcome);

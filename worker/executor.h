@@ -71,7 +71,8 @@ class Executor {
   };
   bool CanFreeze(const v1::Assignment& assignment) const;
   void SlotLoop();
-  v1::InvocationResult Execute(const Job& job);
+  /// Takes the assignment's payload and spec.
+  v1::InvocationResult Execute(Job& job);
 
   const Options options_;
   std::atomic<ResultObserver*> observer_{nullptr};

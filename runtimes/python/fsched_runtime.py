@@ -39,15 +39,19 @@ class Context:
         return max(0, self.deadline_ms - int(time.time() * 1000))
 
 
+_pending = bytearray()  # read from the request pipe, not yet taken
+
+
 def read_exact(n):
-    chunks = []
-    while n > 0:
-        chunk = os.read(REQUEST_FD, min(n, 1 << 20))
+    # A frame's header and body usually arrive in one read.
+    while len(_pending) < n:
+        chunk = os.read(REQUEST_FD, max(n - len(_pending), 1 << 16))
         if not chunk:
             return None
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
+        _pending.extend(chunk)
+    taken = bytes(_pending[:n])
+    del _pending[:n]
+    return taken
 
 
 def read_frame():

@@ -807,6 +807,19 @@ TEST_F(ClusterTest, BenchStagesCyclesExperimentFileAndInterrupt) {
   EXPECT_GE(sent, 1);    // about 40 on an idle machine
   EXPECT_LT(sent, 300);  // far fewer than the 600 planned
 
+  // A closed-loop stage interrupted while each of its users waits for a 5 s call.
+  auto closed =
+      run("closed-interrupted", {"--function", "slow", "--concurrency", "3", "--stage_duration",
+                                 "60s", "--out", dir_ + "/closed-interrupted"});
+  ASSERT_NE(closed, nullptr);
+  absl::SleepFor(absl::Seconds(3));
+  closed->Signal(SIGINT);
+  ASSERT_EQ(closed->Wait(absl::Seconds(20)), 130)
+      << testing::ReadFile(dir_ + "/closed-interrupted.log");
+  EXPECT_THAT(testing::ReadFile(dir_ + "/closed-interrupted/summary.txt"),
+              HasSubstr("abandoned at interrupt 3"));
+  EXPECT_EQ(rows(testing::ReadFile(dir_ + "/closed-interrupted/invocations.csv"), ",3 users,"), 3);
+
   // A trace replayed at half of the cluster's 4 slots: the time scale comes
   // from the master's worker list.
   auto replay =
