@@ -241,38 +241,27 @@ ExecResult ContainerRuntime::Run(const ExecRequest& request, const RunControl& c
 
 ExecResult ContainerRuntime::RunPersistent(const ExecRequest& request, const RunControl& control) {
   const v1::FunctionSpec& function = request.function;
-  // A container whose instance serves several calls at once is joined while it serves.
-  const bool shared = function.warm().concurrency() > 1;
-  v1::ExecutionMode mode = v1::EXECUTION_MODE_COLD;
-  Container* joined = shared ? static_cast<Container*>(pool_.Join(function, &mode)) : nullptr;
-  std::unique_ptr<Container> owned;
-  if (!shared) {
-    owned.reset(static_cast<Container*>(pool_.Take(function).release()));
-    mode = InstancePool::ModeOf(owned.get());
-  }
-  if (mode != v1::EXECUTION_MODE_WARM && function.warm().prewarmed() > 0) {
+  InstancePool::Held held = pool_.Acquire(function);
+  if (held.mode != v1::EXECUTION_MODE_WARM && function.warm().prewarmed() > 0) {
     Prewarm(function, function.warm().prewarmed());  // keep the pre-created ones topped up
   }
   absl::Duration cold_start, init;
-  if (joined == nullptr) {
-    if (owned == nullptr) {
-      const absl::Time begin = absl::Now();
-      absl::StatusOr<std::unique_ptr<Container>> created = NewContainer(function);
-      if (!created.ok()) return StartFailed(std::string(created.status().message()));
-      owned = std::move(*created);
-      ExecResult failure;
-      if (!owned->StartInstance(InitTimeout(function), request.output_limit_bytes, control,
-                                &failure)) {
-        pool_.Destroy(std::move(owned));
-        failure.cold_start = absl::Now() - begin;
-        return failure;
-      }
-      cold_start = absl::Now() - begin;
-      init = owned->instance()->init_time();
+  if (held.instance == nullptr) {
+    const absl::Time begin = absl::Now();
+    absl::StatusOr<std::unique_ptr<Container>> created = NewContainer(function);
+    if (!created.ok()) return StartFailed(std::string(created.status().message()));
+    ExecResult failure;
+    if (!(*created)->StartInstance(InitTimeout(function), request.output_limit_bytes, control,
+                                   &failure)) {
+      pool_.Destroy(std::move(*created));
+      failure.cold_start = absl::Now() - begin;
+      return failure;
     }
-    if (shared) joined = static_cast<Container*>(pool_.Share(function, std::move(owned)));
+    cold_start = absl::Now() - begin;
+    init = (*created)->instance()->init_time();
+    pool_.Adopt(function, &held, std::move(*created));
   }
-  Container* container = joined != nullptr ? joined : owned.get();
+  Container* container = static_cast<Container*>(held.instance);
   PersistentInstance& instance = *container->instance();
   const uint64_t memory = function.limits().memory_bytes();
   const uint64_t oom_before = memory > 0 ? cgroups_.OomKills(container->cgroup()).value_or(0) : 0;
@@ -283,13 +272,13 @@ ExecResult ContainerRuntime::RunPersistent(const ExecRequest& request, const Run
   pool_.CallStarted(function.name());
   CallStarts(request, *container);
   ExecResult result =
-      shared ? instance.CallShared(request, control) : instance.Call(request, control);
+      held.shared ? instance.CallShared(request, control) : instance.Call(request, control);
   {
     absl::MutexLock lock(&mu_);
     running_.erase(request.invocation_id);
   }
   pool_.CallEnded(function.name());
-  result.mode = mode;
+  result.mode = held.mode;
   result.cold_start = cold_start;
   result.init = init;
   if (result.outcome == v1::OUTCOME_NONZERO_EXIT && memory > 0 &&
@@ -298,15 +287,9 @@ ExecResult ContainerRuntime::RunPersistent(const ExecRequest& request, const Run
     result.message = absl::StrCat("killed by the kernel's OOM killer at the memory limit of ",
                                   memory >> 20, " MiB");
   }
-  const bool reusable = instance.Reusable(function, result);
-  if (joined != nullptr) {
-    if (std::unique_ptr<PooledInstance> back = pool_.Leave(joined, reusable)) {
-      Keep(function, std::unique_ptr<Container>(static_cast<Container*>(back.release())));
-    }
-  } else if (reusable) {
-    Keep(function, std::move(owned));
-  } else {
-    pool_.Destroy(std::move(owned));
+  if (std::unique_ptr<PooledInstance> back =
+          pool_.Release(&held, instance.Reusable(function, result))) {
+    Keep(function, std::unique_ptr<Container>(static_cast<Container*>(back.release())));
   }
   return result;
 }

@@ -1,6 +1,7 @@
 #include "worker/instance_pool.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/time/clock.h"
 #include "common/proto_time.h"
@@ -169,6 +170,37 @@ PooledInstance* InstancePool::Share(const v1::FunctionSpec& function,
   shared.calls = 1;
   shared.limit = std::max<uint32_t>(1, function.warm().concurrency());
   return raw;
+}
+
+InstancePool::Held InstancePool::Acquire(const v1::FunctionSpec& function) {
+  Held held;
+  held.shared = function.warm().concurrency() > 1;
+  if (held.shared) {
+    held.instance = Join(function, &held.mode);
+  } else {
+    held.owned = Take(function);
+    held.instance = held.owned.get();
+    held.mode = ModeOf(held.instance);
+  }
+  return held;
+}
+
+void InstancePool::Adopt(const v1::FunctionSpec& function, Held* held,
+                         std::unique_ptr<PooledInstance> instance) {
+  if (held->shared) {
+    held->instance = Share(function, std::move(instance));
+  } else {
+    held->owned = std::move(instance);
+    held->instance = held->owned.get();
+  }
+}
+
+std::unique_ptr<PooledInstance> InstancePool::Release(Held* held, bool reusable) {
+  PooledInstance* instance = std::exchange(held->instance, nullptr);
+  if (held->shared) return Leave(instance, reusable);
+  if (reusable) return std::move(held->owned);
+  Destroy(std::move(held->owned));
+  return nullptr;
 }
 
 std::unique_ptr<PooledInstance> InstancePool::Leave(PooledInstance* instance, bool reusable) {

@@ -69,6 +69,23 @@ class InstancePool {
   PooledInstance* Share(const v1::FunctionSpec& function, std::unique_ptr<PooledInstance> instance);
   std::unique_ptr<PooledInstance> Leave(PooledInstance* instance, bool reusable);
 
+  /// One call's hold on an instance, whichever way it serves: taken idle
+  /// (warm.concurrency 1) or joined (more). `instance` null after Acquire:
+  /// none was there, the runtime makes one and Adopts it.
+  struct Held {
+    PooledInstance* instance = nullptr;
+    v1::ExecutionMode mode = v1::EXECUTION_MODE_COLD;
+    bool shared = false;
+    std::unique_ptr<PooledInstance> owned;  // not shared: the call has it alone
+  };
+  Held Acquire(const v1::FunctionSpec& function);
+  void Adopt(const v1::FunctionSpec& function, Held* held,
+             std::unique_ptr<PooledInstance> instance);
+  /// The call is over: the instance to Keep (the runtime charges its
+  /// memory), or null (destroyed, as it is not `reusable`, or still serving
+  /// other calls).
+  std::unique_ptr<PooledInstance> Release(Held* held, bool reusable);
+
   /// An instance of `function` serves a call from now until CallEnded: it
   /// counts as warm in WarmSet, being idle again when the call ends.
   void CallStarted(const std::string& function);

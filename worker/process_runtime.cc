@@ -342,30 +342,21 @@ std::unique_ptr<ProcessRuntime::Instance> ProcessRuntime::NewInstance(
 
 ExecResult ProcessRuntime::RunPersistent(const ExecRequest& request, const RunControl& control) {
   const v1::FunctionSpec& function = request.function;
-  // An instance that serves several calls at once is joined while it serves.
-  const bool shared = function.warm().concurrency() > 1;
-  v1::ExecutionMode mode = v1::EXECUTION_MODE_COLD;
-  Instance* joined = shared ? static_cast<Instance*>(pool_.Join(function, &mode)) : nullptr;
-  std::unique_ptr<Instance> owned;
-  if (!shared) {
-    owned.reset(static_cast<Instance*>(pool_.Take(function).release()));
-    mode = InstancePool::ModeOf(owned.get());
-  }
-  if (mode != v1::EXECUTION_MODE_WARM && function.warm().prewarmed() > 0) {
+  InstancePool::Held held = pool_.Acquire(function);
+  if (held.mode != v1::EXECUTION_MODE_WARM && function.warm().prewarmed() > 0) {
     Prewarm(function, function.warm().prewarmed());  // keep the pre-created ones topped up
   }
   absl::Duration cold_start, init;
-  if (joined == nullptr) {
-    if (owned == nullptr) {
-      ExecResult failure;
-      owned = NewInstance(function, request.output_limit_bytes, control, &failure);
-      if (owned == nullptr) return failure;
-      cold_start = failure.cold_start;
-      init = owned->process->init_time();
-    }
-    if (shared) joined = static_cast<Instance*>(pool_.Share(function, std::move(owned)));
+  if (held.instance == nullptr) {
+    ExecResult failure;
+    std::unique_ptr<Instance> made =
+        NewInstance(function, request.output_limit_bytes, control, &failure);
+    if (made == nullptr) return failure;
+    cold_start = failure.cold_start;
+    init = made->process->init_time();
+    pool_.Adopt(function, &held, std::move(made));
   }
-  Instance& instance = joined != nullptr ? *joined : *owned;
+  Instance& instance = *static_cast<Instance*>(held.instance);
   const std::string cgroup = instance.cgroup != nullptr ? instance.cgroup->path : "";
   const uint64_t memory = function.limits().memory_bytes();
   const uint64_t oom_before =
@@ -379,29 +370,23 @@ ExecResult ProcessRuntime::RunPersistent(const ExecRequest& request, const RunCo
   pool_.CallStarted(function.name());
   GiveCpuSlice(request.invocation_id, request.cpu_slice, instance.process->pid());
   if (request.on_start) request.on_start(instance.process->pid());
-  ExecResult result = shared ? instance.process->CallShared(request, control)
-                             : instance.process->Call(request, control);
+  ExecResult result = held.shared ? instance.process->CallShared(request, control)
+                                  : instance.process->Call(request, control);
   {
     absl::MutexLock lock(&mu_);
     running_.erase(request.invocation_id);
   }
   pool_.CallEnded(function.name());
-  result.mode = mode;
+  result.mode = held.mode;
   result.cold_start = cold_start;
   result.init = init;
   if (result.outcome == v1::OUTCOME_NONZERO_EXIT && memory > 0 && !cgroup.empty() &&
       cgroups_->OomKills(cgroup).value_or(0) > oom_before) {
     MarkOomKilled(memory, &result);
   }
-  const bool reusable = instance.process->Reusable(function, result);
-  if (joined != nullptr) {
-    if (std::unique_ptr<PooledInstance> back = pool_.Leave(joined, reusable)) {
-      Keep(function, std::unique_ptr<Instance>(static_cast<Instance*>(back.release())));
-    }
-  } else if (reusable) {
-    Keep(function, std::move(owned));
-  } else {
-    pool_.Destroy(std::move(owned));
+  if (std::unique_ptr<PooledInstance> back =
+          pool_.Release(&held, instance.process->Reusable(function, result))) {
+    Keep(function, std::unique_ptr<Instance>(static_cast<Instance*>(back.release())));
   }
   return result;
 }

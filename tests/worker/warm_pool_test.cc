@@ -174,5 +174,51 @@ TEST(InstancePoolTest, KeepsTakesPrewarmsReportsAndDestroysOnItsThread) {
   EXPECT_EQ(destroyed.size(), 4u);  // 0, the zero keep-alive one, and the two pre-warmed
 }
 
+// What a runtime's call does with the pool: Acquire (none: it makes one
+// and Adopts it), the call, Release (back to keep, or destroyed). With
+// warm.concurrency > 1 calls share one instance until the last leaves.
+TEST(InstancePoolTest, ACallAcquiresAdoptsAndReleasesAloneOrShared) {
+  absl::Mutex mu;
+  std::vector<int> destroyed;
+  InstancePool pool(100, absl::Minutes(1), [&](std::unique_ptr<PooledInstance> instance) {
+    absl::MutexLock lock(&mu);
+    destroyed.push_back(Id(instance));
+  });
+  v1::FunctionSpec alone;
+  alone.set_name("alone");
+
+  InstancePool::Held first = pool.Acquire(alone);
+  EXPECT_EQ(first.instance, nullptr);
+  EXPECT_EQ(first.mode, v1::EXECUTION_MODE_COLD);
+  pool.Adopt(alone, &first, std::make_unique<FakeInstance>(1, true));
+  EXPECT_EQ(static_cast<FakeInstance*>(first.instance)->id, 1);
+  // The call has it alone: a second call meanwhile finds none.
+  EXPECT_EQ(pool.Acquire(alone).instance, nullptr);
+  std::unique_ptr<PooledInstance> back = pool.Release(&first, /*reusable=*/true);
+  EXPECT_EQ(Id(back), 1);
+  pool.Keep(alone, std::move(back), 10);
+  InstancePool::Held warm = pool.Acquire(alone);
+  EXPECT_EQ(warm.mode, v1::EXECUTION_MODE_WARM);
+  EXPECT_EQ(pool.Release(&warm, /*reusable=*/false), nullptr);  // destroyed instead
+  pool.WaitIdle();
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(destroyed, std::vector<int>{1});
+  }
+
+  v1::FunctionSpec shared;
+  shared.set_name("shared");
+  shared.mutable_warm()->set_concurrency(2);
+  InstancePool::Held a = pool.Acquire(shared);
+  EXPECT_EQ(a.instance, nullptr);
+  pool.Adopt(shared, &a, std::make_unique<FakeInstance>(2, true));
+  InstancePool::Held b = pool.Acquire(shared);
+  EXPECT_EQ(b.instance, a.instance);
+  EXPECT_EQ(b.mode, v1::EXECUTION_MODE_WARM);
+  EXPECT_EQ(pool.Acquire(shared).instance, nullptr);  // two calls fill it
+  EXPECT_EQ(pool.Release(&a, true), nullptr);         // b still serves in it
+  EXPECT_EQ(Id(pool.Release(&b, true)), 2);           // the last one out gets it back
+}
+
 }  // namespace
 }  // namespace fsched::worker
