@@ -22,14 +22,13 @@
 namespace fsched::worker {
 namespace {
 
-// CPU time of every thread of `pid` (a process clock: nanoseconds, not ticks).
-absl::Duration ProcessCpu(pid_t pid) {
+// The CPU clock of every thread of `pid` (nanoseconds, not ticks), or
+// nullopt. Looked up once per child: glibc checks the process with a
+// clock_getres syscall at each lookup, and a warm call reads the clock twice.
+std::optional<clockid_t> ProcessCpuClock(pid_t pid) {
   clockid_t clock;
-  timespec ts{};
-  if (pid <= 0 || ::clock_getcpuclockid(pid, &clock) != 0 || ::clock_gettime(clock, &ts) != 0) {
-    return absl::ZeroDuration();
-  }
-  return absl::DurationFromTimespec(ts);
+  if (pid <= 0 || ::clock_getcpuclockid(pid, &clock) != 0) return std::nullopt;
+  return clock;
 }
 
 // The instance as a child of the worker, leading its own process group.
@@ -38,7 +37,8 @@ class ChildProcess final : public PersistentInstance::Process {
   explicit ChildProcess(pid_t pid)
       : pid_(pid),
         pidfd_(OpenPidFd(pid)),
-        statm_(::open(absl::StrCat("/proc/", pid, "/statm").c_str(), O_RDONLY | O_CLOEXEC)) {}
+        statm_(::open(absl::StrCat("/proc/", pid, "/statm").c_str(), O_RDONLY | O_CLOEXEC)),
+        cpu_clock_(ProcessCpuClock(pid)) {}
   ~ChildProcess() override { Kill(); }
   pid_t pid() const override { return pid_; }
   int exit_fd() const override { return pidfd_.get(); }
@@ -71,7 +71,11 @@ class ChildProcess final : public PersistentInstance::Process {
     return WIFEXITED(status) || WIFSIGNALED(status);
   }
   absl::Duration CpuTime() const override {
-    return reaped_ ? absl::ZeroDuration() : ProcessCpu(pid_);
+    timespec ts{};
+    if (reaped_ || !cpu_clock_.has_value() || ::clock_gettime(*cpu_clock_, &ts) != 0) {
+      return absl::ZeroDuration();
+    }
+    return absl::DurationFromTimespec(ts);
   }
   // Read after every call of a function without a memory limit (its warm
   // charge): one pread of a file kept open, not an open, a stream and a close.
@@ -93,6 +97,7 @@ class ChildProcess final : public PersistentInstance::Process {
   const pid_t pid_;
   Fd pidfd_;
   const Fd statm_;  // /proc/<pid>/statm; pread is safe from several call threads
+  const std::optional<clockid_t> cpu_clock_;
   bool reaped_ = false;
 };
 
@@ -303,6 +308,9 @@ bool PersistentInstance::ReadReplies() {
     const ssize_t r = ::read(replies_.get(), chunk, sizeof(chunk));
     if (r > 0) {
       reply_buffer_.append(chunk, static_cast<size_t>(r));
+      // Less than asked for: the pipe is empty now, no need for a read to
+      // say so (an end of file shows at the next poll).
+      if (static_cast<size_t>(r) < sizeof(chunk)) return true;
       continue;
     }
     if (r < 0 && errno == EINTR) continue;
@@ -322,6 +330,17 @@ PersistentInstance::Wait PersistentInstance::AwaitReply(absl::Time deadline,
     if (shim::TakeFrame(reply_buffer_, body, &oversized)) return Wait::kReply;
     if (oversized) return Wait::kMalformed;
     if (exited) return Wait::kExited;
+    // The request pipe almost always has room: written at once, without a
+    // poll to be told so.
+    if (written == 0 && !pending.empty()) {
+      const ssize_t w = ::write(requests_.get(), pending.data(), pending.size());
+      if (w > 0) {
+        written = static_cast<size_t>(w);
+      } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+        exited = true;  // it closed its request pipe: it is going
+        continue;
+      }
+    }
     pollfd fds[4];
     int n = 0, request_idx = -1, reply_idx = -1, log_idx = -1, pid_idx = -1;
     if (written < pending.size()) {
