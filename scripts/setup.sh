@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config ca-certificates procps
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libyaml-cpp-dev prometheus-cpp-dev libcivetweb-dev libsqlite3-dev libssl-dev libboost-dev tar curl
-  libcurl4-openssl-dev
+  libcurl4-openssl-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-matplotlib nodejs
   runc busybox-static containerd

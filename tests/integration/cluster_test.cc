@@ -90,6 +90,15 @@ TEST_F(ClusterTest, TwoHundredInvocationsAcrossTwoWorkers) {
   EXPECT_EQ(per_worker.size(), 2u);
   EXPECT_GT(per_worker["w1"], 50);
   EXPECT_GT(per_worker["w2"], 50);
+
+  // The daemons run on the allocator the build chose (FSCHED_ALLOCATOR):
+  // jemalloc is what their figures in docs/performance.md were measured with.
+  const bool jemalloc = std::string(FSCHED_DAEMON_ALLOCATOR) == "jemalloc";
+  for (const Process* daemon : {master_.get(), workers_["w1"].get()}) {
+    const std::string maps = testing::ReadFile(absl::StrCat("/proc/", daemon->pid(), "/maps"));
+    EXPECT_EQ(maps.find("libjemalloc") != std::string::npos, jemalloc)
+        << "pid " << daemon->pid() << " built with FSCHED_ALLOCATOR=" << FSCHED_DAEMON_ALLOCATOR;
+  }
 }
 
 TEST_F(ClusterTest, KilledWorkerLosesNoAcceptedInvocation) {
