@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "common/grpc_status.h"
 #include "common/proto_time.h"
 #include "common/sha256.h"
@@ -108,16 +109,30 @@ absl::Status Controller::ValidateRequest(const v1::InvokeRequest& request) const
 absl::StatusOr<std::string> Controller::Submit(
     const v1::InvokeRequest& request, InvocationCallback on_done,
     const std::function<void(const std::string&)>& on_accepted) {
-  RETURN_IF_ERROR(ValidateRequest(request));
-  ASSIGN_OR_RETURN(v1::Function function, registry_->Get(request.function()));
-  const v1::FunctionSpec& spec = function.spec();
+  absl::Notification answered;
+  absl::StatusOr<std::string> out;
+  SubmitAsync(request, std::move(on_done), [&](absl::StatusOr<std::string> id) {
+    if (id.ok() && on_accepted) on_accepted(*id);
+    out = std::move(id);
+    answered.Notify();
+  });
+  answered.WaitForNotification();
+  return out;
+}
+
+void Controller::SubmitAsync(const v1::InvokeRequest& request, InvocationCallback on_done,
+                             std::function<void(absl::StatusOr<std::string>)> answer) {
+  if (absl::Status valid = ValidateRequest(request); !valid.ok()) return answer(valid);
+  absl::StatusOr<v1::Function> function = registry_->Get(request.function());
+  if (!function.ok()) return answer(function.status());
+  const v1::FunctionSpec& spec = function->spec();
   if (request.args_size() > 0 &&
       (spec.lifetime() == v1::LIFETIME_PERSISTENT || !spec.language().empty())) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    return answer(absl::InvalidArgumentError(absl::StrCat(
         "function ", spec.name(),
-        " runs in persistent instances started once; a call carries a payload, not args"));
+        " runs in persistent instances started once; a call carries a payload, not args")));
   }
-  absl::Duration timeout = FromProto(function.spec().limits().timeout());
+  absl::Duration timeout = FromProto(spec.limits().timeout());
   if (timeout == absl::ZeroDuration()) timeout = options_.default_timeout;
   const absl::Duration requested = FromProto(request.timeout());
   if (requested > absl::ZeroDuration()) timeout = std::min(timeout, requested);
@@ -125,45 +140,50 @@ absl::StatusOr<std::string> Controller::Submit(
 
   const absl::Time now = clock_->Now();
   absl::StatusOr<std::string> created =
-      table_->Create(function.spec(), request, timeout, now, std::move(on_done));
+      table_->Create(spec, request, timeout, now, std::move(on_done));
   if (created.status().code() == absl::StatusCode::kResourceExhausted) {
     // One of the N in flight ends about every (run time / N): come back then.
     absl::Duration run =
-        absl::Seconds(predictor_->PredictSeconds(function.spec().name(), request.input_size()));
-    if (run <= absl::ZeroDuration()) run = FromProto(function.stats().mean_execution());
+        absl::Seconds(predictor_->PredictSeconds(spec.name(), request.input_size()));
+    if (run <= absl::ZeroDuration()) run = FromProto(function->stats().mean_execution());
     if (run <= absl::ZeroDuration()) run = absl::Seconds(1);
     absl::Status refused = created.status();
-    SetRetryAfter(&refused,
-                  std::clamp(run / std::max<uint32_t>(1, function.spec().max_concurrency()),
-                             absl::Milliseconds(10), absl::Minutes(1)));
-    return refused;
+    SetRetryAfter(&refused, std::clamp(run / std::max<uint32_t>(1, spec.max_concurrency()),
+                                       absl::Milliseconds(10), absl::Minutes(1)));
+    return answer(refused);
   }
-  ASSIGN_OR_RETURN(const std::string id, std::move(created));
-  if (journal_ != nullptr) {
-    // Recorded before anyone hears the id, and before it can run.
-    v1::AcceptedInvocation accepted;
-    accepted.set_id(id);
-    *accepted.mutable_spec() = function.spec();
-    *accepted.mutable_request() = request;
-    ToProto(now, accepted.mutable_submitted());
-    ToProto(timeout, accepted.mutable_timeout());
-    if (absl::Status recorded = journal_->Accepted(accepted); !recorded.ok()) {
+  if (!created.ok()) return answer(created.status());
+  const std::string id = *created;
+  InvocationTable::Admission admission{spec, request.input_size(), request.worker_id(),
+                                       request.cache_ways(), now};
+  if (journal_ == nullptr) return answer(Queue(id, admission));
+  // Recorded before anyone hears the id, and before it can run.
+  v1::AcceptedInvocation accepted;
+  accepted.set_id(id);
+  *accepted.mutable_spec() = spec;
+  *accepted.mutable_request() = request;
+  ToProto(now, accepted.mutable_submitted());
+  ToProto(timeout, accepted.mutable_timeout());
+  journal_->Accept(accepted, [this, id, admission = std::move(admission),
+                              answer = std::move(answer)](absl::Status recorded) {
+    if (!recorded.ok()) {
       table_->Discard(id);
-      return recorded;
+      return answer(recorded);
     }
-  }
-  if (absl::Status queued = scheduler_->Enqueue(
-          id,
-          {function.spec(), request.input_size(), request.worker_id(), request.cache_ways(), now});
-      !queued.ok()) {
+    answer(Queue(id, admission));
+  });
+}
+
+absl::StatusOr<std::string> Controller::Queue(const std::string& id,
+                                              const InvocationTable::Admission& admission) {
+  if (absl::Status queued = scheduler_->Enqueue(id, admission); !queued.ok()) {
     table_->Discard(id);
     return queued;
   }
   {
     absl::MutexLock lock(&rate_mu_);
-    accepted_.Add(now, 1);
+    accepted_.Add(admission.arrived, 1);
   }
-  if (on_accepted) on_accepted(id);
   return id;
 }
 

@@ -60,14 +60,25 @@ class Controller {
   std::vector<v1::Function> ListFunctions();
   absl::Status DeleteFunction(const std::string& name);
 
-  /// Validates and queues an invocation. `on_done` (optional) runs once with
-  /// the finished invocation; `on_accepted` (optional) with its id once it is
-  /// recorded and queued, before Submit returns (on_done may run first, on
-  /// another thread, for a call that finishes that fast). INVALID_ARGUMENT /
-  /// NOT_FOUND / RESOURCE_EXHAUSTED when it is not accepted; then nothing was queued.
+  /// Validates and queues an invocation, waiting for it to be recorded.
+  /// `on_done` (optional) runs once with the finished invocation;
+  /// `on_accepted` (optional) with its id once it is recorded and queued,
+  /// before Submit returns (on_done may run first, on another thread, for a
+  /// call that finishes that fast). INVALID_ARGUMENT / NOT_FOUND /
+  /// RESOURCE_EXHAUSTED (UNAVAILABLE when the journal cannot record it) when
+  /// it is not accepted; then nothing was queued. For tests and tools: the
+  /// master's own entries use SubmitAsync, and this must never run on the
+  /// journal's thread (it would wait for itself).
   absl::StatusOr<std::string> Submit(
       const v1::InvokeRequest& request, InvocationCallback on_done = nullptr,
       const std::function<void(const std::string&)>& on_accepted = nullptr);
+  /// Submit for RPC handlers, which must not hold one of gRPC's few callback
+  /// threads while the acceptance is journaled: `answer` runs once, with the
+  /// id once the invocation is recorded and queued or with why it is not
+  /// accepted, on this thread (refused at once, or no journal) or on the
+  /// journal's.
+  void SubmitAsync(const v1::InvokeRequest& request, InvocationCallback on_done,
+                   std::function<void(absl::StatusOr<std::string>)> answer);
   /// What a caller waiting for invocation `id` is told when the master stops
   /// before it finished: it stays accepted (durable) or is lost.
   std::string StoppedBefore(const std::string& id) const;
@@ -83,6 +94,9 @@ class Controller {
 
  private:
   absl::Status ValidateRequest(const v1::InvokeRequest& request) const;
+  // What follows a recorded acceptance: queued and counted; the id, or why not.
+  absl::StatusOr<std::string> Queue(const std::string& id,
+                                    const InvocationTable::Admission& admission);
   void AddPrediction(v1::Function* function) const;
 
   const Options options_;

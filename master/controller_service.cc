@@ -276,7 +276,7 @@ grpc::ServerUnaryReactor* ControllerService::Invoke(grpc::CallbackServerContext*
   }
   // The response and reactor stay valid until Finish; the callback runs exactly once.
   Controller* controller = controller_;
-  auto id = controller_->Submit(
+  controller_->SubmitAsync(
       *request,
       [call, response, controller](const v1::Invocation& done) {
         if (done.state() != v1::INVOCATION_STATE_DONE) {
@@ -287,8 +287,10 @@ grpc::ServerUnaryReactor* ControllerService::Invoke(grpc::CallbackServerContext*
         *response = done.result();
         call->Finish(absl::OkStatus());
       },
-      accepted);
-  if (!id.ok()) call->Finish(id.status());
+      [call](absl::StatusOr<std::string> id) {
+        if (id.ok()) return call->Accepted(*id);
+        call->Finish(id.status());
+      });
   return call->reactor();
 }
 
@@ -298,9 +300,13 @@ grpc::ServerUnaryReactor* ControllerService::Submit(grpc::CallbackServerContext*
   if (auto* refused = RefuseInvocation(*gate_, ctx, "fsched.v1.Controller.Submit", *request)) {
     return refused;
   }
-  auto id = controller_->Submit(*request);
-  if (id.ok()) response->set_invocation_id(*id);
-  return FinishUnary(ctx, id.status());
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  controller_->SubmitAsync(*request, nullptr,
+                           [reactor, response, ctx](absl::StatusOr<std::string> id) {
+                             if (id.ok()) response->set_invocation_id(*id);
+                             reactor->Finish(ToGrpcStatus(id.status(), ctx));
+                           });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ControllerService::GetInvocation(grpc::CallbackServerContext* ctx,

@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "common/log.h"
 
 namespace fsched::master {
@@ -11,27 +12,39 @@ namespace fsched::master {
 StoreJournal::StoreJournal(FunctionStore* store)
     : store_(store), open_(std::make_shared<Group>()), writer_([this] { Loop(); }) {}
 
-StoreJournal::~StoreJournal() {
+absl::Status InvocationJournal::Accepted(const v1::AcceptedInvocation& invocation) {
+  absl::Notification done;
+  absl::Status status;
+  Accept(invocation, [&](absl::Status recorded) {
+    status = std::move(recorded);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return status;
+}
+
+StoreJournal::~StoreJournal() { Close(); }
+
+void StoreJournal::Close() {
   {
     absl::MutexLock lock(&mu_);
     stop_ = true;
   }
-  writer_.join();
+  if (writer_.joinable()) writer_.join();
 }
 
-absl::Status StoreJournal::Accepted(const v1::AcceptedInvocation& invocation) {
+void StoreJournal::Accept(const v1::AcceptedInvocation& invocation,
+                          std::function<void(absl::Status)> recorded) {
   std::string record = invocation.SerializeAsString();
-  absl::MutexLock lock(&mu_);
-  std::shared_ptr<Group> group = open_;
-  group->batch.accepted.emplace_back(invocation.id(), std::move(record));
-  mu_.Await(absl::Condition(
-      +[](Group* g) { return g->written; }, group.get()));
-  if (!group->status.ok()) {
-    return absl::UnavailableError(absl::StrCat(
-        "the master cannot record the invocation in its state, so it does not accept it: ",
-        group->status.message()));
+  {
+    absl::MutexLock lock(&mu_);
+    if (!closed_) {
+      open_->batch.accepted.emplace_back(invocation.id(), std::move(record));
+      open_->recorded.push_back(std::move(recorded));
+      return;
+    }
   }
-  return absl::OkStatus();
+  recorded(absl::UnavailableError("the master is stopping: it accepts no more invocations"));
 }
 
 void StoreJournal::Dispatched(const std::string& id, const std::string& worker_id,
@@ -62,7 +75,8 @@ void StoreJournal::Loop() {
         this));
     if (open_->batch.accepted.empty() && dispatched_.empty() && finished_.empty() &&
         forgotten_.empty()) {
-      return;  // stopping, nothing left
+      closed_ = true;  // stopping, nothing left
+      return;
     }
     if (open_->batch.accepted.empty()) {
       // Nobody waits for what is pending: give the next acceptance a moment to
@@ -97,16 +111,23 @@ void StoreJournal::Loop() {
     for (const v1::Invocation& invocation : finished) {
       batch.finished.emplace_back(invocation.id(), invocation.SerializeAsString());
     }
-    absl::Status status = store_->WriteJournal(batch);
-    mu_.Lock();
+    const absl::Status status = store_->WriteJournal(batch);
     if (!status.ok() && !batch.finished.empty()) {
       FSCHED_LOG(kError,
                  "%d finished invocations stay recorded as accepted (they would run again after "
                  "a restart): %s",
                  batch.finished.size(), status.message());
     }
-    group->status = std::move(status);
-    group->written = true;
+    // Answered off the lock: each queues its invocation, which dispatches
+    // (and journals the dispatch) at once.
+    const absl::Status answer =
+        status.ok() ? status
+                    : absl::UnavailableError(absl::StrCat(
+                          "the master cannot record the invocation in its state, so it does not "
+                          "accept it: ",
+                          status.message()));
+    for (std::function<void(absl::Status)>& recorded : group->recorded) recorded(answer);
+    mu_.Lock();
   }
 }
 

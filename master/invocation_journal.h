@@ -5,6 +5,7 @@
 // tests) and tests can watch what is written.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -22,8 +23,17 @@ namespace fsched::master {
 class InvocationJournal {
  public:
   virtual ~InvocationJournal() = default;
-  /// Before the invocation is answered with its id; an error refuses it.
-  virtual absl::Status Accepted(const v1::AcceptedInvocation& invocation) = 0;
+  /// Records an invocation before it is answered with its id or can run.
+  /// `recorded` runs once with the outcome (an error refuses it): on the
+  /// journal's own thread, so a caller that serves RPCs on one of gRPC's few
+  /// callback threads does not hold it for the write.
+  virtual void Accept(const v1::AcceptedInvocation& invocation,
+                      std::function<void(absl::Status)> recorded) = 0;
+  /// Accept, waited for (tests, benchmarks; never on a thread that serves RPCs).
+  absl::Status Accepted(const v1::AcceptedInvocation& invocation);
+  /// Answers what waits and stops taking more (an acceptance after it is
+  /// refused at once). Called by the owner before what the answers reach goes.
+  virtual void Close() {}
   /// Its attempt number `attempts` went to `worker_id` at `at`; an empty
   /// worker: it is queued again after `attempts` attempts. Nobody waits for
   /// the write: a dispatch lost with the master shows when the worker reconnects.
@@ -45,13 +55,19 @@ class InvocationJournal {
 class StoreJournal final : public InvocationJournal {
  public:
   explicit StoreJournal(FunctionStore* store);
-  /// Writes what is pending, then stops the writer.
+  /// Close(), if the owner did not.
   ~StoreJournal() override;
   StoreJournal(const StoreJournal&) = delete;
   StoreJournal& operator=(const StoreJournal&) = delete;
 
-  /// Waits for the commit of the group it joined.
-  absl::Status Accepted(const v1::AcceptedInvocation& invocation) override;
+  /// Writes what is pending (answering the acceptances waiting for it),
+  /// then stops the writer. The owner calls it while what those answers
+  /// reach (the controller, the scheduler) still stands.
+  void Close() override;
+
+  /// `recorded` runs once the group it joined is committed.
+  void Accept(const v1::AcceptedInvocation& invocation,
+              std::function<void(absl::Status)> recorded) override;
   /// These go with the next group; nobody waits for them.
   void Dispatched(const std::string& id, const std::string& worker_id, uint32_t attempts,
                   absl::Time at) override;
@@ -61,8 +77,7 @@ class StoreJournal final : public InvocationJournal {
  private:
   struct Group {
     FunctionStore::JournalBatch batch;  // its accepted part; the rest is added when written
-    bool written = false;
-    absl::Status status;
+    std::vector<std::function<void(absl::Status)>> recorded;  // one per accepted
   };
   void Loop();
   // How long dispatches and results wait for an acceptance to share a commit with.
@@ -76,6 +91,7 @@ class StoreJournal final : public InvocationJournal {
   std::vector<v1::Invocation> finished_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> forgotten_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;  // the writer is gone: nothing is accepted
   std::thread writer_;
 };
 

@@ -161,7 +161,7 @@ void Master::ServeHere(const v1::InvokeRequest& request, const routing::RouteAcc
                        routing::RouteDone done) {
   auto shared_done = std::make_shared<routing::RouteDone>(std::move(done));
   Controller* controller = core_->controller();
-  absl::StatusOr<std::string> id = controller->Submit(
+  controller->SubmitAsync(
       request,
       [shared_done, controller](const v1::Invocation& finished) {
         if (finished.state() != v1::INVOCATION_STATE_DONE) {
@@ -170,8 +170,10 @@ void Master::ServeHere(const v1::InvokeRequest& request, const routing::RouteAcc
         }
         (*shared_done)(finished.result());
       },
-      accepted);
-  if (!id.ok()) (*shared_done)(id.status());
+      [shared_done, accepted](absl::StatusOr<std::string> id) {
+        if (!id.ok()) return (*shared_done)(id.status());
+        if (accepted) accepted(*id);
+      });
 }
 
 void Master::OnEntryDone(v1::Architecture architecture,

@@ -81,6 +81,10 @@ absl::StatusOr<std::unique_ptr<MasterCore>> MasterCore::Create(MasterCoreOptions
   return core;
 }
 
+MasterCore::~MasterCore() {
+  if (journal_ != nullptr) journal_->Close();
+}
+
 absl::Status MasterCore::Recover(absl::Time now, absl::Duration restore_hold) {
   absl::StatusOr<std::vector<v1::AcceptedInvocation>> loaded = store_->LoadAccepted();
   if (!loaded.ok()) {

@@ -60,6 +60,9 @@ class MasterCore {
   /// INVALID_ARGUMENT naming an unknown queue order or placement policy.
   static absl::StatusOr<std::unique_ptr<MasterCore>> Create(MasterCoreOptions options, Clock* clock,
                                                             TimerQueue* timers);
+  /// Closes the journal first: acceptances it still answers reach the
+  /// controller and the scheduler, destroyed before it.
+  ~MasterCore();
 
   /// With durable invocations: what was accepted before the last stop and not
   /// finished, queued again. Counts for the log and fschedctl.

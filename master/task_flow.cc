@@ -170,25 +170,31 @@ void TaskFlow::RunNextWays(std::shared_ptr<Benchmarking> b) {
   run.set_input_size(b->request.input_size());
   run.set_worker_id(b->worker_id);
   run.set_cache_ways(b->next_ways);
-  absl::StatusOr<std::string> id = controller_->Submit(run, [this, b](const v1::Invocation& inv) {
-    const v1::InvocationResult& r = inv.result();
-    if (inv.state() != v1::INVOCATION_STATE_DONE || r.outcome() != v1::OUTCOME_OK) {
-      b->done(absl::FailedPreconditionError(absl::StrCat("the benchmark run at ", b->next_ways,
-                                                         " cache ways failed: ", RunFailure(inv))));
-      return;
-    }
-    if (r.cache_ways() != b->next_ways) {
-      b->done(absl::FailedPreconditionError(
-          absl::StrCat("the benchmark run asked for ", b->next_ways, " cache ways on ",
-                       r.worker_id(), " and got ", r.cache_ways(),
-                       " (others hold the rest): benchmark when the worker is idle")));
-      return;
-    }
-    b->points.emplace_back(b->next_ways, absl::ToDoubleSeconds(FromProto(r.timings().execution())));
-    ++b->next_ways;
-    RunNextWays(b);
-  });
-  if (!id.ok()) b->done(id.status());
+  // Not waited for: this may run on the journal's thread, which records it.
+  controller_->SubmitAsync(
+      run,
+      [this, b](const v1::Invocation& inv) {
+        const v1::InvocationResult& r = inv.result();
+        if (inv.state() != v1::INVOCATION_STATE_DONE || r.outcome() != v1::OUTCOME_OK) {
+          b->done(absl::FailedPreconditionError(absl::StrCat(
+              "the benchmark run at ", b->next_ways, " cache ways failed: ", RunFailure(inv))));
+          return;
+        }
+        if (r.cache_ways() != b->next_ways) {
+          b->done(absl::FailedPreconditionError(
+              absl::StrCat("the benchmark run asked for ", b->next_ways, " cache ways on ",
+                           r.worker_id(), " and got ", r.cache_ways(),
+                           " (others hold the rest): benchmark when the worker is idle")));
+          return;
+        }
+        b->points.emplace_back(b->next_ways,
+                               absl::ToDoubleSeconds(FromProto(r.timings().execution())));
+        ++b->next_ways;
+        RunNextWays(b);
+      },
+      [b](absl::StatusOr<std::string> id) {
+        if (!id.ok()) b->done(id.status());
+      });
 }
 
 void TaskFlow::FinishBenchmark(std::shared_ptr<Benchmarking> b) {
@@ -246,8 +252,11 @@ absl::Status TaskFlow::Run(const v1::RunTaskRequest& request, RunDone done) {
   run.set_cache_ways(prediction->ways);
   const v1::TaskRunMode mode =
       prediction->benchmarked ? v1::TASK_RUN_MODE_BENCHMARKED : v1::TASK_RUN_MODE_ASSISTED;
-  absl::StatusOr<std::string> id =
-      controller_->Submit(run, [mode, done](const v1::Invocation& inv) {
+  // A refusal (the queue is full, the journal cannot record it) reaches
+  // `done` like any other end of the run.
+  controller_->SubmitAsync(
+      run,
+      [mode, done](const v1::Invocation& inv) {
         if (inv.state() != v1::INVOCATION_STATE_DONE) {
           done(absl::UnavailableError("the master shut down before the task finished"));
           return;
@@ -257,8 +266,11 @@ absl::Status TaskFlow::Run(const v1::RunTaskRequest& request, RunDone done) {
         response.set_cache_ways(inv.result().cache_ways());
         *response.mutable_result() = inv.result();
         done(std::move(response));
+      },
+      [done](absl::StatusOr<std::string> id) {
+        if (!id.ok()) done(id.status());
       });
-  return id.status();
+  return absl::OkStatus();
 }
 
 }  // namespace fsched::master

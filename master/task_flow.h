@@ -45,6 +45,9 @@ class TaskFlow {
   absl::Status Benchmark(const v1::BenchmarkTaskRequest& request, BenchmarkDone done);
 
   using RunDone = std::function<void(absl::StatusOr<v1::RunTaskResponse>)>;
+  /// Runs the task; `done` runs once, with its result or why it did not run.
+  /// Errors found before it is submitted (unknown task, not yet benchmarked)
+  /// are returned at once instead.
   absl::Status Run(const v1::RunTaskRequest& request, RunDone done);
 
   /// The function a task runs as.

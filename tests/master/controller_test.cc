@@ -4,6 +4,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "common/proto_time.h"
+#include "master/invocation_journal.h"
 #include "tests/master/scheduler_fixture.h"
 
 namespace fsched::master {
@@ -56,6 +57,60 @@ TEST_F(ControllerTest, APersistentFunctionTakesAPayloadNotArgs) {
   EXPECT_EQ(scheduler_->queued(), 0u);
   req.clear_args();
   EXPECT_TRUE(controller_->Submit(req).ok());
+}
+
+// A journal that answers acceptances when the test says, and how.
+class HeldJournal : public InvocationJournal {
+ public:
+  void Accept(const v1::AcceptedInvocation& invocation,
+              std::function<void(absl::Status)> recorded) override {
+    ids.push_back(invocation.id());
+    waiting.push_back(std::move(recorded));
+  }
+  void Dispatched(const std::string&, const std::string&, uint32_t, absl::Time) override {}
+  void Finished(v1::Invocation) override {}
+  void Forgotten(std::vector<std::string>) override {}
+  void Answer(const absl::Status& status) {
+    for (auto& recorded : std::exchange(waiting, {})) recorded(status);
+  }
+  std::vector<std::string> ids;
+  std::vector<std::function<void(absl::Status)>> waiting;
+};
+
+// An RPC handler does not wait for the journal: SubmitAsync returns at once,
+// and the invocation is queued, dispatched and its id told only once it is
+// recorded; a write that fails refuses it and leaves nothing behind.
+TEST_F(ControllerTest, AnAcceptanceIsAnsweredWhenTheJournalHasRecordedIt) {
+  RegisterFunction("f");
+  Join("w1", 2);
+  HeldJournal journal;
+  controller_->set_journal(&journal);
+  v1::InvokeRequest req;
+  req.set_function("f");
+  std::vector<absl::StatusOr<std::string>> answers;
+  const auto submit = [&] {
+    controller_->SubmitAsync(
+        req, nullptr, [&](absl::StatusOr<std::string> id) { answers.push_back(std::move(id)); });
+  };
+  submit();
+  ASSERT_EQ(journal.ids.size(), 1u);
+  EXPECT_TRUE(answers.empty());
+  EXPECT_TRUE(streams_["w1"]->Assignments().empty());  // not runnable before it is recorded
+  journal.Answer(absl::OkStatus());
+  ASSERT_EQ(answers.size(), 1u);
+  ASSERT_TRUE(answers[0].ok()) << answers[0].status();
+  EXPECT_EQ(*answers[0], journal.ids[0]);
+  ASSERT_EQ(streams_["w1"]->Assignments().size(), 1u);
+
+  submit();
+  ASSERT_EQ(journal.ids.size(), 2u);
+  journal.Answer(absl::UnavailableError("disk full"));
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_EQ(answers[1].status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(controller_->GetInvocation(journal.ids[1]).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(streams_["w1"]->Assignments().size(), 1u);
+  EXPECT_EQ(scheduler_->queued(), 0u);
 }
 
 TEST_F(ControllerTest, TimeoutIsTheShorterOfFunctionAndRequest) {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 
 namespace fsched::master {
 namespace {
@@ -98,6 +99,52 @@ TEST(StoreJournalTest, RecordsFromManyThreadsForgetsTheFinishedAndFlushesOnStop)
   for (int t = 0; t < 4; ++t) {
     for (int i = 1; i < 50; i += 2) EXPECT_TRUE(ids.contains(absl::StrCat("inv-", t, "-", i)));
   }
+}
+
+// Nobody waits in Accept: its answer comes from the writer thread once the
+// record is in the store; what the answer does there (queue it, answer the
+// caller) may hand the journal more (its dispatch). Close answers what is
+// pending, writes what that added, and refuses acceptances after it.
+TEST(StoreJournalTest, AcceptAnswersFromTheWriterAndCloseRefusesWhatComesAfter) {
+  const std::string dir = ::testing::TempDir() + "/journal-accept-test";
+  std::filesystem::remove_all(dir);
+  auto store = FunctionStore::Open(dir);
+  ASSERT_TRUE(store.ok()) << store.status();
+  StoreJournal journal(store->get());
+  absl::Mutex mu;
+  std::vector<std::string> answered;
+  std::set<std::thread::id> answered_on;
+  for (int i = 0; i < 20; ++i) {
+    const std::string id = absl::StrCat("inv-", i);
+    journal.Accept(Accepted(id, i), [&, id](absl::Status recorded) {
+      EXPECT_TRUE(recorded.ok()) << recorded;
+      // In the store before anyone hears of it.
+      auto now = (*store)->LoadAccepted();
+      ASSERT_TRUE(now.ok());
+      EXPECT_TRUE(std::any_of(now->begin(), now->end(), [&](const auto& a) {
+        return a.id() == id;
+      })) << id;
+      journal.Dispatched(id, "w1", 1, absl::FromUnixSeconds(1700000000));
+      absl::MutexLock lock(&mu);
+      answered.push_back(id);
+      answered_on.insert(std::this_thread::get_id());
+    });
+  }
+  journal.Close();
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(answered.size(), 20u);
+    EXPECT_FALSE(answered_on.contains(std::this_thread::get_id()));
+  }
+  auto dispatched = (*store)->LoadAccepted();
+  ASSERT_TRUE(dispatched.ok()) << dispatched.status();
+  ASSERT_EQ(dispatched->size(), 20u);
+  for (const auto& a : *dispatched) EXPECT_EQ(a.worker_id(), "w1") << a.id();
+
+  absl::Status late;
+  journal.Accept(Accepted("late", 99), [&](absl::Status recorded) { late = recorded; });
+  EXPECT_EQ(late.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ((*store)->LoadAccepted()->size(), 20u);
 }
 
 // Dispatches come back with the accepted invocation (the last one wins; an

@@ -206,7 +206,9 @@ TEST(InvocationTableTest, MaxConcurrencyRefusesBeyondWhatIsInFlight) {
 // the records retention forgets.
 class RecordingJournal : public InvocationJournal {
  public:
-  absl::Status Accepted(const v1::AcceptedInvocation&) override { return absl::OkStatus(); }
+  void Accept(const v1::AcceptedInvocation&, std::function<void(absl::Status)> recorded) override {
+    recorded(absl::OkStatus());
+  }
   void Dispatched(const std::string& id, const std::string& worker_id, uint32_t attempts,
                   absl::Time) override {
     events.push_back(absl::StrCat("dispatched ", id, " to '", worker_id, "' #", attempts));
