@@ -5,7 +5,9 @@
 # sets MASTER (host:port), HTTP (the master's HTTP entry, http://host:port)
 # and CTL (an fschedctl command line), and exports
 # FSCHED_TOKEN_FILE (the master's bootstrap admin token), which fschedctl and
-# fsched-bench read. Logs and state go under DIR. Needs the binaries in build/.
+# fsched-bench read. Logs and state go under DIR. Needs the binaries in build/
+# (start_cluster takes the daemons from FSCHED_BUILD instead, when set: another
+# build tree, for comparing two builds).
 #   start_federation DIR SLOTS [CONFIG_YAML]
 # seed 001's topology: a master, zones a and b each with a zone master
 # and two workers (a1 a2 b1 b2), every node reading CONFIG_YAML (e.g. its
@@ -54,7 +56,8 @@ start_cluster() {
   MASTER_ARGS=("${config_flag[@]}" --port_file "$dir/master.port"
     --metrics_port_file "$dir/master.metrics-port" --state_dir "$dir/state" --join_token "$token"
     --http_listen 127.0.0.1:0 --http_port_file "$dir/master.http-port")
-  build/master/fsched-master "${MASTER_ARGS[@]}" --listen 127.0.0.1:0 >"$dir/master.log" 2>&1 &
+  "${FSCHED_BUILD:-build}"/master/fsched-master "${MASTER_ARGS[@]}" --listen 127.0.0.1:0 \
+    >"$dir/master.log" 2>&1 &
   FSCHED_PIDS+=($!)
   _wait_port "$dir/master.port" $! "$dir"
   MASTER=127.0.0.1:$(cat "$dir/master.port")
@@ -62,7 +65,8 @@ start_cluster() {
   export FSCHED_TOKEN_FILE="$dir/state/admin.token"
   local w
   for w in $(seq 1 "$workers"); do
-    build/worker/fsched-worker --master "$MASTER" --join_token "$token" --node_id "worker-$w" \
+    "${FSCHED_BUILD:-build}"/worker/fsched-worker --master "$MASTER" --join_token "$token" \
+      --node_id "worker-$w" \
       --slots "$slots" --port_file "$dir/worker-$w.port" --metrics_port_file "$dir/worker-$w.metrics-port" \
       --state_dir "$dir/worker-state" "${WORKER_FLAGS[@]}" >"$dir/worker-$w.log" 2>&1 &
     FSCHED_PIDS+=($!)
