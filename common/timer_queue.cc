@@ -1,5 +1,7 @@
 #include "common/timer_queue.h"
 
+#include "common/thread_name.h"
+
 namespace fsched {
 
 TimerQueue::TimerQueue() : thread_([this] { Loop(); }) {}
@@ -29,6 +31,7 @@ void TimerQueue::Flush() {
 }
 
 void TimerQueue::Loop() {
+  NameThisThread("timers");
   absl::MutexLock lock(&mu_);
   while (!stop_) {
     if (due_.empty()) {

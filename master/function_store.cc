@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/proto_time.h"
+#include "common/thread_name.h"
 
 namespace fsched::master {
 namespace {
@@ -117,6 +118,7 @@ int FunctionStore::OnWalCommit(void* store, sqlite3*, const char*, int pages) {
 }
 
 void FunctionStore::CheckpointLoop() {
+  NameThisThread("checkpointer");
   for (;;) {
     {
       absl::MutexLock lock(&checkpoint_mu_);

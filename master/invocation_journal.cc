@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 
 namespace fsched::master {
 
@@ -65,6 +66,7 @@ void StoreJournal::Forgotten(std::vector<std::string> ids) {
 }
 
 void StoreJournal::Loop() {
+  NameThisThread("journal");
   absl::MutexLock lock(&mu_);
   for (;;) {
     mu_.Await(absl::Condition(

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
+#include "common/thread_name.h"
 #include "http/http_entry.h"
 #include "routing/routing_metrics.h"
 #include "scheduling/policy_factory.h"
@@ -295,6 +296,7 @@ absl::Status Master::Start() {
 int Master::http_port() const { return http_ ? http_->port() : 0; }
 
 void Master::Housekeeping() {
+  NameThisThread("housekeeping");
   // A quarter of the heartbeat interval bounds how late a dead worker is noticed.
   const absl::Duration period = std::clamp(FromProto(config_.cluster().heartbeat_interval()) / 4,
                                            absl::Milliseconds(20), absl::Seconds(1));

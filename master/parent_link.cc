@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "common/rpc.h"
+#include "common/thread_name.h"
 
 namespace fsched::master {
 
@@ -38,6 +39,7 @@ uint64_t ParentLink::version() {
 }
 
 void ParentLink::Loop() {
+  NameThisThread("parent-link");
   absl::Time next_mirror = absl::InfinitePast();
   while (true) {
     Announce();

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 
 namespace fsched::worker {
 
@@ -36,6 +37,7 @@ std::vector<uint64_t> PriorityShares(const std::vector<RunningFunction>& running
 CpuPriorityLoop::CpuPriorityLoop(CpuPriorityOptions options, const Cgroups* cgroups, Source source)
     : options_(options), cgroups_(cgroups), source_(std::move(source)) {
   thread_ = std::thread([this] {
+    NameThisThread("cpu-priority");
     while (!stop_.WaitForNotificationWithTimeout(options_.tick)) Apply();
   });
 }

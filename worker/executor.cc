@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/proto_time.h"
+#include "common/thread_name.h"
 
 namespace fsched::worker {
 
@@ -104,6 +105,7 @@ std::vector<v1::RuntimeKind> Executor::Kinds() const {
 }
 
 void Executor::SlotLoop() {
+  NameThisThread("slot");
   while (true) {
     Job job;
     {

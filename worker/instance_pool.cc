@@ -5,6 +5,7 @@
 
 #include "absl/time/clock.h"
 #include "common/proto_time.h"
+#include "common/thread_name.h"
 
 namespace fsched::worker {
 
@@ -263,6 +264,7 @@ void InstancePool::WaitIdle() {
 }
 
 void InstancePool::Loop() {
+  NameThisThread("instance-pool");
   while (true) {
     std::function<void()> task;
     WarmPool::Evicted expired;

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/proto_time.h"
 #include "common/rpc.h"
+#include "common/thread_name.h"
 
 namespace fsched::worker {
 
@@ -103,6 +104,7 @@ std::string MasterLink::master_address() const {
 }
 
 void MasterLink::Run() {
+  NameThisThread("master-link");
   absl::BitGen rng;
   absl::Duration backoff = options_.reconnect_min;
   while (true) {
@@ -400,6 +402,7 @@ bool MasterLink::Write(const v1::WorkerMessage& message) {
 }
 
 void MasterLink::HeartbeatLoop() {
+  NameThisThread("heartbeat");
   // A heartbeat goes out right after each welcome (a new generation) and then
   // every interval the master asked for.
   struct Wake {
