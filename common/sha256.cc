@@ -14,8 +14,20 @@ struct Sha256::Context {
   ~Context() { EVP_MD_CTX_free(ctx); }
 };
 
+namespace {
+
+// OpenSSL 3 looks a digest up in its provider store on every init that names
+// it with EVP_sha256() (a lock and a property query, most of a token check's
+// time); fetched once, the lookup is gone. EVP_sha256() remains the fallback.
+const EVP_MD* Sha256Algorithm() {
+  static const EVP_MD* const fetched = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+  return fetched != nullptr ? fetched : EVP_sha256();
+}
+
+}  // namespace
+
 Sha256::Sha256() : context_(std::make_unique<Context>()) {
-  EVP_DigestInit_ex(context_->ctx, EVP_sha256(), nullptr);
+  EVP_DigestInit_ex(context_->ctx, Sha256Algorithm(), nullptr);
 }
 
 Sha256::~Sha256() = default;

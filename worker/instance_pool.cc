@@ -50,14 +50,16 @@ void InstancePool::set_budget(uint64_t memory_budget_bytes) {
 }
 
 std::unique_ptr<PooledInstance> InstancePool::Take(const v1::FunctionSpec& function) {
+  std::string key = InstanceKey(function);
   WarmPool::Evicted stale;
   std::unique_ptr<PooledInstance> instance;
   {
     absl::MutexLock lock(&mu_);
-    stale = pool_.EvictFunction(function.name(), InstanceKey(function));
-    instance = pool_.Take(InstanceKey(function));
+    stale = pool_.EvictFunction(function.name(), key);
+    instance = pool_.Take(key);
   }
   Destroy(std::move(stale));
+  if (instance != nullptr) instance->set_pool_key(std::move(key));
   return instance;
 }
 
@@ -80,7 +82,7 @@ void InstancePool::Keep(const v1::FunctionSpec& function, std::unique_ptr<Pooled
     return;
   }
   WarmPool::Entry entry;
-  entry.key = InstanceKey(function);
+  entry.key = instance->pool_key().empty() ? InstanceKey(function) : instance->pool_key();
   entry.function = function.name();
   entry.memory_bytes = std::max<uint64_t>(memory_bytes, 1);
   entry.keep_alive = keep_alive;
@@ -148,6 +150,7 @@ PooledInstance* InstancePool::Join(const v1::FunctionSpec& function, v1::Executi
     // Taken and shared under one lock: calls arriving together meet in it.
     stale = pool_.EvictFunction(function.name(), key);
     if (std::unique_ptr<PooledInstance> idle = pool_.Take(key)) {
+      idle->set_pool_key(key);
       *mode = ModeOf(idle.get());
       joined = idle.get();
       Shared& shared = shared_[joined];

@@ -24,6 +24,14 @@ class PooledInstance {
   virtual ~PooledInstance() = default;
   /// True once it has served a call (warm); false while pre-warmed.
   virtual bool served() const = 0;
+  /// The key (InstanceKey) of the function version it runs, remembered when
+  /// it leaves the pool: keeping it again after a call needs no new key (a
+  /// key serialises the whole spec).
+  const std::string& pool_key() const { return pool_key_; }
+  void set_pool_key(std::string key) { pool_key_ = std::move(key); }
+
+ private:
+  std::string pool_key_;
 };
 
 class WarmPool {

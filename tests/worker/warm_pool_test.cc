@@ -220,5 +220,33 @@ TEST(InstancePoolTest, ACallAcquiresAdoptsAndReleasesAloneOrShared) {
   EXPECT_EQ(Id(pool.Release(&b, true)), 2);           // the last one out gets it back
 }
 
+TEST(InstancePoolTest, AnInstanceRemembersTheKeyOfItsVersionAndIsKeptUnderIt) {
+  absl::Mutex mu;
+  std::vector<int> destroyed;
+  InstancePool pool(100, absl::Minutes(1), [&](std::unique_ptr<PooledInstance> instance) {
+    absl::MutexLock lock(&mu);
+    destroyed.push_back(Id(instance));
+  });
+  v1::FunctionSpec first;
+  first.set_name("f");
+  (*first.mutable_env())["MODE"] = "a";
+  v1::FunctionSpec second = first;
+  (*second.mutable_env())["MODE"] = "b";
+  ASSERT_NE(InstanceKey(first), InstanceKey(second));
+
+  pool.Keep(first, std::make_unique<FakeInstance>(1, true), 10);
+  std::unique_ptr<PooledInstance> taken = pool.Take(first);
+  ASSERT_EQ(Id(taken), 1);
+  EXPECT_EQ(taken->pool_key(), InstanceKey(first));
+  pool.Keep(first, std::move(taken), 10);  // after its call, under the key it remembers
+  EXPECT_EQ(pool.Acquire(first).mode, v1::EXECUTION_MODE_WARM);
+  pool.Keep(first, std::make_unique<FakeInstance>(2, true), 10);
+  // The other version finds none of the first's, and they go.
+  EXPECT_EQ(pool.Take(second), nullptr);
+  pool.WaitIdle();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(destroyed, std::vector<int>{2});
+}
+
 }  // namespace
 }  // namespace fsched::worker
