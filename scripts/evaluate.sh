@@ -551,10 +551,12 @@ cache() {
 
 # Warm-call throughput and where the CPU goes (issue 17): the primed echo
 # cluster (2 workers x 2 slots, warm-first, durable invocations off to see the
-# platform's own path), closed loop at 8, 16 and 32 users, 30,000 calls each;
-# CPU seconds of the master, the workers, the instances (/proc/<pid>/stat)
-# and the driver (/usr/bin/time) per stage, divided per call. Floors in the
-# same run.
+# platform's own path), closed loop, 30,000 calls per stage: through the master
+# (Controller.Invoke, centralized) at 8, 16 and 32 users, then entering at the
+# two workers (Worker.Invoke, decentralized: a worker runs what it has room for
+# and hands the rest to its peer, the master out of the path) at 4, 8 and 16.
+# CPU seconds of the master, the workers, the instances (/proc/<pid>/stat) and
+# the driver (/usr/bin/time) per stage, divided per call. Floors in the same run.
 throughput() {
   local dir=$OUT/throughput run users
   rm -rf "$dir"
@@ -566,23 +568,30 @@ throughput() {
   }
   local hz
   hz=$(getconf CLK_TCK)
-  printf '| run | users | calls/s | p50 (ms) | p99 (ms) | CPU µs per call: driver | master | workers | instances | total |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n' \
+  printf '| run | entry | users | calls/s | p50 (ms) | p99 (ms) | CPU µs per call: driver | master | workers | instances | total |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n' \
     >"$dir/table.md"
   for run in $(seq 1 "${RUNS:-3}"); do
     floors "$dir/floors-$run.txt"
     start_echo_cluster "$dir" "$dir/cluster-$run" "scheduler: {durable_invocations: false}"
     local master=${FSCHED_PIDS[0]} workers=("${FSCHED_PIDS[@]:1:2}") instances
     read -r -a instances <<<"$(pgrep -f fsched_runtime.py | tr '\n' ' ')"
-    for users in 8 16 32; do
-      local out=$dir/run-$run-users-$users m0 w0 i0 m1 w1 i1
+    local at_workers
+    at_workers=127.0.0.1:$(cat "$dir/cluster-$run/worker-1.port"),127.0.0.1:$(cat "$dir/cluster-$run/worker-2.port")
+    local stage entry entry_flags
+    for stage in master:8 master:16 master:32 workers:4 workers:8 workers:16; do
+      entry=${stage%%:*} users=${stage##*:}
+      entry_flags=(--master "$MASTER")
+      [ "$entry" = workers ] &&
+        entry_flags+=(--entry worker --entries "$at_workers" --architecture decentralized)
+      local out=$dir/run-$run-$entry-users-$users m0 w0 i0 m1 w1 i1
       m0=$(ticks "$master") w0=$(ticks "${workers[@]}") i0=$(ticks "${instances[@]}")
-      /usr/bin/time -f '%U %S' -o "$out.driver-cpu" $BENCH --master "$MASTER" --function echo \
+      /usr/bin/time -f '%U %S' -o "$out.driver-cpu" $BENCH "${entry_flags[@]}" --function echo \
         --payload 'request {i}' --concurrency "$users" --requests 30000 --out "$out" >/dev/null
       m1=$(ticks "$master") w1=$(ticks "${workers[@]}") i1=$(ticks "${instances[@]}")
-      python3 - "$out" "$run" "$users" "$hz" $((m1 - m0)) $((w1 - w0)) $((i1 - i0)) \
+      python3 - "$out" "$run" "$entry" "$users" "$hz" $((m1 - m0)) $((w1 - w0)) $((i1 - i0)) \
         >>"$dir/table.md" <<'PY'
 import json, sys
-out, run, users, hz, master, workers, instances = sys.argv[1:]
+out, run, entry, users, hz, master, workers, instances = sys.argv[1:]
 hz = float(hz)
 level = json.load(open(out + "/summary.json"))["levels"][0]
 calls = level["succeeded"]
@@ -590,7 +599,7 @@ driver = sum(float(x) for x in open(out + ".driver-cpu").read().split())
 per = lambda seconds: 1e6 * seconds / calls
 parts = [per(driver), per(int(master) / hz), per(int(workers) / hz), per(int(instances) / hz)]
 lat = level["latency_s"]
-print(f"| {run} | {users} | {level['throughput_rps']:,.0f} | {1e3 * lat['p50']:.2f} | "
+print(f"| {run} | {entry} | {users} | {level['throughput_rps']:,.0f} | {1e3 * lat['p50']:.2f} | "
       f"{1e3 * lat['p99']:.2f} | " + " | ".join(f"{p:.0f}" for p in parts) + f" | {sum(parts):.0f} |")
 PY
     done
