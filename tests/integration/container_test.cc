@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "common/sha256.h"
@@ -41,6 +42,26 @@ class ContainerClusterTest : public ClusterTest {
     }
     std::string why;
     ASSERT_TRUE(worker::testing::MakeBusyboxRootfs(dir_ + "/rootfs", &why)) << why;
+  }
+
+  // The busybox root filesystem as a tar archive (in `archive`): its digest.
+  std::string TarRootfs(std::string* archive) {
+    const std::string tar = dir_ + "/rootfs.tar";
+    EXPECT_EQ(std::system(("tar -C " + dir_ + "/rootfs -cf " + tar + " .").c_str()), 0);
+    std::ifstream in(tar, std::ios::binary);
+    archive->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    Sha256 hash;
+    hash.Update(*archive);
+    return hash.Digest();
+  }
+
+  grpc::Status Upload(const std::string& archive, const std::string& announced,
+                      v1::Rootfs* stored) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    std::istringstream bytes(archive);
+    return ctl::UploadRootfs(controller_.get(), &ctx, announced, bytes, stored,
+                             300000);  // several chunks
   }
 
   grpc::Status RegisterContainer(const std::string& name, std::vector<std::string> command,
@@ -146,22 +167,14 @@ TEST_F(ContainerClusterTest, PrewarmedThenWarmWithOomReportedAndNothingLeftBehin
 }
 
 TEST_F(ContainerClusterTest, AnUploadedRootfsArchiveIsFetchedByTheWorkerAndChecked) {
-  ASSERT_EQ(std::system(("tar -C " + dir_ + "/rootfs -cf " + dir_ + "/rootfs.tar .").c_str()), 0);
-  std::ifstream in(dir_ + "/rootfs.tar", std::ios::binary);
-  const std::string archive((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  Sha256 hash;
-  hash.Update(archive);
-  const std::string digest = hash.Digest();
+  std::string archive;
+  const std::string digest = TarRootfs(&archive);
   StartMaster();
   StartWorker("box", 1);
   WaitForReady({"box"});
 
   const auto upload = [&](const std::string& announced, v1::Rootfs* stored) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
-    std::istringstream bytes(archive);
-    return ctl::UploadRootfs(controller_.get(), &ctx, announced, bytes, stored,
-                             300000);  // several chunks
+    return Upload(archive, announced, stored);
   };
   v1::Rootfs stored;
   // Bytes that do not match the announced digest are refused and not kept.
@@ -196,6 +209,65 @@ TEST_F(ContainerClusterTest, AnUploadedRootfsArchiveIsFetchedByTheWorkerAndCheck
   EXPECT_EQ(r.stdout(), "inside .fsched-shim\n");
   ASSERT_TRUE(Invoke("boxed", "", &r).ok());
   EXPECT_EQ(r.mode(), v1::EXECUTION_MODE_WARM);
+  EXPECT_TRUE(fs::exists(dir_ + "/worker-state/rootfs-cache/" + DigestHex(digest) + "/complete"));
+}
+
+// Workers on one host share their state directory's root filesystem cache
+// (the local cluster and the Helm DaemonSet's hostPath both do): two worker
+// processes whose first calls of a new archive come at once fetch and unpack
+// it once between them (the other waits on the flock of <hex>.lock, then finds
+// it complete), and both run from it.
+TEST_F(ContainerClusterTest, TwoWorkerProcessesOnOneCacheFetchANewArchiveOnce) {
+  std::string archive;
+  const std::string digest = TarRootfs(&archive);
+  StartMaster();
+  StartWorker("box-a", 1);
+  StartWorker("box-b", 1);
+  WaitForReady({"box-a", "box-b"});
+  v1::Rootfs stored;
+  ASSERT_TRUE(Upload(archive, digest, &stored).ok());
+  v1::RegisterFunctionRequest req;
+  req.mutable_spec()->set_name("boxed");
+  req.mutable_spec()->set_runtime(v1::RUNTIME_KIND_RUNC);
+  req.mutable_spec()->set_rootfs_digest(digest);
+  for (const char* arg : {"sh", "-c", "sleep 0.5; echo inside $(cat /proc/1/comm)"}) {
+    req.mutable_spec()->add_command(arg);
+  }
+  {
+    v1::Function function;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(controller_->RegisterFunction(&ctx, req, &function).ok());
+  }
+  // One slot each and two calls at once: one call on each worker.
+  v1::InvocationResult results[2];
+  grpc::Status statuses[2];
+  {
+    std::vector<std::thread> callers;
+    for (int i = 0; i < 2; ++i) {
+      callers.emplace_back([&, i] { statuses[i] = Invoke("boxed", "", &results[i]); });
+    }
+    for (std::thread& t : callers) t.join();
+  }
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(statuses[i].ok()) << statuses[i].error_message();
+    EXPECT_EQ(results[i].outcome(), v1::OUTCOME_OK) << results[i].message();
+    EXPECT_EQ(results[i].stdout(), "inside .fsched-shim\n");
+  }
+  EXPECT_NE(results[0].worker_id(), results[1].worker_id());
+  const std::string unpacked = "root filesystem " + digest + " unpacked";
+  int unpacks = 0;
+  for (const char* id : {"box-a", "box-b"}) {
+    const std::string log = testing::ReadFile(dir_ + "/" + id + ".log");
+    for (size_t at = log.find(unpacked); at != std::string::npos; at = log.find(unpacked, at + 1)) {
+      ++unpacks;
+    }
+  }
+  EXPECT_EQ(unpacks, 1);
+  int entries = 0;
+  for (const auto& entry : fs::directory_iterator(dir_ + "/worker-state/rootfs-cache")) {
+    if (entry.is_directory()) ++entries;
+  }
+  EXPECT_EQ(entries, 1);
   EXPECT_TRUE(fs::exists(dir_ + "/worker-state/rootfs-cache/" + DigestHex(digest) + "/complete"));
 }
 
