@@ -212,11 +212,11 @@ TEST_F(ContainerClusterTest, AnUploadedRootfsArchiveIsFetchedByTheWorkerAndCheck
   EXPECT_TRUE(fs::exists(dir_ + "/worker-state/rootfs-cache/" + DigestHex(digest) + "/complete"));
 }
 
-// Workers on one host share their state directory's root filesystem cache
-// (the local cluster and the Helm DaemonSet's hostPath both do): two worker
-// processes whose first calls of a new archive come at once fetch and unpack
-// it once between them (the other waits on the flock of <hex>.lock, then finds
-// it complete), and both run from it.
+// Workers on one host that share a state directory (the local cluster's do)
+// share its root filesystem cache: two worker processes whose first calls of
+// a new archive come at once fetch and unpack it once between them (the other
+// waits on the flock of <hex>.lock, then finds it complete), and both run
+// from it.
 TEST_F(ContainerClusterTest, TwoWorkerProcessesOnOneCacheFetchANewArchiveOnce) {
   std::string archive;
   const std::string digest = TarRootfs(&archive);
