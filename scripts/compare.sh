@@ -8,10 +8,12 @@
 # (docs/performance.md).
 #   scripts/compare.sh BUILD_A BUILD_B [USERS] [CALLS] [ROUNDS]
 # BUILD_* are CMake build trees (e.g. build, and one of a worktree of another
-# commit). DURABLE=true journals invocations (off by default, as evaluate.sh).
+# commit). DURABLE=true journals invocations (off by default, as evaluate.sh);
+# ENTRY=workers sends the calls to the two workers (Worker.Invoke,
+# decentralized) instead of the master.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { sed -n '2,12p' "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,13p' "$0" >&2; exit 2; }
 builds=("$1" "$2")
 users=${3:-16} calls=${4:-20000} rounds=${5:-3}
 for b in "${builds[@]}"; do
@@ -45,7 +47,12 @@ for round in $(seq 1 "$rounds"); do
     master=${FSCHED_PIDS[0]} workers=("${FSCHED_PIDS[@]:1:2}")
     read -r -a instances <<<"$(pgrep -f fsched_runtime.py | tr '\n' ' ')"
     m0=$(ticks "$master") w0=$(ticks "${workers[@]}") i0=$(ticks "${instances[@]}")
-    /usr/bin/time -f '%U %S' -o "$run.driver-cpu" "$bench" --master "$MASTER" --function echo \
+    entry=(--master "$MASTER")
+    if [ "${ENTRY:-master}" = workers ]; then
+      entry+=(--entry worker --architecture decentralized --entries
+        "127.0.0.1:$(cat "$run/cluster/worker-1.port"),127.0.0.1:$(cat "$run/cluster/worker-2.port")")
+    fi
+    /usr/bin/time -f '%U %S' -o "$run.driver-cpu" "$bench" "${entry[@]}" --function echo \
       --payload 'request {i}' --concurrency "$users" --requests "$calls" --out "$run" >/dev/null
     m1=$(ticks "$master") w1=$(ticks "${workers[@]}") i1=$(ticks "${instances[@]}")
     stop_cluster
