@@ -39,9 +39,13 @@ v1::AcceptedInvocation MakeAccepted(const std::string& id) {
 }
 
 // `with_results` 0: only acceptances are kept (a finished one is deleted);
-// 1: dispatches and results are journaled too, as the master does.
+// 1: dispatches and results are journaled too, as the master does;
+// 2: as 1, and each result is forgotten 1,000 calls later, as the master's
+// retention (scheduler.retained_results) does once it is full: its steady state.
 void BM_JournalCall(benchmark::State& state) {
-  const bool with_results = state.range(0) == 1;
+  const bool with_results = state.range(0) >= 1;
+  const bool forgets = state.range(0) == 2;
+  constexpr uint64_t kRetained = 1000;
   if (state.thread_index() == 0) {
     const std::string dir = absl::StrCat("/tmp/fsched-journal-bench-", ::getpid());
     std::filesystem::remove_all(dir);
@@ -54,7 +58,8 @@ void BM_JournalCall(benchmark::State& state) {
   std::vector<double> waits_us;
   waits_us.reserve(1 << 16);
   for (auto _ : state) {
-    const std::string id = absl::StrCat("inv-", shared->next.fetch_add(1));
+    const uint64_t n = shared->next.fetch_add(1);
+    const std::string id = absl::StrCat("inv-", n);
     const absl::Time asked = absl::Now();
     if (!shared->journal->Accepted(MakeAccepted(id)).ok()) {
       state.SkipWithError("the journal refused an acceptance");
@@ -71,6 +76,8 @@ void BM_JournalCall(benchmark::State& state) {
       done.mutable_result()->set_worker_id("w1");
     }
     shared->journal->Finished(std::move(done));
+    if (forgets && n >= kRetained)
+      shared->journal->Forgotten({absl::StrCat("inv-", n - kRetained)});
   }
   if (!waits_us.empty()) {
     std::sort(waits_us.begin(), waits_us.end());
@@ -95,6 +102,7 @@ BENCHMARK(BM_JournalCall)
     ->ArgName("with_results")
     ->Arg(0)
     ->Arg(1)
+    ->Arg(2)
     ->Threads(1)
     ->Threads(8)
     ->UseRealTime();

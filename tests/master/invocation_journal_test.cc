@@ -150,7 +150,8 @@ TEST(StoreJournalTest, AcceptAnswersFromTheWriterAndCloseRefusesWhatComesAfter) 
 // Dispatches come back with the accepted invocation (the last one wins; an
 // empty worker is a re-queue that keeps its attempts); a finished one leaves
 // the accepted set for the finished set until it is forgotten; a forgotten
-// one that was never queued leaves nothing either.
+// one that was never queued, or dispatched and never finished, leaves nothing
+// either.
 TEST(StoreJournalTest, DispatchesAndResultsAreRecordedUntilForgotten) {
   const std::string dir = ::testing::TempDir() + "/journal-dispatch-test";
   std::filesystem::remove_all(dir);
@@ -159,7 +160,8 @@ TEST(StoreJournalTest, DispatchesAndResultsAreRecordedUntilForgotten) {
   const absl::Time at = absl::FromUnixSeconds(1700000000) + absl::Milliseconds(250);
   {
     StoreJournal journal(store->get());
-    for (const char* id : {"running", "requeued", "finished", "forgotten", "never-queued"}) {
+    for (const char* id :
+         {"running", "requeued", "finished", "forgotten", "never-queued", "dropped"}) {
       ASSERT_TRUE(journal.Accepted(Accepted(id, 1)).ok());
     }
     journal.Dispatched("running", "w1", 1, at - absl::Seconds(5));
@@ -171,12 +173,22 @@ TEST(StoreJournalTest, DispatchesAndResultsAreRecordedUntilForgotten) {
     journal.Finished(Done("forgotten"));
     journal.Forgotten({"forgotten"});
     journal.Forgotten({"never-queued"});
+    journal.Dispatched("dropped", "w1", 1, at);
+    journal.Forgotten({"dropped"});  // dispatched, never finished: its dispatch goes too
+  }
+  {
+    // Accepted again under the same id, it carries no dispatch of the first.
+    StoreJournal journal(store->get());
+    ASSERT_TRUE(journal.Accepted(Accepted("dropped", 1)).ok());
   }
   auto accepted = (*store)->LoadAccepted();
   ASSERT_TRUE(accepted.ok()) << accepted.status();
-  ASSERT_EQ(accepted->size(), 2u);
+  ASSERT_EQ(accepted->size(), 3u);
   std::sort(accepted->begin(), accepted->end(),
             [](const auto& a, const auto& b) { return a.id() > b.id(); });
+  EXPECT_EQ((*accepted)[2].id(), "dropped");
+  EXPECT_EQ((*accepted)[2].worker_id(), "");
+  EXPECT_EQ((*accepted)[2].attempts(), 0u);
   EXPECT_EQ((*accepted)[0].id(), "running");
   EXPECT_EQ((*accepted)[0].worker_id(), "w2");
   EXPECT_EQ((*accepted)[0].attempts(), 2u);
