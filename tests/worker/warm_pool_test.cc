@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
@@ -40,6 +41,25 @@ std::vector<int> Ids(const WarmPool::Evicted& evicted) {
   for (const auto& p : evicted) ids.push_back(Id(p));
   return ids;
 }
+
+// The ids of the instances a pool destroys, recorded on its thread.
+class DestroyedIds {
+ public:
+  std::function<void(std::unique_ptr<PooledInstance>)> Recorder() {
+    return [this](std::unique_ptr<PooledInstance> instance) {
+      absl::MutexLock lock(&mu_);
+      ids_.push_back(Id(instance));
+    };
+  }
+  std::vector<int> ids() const {
+    absl::MutexLock lock(&mu_);
+    return ids_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<int> ids_;
+};
 
 TEST(WarmPoolTest, TakesTheMostRecentWarmInstanceThenAPrewarmedOne) {
   WarmPool pool(1000);
@@ -178,12 +198,8 @@ TEST(InstancePoolTest, KeepsTakesPrewarmsReportsAndDestroysOnItsThread) {
 // and Adopts it), the call, Release (back to keep, or destroyed). With
 // warm.concurrency > 1 calls share one instance until the last leaves.
 TEST(InstancePoolTest, ACallAcquiresAdoptsAndReleasesAloneOrShared) {
-  absl::Mutex mu;
-  std::vector<int> destroyed;
-  InstancePool pool(100, absl::Minutes(1), [&](std::unique_ptr<PooledInstance> instance) {
-    absl::MutexLock lock(&mu);
-    destroyed.push_back(Id(instance));
-  });
+  DestroyedIds destroyed;
+  InstancePool pool(100, absl::Minutes(1), destroyed.Recorder());
   v1::FunctionSpec alone;
   alone.set_name("alone");
 
@@ -201,10 +217,7 @@ TEST(InstancePoolTest, ACallAcquiresAdoptsAndReleasesAloneOrShared) {
   EXPECT_EQ(warm.mode, v1::EXECUTION_MODE_WARM);
   EXPECT_EQ(pool.Release(&warm, /*reusable=*/false), nullptr);  // destroyed instead
   pool.WaitIdle();
-  {
-    absl::MutexLock lock(&mu);
-    EXPECT_EQ(destroyed, std::vector<int>{1});
-  }
+  EXPECT_EQ(destroyed.ids(), std::vector<int>{1});
 
   v1::FunctionSpec shared;
   shared.set_name("shared");
@@ -221,12 +234,8 @@ TEST(InstancePoolTest, ACallAcquiresAdoptsAndReleasesAloneOrShared) {
 }
 
 TEST(InstancePoolTest, AnInstanceRemembersTheKeyOfItsVersionAndIsKeptUnderIt) {
-  absl::Mutex mu;
-  std::vector<int> destroyed;
-  InstancePool pool(100, absl::Minutes(1), [&](std::unique_ptr<PooledInstance> instance) {
-    absl::MutexLock lock(&mu);
-    destroyed.push_back(Id(instance));
-  });
+  DestroyedIds destroyed;
+  InstancePool pool(100, absl::Minutes(1), destroyed.Recorder());
   v1::FunctionSpec first;
   first.set_name("f");
   (*first.mutable_env())["MODE"] = "a";
@@ -244,8 +253,7 @@ TEST(InstancePoolTest, AnInstanceRemembersTheKeyOfItsVersionAndIsKeptUnderIt) {
   // The other version finds none of the first's, and they go.
   EXPECT_EQ(pool.Take(second), nullptr);
   pool.WaitIdle();
-  absl::MutexLock lock(&mu);
-  EXPECT_EQ(destroyed, std::vector<int>{2});
+  EXPECT_EQ(destroyed.ids(), std::vector<int>{2});
 }
 
 }  // namespace
