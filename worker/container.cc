@@ -79,6 +79,10 @@ class ContainerInit final : public PersistentInstance::Process {
     if (cgroups_ == nullptr) return 0;
     return cgroups_->MemoryUsage(container_.cgroup()).value_or(0);
   }
+  // containerd relays a container's stdout (ctr and its shim copy it through
+  // FIFOs): the init's death can be seen before the exited frame that says
+  // how it ended has come through. ctr ends, closing the pipe, soon after.
+  absl::Duration output_lag() const override { return absl::Seconds(2); }
 
  private:
   const Container& container_;

@@ -318,6 +318,18 @@ bool PersistentInstance::ReadReplies() {
   }
 }
 
+void PersistentInstance::ReadRepliesToTheEnd() {
+  const absl::Time until = absl::Now() + process_->output_lag();
+  while (true) {
+    const int64_t left_ms = std::max<int64_t>(absl::ToInt64Milliseconds(until - absl::Now()), 0);
+    pollfd pfd{replies_.get(), POLLIN, 0};
+    const int ready = ::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left_ms, 100)));
+    if (ready < 0 && errno != EINTR) return;
+    if (ready > 0 && !ReadReplies()) return;
+    if (left_ms == 0) return;
+  }
+}
+
 PersistentInstance::Wait PersistentInstance::AwaitReply(absl::Time deadline,
                                                         const RunControl* control,
                                                         std::string_view pending, std::string* body,
@@ -383,7 +395,10 @@ PersistentInstance::Wait PersistentInstance::AwaitReply(absl::Time deadline,
       if (pid_idx >= 0 && (fds[pid_idx].revents & POLLIN)) exited = true;
     }
     if (process_->exit_fd() < 0 && process_->Exited()) exited = true;
-    if (exited) continue;  // takes a last complete frame, if any, first
+    if (exited) {
+      ReadRepliesToTheEnd();
+      continue;  // takes a last complete frame, if any, first
+    }
     if (control != nullptr) {
       if (const bool pause = control->paused.load(); pause != frozen_) {
         process_->Freeze(pause);
@@ -617,7 +632,9 @@ bool PersistentInstance::ReadShared(ExecResult* result) {
   const int exit_idx = process_->exit_fd() >= 0 ? n : -1;
   if (exit_idx >= 0) fds[n++] = {process_->exit_fd(), POLLIN, 0};
   if (::poll(fds, static_cast<nfds_t>(n), 20) <= 0) {
-    return process_->exit_fd() < 0 && process_->Exited();
+    if (process_->exit_fd() >= 0 || !process_->Exited()) return false;
+    ReadRepliesToTheEnd();
+    return true;
   }
   bool ended = false;
   // With several calls at once the log is whose reader drained it: it may hold
@@ -627,7 +644,10 @@ bool PersistentInstance::ReadShared(ExecResult* result) {
     log_.Close();
   }
   if (fds[0].revents != 0 && !ReadReplies()) ended = true;
-  if (exit_idx >= 0 && (fds[exit_idx].revents & POLLIN)) ended = true;
+  if (exit_idx >= 0 && (fds[exit_idx].revents & POLLIN)) {
+    ReadRepliesToTheEnd();
+    ended = true;
+  }
   return ended;
 }
 

@@ -66,6 +66,9 @@ class PersistentInstance {
     virtual absl::Duration CpuTime() const = 0;
     /// Memory it holds now (0 if unknown).
     virtual uint64_t ResidentBytes() const = 0;
+    /// How long its last frames may still take to arrive once it is seen
+    /// gone: zero for a pipe it writes itself, more for a relayed one.
+    virtual absl::Duration output_lag() const { return absl::ZeroDuration(); }
   };
   /// The worker's ends of the instance protocol.
   struct Channel {
@@ -143,6 +146,9 @@ class PersistentInstance {
   // to their calls; end the instance saying why.
   // Appends what the reply pipe holds to reply_buffer_; false at its end.
   bool ReadReplies();
+  // Once the process is seen gone: reads what the reply pipe holds, and to
+  // its end for up to the process's output_lag (its last frames may lag).
+  void ReadRepliesToTheEnd();
   void WriteShared(std::string_view frame, absl::Time deadline, const RunControl& control);
   bool ReadShared(ExecResult* result);
   void DispatchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(shared_mu_);

@@ -4,8 +4,11 @@
 // failure and timeout, a handler's error, a crash, a timeout, a cancel, a
 // protocol violation, recycling), each reported as such with no process
 // left behind.
+#include "worker/persistent_instance.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -19,6 +22,7 @@
 #include "absl/time/clock.h"
 #include "common/proto_time.h"
 #include "worker/cpu_slice.h"
+#include "worker/fd.h"
 #include "worker/instance_protocol.h"
 #include "worker/process_runtime.h"
 #include "worker/shim/frames.h"
@@ -241,6 +245,83 @@ TEST_F(PersistentInstanceTest, ACrashMidCallIsReportedAndTheNextCallGetsAFreshIn
   const ExecResult next = Call(Python("counter:crash"));
   EXPECT_EQ(next.mode, v1::EXECUTION_MODE_COLD);
   ExpectNoInstances();
+}
+
+// An instance whose output reaches the worker through a relay, as containerd's
+// ctr relays a container's: its death shows before its last frames do, the
+// order that raced under load. Driven by hand so the order is certain.
+class RelayedProcess final : public PersistentInstance::Process {
+ public:
+  explicit RelayedProcess(int exit_fd) : exit_fd_(exit_fd) {}
+  pid_t pid() const override { return 0; }
+  int exit_fd() const override { return exit_fd_; }
+  bool Exited() const override {
+    pollfd pfd{exit_fd_, POLLIN, 0};
+    return ::poll(&pfd, 1, 0) == 1;
+  }
+  void Freeze(bool) override {}
+  void Kill() override {}
+  bool Reap(int*, int*) override { return false; }  // only its exited frame can say
+  absl::Duration CpuTime() const override { return absl::ZeroDuration(); }
+  uint64_t ResidentBytes() const override { return 0; }
+  absl::Duration output_lag() const override { return absl::Seconds(2); }
+
+ private:
+  const int exit_fd_;
+};
+
+// One call to an instance that dies during it: its death shows at once, its
+// exited frame (status 9) comes through the relay 200 ms later. `shared`:
+// through the path of instances that take several calls at once.
+ExecResult CallARelayedInstanceThatDies(bool shared) {
+  Fd requests_read, requests_write, replies_read, replies_write, died_read, died_write;
+  EXPECT_TRUE(MakePipe(&requests_read, &requests_write));
+  EXPECT_TRUE(MakePipe(&replies_read, &replies_write));
+  EXPECT_TRUE(MakePipe(&died_read, &died_write));
+  const auto send = [&](const InstanceReply& reply) {
+    const std::string frame = shim::Frame(EncodeInstanceReply(reply));
+    EXPECT_EQ(::write(replies_write.get(), frame.data(), frame.size()),
+              static_cast<ssize_t>(frame.size()));
+  };
+  send(InstanceReply{});  // ready
+  PersistentInstance::Channel channel;
+  channel.requests = std::move(requests_write);
+  channel.replies = std::move(replies_read);
+  RunControl control;
+  ExecResult result;
+  std::unique_ptr<PersistentInstance> instance = PersistentInstance::Attach(
+      std::make_unique<RelayedProcess>(died_read.get()), std::move(channel), absl::Now(),
+      absl::Seconds(5), 4096, control, &result);
+  if (instance == nullptr) return result;
+
+  std::thread relay([&] {
+    pollfd pfd{requests_read.get(), POLLIN, 0};
+    ::poll(&pfd, 1, 5000);
+    EXPECT_EQ(::write(died_write.get(), "x", 1), 1);
+    absl::SleepFor(absl::Milliseconds(200));
+    InstanceReply exited;
+    exited.kind = InstanceReplyKind::kExited;
+    exited.exit_code = 9;
+    send(exited);
+    replies_write.Close();
+  });
+  ExecRequest request;
+  request.invocation_id = "inv-1";
+  request.timeout = absl::Seconds(10);
+  result = shared ? instance->CallShared(request, control) : instance->Call(request, control);
+  relay.join();
+  EXPECT_FALSE(instance->alive());
+  return result;
+}
+
+TEST(RelayedInstanceTest, HowItEndedIsReadFromFramesThatArriveAfterItsDeathShows) {
+  for (const bool shared : {false, true}) {
+    SCOPED_TRACE(shared ? "several calls at once" : "one call at a time");
+    const ExecResult r = CallARelayedInstanceThatDies(shared);
+    EXPECT_EQ(r.outcome, v1::OUTCOME_NONZERO_EXIT);
+    EXPECT_EQ(r.exit_code, 9) << r.message;
+    EXPECT_THAT(r.message, HasSubstr("exited with status 9 during the call"));
+  }
 }
 
 TEST_F(PersistentInstanceTest, ACallPastItsTimeoutKillsTheInstanceAndNothingOfItRemains) {
