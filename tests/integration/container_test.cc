@@ -4,9 +4,11 @@
 // killed.
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <sstream>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "common/sha256.h"
 #include "tests/integration/cluster_fixture.h"
@@ -276,6 +278,10 @@ TEST_F(ContainerClusterTest, AnImageRunsThroughContainerd) {
   std::unique_ptr<worker::testing::PrivateContainerd> containerd =
       worker::testing::PrivateContainerd::Start(dir_ + "/containerd", &why);
   if (containerd == nullptr) GTEST_SKIP() << why;
+  absl::Cleanup show_log = [&] {
+    if (HasFailure())
+      std::cerr << "containerd's log, last lines:\n" << containerd->LogTail() << "\n";
+  };
   const std::string image = "fsched.test/busybox:1";
   ASSERT_TRUE(containerd->ImportRootfs(dir_ + "/rootfs", image, "fsched", &why)) << why;
   worker_flags_ = {"--containerd", "on", "--containerd_address", containerd->address()};

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <thread>
 
 #include "absl/cleanup/cleanup.h"
@@ -123,6 +124,10 @@ class ContainerRuntimeTest : public ::testing::TestWithParam<std::string> {
 
   void TearDown() override {
     if (runtime_ == nullptr) return;
+    // A stalled or failing daemon says why in its log, which goes with its directory.
+    if (HasFailure() && containerd()) {
+      std::cerr << "containerd's log, last lines:\n" << containerd_->LogTail() << "\n";
+    }
     runtime_.reset();
     // Nothing outlives the runtime: no container, no cgroup, no engine state.
     EXPECT_TRUE(OurShims().empty());

@@ -77,17 +77,20 @@ std::unique_ptr<PrivateContainerd> PrivateContainerd::Start(const std::string& d
   while (!RunTool({"ctr", "--address", daemon->address(), "version"}, absl::Seconds(5)).ok()) {
     int status = 0;
     if (absl::Now() > deadline || ::waitpid(pid, &status, WNOHANG) == pid) {
-      std::ifstream in(dir + "/containerd.log");
-      std::stringstream text;
-      text << in.rdbuf();
-      std::string tail = text.str();
-      if (tail.size() > 800) tail = tail.substr(tail.size() - 800);
-      *why = absl::StrCat("containerd did not come up: ", tail);
+      *why = absl::StrCat("containerd did not come up: ", daemon->LogTail(800));
       return nullptr;
     }
     absl::SleepFor(absl::Milliseconds(50));
   }
   return daemon;
+}
+
+std::string PrivateContainerd::LogTail(size_t bytes) const {
+  std::ifstream in(dir_ + "/containerd.log");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string tail = text.str();
+  return tail.size() > bytes ? tail.substr(tail.size() - bytes) : tail;
 }
 
 PrivateContainerd::~PrivateContainerd() {

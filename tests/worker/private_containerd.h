@@ -18,6 +18,9 @@ class PrivateContainerd {
   ~PrivateContainerd();  // stops the daemon and removes `dir`
 
   const std::string& address() const { return address_; }
+  /// The last `bytes` of the daemon's log: printed by a test that failed, since
+  /// the log goes with `dir`.
+  std::string LogTail(size_t bytes = 4000) const;
 
   /// Packs `rootfs` as a one-layer OCI image named `name` and imports it into
   /// namespace `ns`; false with `why` set on failure.
