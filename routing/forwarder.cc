@@ -1,5 +1,6 @@
 #include "routing/forwarder.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/rpc.h"
@@ -37,6 +38,13 @@ struct Forwarder::Call : public grpc::ClientUnaryReactor {
     }
   }
   void OnDone(const grpc::Status& status) override {
+    const auto& trailers = context.GetServerTrailingMetadata();
+    if (auto it = trailers.find(kLoadTrailer); it != trailers.end()) {
+      double load = 0;
+      if (absl::SimpleAtod(absl::string_view(it->second.data(), it->second.size()), &load)) {
+        target_load = load;
+      }
+    }
     std::shared_ptr<Call> call = std::move(self);  // the last reference may be this one
     forwarder->Answer(call, status);
   }
@@ -49,7 +57,8 @@ struct Forwarder::Call : public grpc::ClientUnaryReactor {
   grpc::ClientContext context;
   absl::Time deadline;
   absl::Duration half_delay;
-  std::string accepted_id;  // written before OnDone, read after
+  std::string accepted_id;            // written before OnDone, read after
+  std::optional<double> target_load;  // likewise
   Done done;
 };
 
@@ -81,7 +90,7 @@ void Forwarder::Forward(const NodeRef& target, v1::InvokeRequest request, absl::
     absl::MutexLock lock(&mu_);
     if (stopping_) {
       done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "this node is shutting down"),
-           v1::InvocationResult());
+           v1::InvocationResult(), std::nullopt);
       return;
     }
   }
@@ -110,7 +119,7 @@ void Forwarder::Send(std::shared_ptr<Call> call) {
   }
   if (stubs == nullptr) {
     call->done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "this node is shutting down"),
-               v1::InvocationResult());
+               v1::InvocationResult(), std::nullopt);
     return;
   }
   call->context.set_deadline(absl::ToChronoTime(call->deadline));
@@ -148,7 +157,7 @@ void Forwarder::Answer(std::shared_ptr<Call> call, const grpc::Status& status) {
     call->result.set_invocation_id(id);
   }
   auto hand_back = [this, call, answer] {
-    call->done(answer, std::move(call->result));
+    call->done(answer, std::move(call->result), call->target_load);
     absl::MutexLock lock(&mu_);
     --answering_;
   };

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -22,9 +23,16 @@
 
 namespace fsched::routing {
 
+/// Trailing metadata of a worker's answer to a request another node handed
+/// it: how busy the worker was as the request arrived ("0.500": the fraction
+/// of its slots running), so the sender stops handing it more while it is full.
+inline constexpr char kLoadTrailer[] = "fsched-load";
+
 class Forwarder {
  public:
-  using Done = std::function<void(const grpc::Status&, v1::InvocationResult)>;
+  /// `target_load`: what the target said in kLoadTrailer, if it did.
+  using Done = std::function<void(const grpc::Status&, v1::InvocationResult,
+                                  std::optional<double> target_load)>;
 
   Forwarder(LinkDelays delays, TimerQueue* timers) : delays_(std::move(delays)), timers_(timers) {}
   /// Cancels what is in flight and waits until every call's state is gone:

@@ -46,9 +46,14 @@ std::vector<NodeRef> PlanRoute(const RouteInput& in, const RouteView& view,
       }
       return order(Unvisited(std::move(others), visited));
     }
-    case v1::ARCHITECTURE_DECENTRALIZED:
+    case v1::ARCHITECTURE_DECENTRALIZED: {
       if (in.self == NodeRole::kWorker && !busy) return {};
-      return order(Unvisited(view.workers, visited));
+      std::vector<NodeRef> peers = Unvisited(view.workers, visited);
+      // Handed to a peer as busy as itself, a request is served there in
+      // place at both workers' cost: better queued here.
+      if (in.self == NodeRole::kWorker && in.said_busy) std::erase_if(peers, in.said_busy);
+      return order(std::move(peers));
+    }
     default:
       return {};
   }

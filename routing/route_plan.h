@@ -9,7 +9,8 @@
 //   zone     the master        here under the offload threshold,   a worker of the zone
 //                              else another zone (1/latency)
 //   worker   the master        its zone master, then other zones   here under the threshold,
-//                                                                  else a peer (1/latency)
+//                                                                  else a peer (1/latency) that
+//                                                                  has not just said it is busy
 //
 // At hop ≥ 2 every node serves where it is, and no node already on the
 // request's route is a target, so a request cannot loop.
@@ -42,6 +43,9 @@ struct RouteInput {
   uint32_t hops = 0;                                             // the request's hop count here
   double load = 0;  // busy fraction of this node's (or zone's) slots
   double offload_threshold = 0.8;
+  // A peer that said moments ago that it is at or above the threshold: not a
+  // target for a busy worker's decentralized offload (null = none said so).
+  std::function<bool(const NodeRef&)> said_busy;
 };
 
 using OrderFn = std::function<std::vector<NodeRef>(std::vector<NodeRef>)>;

@@ -22,6 +22,9 @@ struct Router::Flight {
   bool entered_here = false;
   std::vector<NodeRef> targets;
   size_t next = 0;
+  // Peers left out of targets for having just said they are busy: tried
+  // after all if this node's own queue turns the request away.
+  std::vector<NodeRef> held_back;
   std::vector<std::string> skipped;  // targets that failed to answer, with why
   Done done;
   RouteAccepted accepted;
@@ -81,10 +84,19 @@ void Router::Route(v1::InvokeRequest request, absl::Time deadline, Done done,
     in.hops = request.hops();
     if (PlanReadsLoad(self, architecture)) in.load = node_->RoutingLoad();
     in.offload_threshold = state_->offload_load_threshold();
+    in.said_busy = [this, threshold = in.offload_threshold](const NodeRef& peer) {
+      return latency_.SaidBusy(peer.id, threshold);
+    };
     const std::shared_ptr<const RouteView> view = node_->View();
     flight->targets =
         PlanRoute(in, view ? *view : RouteView{}, visited,
                   [this](std::vector<NodeRef> t) { return latency_.Order(std::move(t)); });
+    if (view && self == NodeRole::kWorker && architecture == v1::ARCHITECTURE_DECENTRALIZED &&
+        in.load >= in.offload_threshold) {
+      for (const NodeRef& peer : view->workers) {
+        if (!visited.count(peer.id) && in.said_busy(peer)) flight->held_back.push_back(peer);
+      }
+    }
   }
   flight->request = std::move(request);
   Attempt(std::move(flight));
@@ -99,6 +111,12 @@ void Router::Attempt(std::shared_ptr<Flight> flight) {
   if (flight->next >= flight->targets.size()) {
     node_->ServeHere(flight->request, flight->accepted,
                      [this, flight](absl::StatusOr<v1::InvocationResult> r) {
+                       if (absl::IsResourceExhausted(r.status()) && !flight->held_back.empty()) {
+                         flight->targets = std::exchange(flight->held_back, {});
+                         flight->next = 0;
+                         Attempt(flight);
+                         return;
+                       }
                        if (r.ok()) {
                          r->set_architecture(flight->request.architecture());
                          r->set_hops(flight->request.hops());
@@ -115,7 +133,9 @@ void Router::Attempt(std::shared_ptr<Flight> flight) {
   const uint32_t hop = forwarded.hops();
   forwarder_.Forward(
       target, std::move(forwarded), flight->deadline,
-      [this, flight, target, sent, hop](const grpc::Status& status, v1::InvocationResult result) {
+      [this, flight, target, sent, hop](const grpc::Status& status, v1::InvocationResult result,
+                                        std::optional<double> target_load) {
+        if (target_load.has_value()) latency_.RecordLoad(target.id, *target_load);
         if (status.ok()) {
           latency_.Record(target.id, clock_->Now() - sent, hop);
           Finish(flight, std::move(result));

@@ -76,6 +76,8 @@ class Router {
   void Shutdown();
 
   RoutingState* state() const { return state_; }
+  /// This node's load, as its plans read it (RouterCallbacks::RoutingLoad).
+  double NodeLoad() const { return node_->RoutingLoad(); }
   TargetLatency* latency() { return &latency_; }
 
  private:

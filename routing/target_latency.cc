@@ -20,6 +20,20 @@ void TargetLatency::MarkDown(const std::string& target) {
   targets_[target].down_until = clock_->Now() + kDownFor;
 }
 
+void TargetLatency::RecordLoad(const std::string& target, double load) {
+  absl::MutexLock lock(&mu_);
+  Stats& stats = targets_[target];
+  stats.load = load;
+  stats.load_at = clock_->Now();
+}
+
+bool TargetLatency::SaidBusy(const std::string& target, double threshold) {
+  absl::MutexLock lock(&mu_);
+  auto it = targets_.find(target);
+  return it != targets_.end() && it->second.load >= threshold &&
+         clock_->Now() - it->second.load_at < kLoadFresh;
+}
+
 double TargetLatency::MeanSeconds(const std::string& target) {
   absl::MutexLock lock(&mu_);
   auto it = targets_.find(target);

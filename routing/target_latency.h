@@ -25,6 +25,7 @@ class TargetLatency {
  public:
   static constexpr absl::Duration kWindow = absl::Seconds(60);
   static constexpr absl::Duration kDownFor = absl::Seconds(5);
+  static constexpr absl::Duration kLoadFresh = absl::Milliseconds(500);
 
   explicit TargetLatency(Clock* clock, uint64_t seed = 1) : clock_(clock), rng_(seed) {}
 
@@ -32,6 +33,14 @@ class TargetLatency {
   void Record(const std::string& target, absl::Duration elapsed, uint32_t hop);
   /// `target` did not answer (unreachable, or shut down).
   void MarkDown(const std::string& target);
+  /// `target` said, answering a forwarded request, how busy it was as the
+  /// request arrived (the fraction of its slots running).
+  void RecordLoad(const std::string& target, double load);
+  /// Whether `target` said within the last kLoadFresh that it was at or above
+  /// `threshold`: a busy node would only serve a request handed to it in place,
+  /// at both nodes' cost, so it is no offload target until it says otherwise
+  /// or the word goes stale (then one request finds out again).
+  bool SaidBusy(const std::string& target, double threshold);
   /// `targets` in the order to try them.
   std::vector<NodeRef> Order(std::vector<NodeRef> targets);
   /// Mean penalised seconds over the window; 0 when never measured.
@@ -41,6 +50,8 @@ class TargetLatency {
   struct Stats {
     SlidingWindow window{kWindow, 4096};
     absl::Time down_until = absl::InfinitePast();
+    double load = 0;
+    absl::Time load_at = absl::InfinitePast();
   };
   Clock* const clock_;
   absl::Mutex mu_;

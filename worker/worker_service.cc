@@ -1,5 +1,6 @@
 #include "worker/worker_service.h"
 
+#include "absl/strings/str_format.h"
 #include "common/auth.h"
 #include "common/grpc_status.h"
 
@@ -39,6 +40,11 @@ grpc::ServerUnaryReactor* WorkerService::Invoke(grpc::CallbackServerContext* ctx
   routing::Router* router = router_.load();
   if (router == nullptr) {
     return FinishUnary(ctx, absl::UnavailableError("the worker is still starting; retry"));
+  }
+  if (!request->route().empty()) {
+    // Handed on by another node: it hears how busy this worker was as the
+    // request arrived, and stops handing it more while it is full.
+    ctx->AddTrailingMetadata(routing::kLoadTrailer, absl::StrFormat("%.3f", router->NodeLoad()));
   }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   router->Route(*request, routing::RoutingDeadline(*ctx),

@@ -207,7 +207,7 @@ TEST_F(ArchitecturesTest, DecentralizedRunsLocallyThenOnAPeerAndNeverLoops) {
   EXPECT_EQ(r.worker_id(), "b1");
   EXPECT_EQ(r.architecture(), v1::ARCHITECTURE_DECENTRALIZED);
 
-  std::thread busy = Occupy("b1", 3);
+  std::thread busy = Occupy("b1", 5);
   WaitBusy("b1");
   ASSERT_TRUE(AtWorker("b1", Request("echo", v1::ARCHITECTURE_DECENTRALIZED), &r).ok());
   EXPECT_EQ(r.outcome(), v1::OUTCOME_OK) << r.message();
@@ -222,6 +222,13 @@ TEST_F(ArchitecturesTest, DecentralizedRunsLocallyThenOnAPeerAndNeverLoops) {
   EXPECT_EQ(r.outcome(), v1::OUTCOME_OK) << r.message();
   EXPECT_THAT(Route(r), ElementsAre("b1", "b2"));
   EXPECT_THAT(r.hops(), Lt(3u));
+  // b2 said, answering, that it had no room when that request came: while its
+  // word is fresh, b1 (still busy) keeps the next one, queued where it entered,
+  // rather than hand it to a peer that would only queue it too.
+  ASSERT_TRUE(AtWorker("b1", Request("echo", v1::ARCHITECTURE_DECENTRALIZED), &r).ok());
+  EXPECT_EQ(r.outcome(), v1::OUTCOME_OK) << r.message();
+  EXPECT_THAT(Route(r), ElementsAre("b1"));
+  EXPECT_EQ(r.worker_id(), "b1");
   busy.join();
   busy2.join();
 

@@ -41,6 +41,7 @@ class FakeNode : public Service {
       ctx->AddInitialMetadata(kInvocationIdHeader, "inv-7");
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the master is stopping");
     }
+    if (request->function() == "busy") ctx->AddTrailingMetadata(kLoadTrailer, "1.000");
     result->set_function(request->function());
     result->set_worker_id(who_);
     result->set_outcome(v1::OUTCOME_OK);
@@ -60,6 +61,7 @@ class FakeNode : public Service {
 struct Answer {
   grpc::Status status;
   v1::InvocationResult result;
+  std::optional<double> target_load;
 };
 
 class ForwarderTest : public ::testing::Test {
@@ -83,8 +85,9 @@ class ForwarderTest : public ::testing::Test {
     absl::Notification answered;
     Answer out;
     forwarder.Forward(target, Request(function), absl::Now() + absl::Seconds(20),
-                      [&](const grpc::Status& status, v1::InvocationResult result) {
-                        out = {status, std::move(result)};
+                      [&](const grpc::Status& status, v1::InvocationResult result,
+                          std::optional<double> target_load) {
+                        out = {status, std::move(result), target_load};
                         answered.Notify();
                       });
     EXPECT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
@@ -112,6 +115,11 @@ TEST_F(ForwarderTest, AWorkerIsCalledOnItsWorkerServiceAndAMasterOnItsController
   // The request arrives as sent, its route included.
   ASSERT_EQ(worker_.received().size(), 1u);
   EXPECT_THAT(worker_.received()[0].route(), ::testing::ElementsAre("entry"));
+  EXPECT_FALSE(a.target_load.has_value());
+  // A target that says how busy it was is heard.
+  a = ForwardAndWait(forwarder, Worker(), "busy");
+  ASSERT_TRUE(a.status.ok()) << a.status.error_message();
+  EXPECT_EQ(a.target_load, 1.0);
   forwarder.WaitIdle(absl::Seconds(5));
 }
 
@@ -165,7 +173,7 @@ TEST_F(ForwarderTest, ShutdownAnswersWhatIsInFlightAndRefusesWhatComesAfter) {
   absl::Notification answered;
   grpc::Status status;
   forwarder.Forward(Worker(), Request("hang"), absl::Now() + absl::Seconds(30),
-                    [&](const grpc::Status& s, v1::InvocationResult) {
+                    [&](const grpc::Status& s, v1::InvocationResult, std::optional<double>) {
                       status = s;
                       answered.Notify();
                     });

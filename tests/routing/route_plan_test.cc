@@ -82,6 +82,24 @@ TEST_F(RoutePlanTest, DecentralizedRunsLocallyUnderTheThresholdElseOnAPeer) {
               ElementsAre("w-a1", "w-a2"));
 }
 
+TEST_F(RoutePlanTest, ABusyWorkerKeepsWhatAPeerJustSaidItHasNoRoomFor) {
+  RouteView view = worker_view_;
+  view.workers.push_back(Node("w-a3", NodeRole::kWorker, "a"));
+  RouteInput in;
+  in.self = NodeRole::kWorker;
+  in.architecture = v1::ARCHITECTURE_DECENTRALIZED;
+  in.load = 1.0;
+  in.offload_threshold = 0.8;
+  in.said_busy = [](const NodeRef& n) { return n.id == "w-a2"; };
+  EXPECT_THAT(Ids(PlanRoute(in, view, {}, Same)), ElementsAre("w-a3"));
+  // Every peer full: served here, where it queues, not handed around.
+  in.said_busy = [](const NodeRef&) { return true; };
+  EXPECT_THAT(Ids(PlanRoute(in, view, {}, Same)), IsEmpty());
+  // A zone master has no "here" to keep it: it still sends it to a worker.
+  in.self = NodeRole::kZoneMaster;
+  EXPECT_THAT(Ids(PlanRoute(in, zone_master_view_, {}, Same)), ElementsAre("w-a1", "w-a2"));
+}
+
 TEST_F(RoutePlanTest, HopTwoServesWhereItIsWhateverTheLoad) {
   for (v1::Architecture a :
        {v1::ARCHITECTURE_CENTRALIZED, v1::ARCHITECTURE_FEDERATED, v1::ARCHITECTURE_DECENTRALIZED}) {

@@ -28,9 +28,13 @@ class FakeNode : public RouterCallbacks {
   std::shared_ptr<const RouteView> View() override {
     return std::make_shared<const RouteView>(view);
   }
-  double RoutingLoad() override { return 0.0; }
+  double RoutingLoad() override { return load; }
   void ServeHere(const v1::InvokeRequest& request, const RouteAccepted&, RouteDone done) override {
     served.push_back(request);
+    if (full) {
+      done(absl::ResourceExhaustedError("all 2 slots of this worker are busy and 8 calls wait"));
+      return;
+    }
     clock_->Advance(absl::Milliseconds(250));  // the time the call takes here
     v1::InvocationResult result;
     result.set_function(request.function());
@@ -49,6 +53,8 @@ class FakeNode : public RouterCallbacks {
     absl::Duration elapsed;
   };
   RouteView view;
+  double load = 0.0;
+  bool full = false;  // its queue turns requests away
   std::vector<v1::InvokeRequest> served;
   std::vector<Entry> entries;
 
@@ -99,6 +105,32 @@ TEST_F(RouterTest, TheMasterServesCentralizedRequestsItselfAndSaysHow) {
   ASSERT_EQ(node_.entries.size(), 1u);
   EXPECT_EQ(node_.entries[0].architecture, v1::ARCHITECTURE_CENTRALIZED);
   EXPECT_EQ(node_.entries[0].elapsed, absl::Milliseconds(250));
+  router.Shutdown();
+}
+
+// A busy worker keeps a decentralized request its only peer just said it has
+// no room for; if its own queue turns the request away, the peer is tried after all.
+TEST_F(RouterTest, ABusyWorkerKeepsWhatABusyPeerWouldOnlyQueueUnlessItsOwnQueueIsFull) {
+  const NodeRef peer{"w2", "127.0.0.1:1", "a", NodeRole::kWorker};  // refuses connections
+  node_.view.workers = {peer};
+  node_.load = 1.0;
+  Router router(BaseOptions({"w1", "h:2", "a", NodeRole::kWorker}), &node_, &state_, &clock_);
+  router.latency()->RecordLoad(peer.id, 1.0);
+  v1::InvokeRequest request = Request("f");
+  request.set_architecture(v1::ARCHITECTURE_DECENTRALIZED);
+  absl::StatusOr<v1::InvocationResult> r = RouteAndWait(router, request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->route(), ElementsAre("w1"));
+  EXPECT_EQ(node_.served.size(), 1u);
+
+  router.latency()->RecordLoad(peer.id, 1.0);  // fresh again on the manual clock
+  node_.full = true;
+  node_.served.clear();
+  r = RouteAndWait(router, request);
+  // Here (full), then the peer (unreachable), then here once more: the last answer stands.
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(r.status().message(), HasSubstr("after skipping worker w2 (127.0.0.1:1)"));
+  EXPECT_EQ(node_.served.size(), 2u);
   router.Shutdown();
 }
 

@@ -48,5 +48,22 @@ TEST(TargetLatencyTest, UnseenFirstThenFasterMoreOftenAndDownLast) {
   EXPECT_EQ(latency.MeanSeconds("slow"), 0);
 }
 
+TEST(TargetLatencyTest, APeerThatSaidItIsBusyIsBusyUntilTheWordGoesStale) {
+  ManualClock clock(absl::FromUnixSeconds(100));
+  TargetLatency latency(&clock);
+  EXPECT_FALSE(latency.SaidBusy("a", 0.8));  // never heard from
+  latency.RecordLoad("a", 1.0);
+  latency.RecordLoad("b", 0.5);
+  EXPECT_TRUE(latency.SaidBusy("a", 0.8));
+  EXPECT_TRUE(latency.SaidBusy("a", 1.0));  // at the threshold counts
+  EXPECT_FALSE(latency.SaidBusy("b", 0.8));
+  clock.Advance(TargetLatency::kLoadFresh - absl::Milliseconds(1));
+  EXPECT_TRUE(latency.SaidBusy("a", 0.8));
+  clock.Advance(absl::Milliseconds(1));
+  EXPECT_FALSE(latency.SaidBusy("a", 0.8));  // stale: worth asking again
+  latency.RecordLoad("a", 0.0);
+  EXPECT_FALSE(latency.SaidBusy("a", 0.8));
+}
+
 }  // namespace
 }  // namespace fsched::routing
