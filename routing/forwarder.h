@@ -24,8 +24,9 @@
 namespace fsched::routing {
 
 /// Trailing metadata of a worker's answer to a request another node handed
-/// it: how busy the worker was as the request arrived ("0.500": the fraction
-/// of its slots running), so the sender stops handing it more while it is full.
+/// it: how busy the worker was as the request arrived ("1.500": its running
+/// and waiting calls over its slots), so the sender stops handing it more while
+/// it is full.
 inline constexpr char kLoadTrailer[] = "fsched-load";
 
 class Forwarder {

@@ -34,7 +34,7 @@ class TargetLatency {
   /// `target` did not answer (unreachable, or shut down).
   void MarkDown(const std::string& target);
   /// `target` said, answering a forwarded request, how busy it was as the
-  /// request arrived (the fraction of its slots running).
+  /// request arrived (its running and waiting calls over its slots).
   void RecordLoad(const std::string& target, double load);
   /// Whether `target` said within the last kLoadFresh that it was at or above
   /// `threshold`: a busy node would only serve a request handed to it in place,
