@@ -42,6 +42,7 @@ class FakeNode : public Service {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the master is stopping");
     }
     if (request->function() == "busy") ctx->AddTrailingMetadata(kLoadTrailer, "1.000");
+    if (request->function() == "garbled") ctx->AddTrailingMetadata(kLoadTrailer, "lots");
     result->set_function(request->function());
     result->set_worker_id(who_);
     result->set_outcome(v1::OUTCOME_OK);
@@ -120,6 +121,11 @@ TEST_F(ForwarderTest, AWorkerIsCalledOnItsWorkerServiceAndAMasterOnItsController
   a = ForwardAndWait(forwarder, Worker(), "busy");
   ASSERT_TRUE(a.status.ok()) << a.status.error_message();
   EXPECT_EQ(a.target_load, 1.0);
+  // One that says it in words it does not mean is not heard, and its answer stands.
+  a = ForwardAndWait(forwarder, Worker(), "garbled");
+  ASSERT_TRUE(a.status.ok()) << a.status.error_message();
+  EXPECT_FALSE(a.target_load.has_value());
+  EXPECT_EQ(a.result.function(), "garbled");
   forwarder.WaitIdle(absl::Seconds(5));
 }
 
