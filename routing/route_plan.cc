@@ -1,5 +1,8 @@
 #include "routing/route_plan.h"
 
+#include <algorithm>
+#include <iterator>
+
 namespace fsched::routing {
 namespace {
 
@@ -24,7 +27,8 @@ bool PlanReadsLoad(NodeRole self, v1::Architecture architecture) {
 }
 
 std::vector<NodeRef> PlanRoute(const RouteInput& in, const RouteView& view,
-                               const std::set<std::string>& visited, const OrderFn& order) {
+                               const std::set<std::string>& visited, const OrderFn& order,
+                               std::vector<NodeRef>* held_back) {
   if (in.hops >= kMaxHops) return {};
   const bool busy = in.load >= in.offload_threshold;
   auto master = [&]() -> std::vector<NodeRef> {
@@ -49,9 +53,17 @@ std::vector<NodeRef> PlanRoute(const RouteInput& in, const RouteView& view,
     case v1::ARCHITECTURE_DECENTRALIZED: {
       if (in.self == NodeRole::kWorker && !busy) return {};
       std::vector<NodeRef> peers = Unvisited(view.workers, visited);
-      // Handed to a peer as busy as itself, a request is served there in
-      // place at both workers' cost: better queued here.
-      if (in.self == NodeRole::kWorker && in.said_busy) std::erase_if(peers, in.said_busy);
+      if (in.self == NodeRole::kWorker && in.said_busy) {
+        // Handed to a peer as busy as itself, a request is served there in
+        // place at both workers' cost: better queued here.
+        const auto busy_peers = std::stable_partition(
+            peers.begin(), peers.end(), [&](const NodeRef& n) { return !in.said_busy(n); });
+        if (held_back != nullptr) {
+          held_back->assign(std::make_move_iterator(busy_peers),
+                            std::make_move_iterator(peers.end()));
+        }
+        peers.erase(busy_peers, peers.end());
+      }
       return order(std::move(peers));
     }
     default:

@@ -58,7 +58,9 @@ bool ServesHereRegardless(NodeRole self, v1::Architecture architecture, uint32_t
 bool PlanReadsLoad(NodeRole self, v1::Architecture architecture);
 
 /// The targets to try, in order; `visited` are node ids already on the route.
+/// `held_back`, when given, receives the peers left out for RouteInput::said_busy.
 std::vector<NodeRef> PlanRoute(const RouteInput& in, const RouteView& view,
-                               const std::set<std::string>& visited, const OrderFn& order);
+                               const std::set<std::string>& visited, const OrderFn& order,
+                               std::vector<NodeRef>* held_back = nullptr);
 
 }  // namespace fsched::routing

@@ -88,15 +88,10 @@ void Router::Route(v1::InvokeRequest request, absl::Time deadline, Done done,
       return latency_.SaidBusy(peer.id, threshold);
     };
     const std::shared_ptr<const RouteView> view = node_->View();
-    flight->targets =
-        PlanRoute(in, view ? *view : RouteView{}, visited,
-                  [this](std::vector<NodeRef> t) { return latency_.Order(std::move(t)); });
-    if (view && self == NodeRole::kWorker && architecture == v1::ARCHITECTURE_DECENTRALIZED &&
-        in.load >= in.offload_threshold) {
-      for (const NodeRef& peer : view->workers) {
-        if (!visited.count(peer.id) && in.said_busy(peer)) flight->held_back.push_back(peer);
-      }
-    }
+    flight->targets = PlanRoute(
+        in, view ? *view : RouteView{}, visited,
+        [this](std::vector<NodeRef> t) { return latency_.Order(std::move(t)); },
+        &flight->held_back);
   }
   flight->request = std::move(request);
   Attempt(std::move(flight));

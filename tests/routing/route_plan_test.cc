@@ -91,10 +91,19 @@ TEST_F(RoutePlanTest, ABusyWorkerKeepsWhatAPeerJustSaidItHasNoRoomFor) {
   in.load = 1.0;
   in.offload_threshold = 0.8;
   in.said_busy = [](const NodeRef& n) { return n.id == "w-a2"; };
-  EXPECT_THAT(Ids(PlanRoute(in, view, {}, Same)), ElementsAre("w-a3"));
+  std::vector<NodeRef> held_back;
+  EXPECT_THAT(Ids(PlanRoute(in, view, {}, Same, &held_back)), ElementsAre("w-a3"));
+  EXPECT_THAT(Ids(held_back), ElementsAre("w-a2"));
   // Every peer full: served here, where it queues, not handed around.
   in.said_busy = [](const NodeRef&) { return true; };
-  EXPECT_THAT(Ids(PlanRoute(in, view, {}, Same)), IsEmpty());
+  EXPECT_THAT(Ids(PlanRoute(in, view, {}, Same, &held_back)), IsEmpty());
+  EXPECT_THAT(Ids(held_back), ElementsAre("w-a2", "w-a3"));
+  // Under the threshold nothing is planned, so nothing is held back.
+  in.load = 0.5;
+  held_back.clear();
+  EXPECT_THAT(Ids(PlanRoute(in, view, {}, Same, &held_back)), IsEmpty());
+  EXPECT_THAT(held_back, IsEmpty());
+  in.load = 1.0;
   // A zone master has no "here" to keep it: it still sends it to a worker.
   in.self = NodeRole::kZoneMaster;
   EXPECT_THAT(Ids(PlanRoute(in, zone_master_view_, {}, Same)), ElementsAre("w-a1", "w-a2"));
