@@ -250,10 +250,10 @@ grpc::Status MasterLink::Session(const std::string& address, const std::string& 
   return stream->Finish();
 }
 
-void MasterLink::OnMasterMessage(const v1::MasterMessage& message) {
+void MasterLink::OnMasterMessage(v1::MasterMessage& message) {
   switch (message.kind_case()) {
     case v1::MasterMessage::kAssignment: {
-      v1::Assignment assignment = message.assignment();
+      v1::Assignment assignment = std::move(*message.mutable_assignment());
       const std::string id = assignment.invocation_id();
       const uint32_t attempt = assignment.attempt();
       {
