@@ -568,7 +568,7 @@ throughput() {
   }
   local hz
   hz=$(getconf CLK_TCK)
-  printf '| run | entry | users | calls/s | p50 (ms) | p99 (ms) | CPU µs per call: driver | master | workers | instances | total |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n' \
+  printf '| run | entry | users | calls/s | p50 (ms) | p99 (ms) | CPU µs per call: driver | master | workers | instances | total | failed calls |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n' \
     >"$dir/table.md"
   for run in $(seq 1 "${RUNS:-3}"); do
     floors "$dir/floors-$run.txt"
@@ -586,7 +586,8 @@ throughput() {
       local out=$dir/run-$run-$entry-users-$users m0 w0 i0 m1 w1 i1
       m0=$(ticks "$master") w0=$(ticks "${workers[@]}") i0=$(ticks "${instances[@]}")
       /usr/bin/time -f '%U %S' -o "$out.driver-cpu" $BENCH "${entry_flags[@]}" --function echo \
-        --payload 'request {i}' --concurrency "$users" --requests 30000 --out "$out" >/dev/null
+        --payload 'request {i}' --concurrency "$users" --requests 30000 --out "$out" >/dev/null ||
+        true # calls that failed are a column of the table, not a reason to stop
       m1=$(ticks "$master") w1=$(ticks "${workers[@]}") i1=$(ticks "${instances[@]}")
       python3 - "$out" "$run" "$entry" "$users" "$hz" $((m1 - m0)) $((w1 - w0)) $((i1 - i0)) \
         >>"$dir/table.md" <<'PY'
@@ -595,12 +596,14 @@ out, run, entry, users, hz, master, workers, instances = sys.argv[1:]
 hz = float(hz)
 level = json.load(open(out + "/summary.json"))["levels"][0]
 calls = level["succeeded"]
-driver = sum(float(x) for x in open(out + ".driver-cpu").read().split())
+# time's last line ("user system"), after its word on a non-zero exit, if any.
+driver = sum(float(x) for x in open(out + ".driver-cpu").read().split("\n")[-2].split())
 per = lambda seconds: 1e6 * seconds / calls
 parts = [per(driver), per(int(master) / hz), per(int(workers) / hz), per(int(instances) / hz)]
 lat = level["latency_s"]
 print(f"| {run} | {entry} | {users} | {level['throughput_rps']:,.0f} | {1e3 * lat['p50']:.2f} | "
-      f"{1e3 * lat['p99']:.2f} | " + " | ".join(f"{p:.0f}" for p in parts) + f" | {sum(parts):.0f} |")
+      f"{1e3 * lat['p99']:.2f} | " + " | ".join(f"{p:.0f}" for p in parts) + f" | {sum(parts):.0f} | "
+      f"{level['rpc_failed'] + level['function_failed']} |")
 PY
     done
     stop_cluster
