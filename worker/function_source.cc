@@ -16,7 +16,7 @@ struct FunctionSource::Lookup {
   std::unique_ptr<grpc::ClientContext> attempt;  // a fresh one per master asked
   v1::GetFunctionRequest request;
   v1::Function response;
-  Done done;
+  std::vector<Done> waiting;  // guarded by FunctionSource::mu_
 };
 
 v1::Controller::Stub* FunctionSource::StubFor(const std::string& address) {
@@ -34,24 +34,44 @@ FunctionSource::~FunctionSource() {
 }
 
 void FunctionSource::Get(const std::string& name, Done done) {
-  std::optional<v1::FunctionSpec> fresh;
+  std::optional<v1::FunctionSpec> known;
+  std::shared_ptr<Lookup> start;
   {
     absl::MutexLock lock(&mu_);
+    const absl::Time now = clock_->Now();
     auto it = known_.find(name);
-    if (it != known_.end() && absl::Now() - it->second.fetched < fresh_for_) {
-      fresh = it->second.spec;
+    const absl::Duration age =
+        it == known_.end() ? absl::InfiniteDuration() : now - it->second.fetched;
+    if (age < 2 * fresh_for_) known = it->second.spec;
+    if (age >= fresh_for_) {
+      std::shared_ptr<Lookup>& lookup = in_flight_[name];
+      if (lookup == nullptr) {
+        lookup = start = std::make_shared<Lookup>();
+        lookup->name = name;
+        lookup->request.set_name(name);
+      }
+      // Too old to use: this call waits for the lookup's answer.
+      if (!known) lookup->waiting.push_back(std::move(done));
     }
   }
-  if (fresh) {
-    done(std::move(*fresh));
-    return;
+  if (start) {
+    start->masters = masters_();
+    Ask(std::move(start));
   }
-  auto lookup = std::make_shared<Lookup>();
-  lookup->name = name;
-  lookup->masters = masters_();
-  lookup->request.set_name(name);
-  lookup->done = std::move(done);
-  Ask(std::move(lookup));
+  if (known) done(std::move(*known));
+}
+
+void FunctionSource::Finish(const std::shared_ptr<Lookup>& lookup,
+                            const absl::StatusOr<v1::FunctionSpec>& result) {
+  std::vector<Done> waiting;
+  {
+    absl::MutexLock lock(&mu_);
+    if (auto it = in_flight_.find(lookup->name); it != in_flight_.end() && it->second == lookup) {
+      in_flight_.erase(it);
+    }
+    waiting.swap(lookup->waiting);
+  }
+  for (Done& done : waiting) done(result);
 }
 
 void FunctionSource::Ask(std::shared_ptr<Lookup> lookup) {
@@ -62,14 +82,14 @@ void FunctionSource::Ask(std::shared_ptr<Lookup> lookup) {
       if (auto it = known_.find(lookup->name); it != known_.end()) stale = it->second.spec;
     }
     if (stale) {
-      lookup->done(std::move(*stale));
+      Finish(lookup, *stale);
     } else if (lookup->masters.empty()) {
-      lookup->done(absl::UnavailableError(
-          "this worker has no master yet to look the function up at; retry once it has joined"));
+      Finish(lookup, absl::UnavailableError("this worker has no master yet to look the function "
+                                            "up at; retry once it has joined"));
     } else {
-      lookup->done(
-          absl::UnavailableError(absl::StrCat("no master answered for function '", lookup->name,
-                                              "': ", absl::StrJoin(lookup->failures, "; "))));
+      Finish(lookup,
+             absl::UnavailableError(absl::StrCat("no master answered for function '", lookup->name,
+                                                 "': ", absl::StrJoin(lookup->failures, "; "))));
     }
     return;
   }
@@ -94,9 +114,9 @@ void FunctionSource::Answered(std::shared_ptr<Lookup> lookup, const std::string&
   if (status.ok()) {
     {
       absl::MutexLock lock(&mu_);
-      known_[lookup->name] = {lookup->response.spec(), absl::Now()};
+      known_[lookup->name] = {lookup->response.spec(), clock_->Now()};
     }
-    lookup->done(lookup->response.spec());
+    Finish(lookup, lookup->response.spec());
     return;
   }
   if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
@@ -104,7 +124,7 @@ void FunctionSource::Answered(std::shared_ptr<Lookup> lookup, const std::string&
       absl::MutexLock lock(&mu_);
       known_.erase(lookup->name);
     }
-    lookup->done(absl::NotFoundError(status.error_message()));
+    Finish(lookup, absl::NotFoundError(status.error_message()));
     return;
   }
   lookup->failures.push_back(absl::StrCat(address, ": ", status.error_message()));
