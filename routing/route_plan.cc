@@ -1,7 +1,6 @@
 #include "routing/route_plan.h"
 
 #include <algorithm>
-#include <iterator>
 
 namespace fsched::routing {
 namespace {
@@ -27,8 +26,7 @@ bool PlanReadsLoad(NodeRole self, v1::Architecture architecture) {
 }
 
 std::vector<NodeRef> PlanRoute(const RouteInput& in, const RouteView& view,
-                               const std::set<std::string>& visited, const OrderFn& order,
-                               std::vector<NodeRef>* held_back) {
+                               const std::set<std::string>& visited, const OrderFn& order) {
   if (in.hops >= kMaxHops) return {};
   const bool busy = in.load >= in.offload_threshold;
   auto master = [&]() -> std::vector<NodeRef> {
@@ -56,13 +54,7 @@ std::vector<NodeRef> PlanRoute(const RouteInput& in, const RouteView& view,
       if (in.self == NodeRole::kWorker && in.said_busy) {
         // Handed to a peer as busy as itself, a request is served there in
         // place at both workers' cost: better queued here.
-        const auto busy_peers = std::stable_partition(
-            peers.begin(), peers.end(), [&](const NodeRef& n) { return !in.said_busy(n); });
-        if (held_back != nullptr) {
-          held_back->assign(std::make_move_iterator(busy_peers),
-                            std::make_move_iterator(peers.end()));
-        }
-        peers.erase(busy_peers, peers.end());
+        std::erase_if(peers, [&](const NodeRef& n) { return in.said_busy(n); });
       }
       return order(std::move(peers));
     }

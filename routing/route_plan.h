@@ -28,6 +28,9 @@
 namespace fsched::routing {
 
 inline constexpr uint32_t kMaxHops = 2;
+// How much less busy (in calls per slot) a peer that said it is busy must be
+// than a busy worker for the worker to hand it a decentralized request.
+inline constexpr double kHandOverMargin = 1.0;
 
 /// The nodes this one can forward to right now.
 struct RouteView {
@@ -43,8 +46,9 @@ struct RouteInput {
   uint32_t hops = 0;                                             // the request's hop count here
   double load = 0;  // busy fraction of this node's (or zone's) slots
   double offload_threshold = 0.8;
-  // A peer that said moments ago that it is at or above the threshold: not a
-  // target for a busy worker's decentralized offload (null = none said so).
+  // A peer that said moments ago that it is at or above the threshold, and
+  // not kHandOverMargin less busy than this node: not a target for a busy
+  // worker's decentralized offload (null = none said so).
   std::function<bool(const NodeRef&)> said_busy;
 };
 
@@ -58,9 +62,7 @@ bool ServesHereRegardless(NodeRole self, v1::Architecture architecture, uint32_t
 bool PlanReadsLoad(NodeRole self, v1::Architecture architecture);
 
 /// The targets to try, in order; `visited` are node ids already on the route.
-/// `held_back`, when given, receives the peers left out for RouteInput::said_busy.
 std::vector<NodeRef> PlanRoute(const RouteInput& in, const RouteView& view,
-                               const std::set<std::string>& visited, const OrderFn& order,
-                               std::vector<NodeRef>* held_back = nullptr);
+                               const std::set<std::string>& visited, const OrderFn& order);
 
 }  // namespace fsched::routing

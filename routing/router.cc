@@ -1,5 +1,7 @@
 #include "routing/router.h"
 
+#include <algorithm>
+#include <limits>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -22,9 +24,9 @@ struct Router::Flight {
   bool entered_here = false;
   std::vector<NodeRef> targets;
   size_t next = 0;
-  // Peers left out of targets for having just said they are busy: tried
-  // after all if this node's own queue turns the request away.
-  std::vector<NodeRef> held_back;
+  // This node's own queue turned the request away once, and the targets were
+  // planned again for a full node.
+  bool refused_here = false;
   std::vector<std::string> skipped;  // targets that failed to answer, with why
   Done done;
   RouteAccepted accepted;
@@ -84,14 +86,14 @@ void Router::Route(v1::InvokeRequest request, absl::Time deadline, Done done,
     in.hops = request.hops();
     if (PlanReadsLoad(self, architecture)) in.load = node_->RoutingLoad();
     in.offload_threshold = state_->offload_load_threshold();
-    in.said_busy = [this, threshold = in.offload_threshold](const NodeRef& peer) {
-      return latency_.SaidBusy(peer.id, threshold);
+    // A peer that said it is busy is still handed requests while it is clearly
+    // less busy than this node: the two queues stay level (a full one turns
+    // requests away), and no handoff is paid for a difference of a call or two.
+    const double held_back_from = std::max(in.offload_threshold, in.load - kHandOverMargin);
+    in.said_busy = [this, held_back_from](const NodeRef& peer) {
+      return latency_.SaidBusy(peer.id, held_back_from);
     };
-    const std::shared_ptr<const RouteView> view = node_->View();
-    flight->targets = PlanRoute(
-        in, view ? *view : RouteView{}, visited,
-        [this](std::vector<NodeRef> t) { return latency_.Order(std::move(t)); },
-        &flight->held_back);
+    flight->targets = Plan(in, visited);
   }
   flight->request = std::move(request);
   Attempt(std::move(flight));
@@ -106,9 +108,7 @@ void Router::Attempt(std::shared_ptr<Flight> flight) {
   if (flight->next >= flight->targets.size()) {
     node_->ServeHere(flight->request, flight->accepted,
                      [this, flight](absl::StatusOr<v1::InvocationResult> r) {
-                       if (absl::IsResourceExhausted(r.status()) && !flight->held_back.empty()) {
-                         flight->targets = std::exchange(flight->held_back, {});
-                         flight->next = 0;
+                       if (absl::IsResourceExhausted(r.status()) && PlanAgainAsFull(*flight)) {
                          Attempt(flight);
                          return;
                        }
@@ -147,6 +147,36 @@ void Router::Attempt(std::shared_ptr<Flight> flight) {
         }
         Finish(flight, FromGrpcStatus(status));
       });
+}
+
+std::vector<NodeRef> Router::Plan(const RouteInput& in, const std::set<std::string>& visited) {
+  const std::shared_ptr<const RouteView> view = node_->View();
+  return PlanRoute(in, view ? *view : RouteView{}, visited,
+                   [this](std::vector<NodeRef> t) { return latency_.Order(std::move(t)); });
+}
+
+bool Router::PlanAgainAsFull(Flight& flight) {
+  const NodeRole self = options_.self.role;
+  const v1::Architecture architecture = flight.request.architecture();
+  // Only plans that read the load offload a full node; and only once, so a
+  // request is not passed around while every node is full.
+  if (flight.refused_here || !PlanReadsLoad(self, architecture)) return false;
+  flight.refused_here = true;
+  // Whatever the load read when the request arrived (calls not yet queued
+  // here, a peer's word on its own load), the node is full now: the targets
+  // of a full node, peers that said they are busy included, but for those
+  // tried already.
+  RouteInput in;
+  in.self = self;
+  in.architecture = architecture;
+  in.hops = flight.request.hops();
+  in.load = std::numeric_limits<double>::infinity();
+  in.offload_threshold = state_->offload_load_threshold();
+  std::set<std::string> visited(flight.request.route().begin(), flight.request.route().end());
+  for (size_t i = 0; i < flight.next; ++i) visited.insert(flight.targets[i].id);
+  flight.targets = Plan(in, visited);
+  flight.next = 0;
+  return !flight.targets.empty();
 }
 
 void Router::Finish(std::shared_ptr<Flight> flight, absl::StatusOr<v1::InvocationResult> result) {

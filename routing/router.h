@@ -83,6 +83,10 @@ class Router {
  private:
   struct Flight;
   void Attempt(std::shared_ptr<Flight> flight);
+  std::vector<NodeRef> Plan(const RouteInput& in, const std::set<std::string>& visited);
+  /// After this node's own queue turned the request away: the targets are
+  /// planned again for a full node. \return whether there are any to try.
+  bool PlanAgainAsFull(Flight& flight);
   void Finish(std::shared_ptr<Flight> flight, absl::StatusOr<v1::InvocationResult> result);
 
   const Options options_;

@@ -19,6 +19,7 @@ using ::testing::HasSubstr;
 
 // A port nothing listens on: connecting is refused at once (UNAVAILABLE).
 const NodeRef kDeadMaster{"master", "127.0.0.1:1", "", NodeRole::kMaster};
+const NodeRef kUnreachablePeer{"w2", "127.0.0.1:1", "a", NodeRole::kWorker};
 
 // The node's side, faked: serving here takes 250 ms of the manual clock and
 // answers OK; entries are recorded.
@@ -82,9 +83,11 @@ class RouterTest : public ::testing::Test {
     EXPECT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
     return out;
   }
-  static v1::InvokeRequest Request(const std::string& function) {
+  static v1::InvokeRequest Request(const std::string& function,
+                                   v1::Architecture architecture = v1::ARCHITECTURE_UNSPECIFIED) {
     v1::InvokeRequest request;
     request.set_function(function);
+    request.set_architecture(architecture);
     return request;
   }
 
@@ -111,13 +114,12 @@ TEST_F(RouterTest, TheMasterServesCentralizedRequestsItselfAndSaysHow) {
 // A busy worker keeps a decentralized request its only peer just said it has
 // no room for; if its own queue turns the request away, the peer is tried after all.
 TEST_F(RouterTest, ABusyWorkerKeepsWhatABusyPeerWouldOnlyQueueUnlessItsOwnQueueIsFull) {
-  const NodeRef peer{"w2", "127.0.0.1:1", "a", NodeRole::kWorker};  // refuses connections
+  const NodeRef peer = kUnreachablePeer;
   node_.view.workers = {peer};
   node_.load = 1.0;
   Router router(BaseOptions({"w1", "h:2", "a", NodeRole::kWorker}), &node_, &state_, &clock_);
   router.latency()->RecordLoad(peer.id, 1.0);
-  v1::InvokeRequest request = Request("f");
-  request.set_architecture(v1::ARCHITECTURE_DECENTRALIZED);
+  v1::InvokeRequest request = Request("f", v1::ARCHITECTURE_DECENTRALIZED);
   absl::StatusOr<v1::InvocationResult> r = RouteAndWait(router, request);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_THAT(r->route(), ElementsAre("w1"));
@@ -131,6 +133,55 @@ TEST_F(RouterTest, ABusyWorkerKeepsWhatABusyPeerWouldOnlyQueueUnlessItsOwnQueueI
   EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(r.status().message(), HasSubstr("after skipping worker w2 (127.0.0.1:1)"));
   EXPECT_EQ(node_.served.size(), 2u);
+  router.Shutdown();
+}
+
+// A peer that said it is busy but is clearly less busy than this worker still
+// gets its requests: the two queues stay level instead of one filling up.
+TEST_F(RouterTest, ABusyWorkerHandsRequestsToAPeerClearlyLessBusyThanItself) {
+  const NodeRef peer = kUnreachablePeer;
+  node_.view.workers = {peer};
+  node_.load = 5.0;   // 2 slots, 8 waiting
+  node_.full = true;  // so every try shows in served or in the message
+  Router router(BaseOptions({"w1", "h:2", "a", NodeRole::kWorker}), &node_, &state_, &clock_);
+  v1::InvokeRequest request = Request("f", v1::ARCHITECTURE_DECENTRALIZED);
+
+  router.latency()->RecordLoad(peer.id, 5.0 - kHandOverMargin - 0.5);
+  absl::StatusOr<v1::InvocationResult> r = RouteAndWait(router, request);
+  // The peer first (unreachable), then here: nothing was held back to try after.
+  EXPECT_THAT(r.status().message(), HasSubstr("after skipping worker w2 (127.0.0.1:1)"));
+  EXPECT_EQ(node_.served.size(), 1u);
+
+  router.latency()->RecordLoad(peer.id, 5.0 - kHandOverMargin);
+  node_.served.clear();
+  r = RouteAndWait(router, request);
+  // Not clearly less busy: held back, so here first, then the peer, then here again.
+  EXPECT_THAT(r.status().message(), HasSubstr("after skipping worker w2 (127.0.0.1:1)"));
+  EXPECT_EQ(node_.served.size(), 2u);
+  router.Shutdown();
+}
+
+// A worker that read itself idle (its calls were still being looked up, not
+// queued) and then found its queue full tries its peers before giving up.
+TEST_F(RouterTest, AWorkerWhoseQueueTurnsARequestAwayTriesItsPeersOnce) {
+  const NodeRef peer = kUnreachablePeer;
+  node_.view.workers = {peer};
+  node_.load = 0.0;
+  node_.full = true;
+  Router router(BaseOptions({"w1", "h:2", "a", NodeRole::kWorker}), &node_, &state_, &clock_);
+  v1::InvokeRequest request = Request("f", v1::ARCHITECTURE_DECENTRALIZED);
+  absl::StatusOr<v1::InvocationResult> r = RouteAndWait(router, request);
+  // Here (full), the peer (unreachable), here once more: the last answer stands.
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(r.status().message(), HasSubstr("after skipping worker w2 (127.0.0.1:1)"));
+  EXPECT_EQ(node_.served.size(), 2u);
+
+  // Centralized requests at a worker go to the master, not to peers.
+  node_.served.clear();
+  request.set_architecture(v1::ARCHITECTURE_CENTRALIZED);
+  r = RouteAndWait(router, request);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(node_.served.size(), 1u);
   router.Shutdown();
 }
 
