@@ -103,7 +103,14 @@ void FunctionSource::Ask(std::shared_ptr<Lookup> lookup) {
   }
   StubFor(address)->async()->GetFunction(lookup->attempt.get(), &lookup->request, &lookup->response,
                                          [this, lookup, address](grpc::Status status) {
+                                           // The attempt's context holds its channel: let it
+                                           // go while stubs_ holds the channel too. Were the
+                                           // context the last holder, the channel would end on
+                                           // gRPC's callback thread, which then joins itself.
+                                           std::unique_ptr<grpc::ClientContext> finished =
+                                               std::move(lookup->attempt);
                                            Answered(lookup, address, status);
+                                           finished.reset();
                                            absl::MutexLock lock(&mu_);
                                            --asking_;
                                          });
