@@ -102,6 +102,12 @@ class FunctionSourceTest : public ::testing::Test {
     }
     return *source_;
   }
+  // The source's first call for "f": it asks the master.
+  std::string FirstLookup() {
+    Answer first;
+    Source().Get("f", first.done());
+    return Description(first);
+  }
   std::string Description(Answer& answer) {
     absl::StatusOr<v1::FunctionSpec> spec = answer.Wait();
     return spec.ok() ? spec->description() : spec.status().ToString();
@@ -137,9 +143,7 @@ TEST_F(FunctionSourceTest, ABurstOfCallsWaitsOnOneLookup) {
 // Past `fresh_for` a known spec still answers at once while one lookup
 // refreshes it; the calls after that lookup see what it brought.
 TEST_F(FunctionSourceTest, AnAgeingSpecIsRefreshedBehindTheCallsThatUseIt) {
-  Answer first;
-  Source().Get("f", first.done());
-  ASSERT_EQ(Description(first), "v1");
+  ASSERT_EQ(FirstLookup(), "v1");
   master_.set_description("v2");
   master_.set_open(false);
   clock_.Advance(absl::Seconds(6));
@@ -167,9 +171,7 @@ TEST_F(FunctionSourceTest, AnAgeingSpecIsRefreshedBehindTheCallsThatUseIt) {
 // Older than twice `fresh_for`, a spec is not used while a master may have a
 // newer one: the call waits for the lookup (a worker that saw no call for a while).
 TEST_F(FunctionSourceTest, AnOldSpecIsWaitedForNotUsed) {
-  Answer first;
-  Source().Get("f", first.done());
-  ASSERT_EQ(Description(first), "v1");
+  ASSERT_EQ(FirstLookup(), "v1");
   master_.set_description("v2");
   master_.set_open(false);
   clock_.Advance(absl::Seconds(11));
@@ -182,9 +184,7 @@ TEST_F(FunctionSourceTest, AnOldSpecIsWaitedForNotUsed) {
 }
 
 TEST_F(FunctionSourceTest, ADeletedFunctionIsNotFoundAndForgotten) {
-  Answer first;
-  Source().Get("f", first.done());
-  ASSERT_EQ(Description(first), "v1");
+  ASSERT_EQ(FirstLookup(), "v1");
   master_.set_deleted();
   clock_.Advance(absl::Seconds(11));
   Answer gone;
@@ -200,9 +200,7 @@ TEST_F(FunctionSourceTest, ADeletedFunctionIsNotFoundAndForgotten) {
 }
 
 TEST_F(FunctionSourceTest, WithNoMasterAnsweringAKnownSpecIsUsedAndAnUnknownOneFails) {
-  Answer first;
-  Source().Get("f", first.done());
-  ASSERT_EQ(Description(first), "v1");
+  ASSERT_EQ(FirstLookup(), "v1");
   ask_at_ = "127.0.0.1:1";  // nothing listens there: refused at once
   clock_.Advance(absl::Seconds(30));
   Answer known;
