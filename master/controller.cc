@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "common/function_call.h"
 #include "common/grpc_status.h"
 #include "common/proto_time.h"
 #include "common/sha256.h"
@@ -126,12 +127,7 @@ void Controller::SubmitAsync(const v1::InvokeRequest& request, InvocationCallbac
   absl::StatusOr<v1::Function> function = registry_->Get(request.function());
   if (!function.ok()) return answer(function.status());
   const v1::FunctionSpec& spec = function->spec();
-  if (request.args_size() > 0 &&
-      (spec.lifetime() == v1::LIFETIME_PERSISTENT || !spec.language().empty())) {
-    return answer(absl::InvalidArgumentError(absl::StrCat(
-        "function ", spec.name(),
-        " runs in persistent instances started once; a call carries a payload, not args")));
-  }
+  if (absl::Status fits = CheckCallFits(request, spec); !fits.ok()) return answer(fits);
   absl::Duration timeout = FromProto(spec.limits().timeout());
   if (timeout == absl::ZeroDuration()) timeout = options_.default_timeout;
   const absl::Duration requested = FromProto(request.timeout());

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "common/function_call.h"
 #include "common/log.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
@@ -19,8 +20,7 @@ namespace {
 // its warm policy asks for any (container and persistent functions have instances).
 std::optional<v1::MasterMessage> PrewarmCommand(const v1::FunctionSpec& spec) {
   const bool instances = spec.runtime() == v1::RUNTIME_KIND_RUNC ||
-                         spec.runtime() == v1::RUNTIME_KIND_CONTAINERD ||
-                         spec.lifetime() == v1::LIFETIME_PERSISTENT || !spec.language().empty();
+                         spec.runtime() == v1::RUNTIME_KIND_CONTAINERD || IsPersistent(spec);
   if (!instances || spec.warm().prewarmed() == 0) return std::nullopt;
   v1::MasterMessage message;
   *message.mutable_prewarm()->mutable_function() = spec;

@@ -17,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/function_call.h"
 #include "common/log.h"
 #include "worker/child_process.h"
 #include "worker/oci_spec.h"

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "common/function_call.h"
 #include "common/host_paths.h"
 #include "common/log.h"
 #include "common/proto_time.h"

@@ -1,6 +1,7 @@
 #include "worker/executor.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/function_call.h"
 #include "common/log.h"
 #include "common/proto_time.h"
 #include "common/thread_name.h"
@@ -156,10 +157,9 @@ v1::InvocationResult Executor::Execute(Job& job) {
   result.set_cache_ways(0);  // what the call really got, set below
   result.set_input_size(a.input_size());
 
-  // Persistent instances run in the process runtime (containers do not host
-  // them yet), whatever this worker's default runtime is.
-  const bool persistent =
-      a.function().lifetime() == v1::LIFETIME_PERSISTENT || !a.function().language().empty();
+  // A persistent function that names no runtime runs in the process runtime,
+  // whatever this worker's default runtime is.
+  const bool persistent = IsPersistent(a.function());
   auto runtime = runtimes_.find(persistent && a.function().runtime() == v1::RUNTIME_KIND_UNSPECIFIED
                                     ? v1::RUNTIME_KIND_PROCESS
                                     : a.function().runtime());

@@ -119,10 +119,6 @@ std::string KindName(InstanceReplyKind kind) {
 
 }  // namespace
 
-bool IsPersistent(const v1::FunctionSpec& function) {
-  return function.lifetime() == v1::LIFETIME_PERSISTENT || !function.language().empty();
-}
-
 absl::Duration InitTimeout(const v1::FunctionSpec& function) {
   return function.limits().has_init_timeout() ? FromProto(function.limits().init_timeout())
                                               : absl::Seconds(30);

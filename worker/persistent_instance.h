@@ -31,10 +31,6 @@
 
 namespace fsched::worker {
 
-/// Whether `function` runs in persistent instances (its lifetime says so,
-/// or it names a language runtime).
-bool IsPersistent(const v1::FunctionSpec& function);
-
 /// How long `function`'s instance may take to be ready (limits.init_timeout, 30 s by default).
 absl::Duration InitTimeout(const v1::FunctionSpec& function);
 

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/function_call.h"
 #include "common/log.h"
 #include "common/proto_time.h"
 #include "worker/child_process.h"

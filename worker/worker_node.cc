@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "common/function_call.h"
 #include "common/log.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
@@ -528,6 +529,10 @@ void WorkerNode::ServeHere(const v1::InvokeRequest& request, const routing::Rout
                   [this, request, done = std::move(done)](absl::StatusOr<v1::FunctionSpec> spec) {
                     if (!spec.ok()) {
                       done(spec.status());
+                      return;
+                    }
+                    if (absl::Status fits = CheckCallFits(request, *spec); !fits.ok()) {
+                      done(fits);
                       return;
                     }
                     RunWith(request, *spec, std::move(done));

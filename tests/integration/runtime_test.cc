@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "absl/strings/numbers.h"
+#include "fsched/v1/worker.grpc.pb.h"
 #include "tests/integration/cluster_fixture.h"
 #include "tests/worker/busybox_rootfs.h"
 
@@ -180,6 +181,43 @@ TEST_F(RuntimeTest, NodeInstancesKeepStateAndFailCleanly) {
   StartWorker("w1", 1);
   WaitForReady({"w1"});
   ExpectInstancesBehave("node", "index.js");
+}
+
+// A persistent function's input is its payload: args are refused with
+// INVALID_ARGUMENT at the master and at a worker's own entry alike (before,
+// a worker serving a call itself passed them to the instance it started).
+TEST_F(RuntimeTest, ArgsForAPersistentFunctionAreRefusedAtEveryEntry) {
+  StartMaster();
+  StartWorker("w1", 1);
+  WaitForReady({"w1"});
+  ASSERT_TRUE(RegisterHandler("py-args", "python", "counter:handle").ok());
+  v1::InvokeRequest req;
+  req.set_function("py-args");
+  req.set_payload("x");
+  req.add_args("--verbose");
+  auto worker = v1::Worker::NewStub(MakeChannel(absl::StrCat("127.0.0.1:", worker_ports_["w1"])));
+  for (const v1::Architecture at_worker :
+       {v1::ARCHITECTURE_UNSPECIFIED, v1::ARCHITECTURE_DECENTRALIZED}) {
+    SCOPED_TRACE(v1::Architecture_Name(at_worker));
+    req.set_architecture(at_worker);
+    grpc::ClientContext master_ctx, worker_ctx;
+    v1::InvocationResult result;
+    const grpc::Status at_master = controller_->Invoke(&master_ctx, req, &result);
+    EXPECT_EQ(at_master.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(at_master.error_message().find("a payload, not args"), std::string::npos)
+        << at_master.error_message();
+    const grpc::Status direct = worker->Invoke(&worker_ctx, req, &result);
+    EXPECT_EQ(direct.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(direct.error_message().find("a payload, not args"), std::string::npos)
+        << direct.error_message();
+  }
+  EXPECT_EQ(ProcessesOf("py-args"), 0);  // nothing was started for them
+  req.clear_args();
+  grpc::ClientContext ctx;
+  v1::InvocationResult served;
+  ASSERT_TRUE(worker->Invoke(&ctx, req, &served).ok());
+  EXPECT_EQ(served.outcome(), v1::OUTCOME_OK) << served.message();
+  EXPECT_EQ(served.stdout(), "1:x");
 }
 
 // The same Python function in runc containers: a root filesystem with the

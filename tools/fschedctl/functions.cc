@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/config.h"
+#include "common/function_call.h"
 #include "common/proto_time.h"
 #include "tools/fschedctl/cli.h"
 #include "tools/fschedctl/commands.h"
@@ -33,7 +34,7 @@ int Functions(Cli& cli, const std::string& command, const Args& /*args*/) {
   for (const v1::Function& f : resp.functions()) {
     const auto& spec = f.spec();
     // A hosted handler shows its language and handler; a persistent command is marked.
-    const bool persistent = spec.lifetime() == v1::LIFETIME_PERSISTENT || !spec.language().empty();
+    const bool persistent = IsPersistent(spec);
     rows.push_back(
         {spec.name(), absl::StrCat(f.version()),
          !spec.language().empty()
