@@ -55,6 +55,11 @@ TEST_F(FschedctlTest, RegistersInvokesListsAndFailsClearly) {
     r = Ctl(bad);
     EXPECT_EQ(r.code, 2) << bad[0] << " " << r.output;
   }
+  // An unknown runtime is named as such, not taken for a missing command.
+  r = Ctl({"register", "x", "--runtime", "ruby", "--code", dir_, "--handler", "main:handle"});
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_THAT(r.output,
+              HasSubstr("--runtime 'ruby' is not process, runc, containerd, python or node"));
 }
 
 TEST_F(FschedctlTest, UploadsAndListsRootfsArchives) {

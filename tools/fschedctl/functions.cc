@@ -136,6 +136,23 @@ int SetInstanceModel(Cli& cli, const std::string& runtime, v1::FunctionSpec* spe
 int Register(Cli& cli, const std::string& /*command*/, const Args& args) {
   const std::string language = absl::GetFlag(FLAGS_runtime);
   const bool hosted = language == "python" || language == "node";
+  const std::string rootfs = absl::GetFlag(FLAGS_rootfs);
+  const std::string image = absl::GetFlag(FLAGS_image);
+  const std::string runtime = !language.empty() && !hosted ? language
+                              : !image.empty()             ? "containerd"
+                              : !rootfs.empty()            ? "runc"
+                                                           : "process";
+  v1::RuntimeKind kind;
+  if (runtime == "process") {
+    kind = v1::RUNTIME_KIND_PROCESS;
+  } else if (runtime == "runc") {
+    kind = v1::RUNTIME_KIND_RUNC;
+  } else if (runtime == "containerd") {
+    kind = v1::RUNTIME_KIND_CONTAINERD;
+  } else {  // before the arguments: they depend on which runtime was meant
+    return Usage(
+        absl::StrCat("--runtime '", runtime, "' is not process, runc, containerd, python or node"));
+  }
   if (args.empty() || (args.size() < 2 && !hosted)) {
     return Usage(
         "register needs NAME -- CMD [ARGS...], or NAME --runtime python|node --code "
@@ -145,22 +162,7 @@ int Register(Cli& cli, const std::string& /*command*/, const Args& args) {
   req.set_replace(absl::GetFlag(FLAGS_replace));
   v1::FunctionSpec* spec = req.mutable_spec();
   spec->set_name(args[0]);
-  const std::string rootfs = absl::GetFlag(FLAGS_rootfs);
-  const std::string image = absl::GetFlag(FLAGS_image);
-  const std::string runtime = !language.empty() && !hosted ? language
-                              : !image.empty()             ? "containerd"
-                              : !rootfs.empty()            ? "runc"
-                                                           : "process";
-  if (runtime == "process") {
-    spec->set_runtime(v1::RUNTIME_KIND_PROCESS);
-  } else if (runtime == "runc") {
-    spec->set_runtime(v1::RUNTIME_KIND_RUNC);
-  } else if (runtime == "containerd") {
-    spec->set_runtime(v1::RUNTIME_KIND_CONTAINERD);
-  } else {
-    return Usage(
-        absl::StrCat("--runtime '", runtime, "' is not process, runc, containerd, python or node"));
-  }
+  spec->set_runtime(kind);
   spec->set_image(image);
   if (rootfs.rfind("sha256:", 0) == 0) {
     spec->set_rootfs_digest(rootfs);
