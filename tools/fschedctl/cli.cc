@@ -39,8 +39,8 @@ Functions:
   upload-rootfs FILE.tar                      store a root filesystem archive; prints its digest
   rootfs                                      list stored root filesystem archives
 Invocations:
-  invoke NAME [--payload S | --payload-file F] [-- ARGS...]   run and print the result
-  submit NAME [--payload S | --payload-file F] [-- ARGS...]   queue and print the id
+  invoke NAME [--payload S | --payload_file F] [-- ARGS...]   run and print the result
+  submit NAME [--payload S | --payload_file F] [-- ARGS...]   queue and print the id
   get ID | wait ID [--timeout 30s] | cancel ID
 Tasks (Fsched's flow: LLC ways from benchmark curves):
   task upload NAME FILE.tar                   store a task (a tar of its files); prints its id
