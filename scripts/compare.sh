@@ -10,10 +10,12 @@
 # BUILD_* are CMake build trees (e.g. build, and one of a worktree of another
 # commit). DURABLE=true journals invocations (off by default, as evaluate.sh);
 # ENTRY=workers sends the calls to the two workers (Worker.Invoke,
-# decentralized) instead of the master.
+# decentralized) instead of the master. WORKER_CPUS_A / WORKER_CPUS_B (e.g.
+# "0 1") put each side's workers on their own CPUs (worker.cpus), so the same
+# build can be compared with itself pinned and not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { sed -n '2,13p' "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,16p' "$0" >&2; exit 2; }
 builds=("$1" "$2")
 users=${3:-16} calls=${4:-20000} rounds=${5:-3}
 for b in "${builds[@]}"; do
@@ -36,7 +38,8 @@ for round in $(seq 1 "$rounds"); do
   for which in 0 1; do
     b=${builds[$which]}
     run=$out/$round-$((which + 1))
-    FSCHED_BUILD=$b start_cluster "$run/cluster" 2 2 \
+    cpus_of_side=WORKER_CPUS_$([ "$which" = 0 ] && echo A || echo B)
+    FSCHED_BUILD=$b WORKER_CPUS=${!cpus_of_side:-} start_cluster "$run/cluster" 2 2 \
       "scheduler: {durable_invocations: ${DURABLE:-false}}"
     $CTL register echo --runtime python --code "$(realpath "$out/code")" --handler echo:handle \
       >/dev/null
@@ -57,7 +60,8 @@ for round in $(seq 1 "$rounds"); do
       true # calls that failed are counted in the line below, not a reason to stop
     m1=$(ticks "$master") w1=$(ticks "${workers[@]}") i1=$(ticks "${instances[@]}")
     stop_cluster
-    python3 - "$run" "$b" "$hz" $((m1 - m0)) $((w1 - w0)) $((i1 - i0)) <<'PY'
+    label=$b${!cpus_of_side:+ (workers on CPUs ${!cpus_of_side})}
+    python3 - "$run" "$label" "$hz" $((m1 - m0)) $((w1 - w0)) $((i1 - i0)) <<'PY'
 import json, sys
 run, build, hz, master, workers, instances = sys.argv[1:]
 level = json.load(open(run + "/summary.json"))["levels"][0]

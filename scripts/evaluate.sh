@@ -557,6 +557,8 @@ cache() {
 # and hands the rest to its peer, the master out of the path) at 4, 8 and 16.
 # CPU seconds of the master, the workers, the instances (/proc/<pid>/stat) and
 # the driver (/usr/bin/time) per stage, divided per call. Floors in the same run.
+# WORKER_CPUS="0 1" runs each worker (and its instances) on its own CPU
+# (worker.cpus); the table's "workers on" column says which way it ran.
 throughput() {
   local dir=$OUT/throughput run users
   rm -rf "$dir"
@@ -568,7 +570,9 @@ throughput() {
   }
   local hz
   hz=$(getconf CLK_TCK)
-  printf '| run | entry | users | calls/s | p50 (ms) | p99 (ms) | CPU µs per call: driver | master | workers | instances | total | failed calls |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n' \
+  local placement=${WORKER_CPUS:-}
+  placement=${placement:+CPUs ${placement// / \/ }}
+  printf '| run | entry | workers on | users | calls/s | p50 (ms) | p99 (ms) | CPU µs per call: driver | master | workers | instances | total | failed calls |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n' \
     >"$dir/table.md"
   for run in $(seq 1 "${RUNS:-3}"); do
     floors "$dir/floors-$run.txt"
@@ -589,10 +593,11 @@ throughput() {
         --payload 'request {i}' --concurrency "$users" --requests 30000 --out "$out" >/dev/null ||
         true # calls that failed are a column of the table, not a reason to stop
       m1=$(ticks "$master") w1=$(ticks "${workers[@]}") i1=$(ticks "${instances[@]}")
-      python3 - "$out" "$run" "$entry" "$users" "$hz" $((m1 - m0)) $((w1 - w0)) $((i1 - i0)) \
+      python3 - "$out" "$run" "$entry" "${placement:-any CPU}" "$users" "$hz" $((m1 - m0)) \
+      $((w1 - w0)) $((i1 - i0)) \
         >>"$dir/table.md" <<'PY'
 import json, sys
-out, run, entry, users, hz, master, workers, instances = sys.argv[1:]
+out, run, entry, placement, users, hz, master, workers, instances = sys.argv[1:]
 hz = float(hz)
 level = json.load(open(out + "/summary.json"))["levels"][0]
 calls = level["succeeded"]
@@ -601,7 +606,7 @@ driver = sum(float(x) for x in open(out + ".driver-cpu").read().split("\n")[-2].
 per = lambda seconds: 1e6 * seconds / calls
 parts = [per(driver), per(int(master) / hz), per(int(workers) / hz), per(int(instances) / hz)]
 lat = level["latency_s"]
-print(f"| {run} | {entry} | {users} | {level['throughput_rps']:,.0f} | {1e3 * lat['p50']:.2f} | "
+print(f"| {run} | {entry} | {placement} | {users} | {level['throughput_rps']:,.0f} | {1e3 * lat['p50']:.2f} | "
       f"{1e3 * lat['p99']:.2f} | " + " | ".join(f"{p:.0f}" for p in parts) + f" | {sum(parts):.0f} | "
       f"{level['rpc_failed'] + level['function_failed']} |")
 PY

@@ -28,6 +28,8 @@ ABSL_FLAG(std::string, resctrl_root, "",
           "where resctrl is mounted (default /sys/fs/resctrl); overrides config");
 ABSL_FLAG(std::string, cpu_priority, "",
           "on | off: shortest-remaining-first CPU weights among containers; overrides config");
+ABSL_FLAG(std::string, cpus, "",
+          "CPUs this worker and its functions run on, e.g. 0-3,8; overrides config");
 ABSL_FLAG(std::string, cpu_slices, "",
           "auto | on | off: ALPS's learned EEVDF time slices per call; overrides config");
 
@@ -57,6 +59,7 @@ int main(int argc, char** argv) {
   request.Override("worker.resctrl", absl::GetFlag(FLAGS_resctrl));
   request.Override("worker.resctrl_root", absl::GetFlag(FLAGS_resctrl_root));
   request.Override("worker.cpu_slices", absl::GetFlag(FLAGS_cpu_slices));
+  request.Override("worker.cpus", absl::GetFlag(FLAGS_cpus));
   if (auto v = absl::GetFlag(FLAGS_cpu_priority); !v.empty()) {
     if (v != "on" && v != "off") return Fail("--cpu_priority must be on or off");
     request.Override("worker.cpu_priority", v == "on" ? "true" : "false");

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/proto_time.h"
+#include "worker/cpu_affinity.h"
 
 namespace fsched::worker {
 
@@ -33,6 +34,12 @@ absl::Status ValidateWorkerConfig(const Config& config) {
         absl::StrCat("config: worker.runtimes_dir: '", w.runtimes_dir(),
                      "' must be an absolute directory (or empty for the one next to "
                      "fsched-worker)"));
+  }
+  if (!w.cpus().empty()) {
+    if (absl::StatusOr<std::vector<int>> cpus = ParseCpuList(w.cpus()); !cpus.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("config: worker.cpus: ", cpus.status().message()));
+    }
   }
   if (FromProto(w.reconnect_min()) > FromProto(w.reconnect_max())) {
     return absl::InvalidArgumentError(

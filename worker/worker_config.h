@@ -8,8 +8,8 @@
 namespace fsched::worker {
 
 /// INVALID_ARGUMENT "config: worker.<key>: <what>" unless the default runtime
-/// is process or runc (and runc is not off then) and the reconnect backoff's
-/// minimum is not above its maximum.
+/// is process or runc (and runc is not off then), the reconnect backoff's
+/// minimum is not above its maximum, and `cpus` is empty or a CPU list.
 absl::Status ValidateWorkerConfig(const Config& config);
 
 }  // namespace fsched::worker

@@ -16,6 +16,7 @@
 #include "http/http_entry.h"
 #include "routing/routing_metrics.h"
 #include "worker/containerd_engine.h"
+#include "worker/cpu_affinity.h"
 #include "worker/runc_engine.h"
 
 namespace fsched::worker {
@@ -104,6 +105,7 @@ absl::Status CheckFunctionUser(uid_t uid, gid_t gid, const std::string& state_di
 absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& config,
                                                                FatalFn fatal) {
   std::unique_ptr<WorkerNode> node(new WorkerNode(config));
+  RETURN_IF_ERROR(node->PinToCpus());  // first: what starts threads or processes inherits it
   ASSIGN_OR_RETURN(RuntimeMap runtimes, node->BuildRuntimes());
   RETURN_IF_ERROR(node->BuildCache());
   RETURN_IF_ERROR(node->BuildCpuSlices());
@@ -279,9 +281,23 @@ absl::Status WorkerNode::BuildCpuSlices() {
   return absl::OkStatus();
 }
 
+absl::Status WorkerNode::PinToCpus() {
+  const std::string& list = config_.worker().cpus();
+  if (list.empty()) return absl::OkStatus();
+  absl::StatusOr<std::vector<int>> cpus = ParseCpuList(list);
+  absl::Status pinned = cpus.ok() ? PinProcessToCpus(*cpus) : cpus.status();
+  if (!pinned.ok()) {
+    return absl::Status(pinned.code(), absl::StrCat("worker.cpus: ", pinned.message()));
+  }
+  pinned_cpus_ = static_cast<uint32_t>(cpus->size());
+  FSCHED_LOG(kInfo, "this worker and the functions it starts run on CPUs %s", FormatCpuList(*cpus));
+  return absl::OkStatus();
+}
+
 void WorkerNode::BuildExecutor(RuntimeMap runtimes) {
-  const uint32_t slots =
-      config_.worker().slots() > 0 ? config_.worker().slots() : HostMonitor::Cores();
+  const uint32_t slots = config_.worker().slots() > 0 ? config_.worker().slots()
+                         : pinned_cpus_ > 0           ? pinned_cpus_
+                                                      : HostMonitor::Cores();
   Executor::Options exec_options;
   exec_options.slots = slots;
   exec_options.output_limit_bytes = config_.worker().output_limit_bytes();

@@ -60,6 +60,7 @@ class WorkerNode : private MasterLinkCallbacks,
  private:
   using RuntimeMap = absl::flat_hash_map<v1::RuntimeKind, Runtime*>;
   // Create's steps, in order.
+  absl::Status PinToCpus();                    // worker.cpus, before any thread or process starts
   absl::StatusOr<RuntimeMap> BuildRuntimes();  // process, runc, containerd, CPU priority
   /// The user and limits of process functions (worker.function_*).
   absl::StatusOr<ChildIdentity> FunctionIdentity(const std::string& state_dir) const;
@@ -105,6 +106,7 @@ class WorkerNode : private MasterLinkCallbacks,
                routing::Router::Done done);
 
   Config config_;
+  uint32_t pinned_cpus_ = 0;  // how many CPUs worker.cpus named; 0: not pinned
   // Declared first, so destroyed last: the executor and router record into
   // it until their threads are gone. Its endpoint stops in Shutdown.
   std::unique_ptr<WorkerMetrics> metrics_;  // null when metrics.listen is empty

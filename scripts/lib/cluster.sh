@@ -1,7 +1,9 @@
 # Sourced by scripts: starts a local fsched cluster (one master, N workers) on
 # loopback ports chosen by the kernel, and stops it when the script exits.
 #   start_cluster DIR WORKERS SLOTS [MASTER_CONFIG_YAML]
-# WORKER_FLAGS (an array, optional) adds flags to every worker.
+# WORKER_FLAGS (an array, optional) adds flags to every worker; WORKER_CPUS
+# (optional, e.g. "0 1") puts start_cluster's worker N on the Nth CPU list
+# (worker.cpus; the lists are reused in turn when there are more workers).
 # sets MASTER (host:port), HTTP (the master's HTTP entry, http://host:port)
 # and CTL (an fschedctl command line), and exports
 # FSCHED_TOKEN_FILE (the master's bootstrap admin token), which fschedctl and
@@ -63,12 +65,15 @@ start_cluster() {
   MASTER=127.0.0.1:$(cat "$dir/master.port")
   HTTP=http://127.0.0.1:$(cat "$dir/master.http-port")
   export FSCHED_TOKEN_FILE="$dir/state/admin.token"
-  local w
+  local w cpu_lists cpus
+  read -r -a cpu_lists <<<"${WORKER_CPUS:-}"
   for w in $(seq 1 "$workers"); do
+    cpus=()
+    [ ${#cpu_lists[@]} = 0 ] || cpus=(--cpus "${cpu_lists[$(((w - 1) % ${#cpu_lists[@]}))]}")
     "${FSCHED_BUILD:-build}"/worker/fsched-worker --master "$MASTER" --join_token "$token" \
       --node_id "worker-$w" \
       --slots "$slots" --port_file "$dir/worker-$w.port" --metrics_port_file "$dir/worker-$w.metrics-port" \
-      --state_dir "$dir/worker-state" "${WORKER_FLAGS[@]}" >"$dir/worker-$w.log" 2>&1 &
+      --state_dir "$dir/worker-state" "${cpus[@]}" "${WORKER_FLAGS[@]}" >"$dir/worker-$w.log" 2>&1 &
     FSCHED_PIDS+=($!)
     _wait_port "$dir/worker-$w.port" $! "$dir"
   done

@@ -3,12 +3,14 @@
 // that keeps its module state and imported once; init failure, a crash, a
 // timeout and recycling are each reported as such, the worker's one slot is
 // free for the next call, and no process of a failed instance is left.
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
 #include "fsched/v1/worker.grpc.pb.h"
 #include "tests/integration/cluster_fixture.h"
 #include "tests/worker/busybox_rootfs.h"
@@ -218,6 +220,93 @@ TEST_F(RuntimeTest, ArgsForAPersistentFunctionAreRefusedAtEveryEntry) {
   ASSERT_TRUE(worker->Invoke(&ctx, req, &served).ok());
   EXPECT_EQ(served.outcome(), v1::OUTCOME_OK) << served.message();
   EXPECT_EQ(served.stdout(), "1:x");
+}
+
+// The Cpus_allowed_list line of /proc/<pid>/task/<tid>/status (or of
+// /proc/self/status's line given as `status`).
+std::string CpusAllowed(const std::string& status) {
+  const size_t at = status.find("Cpus_allowed_list:");
+  if (at == std::string::npos) return "";
+  const size_t end = status.find('\n', at);
+  return std::string(absl::StripAsciiWhitespace(
+      status.substr(at + 18, end == std::string::npos ? std::string::npos : end - at - 18)));
+}
+
+// worker.cpus: every thread of the worker, a call's process and a persistent
+// instance run on the CPU named; a list that is not one stops the worker
+// with the reason. (Pinned to the last CPU this test may use.)
+TEST_F(RuntimeTest, AWorkerOnItsOwnCpusKeepsItsFunctionsThere) {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  ASSERT_EQ(::sched_getaffinity(0, sizeof allowed, &allowed), 0);
+  int target = 0;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &allowed)) target = cpu;
+  }
+  worker_flags_ = {"--cpus", absl::StrCat(target)};
+  StartMaster();
+  Process* worker = StartWorker("w1", 0);  // 0 slots: one per pinned CPU
+  ASSERT_NE(worker, nullptr);
+  WaitForReady({"w1"});
+  EXPECT_EQ(ListWorkers()[0].capacity().slots(), 1u);
+  std::error_code ec;
+  int threads = 0;
+  for (const auto& task :
+       std::filesystem::directory_iterator(absl::StrCat("/proc/", worker->pid(), "/task"), ec)) {
+    EXPECT_EQ(CpusAllowed(testing::ReadFile(task.path().string() + "/status")),
+              absl::StrCat(target))
+        << task.path();
+    ++threads;
+  }
+  EXPECT_GT(threads, 3);
+
+  ASSERT_TRUE(Register("where", {"grep", "Cpus_allowed_list", "/proc/self/status"}).ok());
+  v1::InvocationResult exec = Call("where");
+  EXPECT_EQ(exec.outcome(), v1::OUTCOME_OK) << exec.message() << exec.stderr();
+  EXPECT_EQ(CpusAllowed(exec.stdout()), absl::StrCat(target)) << exec.stdout();
+  testing::WriteFile(code_ + "/where.py", R"(def handle(payload):
+    return [l for l in open("/proc/self/status") if l.startswith("Cpus_allowed_list")][0]
+)");
+  ::chmod((code_ + "/where.py").c_str(), 0644);
+  ASSERT_TRUE(RegisterHandler("py-where", "python", "where:handle").ok());
+  for (int i = 0; i < 2; ++i) {  // cold, then warm on the same instance
+    v1::InvocationResult hosted = Call("py-where");
+    EXPECT_EQ(hosted.outcome(), v1::OUTCOME_OK) << hosted.message() << hosted.stderr();
+    EXPECT_EQ(CpusAllowed(hosted.stdout()), absl::StrCat(target)) << hosted.stdout();
+  }
+
+  // In a runc container too (runc and the container's processes start from the worker).
+  if (worker::testing::WhyNoContainers().empty()) {
+    std::string why;
+    ASSERT_TRUE(worker::testing::MakeBusyboxRootfs(dir_ + "/box", &why)) << why;
+    v1::RegisterFunctionRequest req;
+    req.mutable_spec()->set_name("boxed-where");
+    req.mutable_spec()->set_runtime(v1::RUNTIME_KIND_RUNC);
+    req.mutable_spec()->set_rootfs_path(dir_ + "/box");
+    for (const char* arg : {"grep", "Cpus_allowed_list", "/proc/self/status"}) {
+      req.mutable_spec()->add_command(arg);
+    }
+    grpc::ClientContext ctx;
+    v1::Function created;
+    ASSERT_TRUE(controller_->RegisterFunction(&ctx, req, &created).ok());
+    v1::InvocationResult boxed = Call("boxed-where");
+    EXPECT_EQ(boxed.outcome(), v1::OUTCOME_OK) << boxed.message() << boxed.stderr();
+    EXPECT_EQ(CpusAllowed(boxed.stdout()), absl::StrCat(target)) << boxed.stdout();
+  }
+
+  // Not a list (the config's rule); a CPU this process may not use (at start).
+  for (const std::string& bad : {std::string("3-1"), absl::StrCat(target + 1)}) {
+    std::remove((dir_ + "/bad-cpus.log").c_str());
+    auto process =
+        Process::Start({FSCHED_WORKER_BIN, "--cpus", bad, "--listen", "127.0.0.1:0", "--state_dir",
+                        dir_ + "/bad-state", "--join_token_file", TokenFile("bad", kToken)},
+                       dir_ + "/bad-cpus.log");
+    ASSERT_TRUE(process.ok()) << process.status();
+    const std::optional<int> code = (*process)->Wait(absl::Seconds(20));
+    ASSERT_TRUE(code.has_value()) << bad;
+    EXPECT_EQ(*code, 2) << bad;
+    EXPECT_THAT(testing::ReadFile(dir_ + "/bad-cpus.log"), HasSubstr("worker.cpus: ")) << bad;
+  }
 }
 
 // The same Python function in runc containers: a root filesystem with the

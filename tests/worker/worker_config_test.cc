@@ -13,6 +13,9 @@ TEST(WorkerConfigTest, DefaultsPass) {
   absl::StatusOr<Config> runc = ParseConfig("worker: {runtime: runc, runc: on}");
   ASSERT_TRUE(runc.ok()) << runc.status();
   EXPECT_TRUE(ValidateWorkerConfig(*runc).ok());
+  absl::StatusOr<Config> pinned = ParseConfig("worker: {cpus: '0-1,4'}");
+  ASSERT_TRUE(pinned.ok()) << pinned.status();
+  EXPECT_TRUE(ValidateWorkerConfig(*pinned).ok());
 }
 
 TEST(WorkerConfigTest, KeysThatMustAgreeAreNamed) {
@@ -25,6 +28,8 @@ TEST(WorkerConfigTest, KeysThatMustAgreeAreNamed) {
       {"worker: {reconnect_min: 20s, reconnect_max: 10s}", "worker.reconnect_min"},
       {"worker: {rootfs_dirs: [/srv/rootfs, relative]}", "worker.rootfs_dirs[1]"},
       {"worker: {rootfs_dirs: [/]}", "worker.rootfs_dirs[0]"},
+      {"worker: {cpus: '3-1'}", "worker.cpus: '3-1': the range 3-1 runs backwards"},
+      {"worker: {cpus: 'all'}", "worker.cpus: 'all': 'all' is not a CPU number"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<Config> config = ParseConfig(c.yaml);
