@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -96,17 +97,27 @@ absl::Status PinProcessToCpus(const std::vector<int>& cpus) {
   }
   if (cpus.empty()) return absl::InvalidArgumentError("an empty CPU list");
   // Threads already running (gRPC's, the logger's) move too: affinity is per
-  // thread, and a new thread or child takes its creator's.
-  std::error_code ec;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
-    pid_t tid = 0;
-    if (!absl::SimpleAtoi(task.path().filename().string(), &tid)) continue;
-    if (::sched_setaffinity(tid, sizeof set, &set) != 0 && errno != ESRCH) {
-      return absl::InternalError(
-          absl::StrCat("sched_setaffinity of thread ", tid, ": ", std::strerror(errno)));
+  // thread, and a new thread or child takes its creator's. A thread started
+  // by one not yet moved would keep the old set, so passes repeat until one
+  // finds no thread it had not moved.
+  absl::flat_hash_set<pid_t> moved;
+  for (bool found_new = true; found_new;) {
+    found_new = false;
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+      pid_t tid = 0;
+      if (!absl::SimpleAtoi(task.path().filename().string(), &tid) || moved.contains(tid)) {
+        continue;
+      }
+      if (::sched_setaffinity(tid, sizeof set, &set) != 0 && errno != ESRCH) {
+        return absl::InternalError(
+            absl::StrCat("sched_setaffinity of thread ", tid, ": ", std::strerror(errno)));
+      }
+      moved.insert(tid);
+      found_new = true;
     }
+    if (ec) return absl::InternalError(absl::StrCat("/proc/self/task: ", ec.message()));
   }
-  if (ec) return absl::InternalError(absl::StrCat("/proc/self/task: ", ec.message()));
   return absl::OkStatus();
 }
 
