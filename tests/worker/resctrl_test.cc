@@ -12,7 +12,10 @@
 #include <fstream>
 #include <thread>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "tests/worker/fake_resctrl.h"
 
@@ -90,6 +93,14 @@ TEST_F(ResctrlTest, OnlyContiguousMasksOfEnoughWaysAreValid) {
   EXPECT_EQ(ValidateMask(0x8, info).code(), absl::StatusCode::kInvalidArgument);
 }
 
+// The n-th id above the kernel's largest pid.
+pid_t UnusedPid(int n) {
+  int pid_max = 0;
+  EXPECT_TRUE(
+      absl::SimpleAtoi(absl::StripAsciiWhitespace(Read("/proc/sys/kernel/pid_max")), &pid_max));
+  return static_cast<pid_t>(pid_max + n);
+}
+
 TEST_F(ResctrlTest, EachInvocationGetsItsOwnContiguousWaysAndTheTreeIsLeftClean) {
   std::unique_ptr<ResctrlAllocator> allocator = Allocator();
   ASSERT_NE(allocator, nullptr);
@@ -107,9 +118,13 @@ TEST_F(ResctrlTest, EachInvocationGetsItsOwnContiguousWaysAndTheTreeIsLeftClean)
   }
   EXPECT_EQ(a.group, Group(0xf));
   EXPECT_EQ(allocator->free_ways(), 6u);
-  ASSERT_TRUE(allocator->AddTask("a", 4242).ok());
-  ASSERT_TRUE(allocator->AddTask("a", 4243).ok());
-  EXPECT_EQ(Read(root_ / a.group / "tasks"), "4242\n4243\n");
+  // Ids no process or thread can have (above pid_max): AddTask writes every
+  // thread of a live one, and under load a small number is often some thread
+  // of another test's process (it once was: nine tids for 4242).
+  const pid_t first = UnusedPid(1), second = UnusedPid(2);
+  ASSERT_TRUE(allocator->AddTask("a", first).ok());
+  ASSERT_TRUE(allocator->AddTask("a", second).ok());
+  EXPECT_EQ(Read(root_ / a.group / "tasks"), absl::StrCat(first, "\n", second, "\n"));
   EXPECT_TRUE(allocator->AddTask("no-such-invocation", 1).ok());  // no group: nothing to do
   EXPECT_EQ(allocator->TasksFile("a"), (root_ / a.group / "tasks").string());
   EXPECT_EQ(allocator->TasksFile("no-such-invocation"), "");
