@@ -598,7 +598,7 @@ void WorkerNode::RunWith(const v1::InvokeRequest& request, const v1::FunctionSpe
 
 v1::WorkerCapacity WorkerNode::Capacity() {
   v1::WorkerCapacity capacity;
-  capacity.set_cores(HostMonitor::Cores());
+  capacity.set_cores(pinned_cpus_ > 0 ? pinned_cpus_ : HostMonitor::Cores());
   if (auto load = host_.Sample(); load.ok()) capacity.set_memory_bytes(load->memory_total_bytes);
   capacity.set_slots(executor_->slots());
   for (v1::RuntimeKind kind : executor_->Kinds()) capacity.add_runtimes(kind);

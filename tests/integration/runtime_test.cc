@@ -249,6 +249,7 @@ TEST_F(RuntimeTest, AWorkerOnItsOwnCpusKeepsItsFunctionsThere) {
   ASSERT_NE(worker, nullptr);
   WaitForReady({"w1"});
   EXPECT_EQ(ListWorkers()[0].capacity().slots(), 1u);
+  EXPECT_EQ(ListWorkers()[0].capacity().cores(), 1u);
   std::error_code ec;
   int threads = 0;
   for (const auto& task :
