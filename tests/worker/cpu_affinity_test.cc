@@ -3,13 +3,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sched.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
+#include "tests/worker/parked_thread.h"
 
 namespace fsched::worker {
 namespace {
@@ -77,24 +77,15 @@ TEST(CpuAffinityTest, PinsEveryThreadAndWhatStartsLater) {
   ASSERT_FALSE(original->empty());
   const int target = original->back();
 
-  absl::Notification started, pinned;
-  pid_t earlier_tid = 0;
-  std::thread earlier([&] {
-    earlier_tid = static_cast<pid_t>(::syscall(SYS_gettid));
-    started.Notify();
-    pinned.WaitForNotification();
-  });
-  started.WaitForNotification();
-
+  std::optional<testing::ParkedThread> earlier(std::in_place);
   ASSERT_TRUE(PinProcessToCpus({target}).ok());
-  EXPECT_THAT(CpusOfThread(earlier_tid), ElementsAre(target));
+  EXPECT_THAT(CpusOfThread(earlier->tid()), ElementsAre(target));
   EXPECT_THAT(CpusOfThread(0), ElementsAre(target));
   std::vector<int> later_cpus;
   std::thread later([&] { later_cpus = CpusOfThread(0); });
   later.join();
   EXPECT_THAT(later_cpus, ElementsAre(target));
-  pinned.Notify();
-  earlier.join();
+  earlier.reset();
 
   // Narrowing only: the CPUs it was moved off are not its to take back.
   if (original->size() > 1) {

@@ -5,12 +5,12 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <optional>
 #include <thread>
 
-#include "absl/synchronization/notification.h"
+#include "tests/worker/parked_thread.h"
 
 namespace fsched::worker {
 namespace {
@@ -61,14 +61,8 @@ TEST(CpuSlicesTest, LearnsEachFunctionsRunsAndStartsFromThePrediction) {
 
 TEST(CpuSlicesTest, EveryThreadOfAProcessGetsItsSliceAndLaterThreadsInheritIt) {
   if (!KernelTakesCpuSlices()) GTEST_SKIP() << "this kernel takes no per-task slice";
-  absl::Notification started, done;
-  pid_t helper = 0;
-  std::thread before([&] {
-    helper = static_cast<pid_t>(::syscall(SYS_gettid));
-    started.Notify();
-    done.WaitForNotification();
-  });
-  started.WaitForNotification();
+  std::optional<testing::ParkedThread> before(std::in_place);
+  const pid_t helper = before->tid();
   const absl::StatusOr<absl::Duration> original = ThreadCpuSlice(0);
   ASSERT_TRUE(original.ok()) << original.status();
   ASSERT_TRUE(SetProcessCpuSlice(getpid(), Milliseconds(3)).ok());
@@ -78,8 +72,7 @@ TEST(CpuSlicesTest, EveryThreadOfAProcessGetsItsSliceAndLaterThreadsInheritIt) {
   std::thread after([&] { inherited = *ThreadCpuSlice(0); });
   after.join();
   EXPECT_EQ(inherited, Milliseconds(3));
-  done.Notify();
-  before.join();
+  before.reset();
   EXPECT_EQ(SetThreadCpuSlice(0, absl::ToInt64Nanoseconds(*original)), 0);
   EXPECT_EQ(SetProcessCpuSlice(999999999, Milliseconds(3)).code(), absl::StatusCode::kNotFound);
 }

@@ -5,19 +5,17 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
-#include "absl/synchronization/notification.h"
 #include "tests/worker/fake_resctrl.h"
+#include "tests/worker/parked_thread.h"
 
 namespace fsched::worker {
 namespace {
@@ -148,17 +146,12 @@ TEST_F(ResctrlTest, EveryThreadOfARunningProcessJoins) {
   ASSERT_NE(allocator, nullptr);
   const CacheGrant g = allocator->Allocate("a", 2);
   // A process already running with a second thread, as a persistent instance is.
-  absl::Notification started, done;
   pid_t helper = 0;
-  std::thread thread([&] {
-    helper = static_cast<pid_t>(::syscall(SYS_gettid));
-    started.Notify();
-    done.WaitForNotification();
-  });
-  started.WaitForNotification();
-  ASSERT_TRUE(allocator->AddTask("a", getpid()).ok());
-  done.Notify();
-  thread.join();
+  {
+    testing::ParkedThread thread;
+    helper = thread.tid();
+    ASSERT_TRUE(allocator->AddTask("a", getpid()).ok());
+  }
   const std::string tasks = Read(root_ / g.group / "tasks");
   EXPECT_THAT(tasks, HasSubstr(absl::StrFormat("%d\n", getpid())));
   EXPECT_THAT(tasks, HasSubstr(absl::StrFormat("%d\n", helper)));
