@@ -29,6 +29,10 @@ absl::StatusOr<RunningServer> StartServer(const std::string& listen,
   grpc::ServerBuilder builder;
   RunningServer running;
   builder.AddListeningPort(listen, ServerCredentials(), &running.port);
+  // gRPC binds with SO_REUSEPORT by default: a second daemon on a taken port
+  // (two workers started from one config file) would start, and the kernel
+  // would split the port's connections between the two. Off, it is refused.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);

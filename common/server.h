@@ -32,7 +32,8 @@ uint64_t ServerMemoryQuota(uint64_t max_receive_bytes);
 /// message larger than `max_receive_bytes` is refused with RESOURCE_EXHAUSTED
 /// and not handed to any handler; gRPC's memory is bounded by
 /// ServerMemoryQuota (streams past it are reset, also RESOURCE_EXHAUSTED).
-/// \return UNAVAILABLE if the address cannot be bound.
+/// \return UNAVAILABLE if the address cannot be bound, another process's
+/// server on the same port included (no SO_REUSEPORT sharing).
 absl::StatusOr<RunningServer> StartServer(const std::string& listen,
                                           const std::vector<grpc::Service*>& services,
                                           uint64_t max_receive_bytes);

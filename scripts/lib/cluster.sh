@@ -70,8 +70,10 @@ start_cluster() {
   for w in $(seq 1 "$workers"); do
     cpus=()
     [ ${#cpu_lists[@]} = 0 ] || cpus=(--cpus "${cpu_lists[$(((w - 1) % ${#cpu_lists[@]}))]}")
+    # Any free port, also when WORKER_FLAGS brings a config file (whose listen
+    # would otherwise be 50051 for every worker).
     "${FSCHED_BUILD:-build}"/worker/fsched-worker --master "$MASTER" --join_token "$token" \
-      --node_id "worker-$w" \
+      --node_id "worker-$w" --listen 127.0.0.1:0 \
       --slots "$slots" --port_file "$dir/worker-$w.port" --metrics_port_file "$dir/worker-$w.metrics-port" \
       --state_dir "$dir/worker-state" "${cpus[@]}" "${WORKER_FLAGS[@]}" >"$dir/worker-$w.log" 2>&1 &
     FSCHED_PIDS+=($!)
@@ -141,6 +143,7 @@ start_federation() {
   for zone in a b; do
     for n in 1 2; do
       _start_node "$dir" "$zone$n" build/worker/fsched-worker --config "$dir/node.yaml" \
+        --listen 127.0.0.1:0 \
         --master "$MASTER" --join_token "$token" --node_id "$zone$n" --zone "$zone" \
         --slots "$slots" --state_dir "$dir/worker-state" "${WORKER_FLAGS[@]}"
       WORKER_ADDRESSES+="${WORKER_ADDRESSES:+,}127.0.0.1:$(cat "$dir/$zone$n.port")"
