@@ -554,15 +554,27 @@ cache() {
 # platform's own path), closed loop, 30,000 calls per stage: through the master
 # (Controller.Invoke, centralized) at 8, 16 and 32 users, then entering at the
 # two workers (Worker.Invoke, decentralized: a worker runs what it has room for
-# and hands the rest to its peer, the master out of the path) at 4, 8 and 16.
+# and hands the rest to its peer, the master out of the path) at 4, 8, 16 and
+# 32. Each worker lets 8 calls per slot wait (worker.waiting_per_slot; 4 by
+# default would turn some of 32 users' calls away: 2 x 2 x (1 + 4) = 20).
 # CPU seconds of the master, the workers, the instances (/proc/<pid>/stat) and
 # the driver (/usr/bin/time) per stage, divided per call. Floors in the same run.
 # WORKER_CPUS="0 1" runs each worker (and its instances) on its own CPU
 # (worker.cpus); the table's "workers on" column says which way it ran.
+# THROUGHPUT_STAGES="workers:16 workers:32" runs other stages (entry:users).
 throughput() {
-  local dir=$OUT/throughput run users
+  local dir=$OUT/throughput run users stages stage
+  read -r -a stages <<<"${THROUGHPUT_STAGES:-master:8 master:16 master:32 workers:4 workers:8 workers:16 workers:32}"
+  for stage in "${stages[@]}"; do
+    if ! [[ $stage =~ ^(master|workers):[1-9][0-9]*$ ]]; then
+      echo "THROUGHPUT_STAGES: '$stage' is not master:USERS or workers:USERS" >&2
+      exit 2
+    fi
+  done
   rm -rf "$dir"
   mkdir -p "$dir"
+  printf 'worker: {waiting_per_slot: 8}\n' >"$dir/worker.yaml"
+  local -a WORKER_FLAGS=(--config "$dir/worker.yaml")
   ticks() {  # pids... -> CPU clock ticks (utime + stime) summed
     local p sum=0
     for p in "$@"; do sum=$((sum + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
@@ -581,8 +593,8 @@ throughput() {
     read -r -a instances <<<"$(pgrep -f fsched_runtime.py | tr '\n' ' ')"
     local at_workers
     at_workers=127.0.0.1:$(cat "$dir/cluster-$run/worker-1.port"),127.0.0.1:$(cat "$dir/cluster-$run/worker-2.port")
-    local stage entry entry_flags
-    for stage in master:8 master:16 master:32 workers:4 workers:8 workers:16; do
+    local entry entry_flags
+    for stage in "${stages[@]}"; do
       entry=${stage%%:*} users=${stage##*:}
       entry_flags=(--master "$MASTER")
       [ "$entry" = workers ] &&

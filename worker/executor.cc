@@ -41,9 +41,8 @@ absl::Status Executor::Submit(v1::Assignment assignment, Done done) {
   for (const auto& [id, active] : active_) running += active.control->paused.load() ? 0 : 1;
   if (running - (victim != nullptr ? 1 : 0) >= options_.slots + options_.max_waiting) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "all ", options_.slots, " slots of this worker are busy",
-        options_.max_waiting > 0 ? absl::StrCat(" and ", options_.max_waiting, " calls wait")
-                                 : ""));
+        "all ", options_.slots, " slots of this worker are busy and ", options_.max_waiting,
+        " calls wait (worker.waiting_per_slot sets how many may)"));
   }
   if (victim != nullptr) {
     victim->control->paused.store(true);

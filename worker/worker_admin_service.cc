@@ -15,8 +15,11 @@ grpc::ServerUnaryReactor* WorkerAdminService::GetLoad(grpc::CallbackServerContex
   *response->mutable_node() = s_.node->Load();
   response->set_workers_ready(1);
   response->set_slots_total(s_.node->Slots());
-  response->set_slots_used(std::min(response->node().running(), s_.node->Slots()));
-  response->set_running(response->node().running());
+  // The node's count is of every call it accepted, those waiting for a slot too.
+  const uint64_t waiting = std::min<uint64_t>(s_.node->Waiting(), response->node().running());
+  response->set_running(response->node().running() - waiting);
+  response->set_queued(waiting);
+  response->set_slots_used(std::min<uint64_t>(response->running(), s_.node->Slots()));
   return FinishUnary(ctx, absl::OkStatus());
 }
 

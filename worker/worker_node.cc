@@ -306,7 +306,7 @@ void WorkerNode::BuildExecutor(RuntimeMap runtimes) {
   exec_options.cpu_slices = cpu_slices_.get();
   // Two masters (the master and the zone master) and direct calls share the slots; what
   // exceeds them waits here rather than failing.
-  exec_options.max_waiting = 4 * slots;
+  exec_options.max_waiting = config_.worker().waiting_per_slot() * slots;
   executor_ = std::make_unique<Executor>(exec_options, std::move(runtimes));
 }
 
@@ -520,6 +520,8 @@ void WorkerNode::OnRefused(const absl::Status& status) {
 }
 
 uint32_t WorkerNode::Slots() { return executor_->slots(); }
+
+uint64_t WorkerNode::Waiting() { return executor_->Waiting(); }
 
 std::string WorkerNode::MasterAddress() { return link_->master_address(); }
 

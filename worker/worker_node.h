@@ -86,6 +86,7 @@ class WorkerNode : private MasterLinkCallbacks,
   // WorkerState (Load is MasterLinkCallbacks' too).
   v1::WorkerLoad ScrapeLoad() override;
   uint32_t Slots() override;
+  uint64_t Waiting() override;
   std::string MasterAddress() override;
   bool MasterConnected() override;
   void Status(v1::WorkerStatus* out) override;

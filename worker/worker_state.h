@@ -20,6 +20,8 @@ class WorkerState {
   /// scrape must not move the heartbeat's CPU baseline.
   virtual v1::WorkerLoad ScrapeLoad() = 0;
   virtual uint32_t Slots() = 0;
+  /// Calls accepted and waiting for a slot.
+  virtual uint64_t Waiting() = 0;
   /// The master this worker joined ("" = none yet), and whether its stream is up.
   virtual std::string MasterAddress() = 0;
   virtual bool MasterConnected() = 0;

@@ -5,7 +5,9 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 
+#include "fsched/v1/worker.grpc.pb.h"
 #include "tests/integration/cluster_fixture.h"
 #include "tools/fsched-bench/arrivals.h"
 
@@ -471,6 +473,66 @@ TEST_F(ClusterTest, DrainAndRemoveAWorker) {
   ASSERT_EQ(workers.size(), 1u);
   EXPECT_EQ(workers[0].id(), "w2");
   EXPECT_TRUE(workers_["w1"]->running());  // it idles, waiting for AddWorker
+}
+
+// Calls entering at a worker: one runs per slot, worker.waiting_per_slot more
+// wait (the worker's Admin.GetLoad counts them as queued), and the next is
+// refused with RESOURCE_EXHAUSTED naming the key, the accepted ones unharmed.
+TEST_F(ClusterTest, AWorkersEntryQueuesWaitingPerSlotCallsThenRefuses) {
+  StartMaster();
+  const std::string config = dir_ + "/w1.yaml";
+  testing::WriteFile(config, "worker: {waiting_per_slot: 1}\n");
+  worker_flags_ = {"--config", config};
+  StartWorker("w1", 1);
+  WaitForReady({"w1"});
+  ASSERT_TRUE(Register("nap", {"sleep", "3"}).ok());
+  auto channel = MakeChannel(absl::StrCat("127.0.0.1:", worker_ports_["w1"]));
+  auto worker = v1::Worker::NewStub(channel);
+  auto admin = v1::Admin::NewStub(channel);
+  auto load = [&] {
+    grpc::ClientContext ctx;
+    v1::GetLoadResponse resp;
+    EXPECT_TRUE(admin->GetLoad(&ctx, v1::GetLoadRequest(), &resp).ok());
+    return resp;
+  };
+  auto await_load = [&](uint64_t running, uint64_t queued) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    v1::GetLoadResponse now = load();
+    while ((now.running() != running || now.queued() != queued) && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(10));
+      now = load();
+    }
+    EXPECT_EQ(now.running(), running);
+    EXPECT_EQ(now.queued(), queued);
+  };
+  v1::InvokeRequest req;
+  req.set_function("nap");
+  req.set_architecture(v1::ARCHITECTURE_DECENTRALIZED);  // no peer: served here or refused
+  auto call = [&](v1::InvocationResult* result) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    return worker->Invoke(&ctx, req, result);
+  };
+  v1::InvocationResult first, second, refused;
+  grpc::Status first_status, second_status;
+  std::thread a([&] { first_status = call(&first); });
+  await_load(1, 0);
+  std::thread b([&] { second_status = call(&second); });
+  await_load(1, 1);
+  const grpc::Status third = call(&refused);
+  EXPECT_EQ(third.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << third.error_message();
+  EXPECT_NE(third.error_message().find("all 1 slots of this worker are busy and 1 calls wait"),
+            std::string::npos)
+      << third.error_message();
+  EXPECT_NE(third.error_message().find("worker.waiting_per_slot"), std::string::npos)
+      << third.error_message();
+  a.join();
+  b.join();
+  ASSERT_TRUE(first_status.ok()) << first_status.error_message();
+  ASSERT_TRUE(second_status.ok()) << second_status.error_message();
+  EXPECT_EQ(first.outcome(), v1::OUTCOME_OK) << first.message();
+  EXPECT_EQ(second.outcome(), v1::OUTCOME_OK) << second.message();
+  await_load(0, 0);
 }
 
 TEST_F(ClusterTest, BadInputGetsPreciseStatusesAndFailingFunctionsGetResults) {

@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <utility>
+#include <vector>
+
 namespace fsched::worker {
 namespace {
 
@@ -16,6 +19,23 @@ TEST(WorkerConfigTest, DefaultsPass) {
   absl::StatusOr<Config> pinned = ParseConfig("worker: {cpus: '0-1,4'}");
   ASSERT_TRUE(pinned.ok()) << pinned.status();
   EXPECT_TRUE(ValidateWorkerConfig(*pinned).ok());
+}
+
+// Four calls wait per slot unless the file says otherwise; 0 (nothing waits)
+// is a value of its own, not the default again.
+TEST(WorkerConfigTest, WaitingPerSlot) {
+  EXPECT_EQ(DefaultConfig<Config>().worker().waiting_per_slot(), 4u);
+  for (const auto& [yaml, expect] : std::vector<std::pair<const char*, uint32_t>>{
+           {"worker: {waiting_per_slot: 0}", 0}, {"worker: {waiting_per_slot: 16}", 16}}) {
+    absl::StatusOr<Config> config = ParseConfig(yaml);
+    ASSERT_TRUE(config.ok()) << yaml << ": " << config.status();
+    EXPECT_EQ(config->worker().waiting_per_slot(), expect) << yaml;
+    EXPECT_TRUE(ValidateWorkerConfig(*config).ok()) << yaml;
+  }
+  absl::StatusOr<Config> huge = ParseConfig("worker: {waiting_per_slot: 5000}");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(huge.status().message()), HasSubstr("worker.waiting_per_slot"));
 }
 
 TEST(WorkerConfigTest, KeysThatMustAgreeAreNamed) {
