@@ -100,7 +100,9 @@ seed001() {
   [ "${RUN_FIRST:-1}" -gt 1 ] || rm -rf "$dir"
   local net="network_emulation: {same_zone: 10ms, cross_zone: 20ms, master: 60ms}"
   local run arch
+  mkdir -p "$dir"
   for run in $(seq "${RUN_FIRST:-1}" "${RUNS:-3}"); do
+    floors "$dir/floors-$run.txt"
     for arch in centralized federated decentralized dynamic; do
       start_federation "$dir/$arch-$run/cluster" 4 "$net"
       register_sleep io 0.1
