@@ -41,11 +41,24 @@ Summary Summarize(std::vector<double> samples) {
 
 void SlidingWindow::Add(absl::Time at, double value) {
   samples_.push_back({at, value});
-  while (samples_.size() > max_) samples_.pop_front();
+  sum_ += value;
+  while (samples_.size() > max_) DropOldest();
 }
 
 void SlidingWindow::Expire(absl::Time now) {
-  while (!samples_.empty() && samples_.front().at < now - span_) samples_.pop_front();
+  while (!samples_.empty() && samples_.front().at < now - span_) DropOldest();
+}
+
+void SlidingWindow::DropOldest() {
+  sum_ -= samples_.front().value;
+  samples_.pop_front();
+  // An empty window starts its sum afresh, so rounding never outlives the
+  // samples that made it.
+  if (samples_.empty()) sum_ = 0;
+}
+
+double SlidingWindow::Mean() const {
+  return samples_.empty() ? 0 : sum_ / static_cast<double>(samples_.size());
 }
 
 std::vector<double> SlidingWindow::Values() const {

@@ -29,15 +29,20 @@ class SlidingWindow {
   void Expire(absl::Time now);
   std::vector<double> Values() const;
   size_t size() const { return samples_.size(); }
+  /// The mean of the samples held (0 when none), without copying them: kept
+  /// as a running sum, read on every routed call.
+  double Mean() const;
 
  private:
   struct Sample {
     absl::Time at;
     double value;
   };
+  void DropOldest();
   absl::Duration span_;
   size_t max_;
   std::deque<Sample> samples_;
+  double sum_ = 0;
 };
 
 }  // namespace fsched

@@ -1,7 +1,6 @@
 #include "routing/target_latency.h"
 
 #include <algorithm>
-#include <numeric>
 
 namespace fsched::routing {
 
@@ -39,9 +38,7 @@ double TargetLatency::MeanSeconds(const std::string& target) {
   auto it = targets_.find(target);
   if (it == targets_.end()) return 0;
   it->second.window.Expire(clock_->Now());
-  const std::vector<double> values = it->second.window.Values();
-  if (values.empty()) return 0;
-  return std::accumulate(values.begin(), values.end(), 0.0) / values.size();
+  return it->second.window.Mean();
 }
 
 std::vector<NodeRef> TargetLatency::Order(std::vector<NodeRef> targets) {
@@ -55,16 +52,15 @@ std::vector<NodeRef> TargetLatency::Order(std::vector<NodeRef> targets) {
       down.push_back(std::move(t));
       continue;
     }
-    double sum = 0;
-    size_t n = 0;
+    double mean = 0;
     if (it != targets_.end()) {
       it->second.window.Expire(now);
-      for (double v : it->second.window.Values()) sum += v, ++n;
+      mean = it->second.window.Mean();
     }
-    if (n == 0) {
+    if (it == targets_.end() || it->second.window.size() == 0) {
       unseen.push_back(std::move(t));
     } else {
-      weighted.emplace_back(std::move(t), sum > 0 ? n / sum : 1e9);
+      weighted.emplace_back(std::move(t), mean > 0 ? 1 / mean : 1e9);
     }
   }
   std::shuffle(unseen.begin(), unseen.end(), rng_);

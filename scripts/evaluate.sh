@@ -558,7 +558,8 @@ cache() {
 # two workers (Worker.Invoke, decentralized: a worker runs what it has room for
 # and hands the rest to its peer, the master out of the path) at 4, 8, 16 and
 # 32. Each worker lets 8 calls per slot wait (worker.waiting_per_slot; 4 by
-# default would turn some of 32 users' calls away: 2 x 2 x (1 + 4) = 20).
+# default would turn some of 32 users' calls away: 2 x 2 x (1 + 4) = 20), or
+# more when THROUGHPUT_STAGES brings more users to the workers.
 # CPU seconds of the master, the workers, the instances (/proc/<pid>/stat) and
 # the driver (/usr/bin/time) per stage, divided per call. Floors in the same run.
 # WORKER_CPUS="0 1" runs each worker (and its instances) on its own CPU
@@ -575,7 +576,14 @@ throughput() {
   done
   rm -rf "$dir"
   mkdir -p "$dir"
-  printf 'worker: {waiting_per_slot: 8}\n' >"$dir/worker.yaml"
+  # Room for every user's call at the two workers (2 x 2 slots, each with
+  # waiting_per_slot more): 8 (32 users) unless a stage brings more users.
+  local waiting=8 needed
+  for stage in "${stages[@]}"; do
+    needed=$(((${stage#*:} + 3) / 4))
+    if [[ $stage == workers:* ]] && ((needed > waiting)); then waiting=$needed; fi
+  done
+  printf 'worker: {waiting_per_slot: %d}\n' "$waiting" >"$dir/worker.yaml"
   local -a WORKER_FLAGS=(--config "$dir/worker.yaml")
   ticks() {  # pids... -> CPU clock ticks (utime + stime) summed
     local p sum=0

@@ -40,5 +40,24 @@ TEST(QuantilesTest, SlidingWindowExpiresByTimeAndCount) {
   EXPECT_EQ(w.Values(), (std::vector<double>{3, 4}));
 }
 
+TEST(QuantilesTest, SlidingWindowMeanFollowsAddsEvictionsAndExpiry) {
+  SlidingWindow w(absl::Seconds(10), 3);
+  const absl::Time t0 = absl::UnixEpoch();
+  EXPECT_EQ(w.Mean(), 0);
+  w.Add(t0, 1);
+  w.Add(t0 + absl::Seconds(5), 2);
+  EXPECT_DOUBLE_EQ(w.Mean(), 1.5);
+  w.Add(t0 + absl::Seconds(8), 3);
+  w.Add(t0 + absl::Seconds(9), 10);  // evicts 1 by count: 2, 3, 10
+  EXPECT_DOUBLE_EQ(w.Mean(), 5);
+  w.Expire(t0 + absl::Seconds(16));  // 2 expires: 3, 10
+  EXPECT_DOUBLE_EQ(w.Mean(), 6.5);
+  w.Expire(t0 + absl::Seconds(60));
+  EXPECT_EQ(w.size(), 0u);
+  EXPECT_EQ(w.Mean(), 0);
+  w.Add(t0 + absl::Seconds(61), 0.1);  // a fresh sum, not 0.1 plus what rounding left
+  EXPECT_EQ(w.Mean(), 0.1);
+}
+
 }  // namespace
 }  // namespace fsched
