@@ -565,6 +565,7 @@ cache() {
 # WORKER_CPUS="0 1" runs each worker (and its instances) on its own CPU
 # (worker.cpus); the table's "workers on" column says which way it ran.
 # THROUGHPUT_STAGES="workers:16 workers:32" runs other stages (entry:users).
+# WORKER_CPU_POLICY=normal runs the workers under SCHED_OTHER (worker.cpu_policy).
 throughput() {
   local dir=$OUT/throughput run users stages stage
   read -r -a stages <<<"${THROUGHPUT_STAGES:-master:8 master:16 master:32 workers:4 workers:8 workers:16 workers:32}"
@@ -583,7 +584,8 @@ throughput() {
     needed=$(((${stage#*:} + 3) / 4))
     if [[ $stage == workers:* ]] && ((needed > waiting)); then waiting=$needed; fi
   done
-  printf 'worker: {waiting_per_slot: %d}\n' "$waiting" >"$dir/worker.yaml"
+  printf 'worker: {waiting_per_slot: %d, cpu_policy: %s}\n' "$waiting" "${WORKER_CPU_POLICY:-batch}" \
+    >"$dir/worker.yaml"
   local -a WORKER_FLAGS=(--config "$dir/worker.yaml")
   ticks() {  # pids... -> CPU clock ticks (utime + stime) summed
     local p sum=0
@@ -594,6 +596,7 @@ throughput() {
   hz=$(getconf CLK_TCK)
   local placement=${WORKER_CPUS:-}
   placement=${placement:+CPUs ${placement// / \/ }}
+  placement="${placement:-any CPU}, ${WORKER_CPU_POLICY:-batch}"
   printf '| run | entry | workers on | users | calls/s | p50 (ms) | p99 (ms) | CPU µs per call: driver | master | workers | instances | total | failed calls |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n' \
     >"$dir/table.md"
   for run in $(seq 1 "${RUNS:-3}"); do
@@ -615,7 +618,7 @@ throughput() {
         --payload 'request {i}' --concurrency "$users" --requests 30000 --out "$out" >/dev/null ||
         true # calls that failed are a column of the table, not a reason to stop
       m1=$(ticks "$master") w1=$(ticks "${workers[@]}") i1=$(ticks "${instances[@]}")
-      python3 - "$out" "$run" "$entry" "${placement:-any CPU}" "$users" "$hz" $((m1 - m0)) \
+      python3 - "$out" "$run" "$entry" "$placement" "$users" "$hz" $((m1 - m0)) \
       $((w1 - w0)) $((i1 - i0)) \
         >>"$dir/table.md" <<'PY'
 import json, sys

@@ -9,10 +9,12 @@
 #include <filesystem>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/status_macros.h"
 
 namespace fsched::worker {
 namespace {
@@ -28,6 +30,29 @@ absl::StatusOr<int> ParseCpu(absl::string_view text, absl::string_view list) {
         absl::StrCat("'", list, "': CPU ", cpu, " is past the largest, ", CPU_SETSIZE - 1));
   }
   return cpu;
+}
+
+// Applies `apply` to every thread of this process. Scheduling settings are per
+// thread, and a new thread takes its creator's: one started by a thread not
+// yet reached would keep the old ones, so passes repeat until one finds no
+// thread it had not reached.
+absl::Status ForEachThread(absl::FunctionRef<absl::Status(pid_t)> apply) {
+  absl::flat_hash_set<pid_t> reached;
+  for (bool found_new = true; found_new;) {
+    found_new = false;
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+      pid_t tid = 0;
+      if (!absl::SimpleAtoi(task.path().filename().string(), &tid) || reached.contains(tid)) {
+        continue;
+      }
+      RETURN_IF_ERROR(apply(tid));
+      reached.insert(tid);
+      found_new = true;
+    }
+    if (ec) return absl::InternalError(absl::StrCat("/proc/self/task: ", ec.message()));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -96,29 +121,37 @@ absl::Status PinProcessToCpus(const std::vector<int>& cpus) {
     CPU_SET(cpu, &set);
   }
   if (cpus.empty()) return absl::InvalidArgumentError("an empty CPU list");
-  // Threads already running (gRPC's, the logger's) move too: affinity is per
-  // thread, and a new thread or child takes its creator's. A thread started
-  // by one not yet moved would keep the old set, so passes repeat until one
-  // finds no thread it had not moved.
-  absl::flat_hash_set<pid_t> moved;
-  for (bool found_new = true; found_new;) {
-    found_new = false;
-    std::error_code ec;
-    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
-      pid_t tid = 0;
-      if (!absl::SimpleAtoi(task.path().filename().string(), &tid) || moved.contains(tid)) {
-        continue;
-      }
-      if (::sched_setaffinity(tid, sizeof set, &set) != 0 && errno != ESRCH) {
-        return absl::InternalError(
-            absl::StrCat("sched_setaffinity of thread ", tid, ": ", std::strerror(errno)));
-      }
-      moved.insert(tid);
-      found_new = true;
+  return ForEachThread([&set](pid_t tid) -> absl::Status {
+    if (::sched_setaffinity(tid, sizeof set, &set) != 0 && errno != ESRCH) {
+      return absl::InternalError(
+          absl::StrCat("sched_setaffinity of thread ", tid, ": ", std::strerror(errno)));
     }
-    if (ec) return absl::InternalError(absl::StrCat("/proc/self/task: ", ec.message()));
+    return absl::OkStatus();
+  });
+}
+
+absl::Status SetProcessCpuPolicy(int policy) {
+  if (policy != SCHED_OTHER && policy != SCHED_BATCH) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("scheduling policy ", policy, " is not SCHED_OTHER or SCHED_BATCH"));
   }
-  return absl::OkStatus();
+  return ForEachThread([policy](pid_t tid) -> absl::Status {
+    const sched_param param{};
+    if (::sched_setscheduler(tid, policy, &param) != 0 && errno != ESRCH) {
+      return absl::InternalError(
+          absl::StrCat("sched_setscheduler of thread ", tid, ": ", std::strerror(errno)));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<int> CpuPolicyOf(pid_t tid) {
+  const int policy = ::sched_getscheduler(tid);
+  if (policy < 0) {
+    return absl::InternalError(
+        absl::StrCat("sched_getscheduler of ", tid, ": ", std::strerror(errno)));
+  }
+  return policy & ~SCHED_RESET_ON_FORK;
 }
 
 }  // namespace fsched::worker

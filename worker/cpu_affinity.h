@@ -1,10 +1,12 @@
 // Keeping a worker, and every function process it starts, on a set of CPUs
-// (worker.cpus). A warm call is a chain of wake-ups (gRPC thread, slot thread,
-// instance, slot thread); on a VM a wake-up that crosses to another CPU costs
-// an inter-processor interrupt and often a hypervisor exit, so a worker whose
+// (worker.cpus), under one scheduling policy (worker.cpu_policy). A warm call is a chain of
+// wake-ups (gRPC thread, slot thread, instance, slot thread); on a VM a wake-up that crosses to
+// another CPU costs an inter-processor interrupt and often a hypervisor exit, so a worker whose
 // threads and instances share its CPUs does the same work for less CPU
 // (docs/performance.md, "Workers on their own CPUs").
 #pragma once
+
+#include <sys/types.h>
 
 #include <string>
 #include <vector>
@@ -33,5 +35,15 @@ absl::StatusOr<std::vector<int>> AllowedCpus();
 /// allowed: all online CPUs, taskset, a container's cpuset), naming those.
 /// Meant to be called once, at start: it only ever narrows.
 absl::Status PinProcessToCpus(const std::vector<int>& cpus);
+
+/// Puts every thread of this process under `policy` (SCHED_OTHER or
+/// SCHED_BATCH, priority 0; nice values stay); threads and processes started
+/// later inherit it. INVALID_ARGUMENT for another policy; INTERNAL naming the
+/// thread the kernel refused.
+absl::Status SetProcessCpuPolicy(int policy);
+
+/// The scheduling policy of thread or process `tid` (sched_getscheduler), or
+/// INTERNAL naming it.
+absl::StatusOr<int> CpuPolicyOf(pid_t tid);
 
 }  // namespace fsched::worker

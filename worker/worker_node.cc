@@ -1,6 +1,7 @@
 #include "worker/worker_node.h"
 
 #include <pwd.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -105,7 +106,9 @@ absl::Status CheckFunctionUser(uid_t uid, gid_t gid, const std::string& state_di
 absl::StatusOr<std::unique_ptr<WorkerNode>> WorkerNode::Create(const Config& config,
                                                                FatalFn fatal) {
   std::unique_ptr<WorkerNode> node(new WorkerNode(config));
-  RETURN_IF_ERROR(node->PinToCpus());  // first: what starts threads or processes inherits it
+  // First: what starts threads or processes inherits both.
+  RETURN_IF_ERROR(node->PinToCpus());
+  RETURN_IF_ERROR(node->ApplyCpuPolicy());
   ASSIGN_OR_RETURN(RuntimeMap runtimes, node->BuildRuntimes());
   RETURN_IF_ERROR(node->BuildCache());
   RETURN_IF_ERROR(node->BuildCpuSlices());
@@ -291,6 +294,16 @@ absl::Status WorkerNode::PinToCpus() {
   }
   pinned_cpus_ = static_cast<uint32_t>(cpus->size());
   FSCHED_LOG(kInfo, "this worker and the functions it starts run on CPUs %s", FormatCpuList(*cpus));
+  return absl::OkStatus();
+}
+
+absl::Status WorkerNode::ApplyCpuPolicy() {
+  const bool batch = config_.worker().cpu_policy() == config::v1::CPU_POLICY_BATCH;
+  if (absl::Status set = SetProcessCpuPolicy(batch ? SCHED_BATCH : SCHED_OTHER); !set.ok()) {
+    return absl::Status(set.code(), absl::StrCat("worker.cpu_policy: ", set.message()));
+  }
+  FSCHED_LOG(kInfo, "this worker and the functions it starts run under %s (worker.cpu_policy)",
+             batch ? "SCHED_BATCH" : "SCHED_OTHER");
   return absl::OkStatus();
 }
 

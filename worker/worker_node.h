@@ -61,6 +61,7 @@ class WorkerNode : private MasterLinkCallbacks,
   using RuntimeMap = absl::flat_hash_map<v1::RuntimeKind, Runtime*>;
   // Create's steps, in order.
   absl::Status PinToCpus();                    // worker.cpus, before any thread or process starts
+  absl::Status ApplyCpuPolicy();               // worker.cpu_policy, likewise
   absl::StatusOr<RuntimeMap> BuildRuntimes();  // process, runc, containerd, CPU priority
   /// The user and limits of process functions (worker.function_*).
   absl::StatusOr<ChildIdentity> FunctionIdentity(const std::string& state_dir) const;

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sched.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <optional>
@@ -106,6 +107,38 @@ TEST(CpuAffinityTest, ACpuTheProcessMayNotUseIsRefusedBeforeAnythingMoves) {
               HasSubstr(absl::StrCat("CPU ", outside, " is not one this worker may run on (",
                                      FormatCpuList(*original), ")")));
   EXPECT_EQ(CpusOfThread(0), *original);
+}
+
+// Like pinning: a thread already running, the calling thread, a thread and a
+// process started afterwards. The process goes back to SCHED_OTHER at the end.
+TEST(CpuAffinityTest, PutsEveryThreadAndWhatStartsLaterUnderThePolicy) {
+  std::optional<testing::ParkedThread> earlier(std::in_place);
+  ASSERT_TRUE(SetProcessCpuPolicy(SCHED_BATCH).ok());
+  EXPECT_EQ(*CpuPolicyOf(earlier->tid()), SCHED_BATCH);
+  EXPECT_EQ(*CpuPolicyOf(0), SCHED_BATCH);
+  int later_policy = -1;
+  std::thread later([&] { later_policy = *CpuPolicyOf(0); });
+  later.join();
+  EXPECT_EQ(later_policy, SCHED_BATCH);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) _exit(::sched_getscheduler(0) == SCHED_BATCH ? 0 : 1);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child did not inherit it";
+
+  ASSERT_TRUE(SetProcessCpuPolicy(SCHED_OTHER).ok());
+  EXPECT_EQ(*CpuPolicyOf(earlier->tid()), SCHED_OTHER);
+  EXPECT_EQ(*CpuPolicyOf(0), SCHED_OTHER);
+  earlier.reset();
+}
+
+TEST(CpuAffinityTest, OnlyTheFairPoliciesAreTaken) {
+  const absl::Status refused = SetProcessCpuPolicy(SCHED_FIFO);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("is not SCHED_OTHER or SCHED_BATCH"));
+  EXPECT_EQ(*CpuPolicyOf(0), SCHED_OTHER);
+  EXPECT_EQ(CpuPolicyOf(-1).status().code(), absl::StatusCode::kInternal);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 namespace fsched::worker {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 TEST(WorkerConfigTest, DefaultsPass) {
@@ -36,6 +37,19 @@ TEST(WorkerConfigTest, WaitingPerSlot) {
   ASSERT_FALSE(huge.ok());
   EXPECT_EQ(huge.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(huge.status().message()), HasSubstr("worker.waiting_per_slot"));
+}
+
+TEST(WorkerConfigTest, CpuPolicy) {
+  EXPECT_EQ(DefaultConfig<Config>().worker().cpu_policy(), config::v1::CPU_POLICY_BATCH);
+  absl::StatusOr<Config> normal = ParseConfig("worker: {cpu_policy: normal}");
+  ASSERT_TRUE(normal.ok()) << normal.status();
+  EXPECT_EQ(normal->worker().cpu_policy(), config::v1::CPU_POLICY_NORMAL);
+  absl::StatusOr<Config> fifo = ParseConfig("worker: {cpu_policy: fifo}");
+  ASSERT_FALSE(fifo.ok());
+  EXPECT_EQ(fifo.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(fifo.status().message()),
+              AllOf(HasSubstr("worker.cpu_policy"), HasSubstr("'fifo' is not one of"),
+                    HasSubstr("normal"), HasSubstr("batch")));
 }
 
 TEST(WorkerConfigTest, KeysThatMustAgreeAreNamed) {
