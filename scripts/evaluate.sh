@@ -565,7 +565,8 @@ cache() {
 # WORKER_CPUS="0 1" runs each worker (and its instances) on its own CPU
 # (worker.cpus); the table's "workers on" column says which way it ran.
 # THROUGHPUT_STAGES="workers:16 workers:32" runs other stages (entry:users).
-# WORKER_CPU_POLICY=normal runs the workers under SCHED_OTHER (worker.cpu_policy).
+# The workers run under SCHED_BATCH (worker.cpu_policy: batch, for short warm
+# calls); WORKER_CPU_POLICY=normal runs them under the default, SCHED_OTHER.
 throughput() {
   local dir=$OUT/throughput run users stages stage
   read -r -a stages <<<"${THROUGHPUT_STAGES:-master:8 master:16 master:32 workers:4 workers:8 workers:16 workers:32}"

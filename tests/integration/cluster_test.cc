@@ -536,20 +536,20 @@ TEST_F(ClusterTest, AWorkersEntryQueuesWaitingPerSlotCallsThenRefuses) {
 }
 
 // A function reads its own scheduling policy (field 41 of /proc/self/stat:
-// 3 is SCHED_BATCH, 0 SCHED_OTHER): it runs under the worker's
-// worker.cpu_policy, batch by default.
+// 0 is SCHED_OTHER, 3 SCHED_BATCH): it runs under the worker's
+// worker.cpu_policy, normal by default.
 TEST_F(ClusterTest, FunctionsRunUnderTheWorkersCpuPolicy) {
   StartMaster();
   StartWorker("w1", 1);
   WaitForReady({"w1"});
   ASSERT_TRUE(Register("policy", {"cut", "-d", " ", "-f", "41", "/proc/self/stat"}).ok());
-  v1::InvocationResult batch;
-  ASSERT_TRUE(Invoke("policy", "", &batch).ok());
-  EXPECT_EQ(batch.outcome(), v1::OUTCOME_OK) << batch.message() << batch.stderr();
-  EXPECT_EQ(batch.stdout(), "3\n");
+  v1::InvocationResult normal;
+  ASSERT_TRUE(Invoke("policy", "", &normal).ok());
+  EXPECT_EQ(normal.outcome(), v1::OUTCOME_OK) << normal.message() << normal.stderr();
+  EXPECT_EQ(normal.stdout(), "0\n");
 
   const std::string config = dir_ + "/w2.yaml";
-  testing::WriteFile(config, "worker: {cpu_policy: normal}\n");
+  testing::WriteFile(config, "worker: {cpu_policy: batch}\n");
   worker_flags_ = {"--config", config};
   StartWorker("w2", 1);
   WaitForReady({"w1", "w2"});
@@ -558,10 +558,10 @@ TEST_F(ClusterTest, FunctionsRunUnderTheWorkersCpuPolicy) {
   drain.set_worker_id("w1");
   v1::WorkerInfo info;
   ASSERT_TRUE(cluster_->DrainWorker(&ctx, drain, &info).ok());
-  v1::InvocationResult normal;
-  ASSERT_TRUE(Invoke("policy", "", &normal).ok());
-  EXPECT_EQ(normal.worker_id(), "w2");
-  EXPECT_EQ(normal.stdout(), "0\n");
+  v1::InvocationResult batch;
+  ASSERT_TRUE(Invoke("policy", "", &batch).ok());
+  EXPECT_EQ(batch.worker_id(), "w2");
+  EXPECT_EQ(batch.stdout(), "3\n");
 }
 
 TEST_F(ClusterTest, BadInputGetsPreciseStatusesAndFailingFunctionsGetResults) {

@@ -40,10 +40,10 @@ TEST(WorkerConfigTest, WaitingPerSlot) {
 }
 
 TEST(WorkerConfigTest, CpuPolicy) {
-  EXPECT_EQ(DefaultConfig<Config>().worker().cpu_policy(), config::v1::CPU_POLICY_BATCH);
-  absl::StatusOr<Config> normal = ParseConfig("worker: {cpu_policy: normal}");
-  ASSERT_TRUE(normal.ok()) << normal.status();
-  EXPECT_EQ(normal->worker().cpu_policy(), config::v1::CPU_POLICY_NORMAL);
+  EXPECT_EQ(DefaultConfig<Config>().worker().cpu_policy(), config::v1::CPU_POLICY_NORMAL);
+  absl::StatusOr<Config> batch = ParseConfig("worker: {cpu_policy: batch}");
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  EXPECT_EQ(batch->worker().cpu_policy(), config::v1::CPU_POLICY_BATCH);
   absl::StatusOr<Config> fifo = ParseConfig("worker: {cpu_policy: fifo}");
   ASSERT_FALSE(fifo.ok());
   EXPECT_EQ(fifo.status().code(), absl::StatusCode::kInvalidArgument);
