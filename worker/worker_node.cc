@@ -299,6 +299,11 @@ absl::Status WorkerNode::PinToCpus() {
 
 absl::Status WorkerNode::ApplyCpuPolicy() {
   const bool batch = config_.worker().cpu_policy() == config::v1::CPU_POLICY_BATCH;
+  // Nothing to change (every thread so far came from this one): no call that a
+  // seccomp profile might refuse for a worker that asked for nothing.
+  if (absl::StatusOr<int> now = CpuPolicyOf(0); now.ok() && *now == SCHED_OTHER && !batch) {
+    return absl::OkStatus();
+  }
   if (absl::Status set = SetProcessCpuPolicy(batch ? SCHED_BATCH : SCHED_OTHER); !set.ok()) {
     return absl::Status(set.code(), absl::StrCat("worker.cpu_policy: ", set.message()));
   }
