@@ -921,11 +921,13 @@ TEST_F(ClusterTest, BenchStagesCyclesExperimentFileAndInterrupt) {
   EXPECT_EQ(rows(testing::ReadFile(dir_ + "/closed-interrupted/invocations.csv"), ",3 users,"), 3);
 
   // A trace replayed at half of the cluster's 4 slots: the time scale comes
-  // from the master's worker list.
+  // from the master's worker list. Ten sends: one of them late on a busy
+  // machine is a p99 past the default --max_lag (exit 1, seen in CI); what
+  // is checked here is the scale, not the driver's timing.
   auto replay =
       run("replay", {"--function", "a", "--trace",
                      std::string(FSCHED_SOURCE_DIR) + "/data/azure2019-10fn-day", "--utilization",
-                     "0.5", "--duration", "1s", "--out", dir_ + "/replay"});
+                     "0.5", "--duration", "1s", "--max_lag", "1s", "--out", dir_ + "/replay"});
   ASSERT_NE(replay, nullptr);
   ASSERT_EQ(replay->Wait(absl::Seconds(60)), 0) << testing::ReadFile(dir_ + "/replay.log");
   EXPECT_THAT(testing::ReadFile(dir_ + "/replay.log"), HasSubstr("4 ready slots at 50%"));

@@ -254,9 +254,11 @@ TEST_F(RuntimeTest, AWorkerOnItsOwnCpusKeepsItsFunctionsThere) {
   int threads = 0;
   for (const auto& task :
        std::filesystem::directory_iterator(absl::StrCat("/proc/", worker->pid(), "/task"), ec)) {
-    EXPECT_EQ(CpusAllowed(testing::ReadFile(task.path().string() + "/status")),
-              absl::StrCat(target))
-        << task.path();
+    // A thread listed may end before its status is read (gRPC's pools shrink,
+    // start-up threads finish): only the threads still there are checked.
+    const std::string status = testing::ReadFile(task.path().string() + "/status");
+    if (status.empty()) continue;
+    EXPECT_EQ(CpusAllowed(status), absl::StrCat(target)) << task.path();
     ++threads;
   }
   EXPECT_GT(threads, 3);
