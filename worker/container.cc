@@ -124,6 +124,10 @@ absl::StatusOr<std::unique_ptr<Container>> Container::Create(const ContainerOpti
     spec.rootfs = root;
   }
   spec.argv = {kShimMountPoint};
+  if (!options.cpus.empty()) {
+    spec.argv.push_back(std::string(shim::kCpusFlag) + absl::StrJoin(options.cpus, ","));
+  }
+  if (options.sched_batch) spec.argv.push_back(std::string(shim::kSchedBatchFlag));
   spec.env.insert(function.env().begin(), function.env().end());
   const bool persistent = IsPersistent(function);
   if (persistent) {

@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -34,6 +35,8 @@ struct ContainerOptions {
   uint32_t uid = 65534, gid = 65534;  // "nobody": functions do not run as root
   const Cgroups* cgroups = nullptr;
   std::string runtimes_dir;  // the language runtimes on the host, mounted for persistent functions
+  std::vector<int> cpus;     // the shim runs on these (shim::kCpusFlag); empty = as started
+  bool sched_batch = false;  // the shim switches to SCHED_BATCH
   absl::Duration start_timeout = absl::Seconds(10);
   absl::Duration cancel_grace =
       absl::Seconds(2);  // a call that ignores a kill this long is a dead shim

@@ -49,6 +49,8 @@ ContainerRuntime::ContainerRuntime(Options options)
   container_options_.gid = options_.gid;
   container_options_.cgroups = &cgroups_;
   container_options_.runtimes_dir = options_.runtimes_dir;
+  container_options_.cpus = options_.cpus;
+  container_options_.sched_batch = options_.sched_batch;
 }
 
 absl::StatusOr<std::unique_ptr<ContainerRuntime>> ContainerRuntime::Create(Options options) {

@@ -47,6 +47,11 @@ class ContainerRuntime final : public Runtime {
     // The language runtimes on the host (mounted read-only into the
     // containers of functions that name a language).
     std::string runtimes_dir;
+    // The worker's worker.cpus and worker.cpu_policy, set again by each
+    // container's shim (shim::kCpusFlag says why inheriting is not enough).
+    // Empty / false: the container keeps what it was started with.
+    std::vector<int> cpus;
+    bool sched_batch = false;
   };
 
   /// FAILED_PRECONDITION, with the reason, where the engine cannot run

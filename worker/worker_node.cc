@@ -50,6 +50,11 @@ ContainerRuntime::Options RuntimeOptions(const Config& config, const std::string
   o.rootfs_dirs.assign(config.worker().rootfs_dirs().begin(), config.worker().rootfs_dirs().end());
   o.gid = config.worker().function_gid();
   o.runtimes_dir = RuntimesDir(config);
+  // Checked when the worker pinned itself, before any runtime is built.
+  if (absl::StatusOr<std::vector<int>> cpus = ParseCpuList(config.worker().cpus()); cpus.ok()) {
+    o.cpus = *std::move(cpus);
+  }
+  o.sched_batch = config.worker().cpu_policy() == config::v1::CPU_POLICY_BATCH;
   return o;
 }
 

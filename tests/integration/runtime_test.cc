@@ -3,7 +3,6 @@
 // that keeps its module state and imported once; init failure, a crash, a
 // timeout and recycling are each reported as such, the worker's one slot is
 // free for the next call, and no process of a failed instance is left.
-#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 #include "fsched/v1/worker.grpc.pb.h"
 #include "tests/integration/cluster_fixture.h"
 #include "tests/worker/busybox_rootfs.h"
+#include "worker/cpu_affinity.h"
 
 namespace fsched {
 namespace {
@@ -236,13 +236,9 @@ std::string CpusAllowed(const std::string& status) {
 // instance run on the CPU named; a list that is not one stops the worker
 // with the reason. (Pinned to the last CPU this test may use.)
 TEST_F(RuntimeTest, AWorkerOnItsOwnCpusKeepsItsFunctionsThere) {
-  cpu_set_t allowed;
-  CPU_ZERO(&allowed);
-  ASSERT_EQ(::sched_getaffinity(0, sizeof allowed, &allowed), 0);
-  int target = 0;
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (CPU_ISSET(cpu, &allowed)) target = cpu;
-  }
+  absl::StatusOr<std::vector<int>> allowed = worker::AllowedCpus();
+  ASSERT_TRUE(allowed.ok()) << allowed.status();
+  const int target = allowed->back();  // the last CPU this test may use
   worker_flags_ = {"--cpus", absl::StrCat(target)};
   StartMaster();
   Process* worker = StartWorker("w1", 0);  // 0 slots: one per pinned CPU

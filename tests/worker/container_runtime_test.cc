@@ -23,6 +23,7 @@
 #include "tests/worker/private_containerd.h"
 #include "worker/child_process.h"
 #include "worker/containerd_engine.h"
+#include "worker/cpu_affinity.h"
 #include "worker/cpu_slice.h"
 #include "worker/fd.h"
 #include "worker/runc_engine.h"
@@ -251,6 +252,26 @@ TEST_P(ContainerRuntimeTest, IsolatesTheFunction) {
   if (!containerd()) {
     EXPECT_TRUE(absl::StrContains(r.stdout_data, "host=fsched\n")) << r.stdout_data;
   }
+}
+
+// worker.cpus and worker.cpu_policy reach the function through its shim:
+// containerd's tasks are not the worker's children, and this test process
+// itself runs anywhere under SCHED_OTHER, so nothing here is inherited.
+TEST_P(ContainerRuntimeTest, TheWorkersCpusAndPolicyHoldInsideTheContainer) {
+  absl::StatusOr<std::vector<int>> allowed = AllowedCpus();
+  ASSERT_TRUE(allowed.ok()) << allowed.status();
+  const int target = allowed->back();  // the last CPU this test may use
+  runtime_.reset();
+  options_.cpus = {target};
+  options_.sched_batch = true;
+  absl::StatusOr<std::unique_ptr<ContainerRuntime>> runtime = ContainerRuntime::Create(options_);
+  ASSERT_TRUE(runtime.ok()) << runtime.status();
+  runtime_ = std::move(*runtime);
+  // Field 41 of /proc/PID/stat is the policy: 3 is SCHED_BATCH.
+  const ExecResult r =
+      Run(Function(), "grep Cpus_allowed_list /proc/self/status; cut -d' ' -f41 /proc/self/stat");
+  ASSERT_EQ(r.outcome, v1::OUTCOME_OK) << r.message << r.stderr_data;
+  EXPECT_EQ(r.stdout_data, absl::StrCat("Cpus_allowed_list:\t", target, "\n3\n"));
 }
 
 TEST_P(ContainerRuntimeTest, AMemoryHogIsKilledReportedAndItsContainerReplaced) {

@@ -9,8 +9,14 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <thread>
+#include <vector>
 
+#include "worker/cpu_affinity.h"
 #include "worker/fd.h"
 #include "worker/shim/protocol.h"
 
@@ -89,7 +95,7 @@ TEST(ShimProtocolTest, FramesSplitAndRefuseGarbage) {
 // The shim as the worker sees it: a child with a request pipe and a reply pipe.
 class Shim {
  public:
-  Shim() {
+  explicit Shim(std::vector<std::string> flags = {}) {
     Fd req_read, reply_write;
     worker::MakePipe(&req_read, &requests_);
     worker::MakePipe(&replies_, &reply_write);
@@ -97,9 +103,11 @@ class Shim {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, req_read.get(), 0);
     posix_spawn_file_actions_adddup2(&actions, reply_write.get(), 1);
-    char* argv[] = {const_cast<char*>(FSCHED_SHIM_BIN), nullptr};
+    std::vector<char*> argv = {const_cast<char*>(FSCHED_SHIM_BIN)};
+    for (std::string& flag : flags) argv.push_back(flag.data());
+    argv.push_back(nullptr);
     char* envp[] = {nullptr};
-    EXPECT_EQ(posix_spawn(&pid_, FSCHED_SHIM_BIN, &actions, nullptr, argv, envp), 0);
+    EXPECT_EQ(posix_spawn(&pid_, FSCHED_SHIM_BIN, &actions, nullptr, argv.data(), envp), 0);
     posix_spawn_file_actions_destroy(&actions);
   }
   ~Shim() {
@@ -223,6 +231,55 @@ TEST(ShimTest, ReportsAMalformedRequestAndStaysUp) {
   EXPECT_EQ(r.kind, ReplyKind::kStartFailed);
   EXPECT_NE(r.message.find("malformed"), std::string::npos);
   EXPECT_EQ(shim.Call(Sh("echo fine")).stdout_data, "fine\n");
+}
+
+// The worker's worker.cpus and worker.cpu_policy, given to the shim because a
+// container's processes do not reliably inherit them: the shim's calls run
+// there although this test process runs anywhere under SCHED_OTHER.
+TEST(ShimTest, RunsItsCallsOnTheCpusAndUnderThePolicyItIsGiven) {
+  absl::StatusOr<std::vector<int>> allowed = worker::AllowedCpus();
+  ASSERT_TRUE(allowed.ok()) << allowed.status();
+  const int target = allowed->back();  // the last CPU this test may use
+  Shim shim({std::string(kCpusFlag) + std::to_string(target), std::string(kSchedBatchFlag)});
+  ASSERT_TRUE(shim.Receive().has_value());
+  // Field 41 of /proc/PID/stat is the policy: 3 is SCHED_BATCH.
+  const Reply r =
+      shim.Call(Sh("grep Cpus_allowed_list /proc/self/status; "
+                   "cut -d' ' -f41 /proc/self/stat"));
+  EXPECT_EQ(r.kind, ReplyKind::kExited) << r.message;
+  EXPECT_EQ(r.stdout_data, "Cpus_allowed_list:\t" + std::to_string(target) + "\n3\n")
+      << r.stderr_data;
+}
+
+// A flag the shim cannot apply ends it with the reason, before it serves.
+TEST(ShimTest, RefusesCpusItCannotRunOn) {
+  const struct {
+    std::string cpus;
+    std::string said;
+  } cases[] = {{"x", "bad flag '--cpus=x'"},         {"", "bad flag '--cpus='"},
+               {"0,", "bad flag '--cpus=0,'"},       {",0", "bad flag '--cpus=,0'"},
+               {"0-1", "bad flag '--cpus=0-1'"},     {"-1", "bad flag '--cpus=-1'"},
+               {"99999", "bad flag '--cpus=99999'"}, {"1023", "cannot run on CPUs 1023: "}};
+  for (const auto& [cpus, expected] : cases) {
+    const std::string log = ::testing::TempDir() + "shim-flags-" + std::to_string(getpid());
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    std::string flag = std::string(kCpusFlag) + cpus;
+    char* argv[] = {const_cast<char*>(FSCHED_SHIM_BIN), flag.data(), nullptr};
+    char* envp[] = {nullptr};
+    pid_t pid = -1;
+    ASSERT_EQ(posix_spawn(&pid, FSCHED_SHIM_BIN, &actions, nullptr, argv, envp), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << flag;
+    std::ifstream in(log);
+    const std::string said((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NE(said.find("fsched-shim: " + expected), std::string::npos) << said;
+    std::remove(log.c_str());
+  }
 }
 
 }  // namespace

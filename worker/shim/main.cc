@@ -4,11 +4,13 @@
 // (worker/shim/instance.h).
 // Linked statically so it runs in any root filesystem.
 #include <grp.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "worker/shim/instance.h"
@@ -48,6 +50,41 @@ bool DropToUser(const char* arg) {
   return true;
 }
 
+// "--cpus=0,1,5": this process, and so all it starts, on those CPUs.
+bool RunOnCpus(const char* arg) {
+  const char* list = arg + fsched::shim::kCpusFlag.size();
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (const char* p = list;; ++p) {
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long cpu = std::strtoul(p, &end, 10);
+    if (end == p || *p == '-' || errno != 0 || cpu >= CPU_SETSIZE ||
+        (*end != ',' && *end != '\0')) {
+      std::fprintf(stderr, "fsched-shim: bad flag '%s' (want %s0,1,5)\n", arg,
+                   fsched::shim::kCpusFlag.data());
+      return false;
+    }
+    CPU_SET(cpu, &set);
+    if (*end == '\0') break;
+    p = end;
+  }
+  if (sched_setaffinity(0, sizeof set, &set) != 0) {
+    std::fprintf(stderr, "fsched-shim: cannot run on CPUs %s: %s\n", list, std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+bool RunUnderBatch() {
+  const sched_param param{};
+  if (sched_setscheduler(0, SCHED_BATCH, &param) != 0) {
+    std::fprintf(stderr, "fsched-shim: cannot switch to SCHED_BATCH: %s\n", std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -56,6 +93,10 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::string_view(argv[i]).starts_with(kUserFlag)) {
       if (!DropToUser(argv[i])) return 1;
+    } else if (std::string_view(argv[i]).starts_with(kCpusFlag)) {
+      if (!RunOnCpus(argv[i])) return 1;
+    } else if (std::string_view(argv[i]) == kSchedBatchFlag) {
+      if (!RunUnderBatch()) return 1;
     } else if (std::string_view(argv[i]) == kInstanceFlag && i + 2 < argc &&
                std::string_view(argv[i + 1]) == "--") {
       instance = argv + i + 2;

@@ -46,9 +46,18 @@ struct Reply {
   int32_t pid = 0;  // kReady: the shim's PID inside its namespace
 };
 
-/// The shim's one command-line flag, "--user=UID:GID": drop to that user and
-/// group before serving, for engines that cannot set the init's user (ctr).
+/// The shim's flags, before any "--instance".
+/// "--user=UID:GID": drop to that user and group before serving, for engines
+/// that cannot set the init's user (ctr).
 inline constexpr std::string_view kUserFlag = "--user=";
+/// "--cpus=0,1,5": run the shim, and all it starts, on these CPUs (the
+/// worker's worker.cpus). A container's processes do not reliably inherit the
+/// worker's: ctr's tasks are containerd's children, and before Linux 6.2
+/// joining a container's new cpuset cgroup resets a process's CPUs.
+inline constexpr std::string_view kCpusFlag = "--cpus=";
+/// "--sched-batch": the shim, and all it starts, under SCHED_BATCH
+/// (worker.cpu_policy), for the same reason.
+inline constexpr std::string_view kSchedBatchFlag = "--sched-batch";
 /// "--instance -- CMD [ARGS...]": run CMD as a persistent function instance
 /// (worker/shim/instance.h) rather than serve exec calls. Flags before it.
 inline constexpr std::string_view kInstanceFlag = "--instance";
