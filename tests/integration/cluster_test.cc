@@ -838,6 +838,16 @@ TEST_F(ClusterTest, OpenLoopBenchSendsItsWholeScheduleAndRecordsIt) {
   const std::string refused = testing::ReadFile(dir_ + "/bad-bench.log");
   EXPECT_THAT(refused, HasSubstr("'x'"));
   EXPECT_EQ(std::count(refused.begin(), refused.end(), '\n'), 1) << refused;
+
+  // A driver that cannot keep its schedule says so and exits 1: every real
+  // send is later than 1 ns behind it.
+  auto behind = Process::Start({FSCHED_BENCH_BIN, "--master", master_address_, "--function", "noop",
+                                "--rates", "20", "--duration", "1s", "--max_lag", "1ns"},
+                               dir_ + "/behind-bench.log");
+  ASSERT_TRUE(behind.ok());
+  EXPECT_EQ((*behind)->Wait(absl::Seconds(60)), 1);
+  EXPECT_THAT(testing::ReadFile(dir_ + "/behind-bench.log"),
+              HasSubstr("WARNING: the driver fell behind its schedule"));
 }
 
 // The other workloads against a live cluster: closed-loop stages count their
